@@ -1,0 +1,253 @@
+"""IMAP intake (imapclient): IDLE when offered, polling otherwise.
+
+Fetches by UID in batches, remembers UIDVALIDITY and the last UID handled per folder,
+and marks a mail processed (\\Seen, or moved to a folder) only after its ticket is
+committed. A mail that cannot be processed goes to a quarantine folder. Any dropped
+connection is logged and retried with backoff.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import socket
+import ssl
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+from imapclient import IMAPClient, SocketTimeout
+from imapclient.exceptions import IMAPClientError
+from sqlalchemy import select
+
+from bot import correlation
+from bot.config import MailServerURL, Settings
+from bot.db import IMAPState, RawMail
+from bot.pipeline import Pipeline
+from bot.service import IngestResult
+
+log = logging.getLogger("bot.imap")
+
+NETWORK_ERRORS = (IMAPClientError, imaplib.IMAP4.abort, imaplib.IMAP4.error, OSError,
+                  socket.timeout, ssl.SSLError, EOFError)
+# RFC 2177 asks for a new IDLE at least every 29 minutes; renewing every 10 also finds a
+# silently dead connection (the DONE then times out) well before that.
+IDLE_RENEW_SECONDS = 10 * 60
+HEADER_ID = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+
+
+class IMAPPoller:
+    def __init__(self, settings: Settings, pipeline: Pipeline,
+                 on_batch: Callable[[list[IngestResult]], None] | None = None):
+        if settings.imap_url is None:
+            raise ValueError("IMAP_URL is not set")
+        self.settings = settings
+        self.url: MailServerURL = settings.imap_url
+        self.folder = self.url.path or "INBOX"
+        self.pipeline = pipeline
+        self.service = pipeline.service
+        self.on_batch = on_batch
+        self.client: IMAPClient | None = None
+        self.idle_supported = False
+        self.account = f"{self.url.username}@{self.url.host}:{self.url.port}/{self.folder}"
+        self.reconnects = 0
+        self.idling = threading.Event()  # set while IDLE is active (tests wait on it)
+
+    # ------------------------------------------------------------------ connection
+    def connect(self) -> None:
+        timeout = self.settings.imap_timeout
+        ctx = ssl.create_default_context()
+        client = IMAPClient(self.url.host, port=self.url.port, ssl=self.url.tls,
+                            ssl_context=ctx if self.url.tls else None,
+                            timeout=SocketTimeout(connect=timeout, read=timeout))
+        try:
+            if self.url.starttls:
+                client.starttls(ctx)
+            client.login(self.url.username or "", self.url.password or "")
+            self.idle_supported = self.settings.imap_idle and client.has_capability("IDLE")
+            for folder in filter(None, (self.settings.imap_quarantine_folder,
+                                        self.settings.imap_processed_folder)):
+                if not client.folder_exists(folder):
+                    client.create_folder(folder)
+            client.select_folder(self.folder)
+        except BaseException:
+            _quietly(client.logout)
+            raise
+        self.client = client
+        log.info("connected to %s (IDLE %s)", self.url.redacted(),
+                 "on" if self.idle_supported else "off: polling")
+
+    def disconnect(self) -> None:
+        if self.client is not None:
+            _quietly(self.client.logout)
+            self.client = None
+
+    # ------------------------------------------------------------------ state
+    def _state(self) -> tuple[int | None, int]:
+        with self.service.sessions() as s:
+            row = s.scalar(select(IMAPState).where(IMAPState.account == self.account))
+            return (row.uidvalidity, row.last_uid) if row else (None, 0)
+
+    def _save_state(self, uidvalidity: int, last_uid: int) -> None:
+        now = datetime.now(timezone.utc)
+        with self.service.sessions() as s, s.begin():
+            row = s.scalar(select(IMAPState).where(IMAPState.account == self.account))
+            if row is None:
+                s.add(IMAPState(account=self.account, uidvalidity=uidvalidity,
+                                last_uid=last_uid, updated_at=now))
+            else:
+                row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, now
+
+    # ------------------------------------------------------------------ work
+    def poll_once(self) -> list[IngestResult]:
+        """Handle every mail in the folder not handled yet; returns what happened to each.
+
+        With a processed folder, everything still in the folder is unhandled. With
+        \\Seen marking, mails above the last UID handled are; on first contact with a
+        folder, or after its UIDVALIDITY changed, the unseen ones are (already stored
+        ones are recognised by Message-ID and only marked).
+        """
+        client = self.client
+        status = client.folder_status(self.folder, ["UIDVALIDITY", "UIDNEXT"])
+        uidvalidity, uidnext = status[b"UIDVALIDITY"], status[b"UIDNEXT"]
+        known_validity, last_uid = self._state()
+        fresh = known_validity is None or known_validity != uidvalidity
+        if known_validity is not None and fresh:
+            log.warning("%s: UIDVALIDITY changed (%s -> %s); rescanning unseen mail",
+                        self.account, known_validity, uidvalidity)
+        if self.settings.imap_processed_folder:
+            uids = sorted(client.search(["ALL"]))
+        elif fresh:
+            uids = sorted(client.search(["NOT", "SEEN"]))
+        else:
+            uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+        results: list[IngestResult] = []
+        batch = max(1, self.settings.imap_batch)
+        for i in range(0, len(uids), batch):
+            chunk = uids[i:i + batch]
+            todo = self._skip_known(chunk) if fresh else chunk
+            if todo:
+                results.extend(self._handle(todo))
+            if not fresh:
+                self._save_state(uidvalidity, chunk[-1])
+        if fresh:
+            # Everything below UIDNEXT as read before the search has been looked at.
+            self._save_state(uidvalidity, max([uidnext - 1, *uids]))
+        return results
+
+    def _skip_known(self, uids: list[int]) -> list[int]:
+        """After a UIDVALIDITY change: mark already-stored mails processed without
+        fetching them whole (their Message-ID tells)."""
+        heads = self.client.fetch(uids, [HEADER_ID])
+        ids = {}
+        for uid, data in heads.items():
+            raw = data.get(HEADER_ID.replace(".PEEK", "").encode(), b"") or b""
+            mid = raw.split(b":", 1)[1].strip().strip(b"<>").decode("ascii", "replace") if b":" in raw else ""
+            if mid:
+                ids[uid] = correlation.dedupe_key(mid, "")
+        with self.service.sessions() as s:
+            known = set(s.scalars(select(RawMail.dedupe_key).where(
+                RawMail.dedupe_key.in_(set(ids.values())))))
+        done = [u for u, k in ids.items() if k in known]
+        if done:
+            self._mark_processed(done)
+        return [u for u in uids if u not in set(done)]
+
+    def _handle(self, uids: list[int]) -> list[IngestResult]:
+        fetched = self.client.fetch(uids, ["BODY.PEEK[]"])
+        items, order = [], []
+        for uid in uids:
+            data = fetched.get(uid)
+            raw = data.get(b"BODY[]") if data else None
+            if raw is None:
+                continue  # expunged meanwhile
+            items.append((f"imap:{self.folder}/{uid}", bytes(raw)))
+            order.append(uid)
+        results = self.pipeline.ingest(items)  # raises if the database is down: nothing marked
+        quarantine = [u for u, r in zip(order, results) if r.status == "quarantined"]
+        done = [u for u, r in zip(order, results) if r.status != "quarantined"]
+        if done:
+            self._mark_processed(done)
+        if quarantine:
+            self._move(quarantine, self.settings.imap_quarantine_folder)
+            log.warning("moved %d unreadable mail(s) to %s", len(quarantine),
+                        self.settings.imap_quarantine_folder)
+        if self.on_batch is not None:
+            self.on_batch(results)
+        return results
+
+    def _mark_processed(self, uids: list[int]) -> None:
+        if self.settings.imap_processed_folder:
+            self._move(uids, self.settings.imap_processed_folder)
+        else:
+            self.client.add_flags(uids, [b"\\Seen"], silent=True)
+
+    def _move(self, uids: Iterable[int], folder: str) -> None:
+        uids = list(uids)
+        if self.client.has_capability("MOVE"):
+            self.client.move(uids, folder)
+        else:
+            self.client.copy(uids, folder)
+            self.client.add_flags(uids, [b"\\Deleted"], silent=True)
+            if self.client.has_capability("UIDPLUS"):
+                self.client.uid_expunge(uids)
+            else:
+                self.client.expunge()
+
+    def wait_for_mail(self, stop: threading.Event, seconds: float) -> None:
+        """IDLE until the server says something changed (or `seconds`, or stop)."""
+        if not self.idle_supported:
+            stop.wait(seconds)
+            return
+        client = self.client
+        client.idle()
+        self.idling.set()
+        try:
+            deadline = time.monotonic() + seconds
+            while not stop.is_set() and time.monotonic() < deadline:
+                wait = min(1.0, max(0.01, deadline - time.monotonic()))
+                began = time.monotonic()
+                responses = client.idle_check(timeout=wait)
+                if any(r and r[0] == b"BYE" for r in responses):
+                    raise ConnectionError(f"server said BYE during IDLE: {responses}")
+                if responses:
+                    break
+                if wait >= 0.5 and time.monotonic() - began < wait / 2:
+                    # imapclient swallows EOF in idle_check: the socket was readable
+                    # yet no response came, so the server has closed the connection.
+                    raise ConnectionError("connection closed during IDLE")
+        finally:
+            self.idling.clear()
+            client.idle_done()
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll/IDLE until stop is set; reconnect with backoff after any failure."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                if self.client is None:
+                    self.connect()
+                while not stop.is_set():
+                    self.poll_once()
+                    delay = 1.0
+                    self.wait_for_mail(stop, IDLE_RENEW_SECONDS if self.idle_supported
+                                       else self.settings.imap_poll_seconds)
+            except NETWORK_ERRORS as exc:
+                log.warning("IMAP connection to %s lost (%s: %s); reconnecting in %.0f s",
+                            self.url.redacted(), type(exc).__name__, exc, delay)
+            except Exception as exc:  # the database may be down: keep the mail, retry
+                log.error("IMAP intake failed (%s: %s); retrying in %.0f s",
+                          type(exc).__name__, exc, delay)
+            self.disconnect()
+            self.reconnects += 1
+            stop.wait(delay)
+            delay = min(60.0, delay * 2)
+        self.disconnect()
+
+
+def _quietly(fn) -> None:
+    try:
+        fn()
+    except Exception:
+        pass

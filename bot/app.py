@@ -1,0 +1,149 @@
+"""Wiring: builds the service and its adapters from Settings, and runs them.
+
+`ticketbot run` runs every part in one process (the embedded default); the Procfile's
+`worker` runs the intake (IMAP, SMTP, spool) and the outbox sender.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from bot.adapters.smtp_out import make_transport
+from bot.config import Settings
+from bot.db import make_engine, make_sessionmaker
+from bot.migrate import upgrade
+from bot.outbox import OutboxSender
+from bot.pipeline import Pipeline
+from bot.service import Service
+
+log = logging.getLogger("bot.app")
+
+
+def setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def open_service(settings: Settings, migrate: bool = True) -> Service:
+    if migrate:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    return Service(settings, make_sessionmaker(engine))
+
+
+@dataclass
+class Worker:
+    """The intake and delivery threads of one process."""
+
+    settings: Settings
+    service: Service
+    stop: threading.Event = field(default_factory=threading.Event)
+    spool_ready: threading.Event = field(default_factory=threading.Event)
+    outbox_ready: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+    smtp_server: object | None = None
+    imap: object | None = None
+
+    def __post_init__(self) -> None:
+        self.pipeline = Pipeline(self.service)
+        self.service.on_commit = self.outbox_ready.set
+        transport = make_transport(self.settings.smtp_url, self.settings.mail_dir)
+        self.sender = OutboxSender(self.settings, self.service.sessions, {"mail": transport})
+
+    def _thread(self, name: str, target) -> None:
+        t = threading.Thread(target=self._guard, args=(name, target), name=name, daemon=True)
+        self.threads.append(t)
+        t.start()
+
+    def _guard(self, name: str, target) -> None:
+        while not self.stop.is_set():
+            try:
+                target()
+                return
+            except Exception:
+                log.exception("%s stopped unexpectedly; restarting in 5 s", name)
+                self.stop.wait(5)
+
+    def spool_loop(self) -> None:
+        while not self.stop.is_set():
+            if not self.pipeline.process_spool():
+                self.spool_ready.wait(5.0)
+                self.spool_ready.clear()
+
+    def outbox_loop(self) -> None:
+        while not self.stop.is_set():
+            now = datetime.now(timezone.utc)
+            counts = self.sender.run_once(now)
+            if sum(counts.values()):
+                continue
+            nxt = self.sender.next_due_at()
+            wait = 5.0 if nxt is None else max(0.05, min(5.0, (nxt - now).total_seconds()))
+            self.outbox_ready.wait(wait)
+            self.outbox_ready.clear()
+
+    def start(self, smtp: bool = True, imap: bool = True) -> None:
+        from bot.adapters.smtp_in import IntakeHandler, IntakeServer
+
+        if smtp:
+            handler = IntakeHandler(self.service.spool, self.settings.accepted_domains,
+                                    on_stored=self.spool_ready.set)
+            host, port = self.settings.smtp_listen
+            self.smtp_server = IntakeServer(handler, host, port, self.settings.smtp_max_size)
+            self.smtp_server.start()
+        self._thread("spool", self.spool_loop)
+        self._thread("outbox", self.outbox_loop)
+        if imap and self.settings.imap_url is not None:
+            from bot.adapters.imap import IMAPPoller
+
+            self.imap = IMAPPoller(self.settings, self.pipeline)
+            self._thread("imap", lambda: self.imap.run(self.stop))
+        log.info("worker started: SMTP %s, IMAP %s, outgoing mail to %s",
+                 "%s:%s" % self.settings.smtp_listen if smtp else "off",
+                 self.settings.imap_url.redacted() if self.settings.imap_url else "off",
+                 self.sender.transports["mail"].describe())
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        self.spool_ready.set()
+        self.outbox_ready.set()
+        if self.smtp_server is not None:
+            self.smtp_server.stop()
+        for t in self.threads:
+            t.join(timeout=30)
+        self.pipeline.close()
+        for transport in self.sender.transports.values():
+            transport.close()
+
+
+@contextmanager
+def running_worker(settings: Settings, service: Service | None = None, **kw):
+    worker = Worker(settings, service or open_service(settings))
+    worker.start(**kw)
+    try:
+        yield worker
+    finally:
+        worker.shutdown()
+
+
+def run_forever(settings: Settings) -> int:
+    service = open_service(settings)
+    worker = Worker(settings, service)
+    stop = worker.stop
+
+    def _on_signal(signum, _frame):
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    worker.start()
+    try:
+        stop.wait()
+    finally:
+        worker.shutdown()
+    return 0

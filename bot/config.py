@@ -1,0 +1,181 @@
+"""Settings from the environment (12-factor). The one place that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+class ConfigError(ValueError):
+    """A setting is present but cannot be used; the message names the variable."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _hostport(name: str, value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"{name}={value!r}: expected HOST:PORT, e.g. 127.0.0.1:2525")
+    return host or "127.0.0.1", int(port)
+
+
+@dataclass(frozen=True)
+class MailServerURL:
+    """imap://, imaps://, smtp://, smtps:// or smtp+starttls:// URLs, parsed."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    path: str  # folder for IMAP
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme in {"imaps", "smtps"}
+
+    @property
+    def starttls(self) -> bool:
+        return self.scheme.endswith("+starttls")
+
+    def redacted(self) -> str:
+        user = f"{self.username}:***@" if self.username else ""
+        return f"{self.scheme}://{user}{self.host}:{self.port}/{self.path}".rstrip("/")
+
+    @classmethod
+    def parse(cls, name: str, url: str) -> "MailServerURL":
+        parts = urlsplit(url)
+        defaults = {
+            "imap": 143, "imap+starttls": 143, "imaps": 993,
+            "smtp": 25, "smtp+starttls": 587, "smtps": 465,
+        }
+        if parts.scheme not in defaults:
+            raise ConfigError(
+                f"{name}: unknown scheme {parts.scheme!r}; use one of {', '.join(sorted(defaults))}"
+            )
+        if not parts.hostname:
+            raise ConfigError(f"{name}: no host in the URL")
+        try:
+            port = parts.port or defaults[parts.scheme]
+        except ValueError as exc:
+            raise ConfigError(f"{name}: bad port ({exc})") from None
+        return cls(
+            scheme=parts.scheme,
+            host=parts.hostname,
+            port=port,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            path=unquote(parts.path.lstrip("/")),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/ticketbot.sqlite3"
+    imap_url: MailServerURL | None = None
+    imap_processed_folder: str | None = None  # None: mark \Seen and leave in place
+    imap_quarantine_folder: str = "Quarantine"
+    imap_batch: int = 100
+    imap_poll_seconds: float = 30.0
+    imap_idle: bool = True  # use IDLE when the server offers it
+    imap_timeout: float = 30.0
+    smtp_url: MailServerURL | None = None
+    mail_dir: Path = Path("var/outgoing")  # outgoing mail as .eml files when no relay
+    address: str = "support@ticketbot.example"
+    address_name: str = "Sales Support"
+    own_addresses: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()  # recipient domains accepted by the SMTP server
+    smtp_listen: tuple[str, int] = ("127.0.0.1", 2525)
+    smtp_max_size: int = 25 * 1024 * 1024
+    rules_path: Path = Path("rules.yaml")
+    templates_dir: Path | None = None  # default: the templates/ folder beside bot/
+    tag_prefix: str = "TB"
+    default_language: str = "en"
+    default_owner: str = "sales_support"
+    auto_reply_limit: int = 5  # automatic mails per sender per 24 h
+    reopen_days: int = 14
+    parse_workers: int = 0  # 0: one per core
+    outbox_max_attempts: int = 12
+    outbox_retry_base: float = 30.0  # seconds, doubled each attempt
+    outbox_retry_max: float = 3600.0
+    log_level: str = "INFO"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def mail_domain(self) -> str:
+        return self.address.rpartition("@")[2] or "ticketbot.example"
+
+    @property
+    def all_own_addresses(self) -> frozenset[str]:
+        return frozenset(a.lower() for a in (self.address, *self.own_addresses) if a)
+
+    @property
+    def accepted_domains(self) -> frozenset[str]:
+        return frozenset(d.lower() for d in (self.domains or (self.mail_domain,)))
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        get = lambda k: (env.get(k) or "").strip() or None  # noqa: E731
+        kw: dict = {}
+        if get("DATABASE_URL"):
+            url = get("DATABASE_URL")
+            if url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url[len("postgres://"):]
+            elif url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            kw["database_url"] = url
+        if get("IMAP_URL"):
+            kw["imap_url"] = MailServerURL.parse("IMAP_URL", get("IMAP_URL"))
+        if get("SMTP_URL"):
+            kw["smtp_url"] = MailServerURL.parse("SMTP_URL", get("SMTP_URL"))
+        simple = {
+            "TICKETBOT_ADDRESS": ("address", str),
+            "TICKETBOT_ADDRESS_NAME": ("address_name", str),
+            "TICKETBOT_MAIL_DIR": ("mail_dir", Path),
+            "TICKETBOT_RULES": ("rules_path", Path),
+            "TICKETBOT_TEMPLATES": ("templates_dir", Path),
+            "TICKETBOT_TAG": ("tag_prefix", str),
+            "TICKETBOT_LANGUAGE": ("default_language", str),
+            "TICKETBOT_DEFAULT_OWNER": ("default_owner", str),
+            "TICKETBOT_IMAP_PROCESSED_FOLDER": ("imap_processed_folder", str),
+            "TICKETBOT_IMAP_QUARANTINE_FOLDER": ("imap_quarantine_folder", str),
+            "TICKETBOT_LOG_LEVEL": ("log_level", str),
+        }
+        for var, (attr, typ) in simple.items():
+            if get(var):
+                kw[attr] = typ(get(var))
+        numbers = {
+            "TICKETBOT_IMAP_BATCH": ("imap_batch", int),
+            "TICKETBOT_IMAP_POLL_SECONDS": ("imap_poll_seconds", float),
+            "TICKETBOT_IMAP_TIMEOUT": ("imap_timeout", float),
+            "TICKETBOT_SMTP_MAX_SIZE": ("smtp_max_size", int),
+            "TICKETBOT_AUTO_REPLY_LIMIT": ("auto_reply_limit", int),
+            "TICKETBOT_REOPEN_DAYS": ("reopen_days", int),
+            "TICKETBOT_PARSE_WORKERS": ("parse_workers", int),
+            "TICKETBOT_OUTBOX_MAX_ATTEMPTS": ("outbox_max_attempts", int),
+            "TICKETBOT_OUTBOX_RETRY_BASE": ("outbox_retry_base", float),
+        }
+        for var, (attr, typ) in numbers.items():
+            if get(var):
+                try:
+                    kw[attr] = typ(get(var))
+                except ValueError:
+                    raise ConfigError(f"{var}={get(var)!r}: expected a number") from None
+        kw["imap_idle"] = _bool(get("TICKETBOT_IMAP_IDLE"), True)
+        if get("TICKETBOT_OWN_ADDRESSES"):
+            kw["own_addresses"] = tuple(a.strip().lower() for a in get("TICKETBOT_OWN_ADDRESSES").split(",") if a.strip())
+        if get("TICKETBOT_DOMAINS"):
+            kw["domains"] = tuple(d.strip().lower() for d in get("TICKETBOT_DOMAINS").split(",") if d.strip())
+        if get("TICKETBOT_SMTP_LISTEN"):
+            kw["smtp_listen"] = _hostport("TICKETBOT_SMTP_LISTEN", get("TICKETBOT_SMTP_LISTEN"))
+        return cls(**kw)

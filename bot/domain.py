@@ -1,0 +1,86 @@
+"""Plain values shared by every layer. No I/O, no SQLAlchemy, no transport."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Status(str, enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    WAITING = "waiting"  # waiting on the customer
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Direction(str, enum.Enum):
+    IN = "in"
+    OUT = "out"
+    NOTE = "note"
+
+
+class Channel(str, enum.Enum):
+    MAIL = "mail"
+    SLACK = "slack"
+
+
+@dataclass
+class Attachment:
+    filename: str | None
+    content_type: str
+    content: bytes
+    inline: bool = False
+    content_id: str | None = None  # without <>
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+@dataclass
+class InboundMessage:
+    """One message as read from any transport, before it touches the database.
+
+    Addresses are lower-cased bare addresses ("a@b.nl"); message ids are bare
+    (no angle brackets). ``text`` is the full body as text (HTML turned into text
+    when there is no plain part); ``visible_text`` is what people should read:
+    quoted history and signature removed.
+    """
+
+    channel: Channel = Channel.MAIL
+    raw: bytes | None = None
+    message_id: str | None = None
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    from_addr: str = ""
+    from_name: str = ""
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    reply_to: list[str] = field(default_factory=list)
+    subject: str = ""
+    date: datetime | None = None
+    text: str = ""
+    html: str | None = None
+    visible_text: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+    # Headers that matter for loop safety and threading, lower-cased names.
+    headers: dict[str, str] = field(default_factory=dict)
+    # None when the mail has no Return-Path header; "" for the null sender "<>".
+    return_path: str | None = None
+    # Why no automatic mail may be sent to this sender (None: a person wrote it).
+    auto_reason: str | None = None
+    is_bounce: bool = False
+    # For a delivery report: the Message-IDs of the mail(s) it reports on.
+    bounced_message_ids: list[str] = field(default_factory=list)
+    language: str | None = None  # "nl", "en", "pl" or None when unsure
+    warnings: list[str] = field(default_factory=list)
+    # Slack-specific (set by the Slack adapter, unused for mail)
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    slack_thread_ts: str | None = None
+
+
+class UnreadableMail(Exception):
+    """Raised by the parser when the bytes are not a mail at all (quarantine them)."""

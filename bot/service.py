@@ -1,0 +1,424 @@
+"""The service layer: the only place that composes parsing, correlation and storage.
+
+One inbound message -> one call -> one transaction; the outgoing mail it causes is
+written to the outbox in that same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import correlation, threadindex
+from bot.config import Settings
+from bot.db import Attachment, Event, Message, Outbox, RawMail, Spool, Ticket
+from bot.domain import InboundMessage, UnreadableMail
+from bot.mailout import new_message_id
+from bot.parsing import parse_mail
+from bot.render import Renderer
+
+log = logging.getLogger("bot.ingest")
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class IngestResult:
+    source: str
+    status: str  # created | appended | duplicate | ignored | quarantined
+    ticket: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "status": self.status, "ticket": self.ticket,
+                "warnings": list(self.warnings)}
+
+
+@dataclass
+class Prepared:
+    """A mail made ready for ingest (parsing can run in another process)."""
+
+    source: str
+    raw: bytes
+    sha256: str
+    message: InboundMessage | None
+    error: str | None = None  # why it could not be read
+    spool_id: int | None = None  # set when it came from the SMTP spool: deleted on commit
+
+
+def prepare(raw: bytes, source: str, own_addresses: Iterable[str] = ()) -> Prepared:
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        msg = parse_mail(raw, own_addresses)
+    except UnreadableMail as exc:
+        return Prepared(source, raw, sha, None, f"unreadable: {exc}")
+    except Exception as exc:  # a parser bug must not lose the mail: quarantine it
+        log.exception("parser failed on %s", source)
+        return Prepared(source, raw, sha, None, f"parser error: {type(exc).__name__}: {exc}")
+    return Prepared(source, raw, sha, msg)
+
+
+class Service:
+    def __init__(self, settings: Settings, sessions: sessionmaker, clock: Clock = utcnow,
+                 renderer: Renderer | None = None):
+        self.settings = settings
+        self.sessions = sessions
+        self.clock = clock
+        self.renderer = renderer or Renderer(settings.templates_dir, settings.default_language)
+        self.on_commit: Callable[[], None] | None = None  # e.g. wake the outbox sender
+
+    # ------------------------------------------------------------------ intake
+    def ingest_raw(self, raw: bytes, source: str) -> IngestResult:
+        return self.ingest_prepared([prepare(raw, source, self.settings.all_own_addresses)])[0]
+
+    def ingest_prepared(self, items: Sequence[Prepared]) -> list[IngestResult]:
+        """Store a batch in one transaction; on any failure redo them one by one, so one
+        bad mail is quarantined and the others still land. Raises only when the database
+        itself cannot be written (callers must then not mark the mails processed)."""
+        if not items:
+            return []
+        now = self.clock()
+        try:
+            with self.sessions() as s, s.begin():
+                results = self._ingest_many(s, items, now)
+            self._committed()
+            return results
+        except SQLAlchemyError as exc:
+            if len(items) == 1 and not isinstance(exc, IntegrityError):
+                raise
+            log.warning("batch of %d failed (%s); retrying one by one", len(items), exc)
+        except Exception:
+            log.exception("batch of %d failed; retrying one by one", len(items))
+        results = [self._ingest_one_safely(item, now) for item in items]
+        self._committed()
+        return results
+
+    def _committed(self) -> None:
+        if self.on_commit is not None:
+            self.on_commit()
+
+    def _ingest_one_safely(self, item: Prepared, now: datetime) -> IngestResult:
+        try:
+            with self.sessions() as s, s.begin():
+                return self._ingest_many(s, [item], now)[0]
+        except IntegrityError:
+            # Stored meanwhile by another intake (IMAP and SMTP at once): a duplicate.
+            if item.spool_id is not None:
+                with self.sessions() as s, s.begin():
+                    s.execute(delete(Spool).where(Spool.id == item.spool_id))
+            return IngestResult(item.source, "duplicate", self._ticket_of_key(item))
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:
+            log.exception("could not process %s; quarantined", item.source)
+            with self.sessions() as s, s.begin():
+                if item.spool_id is not None:
+                    s.execute(delete(Spool).where(Spool.id == item.spool_id))
+                s.add(self._raw(item, now, "quarantined", f"{type(exc).__name__}: {exc}"))
+            return IngestResult(item.source, "quarantined", None,
+                                ["processing failed: " + f"{type(exc).__name__}: {exc}"],
+                                reason="processing failed")
+
+    def _ticket_of_key(self, item: Prepared) -> int | None:
+        key = correlation.dedupe_key(item.message.message_id if item.message else None, item.sha256)
+        with self.sessions() as s:
+            return s.scalar(select(RawMail.ticket_id).where(RawMail.dedupe_key == key))
+
+    def _raw(self, item: Prepared, now: datetime, status: str, error: str | None = None,
+             ticket: Ticket | None = None) -> RawMail:
+        key = correlation.dedupe_key(item.message.message_id if item.message else None, item.sha256)
+        return RawMail(dedupe_key=key, sha256=item.sha256, size=len(item.raw), content=item.raw,
+                       source=item.source[:200], status=status, error=error,
+                       ticket_id=ticket.id if ticket else None, received_at=now)
+
+    def _ingest_many(self, s: Session, items: Sequence[Prepared], now: datetime) -> list[IngestResult]:
+        keys = [correlation.dedupe_key(i.message.message_id if i.message else None, i.sha256)
+                for i in items]
+        known = dict(s.execute(select(RawMail.dedupe_key, RawMail.ticket_id)
+                               .where(RawMail.dedupe_key.in_(set(keys)))).all())
+        spooled = [i.spool_id for i in items if i.spool_id is not None]
+        if spooled:
+            s.execute(delete(Spool).where(Spool.id.in_(spooled)))
+        results = []
+        for item, key in zip(items, keys):
+            if key in known:
+                results.append(IngestResult(item.source, "duplicate", known[key],
+                                            item.message.warnings if item.message else []))
+                continue
+            result = self._ingest(s, item, now)
+            known[key] = result.ticket
+            results.append(result)
+        return results
+
+    def _ingest(self, s: Session, item: Prepared, now: datetime) -> IngestResult:
+        msg = item.message
+        if msg is None:
+            s.add(self._raw(item, now, "quarantined", item.error))
+            log.warning("quarantined %s: %s", item.source, item.error)
+            return IngestResult(item.source, "quarantined", None, [item.error or "unreadable"],
+                                reason=item.error)
+        own = self.settings.all_own_addresses
+        loop = msg.headers.get("x-loop", "").strip().lower()
+        if msg.from_addr in own or (loop and loop in own):
+            s.add(self._raw(item, now, "ignored", "sent by ourselves"))
+            log.info("ignored %s: sent by ourselves (%s)", item.source, msg.from_addr)
+            return IngestResult(item.source, "ignored", None, msg.warnings, reason="own address")
+
+        match = correlation.correlate(
+            msg, self.settings.tag_prefix,
+            lambda ids: self._ticket_by_message_ids(s, ids),
+            lambda n: s.get(Ticket, n) is not None,
+        )
+        if msg.is_bounce:
+            if match.ticket is None:
+                s.add(self._raw(item, now, "ignored", "delivery report for no known mail"))
+                return IngestResult(item.source, "ignored", None, msg.warnings,
+                                    reason="bounce for unknown mail")
+            ticket = s.get(Ticket, match.ticket)
+            self._add_message(s, ticket, item, now)
+            ticket.bounced = True
+            ticket.updated_at = now
+            self._event(s, ticket, now, "system", "bounce",
+                        {"reported": msg.bounced_message_ids}, "a mail we sent was not delivered")
+            s.add(self._raw(item, now, "appended", ticket=ticket))
+            log.warning("ticket %s: delivery failure reported for %s", ticket.id,
+                        msg.bounced_message_ids)
+            return IngestResult(item.source, "appended", ticket.id, msg.warnings)
+
+        linked: Ticket | None = None
+        if match.ticket is not None:
+            ticket = s.get(Ticket, match.ticket)
+            decision = correlation.reopen_decision(ticket.status, ticket.resolved_at, now,
+                                                   self.settings.reopen_days)
+            if decision != "new-linked":
+                self._add_message(s, ticket, item, now)
+                ticket.updated_at = now
+                if decision == "reopen":
+                    old = ticket.status
+                    ticket.status = "open"
+                    ticket.resolved_at = None
+                    self._event(s, ticket, now, f"customer:{msg.from_addr}", "reopened",
+                                {"from": old, "to": "open"}, "the customer replied")
+                elif ticket.status == "waiting":
+                    ticket.status = "open"
+                    self._event(s, ticket, now, f"customer:{msg.from_addr}", "status",
+                                {"from": "waiting", "to": "open"}, "the customer replied")
+                self._event(s, ticket, now, f"customer:{msg.from_addr}", "message",
+                            {"how": match.how, "message_id": msg.message_id})
+                s.add(self._raw(item, now, "appended", ticket=ticket))
+                log.info("ticket %s: message appended (%s)", ticket.id, match.how)
+                return IngestResult(item.source, "appended", ticket.id, msg.warnings)
+            linked = ticket
+
+        ticket = self._new_ticket(s, msg, now, linked)
+        self._add_message(s, ticket, item, now)
+        self._event(s, ticket, now, f"customer:{msg.from_addr}" if msg.from_addr else "system",
+                    "created", {"channel": msg.channel.value, "source": item.source.split(":")[0],
+                                "linked_to": linked.id if linked else None},
+                    f"reply to ticket {linked.id}, resolved more than "
+                    f"{self.settings.reopen_days} days ago" if linked else None)
+        s.add(self._raw(item, now, "created", ticket=ticket))
+        self._acknowledge(s, ticket, msg, now)
+        log.info("ticket %s: created from %s (%s)", ticket.id, msg.from_addr or "?", item.source)
+        return IngestResult(item.source, "created", ticket.id, msg.warnings)
+
+    def _ticket_by_message_ids(self, s: Session, ids: list[str]) -> int | None:
+        rows = s.execute(select(Message.message_id, Message.ticket_id)
+                         .where(Message.message_id.in_(ids))).all()
+        by_id = {mid: t for mid, t in rows}
+        for mid in ids:  # most specific first
+            if mid in by_id:
+                return by_id[mid]
+        return None
+
+    def _new_ticket(self, s: Session, msg: InboundMessage, now: datetime,
+                    linked: Ticket | None) -> Ticket:
+        subject = correlation.clean_subject(msg.subject, self.settings.tag_prefix)
+        thread_index = msg.headers.get("thread-index", "").strip()
+        ticket = Ticket(
+            kind="question", status="new", subject=subject[:2000] or "(no subject)",
+            contact_email=msg.from_addr or None, contact_name=msg.from_name or None,
+            owner=self.settings.default_owner, priority="normal", channel=msg.channel.value,
+            language=msg.language or self.settings.default_language,
+            linked_ticket_id=linked.id if linked else None,
+            thread_index=thread_index[:200] if threadindex.is_valid(thread_index) else None,
+            created_at=now, updated_at=now,
+        )
+        s.add(ticket)
+        s.flush()
+        return ticket
+
+    def _add_message(self, s: Session, ticket: Ticket, item: Prepared, now: datetime) -> Message:
+        msg = item.message
+        m = Message(
+            ticket_id=ticket.id, direction="in", channel=msg.channel.value,
+            message_id=(msg.message_id or None) and msg.message_id[:400],
+            in_reply_to=" ".join(msg.in_reply_to) or None,
+            references=" ".join(msg.references) or None,
+            from_addr=msg.from_addr[:320], from_name=msg.from_name[:200],
+            to_addrs=", ".join(msg.to), cc_addrs=", ".join(msg.cc), subject=msg.subject,
+            text=msg.text, visible_text=msg.visible_text, html=msg.html,
+            auto_reason=msg.auto_reason, is_bounce=msg.is_bounce,
+            warnings="\n".join(msg.warnings) or None, sent_date=msg.date, created_at=now,
+        )
+        for a in msg.attachments:
+            m.attachments.append(Attachment(
+                filename=a.filename, content_type=a.content_type, size=a.size,
+                sha256=hashlib.sha256(a.content).hexdigest(), inline=a.inline,
+                content_id=a.content_id, content=a.content))
+        s.add(m)
+        return m
+
+    def _event(self, s: Session, ticket: Ticket | None, now: datetime, actor: str, action: str,
+               detail: dict | None = None, reason: str | None = None) -> None:
+        s.add(Event(ticket_id=ticket.id if ticket else None, at=now, actor=actor[:200],
+                    action=action, detail=detail, reason=reason))
+
+    # ------------------------------------------------------------------ spool
+    def spool(self, raw: bytes, source: str) -> int:
+        """Commit the bytes of a mail accepted over SMTP; a ticket is made from it later."""
+        with self.sessions() as s, s.begin():
+            row = Spool(source=source[:200], content=raw, received_at=self.clock())
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def pending_spool(self, limit: int) -> list[tuple[int, str, bytes]]:
+        with self.sessions() as s:
+            return [tuple(r) for r in s.execute(
+                select(Spool.id, Spool.source, Spool.content).order_by(Spool.id).limit(limit))]
+
+    # ------------------------------------------------------------------ outgoing
+    def _acknowledge(self, s: Session, ticket: Ticket, msg: InboundMessage, now: datetime) -> None:
+        why_not = self._no_auto_mail_reason(s, msg, now)
+        if why_not:
+            self._event(s, ticket, now, "system", "ack-skipped", None, why_not)
+            log.info("ticket %s: no acknowledgement (%s)", ticket.id, why_not)
+            return
+        tag = correlation.format_tag(self.settings.tag_prefix, ticket.id)
+        self.queue_mail(
+            s, ticket, now, purpose="ack", template="ack", to_addr=msg.from_addr,
+            automatic=True, reply_to=msg,
+            context={"tag": tag, "subject": ticket.subject, "name": msg.from_name,
+                     "desk": self.settings.address_name, "ticket": ticket.id},
+        )
+
+    def _no_auto_mail_reason(self, s: Session, msg: InboundMessage, now: datetime) -> str | None:
+        if msg.auto_reason:
+            return f"automatic mail ({msg.auto_reason})"
+        if not msg.from_addr:
+            return "no sender address"
+        limit = self.settings.auto_reply_limit
+        sent = s.scalar(select(func.count(Outbox.id)).where(
+            Outbox.to_addr == msg.from_addr, Outbox.automatic.is_(True),
+            Outbox.created_at > now - timedelta(hours=24)))
+        if sent >= limit:
+            return f"rate limit: {sent} automatic mails to {msg.from_addr} in 24 h"
+        return None
+
+    def queue_mail(self, s: Session, ticket: Ticket, now: datetime, *, purpose: str,
+                   template: str, to_addr: str, context: dict, automatic: bool,
+                   reply_to: InboundMessage | None = None) -> Outbox:
+        """Write an outgoing mail to the outbox and record it on the ticket, threaded."""
+        mid = new_message_id(self.settings.mail_domain, ticket.id)
+        refs: list[str] = []
+        in_reply_to = None
+        parent_index = None
+        if reply_to is not None:
+            refs = [*reply_to.references, *([reply_to.message_id] if reply_to.message_id else [])]
+            in_reply_to = reply_to.message_id
+            parent_index = reply_to.headers.get("thread-index")
+        if parent_index and threadindex.is_valid(parent_index):
+            index = threadindex.child_thread_index(parent_index, now)
+        elif ticket.thread_index:
+            index = threadindex.child_thread_index(ticket.thread_index, now)
+        else:
+            index = threadindex.new_thread_index(now)
+            ticket.thread_index = index
+        headers = {"in_reply_to": in_reply_to, "references": refs, "thread_index": index,
+                   "thread_topic": ticket.subject, "automatic": automatic,
+                   "language": ticket.language}
+        rendered = self.renderer.render_mail(template, ticket.language, context)
+        row = Outbox(ticket_id=ticket.id, channel="mail", purpose=purpose, automatic=automatic,
+                     to_addr=to_addr, subject=rendered.subject, message_id=mid,
+                     template=template, language=rendered.language, body_text=rendered.text,
+                     body_html=rendered.html, headers=headers, status="queued", attempts=0,
+                     next_attempt_at=now, created_at=now)
+        s.add(row)
+        s.flush()
+        s.add(Message(ticket_id=ticket.id, direction="out", channel="mail", message_id=mid,
+                      in_reply_to=in_reply_to, references=" ".join(refs) or None,
+                      from_addr=self.settings.address, from_name=self.settings.address_name,
+                      to_addrs=to_addr, cc_addrs="", subject=rendered.subject,
+                      text=rendered.text, visible_text=rendered.text, html=rendered.html,
+                      outbox_id=row.id, created_at=now))
+        return row
+
+    # ------------------------------------------------------------------ queries
+    def list_tickets(self, status: str | None = None, limit: int = 1000) -> list[dict]:
+        with self.sessions() as s:
+            q = select(Ticket).order_by(Ticket.id)
+            if status:
+                q = q.where(Ticket.status == status)
+            return [_ticket_dict(t, self.settings.tag_prefix) for t in s.scalars(q.limit(limit))]
+
+    def ticket_detail(self, number: int) -> dict | None:
+        with self.sessions() as s:
+            t = s.get(Ticket, number)
+            if t is None:
+                return None
+            d = _ticket_dict(t, self.settings.tag_prefix)
+            outbox = {o.id: o for o in s.scalars(select(Outbox).where(Outbox.ticket_id == t.id))}
+            d["messages"] = [{
+                "id": m.id, "direction": m.direction, "channel": m.channel,
+                "message_id": m.message_id, "from": m.from_addr, "from_name": m.from_name,
+                "to": m.to_addrs, "cc": m.cc_addrs, "subject": m.subject,
+                "text": m.visible_text or m.text, "full_text": m.text,
+                "date": _iso(m.sent_date or m.created_at), "bounce": m.is_bounce,
+                "automatic": m.auto_reason, "warnings": m.warnings.split("\n") if m.warnings else [],
+                "delivery": outbox[m.outbox_id].status if m.outbox_id in outbox else None,
+                "attachments": [{"name": a.filename, "type": a.content_type, "size": a.size,
+                                 "inline": a.inline} for a in m.attachments],
+            } for m in t.messages]
+            d["events"] = [{"at": _iso(e.at), "actor": e.actor, "action": e.action,
+                            "detail": e.detail, "reason": e.reason} for e in t.events]
+            return d
+
+    def list_outbox(self, status: str | None = None, limit: int = 1000) -> list[dict]:
+        with self.sessions() as s:
+            q = select(Outbox).order_by(Outbox.id)
+            if status:
+                q = q.where(Outbox.status == status)
+            return [{"id": o.id, "ticket": o.ticket_id, "channel": o.channel, "to": o.to_addr,
+                     "subject": o.subject, "purpose": o.purpose, "status": o.status,
+                     "attempts": o.attempts, "next_attempt": _iso(o.next_attempt_at),
+                     "sent": _iso(o.sent_at), "last_error": o.last_error}
+                    for o in s.scalars(q.limit(limit))]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _ticket_dict(t: Ticket, prefix: str) -> dict:
+    return {
+        "number": t.id, "tag": correlation.format_tag(prefix, t.id), "kind": t.kind,
+        "status": t.status, "subject": t.subject, "customer": t.customer,
+        "contact": t.contact_email, "contact_name": t.contact_name, "owner": t.owner,
+        "priority": t.priority, "channel": t.channel, "language": t.language,
+        "bounced": t.bounced, "linked_ticket": t.linked_ticket_id,
+        "created": _iso(t.created_at), "updated": _iso(t.updated_at),
+        "first_action": _iso(t.first_action_at), "resolved": _iso(t.resolved_at),
+    }

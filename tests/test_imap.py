@@ -1,0 +1,192 @@
+"""IMAP intake against a real Dovecot started by the tests."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.adapters.imap import IMAPPoller
+from bot.config import MailServerURL
+from bot.db import RawMail, Ticket
+from bot.pipeline import Pipeline
+from tests.mailgen import customer_mail
+from tests.servers import Dovecot
+
+SEEN = b"\\Seen"
+
+
+@pytest.fixture
+def dovecot(tmp_path):
+    with Dovecot(tmp_path / "imap") as d:
+        yield d
+
+
+class Progress:
+    """Counts mails handled by the poller; tests wait on it instead of sleeping."""
+
+    def __init__(self):
+        self.results = []
+        self.cond = threading.Condition()
+
+    def __call__(self, results):
+        with self.cond:
+            self.results.extend(results)
+            self.cond.notify_all()
+
+    def wait_for(self, n: int, timeout: float = 30.0) -> list:
+        with self.cond:
+            ok = self.cond.wait_for(lambda: len(self.results) >= n, timeout)
+            assert ok, f"only {len(self.results)} of {n} mails handled in {timeout} s"
+            return list(self.results)
+
+
+def make_poller(service, dovecot, progress=None, **kw) -> IMAPPoller:
+    service.settings = service.settings.with_(
+        imap_url=MailServerURL.parse("IMAP_URL", dovecot.url), imap_timeout=10.0, **kw)
+    return IMAPPoller(service.settings, Pipeline(service, workers=1), on_batch=progress)
+
+
+def tickets(service) -> int:
+    with service.sessions() as s:
+        return s.scalar(select(func.count()).select_from(Ticket))
+
+
+@pytest.fixture
+def running(service, dovecot):
+    """Start a poller thread; yields a function that starts one with settings."""
+    stop = threading.Event()
+    threads = []
+
+    def start(**kw):
+        progress = Progress()
+        poller = make_poller(service, dovecot, progress, **kw)
+        t = threading.Thread(target=poller.run, args=(stop,), daemon=True)
+        t.start()
+        threads.append(t)
+        return poller, progress
+
+    yield start
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+        assert not t.is_alive()
+
+
+def test_poll_once_makes_tickets_and_marks_mail_seen_after_commit(service, dovecot):
+    dovecot.append([customer_mail(i) for i in range(25)])
+    poller = make_poller(service, dovecot, imap_batch=10)
+    poller.connect()
+    try:
+        results = poller.poll_once()
+        assert [r.status for r in results] == ["created"] * 25
+        assert poller.poll_once() == []  # nothing new
+    finally:
+        poller.disconnect()
+    assert tickets(service) == 25
+    assert all(SEEN in flags for _, flags in dovecot.messages())
+
+
+def test_mail_already_seen_before_first_contact_is_left_alone(service, dovecot):
+    dovecot.append([customer_mail(1)])
+    c = dovecot.connect()
+    c.select_folder("INBOX")
+    c.add_flags(c.search("ALL"), [SEEN])
+    c.logout()
+    dovecot.append([customer_mail(2)])
+    poller = make_poller(service, dovecot)
+    poller.connect()
+    try:
+        assert [r.status for r in poller.poll_once()] == ["created"]
+    finally:
+        poller.disconnect()
+    assert tickets(service) == 1
+
+
+def test_processed_folder_mode_moves_handled_mail(service, dovecot):
+    dovecot.append([customer_mail(i) for i in range(3)])
+    poller = make_poller(service, dovecot, imap_processed_folder="Processed")
+    poller.connect()
+    try:
+        assert len(poller.poll_once()) == 3
+        assert poller.poll_once() == []
+    finally:
+        poller.disconnect()
+    assert dovecot.messages("INBOX") == []
+    assert len(dovecot.messages("Processed")) == 3
+
+
+def test_unreadable_mail_is_quarantined_and_the_rest_carry_on(service, dovecot):
+    garbage = b"\x00\x01\x02\xff\xfe binary junk \x00\x00\r\n" * 4
+    dovecot.append([customer_mail(1), garbage, customer_mail(2)])
+    poller = make_poller(service, dovecot)
+    poller.connect()
+    try:
+        statuses = [r.status for r in poller.poll_once()]
+    finally:
+        poller.disconnect()
+    assert statuses == ["created", "quarantined", "created"]
+    assert len(dovecot.messages("Quarantine")) == 1
+    assert len(dovecot.messages("INBOX")) == 2
+    c = dovecot.connect()
+    c.select_folder("Quarantine")
+    [(uid, data)] = c.fetch(c.search("ALL"), ["BODY.PEEK[]"]).items()
+    c.logout()
+    with service.sessions() as s:
+        kept = s.scalar(select(RawMail).where(RawMail.status == "quarantined"))
+        # the bytes kept are the bytes the server gave (Dovecot stores NUL as 0x80)
+        assert kept.content == data[b"BODY[]"]
+        assert kept.content == garbage.replace(b"\x00", b"\x80")
+
+
+def test_uidvalidity_change_neither_loses_nor_doubles_mail(service, dovecot):
+    dovecot.append([customer_mail(i) for i in range(5)])
+    poller = make_poller(service, dovecot)
+    poller.connect()
+    assert len(poller.poll_once()) == 5
+    poller.disconnect()
+    # an unhandled mail arrives, then the server renumbers the folder
+    dovecot.append([customer_mail(5)])
+    c = dovecot.connect()  # someone marks the 5 handled ones unseen again in a client
+    c.select_folder("INBOX")
+    c.remove_flags(c.search("ALL"), [SEEN])
+    c.logout()
+    before = dovecot.uidvalidity()
+    assert dovecot.reset_uidvalidity() != before
+    poller.connect()
+    try:
+        results = poller.poll_once()
+    finally:
+        poller.disconnect()
+    assert sorted(r.status for r in results) == ["created"]  # only the new one
+    assert tickets(service) == 6
+    assert all(SEEN in flags for _, flags in dovecot.messages())
+
+
+def test_idle_push_makes_a_ticket_without_polling(service, dovecot, running):
+    poller, progress = running(imap_poll_seconds=3600)  # polling would take an hour
+    assert poller.idling.wait(10), "the poller never entered IDLE"
+    dovecot.append([customer_mail(1)])
+    [r] = progress.wait_for(1, timeout=10)
+    assert r.status == "created" and poller.idle_supported
+
+
+def test_polling_when_idle_is_off(service, dovecot, running):
+    poller, progress = running(imap_idle=False, imap_poll_seconds=0.2)
+    dovecot.append([customer_mail(1)])
+    [r] = progress.wait_for(1, timeout=10)
+    assert r.status == "created" and not poller.idle_supported
+
+
+def test_server_restart_mid_stream_reconnects_and_loses_nothing(service, dovecot, running):
+    poller, progress = running(imap_poll_seconds=3600)
+    dovecot.append([customer_mail(i) for i in range(20)])
+    progress.wait_for(20)
+    dovecot.restart()
+    dovecot.append([customer_mail(i) for i in range(20, 40)])
+    results = progress.wait_for(40, timeout=60)
+    assert poller.reconnects >= 1
+    assert sorted(r.status for r in results) == ["created"] * 40
+    assert tickets(service) == 40
+    assert all(SEEN in flags for _, flags in dovecot.messages())

@@ -1,0 +1,100 @@
+"""Outgoing mail: the outbox sender against a real aiosmtpd relay."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.adapters.smtp_out import SMTPTransport
+from bot.config import MailServerURL
+from bot.db import Event, Outbox
+from bot.outbox import OutboxSender, backoff
+from tests.mailgen import customer_mail
+from tests.sink import Sink
+
+
+def sender_for(service, url: str) -> OutboxSender:
+    transport = SMTPTransport(MailServerURL.parse("SMTP_URL", url), timeout=5)
+    return OutboxSender(service.settings, service.sessions, {"mail": transport})
+
+
+def rows(service):
+    with service.sessions() as s:
+        return list(s.scalars(select(Outbox).order_by(Outbox.id)))
+
+
+def test_backoff_doubles_up_to_the_cap():
+    assert [backoff(n, 30, 3600).total_seconds() for n in (1, 2, 3, 8, 20)] == [30, 60, 120, 3600, 3600]
+
+
+def test_relay_down_then_up_every_mail_delivered_once(service, clock):
+    for i in range(3):
+        service.ingest_raw(customer_mail(i, variant="plain"), "t")
+    sink = Sink()  # not started yet: the relay is down
+    sender = sender_for(service, sink.url)
+    assert sender.run_once(clock.now) == {"sent": 0, "retry": 3, "failed": 0}
+    r = rows(service)[0]
+    assert r.status == "queued" and r.attempts == 1 and "Connection refused" in r.last_error
+    assert r.next_attempt_at == clock.now + timedelta(seconds=30)
+    # not due yet: nothing is tried
+    assert sender.run_once(clock.now + timedelta(seconds=29)) == {"sent": 0, "retry": 0, "failed": 0}
+    with sink:
+        clock.advance(seconds=30)
+        # a new sender (the process restarted): nothing queued was lost
+        sender = sender_for(service, sink.url)
+        assert sender.run_once(clock.now) == {"sent": 3, "retry": 0, "failed": 0}
+        got = sink.handler.wait_for(3)
+        assert sender.run_once(clock.now + timedelta(hours=1)) == {"sent": 0, "retry": 0, "failed": 0}
+    assert len(got) == 3
+    assert sorted(g.rcpt_tos[0] for g in got) == sorted(r.to_addr for r in rows(service))
+    assert all(g.mail_from == "support@desk.example" for g in got)
+    assert all(r.status == "sent" and r.attempts == 2 and r.last_error is None for r in rows(service))
+    # the stored payload is what the relay received
+    assert sorted(g.data.replace(b"\r\n", b"\n") for g in got) == \
+        sorted(r.payload.replace(b"\r\n", b"\n") for r in rows(service))
+
+
+def test_temporary_failure_retries_permanent_failure_marks_failed_and_tells_the_ticket(service, clock):
+    service.ingest_raw(customer_mail(1, variant="plain"), "t")
+    service.ingest_raw(customer_mail(2, variant="plain"), "t")
+    with Sink() as sink:
+        sender = sender_for(service, sink.url)
+        sink.handler.fail_with, sink.handler.fail_count = "451 4.3.0 try later", 1
+        assert sender.run_once(clock.now) == {"sent": 1, "retry": 1, "failed": 0}
+        sink.handler.fail_with, sink.handler.fail_count = "550 5.1.1 mailbox unknown", 1
+        clock.advance(minutes=1)
+        assert sender.run_once(clock.now) == {"sent": 0, "retry": 0, "failed": 1}
+    failed = [r for r in rows(service) if r.status == "failed"]
+    assert len(failed) == 1 and "550" in failed[0].last_error and failed[0].attempts == 2
+    d = service.ticket_detail(failed[0].ticket_id)
+    assert d["events"][-1]["action"] == "delivery-failed"
+    assert "mailbox unknown" in d["events"][-1]["reason"]
+    assert d["bounced"] is True
+
+
+def test_gives_up_after_max_attempts(service, clock):
+    service.settings = service.settings.with_(outbox_max_attempts=2)
+    service.ingest_raw(customer_mail(1, variant="plain"), "t")
+    sender = sender_for(service, Sink().url)  # never started
+    sender.settings = service.settings
+    assert sender.run_once(clock.now)["retry"] == 1
+    clock.advance(hours=2)
+    assert sender.run_once(clock.now)["failed"] == 1
+    assert rows(service)[0].status == "failed"
+
+
+def test_two_senders_at_once_deliver_each_mail_once(service, clock):
+    for i in range(10):
+        service.ingest_raw(customer_mail(i, variant="plain"), "t")
+    with Sink() as sink:
+        a, b = sender_for(service, sink.url), sender_for(service, sink.url)
+        due_a, due_b = a.due(clock.now), b.due(clock.now)
+        assert due_a == due_b and len(due_a) == 10
+        # interleave: each claims before delivering, so the other skips what it holds
+        outcomes = []
+        for oid in due_a:
+            outcomes.append(a._deliver(oid, clock.now))
+            outcomes.append(b._deliver(oid, clock.now))
+        assert outcomes.count("sent") == 10 and outcomes.count(None) == 10
+        assert len(sink.handler.wait_for(10)) == 10

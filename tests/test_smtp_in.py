@@ -1,0 +1,108 @@
+"""Inbound SMTP: a real aiosmtpd server in front of the spool and the ingest pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+
+import pytest
+from sqlalchemy import func, select, text
+
+from bot.adapters.smtp_in import IntakeHandler, IntakeServer
+from bot.db import Spool, Ticket
+from bot.pipeline import Pipeline
+from tests.mailgen import customer_mail
+from tests.servers import free_port
+
+
+@pytest.fixture
+def smtp_server(service):
+    handler = IntakeHandler(service.spool, frozenset({"desk.example"}))
+    server = IntakeServer(handler, "127.0.0.1", free_port(), max_size=100_000)
+    server.start()
+    yield server
+    server.stop()
+
+
+def send(server, raw: bytes, rcpt="support@desk.example"):
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as c:
+        return c.sendmail("contact@customer.example", [rcpt], raw)
+
+
+def spooled(service) -> int:
+    with service.sessions() as s:
+        return s.scalar(select(func.count()).select_from(Spool))
+
+
+def test_accepted_mail_is_spooled_then_becomes_a_ticket(service, smtp_server):
+    raw = customer_mail(1, variant="attachment")
+    assert send(smtp_server, raw) == {}
+    assert spooled(service) == 1
+    results = Pipeline(service, workers=1).process_spool()
+    assert [r.status for r in results] == ["created"]
+    assert spooled(service) == 0  # removed in the transaction that made the ticket
+    d = service.ticket_detail(results[0].ticket)
+    assert d["messages"][0]["attachments"][0]["name"] == "factuur-1.pdf"
+    # the bytes kept are the bytes sent
+    with service.sessions() as s:
+        from bot.db import RawMail
+        assert s.scalar(select(RawMail.content)).replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")
+
+
+def test_same_mail_over_smtp_twice_is_one_ticket(service, smtp_server):
+    raw = customer_mail(2, variant="plain")
+    send(smtp_server, raw)
+    send(smtp_server, raw)
+    results = Pipeline(service, workers=1).process_spool()
+    assert [r.status for r in results] == ["created", "duplicate"]
+    assert spooled(service) == 0
+
+
+def test_recipient_of_another_domain_is_refused_with_550(smtp_server):
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as err:
+        send(smtp_server, customer_mail(3), rcpt="someone@elsewhere.example")
+    code, msg = err.value.recipients["someone@elsewhere.example"]
+    assert code == 550 and b"no such mailbox" in msg
+
+
+def test_oversized_mail_is_refused_with_552(service, smtp_server):
+    big = customer_mail(4, variant="plain") + (b"x" * 70 + b"\r\n") * 3000
+    # A client that declares SIZE is refused at MAIL FROM ...
+    with pytest.raises(smtplib.SMTPSenderRefused) as err:
+        send(smtp_server, big)
+    assert err.value.smtp_code == 552
+    # ... one that does not is refused at the end of DATA.
+    with smtplib.SMTP("127.0.0.1", smtp_server.port, timeout=10) as c:
+        c.helo("client.example")
+        assert c.mail("contact@customer.example")[0] == 250
+        assert c.rcpt("support@desk.example")[0] == 250
+        code, _ = c.data(big)
+    assert code == 552
+    assert spooled(service) == 0
+
+
+def test_storage_failure_answers_451_so_the_sender_retries(service, smtp_server):
+    with service.sessions() as s, s.begin():
+        s.execute(text("DROP TABLE spool"))
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        send(smtp_server, customer_mail(5))
+    assert err.value.smtp_code == 451
+
+
+def test_handler_works_without_a_socket(service):
+    class Env:
+        rcpt_tos: list = []
+        original_content = customer_mail(6)
+        content = original_content
+        mail_from = "a@b"
+
+    class Sess:
+        peer = ("127.0.0.1", 1)
+
+    handler = IntakeHandler(service.spool, frozenset({"desk.example"}))
+    env = Env()
+    assert asyncio.run(handler.handle_RCPT(None, Sess(), env, "x@other.example", [])).startswith("550")
+    assert asyncio.run(handler.handle_RCPT(None, Sess(), env, "Support@Desk.Example", [])).startswith("250")
+    assert asyncio.run(handler.handle_DATA(None, Sess(), env)).startswith("250 2.0.0 OK")
+    handler.close()
+    assert spooled(service) == 1
