@@ -213,7 +213,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         from bot.app import setup_logging
 
-        setup_logging(settings.log_level)
+        level = settings.log_level
+        if args.command not in ("run", "worker") and level.upper() == "INFO":
+            # One-shot commands: stdout is the result and stderr is for errors; the
+            # INFO chatter (alembic's migration lines, one line per ticket) is noise there.
+            level = "WARNING"
+        setup_logging(level)
         return COMMANDS[args.command](settings, args)
     except (UserError, ConfigError) as exc:
         print(f"ticketbot: {exc}", file=sys.stderr)

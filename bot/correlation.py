@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable, Generic, Iterable, TypeVar
 
 from bot.domain import InboundMessage
 
@@ -65,27 +65,33 @@ def candidate_ids(msg: InboundMessage) -> list[str]:
     return list(seen)
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class Match:
-    ticket: int | None
+class Match(Generic[T]):
+    ticket: T | None  # whatever the lookups return: a number, a row
     how: str  # "message-id", "subject-tag", "new"
 
 
 def correlate(
     msg: InboundMessage,
     prefix: str,
-    find_by_message_ids: Callable[[list[str]], int | None],
-    ticket_exists: Callable[[int], bool],
-) -> Match:
-    """Stored Message-IDs first (so a CC'd colleague's reply threads too), then the tag."""
+    find_by_message_ids: Callable[[list[str]], T | None],
+    find_by_number: Callable[[int], T | None],
+) -> Match[T]:
+    """Stored Message-IDs first (so a CC'd colleague's reply threads too), then the tag.
+    A tag that names no ticket (a typo, another system's tag) is ignored."""
     ids = candidate_ids(msg)
     if ids:
-        number = find_by_message_ids(ids)
-        if number is not None:
-            return Match(number, "message-id")
+        found = find_by_message_ids(ids)
+        if found is not None:
+            return Match(found, "message-id")
     number = subject_tag(msg.subject, prefix)
-    if number is not None and ticket_exists(number):
-        return Match(number, "subject-tag")
+    if number is not None:
+        found = find_by_number(number)
+        if found is not None:
+            return Match(found, "subject-tag")
     return Match(None, "new")
 
 

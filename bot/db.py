@@ -103,6 +103,8 @@ class RawMail(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     received_at: Mapped[datetime]
 
+    ticket: Mapped["Ticket | None"] = relationship()
+
 
 class Spool(Base):
     """Mail accepted by the SMTP server but not yet turned into a ticket.
@@ -146,6 +148,7 @@ class Message(Base):
     created_at: Mapped[datetime]
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    outbox: Mapped["Outbox | None"] = relationship()
     attachments: Mapped[list["Attachment"]] = relationship(
         back_populates="message", order_by="Attachment.id", cascade="all, delete-orphan"
     )

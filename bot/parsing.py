@@ -406,21 +406,27 @@ class _Walker:
         cd = _raw_header(part, "content-disposition") or ""
         if "name" not in ct.lower() and "name" not in cd.lower():
             return None
-        try:
-            name = part.get_filename()
-        except Exception:
-            name = None
-            self.warnings.append("attachment: unreadable filename parameter")
+        name = None
+        if not (ct.isascii() and cd.isascii()):
+            # Raw 8-bit filename: the stdlib would turn it into U+FFFD, so read
+            # the parameter from our own decoding of the raw header.
+            name = header_param(_header_text(cd, self.warnings, "Content-Disposition"), "filename")
+            if name is None:
+                name = header_param(_header_text(ct, self.warnings, "Content-Type"), "name")
+        if name is None:
+            try:
+                name = part.get_filename()
+            except Exception:
+                name = None
+                self.warnings.append("attachment: unreadable filename parameter")
         if name is None:
             return None
         name = str(name)
-        if not name.isascii():
+        if _C1.search(name):  # RFC 2231 "iso-8859-1" that is really cp1252
             try:
-                data = name.encode("ascii", "surrogateescape")
-            except UnicodeEncodeError:
+                name = name.encode("latin-1").decode("cp1252")
+            except UnicodeError:
                 pass
-            else:
-                name = _utf8_or_cp1252(data)[0]
         name = decode_header_value(name, self.warnings)
         # Path parts from old clients ("C:\\Users\\x\\a.pdf").
         name = re.split(r"[\\/]", name)[-1]
@@ -715,13 +721,28 @@ def _fallback(raw: bytes, exc: Exception) -> InboundMessage:
     )
 
 
+def _message_from_bytes(raw: bytes, warnings: list[str]) -> Message:
+    try:
+        return email.message_from_bytes(raw, policy=policy.default)
+    except Exception as exc:
+        # The stdlib parser itself crashes on some broken MIME parameters (NUL
+        # bytes in an RFC 2231 charset, a bare "*=" ...) while parsing the
+        # structure. The compat32 policy parses those headers the old, lenient
+        # way; everything below only uses APIs both policies share.
+        warnings.append(
+            f"MIME structure unreadable with the default policy ({type(exc).__name__}); "
+            "read with the lenient compat32 policy"
+        )
+        return email.message_from_bytes(raw, policy=policy.compat32)
+
+
 def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
     warnings: list[str] = []
-    msg = email.message_from_bytes(raw, policy=policy.default)
-    if any(isinstance(d, email_errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):
+    msg = _message_from_bytes(raw, warnings)
+    if len(msg) and any(isinstance(d, email_errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):
         repaired = _repair_headers(raw)
         if repaired is not None:
-            msg = email.message_from_bytes(repaired[0], policy=policy.default)
+            msg = _message_from_bytes(repaired[0], warnings)
             warnings.extend(repaired[1])
         else:
             warnings.append("header block ends without a blank line; the rest is read as body")
@@ -801,12 +822,8 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
     walker = _Walker(warnings, linesep)
     parts = _Parts()
     if len(msg) == 0:
-        payload = msg.get_payload()
-        parts.plain.append(
-            decode_bytes(payload.encode("ascii", "surrogateescape"), None, warnings, "body")
-            if isinstance(payload, str)
-            else ""
-        )
+        payload = walker._bytes_payload(msg)
+        parts.plain.append(decode_bytes(payload, None, warnings, "body").replace("\r\n", "\n"))
     else:
         walker.visit(msg, parts)
     out.attachments = parts.attachments
@@ -814,7 +831,8 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
         out.html = "\n".join(parts.html)
     if parts.plain:
         out.text = "\n".join(parts.plain)
-    elif out.html is not None:
+    if not out.text.strip() and out.html is not None:
+        # HTML only, or an empty plain alternative next to real HTML.
         out.text = _html_to_text(out.html, warnings)
     _defect_warnings(msg, warnings)
 

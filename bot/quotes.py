@@ -31,7 +31,8 @@ import re
 _DIGIT_OR_AT = re.compile(r"[\d@]")
 
 # A complete attribution, after the lines that make it up were joined with spaces.
-_ATTRIBUTION = re.compile(
+# Anchored: starts with a known opening word; generic: only the ending is known.
+_ATTRIBUTION_ANCHORED = re.compile(
     r"""^(?:
         On\s.+\swrote\s?:
       | Op\s.+\s(?:schreef|geschreven)\b.*:
@@ -39,11 +40,10 @@ _ATTRIBUTION = re.compile(
       | Le\s.+\sa\sécrit\s?:
       | W\sdniu\s.+\spisze\s?:
       | Wiadomość\snapisana\sprzez\s.+:
-      | .+\snapisał(?:\(a\)|a)?\s?:
-      | .+\s(?:schreef|wrote|schrieb)\s?:
     )$""",
     re.VERBOSE,
 )
+_ATTRIBUTION_GENERIC = re.compile(r"^.+\s(?:napisał(?:\(a\)|a)?|schreef|wrote|schrieb)\s?:$")
 _MAX_ATTRIBUTION = 400
 _SENTENCE_END = frozenset(".!?:;")
 
@@ -79,12 +79,12 @@ _MOBILE = re.compile(
 _MAX_MOBILE = 60
 
 
-def _is_attribution(candidate: str) -> bool:
-    return (
-        len(candidate) <= _MAX_ATTRIBUTION
-        and _DIGIT_OR_AT.search(candidate) is not None
-        and _ATTRIBUTION.match(candidate) is not None
-    )
+def _is_attribution(candidate: str, anchored_only: bool = False) -> bool:
+    if len(candidate) > _MAX_ATTRIBUTION or _DIGIT_OR_AT.search(candidate) is None:
+        return False
+    if _ATTRIBUTION_ANCHORED.match(candidate):
+        return True
+    return not anchored_only and _ATTRIBUTION_GENERIC.match(candidate) is not None
 
 
 def _can_join(s: str) -> bool:
@@ -108,19 +108,19 @@ def _find_cut(lines: list[str]) -> int:
         if first == ">":
             continue  # quote blocks are handled after the marker scan
         if s[-1] == ":":
-            # An attribution, maybe wrapped: this line, or it joined to the 1-2 before.
+            # An attribution, maybe wrapped over 2-3 lines (the lines before must
+            # not end a sentence). Longest anchored form first, so that
+            # "On ... <" + "x@y> wrote:" cuts at the "On" line.
+            join1 = i >= 1 and _can_join(stripped[i - 1])
+            join2 = join1 and i >= 2 and _can_join(stripped[i - 2])
+            if join2 and _is_attribution(" ".join(stripped[i - 2 : i + 1]), anchored_only=True):
+                return i - 2
+            if join1 and _is_attribution(stripped[i - 1] + " " + s, anchored_only=True):
+                return i - 1
             if _is_attribution(s):
                 return i
-            # Joining: the lines before must not end a sentence (".", "!", "?", ...).
-            if i >= 1 and _can_join(stripped[i - 1]):
-                if _is_attribution(stripped[i - 1] + " " + s):
-                    return i - 1
-                if (
-                    i >= 2
-                    and _can_join(stripped[i - 2])
-                    and _is_attribution(" ".join(stripped[i - 2 : i + 1]))
-                ):
-                    return i - 2
+            if join1 and _is_attribution(stripped[i - 1] + " " + s):
+                return i - 1
         if (first == "-" or first == "_") and _SEPARATOR.match(s):
             return i
         if len(s) <= _MAX_MOBILE and _MOBILE.match(s):

@@ -40,6 +40,7 @@ class IngestResult:
     ticket: int | None = None
     warnings: list[str] = field(default_factory=list)
     reason: str | None = None
+    _ticket_obj: object | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {"source": self.source, "status": self.status, "ticket": self.ticket,
@@ -141,25 +142,43 @@ class Service:
         key = correlation.dedupe_key(item.message.message_id if item.message else None, item.sha256)
         return RawMail(dedupe_key=key, sha256=item.sha256, size=len(item.raw), content=item.raw,
                        source=item.source[:200], status=status, error=error,
-                       ticket_id=ticket.id if ticket else None, received_at=now)
+                       ticket=ticket, received_at=now)
 
     def _ingest_many(self, s: Session, items: Sequence[Prepared], now: datetime) -> list[IngestResult]:
         keys = [correlation.dedupe_key(i.message.message_id if i.message else None, i.sha256)
                 for i in items]
         known = dict(s.execute(select(RawMail.dedupe_key, RawMail.ticket_id)
                                .where(RawMail.dedupe_key.in_(set(keys)))).all())
+        # Automatic mails already sent to each sender in the last 24 h, read once per
+        # batch (not once per mail); queue_mail keeps the counts current.
+        senders = {i.message.from_addr for i in items if i.message and i.message.from_addr}
+        s.info["auto_sent"] = self._auto_sent(s, senders, now)
         spooled = [i.spool_id for i in items if i.spool_id is not None]
         if spooled:
             s.execute(delete(Spool).where(Spool.id.in_(spooled)))
+        # Phase 1: decide and stage every mail without touching the database, so the
+        # ORM can write each table's rows in one batched INSERT at the flush below.
+        s.info["pending_ids"] = {}  # Message-ID -> Ticket, for replies within the batch
+        s.info["acks"] = []
         results = []
         for item, key in zip(items, keys):
             if key in known:
-                results.append(IngestResult(item.source, "duplicate", known[key],
-                                            item.message.warnings if item.message else []))
+                results.append(IngestResult(item.source, "duplicate", None,
+                                            item.message.warnings if item.message else [],
+                                            _ticket_obj=known[key]))
                 continue
-            result = self._ingest(s, item, now)
-            known[key] = result.ticket
+            with s.no_autoflush:
+                result = self._ingest(s, item, now)
+            known[key] = result._ticket_obj
             results.append(result)
+        s.flush()
+        # Phase 2: now that tickets have numbers, write the acknowledgements.
+        for ticket, msg in s.info.pop("acks"):
+            self._acknowledge(s, ticket, msg, now)
+            log.info("ticket %s: created from %s", ticket.id, msg.from_addr or "?")
+        for r in results:
+            t = r._ticket_obj
+            r.ticket = t if isinstance(t, int) or t is None else t.id
         return results
 
     def _ingest(self, s: Session, item: Prepared, now: datetime) -> IngestResult:
@@ -179,14 +198,14 @@ class Service:
         match = correlation.correlate(
             msg, self.settings.tag_prefix,
             lambda ids: self._ticket_by_message_ids(s, ids),
-            lambda n: s.get(Ticket, n) is not None,
+            lambda n: s.get(Ticket, n),
         )
         if msg.is_bounce:
             if match.ticket is None:
                 s.add(self._raw(item, now, "ignored", "delivery report for no known mail"))
                 return IngestResult(item.source, "ignored", None, msg.warnings,
                                     reason="bounce for unknown mail")
-            ticket = s.get(Ticket, match.ticket)
+            ticket = match.ticket
             self._add_message(s, ticket, item, now)
             ticket.bounced = True
             ticket.updated_at = now
@@ -195,11 +214,11 @@ class Service:
             s.add(self._raw(item, now, "appended", ticket=ticket))
             log.warning("ticket %s: delivery failure reported for %s", ticket.id,
                         msg.bounced_message_ids)
-            return IngestResult(item.source, "appended", ticket.id, msg.warnings)
+            return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=ticket)
 
         linked: Ticket | None = None
         if match.ticket is not None:
-            ticket = s.get(Ticket, match.ticket)
+            ticket = match.ticket
             decision = correlation.reopen_decision(ticket.status, ticket.resolved_at, now,
                                                    self.settings.reopen_days)
             if decision != "new-linked":
@@ -219,7 +238,8 @@ class Service:
                             {"how": match.how, "message_id": msg.message_id})
                 s.add(self._raw(item, now, "appended", ticket=ticket))
                 log.info("ticket %s: message appended (%s)", ticket.id, match.how)
-                return IngestResult(item.source, "appended", ticket.id, msg.warnings)
+                return IngestResult(item.source, "appended", None, msg.warnings,
+                                    _ticket_obj=ticket)
             linked = ticket
 
         ticket = self._new_ticket(s, msg, now, linked)
@@ -230,40 +250,42 @@ class Service:
                     f"reply to ticket {linked.id}, resolved more than "
                     f"{self.settings.reopen_days} days ago" if linked else None)
         s.add(self._raw(item, now, "created", ticket=ticket))
-        self._acknowledge(s, ticket, msg, now)
-        log.info("ticket %s: created from %s (%s)", ticket.id, msg.from_addr or "?", item.source)
-        return IngestResult(item.source, "created", ticket.id, msg.warnings)
+        s.info["acks"].append((ticket, msg))
+        return IngestResult(item.source, "created", None, msg.warnings, _ticket_obj=ticket)
 
-    def _ticket_by_message_ids(self, s: Session, ids: list[str]) -> int | None:
+    def _ticket_by_message_ids(self, s: Session, ids: list[str]) -> Ticket | None:
+        pending = s.info.get("pending_ids", {})
         rows = s.execute(select(Message.message_id, Message.ticket_id)
                          .where(Message.message_id.in_(ids))).all()
         by_id = {mid: t for mid, t in rows}
         for mid in ids:  # most specific first
+            if mid in pending:
+                return pending[mid]
             if mid in by_id:
-                return by_id[mid]
+                return s.get(Ticket, by_id[mid])
         return None
 
     def _new_ticket(self, s: Session, msg: InboundMessage, now: datetime,
                     linked: Ticket | None) -> Ticket:
         subject = correlation.clean_subject(msg.subject, self.settings.tag_prefix)
         thread_index = msg.headers.get("thread-index", "").strip()
+        if not threadindex.is_valid(thread_index) or len(thread_index) > 200:
+            thread_index = threadindex.new_thread_index(now)
         ticket = Ticket(
             kind="question", status="new", subject=subject[:2000] or "(no subject)",
             contact_email=msg.from_addr or None, contact_name=msg.from_name or None,
             owner=self.settings.default_owner, priority="normal", channel=msg.channel.value,
             language=msg.language or self.settings.default_language,
-            linked_ticket_id=linked.id if linked else None,
-            thread_index=thread_index[:200] if threadindex.is_valid(thread_index) else None,
+            linked_ticket_id=linked.id if linked else None, thread_index=thread_index,
             created_at=now, updated_at=now,
         )
         s.add(ticket)
-        s.flush()
         return ticket
 
     def _add_message(self, s: Session, ticket: Ticket, item: Prepared, now: datetime) -> Message:
         msg = item.message
         m = Message(
-            ticket_id=ticket.id, direction="in", channel=msg.channel.value,
+            ticket=ticket, direction="in", channel=msg.channel.value,
             message_id=(msg.message_id or None) and msg.message_id[:400],
             in_reply_to=" ".join(msg.in_reply_to) or None,
             references=" ".join(msg.references) or None,
@@ -279,11 +301,13 @@ class Service:
                 sha256=hashlib.sha256(a.content).hexdigest(), inline=a.inline,
                 content_id=a.content_id, content=a.content))
         s.add(m)
+        if msg.message_id:
+            s.info.setdefault("pending_ids", {})[msg.message_id] = ticket
         return m
 
     def _event(self, s: Session, ticket: Ticket | None, now: datetime, actor: str, action: str,
                detail: dict | None = None, reason: str | None = None) -> None:
-        s.add(Event(ticket_id=ticket.id if ticket else None, at=now, actor=actor[:200],
+        s.add(Event(ticket=ticket, at=now, actor=actor[:200],
                     action=action, detail=detail, reason=reason))
 
     # ------------------------------------------------------------------ spool
@@ -321,12 +345,25 @@ class Service:
         if not msg.from_addr:
             return "no sender address"
         limit = self.settings.auto_reply_limit
-        sent = s.scalar(select(func.count(Outbox.id)).where(
-            Outbox.to_addr == msg.from_addr, Outbox.automatic.is_(True),
-            Outbox.created_at > now - timedelta(hours=24)))
+        counts = s.info.get("auto_sent")
+        if counts is None or msg.from_addr not in counts:
+            counts = s.info.setdefault("auto_sent", {})
+            counts.update(self._auto_sent(s, {msg.from_addr}, now))
+        sent = counts[msg.from_addr]
         if sent >= limit:
             return f"rate limit: {sent} automatic mails to {msg.from_addr} in 24 h"
         return None
+
+    def _auto_sent(self, s: Session, addrs: set[str], now: datetime) -> dict[str, int]:
+        if not addrs:
+            return {}
+        with s.no_autoflush:
+            rows = s.execute(select(Outbox.to_addr, func.count(Outbox.id)).where(
+                Outbox.to_addr.in_(addrs), Outbox.automatic.is_(True),
+                Outbox.created_at > now - timedelta(hours=24)).group_by(Outbox.to_addr)).all()
+        counts = dict.fromkeys(addrs, 0)
+        counts.update({a: n for a, n in rows})
+        return counts
 
     def queue_mail(self, s: Session, ticket: Ticket, now: datetime, *, purpose: str,
                    template: str, to_addr: str, context: dict, automatic: bool,
@@ -342,11 +379,8 @@ class Service:
             parent_index = reply_to.headers.get("thread-index")
         if parent_index and threadindex.is_valid(parent_index):
             index = threadindex.child_thread_index(parent_index, now)
-        elif ticket.thread_index:
-            index = threadindex.child_thread_index(ticket.thread_index, now)
         else:
-            index = threadindex.new_thread_index(now)
-            ticket.thread_index = index
+            index = threadindex.child_thread_index(ticket.thread_index, now)
         headers = {"in_reply_to": in_reply_to, "references": refs, "thread_index": index,
                    "thread_topic": ticket.subject, "automatic": automatic,
                    "language": ticket.language}
@@ -357,13 +391,15 @@ class Service:
                      body_html=rendered.html, headers=headers, status="queued", attempts=0,
                      next_attempt_at=now, created_at=now)
         s.add(row)
-        s.flush()
+        if automatic and "auto_sent" in s.info:
+            counts = s.info["auto_sent"]
+            counts[to_addr] = counts.get(to_addr, 0) + 1
         s.add(Message(ticket_id=ticket.id, direction="out", channel="mail", message_id=mid,
                       in_reply_to=in_reply_to, references=" ".join(refs) or None,
                       from_addr=self.settings.address, from_name=self.settings.address_name,
                       to_addrs=to_addr, cc_addrs="", subject=rendered.subject,
                       text=rendered.text, visible_text=rendered.text, html=rendered.html,
-                      outbox_id=row.id, created_at=now))
+                      outbox=row, created_at=now))
         return row
 
     # ------------------------------------------------------------------ queries

@@ -55,12 +55,12 @@ def test_correlate_prefers_message_ids_then_tag():
     m = InboundMessage(subject="Re: [TB-3] x", in_reply_to=["ours@tb"])
     lookup = {"ours@tb": 7}.get
     found = correlation.correlate(m, "TB", lambda ids: next((lookup(i) for i in ids if lookup(i)), None),
-                                  lambda n: True)
+                                  lambda n: n)
     assert found == correlation.Match(7, "message-id")
-    found = correlation.correlate(m, "TB", lambda ids: None, lambda n: n == 3)
+    found = correlation.correlate(m, "TB", lambda ids: None, lambda n: n if n == 3 else None)
     assert found == correlation.Match(3, "subject-tag")
     # A tag naming no ticket (a typo, another system's tag) makes a new ticket.
-    found = correlation.correlate(m, "TB", lambda ids: None, lambda n: False)
+    found = correlation.correlate(m, "TB", lambda ids: None, lambda n: None)
     assert found == correlation.Match(None, "new")
 
 

@@ -182,7 +182,7 @@ def test_bounce_dsn():
     assert b"Action: failed\r\n" in status
     inner = email.message_from_bytes(msg.attachments[1].content, policy=policy.default)
     assert inner["Message-ID"] == "<out-1@ticketbot.example>"
-    assert inner.get_content() == "Hello, here is the offer you asked for.\n\nSales Support\n"
+    assert inner.get_content() == "Hello, here is the offer you asked for.\r\n\r\nSales Support\r\n"
     assert msg.language == "en"
 
 
@@ -468,6 +468,41 @@ def test_headers_helpers_and_edge_values():
     assert msg.text == "body\n"
 
 
+def test_empty_plain_alternative_falls_back_to_html():
+    raw = (
+        b"From: a@example.com\nSubject: x\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/alternative; boundary="A"\n\n'
+        b"--A\nContent-Type: text/plain; charset=utf-8\n\n\n"
+        b"--A\nContent-Type: text/html; charset=utf-8\n\n<p>Real &amp; text</p>\n--A--\n"
+    )
+    msg = parse_mail(raw)
+    assert msg.text == "Real & text"
+    assert msg.html == "<p>Real &amp; text</p>"
+
+
+def test_filename_rfc2231_latin1_label_with_cp1252_bytes():
+    raw = (
+        b"From: a@example.com\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="B"\n\n'
+        b"--B\nContent-Type: text/plain\n\nsee file\n"
+        b"--B\nContent-Type: application/pdf\n"
+        b"Content-Disposition: attachment; filename*=iso-8859-1''%84offerte%93%20%80.pdf\n\n%PDF\n--B--\n"
+    )
+    msg = parse_mail(raw)
+    assert [a.filename for a in msg.attachments] == ["\u201eofferte\u201c \u20ac.pdf"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_raw_8bit_filename(encoding):
+    raw = (
+        b"From: a@example.com\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+        b"--B\nContent-Type: text/plain\n\nx\n--B\nContent-Type: application/pdf\n"
+        + 'Content-Disposition: attachment; filename="oferta_ó €.pdf"\n\n'.encode(encoding)
+        + b"%PDF\n--B--\n"
+    )
+    assert [a.filename for a in parse_mail(raw).attachments] == ["oferta_ó €.pdf"]
+
+
 def test_nested_message_without_subject():
     raw = (
         b"From: a@example.com\nSubject: fwd\nMIME-Version: 1.0\n"
@@ -478,7 +513,25 @@ def test_nested_message_without_subject():
     msg = parse_mail(raw)
     assert msg.text == "See attached."
     assert [(a.filename, a.content_type) for a in msg.attachments] == [("message.eml", "message/rfc822")]
-    assert msg.attachments[0].content == b"From: b@example.com\n\nInner text.\n"
+    assert msg.attachments[0].content == b"From: b@example.com\n\nInner text."
+
+
+def test_stdlib_parser_crash_falls_back_to_compat32():
+    # Both inputs make email.message_from_bytes(policy=policy.default) raise.
+    msg = parse_mail(b"From: a@b.c\nSubject: s\nContent-Type: text/plain; name*\n\nhello\n")
+    assert (msg.from_addr, msg.subject, msg.text) == ("a@b.c", "s", "hello\n")
+    assert msg.warnings == [
+        "MIME structure unreadable with the default policy (IndexError); read with the lenient compat32 policy"
+    ]
+    msg = parse_mail(
+        b"From: a@b.c\nContent-Type: multipart/mixed; boundary=B\n\n"
+        b"--B\nContent-Type: text/plain; charset*=\x00''a\n\nhello\n"
+        b"--B\nContent-Type: application/pdf; name=x.pdf\n\nPDF\n--B--\n"
+    )
+    assert msg.text == "hello"
+    assert [(a.filename, a.content_type, a.content) for a in msg.attachments] == [
+        ("x.pdf", "application/pdf", b"PDF")
+    ]
 
 
 # --------------------------------------------------------------------- unreadable

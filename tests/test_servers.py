@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,9 +17,9 @@ import sqlalchemy as sa
 from imapclient.exceptions import LoginError
 
 try:
-    from servers import Dovecot, Postgres, free_port
-except ImportError:  # tests/ became a package
     from tests.servers import Dovecot, Postgres, free_port
+except ImportError:  # tests/ is not a package
+    from servers import Dovecot, Postgres, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -109,9 +110,8 @@ def test_only_plain_imap_port_is_listening(dovecot):
 
 def test_multiappend_50_and_fetch_back(dovecot):
     folder = unique_folder("Multi")
-    dovecot.create_folder(folder)
     msgs = [mail(i, "multi") for i in range(50)]
-    uids = dovecot.append(msgs, folder=folder)
+    uids = dovecot.append(msgs, folder=folder)  # folder created by append
     assert uids == list(range(1, 51))
 
     client = dovecot.connect()
@@ -304,6 +304,49 @@ def test_forgotten_servers_are_stopped_at_exit(tmp_path):
     assert not port_open(int(dport))
     assert not port_open(int(pport))
     assert not os.path.exists(ddir) and not os.path.exists(pdir)
+
+
+def test_dovecot_dies_with_a_killed_test_process(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        sys.path.insert(0, {HERE!r})
+        from pathlib import Path
+        from servers import Dovecot
+        d = Dovecot(Path({str(tmp_path)!r}) / "d"); d.start()
+        print(d.port, d.private_dir, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # no atexit, no finally
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == -9, out.stderr
+    port, private_dir = out.stdout.split()
+    port = int(port)
+    shutil.rmtree(private_dir, ignore_errors=True)  # only atexit would remove it
+    deadline = time.monotonic() + 10
+    while port_open(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not port_open(port)
+
+
+def test_forked_child_exiting_does_not_stop_parents_server(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import os, socket, sys
+        sys.path.insert(0, {HERE!r})
+        from pathlib import Path
+        from servers import Dovecot
+        with Dovecot(Path({str(tmp_path)!r}) / "d") as d:
+            pid = os.fork()
+            if pid == 0:
+                sys.exit(0)  # unwinds the with block and runs atexit in the child
+            os.waitpid(pid, 0)
+            d.connect().logout()  # still serving
+            print("ok", flush=True)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
 def test_free_port_is_bindable():

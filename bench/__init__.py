@@ -1,0 +1,1 @@
+"""`make bench`: throughput, latency and memory of the intake, printed as a table."""

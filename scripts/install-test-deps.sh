@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Install the real servers the tests start privately (tests/servers.py):
+# Dovecot IMAP and a PostgreSQL server.  Idempotent; no apt calls when both
+# are already present.  Never starts the system services.
+set -euo pipefail
+
+have_dovecot() {
+    [ -x /usr/sbin/dovecot ] && [ -x /usr/bin/doveadm ]
+}
+
+have_postgres() {
+    local d
+    for d in /usr/lib/postgresql/*/bin; do
+        if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
+            return 0
+        fi
+    done
+    return 1
+}
+
+missing=()
+have_dovecot || missing+=(dovecot)
+have_postgres || missing+=(postgresql)
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-test-deps: dovecot and postgresql already installed, nothing to do"
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+else
+    echo "install-test-deps: missing ${missing[*]}; need root or sudo to install" >&2
+    exit 1
+fi
+
+# Keep the packages from starting (or restarting) system services.
+POLICY=/usr/sbin/policy-rc.d
+created_policy=0
+cleanup() {
+    if [ "$created_policy" -eq 1 ]; then
+        "${SUDO[@]}" rm -f "$POLICY"
+    fi
+}
+trap cleanup EXIT
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\n# created by ticketbot scripts/install-test-deps.sh\nexit 101\n' \
+        | "${SUDO[@]}" tee "$POLICY" >/dev/null
+    "${SUDO[@]}" chmod 755 "$POLICY"
+    created_policy=1
+fi
+
+apt_env=(env DEBIAN_FRONTEND=noninteractive)
+"${SUDO[@]}" "${apt_env[@]}" apt-get update -qq >/dev/null
+"${SUDO[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends \
+    dovecot-imapd postgresql >/dev/null
+
+have_dovecot || { echo "install-test-deps: dovecot still missing after install" >&2; exit 1; }
+have_postgres || { echo "install-test-deps: postgresql still missing after install" >&2; exit 1; }
+echo "install-test-deps: installed dovecot-imapd and postgresql (was missing: ${missing[*]}); services not started"

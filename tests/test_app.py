@@ -1,0 +1,210 @@
+"""The real bot, `ticketbot run`, as a subprocess: SMTP in, IMAP in, acknowledgements
+out as .eml files, a clean stop on SIGTERM, a clear error when it cannot listen."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from email.parser import BytesParser
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db import RawMail, Spool, Ticket, make_engine
+from tests.mailgen import customer_mail
+from tests.servers import Dovecot, free_port
+
+ADDRESS = "support@desk.example"
+SEEN = b"\\Seen"
+
+
+def ticketbot_exe() -> str:
+    exe = Path(sys.executable).parent / "ticketbot"
+    assert exe.is_file(), f"console script not installed at {exe}"
+    return str(exe)
+
+
+def base_env() -> dict[str, str]:
+    """This process's environment without any of the bot's settings."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "IMAP_URL", "SMTP_URL") and not k.startswith("TICKETBOT_")}
+
+
+def wait_until(condition, timeout: float, what: str, proc: "Bot | None" = None,
+               interval: float = 0.05):
+    """Poll for state another process makes (files, ports, rows): there is no event."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if proc is not None and proc.proc.poll() is not None:
+            pytest.fail(f"the bot exited ({proc.proc.returncode}) while waiting for {what}:\n"
+                        f"{proc.stderr()[-3000:]}")
+        if time.monotonic() > deadline:
+            detail = f"\n{proc.stderr()[-3000:]}" if proc is not None else ""
+            pytest.fail(f"timed out after {timeout} s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+class Bot:
+    """`ticketbot ARGS` in its own process group; output goes to files (no pipe can fill)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, name: str = "bot"):
+        self.out_path = cwd / f"{name}.stdout"
+        self.err_path = cwd / f"{name}.stderr"
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen([ticketbot_exe(), *args], env=env, cwd=cwd,
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                         start_new_session=True)
+
+    def stdout(self) -> str:
+        return self.out_path.read_text(errors="replace")
+
+    def stderr(self) -> str:
+        return self.err_path.read_text(errors="replace")
+
+    def terminate(self, timeout: float = 30) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the bot did not stop within {timeout} s of SIGTERM:\n{self.stderr()[-3000:]}")
+
+    def kill(self) -> None:
+        """Hard stop of the whole group (also any parser processes); idempotent."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+
+@contextlib.contextmanager
+def bot_process(args: list[str], env: dict[str, str], cwd: Path, name: str = "bot"):
+    bot = Bot(args, env, cwd, name)
+    try:
+        yield bot
+    finally:
+        bot.kill()
+
+
+def accepts_connections(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def eml_files(folder: Path) -> list[Path]:
+    # the file transport writes .NAME.tmp first, then renames: *.eml files are complete
+    return sorted(folder.glob("*.eml")) if folder.is_dir() else []
+
+
+def read_mail(path: Path):
+    return BytesParser(policy=default_policy).parsebytes(path.read_bytes())
+
+
+def count(url: str, model, *where) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(model).where(*where))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def bot_env(tmp_path) -> dict[str, str]:
+    return {
+        **base_env(),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/ticketbot.sqlite3",
+        "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
+        "TICKETBOT_ADDRESS": ADDRESS,
+        "TICKETBOT_MAIL_DIR": str(tmp_path / "out"),
+    }
+
+
+def smtp_port(env: dict[str, str]) -> int:
+    return int(env["TICKETBOT_SMTP_LISTEN"].rpartition(":")[2])
+
+
+def assert_clean_stop(bot: Bot) -> None:
+    assert bot.terminate(30) == 0, bot.stderr()[-3000:]
+    err = bot.stderr()
+    assert "Traceback" not in err, err[-3000:]
+    assert "signal SIGTERM: stopping" in err
+    assert " ERROR " not in err, err[-3000:]
+
+
+def test_smtp_mail_becomes_ticket_and_acknowledgement_file(bot_env, tmp_path):
+    port = smtp_port(bot_env)
+    out = Path(bot_env["TICKETBOT_MAIL_DIR"])
+    with bot_process(["run"], bot_env, tmp_path) as bot:
+        wait_until(lambda: accepts_connections(port), 20, "the SMTP port", bot)
+        mail = customer_mail(1, lang="en", variant="plain", message_id="smtp-1@customer1.example")
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            refused = client.sendmail("contact1@customer1.example", [ADDRESS], mail)
+        assert refused == {}
+        [ack_path] = wait_until(lambda: eml_files(out), 20, "the acknowledgement file", bot)
+        ack = read_mail(ack_path)
+        assert "[TB-1]" in ack["Subject"]
+        assert ack["Subject"] == "Re: [TB-1] Question about invoice 1"
+        assert ack["Auto-Submitted"] == "auto-replied"
+        assert ack["To"] == "contact1@customer1.example"
+        assert ack["In-Reply-To"] == "<smtp-1@customer1.example>"
+        assert_clean_stop(bot)
+    assert bot.stdout() == ""
+    url = bot_env["DATABASE_URL"]
+    assert count(url, Ticket) == 1
+    assert count(url, RawMail, RawMail.source.like("smtp:%")) == 1
+    assert count(url, Spool) == 0
+
+
+def test_imap_mail_becomes_ticket(bot_env, tmp_path):
+    out = Path(bot_env["TICKETBOT_MAIL_DIR"])
+    with Dovecot(tmp_path / "imap") as dovecot:
+        env = {**bot_env, "IMAP_URL": dovecot.url}
+        with bot_process(["run"], env, tmp_path) as bot:
+            wait_until(lambda: accepts_connections(smtp_port(env)), 20, "the SMTP port", bot)
+            dovecot.append([customer_mail(2, lang="nl", variant="plain",
+                                          message_id="imap-2@customer2.example")])
+            [ack_path] = wait_until(lambda: eml_files(out), 20, "the acknowledgement file", bot)
+            ack = read_mail(ack_path)
+            assert ack["Subject"] == "Re: [TB-1] Vraag over factuur 2"
+            assert ack["Auto-Submitted"] == "auto-replied"
+            assert ack["In-Reply-To"] == "<imap-2@customer2.example>"
+            # the mail is marked processed after its ticket is committed
+            wait_until(lambda: [SEEN in flags for _, flags in dovecot.messages()] == [True],
+                       20, "the mail to be marked \\Seen", bot, interval=0.1)
+            assert_clean_stop(bot)
+    url = bot_env["DATABASE_URL"]
+    assert count(url, Ticket) == 1
+    assert count(url, RawMail, RawMail.source == "imap:INBOX/1") == 1
+
+
+def test_busy_smtp_port_is_a_one_line_error(bot_env, tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**bot_env, "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{port}"}
+        with bot_process(["run"], env, tmp_path) as bot:
+            try:
+                rc = bot.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the bot kept running on a busy port:\n{bot.stderr()[-3000:]}")
+    err = bot.stderr()
+    assert rc != 0
+    assert "Traceback" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("ticketbot:")]
+    assert len(errors) == 1, err
+    assert f"127.0.0.1:{port}" in errors[0] or f"('127.0.0.1', {port})" in errors[0], errors[0]
+    assert "in use" in errors[0]

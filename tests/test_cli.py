@@ -1,0 +1,387 @@
+"""The `ticketbot` command line: in-process through bot.cli.main, and the real console
+script in a subprocess. Settings come from the environment, as in production."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import subprocess
+import sys
+from email.parser import BytesParser
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, update
+
+from bot.cli import main
+from bot.db import Ticket, make_engine
+from tests.mailgen import customer_mail
+
+ADDRESS = "support@desk.example"
+RESULT_KEYS = {"source", "status", "ticket", "warnings"}
+GARBAGE = b"\x00\x01\x02\xff\xfe binary junk \x00\x00\r\n" * 4
+SETTINGS_VARS = ("DATABASE_URL", "IMAP_URL", "SMTP_URL")
+
+
+def _clean_env(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items()
+            if k not in SETTINGS_VARS and not k.startswith("TICKETBOT_")}
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch) -> dict[str, str]:
+    """The bot's settings as environment variables; returns them."""
+    for var in list(os.environ):
+        if var in SETTINGS_VARS or var.startswith("TICKETBOT_"):
+            monkeypatch.delenv(var)
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/ticketbot.sqlite3",
+        "TICKETBOT_MAIL_DIR": str(tmp_path / "outgoing"),
+        "TICKETBOT_ADDRESS": ADDRESS,
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
+
+
+class CLI:
+    """Runs bot.cli.main in this process and returns (exit code, stdout, stderr)."""
+
+    def __init__(self, capsys):
+        self.capsys = capsys
+
+    def __call__(self, *argv: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()  # drop anything printed before
+        rc = main(list(argv))
+        out, err = self.capsys.readouterr()
+        return rc, out, err
+
+    def json(self, *argv: str):
+        rc, out, err = self(*argv, "--json")
+        assert rc == 0, err
+        return json.loads(out)
+
+    def ingest(self, *paths) -> list[dict]:
+        rc, out, err = self("ingest", "--json", *map(str, paths))
+        assert rc == 0, err
+        rows = [json.loads(line) for line in out.splitlines()]
+        for row in rows:
+            assert set(row) == RESULT_KEYS
+        return rows
+
+
+@pytest.fixture
+def cli(cli_env, capsys) -> CLI:
+    return CLI(capsys)
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def ticketbot_exe() -> str:
+    exe = Path(sys.executable).parent / "ticketbot"
+    assert exe.is_file(), f"console script not installed at {exe}"
+    return str(exe)
+
+
+def run_script(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([ticketbot_exe(), *args], env={**_clean_env(os.environ), **env},
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def subject_of(raw: bytes) -> str:
+    return str(BytesParser(policy=default_policy).parsebytes(raw)["Subject"])
+
+
+def attachment_sizes(raw: bytes) -> list[tuple[str, str, int]]:
+    msg = BytesParser(policy=default_policy).parsebytes(raw)
+    return [(a.get_filename(), a.get_content_type(), len(a.get_content()))
+            for a in msg.iter_attachments()]
+
+
+# --------------------------------------------------------------------------- ingest
+def test_ingest_single_eml_then_again_is_duplicate(cli, tmp_path):
+    path = write(tmp_path / "in" / "first.eml", customer_mail(1, message_id="first@customer.example"))
+    [row] = cli.ingest(path)
+    assert row == {"source": f"file:{path}", "status": "created", "ticket": 1, "warnings": []}
+    [again] = cli.ingest(path)
+    assert again == {"source": f"file:{path}", "status": "duplicate", "ticket": 1, "warnings": []}
+    assert [t["number"] for t in cli.json("tickets")] == [1]
+
+
+def test_ingest_reply_is_appended_and_unreadable_files_are_quarantined(cli, tmp_path):
+    folder = tmp_path / "mail"
+    first = write(folder / "1-first.eml", customer_mail(0, message_id="q1@customer.example",
+                                                         variant="plain"))
+    reply = write(folder / "2-reply.eml", customer_mail(
+        5, message_id="q2@other.example", variant="plain", subject="Re: something else",
+        in_reply_to="q1@customer.example"))
+    empty = write(folder / "3-empty.eml", b"")
+    junk = write(folder / "4-garbage.eml", GARBAGE)
+    rows = cli.ingest(folder)
+    assert [(r["source"], r["status"], r["ticket"]) for r in rows] == [
+        (f"file:{first}", "created", 1),
+        (f"file:{reply}", "appended", 1),
+        (f"file:{empty}", "quarantined", None),
+        (f"file:{junk}", "quarantined", None),
+    ]
+    assert rows[2]["warnings"] == ["unreadable: empty input"]
+    assert rows[3]["warnings"] and rows[3]["warnings"][0].startswith("unreadable:")
+    detail = cli.json("show", "1")
+    inbound = [m for m in detail["messages"] if m["direction"] == "in"]
+    assert [m["message_id"] for m in inbound] == ["q1@customer.example", "q2@other.example"]
+    assert [t["number"] for t in cli.json("tickets")] == [1]
+
+
+def test_ingest_maildir(cli, tmp_path):
+    md = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    mails = [customer_mail(i, variant="plain", message_id=f"md{i}@customer.example")
+             for i in range(3)]
+    for raw in mails:
+        md.add(raw)
+    keys = sorted(md.keys())
+    rows = cli.ingest(tmp_path / "Maildir")
+    assert [r["source"] for r in rows] == [f"maildir:{tmp_path / 'Maildir'}/{k}" for k in keys]
+    assert [r["status"] for r in rows] == ["created"] * 3
+    assert sorted(r["ticket"] for r in rows) == [1, 2, 3]
+    subjects = {t["subject"] for t in cli.json("tickets")}
+    assert subjects == {subject_of(m) for m in mails}
+
+
+def test_ingest_mbox(cli, tmp_path):
+    path = tmp_path / "archive.mbox"
+    box = mailbox.mbox(path, create=True)
+    mails = [customer_mail(i, message_id=f"mb{i}@customer.example", variant="plain")
+             for i in (10, 11, 12)]
+    for raw in mails:
+        box.add(raw)
+    box.flush()
+    box.close()
+    rows = cli.ingest(path)
+    assert [(r["source"], r["status"], r["ticket"]) for r in rows] == [
+        (f"mbox:{path}#1", "created", 1),
+        (f"mbox:{path}#2", "created", 2),
+        (f"mbox:{path}#3", "created", 3),
+    ]
+    for n, raw in enumerate(mails, start=1):
+        [m] = cli.json("show", str(n))["messages"][:1]
+        assert m["message_id"] == f"mb{n + 9}@customer.example"
+        assert m["subject"] == subject_of(raw)
+
+
+def test_ingest_folder_of_eml_files_with_nested_folder_and_parser_pool(cli, tmp_path):
+    folder = tmp_path / "inbox"
+    for i in range(10):  # >= 8 mails: parsed in the process pool
+        write(folder / f"{i:02d}.eml", customer_mail(i, message_id=f"f{i}@customer.example"))
+    write(folder / "sub" / "deep.eml", customer_mail(99, message_id="deep@customer.example"))
+    write(folder / "notes.txt", b"not a mail, not picked up")
+    rc, out, err = cli("ingest", "--json", "--workers", "2", str(folder))
+    assert rc == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["source"] for r in rows] == (
+        [f"file:{folder}/{i:02d}.eml" for i in range(10)] + [f"file:{folder}/sub/deep.eml"])
+    assert [r["status"] for r in rows] == ["created"] * 11
+    assert [r["ticket"] for r in rows] == list(range(1, 12))
+
+
+def test_ingest_human_output_and_summary(cli, tmp_path):
+    path = write(tmp_path / "a.eml", customer_mail(1, message_id="h1@customer.example",
+                                                   variant="plain"))
+    junk = write(tmp_path / "b.eml", GARBAGE)
+    rc, out, err = cli("ingest", str(path), str(path), str(junk))
+    assert rc == 0
+    assert out.splitlines() == [
+        f"file:{path}: created ticket 1",
+        f"file:{path}: duplicate ticket 1",
+        f"file:{junk}: quarantined (unreadable: binary data without mail headers)",
+    ]
+    assert err.strip().splitlines()[-1] == "1 created, 1 duplicate, 1 quarantined"
+
+
+# --------------------------------------------------------------------------- queries
+def test_tickets_json_and_status_filter(cli, cli_env, tmp_path):
+    for i in range(3):
+        write(tmp_path / "in" / f"{i}.eml", customer_mail(i, message_id=f"t{i}@customer.example"))
+    assert [r["status"] for r in cli.ingest(tmp_path / "in")] == ["created"] * 3
+    engine = make_engine(cli_env["DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(update(Ticket).where(Ticket.id == 2).values(status="open"))
+    engine.dispose()
+
+    everything = cli.json("tickets")
+    assert [(t["number"], t["tag"], t["status"]) for t in everything] == [
+        (1, "[TB-1]", "new"), (2, "[TB-2]", "open"), (3, "[TB-3]", "new")]
+    assert everything[0]["contact"] == "contact0@customer0.example"
+    assert everything[0]["subject"] == "Vraag over factuur 0"
+
+    assert [t["number"] for t in cli.json("tickets", "--status", "new")] == [1, 3]
+    assert [t["number"] for t in cli.json("tickets", "--status", "open")] == [2]
+    assert cli.json("tickets", "--status", "resolved") == []
+
+    rc, out, _ = cli("tickets", "--status", "new")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["NUMBER", "STATUS", "KIND"]
+    assert [line.split()[:2] for line in lines[1:]] == [["1", "new"], ["3", "new"]]
+    rc, out, _ = cli("tickets", "--status", "closed")
+    assert (rc, out.strip()) == (0, "(none)")
+
+
+def test_show_json_has_messages_attachments_and_events(cli, tmp_path):
+    raw = customer_mail(3, variant="attachment", lang="en", message_id="att@customer.example")
+    [(name, ctype, size)] = attachment_sizes(raw)
+    assert name == "factuur-3.pdf"
+    cli.ingest(write(tmp_path / "att.eml", raw))
+    d = cli.json("show", "1")
+    assert (d["number"], d["tag"], d["status"]) == (1, "[TB-1]", "new")
+    assert d["subject"] == "Question about invoice 3"
+    inbound, ack = d["messages"]
+    assert inbound["direction"] == "in"
+    assert inbound["from"] == "contact3@customer3.example"
+    assert inbound["subject"] == "Question about invoice 3"
+    assert "question about this month's invoice" in inbound["text"]
+    assert inbound["attachments"] == [
+        {"name": name, "type": ctype, "size": size, "inline": False}]
+    assert ack["direction"] == "out"
+    assert ack["from"] == ADDRESS
+    assert ack["to"] == "contact3@customer3.example"
+    assert ack["subject"] == "Re: [TB-1] Question about invoice 3"
+    assert "[TB-1]" in ack["text"]
+    assert ack["attachments"] == []
+    assert ack["delivery"] == "queued"
+    assert [(e["action"], e["actor"]) for e in d["events"]] == [
+        ("created", "customer:contact3@customer3.example")]
+
+
+def test_show_human_output(cli, tmp_path):
+    raw = customer_mail(3, variant="attachment", lang="en", message_id="hum@customer.example")
+    [(name, ctype, size)] = attachment_sizes(raw)
+    cli.ingest(write(tmp_path / "att.eml", raw))
+    rc, out, err = cli("show", "1")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "[TB-1] Question about invoice 3"
+    assert "  status: new" in lines
+    assert "  contact: contact3@customer3.example" in lines
+    incoming = [line for line in lines if line.startswith("<- ")]
+    outgoing = [line for line in lines if line.startswith("-> ")]
+    assert len(incoming) == 1 and incoming[0].endswith(
+        "contact3@customer3.example: Question about invoice 3")
+    assert len(outgoing) == 1 and outgoing[0].endswith(
+        "to contact3@customer3.example [queued]: Re: [TB-1] Question about invoice 3")
+    assert f"   [attachment] {name} ({ctype}, {size} bytes)" in lines
+    events = lines[lines.index("events:") + 1:]
+    assert len(events) == 1 and events[0].endswith("customer:contact3@customer3.example: created")
+
+
+# --------------------------------------------------------------------------- outbox
+def test_outbox_lists_queued_then_send_writes_files(cli, cli_env, tmp_path):
+    for i in range(2):
+        write(tmp_path / "in" / f"{i}.eml", customer_mail(i, message_id=f"o{i}@customer.example",
+                                                         variant="plain"))
+    cli.ingest(tmp_path / "in")
+    items = cli.json("outbox")
+    assert [(o["ticket"], o["channel"], o["to"], o["status"]) for o in items] == [
+        (1, "mail", "contact0@customer0.example", "queued"),
+        (2, "mail", "contact1@customer1.example", "queued"),
+    ]
+    assert [o["subject"] for o in items] == ["Re: [TB-1] Vraag over factuur 0",
+                                             "Re: [TB-2] Question about invoice 1"]
+    assert cli.json("outbox", "--status", "sent") == []
+    mail_dir = Path(cli_env["TICKETBOT_MAIL_DIR"])
+    assert not mail_dir.exists()
+
+    rc, out, err = cli("outbox", "--send", "--json")
+    assert rc == 0, err
+    assert err.strip().splitlines()[-1] == "2 sent, 0 retry, 0 failed"
+    assert [(o["ticket"], o["status"], o["attempts"]) for o in json.loads(out)] == [
+        (1, "sent", 1), (2, "sent", 1)]
+    files = sorted(p.name for p in mail_dir.iterdir())
+    assert files == [f"{o['id']:08d}.eml" for o in items]
+    for o in items:
+        msg = BytesParser(policy=default_policy).parsebytes(
+            (mail_dir / f"{o['id']:08d}.eml").read_bytes())
+        assert msg["To"] == o["to"]
+        assert msg["Subject"] == o["subject"]
+        assert msg["Auto-Submitted"] == "auto-replied"
+        assert msg["In-Reply-To"] == f"<o{o['ticket'] - 1}@customer.example>"
+    # nothing is due any more: a second --send sends nothing and writes nothing
+    rc, _, err = cli("outbox", "--send")
+    assert rc == 0 and err.strip().splitlines()[-1] == "0 sent, 0 retry, 0 failed"
+    assert sorted(p.name for p in mail_dir.iterdir()) == files
+
+
+# --------------------------------------------------------------------------- db, errors
+def test_db_upgrade_creates_the_schema_and_is_idempotent(cli, cli_env):
+    for _ in range(2):
+        rc, out, err = cli("db", "upgrade")
+        assert (rc, out) == (0, "")
+        assert err.strip().splitlines()[-1] == "database is up to date"
+    engine = create_engine(cli_env["DATABASE_URL"])
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert {"ticket", "raw_mail", "message", "outbox", "spool", "imap_state",
+            "alembic_version"} <= tables
+
+
+@pytest.mark.parametrize("argv, env, message", [
+    (["show", "999"], {}, "ticketbot: no ticket 999"),
+    (["ingest", "{tmp}/nowhere.eml"], {}, "ticketbot: {tmp}/nowhere.eml: no such file or folder"),
+    (["tickets"], {"IMAP_URL": "ftp://x"},
+     "ticketbot: IMAP_URL: unknown scheme 'ftp'; use one of imap, imap+starttls, imaps, smtp, "
+     "smtp+starttls, smtps"),
+    (["tickets"], {"TICKETBOT_IMAP_BATCH": "lots"},
+     "ticketbot: TICKETBOT_IMAP_BATCH='lots': expected a number"),
+])
+def test_errors_are_one_line_without_traceback(cli, monkeypatch, tmp_path, argv, env, message):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    rc, out, err = cli(*(a.format(tmp=tmp_path) for a in argv))
+    assert rc == 2
+    assert out == ""
+    assert err.splitlines() == [message.format(tmp=tmp_path)]
+
+
+# --------------------------------------------------------------------------- console script
+def test_console_script_end_to_end(cli_env, tmp_path):
+    """The installed `ticketbot` script: ingest (parser pool), tickets, show, errors."""
+    folder = tmp_path / "in"
+    for i in range(9):
+        write(folder / f"{i}.eml", customer_mail(i, message_id=f"s{i}@customer.example"))
+    write(folder / "9.eml", customer_mail(1, message_id="s1@customer.example"))  # same id
+    res = run_script(["db", "upgrade"], cli_env, tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines() == ["database is up to date"]
+
+    res = run_script(["ingest", "--json", "--workers", "2", str(folder)], cli_env, tmp_path)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert all(set(r) == RESULT_KEYS for r in rows)
+    assert [(r["status"], r["ticket"]) for r in rows] == (
+        [("created", n) for n in range(1, 10)] + [("duplicate", 2)])
+
+    res = run_script(["tickets", "--json"], cli_env, tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert [t["number"] for t in json.loads(res.stdout)] == list(range(1, 10))
+
+    res = run_script(["show", "2", "--json"], cli_env, tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["messages"][0]["message_id"] == "s1@customer.example"
+
+    for args, env, message in [
+        (["show", "999"], {}, "ticketbot: no ticket 999"),
+        (["ingest", str(tmp_path / "missing")], {},
+         f"ticketbot: {tmp_path / 'missing'}: no such file or folder"),
+        (["tickets"], {"IMAP_URL": "ftp://x"}, "ticketbot: IMAP_URL: unknown scheme 'ftp'"),
+    ]:
+        res = run_script(args, {**cli_env, **env}, tmp_path)
+        assert res.returncode == 2, (args, res.stderr)
+        assert res.stdout == ""
+        assert "Traceback" not in res.stderr
+        [line] = res.stderr.splitlines()
+        assert line.startswith(message), (args, line)

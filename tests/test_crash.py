@@ -1,0 +1,139 @@
+"""The crash test: `ticketbot worker` is SIGKILLed while it turns 2,000 IMAP mails into
+tickets, then started again. Nothing may be lost and nothing doubled: one ticket, one
+raw mail and one acknowledgement per mail, every mail marked \\Seen, no spool left."""
+
+from __future__ import annotations
+
+import functools
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import distinct, func, select
+
+from bot.db import Message, Outbox, RawMail, Spool, Ticket, make_engine
+from bot.migrate import upgrade
+from tests.mailgen import corpus
+from tests.servers import Dovecot, free_port
+from tests.test_app import ADDRESS, SEEN, assert_clean_stop, base_env, bot_process, wait_until
+
+N = 2000
+KILL_AT = 300  # tickets committed before the kill
+
+
+@functools.lru_cache(maxsize=1)
+def mails() -> tuple[bytes, ...]:
+    return tuple(corpus(N))
+
+
+def message_ids(raws) -> set[str]:
+    parser = BytesHeaderParser(policy=default_policy)
+    return {str(parser.parsebytes(raw)["Message-ID"]).strip().strip("<>") for raw in raws}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def crash_db(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/ticketbot.sqlite3"
+    else:
+        url = request.getfixturevalue("postgres").create_database()
+    upgrade(url)
+    return url
+
+
+class DB:
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
+
+    def scalar(self, query):
+        with self.engine.connect() as conn:
+            return conn.scalar(query)
+
+    def scalars(self, query) -> list:
+        with self.engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    def count(self, model, *where) -> int:
+        return self.scalar(select(func.count()).select_from(model).where(*where))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(crash_db, tmp_path):
+    raws = mails()
+    assert len(message_ids(raws)) == N  # the corpus itself has no repeated Message-ID
+    out = tmp_path / "out"
+    db = DB(crash_db)
+    try:
+        with Dovecot(tmp_path / "imap") as dovecot:
+            dovecot.deliver_files(raws)
+            env = {
+                **base_env(),
+                "DATABASE_URL": crash_db,
+                "IMAP_URL": dovecot.url,
+                "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
+                "TICKETBOT_ADDRESS": ADDRESS,
+                "TICKETBOT_MAIL_DIR": str(out),
+                # small batches, parsed in-process: many commits, so the kill lands mid-stream
+                "TICKETBOT_IMAP_BATCH": "20",
+                "TICKETBOT_PARSE_WORKERS": "1",
+                # every sender is acknowledged (the default caps it at 5 per 24 h)
+                "TICKETBOT_AUTO_REPLY_LIMIT": "100000",
+            }
+
+            # ---- first run: killed without warning once some hundreds are stored
+            with bot_process(["worker"], env, tmp_path, "first") as first:
+                wait_until(lambda: db.count(Ticket) >= KILL_AT, 60,
+                           f"{KILL_AT} tickets", first)
+                first.kill()
+            at_kill = db.count(Ticket)
+            assert 0 < at_kill < N, f"the kill did not land mid-stream: {at_kill} tickets"
+            assert "Traceback" not in first.stderr(), first.stderr()[-3000:]
+            unseen = sum(SEEN not in flags for _, flags in dovecot.messages())
+            assert unseen >= N - at_kill  # only mails with a committed ticket may be \Seen
+            # the one outbox row (one sender thread) the dead worker may have held
+            claimed = set(db.scalars(select(Outbox.id).where(Outbox.status == "queued",
+                                                             Outbox.claimed_until.is_not(None))))
+            assert len(claimed) <= 1
+
+            # ---- second run: finishes the job
+            with bot_process(["worker"], env, tmp_path, "second") as second:
+                wait_until(lambda: db.count(Ticket) >= N, 90, f"{N} tickets", second)
+                wait_until(lambda: all(SEEN in flags for _, flags in dovecot.messages()),
+                           30, "every mail \\Seen", second, interval=0.2)
+                # the outbox drains, except a row the killed worker had claimed (its
+                # claim runs for 5 minutes, so a crash cannot send a mail twice at once)
+                wait_until(lambda: set(db.scalars(select(Outbox.id).where(
+                    Outbox.status == "queued"))) <= claimed, 60, "the outbox to drain", second)
+                assert_clean_stop(second)
+            assert "Traceback" not in second.stderr(), second.stderr()[-3000:]
+            messages = dovecot.messages()
+            assert len(messages) == N
+            assert all(SEEN in flags for _, flags in messages)
+            assert dovecot.messages("Quarantine") == []
+
+        # ---- nothing lost, nothing doubled
+        assert db.count(Ticket) == N
+        assert db.count(RawMail) == N
+        assert db.scalar(select(func.count(distinct(RawMail.dedupe_key)))) == N
+        assert db.count(RawMail, RawMail.status == "created") == N
+        inbound = Message.direction == "in"
+        assert db.count(Message, inbound) == N
+        assert db.scalar(select(func.count(distinct(Message.message_id))).where(inbound)) == N
+        assert db.scalar(select(func.count(distinct(Message.ticket_id))).where(inbound)) == N
+        assert set(db.scalars(select(Message.message_id).where(inbound))) == message_ids(raws)
+        # exactly one acknowledgement per ticket
+        assert db.count(Outbox) == N
+        assert db.count(Outbox, Outbox.purpose == "ack") == N
+        assert db.scalar(select(func.count(distinct(Outbox.ticket_id)))) == N
+        assert db.count(Message, Message.direction == "out") == N
+        assert db.count(Outbox, Outbox.status == "failed") == 0
+        sent = set(db.scalars(select(Outbox.id).where(Outbox.status == "sent")))
+        assert len(sent) == N - len(claimed)
+        files = {int(p.stem) for p in Path(out).glob("*.eml")}
+        assert sent <= files <= sent | claimed
+        assert db.count(Spool) == 0
+    finally:
+        db.close()
