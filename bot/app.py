@@ -93,8 +93,9 @@ class Worker:
             handler = IntakeHandler(self.service.spool, self.settings.accepted_domains,
                                     on_stored=self.spool_ready.set)
             host, port = self.settings.smtp_listen
-            self.smtp_server = IntakeServer(handler, host, port, self.settings.smtp_max_size)
-            self.smtp_server.start()
+            server = IntakeServer(handler, host, port, self.settings.smtp_max_size)
+            server.start()
+            self.smtp_server = server
         self._thread("spool", self.spool_loop)
         self._thread("outbox", self.outbox_loop)
         if imap and self.settings.imap_url is not None:
@@ -130,10 +131,14 @@ def running_worker(settings: Settings, service: Service | None = None, **kw):
         worker.shutdown()
 
 
-def run_forever(settings: Settings) -> int:
+PARTS = ("worker", "web", "clock")
+
+
+def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
+    """Run the given Procfile parts in this process until SIGTERM or SIGINT."""
     service = open_service(settings)
-    worker = Worker(settings, service)
-    stop = worker.stop
+    stop = threading.Event()
+    stoppers: list = []
 
     def _on_signal(signum, _frame):
         log.info("signal %s: stopping", signal.Signals(signum).name)
@@ -141,9 +146,30 @@ def run_forever(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    worker.start()
     try:
+        if "worker" in parts:
+            worker = Worker(settings, service, stop=stop)
+            stoppers.append(worker.shutdown)
+            worker.start()
+        if "web" in parts:
+            from bot.adapters.web import WebApp, WebServer
+
+            web = WebServer(WebApp(service.health), *settings.web_listen)
+            stoppers.append(web.stop)
+            web.start()
+        if "clock" in parts:
+            from bot.clock import build_scheduler
+
+            scheduler = build_scheduler(settings, service, service.sessions.kw["bind"])
+            scheduler.start()
+            stoppers.append(lambda: scheduler.shutdown(wait=True))
+            log.info("clock started: sweep every %s s", settings.sweep_seconds)
         stop.wait()
     finally:
-        worker.shutdown()
+        stop.set()
+        for fn in reversed(stoppers):
+            try:
+                fn()
+            except Exception:
+                log.exception("error while stopping")
     return 0

@@ -67,6 +67,9 @@ def cmd_ingest(settings: Settings, args) -> int:
     from bot.app import open_service
     from bot.pipeline import Pipeline
 
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:  # before anything is stored: a typo must not leave half an import done
+        raise UserError("; ".join(f"{p}: no such file or folder" for p in missing))
     service = open_service(settings)
     pipeline = Pipeline(service, workers=args.workers)
     counts: dict[str, int] = {}
@@ -174,16 +177,18 @@ def cmd_db(settings: Settings, args) -> int:
 
 
 def cmd_run(settings: Settings, args) -> int:
-    from bot.app import run_forever
+    from bot.app import PARTS, run_forever
 
-    return run_forever(settings)
+    return run_forever(settings, PARTS if args.command == "run" else (args.command,))
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ticketbot", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot: SMTP and IMAP intake, outbox sender")
-    sub.add_parser("worker", help="the Procfile's worker: intake and outbox sender")
+    sub.add_parser("run", help="run the whole bot in one process: worker, web and clock")
+    sub.add_parser("worker", help="the Procfile's worker: IMAP and SMTP intake, outbox sender")
+    sub.add_parser("web", help="the Procfile's web: health endpoint (and Slack's HTTP endpoint)")
+    sub.add_parser("clock", help="the Procfile's clock: the scheduler")
     i = sub.add_parser("ingest", help="turn .eml files, Maildir folders or mbox files into tickets")
     i.add_argument("paths", nargs="+")
     i.add_argument("--json", action="store_true", help="one JSON object per message")
@@ -203,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"run": cmd_run, "worker": cmd_run, "ingest": cmd_ingest, "tickets": cmd_tickets,
+COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run, "ingest": cmd_ingest, "tickets": cmd_tickets,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db}
 
 
@@ -214,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.app import setup_logging
 
         level = settings.log_level
-        if args.command not in ("run", "worker") and level.upper() == "INFO":
+        if args.command not in ("run", "worker", "web", "clock") and level.upper() == "INFO":
             # One-shot commands: stdout is the result and stderr is for errors; the
             # INFO chatter (alembic's migration lines, one line per ticket) is noise there.
             level = "WARNING"
@@ -225,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `ticketbot show 1 | head`: the reader has had enough
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # no stack trace for the user; the log has it at debug level
         log.debug("unexpected error", exc_info=True)
         print(f"ticketbot: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -92,6 +92,8 @@ class Settings:
     own_addresses: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()  # recipient domains accepted by the SMTP server
     smtp_listen: tuple[str, int] = ("127.0.0.1", 2525)
+    web_listen: tuple[str, int] = ("127.0.0.1", 8080)
+    sweep_seconds: float = 60.0  # how often the clock sweeps for due work
     smtp_max_size: int = 25 * 1024 * 1024
     rules_path: Path = Path("rules.yaml")
     templates_dir: Path | None = None  # default: the templates/ folder beside bot/
@@ -164,6 +166,7 @@ class Settings:
             "TICKETBOT_PARSE_WORKERS": ("parse_workers", int),
             "TICKETBOT_OUTBOX_MAX_ATTEMPTS": ("outbox_max_attempts", int),
             "TICKETBOT_OUTBOX_RETRY_BASE": ("outbox_retry_base", float),
+            "TICKETBOT_SWEEP_SECONDS": ("sweep_seconds", float),
         }
         for var, (attr, typ) in numbers.items():
             if get(var):
@@ -178,4 +181,6 @@ class Settings:
             kw["domains"] = tuple(d.strip().lower() for d in get("TICKETBOT_DOMAINS").split(",") if d.strip())
         if get("TICKETBOT_SMTP_LISTEN"):
             kw["smtp_listen"] = _hostport("TICKETBOT_SMTP_LISTEN", get("TICKETBOT_SMTP_LISTEN"))
+        if get("TICKETBOT_WEB_LISTEN"):
+            kw["web_listen"] = _hostport("TICKETBOT_WEB_LISTEN", get("TICKETBOT_WEB_LISTEN"))
         return cls(**kw)

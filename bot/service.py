@@ -179,6 +179,7 @@ class Service:
         for r in results:
             t = r._ticket_obj
             r.ticket = t if isinstance(t, int) or t is None else t.id
+            r._ticket_obj = None  # results outlive the session: don't keep its objects alive
         return results
 
     def _ingest(self, s: Session, item: Prepared, now: datetime) -> IngestResult:
@@ -431,6 +432,29 @@ class Service:
             d["events"] = [{"at": _iso(e.at), "actor": e.actor, "action": e.action,
                             "detail": e.detail, "reason": e.reason} for e in t.events]
             return d
+
+    def sweep(self, now: datetime) -> dict[str, int]:
+        """Everything time-based that is due as of `now` (the clock process calls this
+        every minute). Returns what was done, by kind. Nothing is time-based yet: SLA
+        reminders and escalations hook in here."""
+        return {}
+
+    def health(self) -> dict:
+        """What an operator or a load balancer needs to know: can we reach the database,
+        is mail piling up. Raises when the database cannot be read."""
+        now = self.clock()
+        with self.sessions() as s:
+            queued, oldest = s.execute(select(func.count(), func.min(Outbox.created_at))
+                                       .where(Outbox.status == "queued")).one()
+            failed = s.scalar(select(func.count()).where(Outbox.status == "failed"))
+            spooled = s.scalar(select(func.count()).select_from(Spool))
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=timezone.utc)
+        return {"status": "ok", "database": "ok",
+                "outbox": {"queued": queued, "failed": failed,
+                           "oldest_queued_seconds": round((now - oldest).total_seconds())
+                           if oldest else None},
+                "spool": spooled}
 
     def list_outbox(self, status: str | None = None, limit: int = 1000) -> list[dict]:
         with self.sessions() as s:

@@ -127,6 +127,7 @@ def bot_env(tmp_path) -> dict[str, str]:
         **base_env(),
         "DATABASE_URL": f"sqlite:///{tmp_path}/ticketbot.sqlite3",
         "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
+        "TICKETBOT_WEB_LISTEN": f"127.0.0.1:{free_port()}",
         "TICKETBOT_ADDRESS": ADDRESS,
         "TICKETBOT_MAIL_DIR": str(tmp_path / "out"),
     }
@@ -208,3 +209,67 @@ def test_busy_smtp_port_is_a_one_line_error(bot_env, tmp_path):
     assert len(errors) == 1, err
     assert f"127.0.0.1:{port}" in errors[0] or f"('127.0.0.1', {port})" in errors[0], errors[0]
     assert "in use" in errors[0]
+
+
+def web_port(env: dict[str, str]) -> int:
+    return int(env["TICKETBOT_WEB_LISTEN"].rpartition(":")[2])
+
+
+def http_get(port: int, path: str) -> tuple[int, dict]:
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_procfile_web_and_clock_processes(bot_env, tmp_path):
+    """`ticketbot web` answers the health check; `ticketbot clock` stores its one sweep
+    job under a fixed id, and a second clock start does not add another."""
+    from sqlalchemy import text
+
+    port = web_port(bot_env)
+    with bot_process(["web"], bot_env, tmp_path, name="web") as web:
+        wait_until(lambda: accepts_connections(port), 20, "the web port", web)
+        status, body = http_get(port, "/healthz")
+        assert status == 200
+        assert body == {"status": "ok", "database": "ok", "spool": 0,
+                        "outbox": {"queued": 0, "failed": 0, "oldest_queued_seconds": None}}
+        assert http_get(port, "/nothing-here") == (404, {"error": "not found"})
+        assert not accepts_connections(smtp_port(bot_env))  # web alone runs no intake
+        assert_clean_stop(web)
+
+    def jobs() -> list[str]:
+        engine = make_engine(bot_env["DATABASE_URL"])
+        try:
+            with engine.connect() as conn:
+                return [r[0] for r in conn.execute(text("SELECT id FROM apscheduler_jobs"))]
+        except Exception:
+            return []
+        finally:
+            engine.dispose()
+
+    for run in range(2):
+        with bot_process(["clock"], bot_env, tmp_path, name=f"clock{run}") as clock:
+            wait_until(lambda: "clock started" in clock.stderr(), 20, "the clock", clock)
+            assert jobs() == ["ticketbot-sweep"]
+            assert_clean_stop(clock)
+
+
+def test_run_serves_health_with_outbox_backlog(bot_env, tmp_path):
+    port = web_port(bot_env)
+    env = {**bot_env, "SMTP_URL": f"smtp://127.0.0.1:{free_port()}"}  # relay down
+    with bot_process(["run"], env, tmp_path) as bot:
+        wait_until(lambda: accepts_connections(smtp_port(env)), 20, "the SMTP port", bot)
+        wait_until(lambda: accepts_connections(port), 20, "the web port", bot)
+        with smtplib.SMTP("127.0.0.1", smtp_port(env), timeout=10) as client:
+            client.sendmail("contact1@customer1.example", [ADDRESS], customer_mail(1))
+        status, body = wait_until(
+            lambda: (r := http_get(port, "/healthz"))[1]["outbox"]["queued"] == 1 and r,
+            20, "the acknowledgement queued", bot)
+        assert status == 200 and body["spool"] == 0
+        bot.terminate(30)

@@ -385,3 +385,27 @@ def test_console_script_end_to_end(cli_env, tmp_path):
         assert "Traceback" not in res.stderr
         [line] = res.stderr.splitlines()
         assert line.startswith(message), (args, line)
+
+
+def test_ingest_with_a_missing_path_stores_nothing(cli, cli_env, tmp_path):
+    good = write(tmp_path / "good.eml", customer_mail(1))
+    rc, out, err = cli("ingest", str(good), str(tmp_path / "typo.eml"))
+    assert rc == 2
+    assert err.splitlines() == [f"ticketbot: {tmp_path / 'typo.eml'}: no such file or folder"]
+    assert cli.json("tickets") == []
+
+
+def test_output_into_a_closed_pipe_is_not_an_error(cli_env, tmp_path):
+    folder = tmp_path / "in"
+    for i in range(300):
+        write(folder / f"{i}.eml", customer_mail(i))
+    env = {**_clean_env(os.environ), **cli_env}
+    res = run_script(["ingest", str(folder)], cli_env, tmp_path)
+    assert res.returncode == 0, res.stderr
+    # `ticketbot tickets | head -1`: head exits after one line; ticketbot must not crash.
+    proc = subprocess.run(f"'{ticketbot_exe()}' tickets | head -1; exit ${{PIPESTATUS[0]}}",
+                          shell=True, executable="/bin/bash", env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("NUMBER")
+    assert "Traceback" not in proc.stderr and "Broken pipe" not in proc.stderr

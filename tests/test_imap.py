@@ -172,6 +172,32 @@ def test_idle_push_makes_a_ticket_without_polling(service, dovecot, running):
     assert r.status == "created" and poller.idle_supported
 
 
+def test_mail_arriving_during_a_poll_is_not_left_waiting(service, dovecot):
+    """A mail delivered after the poll's SEARCH is announced in a command response, not
+    in IDLE: the poller must notice it at once, without a reconnect or a poll interval."""
+    dovecot.append([customer_mail(1)])
+    progress = Progress()
+    appended = []
+
+    def on_batch(results):
+        if not appended:  # while the first poll is still running: after its SEARCH
+            dovecot.append([customer_mail(2)])
+            appended.append(True)
+        progress(results)
+
+    poller = make_poller(service, dovecot, on_batch, imap_poll_seconds=3600)
+    stop = threading.Event()
+    t = threading.Thread(target=poller.run, args=(stop,), daemon=True)
+    t.start()
+    try:
+        results = progress.wait_for(2, timeout=10)
+    finally:
+        stop.set()
+        t.join(30)
+    assert [r.status for r in results] == ["created", "created"]
+    assert poller.reconnects == 0
+
+
 def test_polling_when_idle_is_off(service, dovecot, running):
     poller, progress = running(imap_idle=False, imap_poll_seconds=0.2)
     dovecot.append([customer_mail(1)])

@@ -109,6 +109,7 @@ class IMAPPoller:
         ones are recognised by Message-ID and only marked).
         """
         client = self.client
+        client._imap.untagged_responses.clear()  # stale: this poll looks at everything
         status = client.folder_status(self.folder, ["UIDVALIDITY", "UIDNEXT"])
         uidvalidity, uidnext = status[b"UIDVALIDITY"], status[b"UIDNEXT"]
         known_validity, last_uid = self._state()
@@ -201,7 +202,16 @@ class IMAPPoller:
             stop.wait(seconds)
             return
         client = self.client
-        client.idle()
+        # Dovecot does not report at IDLE's start a mail that arrived since our last
+        # command (measured: it waits for the next change or DONE), so ask first. What
+        # arrives in the one round trip between this NOOP and IDLE waits for the server's
+        # own idle check (Dovecot: mailbox_idle_check_interval, 30 s by default).
+        _, changes = client.noop()
+        if any(c[1] in (b"EXISTS", b"RECENT") for c in changes if len(c) > 1):
+            return  # mail arrived while we were busy: poll again at once
+        if self._start_idle(client):
+            client.idle_done()
+            return
         self.idling.set()
         try:
             deadline = time.monotonic() + seconds
@@ -221,6 +231,18 @@ class IMAPPoller:
             self.idling.clear()
             client.idle_done()
 
+    @staticmethod
+    def _start_idle(client) -> bool:
+        """Enter IDLE; True when the server reported new mail before it said "+ idling"
+        (imapclient's idle() raises on such a response; we take it as news)."""
+        imap = client._imap
+        tag = client._idle_tag = imap._command("IDLE")
+        while imap._get_response() is not None:  # None: the "+ idling" continuation
+            if imap.tagged_commands.get(tag):
+                raise ConnectionError(f"server refused IDLE: {imap.tagged_commands[tag]}")
+        return bool(imap.untagged_responses.pop("EXISTS", None)
+                    or imap.untagged_responses.pop("RECENT", None))
+
     def run(self, stop: threading.Event) -> None:
         """Poll/IDLE until stop is set; reconnect with backoff after any failure."""
         delay = 1.0
@@ -233,6 +255,7 @@ class IMAPPoller:
                     delay = 1.0
                     self.wait_for_mail(stop, IDLE_RENEW_SECONDS if self.idle_supported
                                        else self.settings.imap_poll_seconds)
+                break  # stopped
             except NETWORK_ERRORS as exc:
                 log.warning("IMAP connection to %s lost (%s: %s); reconnecting in %.0f s",
                             self.url.redacted(), type(exc).__name__, exc, delay)

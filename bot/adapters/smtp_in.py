@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -84,6 +85,15 @@ class IntakeServer:
         return self.controller.server.sockets[0].getsockname()[1]
 
     def start(self) -> None:
+        # aiosmtpd's controller reports a busy port only after its ready timeout; a
+        # plain bind first gives a clear error at once.
+        host, port = self.controller.hostname, self.controller.port
+        if port:
+            try:
+                socket.create_server((host, port)).close()
+            except OSError as exc:
+                raise OSError(exc.errno, f"cannot listen for SMTP on {host}:{port}: "
+                                         f"{exc.strerror}") from None
         self.controller.start()
         log.info("SMTP intake listening on %s:%s", self.controller.hostname, self.port)
 
