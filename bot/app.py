@@ -29,11 +29,34 @@ def setup_logging(level: str = "INFO") -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def open_service(settings: Settings, migrate: bool = True) -> Service:
+def open_service(settings: Settings, migrate: bool = True, rules: bool = False) -> Service:
+    """The service on the configured database; with rules=True also the rules file
+    (raises RulesError, listing every problem, when it is not valid)."""
+    holder = None
+    if rules:
+        from bot.rules import RulesHolder
+
+        holder = RulesHolder(settings.rules_path)
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    return Service(settings, make_sessionmaker(engine))
+    return Service(settings, make_sessionmaker(engine), rules=holder)
+
+
+def watch_rules(service: Service, stop: threading.Event, hup: threading.Event,
+                every: float = 2.0) -> None:
+    """Apply an edited rules file to the next message: on SIGHUP at once, else when the
+    file's stamp changes (checked every `every` seconds)."""
+    holder = service.rules
+    if not hasattr(holder, "check"):
+        return
+    while not stop.is_set():
+        if hup.wait(every):
+            hup.clear()
+            if not stop.is_set():
+                holder.reload()
+        else:
+            holder.check()
 
 
 @dataclass
@@ -136,16 +159,24 @@ PARTS = ("worker", "web", "clock")
 
 def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
     """Run the given Procfile parts in this process until SIGTERM or SIGINT."""
-    service = open_service(settings)
+    service = open_service(settings, rules=True)
     stop = threading.Event()
+    hup = threading.Event()
     stoppers: list = []
 
     def _on_signal(signum, _frame):
         log.info("signal %s: stopping", signal.Signals(signum).name)
         stop.set()
+        hup.set()
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGHUP, lambda *_: hup.set())
+    watcher = threading.Thread(target=watch_rules, args=(service, stop, hup), name="rules",
+                               daemon=True)
+    watcher.start()
+    log.info("rules: %s (%d rules, %d people)", settings.rules_path,
+             len(service.ruleset.rules), len(service.ruleset.people))
     try:
         if "worker" in parts:
             worker = Worker(settings, service, stop=stop)

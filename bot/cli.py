@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Iterator
 
 from bot.config import ConfigError, Settings
+from bot.routing import Refused
+from bot.rules import RulesError
 
 log = logging.getLogger("bot.cli")
 
@@ -70,7 +72,7 @@ def cmd_ingest(settings: Settings, args) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:  # before anything is stored: a typo must not leave half an import done
         raise UserError("; ".join(f"{p}: no such file or folder" for p in missing))
-    service = open_service(settings)
+    service = open_service(settings, rules=True)
     pipeline = Pipeline(service, workers=args.workers)
     counts: dict[str, int] = {}
     try:
@@ -176,6 +178,143 @@ def cmd_db(settings: Settings, args) -> int:
     return 0
 
 
+def _actor(args) -> str:
+    import getpass
+
+    if getattr(args, "by", None):
+        return args.by
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+def cmd_check_rules(settings: Settings, args) -> int:
+    from bot.rules import load_rules
+
+    path = Path(args.file) if args.file else settings.rules_path
+    rs = load_rules(path)  # RulesError: printed by main, one line per problem
+    print(f"{path}: OK ({len(rs.rules)} rules, {len(rs.people)} people, "
+          f"{len(rs.kinds)} kinds)")
+    return 0
+
+
+def cmd_route(settings: Settings, args) -> int:
+    from bot.app import open_service
+
+    path = Path(args.mail)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    out = open_service(settings, rules=True).explain(path.read_bytes(), f"file:{path}")
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    s = out["sender"]
+    who = f"{s['name']} <{s['email']}>" if s["name"] else s["email"]
+    company = s["company"] or "-"
+    print(f"sender:   {who}")
+    print(f"customer: {company} ({s['how']}; advisor: {s['advisor'] or 'none'})")
+    print(f"subject:  {out['subject']}")
+    print(f"language: {out['language'] or '?'}")
+    if args.explain:
+        print(f"rules:    {out['rules']}")
+        for t in out["trace"]:
+            mark = "MATCH" if t["matched"] else "no"
+            print(f"  {mark:5} {t['rule']} (line {t['line']})")
+            for c in t["conditions"]:
+                res = "yes" if c["result"] else "no"
+                print(f"          {res:3} {c['condition'][:100]}" + (f"  [{c['detail']}]" if c["detail"] else ""))
+    print(f"kind:     {out['kind']}" + (f" / {out['category']}" if out["category"] else ""))
+    print(f"priority: {out['priority']}" + (" (urgent)" if out["urgent"] else ""))
+    print(f"owner:    {out['owner']} ({out['owner_reason']})")
+    print(f"watchers: {', '.join(out['watchers']) or '-'}")
+    print(f"rule:     {out['rule'] or '(none matched: defaults)'}")
+    if out["ignore"]:
+        print("action:   ignored (no ticket)")
+    if "cancellation" in out:
+        c = out["cancellation"]
+        print(f"cancellation: {c.get('explanation') or 'no contract found for this sender'}")
+    return 0
+
+
+def cmd_assign(settings: Settings, args) -> int:
+    from bot.app import open_service
+
+    person = open_service(settings, rules=True).reassign(args.number, args.to, _actor(args), args.reason)
+    print(f"ticket {args.number}: now owned by {person}", file=sys.stderr)
+    return 0
+
+
+def cmd_cancellation(settings: Settings, args) -> int:
+    from bot.app import open_service
+
+    out = open_service(settings, rules=True).cancellation_outcome(
+        args.number, args.outcome, args.reason, _actor(args))
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        ends = f"; the contract ends on {out['contract_ends_on']}" if out["contract_ends_on"] else ""
+        print(f"ticket {args.number}: {out['outcome']}{ends}")
+    return 0
+
+
+def cmd_tasks(settings: Settings, args) -> int:
+    from bot.app import open_service
+
+    rows = open_service(settings).list_tasks(open_only=not args.all)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        _print_table(rows, ["id", "ticket", "kind", "assignee", "due", "title"])
+    return 0
+
+
+def cmd_import(settings: Settings, args) -> int:
+    from bot import directory
+    from bot.app import open_service
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    service = open_service(settings)
+    people = None
+    if args.what == "customers":
+        try:
+            from bot.rules import load_rules
+
+            people = set(load_rules(settings.rules_path).people)
+        except Exception:
+            people = None  # advisors are then not checked against rules.yaml
+    with service.sessions() as s, s.begin():
+        if args.what == "customers":
+            report = directory.import_customers(s, path, service.clock(), known_people=people)
+        else:
+            report = directory.import_contracts(s, path, service.clock())
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+    else:
+        print(f"{path}: {report.added} added, {report.changed} changed, "
+              f"{report.unchanged} unchanged, {len(report.rejected)} rejected")
+        for line, reason in report.rejected:
+            print(f"  line {line}: {reason}")
+    return 1 if report.rejected else 0
+
+
+def cmd_export(settings: Settings, args) -> int:
+    from bot import directory
+    from bot.app import open_service
+
+    service = open_service(settings)
+    fn = directory.export_customers if args.what == "customers" else directory.export_contracts
+    with service.sessions() as s:
+        if args.file:
+            with open(args.file, "w", encoding="utf-8", newline="") as f:
+                fn(s, f)
+        else:
+            fn(s, sys.stdout)
+    return 0
+
+
 def cmd_run(settings: Settings, args) -> int:
     from bot.app import PARTS, run_forever
 
@@ -205,11 +344,40 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--send", action="store_true", help="deliver what is due now, then list")
     d = sub.add_parser("db", help="database maintenance")
     d.add_argument("action", choices=["upgrade"])
+    c = sub.add_parser("check-rules", help="validate rules.yaml: every problem with file, line, column")
+    c.add_argument("file", nargs="?", help="default: TICKETBOT_RULES")
+    r = sub.add_parser("route", help="how a mail would be routed, without storing anything")
+    r.add_argument("mail", help="an .eml file")
+    r.add_argument("--explain", action="store_true", help="every rule tried, and why")
+    r.add_argument("--json", action="store_true")
+    a = sub.add_parser("assign", help="give a ticket to another person or role")
+    a.add_argument("number", type=int)
+    a.add_argument("to", help="a person or a role from rules.yaml")
+    a.add_argument("--reason", required=True)
+    a.add_argument("--by", help="who does it (default: cli:$USER)")
+    cn = sub.add_parser("cancellation", help="record a cancellation's outcome")
+    cn.add_argument("number", type=int)
+    cn.add_argument("outcome", choices=["retained", "lost"])
+    cn.add_argument("--reason")
+    cn.add_argument("--by", help="who does it (default: cli:$USER)")
+    cn.add_argument("--json", action="store_true")
+    tk = sub.add_parser("tasks", help="open tasks (e.g. revoke website access)")
+    tk.add_argument("--all", action="store_true", help="done ones too")
+    tk.add_argument("--json", action="store_true")
+    im = sub.add_parser("import", help="upsert customers or contracts from CSV")
+    im.add_argument("what", choices=["customers", "contracts"])
+    im.add_argument("file")
+    im.add_argument("--json", action="store_true")
+    ex = sub.add_parser("export", help="customers or contracts as CSV (the import format)")
+    ex.add_argument("what", choices=["customers", "contracts"])
+    ex.add_argument("file", nargs="?", help="default: standard output")
     return p
 
 
 COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run, "ingest": cmd_ingest, "tickets": cmd_tickets,
-            "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db}
+            "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
+            "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
+            "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,8 +393,12 @@ def main(argv: list[str] | None = None) -> int:
             level = "WARNING"
         setup_logging(level)
         return COMMANDS[args.command](settings, args)
-    except (UserError, ConfigError) as exc:
+    except (UserError, ConfigError, Refused) as exc:
         print(f"ticketbot: {exc}", file=sys.stderr)
+        return 2
+    except RulesError as exc:  # one line per problem: file:line:column: reason
+        for problem in exc.problems:
+            print(f"ticketbot: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

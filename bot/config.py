@@ -100,6 +100,7 @@ class Settings:
     tag_prefix: str = "TB"
     default_language: str = "en"
     default_owner: str = "sales_support"
+    timezone: str = "Europe/Amsterdam"  # the desk's business time zone (IANA)
     auto_reply_limit: int = 5  # automatic mails per sender per 24 h
     reopen_days: int = 14
     parse_workers: int = 0  # 0: one per core
@@ -148,6 +149,7 @@ class Settings:
             "TICKETBOT_TEMPLATES": ("templates_dir", Path),
             "TICKETBOT_TAG": ("tag_prefix", str),
             "TICKETBOT_LANGUAGE": ("default_language", str),
+            "TICKETBOT_TIMEZONE": ("timezone", str),
             "TICKETBOT_DEFAULT_OWNER": ("default_owner", str),
             "TICKETBOT_IMAP_PROCESSED_FOLDER": ("imap_processed_folder", str),
             "TICKETBOT_IMAP_QUARANTINE_FOLDER": ("imap_quarantine_folder", str),
@@ -183,4 +185,12 @@ class Settings:
             kw["smtp_listen"] = _hostport("TICKETBOT_SMTP_LISTEN", get("TICKETBOT_SMTP_LISTEN"))
         if get("TICKETBOT_WEB_LISTEN"):
             kw["web_listen"] = _hostport("TICKETBOT_WEB_LISTEN", get("TICKETBOT_WEB_LISTEN"))
+        if "timezone" in kw:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(kw["timezone"])
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(f"TICKETBOT_TIMEZONE={kw['timezone']!r}: not an IANA time zone "
+                                  "such as Europe/Amsterdam") from None
         return cls(**kw)

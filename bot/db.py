@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,8 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     create_engine,
     event,
 )
@@ -46,7 +49,8 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, bytes: LargeBinary}
+    type_annotation_map = {datetime: UTCDateTime(), date: Date(), dict[str, Any]: JSON,
+                           bytes: LargeBinary}
 
 
 Id = BigInteger().with_variant(Integer, "sqlite")
@@ -54,6 +58,10 @@ Id = BigInteger().with_variant(Integer, "sqlite")
 
 class Ticket(Base):
     __tablename__ = "ticket"
+    __table_args__ = (
+        # Exactly one responsible person, always (procedure 001): never null, never blank.
+        CheckConstraint("owner <> ''", name="ck_ticket_owner_not_blank"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)  # the ticket number
     kind: Mapped[str] = mapped_column(String(40), default="question")
@@ -62,11 +70,17 @@ class Ticket(Base):
     customer: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(320), index=True)
     contact_name: Mapped[str | None] = mapped_column(String(200))
-    owner: Mapped[str] = mapped_column(String(200))  # exactly one responsible person
+    owner: Mapped[str] = mapped_column(String(200), index=True)  # a person key from rules.yaml
+    owner_role: Mapped[str | None] = mapped_column(String(40))  # the role it was routed by
     priority: Mapped[str] = mapped_column(String(20), default="normal")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    category: Mapped[str | None] = mapped_column(String(100))
     channel: Mapped[str] = mapped_column(String(10), default="mail")
     language: Mapped[str | None] = mapped_column(String(5))
-    rule: Mapped[str | None] = mapped_column(String(200))
+    rule: Mapped[str | None] = mapped_column(String(200))  # the rule that routed it
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    action_due_at: Mapped[datetime | None]  # the owner must act by then (e.g. 24 h)
     bounced: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     thread_index: Mapped[str | None] = mapped_column(String(200))  # Outlook conversation root
@@ -81,10 +95,130 @@ class Ticket(Base):
     events: Mapped[list["Event"]] = relationship(
         back_populates="ticket", order_by="Event.id", cascade="all, delete-orphan"
     )
+    watchers: Mapped[list["Watcher"]] = relationship(
+        back_populates="ticket", order_by="Watcher.id", cascade="all, delete-orphan"
+    )
+    company: Mapped["Company | None"] = relationship()
+    contact: Mapped["Contact | None"] = relationship()
+    cancellation: Mapped["Cancellation | None"] = relationship(back_populates="ticket")
 
     @property
     def number(self) -> int:
         return self.id
+
+
+class Watcher(Base):
+    """Someone informed about a ticket without being responsible for it."""
+
+    __tablename__ = "watcher"
+    __table_args__ = (UniqueConstraint("ticket_id", "person"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    person: Mapped[str] = mapped_column(String(200))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="watchers")
+
+
+class Task(Base):
+    """A piece of work with its own owner and due date, hanging off a ticket (e.g.
+    "revoke the website access" after a lost cancellation)."""
+
+    __tablename__ = "task"
+    __table_args__ = (CheckConstraint("assignee <> ''", name="ck_task_assignee_not_blank"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(Text)
+    assignee: Mapped[str] = mapped_column(String(200), index=True)
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class Company(Base):
+    __tablename__ = "company"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    advisor: Mapped[str | None] = mapped_column(String(200))  # a person key from rules.yaml
+    website_access: Mapped[bool] = mapped_column(Boolean, default=False)
+    prospect: Mapped[bool] = mapped_column(Boolean, default=False)  # first seen in a mail
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    domains: Mapped[list["CompanyDomain"]] = relationship(
+        back_populates="company", order_by="CompanyDomain.domain", cascade="all, delete-orphan")
+    contacts: Mapped[list["Contact"]] = relationship(
+        back_populates="company", order_by="Contact.email")
+    contracts: Mapped[list["Contract"]] = relationship(
+        back_populates="company", order_by="Contract.id")
+
+
+class CompanyDomain(Base):
+    __tablename__ = "company_domain"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)  # lower case
+
+    company: Mapped[Company] = relationship(back_populates="domains")
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower case
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str | None] = mapped_column(String(50))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    company: Mapped[Company | None] = relationship(back_populates="contacts")
+
+
+class Contract(Base):
+    __tablename__ = "contract"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    start: Mapped[date | None]
+    end: Mapped[date | None]  # last day of the current term; None: open-ended
+    auto_renew: Mapped[bool] = mapped_column(Boolean, default=True)
+    term_months: Mapped[int] = mapped_column(Integer, default=12)  # length of a renewal
+    notice_months: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active|cancelled|ended
+    ends_on: Mapped[date | None]  # set when cancelled: the day it really ends
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    company: Mapped[Company] = relationship(back_populates="contracts")
+
+
+class Cancellation(Base):
+    """A written contract cancellation (procedure S 3.4) and its outcome."""
+
+    __tablename__ = "cancellation"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), unique=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"), index=True)
+    received_on: Mapped[date]
+    in_time: Mapped[bool | None] = mapped_column(Boolean)  # None: no contract to judge by
+    deadline: Mapped[date | None]  # the last day notice was in time for this term
+    effective_end: Mapped[date | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(20), default="pending")  # pending|retained|lost
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="cancellation")
+    contract: Mapped[Contract | None] = relationship()
 
 
 class RawMail(Base):

@@ -16,13 +16,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import correlation, threadindex
+from bot import cancellations, correlation, routing, threadindex
 from bot.config import Settings
-from bot.db import Attachment, Event, Message, Outbox, RawMail, Spool, Ticket
+from bot.db import Attachment, Event, Message, Outbox, RawMail, Spool, Task, Ticket
 from bot.domain import InboundMessage, UnreadableMail
 from bot.mailout import new_message_id
 from bot.parsing import parse_mail
 from bot.render import Renderer
+from bot.routing import Refused
+from bot.rules import RuleSet
 
 log = logging.getLogger("bot.ingest")
 
@@ -73,12 +75,18 @@ def prepare(raw: bytes, source: str, own_addresses: Iterable[str] = ()) -> Prepa
 
 class Service:
     def __init__(self, settings: Settings, sessions: sessionmaker, clock: Clock = utcnow,
-                 renderer: Renderer | None = None):
+                 renderer: Renderer | None = None, rules=None):
         self.settings = settings
         self.sessions = sessions
         self.clock = clock
         self.renderer = renderer or Renderer(settings.templates_dir, settings.default_language)
         self.on_commit: Callable[[], None] | None = None  # e.g. wake the outbox sender
+        # A RuleSet, or a RulesHolder whose rules can change while we run.
+        self.rules = rules if rules is not None else RuleSet.fallback(settings.default_owner)
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return getattr(self.rules, "current", self.rules)
 
     # ------------------------------------------------------------------ intake
     def ingest_raw(self, raw: bytes, source: str) -> IngestResult:
@@ -160,6 +168,7 @@ class Service:
         # ORM can write each table's rows in one batched INSERT at the flush below.
         s.info["pending_ids"] = {}  # Message-ID -> Ticket, for replies within the batch
         s.info["acks"] = []
+        s.info["after_flush"] = []
         results = []
         for item, key in zip(items, keys):
             if key in known:
@@ -173,9 +182,12 @@ class Service:
             results.append(result)
         s.flush()
         # Phase 2: now that tickets have numbers, write the acknowledgements.
-        for ticket, msg in s.info.pop("acks"):
-            self._acknowledge(s, ticket, msg, now)
-            log.info("ticket %s: created from %s", ticket.id, msg.from_addr or "?")
+        for ticket, msg, template, extra in s.info.pop("acks"):
+            self._acknowledge(s, ticket, msg, now, template, extra)
+            log.info("ticket %s: created from %s, %s for %s", ticket.id, msg.from_addr or "?",
+                     ticket.kind, ticket.owner)
+        for fn in s.info.pop("after_flush"):
+            fn()
         for r in results:
             t = r._ticket_obj
             r.ticket = t if isinstance(t, int) or t is None else t.id
@@ -243,6 +255,13 @@ class Service:
                                     _ticket_obj=ticket)
             linked = ticket
 
+        rs = self.ruleset
+        ident, decision = routing.decide(s, rs, msg, now)
+        if decision.ignore:
+            s.add(self._raw(item, now, "ignored", f"rule {decision.rule}: ignore"))
+            log.info("ignored %s: rule %s", item.source, decision.rule)
+            return IngestResult(item.source, "ignored", None, msg.warnings,
+                                reason=f"rule {decision.rule}")
         ticket = self._new_ticket(s, msg, now, linked)
         self._add_message(s, ticket, item, now)
         self._event(s, ticket, now, f"customer:{msg.from_addr}" if msg.from_addr else "system",
@@ -250,8 +269,14 @@ class Service:
                                 "linked_to": linked.id if linked else None},
                     f"reply to ticket {linked.id}, resolved more than "
                     f"{self.settings.reopen_days} days ago" if linked else None)
+        routing.apply_decision(s, ticket, ident, decision, now)
         s.add(self._raw(item, now, "created", ticket=ticket))
-        s.info["acks"].append((ticket, msg))
+        extra: dict = {}
+        if rs.kinds.get(decision.kind) and rs.kinds[decision.kind].workflow == "cancellation":
+            c = cancellations.open_cancellation(s, ticket, msg, now, self.settings.timezone)
+            extra = cancellations.ack_context(c, ticket.language)
+            s.info["after_flush"].append(lambda: self._cancellation_copy(s, ticket, c, msg, now))
+        s.info["acks"].append((ticket, msg, decision.ack, extra))
         return IngestResult(item.source, "created", None, msg.warnings, _ticket_obj=ticket)
 
     def _ticket_by_message_ids(self, s: Session, ids: list[str]) -> Ticket | None:
@@ -326,19 +351,36 @@ class Service:
                 select(Spool.id, Spool.source, Spool.content).order_by(Spool.id).limit(limit))]
 
     # ------------------------------------------------------------------ outgoing
-    def _acknowledge(self, s: Session, ticket: Ticket, msg: InboundMessage, now: datetime) -> None:
-        why_not = self._no_auto_mail_reason(s, msg, now)
+    def _acknowledge(self, s: Session, ticket: Ticket, msg: InboundMessage, now: datetime,
+                     template: str | bool = "ack", extra: dict | None = None) -> None:
+        why_not = ("the rule that routed it sends none" if template is False
+                   else self._no_auto_mail_reason(s, msg, now))
         if why_not:
             self._event(s, ticket, now, "system", "ack-skipped", None, why_not)
             log.info("ticket %s: no acknowledgement (%s)", ticket.id, why_not)
             return
         tag = correlation.format_tag(self.settings.tag_prefix, ticket.id)
         self.queue_mail(
-            s, ticket, now, purpose="ack", template="ack", to_addr=msg.from_addr,
-            automatic=True, reply_to=msg,
+            s, ticket, now, purpose="ack", template=template if isinstance(template, str) else "ack",
+            to_addr=msg.from_addr, automatic=True, reply_to=msg,
             context={"tag": tag, "subject": ticket.subject, "name": msg.from_name,
-                     "desk": self.settings.address_name, "ticket": ticket.id},
+                     "desk": self.settings.address_name, "ticket": ticket.id, **(extra or {})},
         )
+
+    def _cancellation_copy(self, s: Session, ticket: Ticket, c, msg: InboundMessage,
+                           now: datetime) -> None:
+        """Procedure S 3.4: a copy of the cancellation goes to the advisor."""
+        rs = self.ruleset
+        person = rs.people.get(ticket.owner)
+        if person is None:
+            return
+        lang = rs.default_language
+        self.queue_mail(
+            s, ticket, now, purpose="cancellation-copy", template="cancellation-copy",
+            to_addr=person.email, automatic=False, reply_to=msg, language=lang,
+            context={"tag": correlation.format_tag(self.settings.tag_prefix, ticket.id),
+                     "subject": ticket.subject,
+                     **cancellations.copy_context(c, ticket, rs, msg, lang, self.settings.timezone)})
 
     def _no_auto_mail_reason(self, s: Session, msg: InboundMessage, now: datetime) -> str | None:
         if msg.auto_reason:
@@ -368,7 +410,7 @@ class Service:
 
     def queue_mail(self, s: Session, ticket: Ticket, now: datetime, *, purpose: str,
                    template: str, to_addr: str, context: dict, automatic: bool,
-                   reply_to: InboundMessage | None = None) -> Outbox:
+                   reply_to: InboundMessage | None = None, language: str | None = None) -> Outbox:
         """Write an outgoing mail to the outbox and record it on the ticket, threaded."""
         mid = new_message_id(self.settings.mail_domain, ticket.id)
         refs: list[str] = []
@@ -384,8 +426,8 @@ class Service:
             index = threadindex.child_thread_index(ticket.thread_index, now)
         headers = {"in_reply_to": in_reply_to, "references": refs, "thread_index": index,
                    "thread_topic": ticket.subject, "automatic": automatic,
-                   "language": ticket.language}
-        rendered = self.renderer.render_mail(template, ticket.language, context)
+                   "language": language or ticket.language}
+        rendered = self.renderer.render_mail(template, language or ticket.language, context)
         row = Outbox(ticket_id=ticket.id, channel="mail", purpose=purpose, automatic=automatic,
                      to_addr=to_addr, subject=rendered.subject, message_id=mid,
                      template=template, language=rendered.language, body_text=rendered.text,
@@ -429,9 +471,80 @@ class Service:
                 "attachments": [{"name": a.filename, "type": a.content_type, "size": a.size,
                                  "inline": a.inline} for a in m.attachments],
             } for m in t.messages]
+            d["watchers"] = [w.person for w in t.watchers]
+            d["cancellation"] = _cancellation_dict(t.cancellation) if t.cancellation else None
+            d["tasks"] = [_task_dict(x) for x in s.scalars(
+                select(Task).where(Task.ticket_id == t.id).order_by(Task.id))]
             d["events"] = [{"at": _iso(e.at), "actor": e.actor, "action": e.action,
                             "detail": e.detail, "reason": e.reason} for e in t.events]
             return d
+
+    # ------------------------------------------------------------------ staff actions
+    def _ticket_or_refuse(self, s: Session, number: int) -> Ticket:
+        ticket = s.get(Ticket, number)
+        if ticket is None:
+            raise Refused(f"no ticket {number}")
+        return ticket
+
+    def reassign(self, number: int, target: str, by: str, reason: str) -> str:
+        with self.sessions() as s, s.begin():
+            ticket = self._ticket_or_refuse(s, number)
+            person = routing.reassign(s, self.ruleset, ticket, target, by, reason, self.clock())
+        self._committed()
+        return person
+
+    def cancellation_outcome(self, number: int, outcome: str, reason: str | None, by: str) -> dict:
+        with self.sessions() as s, s.begin():
+            ticket = self._ticket_or_refuse(s, number)
+            c = cancellations.record_outcome(s, self.ruleset, ticket, outcome, reason, by,
+                                             self.clock(), self.settings.timezone)
+            s.flush()
+            result = _cancellation_dict(c)
+        self._committed()
+        return result
+
+    def explain(self, raw: bytes, source: str = "file") -> dict:
+        """How a mail would be routed, without storing anything."""
+        item = prepare(raw, source, self.settings.all_own_addresses)
+        if item.message is None:
+            raise Refused(f"{source}: {item.error}")
+        msg = item.message
+        now = self.clock()
+        with self.sessions() as s:
+            ident, decision = routing.decide(s, self.ruleset, msg, now, create=False)
+            out = {"sender": {"email": ident.email, "name": ident.name, "company": ident.company_name,
+                              "advisor": ident.advisor, "known_contact": ident.known_contact,
+                              "known_company": ident.known_company, "prospect": ident.prospect,
+                              "how": ident.how},
+                   "subject": msg.subject, "language": msg.language,
+                   "rules": self.ruleset.source, **decision.as_dict()}
+            kind = self.ruleset.kinds.get(decision.kind)
+            if kind is not None and kind.workflow == "cancellation":
+                from bot import contracts, directory
+
+                received = cancellations.local_date(now, self.settings.timezone)
+                contract = (directory.find_contract(s, ident.company_id, received)
+                            if ident.company_id else None)
+                if contract is None:
+                    out["cancellation"] = {"contract": None, "received": received.isoformat()}
+                else:
+                    o = contracts.notice_outcome(received, contract.end,
+                                                 auto_renew=contract.auto_renew,
+                                                 term_months=contract.term_months,
+                                                 notice_months=contract.notice_months)
+                    out["cancellation"] = {
+                        "contract": contract.reference, "received": received.isoformat(),
+                        "in_time": o.in_time, "deadline": _iso_date(o.deadline),
+                        "effective_end": _iso_date(o.effective_end), "explanation": o.explanation}
+            s.rollback()
+        return out
+
+    def list_tasks(self, open_only: bool = True) -> list[dict]:
+        with self.sessions() as s:
+            q = select(Task).order_by(Task.due_at, Task.id)
+            if open_only:
+                q = q.where(Task.done_at.is_(None))
+            return [_task_dict(t) for t in s.scalars(q)]
 
     def sweep(self, now: datetime) -> dict[str, int]:
         """Everything time-based that is due as of `now` (the clock process calls this
@@ -472,12 +585,33 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _iso_date(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _cancellation_dict(c) -> dict:
+    return {"contract": c.contract.reference if c.contract else None,
+            "received": _iso_date(c.received_on), "in_time": c.in_time,
+            "deadline": _iso_date(c.deadline), "effective_end": _iso_date(c.effective_end),
+            "reason": c.reason, "outcome": c.outcome, "outcome_reason": c.outcome_reason,
+            "decided_by": c.decided_by, "decided_at": _iso(c.decided_at),
+            "contract_status": c.contract.status if c.contract else None,
+            "contract_ends_on": _iso_date(c.contract.ends_on) if c.contract else None}
+
+
+def _task_dict(t: Task) -> dict:
+    return {"id": t.id, "ticket": t.ticket_id, "kind": t.kind, "title": t.title,
+            "assignee": t.assignee, "due": _iso(t.due_at), "done": _iso(t.done_at)}
+
+
 def _ticket_dict(t: Ticket, prefix: str) -> dict:
     return {
         "number": t.id, "tag": correlation.format_tag(prefix, t.id), "kind": t.kind,
         "status": t.status, "subject": t.subject, "customer": t.customer,
         "contact": t.contact_email, "contact_name": t.contact_name, "owner": t.owner,
-        "priority": t.priority, "channel": t.channel, "language": t.language,
+        "owner_role": t.owner_role, "rule": t.rule, "category": t.category,
+        "priority": t.priority, "urgent": t.urgent, "channel": t.channel, "language": t.language,
+        "action_due": _iso(t.action_due_at),
         "bounced": t.bounced, "linked_ticket": t.linked_ticket_id,
         "created": _iso(t.created_at), "updated": _iso(t.updated_at),
         "first_action": _iso(t.first_action_at), "resolved": _iso(t.resolved_at),

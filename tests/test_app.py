@@ -129,6 +129,7 @@ def bot_env(tmp_path) -> dict[str, str]:
         "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
         "TICKETBOT_WEB_LISTEN": f"127.0.0.1:{free_port()}",
         "TICKETBOT_ADDRESS": ADDRESS,
+        "TICKETBOT_RULES": str(Path(__file__).resolve().parent.parent / "rules.yaml"),
         "TICKETBOT_MAIL_DIR": str(tmp_path / "out"),
     }
 

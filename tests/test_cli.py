@@ -40,6 +40,7 @@ def cli_env(tmp_path, monkeypatch) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path}/ticketbot.sqlite3",
         "TICKETBOT_MAIL_DIR": str(tmp_path / "outgoing"),
         "TICKETBOT_ADDRESS": ADDRESS,
+        "TICKETBOT_RULES": str(Path(__file__).resolve().parent.parent / "rules.yaml"),
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -255,7 +256,11 @@ def test_show_json_has_messages_attachments_and_events(cli, tmp_path):
     assert ack["attachments"] == []
     assert ack["delivery"] == "queued"
     assert [(e["action"], e["actor"]) for e in d["events"]] == [
-        ("created", "customer:contact3@customer3.example")]
+        ("created", "customer:contact3@customer3.example"), ("routed", "rules")]
+    # "Question about invoice": the shipped rules.yaml gives it to receivables
+    assert (d["kind"], d["owner"], d["owner_role"], d["rule"]) == (
+        "invoice", "ruud", "receivables", "invoice")
+    assert d["customer"] == "customer3.example"  # a prospect, named after its domain
 
 
 def test_show_human_output(cli, tmp_path):
@@ -276,7 +281,8 @@ def test_show_human_output(cli, tmp_path):
         "to contact3@customer3.example [queued]: Re: [TB-1] Question about invoice 3")
     assert f"   [attachment] {name} ({ctype}, {size} bytes)" in lines
     events = lines[lines.index("events:") + 1:]
-    assert len(events) == 1 and events[0].endswith("customer:contact3@customer3.example: created")
+    assert len(events) == 2 and events[0].endswith("customer:contact3@customer3.example: created")
+    assert events[1].endswith("rules: routed — role receivables")
 
 
 # --------------------------------------------------------------------------- outbox

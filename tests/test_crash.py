@@ -75,6 +75,7 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(crash_db, tmp
                 "IMAP_URL": dovecot.url,
                 "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
                 "TICKETBOT_ADDRESS": ADDRESS,
+                "TICKETBOT_RULES": str(Path(__file__).resolve().parent.parent / "rules.yaml"),
                 "TICKETBOT_MAIL_DIR": str(out),
                 # small batches, parsed in-process: many commits, so the kill lands mid-stream
                 "TICKETBOT_IMAP_BATCH": "20",

@@ -50,7 +50,7 @@ def test_new_mail_makes_a_ticket_and_an_acknowledgement(service):
         raw = s.scalar(select(RawMail))
         assert raw.content == mail(1, lang="nl", message_id="m1@customer.example")
         assert raw.status == "created" and raw.ticket_id == 1
-        assert [e.action for e in s.scalars(select(Event))] == ["created"]
+        assert [e.action for e in s.scalars(select(Event))] == ["created", "routed"]
 
 
 @pytest.mark.parametrize("lang,phrase", [("en", "registered it under ticket"),

@@ -1,0 +1,790 @@
+"""rules.yaml: who the people are, which roles they fill, which kinds of ticket exist,
+and the ordered rules that route each new ticket to exactly one responsible person.
+
+Pure: `load_rules` reads and validates a file (every problem with file, line, column and
+reason), `route` decides for a `Facts` and explains itself. No database, no clock.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+ROLES = ("receivables", "advisor", "webmaster", "rsm", "sales_support", "sales_manager")
+BASE_KINDS = ("complaint", "question", "request", "appointment", "advertising",
+              "cancellation", "technical", "invoice")
+PRIORITIES = ("low", "normal", "high", "urgent")
+LANGUAGES = ("nl", "en", "pl")
+CHANNELS = ("mail", "slack")
+ADVISOR = "advisor"  # assign target: the customer's advisor, else the RSM
+SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla"}
+DEFAULT_KEYS = {"owner", "language", "ack"}
+PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone"}
+ROLE_KEYS = {"default", "members", "manager"}
+KIND_KEYS = {"sla", "fields", "label", "workflow"}
+WORKFLOWS = {"cancellation"}
+RULE_KEYS = {"name", "when", "then", "continue", "description"}
+ACTION_KEYS = {"kind", "category", "priority", "urgent", "assign", "watchers", "ack", "ignore"}
+LIST_CONDS = {"from", "from_domain", "to", "subject", "body", "text", "attachment_name"}
+REGEX_CONDS = {"subject_regex", "body_regex", "text_regex"}
+BOOL_CONDS = {"has_attachment", "has_advisor"}
+ENUM_CONDS = {"channel": CHANNELS, "language": LANGUAGES, "customer": ("known", "unknown", "prospect")}
+COMBINATORS = {"all", "any", "not"}
+COND_KEYS = LIST_CONDS | REGEX_CONDS | BOOL_CONDS | set(ENUM_CONDS) | COMBINATORS
+
+
+# --------------------------------------------------------------------------- loading
+class Located(dict):
+    """A YAML mapping that remembers where its keys and values are."""
+
+    mark: tuple[int, int] = (1, 1)
+    key_marks: dict
+    value_marks: dict
+
+
+class LocatedList(list):
+    mark: tuple[int, int] = (1, 1)
+    item_marks: list
+
+
+def _pos(node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
+    out = Located()
+    out.mark, out.key_marks, out.value_marks = _pos(node), {}, {}
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in out:
+            loader.problems.append((*_pos(key_node), f"duplicate key {key!r}"))
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_marks[key] = _pos(key_node)
+        out.value_marks[key] = _pos(value_node)
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
+    out = LocatedList(loader.construct_object(n, deep=True) for n in node.value)
+    out.mark, out.item_marks = _pos(node), [_pos(n) for n in node.value]
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    reason: str
+
+    def __str__(self) -> str:
+        if not self.line:  # about the whole file
+            return f"{self.file}: {self.reason}"
+        return f"{self.file}:{self.line}:{self.column}: {self.reason}"
+
+
+class RulesError(Exception):
+    """rules.yaml cannot be used; `problems` lists every reason, each with its place."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.line, p.column))
+        super().__init__("\n".join(map(str, self.problems)))
+
+
+# --------------------------------------------------------------------------- model
+@dataclass(frozen=True)
+class Person:
+    key: str
+    name: str
+    email: str
+    slack: str | None = None
+    access: str = "email"  # slack | email
+    roles: tuple[str, ...] = ()
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    default: str | None
+    members: tuple[str, ...] = ()
+    manager: str | None = None  # a role or a person
+
+    @property
+    def person(self) -> str | None:
+        return self.default or (self.members[0] if self.members else None)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    sla: str | None = None
+    fields: tuple[str, ...] = ()
+    label: dict = field(default_factory=dict)
+    workflow: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on the facts; `describe` is what --explain prints."""
+
+    key: str
+    value: Any
+    test: Callable[["Facts"], bool | str] = field(compare=False, repr=False)
+    children: tuple["Condition", ...] = ()
+
+    def describe(self) -> str:
+        if self.key in COMBINATORS:
+            return self.key
+        v = self.value
+        if isinstance(v, (list, tuple)):
+            v = ", ".join(map(str, v))
+        return f"{self.key}: {v}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    conditions: tuple[Condition, ...]  # all must hold; empty: always
+    actions: dict
+    continue_: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    people: dict[str, Person]
+    roles: dict[str, Role]
+    kinds: dict[str, Kind]
+    rules: tuple[Rule, ...]
+    default_owner: str = "sales_support"  # a role or a person
+    default_language: str = "en"
+    default_ack: str = "ack"
+    source: str = "(built in)"
+    sla: dict = field(default_factory=dict)
+
+    def resolve(self, target: str) -> str | None:
+        """A role or person name -> a person key."""
+        if target in self.people:
+            return target
+        role = self.roles.get(target)
+        return role.person if role else None
+
+    def person_for_email(self, email: str) -> Person | None:
+        email = email.lower()
+        return next((p for p in self.people.values() if p.email.lower() == email), None)
+
+    @classmethod
+    def fallback(cls, owner: str = "sales_support") -> "RuleSet":
+        """No rules file: everything goes to one person (tests, first start)."""
+        person = Person(owner, owner.replace("_", " ").title(), f"{owner}@ticketbot.invalid",
+                        roles=("sales_support",))
+        return cls(people={owner: person},
+                   roles={r: Role(r, owner) for r in ROLES if r != ADVISOR},
+                   kinds={k: Kind(k, workflow="cancellation" if k == "cancellation" else None)
+                          for k in BASE_KINDS},
+                   rules=(), default_owner=owner)
+
+
+# --------------------------------------------------------------------------- facts
+@dataclass(frozen=True)
+class Facts:
+    """What routing may look at, about one new message and its sender."""
+
+    from_addr: str = ""
+    to: tuple[str, ...] = ()
+    subject: str = ""
+    body: str = ""
+    attachments: tuple[tuple[str, str], ...] = ()  # (file name, content type)
+    channel: str = "mail"
+    language: str | None = None
+    customer: str = "unknown"  # known | unknown | prospect
+    company: str | None = None
+    advisor: str | None = None  # person key of the company's advisor
+
+    @property
+    def from_domain(self) -> str:
+        return self.from_addr.rpartition("@")[2].lower()
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: 'Beëindigen' and 'beeindigen' compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ł", "l")
+
+
+def _keyword_test(getter: Callable[[Facts], str], words: list[str]) -> Callable[[Facts], str | bool]:
+    # A keyword matches at the start of a word: "cancel" finds "cancellation",
+    # "factuur" finds "factuurnummer", but "rekening" does not find "verrekening".
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(fold(w))}" for w in words))
+
+    def test(f: Facts) -> str | bool:
+        m = pattern.search(fold(getter(f)))
+        return f"found {m.group(0)!r}" if m else False
+
+    return test
+
+
+def _regex_test(getter: Callable[[Facts], str], rx: re.Pattern) -> Callable[[Facts], str | bool]:
+    def test(f: Facts) -> str | bool:
+        m = rx.search(getter(f))
+        return f"matched {m.group(0)!r}" if m else False
+
+    return test
+
+
+_TEXT = {
+    "subject": lambda f: f.subject,
+    "body": lambda f: f.body,
+    "text": lambda f: f"{f.subject}\n{f.body}",
+}
+
+
+# --------------------------------------------------------------------------- validation
+class _Checker:
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, where: tuple[int, int], reason: str) -> None:
+        self.problems.append(Problem(self.file, where[0], where[1], reason))
+
+    def mapping(self, value, where, what: str) -> Located | None:
+        if value is None:
+            return Located()
+        if not isinstance(value, dict):
+            self.add(where, f"{what} must be a mapping, not {type(value).__name__}")
+            return None
+        return value
+
+    def keys(self, m: Located, allowed: set[str], what: str) -> None:
+        for k in m:
+            if k not in allowed:
+                self.add(m.key_marks[k], f"unknown key {k!r} in {what}; expected one of "
+                                         f"{', '.join(sorted(allowed))}")
+
+    def string_list(self, m: Located, key: str, what: str) -> list[str] | None:
+        v = m.get(key)
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            return [str(v)]
+        if isinstance(v, list) and v and all(isinstance(x, (str, int)) and not isinstance(x, bool)
+                                             for x in v):
+            return [str(x) for x in v]
+        self.add(m.value_marks[key], f"{what}: {key} must be a word or a list of words")
+        return None
+
+
+def load_rules(path: Path | str, text: str | None = None) -> RuleSet:
+    """Read and check a rules file; raises RulesError listing every problem."""
+    path = Path(path)
+    file = str(path)
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise RulesError([Problem(file, 0, 0, "no such file (the rules file is set by "
+                                                  "TICKETBOT_RULES)")]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RulesError([Problem(file, 0, 0, f"cannot read: {exc}")]) from None
+    loader = _Loader(text)
+    loader.problems = []
+    try:
+        doc = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise RulesError([Problem(file, line, col, f"YAML: {exc.problem or exc.context}")]) from None
+    finally:
+        loader.dispose()
+    c = _Checker(file)
+    for line, col, reason in loader.problems:
+        c.add((line, col), reason)
+    top = c.mapping(doc, (1, 1), "the file")
+    if top is None:
+        raise RulesError(c.problems)
+    c.keys(top, TOP_KEYS, "the file")
+    people = _people(c, top)
+    roles = _roles(c, top, people)
+    kinds = _kinds(c, top)
+    defaults = c.mapping(top.get("defaults"), top.value_marks.get("defaults", (1, 1)), "defaults") or Located()
+    c.keys(defaults, DEFAULT_KEYS, "defaults")
+    default_owner = str(defaults.get("owner", "sales_support"))
+    if default_owner not in people and default_owner not in roles:
+        c.add(defaults.value_marks.get("owner", top.mark),
+              f"defaults: owner {default_owner!r} is neither a person nor a role")
+    elif default_owner in roles and roles[default_owner].person is None:
+        c.add(defaults.value_marks.get("owner", top.mark),
+              f"defaults: owner role {default_owner!r} has no person")
+    language = str(defaults.get("language", "en"))
+    if language not in LANGUAGES:
+        c.add(defaults.value_marks.get("language", top.mark),
+              f"defaults: language must be one of {', '.join(LANGUAGES)}")
+    rules = _rules(c, top, people, roles, kinds)
+    if c.problems:
+        raise RulesError(c.problems)
+    return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
+                   default_owner=default_owner, default_language=language,
+                   default_ack=str(defaults.get("ack", "ack")), source=file,
+                   sla=dict(top.get("sla") or {}))
+
+
+def _people(c: _Checker, top: Located) -> dict[str, Person]:
+    people: dict[str, Person] = {}
+    section = c.mapping(top.get("people"), top.value_marks.get("people", top.mark), "people")
+    if not section:
+        c.add(top.key_marks.get("people", top.mark), "people: at least one person is needed")
+        return people
+    emails: dict[str, str] = {}
+    for key, raw in section.items():
+        where = section.key_marks[key]
+        if not isinstance(key, str) or not NAME.match(key):
+            c.add(where, f"person {key!r}: use a short lower-case name (letters, digits, _ . -)")
+            continue
+        if key in ROLES or key == ADVISOR:
+            c.add(where, f"person {key!r}: that name is a role")
+        p = c.mapping(raw, section.value_marks[key], f"person {key!r}")
+        if p is None:
+            continue
+        c.keys(p, PERSON_KEYS, f"person {key!r}")
+        email = str(p.get("email") or "")
+        if not EMAIL.match(email):
+            c.add(p.value_marks.get("email", where), f"person {key!r}: needs a valid email")
+        elif email.lower() in emails:
+            c.add(p.value_marks["email"], f"person {key!r}: email {email} is also {emails[email.lower()]!r}'s")
+        emails[email.lower()] = key
+        slack = p.get("slack")
+        if slack is not None and not SLACK_ID.match(str(slack)):
+            c.add(p.value_marks["slack"], f"person {key!r}: slack must be a Slack user id like U012AB3CD")
+        access = str(p.get("access", "slack" if slack else "email"))
+        if access not in ("slack", "email"):
+            c.add(p.value_marks["access"], f"person {key!r}: access must be slack or email")
+        elif access == "slack" and not slack:
+            c.add(p.value_marks["access"], f"person {key!r}: access slack needs a slack user id")
+        roles = p.get("roles") or []
+        if isinstance(roles, str):
+            roles = [roles]
+        for i, r in enumerate(roles):
+            if r not in ROLES:
+                marks = getattr(roles, "item_marks", None)
+                c.add(marks[i] if marks else p.value_marks["roles"],
+                      f"person {key!r}: unknown role {r!r}; roles are {', '.join(ROLES)}")
+        people[key] = Person(key, str(p.get("name") or key), email, str(slack) if slack else None,
+                             access, tuple(roles), str(p["phone"]) if p.get("phone") else None)
+    return people
+
+
+def _roles(c: _Checker, top: Located, people: dict[str, Person]) -> dict[str, Role]:
+    section = c.mapping(top.get("roles"), top.value_marks.get("roles", top.mark), "roles") or Located()
+    roles: dict[str, Role] = {}
+    for name in ROLES:  # people who list a role fill it
+        members = tuple(k for k, p in people.items() if name in p.roles)
+        roles[name] = Role(name, None, members)
+    for name, raw in section.items():
+        where = section.key_marks[name]
+        if name not in ROLES:
+            c.add(where, f"unknown role {name!r}; roles are {', '.join(ROLES)}")
+            continue
+        if isinstance(raw, str):
+            raw_m = Located({"default": raw})
+            raw_m.key_marks = raw_m.value_marks = {"default": section.value_marks[name]}
+            raw = raw_m
+        m = c.mapping(raw, section.value_marks[name], f"role {name!r}")
+        if m is None:
+            continue
+        c.keys(m, ROLE_KEYS, f"role {name!r}")
+        default = m.get("default")
+        if default is not None and default not in people:
+            c.add(m.value_marks["default"], f"role {name!r}: unknown person {default!r}")
+            default = None
+        members = list(roles[name].members)
+        for i, who in enumerate(m.get("members") or []):
+            if who not in people:
+                c.add(m["members"].item_marks[i], f"role {name!r}: unknown person {who!r}")
+            elif who not in members:
+                members.append(who)
+        manager = m.get("manager")
+        if manager is not None and manager not in people and manager not in ROLES:
+            c.add(m.value_marks["manager"], f"role {name!r}: manager {manager!r} is neither a person nor a role")
+        roles[name] = Role(name, default, tuple(members), manager)
+    return roles
+
+
+def _kinds(c: _Checker, top: Located) -> dict[str, Kind]:
+    kinds = {k: Kind(k, workflow="cancellation" if k == "cancellation" else None) for k in BASE_KINDS}
+    section = c.mapping(top.get("kinds"), top.value_marks.get("kinds", top.mark), "kinds") or Located()
+    for name, raw in section.items():
+        where = section.key_marks[name]
+        if not isinstance(name, str) or not NAME.match(name):
+            c.add(where, f"kind {name!r}: use a short lower-case name")
+            continue
+        m = c.mapping(raw, section.value_marks[name], f"kind {name!r}")
+        if m is None:
+            continue
+        c.keys(m, KIND_KEYS, f"kind {name!r}")
+        workflow = m.get("workflow", kinds[name].workflow if name in kinds else None)
+        if workflow is not None and workflow not in WORKFLOWS:
+            c.add(m.value_marks["workflow"], f"kind {name!r}: unknown workflow {workflow!r}")
+        fields = m.get("fields") or []
+        label = m.get("label") or {}
+        if not isinstance(label, dict):
+            c.add(m.value_marks["label"], f"kind {name!r}: label must map languages to names")
+            label = {}
+        kinds[name] = Kind(name, str(m["sla"]) if m.get("sla") else None,
+                           tuple(map(str, fields)), dict(label), workflow)
+    return kinds
+
+
+def _rules(c: _Checker, top: Located, people, roles, kinds) -> list[Rule]:
+    raw_rules = top.get("rules")
+    if raw_rules is None:
+        return []
+    if not isinstance(raw_rules, list):
+        c.add(top.value_marks["rules"], "rules must be a list")
+        return []
+    out: list[Rule] = []
+    names: dict[str, int] = {}
+    catch_all: Rule | None = None
+    for i, raw in enumerate(raw_rules):
+        where = raw_rules.item_marks[i]
+        m = c.mapping(raw, where, f"rule {i + 1}")
+        if m is None:
+            continue
+        name = str(m.get("name") or "")
+        label = f"rule {name!r}" if name else f"rule {i + 1}"
+        c.keys(m, RULE_KEYS, label)
+        if not name:
+            c.add(where, f"{label}: needs a name")
+        elif name in names:
+            c.add(m.value_marks["name"], f"{label}: duplicate rule name (also on line {names[name]})")
+        else:
+            names[name] = where[0]
+        conds = _conditions(c, m["when"], m.value_marks["when"], label) if "when" in m else []
+        actions = _actions(c, m.get("then"), m.value_marks.get("then", where), label,
+                           people, roles, kinds)
+        cont = m.get("continue", False)
+        if not isinstance(cont, bool):
+            c.add(m.value_marks["continue"], f"{label}: continue must be true or false")
+            cont = False
+        if catch_all is not None:
+            c.add(where, f"{label} can never match: rule {catch_all.name!r} on line "
+                         f"{catch_all.line} matches every message before it")
+        rule = Rule(name or f"rule-{i + 1}", tuple(conds), actions, cont, where[0])
+        if not conds and not cont and "when" not in m:
+            catch_all = catch_all or rule
+        out.append(rule)
+    return out
+
+
+def _conditions(c: _Checker, raw, where, label: str) -> list[Condition]:
+    m = c.mapping(raw, where, f"{label}: when")
+    if m is None:
+        return []
+    if not m:
+        c.add(where, f"{label}: when is empty; leave it out for a rule that matches everything")
+    out = []
+    for key in m:
+        cond = _condition(c, m, key, label)
+        if cond is not None:
+            out.append(cond)
+    return out
+
+
+def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | None:
+    where = m.value_marks[key]
+    value = m[key]
+    if key not in COND_KEYS:
+        c.add(m.key_marks[key], f"{label}: unknown condition {key!r}; expected one of "
+                                f"{', '.join(sorted(COND_KEYS))}")
+        return None
+    if key in ("all", "any"):
+        items = value if isinstance(value, list) else None
+        if not items:
+            c.add(where, f"{label}: {key} needs a list of conditions")
+            return None
+        children = []
+        for j, item in enumerate(items):
+            sub = _conditions(c, item, items.item_marks[j], label)
+            if sub:
+                children.append(sub[0] if len(sub) == 1 else
+                                Condition("all", None, lambda f, s=tuple(sub): all(x.test(f) for x in s),
+                                          tuple(sub)))
+        if key == "all":
+            return Condition(key, None, lambda f, ch=tuple(children): all(x.test(f) for x in ch),
+                             tuple(children))
+        return Condition(key, None, lambda f, ch=tuple(children): next(
+            (r for x in ch if (r := x.test(f))), False), tuple(children))
+    if key == "not":
+        sub = _conditions(c, value, where, label)
+        if not sub:
+            return None
+        return Condition(key, None, lambda f, s=tuple(sub): not all(x.test(f) for x in s), tuple(sub))
+    if key in REGEX_CONDS:
+        if not isinstance(value, str):
+            c.add(where, f"{label}: {key} must be a regular expression in quotes")
+            return None
+        try:
+            rx = re.compile(value, re.IGNORECASE)
+        except re.error as exc:
+            at = f" at position {exc.pos + 1}" if exc.pos is not None else ""
+            c.add(where, f"{label}: bad regular expression {value!r}: {exc.msg}{at}")
+            return None
+        return Condition(key, value, _regex_test(_TEXT[key.removesuffix("_regex")], rx))
+    if key in BOOL_CONDS:
+        if not isinstance(value, bool):
+            c.add(where, f"{label}: {key} must be true or false")
+            return None
+        if key == "has_attachment":
+            return Condition(key, value, lambda f, v=value: bool(f.attachments) == v)
+        return Condition(key, value, lambda f, v=value: bool(f.advisor) == v)
+    if key in ENUM_CONDS:
+        allowed = ENUM_CONDS[key]
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values or any(v not in allowed for v in values):
+            c.add(where, f"{label}: {key} must be one of {', '.join(allowed)}")
+            return None
+        attr = {"channel": "channel", "language": "language", "customer": "customer"}[key]
+        return Condition(key, tuple(values), lambda f, a=attr, vs=tuple(values): getattr(f, a) in vs)
+    words = c.string_list(m, key, label)
+    if words is None:
+        return None
+    if key in ("from", "to"):
+        pats = [w.lower() for w in words]
+        if key == "from":
+            return Condition(key, words, lambda f, ps=pats: any(
+                fnmatch.fnmatchcase(f.from_addr.lower(), p) for p in ps))
+        return Condition(key, words, lambda f, ps=pats: any(
+            fnmatch.fnmatchcase(t.lower(), p) for t in f.to for p in ps))
+    if key == "from_domain":
+        doms = [w.lower().lstrip("@") for w in words]
+        return Condition(key, words, lambda f, ds=doms: any(
+            f.from_domain == d or f.from_domain.endswith("." + d) for d in ds))
+    if key == "attachment_name":
+        pats = [w.lower() for w in words]
+        return Condition(key, words, lambda f, ps=pats: any(
+            fnmatch.fnmatchcase(name.lower(), p) for name, _ in f.attachments for p in ps))
+    return Condition(key, words, _keyword_test(_TEXT[key], words))
+
+
+def _actions(c: _Checker, raw, where, label: str, people, roles, kinds) -> dict:
+    m = c.mapping(raw, where, f"{label}: then")
+    if m is None:
+        return {}
+    if not m:
+        c.add(where, f"{label}: then is empty")
+    c.keys(m, ACTION_KEYS, f"{label}: then")
+    out: dict = {}
+    for key, value in m.items():
+        at = m.value_marks[key]
+        if key == "kind":
+            if value not in kinds:
+                c.add(at, f"{label}: unknown kind {value!r}; kinds are {', '.join(sorted(kinds))}")
+            out[key] = value
+        elif key == "priority":
+            if value not in PRIORITIES:
+                c.add(at, f"{label}: priority must be one of {', '.join(PRIORITIES)}")
+            out[key] = value
+        elif key in ("urgent", "ignore"):
+            if not isinstance(value, bool):
+                c.add(at, f"{label}: {key} must be true or false")
+            out[key] = bool(value)
+        elif key == "assign":
+            _check_target(c, at, label, value, people, roles, "assign")
+            out[key] = value
+        elif key == "watchers":
+            items = [value] if isinstance(value, str) else value
+            if not isinstance(items, list):
+                c.add(at, f"{label}: watchers must be a list of people or roles")
+                continue
+            for j, w in enumerate(items):
+                marks = getattr(items, "item_marks", None)
+                _check_target(c, marks[j] if marks else at, label, w, people, roles, "watcher")
+            out[key] = list(items)
+        elif key == "ack":
+            if value is not False and not (isinstance(value, str) and NAME.match(value)):
+                c.add(at, f"{label}: ack must be a template name or false")
+            out[key] = value
+        elif key == "category":
+            out[key] = str(value)
+    return out
+
+
+def _check_target(c, at, label, value, people, roles, what) -> None:
+    if value == ADVISOR:
+        return
+    if value in roles:
+        if roles[value].person is None:
+            c.add(at, f"{label}: {what} role {value!r} has no person (give it a default or members)")
+        return
+    if value not in people:
+        c.add(at, f"{label}: {what} {value!r} is neither a person nor a role")
+
+
+# --------------------------------------------------------------------------- routing
+@dataclass
+class ConditionTrace:
+    condition: str
+    result: bool
+    detail: str = ""
+
+
+@dataclass
+class RuleTrace:
+    rule: str
+    line: int
+    matched: bool
+    conditions: list[ConditionTrace]
+
+
+@dataclass
+class Decision:
+    kind: str = "question"
+    category: str | None = None
+    priority: str = "normal"
+    urgent: bool = False
+    owner: str = ""  # person key
+    owner_role: str | None = None
+    owner_reason: str = ""
+    watchers: list[str] = field(default_factory=list)  # person keys, owner excluded
+    ack: str | bool = "ack"
+    ignore: bool = False
+    rule: str | None = None  # the rule that decided (the last that matched)
+    matched: list[str] = field(default_factory=list)
+    trace: list[RuleTrace] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "category": self.category, "priority": self.priority,
+                "urgent": self.urgent, "owner": self.owner, "owner_role": self.owner_role,
+                "owner_reason": self.owner_reason, "watchers": self.watchers, "ack": self.ack,
+                "ignore": self.ignore, "rule": self.rule, "matched": self.matched,
+                "trace": [{"rule": t.rule, "line": t.line, "matched": t.matched,
+                           "conditions": [{"condition": x.condition, "result": x.result,
+                                           "detail": x.detail} for x in t.conditions]}
+                          for t in self.trace]}
+
+
+def _evaluate(cond: Condition, facts: Facts) -> ConditionTrace:
+    r = cond.test(facts)
+    return ConditionTrace(cond.describe(), bool(r), r if isinstance(r, str) else "")
+
+
+def resolve_target(rs: RuleSet, target: str, facts: Facts) -> tuple[str, str | None, str]:
+    """(person key, role, why) for an assign target."""
+    if target == ADVISOR:
+        if facts.advisor and facts.advisor in rs.people:
+            return facts.advisor, ADVISOR, f"the advisor of {facts.company}"
+        if facts.customer != "known" or not facts.company:
+            why = "company unknown"
+        elif facts.advisor:
+            why = f"{facts.company}'s advisor {facts.advisor!r} is not in rules.yaml"
+        else:
+            why = f"{facts.company} has no advisor yet"
+        person = rs.resolve("rsm")
+        return person, "rsm", f"{why}: the regional sales manager assigns one"
+    if target in rs.people:
+        return target, None, f"person {target}"
+    return rs.resolve(target), target, f"role {target}"
+
+
+def route(rs: RuleSet, facts: Facts) -> Decision:
+    d = Decision(ack=rs.default_ack)
+    assign: str | None = None
+    decided: set[str] = set()
+    for rule in rs.rules:
+        results = [_evaluate(cond, facts) for cond in rule.conditions]
+        matched = all(r.result for r in results)
+        d.trace.append(RuleTrace(rule.name, rule.line, matched, results))
+        if not matched:
+            continue
+        d.matched.append(rule.name)
+        d.rule = rule.name
+        a = rule.actions
+        # First match wins, setting by setting: what an earlier (continue) rule decided
+        # stands; later rules fill in what is still open.
+        for key in ("kind", "category", "priority", "urgent", "ack", "ignore"):
+            if key in a and key not in decided:
+                setattr(d, key, a[key])
+                decided.add(key)
+        if "assign" in a and assign is None:
+            assign = a["assign"]
+        for w in a.get("watchers", []):
+            if w not in d.watchers:
+                d.watchers.append(w)
+        if not rule.continue_:
+            break
+    if d.priority == "urgent":
+        d.urgent = True
+    target = assign or rs.default_owner
+    d.owner, d.owner_role, d.owner_reason = resolve_target(rs, target, facts)
+    if not assign:
+        d.owner_reason += " (no rule assigned an owner: the default)"
+    watchers = []
+    for w in d.watchers:
+        person = resolve_target(rs, w, facts)[0]
+        if person and person != d.owner and person not in watchers:
+            watchers.append(person)
+    d.watchers = watchers
+    return d
+
+
+# --------------------------------------------------------------------------- live reload
+class RulesHolder:
+    """The rules in force, reloaded when the file changes (or on demand, e.g. SIGHUP).
+    An invalid edit is logged with its problems and the last good rules stay."""
+
+    def __init__(self, path: Path | str, log=None):
+        import logging
+
+        self.path = Path(path)
+        self.log = log or logging.getLogger("bot.rules")
+        self.current: RuleSet = load_rules(self.path)  # raises: refuse to start
+        self._stamp = self._file_stamp()
+        self.reloads = 0
+        self.rejected = 0
+
+    def _file_stamp(self):
+        try:
+            st = self.path.stat()
+            return (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            return None
+
+    def check(self) -> bool:
+        """Reload if the file changed since last looked at; True if new rules apply."""
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        return self.reload()
+
+    def reload(self) -> bool:
+        try:
+            rules = load_rules(self.path)
+        except RulesError as exc:
+            self.rejected += 1
+            self.log.error("%s: not reloaded, the last good rules stay in force:\n%s",
+                           self.path, exc)
+            return False
+        self.current = rules
+        self.reloads += 1
+        self.log.info("%s: reloaded (%d rules, %d people)", self.path, len(rules.rules),
+                      len(rules.people))
+        return True

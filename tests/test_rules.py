@@ -1,0 +1,207 @@
+"""rules.yaml: validation (every problem with file, line, column, reason) and the
+pure routing engine. The routes through the real ingest path: tests/test_routing.py."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.rules import Facts, RulesError, RulesHolder, load_rules, route
+
+REPO = Path(__file__).resolve().parent.parent
+
+BASE = """\
+people:
+  sanne: {email: sanne@desk.example, roles: [sales_support]}
+  ruud: {email: ruud@desk.example, roles: [receivables]}
+  rob: {email: rob@desk.example, roles: [rsm]}
+  marta: {email: marta@desk.example, slack: U0MARTA01, roles: [advisor]}
+roles:
+  sales_support: sanne
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    path = write(tmp_path, text)
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    return [f"{p.line}:{p.column}: {p.reason}" for p in err.value.problems]
+
+
+def test_the_shipped_example_is_valid_and_covers_every_role():
+    rs = load_rules(REPO / "rules.yaml")
+    for role in ("receivables", "webmaster", "rsm", "sales_support", "sales_manager"):
+        assert rs.resolve(role), role
+    assert rs.roles["advisor"].members
+    assert {"dispute", "remark", "work_order"} <= set(rs.kinds)
+    assert rs.kinds["cancellation"].workflow == "cancellation"
+
+
+@pytest.mark.parametrize("rules, expected", [
+    ("rules:\n  - name: a\n    when: {subject: x}\n    then: {assign: nobody}\n",
+     ["11:20: rule 'a': assign 'nobody' is neither a person nor a role"]),
+    ("rules:\n  - name: a\n    when: {subject_regex: 'inv(oice'}\n    then: {assign: sanne}\n",
+     ["10:27: rule 'a': bad regular expression 'inv(oice': missing ), unterminated subpattern at position 4"]),
+    ("rules:\n  - name: a\n    when: {subjekt: x}\n    then: {assign: sanne}\n",
+     ["10:12: rule 'a': unknown condition 'subjekt'; expected one of all, any, attachment_name, body, "
+      "body_regex, channel, customer, from, from_domain, has_advisor, has_attachment, language, "
+      "not, subject, subject_regex, text, text_regex, to"]),
+    ("rules:\n  - name: a\n    when: {subject: x}\n    then: {assign: sanne}\n"
+     "  - name: a\n    when: {subject: y}\n    then: {assign: sanne}\n",
+     ["12:11: rule 'a': duplicate rule name (also on line 9)"]),
+    ("rules:\n  - name: all\n    then: {assign: sanne}\n  - name: later\n"
+     "    when: {subject: y}\n    then: {assign: ruud}\n",
+     ["11:5: rule 'later' can never match: rule 'all' on line 9 matches every message before it"]),
+    ("rules:\n  - name: a\n    when: {subject: x}\n    then: {kind: complaintt, priority: hot}\n",
+     ["11:18: rule 'a': unknown kind 'complaintt'; kinds are advertising, appointment, cancellation, "
+      "complaint, invoice, question, request, technical",
+      "11:40: rule 'a': priority must be one of low, normal, high, urgent"]),
+    ("rules:\n  - name: a\n    when: {subject: x}\n    then: {assign: webmaster}\n",
+     ["11:20: rule 'a': assign role 'webmaster' has no person (give it a default or members)"]),
+    ("rules:\n  - name: a\n    when: {language: de, channel: fax}\n    then: {assign: sanne}\n",
+     ["10:22: rule 'a': language must be one of nl, en, pl",
+      "10:35: rule 'a': channel must be one of mail, slack"]),
+    ("rules:\n  - name: a\n    when: {subject: x}\n    then: {assign: sanne}\n    contineu: true\n",
+     ["12:5: unknown key 'contineu' in rule 'a'; expected one of continue, description, name, then, when"]),
+])
+def test_every_validation_problem_is_reported_with_its_place(tmp_path, rules, expected):
+    assert problems(tmp_path, BASE + rules) == expected
+
+
+def test_people_and_roles_problems(tmp_path):
+    text = """\
+    people:
+      sanne: {email: not-an-address, roles: [sales_support, boss]}
+      wim: {email: wim@desk.example, access: slack}
+      rsm: {email: x@desk.example}
+    roles:
+      sales_support: nobody
+      treasurer: sanne
+    defaults:
+      owner: cashier
+    """
+    assert problems(tmp_path, text) == [
+        "2:18: person 'sanne': needs a valid email",
+        "2:57: person 'sanne': unknown role 'boss'; roles are receivables, advisor, webmaster, "
+        "rsm, sales_support, sales_manager",
+        "3:42: person 'wim': access slack needs a slack user id",
+        "4:3: person 'rsm': that name is a role",
+        "6:18: role 'sales_support': unknown person 'nobody'",
+        "7:3: unknown role 'treasurer'; roles are receivables, advisor, webmaster, rsm, "
+        "sales_support, sales_manager",
+        "9:10: defaults: owner 'cashier' is neither a person nor a role",
+    ]
+
+
+def test_yaml_syntax_error_has_its_place(tmp_path):
+    assert problems(tmp_path, "people:\n  sanne: {email: a@b.c\nrules: [\n") == [
+        "3:6: YAML: expected ',' or '}', but got ':'"]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(RulesError, match=r"nowhere.yaml: no such file \(the rules file is set by TICKETBOT_RULES\)"):
+        load_rules(tmp_path / "nowhere.yaml")
+
+
+def test_duplicate_yaml_key_is_a_problem(tmp_path):
+    text = BASE + "rules:\n  - name: a\n    name: b\n    then: {assign: sanne}\n"
+    assert problems(tmp_path, text) == ["10:5: duplicate key 'name'"]
+
+
+# --------------------------------------------------------------------------- routing
+RULES = BASE + """\
+defaults: {owner: sales_support}
+rules:
+  - name: urgent
+    when: {subject: [spoed, urgent]}
+    then: {priority: urgent}
+    continue: true
+  - name: complaint
+    when: {text: [klacht, complaint]}
+    then: {kind: complaint, watchers: [sales_support]}
+    continue: true
+  - name: invoice
+    when:
+      any:
+        - text: [factuur, invoice]
+        - subject_regex: '\\bINV-\\d+'
+    then: {kind: invoice, assign: receivables}
+  - name: commercial
+    when: {text: [afspraak, advertentie]}
+    then: {kind: appointment, assign: advisor}
+  - name: newsletter
+    when: {all: [{from_domain: news.example}, {not: {has_attachment: true}}]}
+    then: {ignore: true}
+  - name: polish-unknown
+    when: {language: pl, customer: unknown}
+    then: {assign: rob}
+"""
+
+
+@pytest.fixture
+def rs(tmp_path):
+    return load_rules(write(tmp_path, RULES))
+
+
+@pytest.mark.parametrize("facts, kind, owner, role, rule, extra", [
+    (Facts(subject="Factuur 12"), "invoice", "ruud", "receivables", "invoice", {}),
+    (Facts(subject="Ref INV-2041"), "invoice", "ruud", "receivables", "invoice", {}),
+    (Facts(subject="Spoed: klacht over factuur"), "complaint", "ruud", "receivables", "invoice",
+     {"priority": "urgent", "urgent": True, "watchers": ["sanne"]}),
+    (Facts(subject="Afspraak", customer="known", company="Acme", advisor="marta"),
+     "appointment", "marta", "advisor", "commercial", {}),
+    (Facts(subject="Afspraak", customer="known", company="Acme", advisor=None),
+     "appointment", "rob", "rsm", "commercial", {}),
+    (Facts(subject="Afspraak", customer="unknown"), "appointment", "rob", "rsm", "commercial", {}),
+    (Facts(subject="Nieuwsbrief", from_addr="x@mail.news.example"), "question", "sanne",
+     "sales_support", "newsletter", {"ignore": True}),
+    (Facts(subject="Pytanie", language="pl"), "question", "rob", None, "polish-unknown", {}),
+    (Facts(subject="Hello"), "question", "sanne", "sales_support", None, {}),
+])
+def test_routes(rs, facts, kind, owner, role, rule, extra):
+    d = route(rs, facts)
+    assert (d.kind, d.owner, d.owner_role, d.rule) == (kind, owner, role, rule)
+    for k, v in extra.items():
+        assert getattr(d, k) == v, k
+
+
+def test_keywords_match_word_starts_ignoring_case_and_accents(tmp_path):
+    rs = load_rules(write(tmp_path, BASE + """\
+rules:
+  - name: cancel
+    when: {text: [beeindig, cancel]}
+    then: {kind: cancellation, assign: sanne}
+"""))
+    assert route(rs, Facts(body="Wij willen het contract BEËINDIGEN.")).rule == "cancel"
+    assert route(rs, Facts(subject="Cancellation of contract")).rule == "cancel"
+    assert route(rs, Facts(subject="Precancelled order")).rule is None  # not a word start
+
+
+def test_explanation_lists_every_rule_tried(rs):
+    d = route(rs, Facts(subject="Afspraak maken", customer="known", company="Acme", advisor="marta"))
+    tried = [(t.rule, t.matched) for t in d.trace]
+    assert tried == [("urgent", False), ("complaint", False), ("invoice", False), ("commercial", True)]
+    assert d.trace[3].conditions[0].detail == "found 'afspraak'"
+    assert d.owner_reason == "the advisor of Acme"
+
+
+def test_holder_reloads_valid_edits_and_keeps_the_last_good_rules(tmp_path):
+    path = write(tmp_path, RULES)
+    holder = RulesHolder(path)
+    assert holder.check() is False  # unchanged
+    first = holder.current
+    path.write_text(path.read_text() + "  - name: catch\n    then: {assign: ruud}\n")
+    assert holder.check() is True
+    assert holder.current.rules[-1].name == "catch"
+    path.write_text(path.read_text().replace("assign: ruud", "assign: ghost"))
+    assert holder.check() is False
+    assert holder.rejected == 1 and holder.current.rules[-1].name == "catch"
+    assert holder.current is not first
