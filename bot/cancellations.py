@@ -32,7 +32,9 @@ def local_date(moment: datetime, tz: str) -> date:
 def open_cancellation(s: Session, ticket: Ticket, msg: InboundMessage, now: datetime,
                       tz: str) -> Cancellation:
     received = local_date(now, tz)
-    contract = directory.find_contract(s, ticket.company_id, received) if ticket.company_id else None
+    company = ticket.company
+    contract = (directory.find_contract(s, company.id, received)
+                if company is not None and company.id is not None else None)
     c = Cancellation(ticket=ticket, contract=contract, received_on=received,
                      reason=extract_reason(msg.visible_text or msg.text or ""))
     if contract is not None:

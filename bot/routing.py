@@ -35,7 +35,8 @@ def facts_for(msg: InboundMessage, ident: "directory.Identity") -> Facts:
 
 def decide(s: Session, rs: RuleSet, msg: InboundMessage, now: datetime,
            create: bool = True) -> tuple["directory.Identity", Decision]:
-    ident = directory.identify(s, msg.from_addr or "", msg.from_name or "", now, create=create)
+    ident = directory.identify(s, msg.from_addr or "", msg.from_name or "", now, create=create,
+                               flush=False)  # the batch flushes once, all tables together
     return ident, route(rs, facts_for(msg, ident))
 
 
@@ -48,8 +49,8 @@ def apply_decision(s: Session, ticket: Ticket, ident: "directory.Identity", d: D
     ticket.owner = d.owner
     ticket.owner_role = d.owner_role
     ticket.rule = d.rule
-    ticket.company_id = ident.company_id
-    ticket.contact_id = ident.contact_id
+    ticket.company = ident.company
+    ticket.contact = ident.contact
     ticket.customer = ident.company_name
     for person in d.watchers:
         ticket.watchers.append(Watcher(person=person))

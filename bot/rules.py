@@ -48,8 +48,11 @@ class Located(dict):
     """A YAML mapping that remembers where its keys and values are."""
 
     mark: tuple[int, int] = (1, 1)
-    key_marks: dict
-    value_marks: dict
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.key_marks: dict = {}
+        self.value_marks: dict = {}
 
 
 class LocatedList(list):
@@ -67,7 +70,7 @@ class _Loader(yaml.SafeLoader):
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
     out = Located()
-    out.mark, out.key_marks, out.value_marks = _pos(node), {}, {}
+    out.mark = _pos(node)
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -225,6 +228,13 @@ class Facts:
     def from_domain(self) -> str:
         return self.from_addr.rpartition("@")[2].lower()
 
+    def folded(self, part: str) -> str:
+        """fold() of subject, body or text, computed once per message."""
+        cache = self.__dict__.setdefault("_folded", {})
+        if part not in cache:
+            cache[part] = fold(_TEXT[part](self))
+        return cache[part]
+
 
 def fold(text: str) -> str:
     """Lower case without accents: 'Beëindigen' and 'beeindigen' compare equal."""
@@ -232,13 +242,13 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ł", "l")
 
 
-def _keyword_test(getter: Callable[[Facts], str], words: list[str]) -> Callable[[Facts], str | bool]:
+def _keyword_test(part: str, words: list[str]) -> Callable[[Facts], str | bool]:
     # A keyword matches at the start of a word: "cancel" finds "cancellation",
     # "factuur" finds "factuurnummer", but "rekening" does not find "verrekening".
     pattern = re.compile("|".join(rf"(?<!\w){re.escape(fold(w))}" for w in words))
 
     def test(f: Facts) -> str | bool:
-        m = pattern.search(fold(getter(f)))
+        m = pattern.search(f.folded(part))
         return f"found {m.group(0)!r}" if m else False
 
     return test
@@ -581,7 +591,7 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
         pats = [w.lower() for w in words]
         return Condition(key, words, lambda f, ps=pats: any(
             fnmatch.fnmatchcase(name.lower(), p) for name, _ in f.attachments for p in ps))
-    return Condition(key, words, _keyword_test(_TEXT[key], words))
+    return Condition(key, words, _keyword_test(key, words))
 
 
 def _actions(c: _Checker, raw, where, label: str, people, roles, kinds) -> dict:

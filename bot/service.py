@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import cancellations, correlation, routing, threadindex
+from bot import cancellations, correlation, directory, routing, threadindex
 from bot.config import Settings
 from bot.db import Attachment, Event, Message, Outbox, RawMail, Spool, Task, Ticket
 from bot.domain import InboundMessage, UnreadableMail
@@ -161,6 +161,7 @@ class Service:
         # batch (not once per mail); queue_mail keeps the counts current.
         senders = {i.message.from_addr for i in items if i.message and i.message.from_addr}
         s.info["auto_sent"] = self._auto_sent(s, senders, now)
+        directory.prefetch(s, senders)
         spooled = [i.spool_id for i in items if i.spool_id is not None]
         if spooled:
             s.execute(delete(Spool).where(Spool.id.in_(spooled)))

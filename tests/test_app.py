@@ -274,3 +274,71 @@ def test_run_serves_health_with_outbox_backlog(bot_env, tmp_path):
             20, "the acknowledgement queued", bot)
         assert status == 200 and body["spool"] == 0
         bot.terminate(30)
+
+
+def owners(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(Ticket.owner).order_by(Ticket.id))]
+    finally:
+        engine.dispose()
+
+
+def test_rules_edits_apply_to_the_next_message_and_bad_edits_are_refused(bot_env, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    original = Path(bot_env["TICKETBOT_RULES"]).read_text()
+    rules.write_text(original)
+    env = {**bot_env, "TICKETBOT_RULES": str(rules)}
+    url, port = env["DATABASE_URL"], smtp_port(env)
+
+    def send(i: int, n: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail(f"c{i}@example.org", [ADDRESS],
+                            f"From: c{i}@example.org\r\nTo: {ADDRESS}\r\nSubject: Hello {i}\r\n"
+                            f"Message-ID: <hello-{i}@example.org>\r\n\r\nJust saying hello.\r\n")
+        wait_until(lambda: len(owners(url)) == n, 20, f"ticket {n}", bot)
+
+    with bot_process(["run"], env, tmp_path) as bot:
+        wait_until(lambda: accepts_connections(port), 20, "the SMTP port", bot)
+        send(1, 1)
+        # a valid edit, announced with SIGHUP
+        rules.write_text(original.replace("- name: anything-else\n    description: Anything else goes to sales support (S 3.3).\n    then: {assign: sales_support}",
+                                          "- name: anything-else\n    then: {assign: rob}"))
+        assert rules.read_text() != original
+        bot.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "reloaded (" in bot.stderr(), 20, "the reload", bot)
+        send(2, 2)
+        # an invalid edit, noticed from the file alone: logged, the last good rules stay
+        rules.write_text(rules.read_text().replace("assign: rob}", "assign: robert}"))
+        wait_until(lambda: "not reloaded" in bot.stderr(), 20, "the refusal", bot)
+        send(3, 3)
+        assert_clean_stop_allowing_rule_errors(bot)
+    assert owners(url) == ["sanne", "rob", "rob"]
+    err = bot.stderr()
+    assert "assign 'robert' is neither a person nor a role" in err
+    assert f"{rules}:" in err
+
+
+def assert_clean_stop_allowing_rule_errors(bot: Bot) -> None:
+    assert bot.terminate(30) == 0, bot.stderr()[-3000:]
+    err = bot.stderr()
+    assert "Traceback" not in err, err[-3000:]
+    errors = [line for line in err.splitlines() if " ERROR " in line]
+    assert all("not reloaded" in line for line in errors), errors
+
+
+def test_the_bot_refuses_to_start_on_invalid_rules(bot_env, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("people:\n  sanne: {email: sanne@desk.example, roles: [sales_support]}\nrules:\n"
+                     "  - name: x\n    when: {subject_regex: '('}\n    then: {assign: sanne}\n")
+    env = {**bot_env, "TICKETBOT_RULES": str(rules)}
+    with bot_process(["run"], env, tmp_path) as bot:
+        rc = bot.proc.wait(30)
+    assert rc == 2
+    err = bot.stderr()
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == [
+        f"ticketbot: {rules}:5:27: rule 'x': bad regular expression '(': "
+        "missing ), unterminated subpattern at position 1"]
+    assert not accepts_connections(smtp_port(env))

@@ -415,3 +415,91 @@ def test_output_into_a_closed_pipe_is_not_an_error(cli_env, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("NUMBER")
     assert "Traceback" not in proc.stderr and "Broken pipe" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- rules, routing, directory
+REPO_RULES = Path(__file__).resolve().parent.parent / "rules.yaml"
+
+
+def test_check_rules_ok_and_every_problem_on_its_own_line(cli, tmp_path):
+    rc, out, err = cli("check-rules", str(REPO_RULES))
+    assert rc == 0, err
+    assert out.startswith(f"{REPO_RULES}: OK (")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(REPO_RULES.read_text()
+                   .replace("then: {kind: invoice, assign: receivables}",
+                            "then: {kind: invoice, assign: treasurer}")
+                   .replace("subject: [spoed,", "subjekt: [spoed,"))
+    rc, out, err = cli("check-rules", str(bad))
+    assert rc == 2 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    assert lines[0].startswith(f"ticketbot: {bad}:") and "unknown condition 'subjekt'" in lines[0]
+    assert "assign 'treasurer' is neither a person nor a role" in lines[1]
+    line_no = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "treasurer" in t)
+    assert lines[1].startswith(f"ticketbot: {bad}:{line_no}:")
+
+
+def test_bot_commands_refuse_an_invalid_rules_file(cli, monkeypatch, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("people: [\n")
+    monkeypatch.setenv("TICKETBOT_RULES", str(bad))
+    rc, out, err = cli("ingest", str(write(tmp_path / "m.eml", customer_mail(1))))
+    assert rc == 2 and "Traceback" not in err
+    assert err.startswith(f"ticketbot: {bad}:2:1: YAML:")
+
+
+def test_route_explain_stores_nothing(cli, cli_env, tmp_path):
+    raw = customer_mail(1, lang="nl", variant="plain", subject="Opzegging van ons contract")
+    path = write(tmp_path / "cancel.eml", raw)
+    rc, out, err = cli("route", str(path), "--explain")
+    assert rc == 0, err
+    assert "MATCH urgent" not in out and "MATCH written-cancellation" in out
+    assert "  no    urgent (line" in out
+    assert "found 'opzeg'" in out
+    assert "kind:     cancellation" in out
+    assert "owner:    rob (company unknown: the regional sales manager assigns one)" in out
+    assert "cancellation: no contract found" in out
+    d = cli.json("route", str(path))
+    assert (d["kind"], d["owner"], d["rule"]) == ("cancellation", "rob", "written-cancellation")
+    assert d["sender"]["how"] == "prospect"
+    assert cli.json("tickets") == []
+
+
+def test_import_export_assign_and_cancellation_outcome(cli, cli_env, tmp_path):
+    customers = write(tmp_path / "customers.csv", (
+        "company,domains,advisor,website_access,contact_name,contact_email,contact_phone\n"
+        "Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,\n"
+        "Ghost BV,ghost.nl,casper,no,Casper,casper@ghost.nl,\n").encode())
+    rc, out, err = cli("import", "customers", str(customers))
+    assert rc == 1  # a rejected row: non-zero, so scripts notice
+    assert out.splitlines() == [f"{customers}: 1 added, 0 changed, 0 unchanged, 1 rejected",
+                                "  line 3: unknown advisor 'casper'"]
+    contracts = write(tmp_path / "contracts.csv", (
+        "contract,company,start,end,auto_renew,term_months,notice_months,status\n"
+        "C-1,Bakkerij Jansen,2026-01-01,2026-12-31,yes,12,1,active\n").encode())
+    assert cli.json("import", "contracts", str(contracts)) == {
+        "added": 1, "changed": 0, "unchanged": 0, "rejected": []}
+    rc, out, err = cli("export", "contracts")
+    assert rc == 0 and out.splitlines()[1].startswith("C-1,Bakkerij Jansen,2026-01-01,2026-12-31")
+
+    mail = customer_mail(1, lang="nl", variant="plain", subject="Opzegging contract")
+    mail = mail.replace(b"contact1@customer1.example", b"jan@bakkerij-jansen.nl")
+    [row] = cli.ingest(write(tmp_path / "c.eml", mail))
+    n = row["ticket"]
+    t = cli.json("show", str(n))
+    assert (t["owner"], t["cancellation"]["contract"]) == ("marta", "C-1")
+
+    rc, out, err = cli("assign", str(n), "pieter", "--reason", "Marta is away", "--by", "sanne")
+    assert rc == 0 and err.strip() == f"ticket {n}: now owned by pieter"
+    with pytest.raises(SystemExit) as exit_:  # argparse: usage and the missing option
+        cli("assign", str(n), "pieter")
+    assert exit_.value.code == 2 and "--reason" in cli.capsys.readouterr().err
+    rc, out, err = cli("cancellation", str(n), "lost", "--by", "pieter")
+    assert rc == 2 and err.strip() == "ticketbot: a lost customer needs a reason (--reason)"
+    rc, out, err = cli("cancellation", str(n), "lost", "--reason", "price", "--by", "pieter")
+    assert rc == 0 and out.strip() == f"ticket {n}: lost; the contract ends on 2026-12-31"
+    [task] = cli.json("tasks")
+    assert (task["kind"], task["assignee"]) == ("revoke-website-access", "sanne")
+    events = [(e["action"], e["actor"]) for e in cli.json("show", str(n))["events"]]
+    assert ("reassigned", "sanne") in events and ("cancellation-lost", "pieter") in events

@@ -1,0 +1,289 @@
+"""Routing through the real ingest path with the shipped rules.yaml and a customer
+directory: every route of the procedure, one owner per ticket, reassignment, and the
+written-cancellation workflow (procedure S 3.4). SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot import directory
+from bot.db import Outbox, Ticket, make_engine, make_sessionmaker
+from bot.routing import Refused
+from bot.rules import load_rules
+from bot.service import Service
+from tests.conftest import Clock
+
+REPO = Path(__file__).resolve().parent.parent
+
+CUSTOMERS = """\
+company,domains,advisor,website_access,contact_name,contact_email,contact_phone
+Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,+31 6 1234 5678
+Drukkerij Oost,drukkerij-oost.nl,,no,Olga Oost,olga@drukkerij-oost.nl,
+Hotel Zee,hotelzee.nl,pieter,yes,Zeger Zee,zeger@hotelzee.nl,
+"""
+CONTRACTS = """\
+contract,company,start,end,auto_renew,term_months,notice_months,status
+C-100,Bakkerij Jansen,2026-01-01,2026-12-31,yes,12,1,active
+C-200,Hotel Zee,2025-03-01,2027-02-28,yes,12,1,active
+"""
+
+
+@pytest.fixture
+def desk(settings, tmp_path):
+    """A service with the shipped rules.yaml and a small customer directory."""
+    clock = Clock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc))
+    engine = make_engine(settings.database_url)
+    svc = Service(settings, make_sessionmaker(engine), clock=clock,
+                  rules=load_rules(REPO / "rules.yaml"))
+    (tmp_path / "customers.csv").write_text(CUSTOMERS)
+    (tmp_path / "contracts.csv").write_text(CONTRACTS)
+    with svc.sessions() as s, s.begin():
+        people = set(svc.ruleset.people)
+        assert not directory.import_customers(s, tmp_path / "customers.csv", clock(),
+                                              known_people=people).rejected
+        assert not directory.import_contracts(s, tmp_path / "contracts.csv", clock()).rejected
+    yield svc
+    engine.dispose()
+
+
+def mail(sender: str, subject: str, body: str = "Goedendag,\n\nZie onderwerp.\n",
+         attachment: tuple[str, bytes] | None = None, mid: str | None = None) -> bytes:
+    m = EmailMessage()
+    m["From"] = sender
+    m["To"] = "support@desk.example"
+    m["Subject"] = subject
+    m["Message-ID"] = f"<{mid or abs(hash((sender, subject, body)))}@test.example>"
+    m["Date"] = "Mon, 23 Nov 2026 10:00:00 +0100"
+    m.set_content(body)
+    if attachment:
+        m.add_attachment(attachment[1], maintype="application", subtype="pdf",
+                         filename=attachment[0])
+    return bytes(m)
+
+
+def ingest(desk, raw: bytes) -> dict:
+    r = desk.ingest_raw(raw, "test")
+    assert r.status == "created", r
+    return desk.ticket_detail(r.ticket)
+
+
+@pytest.mark.parametrize("sender, subject, body, kind, owner, role, rule", [
+    # invoice -> receivables
+    ("jan@bakkerij-jansen.nl", "Factuur 2026-311 klopt niet", None,
+     "invoice", "ruud", "receivables", "invoice"),
+    ("someone@gmail.com", "Question about my invoice", None,
+     "invoice", "ruud", "receivables", "invoice"),
+    ("biuro@firma.pl", "Faktura nr 12/2026", None, "invoice", "ruud", "receivables", "invoice"),
+    # appointment / advertising -> the customer's advisor ...
+    ("jan@bakkerij-jansen.nl", "Afspraak verzetten", None,
+     "appointment", "marta", "advisor", "appointment"),
+    ("zeger@hotelzee.nl", "Advertentie in de zomergids", None,
+     "advertising", "pieter", "advisor", "advertising"),
+    # ... a new contact at a known company still gets the company's advisor
+    ("receptie@hotelzee.nl", "Wij willen adverteren", None,
+     "advertising", "pieter", "advisor", "advertising"),
+    # ... or the RSM when the company is unassigned or unknown
+    ("olga@drukkerij-oost.nl", "Afspraak maken", None, "appointment", "rob", "rsm", "appointment"),
+    ("info@nieuwbedrijf.nl", "Wij willen adverteren", None, "advertising", "rob", "rsm", "advertising"),
+    ("piet@gmail.com", "Meeting next week?", None, "appointment", "rob", "rsm", "appointment"),
+    # website or technical -> webmaster
+    ("jan@bakkerij-jansen.nl", "Website geeft foutmelding", None,
+     "technical", "wim", "webmaster", "website-technical"),
+    ("anna@firma.pl", "Nie działa logowanie", "Dzień dobry,\n\nnie mogę się zalogować.\n",
+     "technical", "wim", "webmaster", "website-technical"),
+    # a complaint keeps its kind and goes where its subject belongs
+    ("jan@bakkerij-jansen.nl", "Klacht over factuur", None,
+     "complaint", "ruud", "receivables", "invoice"),
+    ("jan@bakkerij-jansen.nl", "Klacht", "Ik ben ontevreden over de bezorging.\n",
+     "complaint", "sanne", "sales_support", "complaint-owner"),
+    # anything else -> sales support
+    ("jan@bakkerij-jansen.nl", "Vraag over openingstijden", None,
+     "question", "sanne", "sales_support", "anything-else"),
+])
+def test_each_route_of_the_procedure(desk, sender, subject, body, kind, owner, role, rule):
+    t = ingest(desk, mail(sender, subject, body or "Goedendag,\n\nZie onderwerp.\n"))
+    assert (t["kind"], t["owner"], t["owner_role"], t["rule"]) == (kind, owner, role, rule)
+    routed = [e for e in t["events"] if e["action"] == "routed"]
+    assert len(routed) == 1 and routed[0]["detail"]["rule"] == rule
+
+
+def test_urgent_mail_is_flagged(desk):
+    t = ingest(desk, mail("jan@bakkerij-jansen.nl", "SPOED: factuur dubbel afgeschreven"))
+    assert (t["priority"], t["urgent"], t["owner"]) == ("urgent", True, "ruud")
+
+
+def test_sender_identification_updates_the_directory(desk):
+    ingest(desk, mail("receptie@hotelzee.nl", "Vraag"))
+    ingest(desk, mail("nieuw@onbekend-bedrijf.nl", "Vraag"))
+    ingest(desk, mail("klant@ziggo.nl", "Vraag"))
+    with desk.sessions() as s:
+        contact = s.scalar(select(directory.Contact).where(
+            directory.Contact.email == "receptie@hotelzee.nl"))
+        assert contact.company.name == "Hotel Zee"
+        prospect = s.scalar(select(directory.Company).where(
+            directory.Company.name == "onbekend-bedrijf.nl"))
+        assert prospect.prospect
+        free = s.scalar(select(directory.Contact).where(directory.Contact.email == "klant@ziggo.nl"))
+        assert free.company_id is None  # never a company named after a free-mail domain
+
+
+def test_a_ticket_always_has_exactly_one_owner_in_the_database(desk):
+    t = ingest(desk, mail("jan@bakkerij-jansen.nl", "Vraag"))
+    for bad in ("",):
+        with pytest.raises(IntegrityError):
+            with desk.sessions() as s, s.begin():
+                s.get(Ticket, t["number"]).owner = bad
+    with pytest.raises(IntegrityError):
+        with desk.sessions() as s, s.begin():
+            s.get(Ticket, t["number"]).owner = None
+    assert desk.ticket_detail(t["number"])["owner"] == "sanne"
+
+
+def test_reassign_records_who_when_and_why(desk):
+    t = ingest(desk, mail("jan@bakkerij-jansen.nl", "Vraag"))
+    desk.clock.advance(hours=2)
+    assert desk.reassign(t["number"], "webmaster", "slack:U0SANNE01", "it is about the site") == "wim"
+    d = desk.ticket_detail(t["number"])
+    assert (d["owner"], d["owner_role"]) == ("wim", "webmaster")
+    e = d["events"][-1]
+    assert (e["action"], e["actor"], e["reason"]) == ("reassigned", "slack:U0SANNE01", "it is about the site")
+    assert e["detail"] == {"from": "sanne", "to": "wim", "role": "webmaster"}
+    assert e["at"] == "2026-11-23T11:00:00+00:00"
+    with pytest.raises(Refused, match="neither a person nor a filled role"):
+        desk.reassign(t["number"], "nobody", "cli", "why not")
+    with pytest.raises(Refused, match="say why"):
+        desk.reassign(t["number"], "sanne", "cli", " ")
+    with pytest.raises(Refused, match="no ticket 99"):
+        desk.reassign(99, "sanne", "cli", "x")
+
+
+# --------------------------------------------------------------------------- cancellations
+CANCEL_NL = ("Geachte heer, mevrouw,\n\nHierbij zeg ik ons contract op. De reden is dat wij "
+             "onze winkel sluiten per 1 januari.\n\nMet vriendelijke groet,\nJan Jansen\n")
+
+
+def queued(desk, purpose: str) -> list[Outbox]:
+    with desk.sessions() as s:
+        return list(s.scalars(select(Outbox).where(Outbox.purpose == purpose).order_by(Outbox.id)))
+
+
+@pytest.mark.parametrize("now, in_time, effective_end, phrase", [
+    # C-100 ends 2026-12-31: notice must arrive by 2026-11-30 (one month before the end)
+    (datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), True, "2026-12-31", "eindigt op 31 december 2026"),
+    (datetime(2026, 11, 30, 22, 59, tzinfo=timezone.utc), True, "2026-12-31", "eindigt op 31 december 2026"),
+    # 23:30 UTC on 30 November is 1 December in Amsterdam: one day late
+    (datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc), False, "2027-12-31", "eindigt het op 31 december 2027"),
+    (datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc), False, "2027-12-31", "na de opzegtermijn (uiterlijk 30 november 2026)"),
+])
+def test_written_cancellation_notice_and_acknowledgement(desk, now, in_time, effective_end, phrase):
+    desk.clock.now = now
+    t = ingest(desk, mail("jan@bakkerij-jansen.nl", "Opzegging contract", CANCEL_NL))
+    assert (t["kind"], t["owner"], t["owner_role"]) == ("cancellation", "marta", "advisor")
+    assert t["watchers"] == ["sanne"]
+    c = t["cancellation"]
+    assert (c["contract"], c["in_time"], c["effective_end"]) == ("C-100", in_time, effective_end)
+    assert c["reason"] == "De reden is dat wij onze winkel sluiten per 1 januari."
+    assert c["outcome"] == "pending"
+    assert t["action_due"] == datetime.fromtimestamp(now.timestamp() + 86400, timezone.utc).isoformat()
+    [ack] = queued(desk, "ack")
+    assert ack.template == "ack-cancellation" and ack.to_addr == "jan@bakkerij-jansen.nl"
+    assert phrase in ack.body_text
+    assert "adviseur neemt binnen 24 uur contact" in ack.body_text
+    # the advisor gets a copy with what they need to call
+    [copy] = queued(desk, "cancellation-copy")
+    assert copy.to_addr == "marta@desk.example" and not copy.automatic
+    assert "Bakkerij Jansen" in copy.subject and f"[TB-{t['number']}]" in copy.subject
+    assert "+31 6 1234 5678" in copy.body_text
+    assert "winkel sluiten" in copy.body_text
+
+
+def test_cancellation_by_signed_letter_in_english_and_leap_year_contract(desk):
+    desk.clock.now = datetime(2027, 1, 20, 9, 0, tzinfo=timezone.utc)
+    t = ingest(desk, mail("zeger@hotelzee.nl", "Our contract", "Hello,\n\nPlease see the attached letter.\n",
+                          attachment=("signed-cancellation-letter.pdf", b"%PDF-1.4 fake")))
+    c = t["cancellation"]
+    # C-200 ends 2027-02-28: deadline 2027-01-31, in time
+    assert (t["kind"], t["owner"], c["contract"], c["in_time"], c["deadline"], c["effective_end"]) == (
+        "cancellation", "pieter", "C-200", True, "2027-01-31", "2027-02-28")
+    desk.clock.now = datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc)
+    late = ingest(desk, mail("zeger@hotelzee.nl", "Termination", "We terminate the contract.\n", mid="late"))
+    # one day late: renewed to the end of February in the leap year 2028
+    assert late["cancellation"]["effective_end"] == "2028-02-29"
+
+
+def test_cancellation_from_unknown_sender_goes_to_the_rsm_without_a_contract(desk):
+    t = ingest(desk, mail("iemand@onbekend.nl", "Opzeggen", "Ik wil opzeggen.\n"))
+    assert (t["owner"], t["owner_role"]) == ("rob", "rsm")
+    assert t["cancellation"]["contract"] is None and t["cancellation"]["effective_end"] is None
+    [ack] = queued(desk, "ack")
+    assert "bevestigen u de einddatum" in ack.body_text
+    [copy] = queued(desk, "cancellation-copy")
+    assert copy.to_addr == "rob@desk.example" and "niet gevonden" in copy.body_text
+
+
+def test_retained_and_lost_outcomes(desk):
+    kept = ingest(desk, mail("jan@bakkerij-jansen.nl", "Opzegging", CANCEL_NL, mid="k"))
+    out = desk.cancellation_outcome(kept["number"], "retained", None, "marta")
+    assert out["outcome"] == "retained" and out["contract_status"] == "active"
+    with pytest.raises(Refused, match="already recorded as retained by marta"):
+        desk.cancellation_outcome(kept["number"], "lost", "x", "marta")
+    assert desk.list_tasks() == []
+
+    lost = ingest(desk, mail("zeger@hotelzee.nl", "Cancel", "We cancel, too expensive.\n", mid="l"))
+    with pytest.raises(Refused, match="needs a reason"):
+        desk.cancellation_outcome(lost["number"], "lost", "", "pieter")
+    desk.clock.advance(hours=5)
+    out = desk.cancellation_outcome(lost["number"], "lost", "moved to a competitor", "pieter")
+    assert (out["contract_status"], out["contract_ends_on"]) == ("cancelled", "2027-02-28")
+    [task] = desk.list_tasks()
+    assert (task["kind"], task["assignee"], task["ticket"]) == (
+        "revoke-website-access", "sanne", lost["number"])
+    # due when the contract has run out: the start of 1 March 2027 in Amsterdam
+    assert task["due"] == "2027-02-28T23:00:00+00:00"
+    d = desk.ticket_detail(lost["number"])
+    assert d["first_action"] == "2026-11-23T14:00:00+00:00"
+    e = d["events"][-1]
+    assert (e["action"], e["actor"], e["reason"]) == ("cancellation-lost", "pieter", "moved to a competitor")
+    with pytest.raises(Refused, match="not a written cancellation"):
+        desk.cancellation_outcome(ingest(desk, mail("a@b.nl", "Vraag"))["number"], "retained", None, "x")
+
+
+def test_explain_stores_nothing(desk):
+    raw = mail("nieuw@prospect-bv.nl", "Opzegging", "Wij zeggen op.\n")
+    out = desk.explain(raw)
+    assert out["sender"]["how"] == "prospect" and out["owner"] == "rob"
+    assert [t["rule"] for t in out["trace"]][:2] == ["urgent", "written-cancellation"]
+    assert out["cancellation"]["contract"] is None
+    with desk.sessions() as s:
+        assert s.scalar(select(directory.Company).where(
+            directory.Company.name == "prospect-bv.nl")) is None
+        assert s.scalar(select(Ticket)) is None
+
+
+def test_one_batch_identifies_like_one_by_one(desk):
+    """The batch intake looks the senders up once (directory.prefetch) and keeps that
+    view current while it stages: same answers as mail by mail."""
+    from bot.service import prepare
+
+    raws = [mail("a@nieuw-bv.nl", "Vraag 1", mid="b1"), mail("b@nieuw-bv.nl", "Vraag 2", mid="b2"),
+            mail("a@nieuw-bv.nl", "Afspraak", mid="b3"), mail("jan@bakkerij-jansen.nl", "Afspraak", mid="b4"),
+            mail("x@pl.nieuw-bv.nl", "Vraag 3", mid="b5"), mail("y@gmail.com", "Vraag", mid="b6")]
+    results = desk.ingest_prepared([prepare(r, f"batch:{i}") for i, r in enumerate(raws)])
+    assert [r.status for r in results] == ["created"] * 6
+    tickets = [desk.ticket_detail(r.ticket) for r in results]
+    assert [t["customer"] for t in tickets] == [
+        "nieuw-bv.nl", "nieuw-bv.nl", "nieuw-bv.nl", "Bakkerij Jansen", "nieuw-bv.nl", None]
+    assert tickets[3]["owner"] == "marta" and tickets[2]["owner"] == "rob"
+    with desk.sessions() as s:
+        from sqlalchemy import func
+
+        assert s.scalar(select(func.count()).select_from(directory.Company)
+                        .where(directory.Company.name == "nieuw-bv.nl")) == 1
+        assert s.scalar(select(func.count()).select_from(directory.Contact)
+                        .where(directory.Contact.email == "a@nieuw-bv.nl")) == 1
