@@ -287,3 +287,34 @@ def test_one_batch_identifies_like_one_by_one(desk):
                         .where(directory.Company.name == "nieuw-bv.nl")) == 1
         assert s.scalar(select(func.count()).select_from(directory.Contact)
                         .where(directory.Contact.email == "a@nieuw-bv.nl")) == 1
+
+
+def test_ignore_no_ack_and_watchers_from_a_custom_rule_table(settings, tmp_path, clock):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("""\
+people:
+  sanne: {email: sanne@desk.example, roles: [sales_support]}
+  henk: {email: henk@desk.example, roles: [sales_manager]}
+rules:
+  - name: newsletters
+    when: {from_domain: mailing.example}
+    then: {ignore: true}
+  - name: internal-forms
+    when: {all: [{subject: formulier}, {not: {language: pl}}]}
+    then: {kind: request, category: webform, ack: false, watchers: [sales_manager, sanne]}
+""")
+    engine = make_engine(settings.database_url)
+    svc = Service(settings, make_sessionmaker(engine), clock=clock, rules=load_rules(rules))
+    try:
+        r = svc.ingest_raw(mail("news@mailing.example", "Nieuws"), "t1")
+        assert (r.status, r.ticket, r.reason) == ("ignored", None, "rule newsletters")
+        r = svc.ingest_raw(mail("klant@bedrijf.nl", "Formulier ingevuld"), "t2")
+        t = svc.ticket_detail(r.ticket)
+        assert (t["kind"], t["category"], t["owner"], t["watchers"]) == (
+            "request", "webform", "sanne", ["henk"])  # the owner is not also a watcher
+        assert t["events"][-1]["action"] == "ack-skipped"
+        assert t["events"][-1]["reason"] == "the rule that routed it sends none"
+        with svc.sessions() as s:
+            assert s.scalar(select(Outbox)) is None
+    finally:
+        engine.dispose()
