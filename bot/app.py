@@ -27,6 +27,9 @@ log = logging.getLogger("bot.app")
 def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosmtpd logs every connection at INFO (including its own start-up probe);
+    # the bot logs what matters about each mail itself.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def open_service(settings: Settings, migrate: bool = True, rules: bool = False) -> Service:

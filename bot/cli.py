@@ -315,6 +315,27 @@ def cmd_export(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_report(settings: Settings, args) -> int:
+    from datetime import datetime, timezone
+
+    from bot import report
+    from bot.app import open_service
+
+    now = datetime.now(timezone.utc)
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise UserError(f"--now {args.now!r}: use an ISO time such as 2026-12-01T09:00") from None
+        if now.tzinfo is None:
+            from zoneinfo import ZoneInfo
+
+            now = now.replace(tzinfo=ZoneInfo(settings.timezone))
+    service = open_service(settings, rules=True)
+    sys.stdout.write(report.render(service.open_complaints(now), args.format, now))
+    return 0
+
+
 def cmd_run(settings: Settings, args) -> int:
     from bot.app import PARTS, run_forever
 
@@ -364,6 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     tk = sub.add_parser("tasks", help="open tasks (e.g. revoke website access)")
     tk.add_argument("--all", action="store_true", help="done ones too")
     tk.add_argument("--json", action="store_true")
+    rp = sub.add_parser("report", help="reports; open-complaints: every open complaint with its age")
+    rp.add_argument("name", choices=["open-complaints"])
+    rp.add_argument("--format", choices=["table", "csv", "html", "json"], default="table")
+    rp.add_argument("--now", help="as of this time (ISO; the desk's time zone when none given)")
     im = sub.add_parser("import", help="upsert customers or contracts from CSV")
     im.add_argument("what", choices=["customers", "contracts"])
     im.add_argument("file")
@@ -377,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run, "ingest": cmd_ingest, "tickets": cmd_tickets,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
-            "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export}
+            "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

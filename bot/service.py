@@ -540,6 +540,26 @@ class Service:
             s.rollback()
         return out
 
+    def complaint_kinds(self) -> set[str]:
+        """Kinds timed as complaints: `complaint` and any kind with `sla: complaint`."""
+        return {"complaint"} | {k.name for k in self.ruleset.kinds.values() if k.sla == "complaint"}
+
+    def open_complaints(self, now: datetime | None = None) -> list[dict]:
+        """Rows of the open-complaints report, oldest first (bot/report.py)."""
+        from bot import report
+
+        now = now or self.clock()
+        with self.sessions() as s:
+            tickets = s.scalars(select(Ticket).where(
+                Ticket.kind.in_(self.complaint_kinds()),
+                Ticket.status.not_in(("resolved", "closed")), Ticket.created_at <= now))
+            data = [{"number": t.id, "tag": correlation.format_tag(self.settings.tag_prefix, t.id),
+                     "subject": t.subject, "customer": t.customer, "contact": t.contact_email,
+                     "owner": t.owner, "status": t.status, "created": t.created_at,
+                     "first_action": t.first_action_at, "action_due": t.action_due_at}
+                    for t in tickets]
+        return report.build_rows(data, now)
+
     def list_tasks(self, open_only: bool = True) -> list[dict]:
         with self.sessions() as s:
             q = select(Task).order_by(Task.due_at, Task.id)

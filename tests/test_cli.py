@@ -503,3 +503,15 @@ def test_import_export_assign_and_cancellation_outcome(cli, cli_env, tmp_path):
     assert (task["kind"], task["assignee"]) == ("revoke-website-access", "sanne")
     events = [(e["action"], e["actor"]) for e in cli.json("show", str(n))["events"]]
     assert ("reassigned", "sanne") in events and ("cancellation-lost", "pieter") in events
+
+
+def test_report_open_complaints_as_of_a_time(cli, cli_env, tmp_path):
+    raw = customer_mail(1, lang="nl", variant="plain", subject="Klacht over de levering")
+    cli.ingest(write(tmp_path / "k.eml", raw))
+    rc, out, err = cli("report", "open-complaints", "--format", "json", "--now", "2026-12-31T09:00")
+    assert rc == 0, err
+    [row] = json.loads(out)
+    assert row["number"] == 1 and row["age_days"] >= 30
+    assert "open 10+ days: sales manager" in row["sla"]
+    rc, out, err = cli("report", "open-complaints", "--now", "yesterday")
+    assert rc == 2 and "use an ISO time" in err

@@ -1,0 +1,87 @@
+"""The open-complaints report (procedure 000 S 4.1: sales support sends the sales
+manager a weekly list of open complaints with how long each has been open). Pure: rows
+in, text out; the service gathers the rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+FORMATS = ("table", "csv", "html", "json")
+ESCALATE_AFTER = timedelta(days=10)  # unresolved complaints go to the sales manager
+COLUMNS = [("tag", "Ticket"), ("age_days", "Age (days)"), ("customer", "Customer"),
+           ("subject", "Subject"), ("owner", "Owner"), ("status", "Status"), ("sla", "SLA"),
+           ("created", "Opened")]
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def sla_state(created: datetime, first_action: datetime | None, action_due: datetime | None,
+              now: datetime) -> tuple[str, bool]:
+    """A short state for people, and whether it is overdue."""
+    parts, overdue = [], False
+    if first_action is None:
+        if action_due is not None and action_due < now:
+            parts.append(f"first action overdue since {action_due:%Y-%m-%d %H:%M} UTC")
+            overdue = True
+        elif action_due is not None:
+            parts.append(f"first action due {action_due:%Y-%m-%d %H:%M} UTC")
+        else:
+            parts.append("no first action yet")
+    else:
+        parts.append("first action done")
+    if now - created >= ESCALATE_AFTER:
+        parts.append("open 10+ days: sales manager")
+        overdue = True
+    return "; ".join(parts), overdue
+
+
+def build_rows(tickets: list[dict], now: datetime) -> list[dict]:
+    """tickets: dicts with number, tag, subject, customer, contact, owner, status, created
+    (datetime), first_action (datetime|None), action_due (datetime|None). Oldest first."""
+    rows = []
+    for t in sorted(tickets, key=lambda t: (t["created"], t["number"])):
+        state, overdue = sla_state(t["created"], t["first_action"], t["action_due"], now)
+        rows.append({"number": t["number"], "tag": t["tag"], "subject": t["subject"],
+                     "customer": t["customer"] or t["contact"] or "",
+                     "owner": t["owner"], "status": t["status"],
+                     "age_days": int((now - t["created"]).total_seconds() // 86400),
+                     "sla": state, "overdue": overdue,
+                     "created": t["created"].strftime("%Y-%m-%d %H:%M")})
+    return rows
+
+
+def render(rows: list[dict], fmt: str, now: datetime) -> str:
+    if fmt == "json":
+        return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow(["number", *(k for k, _ in COLUMNS)])
+        for r in rows:
+            w.writerow([r["number"], *(_safe_cell(r[k]) for k, _ in COLUMNS)])
+        return out.getvalue()
+    if fmt == "html":
+        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                          undefined=StrictUndefined)
+        return env.get_template("report/open-complaints.html").render(
+            rows=rows, columns=COLUMNS, as_of=now.strftime("%Y-%m-%d %H:%M UTC"))
+    if fmt == "table":
+        if not rows:
+            return "No open complaints.\n"
+        widths = {k: min(50, max(len(t), *(len(str(r[k])) for r in rows))) for k, t in COLUMNS}
+        lines = ["  ".join(t.ljust(widths[k]) for k, t in COLUMNS)]
+        for r in rows:
+            lines.append("  ".join(str(r[k])[:50].ljust(widths[k]) for k, _ in COLUMNS).rstrip())
+        return "\n".join(lines) + "\n"
+    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def _safe_cell(value) -> str:
+    """Text from customers must not run as a spreadsheet formula when the CSV is opened."""
+    s = "" if value is None else str(value)
+    return "'" + s if s[:1] in ("=", "+", "-", "@") else s

@@ -1,0 +1,85 @@
+"""The open-complaints report: which tickets, their age and SLA state, oldest first, in
+every format; on SQLite and PostgreSQL through the real ingest path."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from pathlib import Path
+
+from bot import report
+from bot.db import Ticket, make_engine, make_sessionmaker
+from bot.rules import load_rules
+from bot.service import Service
+from tests.conftest import Clock
+
+REPO = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def mail(n: int, subject: str) -> bytes:
+    m = EmailMessage()
+    m["From"] = f"klant{n}@bedrijf{n}.nl"
+    m["To"] = "support@desk.example"
+    m["Subject"] = subject
+    m["Message-ID"] = f"<r{n}@bedrijf{n}.nl>"
+    m.set_content("Goedendag,\n\nIk ben hier niet tevreden over.\n")
+    return bytes(m)
+
+
+def test_open_complaints_oldest_first_with_age_and_sla(settings):
+    clock = Clock(T0)
+    engine = make_engine(settings.database_url)
+    svc = Service(settings, make_sessionmaker(engine), clock=clock,
+                  rules=load_rules(REPO / "rules.yaml"))
+    try:
+        numbers = {}
+        for n, (days, subject) in enumerate([(0, "Klacht over levering"),
+                                             (3, "Klacht: <script>alert(1)</script>"),
+                                             (5, "Vraag over openingstijden"),
+                                             (6, "=HYPERLINK(\"x\") klacht"),
+                                             (8, "Klacht over factuur")]):
+            clock.now = T0 + timedelta(days=days)
+            numbers[n] = svc.ingest_raw(mail(n, subject), f"t{n}").ticket
+        with svc.sessions() as s, s.begin():
+            s.get(Ticket, numbers[4]).status = "resolved"
+            s.get(Ticket, numbers[1]).first_action_at = T0 + timedelta(days=3, hours=2)
+            s.get(Ticket, numbers[0]).action_due_at = T0 + timedelta(hours=24)
+        now = T0 + timedelta(days=10, hours=1)
+        rows = svc.open_complaints(now)
+    finally:
+        engine.dispose()
+    assert [r["number"] for r in rows] == [numbers[0], numbers[1], numbers[3]]
+    assert [r["age_days"] for r in rows] == [10, 7, 4]
+    assert rows[0]["sla"] == ("first action overdue since 2026-11-03 09:00 UTC; "
+                              "open 10+ days: sales manager") and rows[0]["overdue"]
+    assert rows[1]["sla"] == "first action done" and not rows[1]["overdue"]
+    assert rows[2]["sla"] == "no first action yet"
+    assert rows[0]["customer"] == "bedrijf0.nl" and rows[0]["owner"] == "sanne"
+
+    text = report.render(rows, "table", now)
+    assert text.splitlines()[0].startswith("Ticket  Age (days)  Customer")
+    assert len(text.splitlines()) == 4
+
+    parsed = list(csv.reader(io.StringIO(report.render(rows, "csv", now))))
+    assert parsed[0] == ["number", "tag", "age_days", "customer", "subject", "owner", "status",
+                         "sla", "created"]
+    assert parsed[3][4] == "'=HYPERLINK(\"x\") klacht"  # never a live formula
+
+    html = report.render(rows, "html", now)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Open complaints on 2026-11-12 10:00 UTC: 3" in html
+    assert html.count("<tr>") == 4
+
+    assert [r["number"] for r in json.loads(report.render(rows, "json", now))] == [
+        numbers[0], numbers[1], numbers[3]]
+
+
+def test_no_open_complaints():
+    now = T0
+    assert report.render([], "table", now) == "No open complaints.\n"
+    assert "No open complaints." in report.render([], "html", now)
+    assert report.render([], "csv", now).count("\r\n") == 1
