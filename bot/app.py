@@ -54,12 +54,15 @@ def watch_rules(service: Service, stop: threading.Event, hup: threading.Event,
     if not hasattr(holder, "check"):
         return
     while not stop.is_set():
-        if hup.wait(every):
-            hup.clear()
-            if not stop.is_set():
-                holder.reload()
-        else:
-            holder.check()
+        try:
+            if hup.wait(every):
+                hup.clear()
+                if not stop.is_set():
+                    holder.reload()
+            else:
+                holder.check()
+        except Exception:  # this thread must outlive any surprise: it is the only reloader
+            log.exception("rules watcher: unexpected error; still watching")
 
 
 @dataclass

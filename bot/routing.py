@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import directory
 from bot.db import Event, Ticket, Watcher
 from bot.domain import InboundMessage
-from bot.rules import Decision, Facts, RuleSet, route
+from bot.rules import ADVISOR, Decision, Facts, RuleSet, resolve_target, route
 
 
 class Refused(Exception):
@@ -66,7 +66,15 @@ def reassign(s: Session, rs: RuleSet, ticket: Ticket, target: str, by: str, reas
     """Give the ticket to a person or a role's person; returns the new owner's key."""
     if not reason or not reason.strip():
         raise Refused("say why (--reason): reassignments are recorded with their reason")
-    person = rs.resolve(target)
+    role = target if target in rs.roles else None
+    if target == ADVISOR:  # the customer's own advisor, else the RSM, as when routing
+        company = ticket.company
+        facts = Facts(customer="known" if company is not None and not company.prospect else "unknown",
+                      company=company.name if company is not None else None,
+                      advisor=company.advisor if company is not None else None)
+        person, role, _ = resolve_target(rs, ADVISOR, facts)
+    else:
+        person = rs.resolve(target)
     if person is None:
         known = ", ".join(sorted(set(rs.people) | {r for r, v in rs.roles.items() if v.person}))
         raise Refused(f"{target!r} is neither a person nor a filled role; known: {known}")
@@ -74,7 +82,7 @@ def reassign(s: Session, rs: RuleSet, ticket: Ticket, target: str, by: str, reas
         raise Refused(f"ticket {ticket.id} is already {person}'s")
     old = ticket.owner
     ticket.owner = person
-    ticket.owner_role = target if target in rs.roles else None
+    ticket.owner_role = role
     ticket.updated_at = now
     s.add(Event(ticket=ticket, at=now, actor=by, action="reassigned",
                 detail={"from": old, "to": person, "role": ticket.owner_role}, reason=reason.strip()))

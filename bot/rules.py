@@ -74,6 +74,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            loader.problems.append((*_pos(key_node), "a key must be a plain word"))
+            continue
         if key in out:
             loader.problems.append((*_pos(key_node), f"duplicate key {key!r}"))
         out[key] = loader.construct_object(value_node, deep=True)
@@ -171,6 +174,7 @@ class Rule:
     actions: dict
     continue_: bool = False
     line: int = 0
+    column: int = 0
 
 
 @dataclass(frozen=True)
@@ -282,7 +286,7 @@ class _Checker:
         if value is None:
             return Located()
         if not isinstance(value, dict):
-            self.add(where, f"{what} must be a mapping, not {type(value).__name__}")
+            self.add(where, f"{what} must be a mapping, not {_shape(value)}")
             return None
         return value
 
@@ -292,18 +296,54 @@ class _Checker:
                 self.add(m.key_marks[k], f"unknown key {k!r} in {what}; expected one of "
                                          f"{', '.join(sorted(allowed))}")
 
+    def name(self, value, where, what: str) -> str | None:
+        """A single word (a person, role, kind or template name)."""
+        if isinstance(value, str) and value.strip():
+            return value
+        self.add(where, f"{what} must be a single name, not {_shape(value)}")
+        return None
+
+    def names(self, value, where, what: str) -> list[str]:
+        """A name or a list of names; problems for anything else."""
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list):
+            self.add(where, f"{what} must be a name or a list of names, not {_shape(value)}")
+            return []
+        marks = getattr(value, "item_marks", None) or [where] * len(value)
+        return [n for v, at in zip(value, marks) if (n := self.name(v, at, what)) is not None]
+
     def string_list(self, m: Located, key: str, what: str) -> list[str] | None:
         v = m.get(key)
         if isinstance(v, (str, int, float)) and not isinstance(v, bool):
             return [str(v)]
         if isinstance(v, list) and v and all(isinstance(x, (str, int)) and not isinstance(x, bool)
                                              for x in v):
+            if any(not str(x).strip() for x in v):
+                self.add(m.value_marks[key], f"{what}: {key} has an empty word (it would match everything)")
+                return None
             return [str(x) for x in v]
         self.add(m.value_marks[key], f"{what}: {key} must be a word or a list of words")
         return None
 
 
-def load_rules(path: Path | str, text: str | None = None) -> RuleSet:
+def _mark(seq, i: int, default: tuple[int, int]) -> tuple[int, int]:
+    marks = getattr(seq, "item_marks", None)
+    return marks[i] if marks and i < len(marks) else default
+
+
+def _shape(value) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}"
+
+
+def load_rules(path: Path | str, text: str | None = None,
+               templates: Path | None = None) -> RuleSet:
     """Read and check a rules file; raises RulesError listing every problem."""
     path = Path(path)
     file = str(path)
@@ -328,6 +368,17 @@ def load_rules(path: Path | str, text: str | None = None) -> RuleSet:
     c = _Checker(file)
     for line, col, reason in loader.problems:
         c.add((line, col), reason)
+    try:
+        return _check(c, doc, file, templates)
+    except RulesError:
+        raise
+    except Exception as exc:  # a shape the checks did not foresee: still a clear answer
+        c.add((0, 0), f"cannot check this file ({type(exc).__name__}: {exc}); "
+                      "please report this as a bug, with the file")
+        raise RulesError(c.problems) from None
+
+
+def _check(c: "_Checker", doc, file: str, templates: Path | None) -> RuleSet:
     top = c.mapping(doc, (1, 1), "the file")
     if top is None:
         raise RulesError(c.problems)
@@ -337,7 +388,8 @@ def load_rules(path: Path | str, text: str | None = None) -> RuleSet:
     kinds = _kinds(c, top)
     defaults = c.mapping(top.get("defaults"), top.value_marks.get("defaults", (1, 1)), "defaults") or Located()
     c.keys(defaults, DEFAULT_KEYS, "defaults")
-    default_owner = str(defaults.get("owner", "sales_support"))
+    default_owner = c.name(defaults.get("owner", "sales_support"),
+                           defaults.value_marks.get("owner", top.mark), "defaults: owner") or "sales_support"
     if default_owner not in people and default_owner not in roles:
         c.add(defaults.value_marks.get("owner", top.mark),
               f"defaults: owner {default_owner!r} is neither a person nor a role")
@@ -348,12 +400,32 @@ def load_rules(path: Path | str, text: str | None = None) -> RuleSet:
     if language not in LANGUAGES:
         c.add(defaults.value_marks.get("language", top.mark),
               f"defaults: language must be one of {', '.join(LANGUAGES)}")
+    version = top.get("version", 1)
+    if version != 1:
+        c.add(top.value_marks.get("version", top.mark), f"version {version!r}: this bot reads version 1")
+    default_ack = defaults.get("ack", "ack")
     rules = _rules(c, top, people, roles, kinds)
+    # Templates named by the rules must exist, or every such mail would fail.
+    tdir = Path(templates) if templates else Path(__file__).resolve().parent.parent / "templates"
+    acks = [(default_ack, defaults.value_marks.get("ack", top.mark), "defaults: ack")]
+    acks += [(r.actions["ack"], (r.line, r.column), f"rule {r.name!r}: ack") for r in rules
+             if isinstance(r.actions.get("ack"), str)]
+    for name, at, what in acks:
+        if isinstance(name, str) and not list((tdir / "mail").glob(f"{name}.*.txt")):
+            c.add(at, f"{what}: no template {name!r} (templates/mail/{name}.LANG.txt)")
+    # `assign: advisor` falls back to the RSM: someone must fill that role.
+    uses_advisor = any(r.actions.get("assign") == ADVISOR or ADVISOR in r.actions.get("watchers", [])
+                       for r in rules) or default_owner == ADVISOR
+    if uses_advisor and roles["rsm"].person is None:
+        where = next(((r.line, r.column) for r in rules if r.actions.get("assign") == ADVISOR),
+                     top.mark)
+        c.add(where, "assign: advisor falls back to the regional sales manager, but role 'rsm' "
+                     "has no person")
     if c.problems:
         raise RulesError(c.problems)
     return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
                    default_owner=default_owner, default_language=language,
-                   default_ack=str(defaults.get("ack", "ack")), source=file,
+                   default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
                    sla=dict(top.get("sla") or {}))
 
 
@@ -375,7 +447,7 @@ def _people(c: _Checker, top: Located) -> dict[str, Person]:
         if p is None:
             continue
         c.keys(p, PERSON_KEYS, f"person {key!r}")
-        email = str(p.get("email") or "")
+        email = p.get("email") if isinstance(p.get("email"), str) else ""
         if not EMAIL.match(email):
             c.add(p.value_marks.get("email", where), f"person {key!r}: needs a valid email")
         elif email.lower() in emails:
@@ -389,14 +461,14 @@ def _people(c: _Checker, top: Located) -> dict[str, Person]:
             c.add(p.value_marks["access"], f"person {key!r}: access must be slack or email")
         elif access == "slack" and not slack:
             c.add(p.value_marks["access"], f"person {key!r}: access slack needs a slack user id")
-        roles = p.get("roles") or []
-        if isinstance(roles, str):
-            roles = [roles]
+        raw_roles = p.get("roles") or []
+        roles = c.names(raw_roles, p.value_marks.get("roles", where), f"person {key!r}: roles")
+        marks = getattr(raw_roles, "item_marks", None)
         for i, r in enumerate(roles):
             if r not in ROLES:
-                marks = getattr(roles, "item_marks", None)
-                c.add(marks[i] if marks else p.value_marks["roles"],
+                c.add(marks[i] if marks and i < len(marks) else p.value_marks["roles"],
                       f"person {key!r}: unknown role {r!r}; roles are {', '.join(ROLES)}")
+        roles = [r for r in roles if r in ROLES]
         people[key] = Person(key, str(p.get("name") or key), email, str(slack) if slack else None,
                              access, tuple(roles), str(p["phone"]) if p.get("phone") else None)
     return people
@@ -422,16 +494,24 @@ def _roles(c: _Checker, top: Located, people: dict[str, Person]) -> dict[str, Ro
             continue
         c.keys(m, ROLE_KEYS, f"role {name!r}")
         default = m.get("default")
+        if default is not None:
+            default = c.name(default, m.value_marks["default"], f"role {name!r}: default")
         if default is not None and default not in people:
             c.add(m.value_marks["default"], f"role {name!r}: unknown person {default!r}")
             default = None
         members = list(roles[name].members)
-        for i, who in enumerate(m.get("members") or []):
+        raw_members = m.get("members") or []
+        marks = getattr(raw_members, "item_marks", None)
+        for i, who in enumerate(c.names(raw_members, m.value_marks.get("members", where),
+                                        f"role {name!r}: members")):
             if who not in people:
-                c.add(m["members"].item_marks[i], f"role {name!r}: unknown person {who!r}")
+                c.add(marks[i] if marks and i < len(marks) else m.value_marks["members"],
+                      f"role {name!r}: unknown person {who!r}")
             elif who not in members:
                 members.append(who)
         manager = m.get("manager")
+        if manager is not None:
+            manager = c.name(manager, m.value_marks["manager"], f"role {name!r}: manager")
         if manager is not None and manager not in people and manager not in ROLES:
             c.add(m.value_marks["manager"], f"role {name!r}: manager {manager!r} is neither a person nor a role")
         roles[name] = Role(name, default, tuple(members), manager)
@@ -451,14 +531,22 @@ def _kinds(c: _Checker, top: Located) -> dict[str, Kind]:
             continue
         c.keys(m, KIND_KEYS, f"kind {name!r}")
         workflow = m.get("workflow", kinds[name].workflow if name in kinds else None)
+        if workflow is not None and not isinstance(workflow, str):
+            c.add(m.value_marks["workflow"], f"kind {name!r}: workflow must be a name")
+            workflow = None
         if workflow is not None and workflow not in WORKFLOWS:
             c.add(m.value_marks["workflow"], f"kind {name!r}: unknown workflow {workflow!r}")
-        fields = m.get("fields") or []
+        fields = c.names(m.get("fields") or [], m.value_marks.get("fields", where),
+                         f"kind {name!r}: fields")
+        sla = m.get("sla")
+        if sla is not None and not (isinstance(sla, str) and NAME.match(sla)):
+            c.add(m.value_marks["sla"], f"kind {name!r}: sla must be a policy name")
+            sla = None
         label = m.get("label") or {}
         if not isinstance(label, dict):
             c.add(m.value_marks["label"], f"kind {name!r}: label must map languages to names")
             label = {}
-        kinds[name] = Kind(name, str(m["sla"]) if m.get("sla") else None,
+        kinds[name] = Kind(name, sla,
                            tuple(map(str, fields)), dict(label), workflow)
     return kinds
 
@@ -474,11 +562,15 @@ def _rules(c: _Checker, top: Located, people, roles, kinds) -> list[Rule]:
     names: dict[str, int] = {}
     catch_all: Rule | None = None
     for i, raw in enumerate(raw_rules):
-        where = raw_rules.item_marks[i]
+        where = _mark(raw_rules, i, top.value_marks["rules"])
         m = c.mapping(raw, where, f"rule {i + 1}")
         if m is None:
             continue
-        name = str(m.get("name") or "")
+        name = m.get("name") or ""
+        if not isinstance(name, (str, int)) or isinstance(name, bool):
+            c.add(m.value_marks["name"], f"rule {i + 1}: name must be a word, not {_shape(name)}")
+            name = ""
+        name = str(name)
         label = f"rule {name!r}" if name else f"rule {i + 1}"
         c.keys(m, RULE_KEYS, label)
         if not name:
@@ -497,7 +589,7 @@ def _rules(c: _Checker, top: Located, people, roles, kinds) -> list[Rule]:
         if catch_all is not None:
             c.add(where, f"{label} can never match: rule {catch_all.name!r} on line "
                          f"{catch_all.line} matches every message before it")
-        rule = Rule(name or f"rule-{i + 1}", tuple(conds), actions, cont, where[0])
+        rule = Rule(name or f"rule-{i + 1}", tuple(conds), actions, cont, where[0], where[1])
         if not conds and not cont and "when" not in m:
             catch_all = catch_all or rule
         out.append(rule)
@@ -532,7 +624,7 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
             return None
         children = []
         for j, item in enumerate(items):
-            sub = _conditions(c, item, items.item_marks[j], label)
+            sub = _conditions(c, item, _mark(items, j, where), label)
             if sub:
                 children.append(sub[0] if len(sub) == 1 else
                                 Condition("all", None, lambda f, s=tuple(sub): all(x.test(f) for x in s),
@@ -604,6 +696,9 @@ def _actions(c: _Checker, raw, where, label: str, people, roles, kinds) -> dict:
     out: dict = {}
     for key, value in m.items():
         at = m.value_marks[key]
+        if key in ("kind", "assign", "priority") and not isinstance(value, str):
+            c.add(at, f"{label}: {key} must be a single name, not {_shape(value)}")
+            continue
         if key == "kind":
             if value not in kinds:
                 c.add(at, f"{label}: unknown kind {value!r}; kinds are {', '.join(sorted(kinds))}")
@@ -620,19 +715,19 @@ def _actions(c: _Checker, raw, where, label: str, people, roles, kinds) -> dict:
             _check_target(c, at, label, value, people, roles, "assign")
             out[key] = value
         elif key == "watchers":
-            items = [value] if isinstance(value, str) else value
-            if not isinstance(items, list):
-                c.add(at, f"{label}: watchers must be a list of people or roles")
-                continue
+            marks = getattr(value, "item_marks", None)
+            items = c.names(value, at, f"{label}: watchers")
             for j, w in enumerate(items):
-                marks = getattr(items, "item_marks", None)
-                _check_target(c, marks[j] if marks else at, label, w, people, roles, "watcher")
+                _check_target(c, marks[j] if marks and j < len(marks) else at, label, w,
+                              people, roles, "watcher")
             out[key] = list(items)
         elif key == "ack":
             if value is not False and not (isinstance(value, str) and NAME.match(value)):
                 c.add(at, f"{label}: ack must be a template name or false")
             out[key] = value
         elif key == "category":
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                c.add(at, f"{label}: category must be a word, not {_shape(value)}")
             out[key] = str(value)
     return out
 
@@ -788,7 +883,7 @@ class RulesHolder:
     def reload(self) -> bool:
         try:
             rules = load_rules(self.path)
-        except RulesError as exc:
+        except Exception as exc:  # RulesError, and anything unforeseen: keep the good rules
             self.rejected += 1
             self.log.error("%s: not reloaded, the last good rules stay in force:\n%s",
                            self.path, exc)

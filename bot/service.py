@@ -122,23 +122,37 @@ class Service:
         try:
             with self.sessions() as s, s.begin():
                 return self._ingest_many(s, [item], now)[0]
-        except IntegrityError:
-            # Stored meanwhile by another intake (IMAP and SMTP at once): a duplicate.
-            if item.spool_id is not None:
-                with self.sessions() as s, s.begin():
-                    s.execute(delete(Spool).where(Spool.id == item.spool_id))
-            return IngestResult(item.source, "duplicate", self._ticket_of_key(item))
+        except IntegrityError as exc:
+            if self._is_stored(item):
+                # Stored meanwhile by another intake (IMAP and SMTP at once): a duplicate.
+                if item.spool_id is not None:
+                    with self.sessions() as s, s.begin():
+                        s.execute(delete(Spool).where(Spool.id == item.spool_id))
+                return IngestResult(item.source, "duplicate", self._ticket_of_key(item))
+            error = exc  # another constraint: a bug or bad data; keep the mail, quarantined
         except SQLAlchemyError:
             raise
         except Exception as exc:
-            log.exception("could not process %s; quarantined", item.source)
-            with self.sessions() as s, s.begin():
-                if item.spool_id is not None:
-                    s.execute(delete(Spool).where(Spool.id == item.spool_id))
-                s.add(self._raw(item, now, "quarantined", f"{type(exc).__name__}: {exc}"))
-            return IngestResult(item.source, "quarantined", None,
-                                ["processing failed: " + f"{type(exc).__name__}: {exc}"],
-                                reason="processing failed")
+            error = exc
+        return self._quarantine(item, now, error)
+
+    def _is_stored(self, item: Prepared) -> bool:
+        key = correlation.dedupe_key(item.message.message_id if item.message else None, item.sha256)
+        with self.sessions() as s:
+            return s.scalar(select(RawMail.id).where(RawMail.dedupe_key == key)) is not None
+
+    def _quarantine(self, item: Prepared, now: datetime, exc: Exception) -> IngestResult:
+        """Keep the raw bytes with the reason, so nothing is lost and an operator can
+        re-ingest after a fix."""
+        log.error("could not process %s (%s: %s); quarantined", item.source,
+                  type(exc).__name__, exc, exc_info=exc)
+        with self.sessions() as s, s.begin():
+            if item.spool_id is not None:
+                s.execute(delete(Spool).where(Spool.id == item.spool_id))
+            s.add(self._raw(item, now, "quarantined", f"{type(exc).__name__}: {exc}"[:2000]))
+        return IngestResult(item.source, "quarantined", None,
+                            ["processing failed: " + f"{type(exc).__name__}: {exc}"[:500]],
+                            reason="processing failed")
 
     def _ticket_of_key(self, item: Prepared) -> int | None:
         key = correlation.dedupe_key(item.message.message_id if item.message else None, item.sha256)

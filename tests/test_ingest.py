@@ -249,3 +249,20 @@ def test_acknowledgement_mail_is_threaded_and_marked_automatic(service, clock, t
         out = s.scalar(select(Message).where(Message.direction == "out"))
         assert out.message_id == mid and out.ticket_id == 1
         assert s.scalar(select(Outbox.status)) == "sent"
+
+
+def test_a_constraint_failure_quarantines_the_mail_instead_of_losing_it(service):
+    """An IntegrityError that is not the dedupe key (here: a rule table whose owner
+    resolves to nobody, which the validator would refuse) must not pass as a duplicate."""
+    from bot.rules import Role, RuleSet
+
+    rs = RuleSet.fallback("sanne")
+    service.rules = RuleSet(people=rs.people, roles={**rs.roles, "sales_support": Role("sales_support", None)},
+                            kinds=rs.kinds, rules=(), default_owner="sales_support")
+    r = service.ingest_raw(mail(1, message_id="lost@customer.example"), "test")
+    assert r.status == "quarantined" and r.ticket is None
+    with service.sessions() as s:
+        raw = s.scalar(select(RawMail))
+        assert raw.status == "quarantined" and "IntegrityError" in raw.error
+        assert raw.content == mail(1, message_id="lost@customer.example")
+    assert count(service, Ticket) == 0

@@ -157,6 +157,11 @@ def test_reassign_records_who_when_and_why(desk):
     assert e["at"] == "2026-11-23T11:00:00+00:00"
     with pytest.raises(Refused, match="neither a person nor a filled role"):
         desk.reassign(t["number"], "nobody", "cli", "why not")
+    # "advisor" means this customer's advisor (Bakkerij Jansen: marta), not any advisor
+    assert desk.reassign(t["number"], "advisor", "cli", "commercial after all") == "marta"
+    assert desk.ticket_detail(t["number"])["owner_role"] == "advisor"
+    other = ingest(desk, mail("olga@drukkerij-oost.nl", "Vraag"))  # no advisor: the RSM
+    assert desk.reassign(other["number"], "advisor", "cli", "commercial") == "rob"
     with pytest.raises(Refused, match="say why"):
         desk.reassign(t["number"], "sanne", "cli", " ")
     with pytest.raises(Refused, match="no ticket 99"):

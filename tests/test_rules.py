@@ -205,3 +205,63 @@ def test_holder_reloads_valid_edits_and_keeps_the_last_good_rules(tmp_path):
     assert holder.check() is False
     assert holder.rejected == 1 and holder.current.rules[-1].name == "catch"
     assert holder.current is not first
+
+
+ODD = [
+    "rules:\n  - name: a\n    then: {assign: [rsm]}\n",
+    "rules:\n  - name: a\n    then: {kind: [invoice], assign: sanne}\n",
+    "rules:\n  - name: a\n    then: {assign: sanne, watchers: [[x]]}\n",
+    "rules:\n  - name: a\n    then: {assign: sanne, watchers: [{a: 1}]}\n",
+    "rules:\n  - name: a\n    then: {assign: sanne, watchers: 5}\n",
+    "roles:\n  rsm: {default: [a]}\n",
+    "roles:\n  rsm: {manager: [a]}\n",
+    "roles:\n  rsm: {members: zz}\n",
+    "roles:\n  rsm: {members: 5}\n",
+    "roles:\n  rsm: {members: {a: 1}}\n",
+    "kinds:\n  dispute: {fields: 5}\n",
+    "kinds:\n  dispute: {workflow: [x]}\n",
+    "kinds:\n  dispute: {sla: [abc]}\n",
+    "kinds:\n  dispute: {sla: 5}\n",
+    "? [a]\n: 1\n",
+    "rules: !!omap\n  - a: 1\n",
+    "rules:\n  - name: [a]\n    then: {assign: sanne}\n",
+    "rules:\n  - name: a\n    when: {text: ['']}\n    then: {assign: sanne}\n",
+    "rules:\n  - name: a\n    when: []\n    then: {assign: sanne}\n",
+    "rules:\n  - name: a\n    when: {not: [{subject: x}]}\n    then: {assign: sanne}\n",
+    "rules:\n  - name: a\n    when: {any: {subject: x}}\n    then: {assign: sanne}\n",
+    "rules:\n  - name: a\n    then: null\n",
+    "rules: {}\n",
+    "rules:\n  - 5\n",
+    "version: 99\n",
+    "defaults: {owner: [sanne]}\n",
+    "defaults: {ack: no-such-template}\n",
+    "rules:\n  - name: a\n    then: {assign: sanne, ack: ack-cancelation}\n",
+]
+
+
+@pytest.mark.parametrize("extra", ODD)
+def test_odd_shapes_are_problems_never_crashes(tmp_path, extra):
+    if extra.startswith("roles:"):  # one roles section: the base's role, then the odd one
+        text = BASE + extra.removeprefix("roles:\n")
+    else:
+        text = BASE + extra
+    problems_found = problems(tmp_path, text)
+    assert problems_found, extra
+    assert all(":" in p and "cannot check" not in p for p in problems_found), problems_found
+
+
+def test_advisor_needs_someone_in_the_rsm_role(tmp_path):
+    text = ("people:\n  sanne: {email: sanne@desk.example, roles: [sales_support]}\n"
+            "rules:\n  - name: commercial\n    when: {subject: afspraak}\n"
+            "    then: {assign: advisor}\n")
+    assert problems(tmp_path, text) == [
+        "4:5: assign: advisor falls back to the regional sales manager, but role 'rsm' has no person"]
+
+
+def test_a_bad_live_edit_of_any_shape_keeps_the_last_good_rules(tmp_path):
+    path = write(tmp_path, RULES)
+    holder = RulesHolder(path)
+    for bad in ODD[:6]:
+        path.write_text(RULES + bad.replace("rules:\n", ""))
+        holder.reload()
+    assert holder.rejected == 6 and holder.current.rules[0].name == "urgent"
