@@ -30,8 +30,9 @@ def local_date(moment: datetime, tz: str) -> date:
 
 
 def open_cancellation(s: Session, ticket: Ticket, msg: InboundMessage, now: datetime,
-                      tz: str) -> Cancellation:
-    received = local_date(now, tz)
+                      tz: str, received_at: datetime | None = None) -> Cancellation:
+    """received_at: when the notice reached us (may be before now: a spool or IMAP backlog)."""
+    received = local_date(received_at or now, tz)
     company = ticket.company
     contract = (directory.find_contract(s, company.id, received)
                 if company is not None and company.id is not None else None)

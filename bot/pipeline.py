@@ -72,9 +72,10 @@ class Pipeline:
         rows = self.service.pending_spool(limit)
         if not rows:
             return []
-        prepared = self.prepare_many([(source, raw) for _, source, raw in rows])
-        for p, (sid, _, _) in zip(prepared, rows):
+        prepared = self.prepare_many([(source, raw) for _, source, raw, _ in rows])
+        for p, (sid, _, _, received_at) in zip(prepared, rows):
             p.spool_id = sid
+            p.received_at = received_at
         return self.service.ingest_prepared(prepared)
 
     def close(self) -> None:

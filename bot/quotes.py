@@ -162,3 +162,28 @@ def visible_text(text: str) -> str:
     if not result:
         return text.strip()
     return result
+
+
+# A closing line ("Met vriendelijke groet,") and the short block under it (name, company,
+# address, phone, disclaimer) are a signature even without a "-- " separator.
+_CLOSING = re.compile(
+    r"^\s*(met vriendelijke groet(en)?|vriendelijke groet(en)?|hartelijke groet(en)?|"
+    r"met hartelijke groet(en)?|groet(en|jes)?|mvg|m\.v\.g\.|kind regards|best regards|"
+    r"warm regards|regards|best wishes|best|cheers|sincerely|yours sincerely|yours faithfully|"
+    r"thanks( and regards)?|thank you|z poważaniem|z wyrazami szacunku|pozdrawiam( serdecznie)?|"
+    r"serdecznie pozdrawiam|pozdrowienia)\s*[,.!]?\s*$",
+    re.IGNORECASE)
+SIGNATURE_MAX_LINES = 12
+
+
+def without_signature(text: str) -> str:
+    """The text up to its last closing line, when what follows it is short enough to be
+    a signature; for deciding what a mail is about (a "Factuuradres:" or a legal
+    disclaimer under the name must not make a mail an invoice or a technical fault)."""
+    lines = text.rstrip().splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        if _CLOSING.match(lines[i]):
+            if len(lines) - i - 1 <= SIGNATURE_MAX_LINES:
+                return "\n".join(lines[:i]).rstrip()
+            break
+    return text

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot import directory
 from bot.db import Event, Ticket, Watcher
 from bot.domain import InboundMessage
+from bot.quotes import without_signature
 from bot.rules import ADVISOR, Decision, Facts, RuleSet, resolve_target, route
 
 
@@ -24,7 +25,7 @@ class Refused(Exception):
 def facts_for(msg: InboundMessage, ident: "directory.Identity") -> Facts:
     return Facts(
         from_addr=msg.from_addr or "", to=tuple(msg.to) + tuple(msg.cc),
-        subject=msg.subject or "", body=msg.visible_text or msg.text or "",
+        subject=msg.subject or "", body=without_signature(msg.visible_text or msg.text or ""),
         attachments=tuple((a.filename or "", a.content_type) for a in msg.attachments
                           if not a.inline),
         channel=msg.channel.value, language=msg.language,

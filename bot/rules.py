@@ -610,6 +610,18 @@ def _conditions(c: _Checker, raw, where, label: str) -> list[Condition]:
     return out
 
 
+def _all_detail(conds, f) -> str | bool:
+    """True when every condition holds, told as what matched (for --explain)."""
+    details = []
+    for cond in conds:
+        r = cond.test(f)
+        if not r:
+            return False
+        if isinstance(r, str):
+            details.append(r)
+    return "; ".join(details) or True
+
+
 def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | None:
     where = m.value_marks[key]
     value = m[key]
@@ -627,10 +639,10 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
             sub = _conditions(c, item, _mark(items, j, where), label)
             if sub:
                 children.append(sub[0] if len(sub) == 1 else
-                                Condition("all", None, lambda f, s=tuple(sub): all(x.test(f) for x in s),
+                                Condition("all", None, lambda f, s=tuple(sub): _all_detail(s, f),
                                           tuple(sub)))
         if key == "all":
-            return Condition(key, None, lambda f, ch=tuple(children): all(x.test(f) for x in ch),
+            return Condition(key, None, lambda f, ch=tuple(children): _all_detail(ch, f),
                              tuple(children))
         return Condition(key, None, lambda f, ch=tuple(children): next(
             (r for x in ch if (r := x.test(f))), False), tuple(children))

@@ -59,6 +59,7 @@ class Prepared:
     message: InboundMessage | None
     error: str | None = None  # why it could not be read
     spool_id: int | None = None  # set when it came from the SMTP spool: deleted on commit
+    received_at: datetime | None = None  # when it reached us, if known (the SMTP spool)
 
 
 def prepare(raw: bytes, source: str, own_addresses: Iterable[str] = ()) -> Prepared:
@@ -288,7 +289,8 @@ class Service:
         s.add(self._raw(item, now, "created", ticket=ticket))
         extra: dict = {}
         if rs.kinds.get(decision.kind) and rs.kinds[decision.kind].workflow == "cancellation":
-            c = cancellations.open_cancellation(s, ticket, msg, now, self.settings.timezone)
+            c = cancellations.open_cancellation(s, ticket, msg, now, self.settings.timezone,
+                                                received_at=_received_at(item, now))
             extra = cancellations.ack_context(c, ticket.language)
             s.info["after_flush"].append(lambda: self._cancellation_copy(s, ticket, c, msg, now))
         s.info["acks"].append((ticket, msg, decision.ack, extra))
@@ -360,10 +362,11 @@ class Service:
             s.flush()
             return row.id
 
-    def pending_spool(self, limit: int) -> list[tuple[int, str, bytes]]:
+    def pending_spool(self, limit: int) -> list[tuple[int, str, bytes, datetime]]:
         with self.sessions() as s:
             return [tuple(r) for r in s.execute(
-                select(Spool.id, Spool.source, Spool.content).order_by(Spool.id).limit(limit))]
+                select(Spool.id, Spool.source, Spool.content, Spool.received_at)
+                .order_by(Spool.id).limit(limit))]
 
     # ------------------------------------------------------------------ outgoing
     def _acknowledge(self, s: Session, ticket: Ticket, msg: InboundMessage, now: datetime,
@@ -614,6 +617,18 @@ class Service:
                      "attempts": o.attempts, "next_attempt": _iso(o.next_attempt_at),
                      "sent": _iso(o.sent_at), "last_error": o.last_error}
                     for o in s.scalars(q.limit(limit))]
+
+
+def _received_at(item: Prepared, now: datetime) -> datetime:
+    """When the mail reached us: the SMTP spool knows; otherwise its Date header when
+    that is plausible (not in the future, not older than 30 days: an IMAP backlog or an
+    old .eml ingested later), else now. A written notice is dated by this."""
+    if item.received_at is not None:
+        return item.received_at
+    date = item.message.date if item.message else None
+    if date is not None and date.tzinfo is not None and now - timedelta(days=30) <= date <= now:
+        return date
+    return now
 
 
 def _iso(value: datetime | None) -> str | None:

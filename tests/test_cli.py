@@ -429,7 +429,7 @@ def test_check_rules_ok_and_every_problem_on_its_own_line(cli, tmp_path):
     bad.write_text(REPO_RULES.read_text()
                    .replace("then: {kind: invoice, assign: receivables}",
                             "then: {kind: invoice, assign: treasurer}")
-                   .replace("subject: [spoed,", "subjekt: [spoed,"))
+                   .replace("text: [spoed,", "subjekt: [spoed,"))
     rc, out, err = cli("check-rules", str(bad))
     assert rc == 2 and out == ""
     lines = err.splitlines()
@@ -456,7 +456,7 @@ def test_route_explain_stores_nothing(cli, cli_env, tmp_path):
     assert rc == 0, err
     assert "MATCH urgent" not in out and "MATCH written-cancellation" in out
     assert "  no    urgent (line" in out
-    assert "found 'opzeg'" in out
+    assert "found 'opzegging'" in out
     assert "kind:     cancellation" in out
     assert "owner:    rob (company unknown: the regional sales manager assigns one)" in out
     assert "cancellation: no contract found" in out

@@ -53,13 +53,15 @@ def desk(settings, tmp_path):
 
 
 def mail(sender: str, subject: str, body: str = "Goedendag,\n\nZie onderwerp.\n",
-         attachment: tuple[str, bytes] | None = None, mid: str | None = None) -> bytes:
+         attachment: tuple[str, bytes] | None = None, mid: str | None = None,
+         date: str | None = None) -> bytes:
     m = EmailMessage()
     m["From"] = sender
     m["To"] = "support@desk.example"
     m["Subject"] = subject
     m["Message-ID"] = f"<{mid or abs(hash((sender, subject, body)))}@test.example>"
-    m["Date"] = "Mon, 23 Nov 2026 10:00:00 +0100"
+    if date:  # without one, the notice is dated by when the bot handles the mail
+        m["Date"] = date
     m.set_content(body)
     if attachment:
         m.add_attachment(attachment[1], maintype="application", subtype="pdf",
@@ -323,3 +325,59 @@ rules:
             assert s.scalar(select(Outbox)) is None
     finally:
         engine.dispose()
+
+
+SIGNATURE = "\n\nMet vriendelijke groet,\nJan Jansen\nBakkerij Jansen\nFactuuradres: Dorpsstraat 1\n"
+DISCLAIMER = ("\n\nKind regards,\nJan\n\nIf you have received this e-mail in error, "
+              "please notify the sender.\n")
+
+
+@pytest.mark.parametrize("subject, body, attachment, kind, priority", [
+    # not cancellations, though the words are near
+    ("Question", "We do not want to cancel, but can we pause our advertising?", None, "advertising", "normal"),
+    ("Contract", "Wat is de opzegtermijn van ons contract?", None, "request", "normal"),
+    ("Thursday", "Can we cancel our meeting on Thursday?", None, "appointment", "normal"),
+    ("Termination fee", "Is there a termination fee if we leave early?", None, "question", "normal"),
+    ("Order", "Please cancel the extra banner I ordered.", None, "question", "normal"),
+    ("Planning", "Hello, see the attached schedule.", ("terminarz_2027.pdf", b"%PDF"), "question", "normal"),
+    # cancellations in the words customers use
+    ("Umowa", "Niniejszym wypowiadam umowę.", None, "cancellation", "normal"),
+    ("Abonnement", "Wij zeggen hierbij ons abonnement op per het einde van de looptijd.", None,
+     "cancellation", "normal"),
+    ("Our contract", "We will not renew our contract next year.", None, "cancellation", "normal"),
+    ("Advertenties", "Wij willen stoppen met adverteren.", None, "cancellation", "normal"),
+    ("Contract", "Please find our signed letter attached.", ("opzegging-getekend.pdf", b"%PDF"),
+     "cancellation", "normal"),
+    # signatures, disclaimers and idioms do not decide what a mail is about
+    ("Monteur", "Wanneer komt de monteur?" + SIGNATURE, None, "question", "normal"),
+    ("Meeting", "When can we meet?" + DISCLAIMER, None, "appointment", "normal"),
+    ("Levering", "Daar moet u rekening mee houden bij de levering.", None, "question", "normal"),
+    ("Vraag", "De rekening van oktober klopt niet.", None, "invoice", "normal"),
+    ("Help", "I can't log in since this morning.", None, "technical", "normal"),
+    ("Vraag", "URGENT: onze webshop ligt eruit!", None, "technical", "urgent"),
+])
+def test_realistic_wording(desk, subject, body, attachment, kind, priority):
+    out = desk.explain(mail("jan@bakkerij-jansen.nl", subject, "Goedendag,\n\n" + body + "\n",
+                            attachment=attachment))
+    assert (out["kind"], out["priority"]) == (kind, priority), out["matched"]
+
+
+def test_notice_is_dated_by_arrival_not_by_processing(desk, tmp_path):
+    """Spooled at 23:50 on the last day (Amsterdam), processed after midnight: in time.
+    A mail from a backlog carries its Date header: dated by that."""
+    from bot.pipeline import Pipeline
+
+    desk.clock.now = datetime(2026, 11, 30, 22, 50, tzinfo=timezone.utc)  # 23:50 local
+    desk.spool(mail("jan@bakkerij-jansen.nl", "Opzegging", CANCEL_NL, mid="sp"), "smtp:test")
+    desk.clock.now = datetime(2026, 11, 30, 23, 5, tzinfo=timezone.utc)  # 00:05 local, 1 Dec
+    [r] = Pipeline(desk, workers=1).process_spool()
+    c = desk.ticket_detail(r.ticket)["cancellation"]
+    assert (c["received"], c["in_time"], c["effective_end"]) == ("2026-11-30", True, "2026-12-31")
+
+    desk.clock.now = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
+    t = ingest(desk, mail("zeger@hotelzee.nl", "Opzegging", CANCEL_NL, mid="bl",
+                          date="Mon, 30 Nov 2026 16:00:00 +0100"))
+    assert t["cancellation"]["received"] == "2026-11-30"
+    t = ingest(desk, mail("zeger@hotelzee.nl", "Opzegging", CANCEL_NL, mid="fut",
+                          date="Fri, 1 Jan 2027 16:00:00 +0100"))  # in the future: not believed
+    assert t["cancellation"]["received"] == "2026-12-02"
