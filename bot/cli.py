@@ -261,6 +261,10 @@ def cmd_cancellation(settings: Settings, args) -> int:
 def cmd_tasks(settings: Settings, args) -> int:
     from bot.app import open_service
 
+    if args.done is not None:
+        t = open_service(settings).complete_task(args.done, _actor(args), args.note)
+        print(f"task {t['id']} done: {t['title']}", file=sys.stderr)
+        return 0
     rows = open_service(settings).list_tasks(open_only=not args.all)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -385,6 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     tk = sub.add_parser("tasks", help="open tasks (e.g. revoke website access)")
     tk.add_argument("--all", action="store_true", help="done ones too")
     tk.add_argument("--json", action="store_true")
+    tk.add_argument("--done", type=int, metavar="ID", help="mark task ID done")
+    tk.add_argument("--note", help="with --done: what was done")
+    tk.add_argument("--by", help="with --done: who did it (default: cli:$USER)")
     rp = sub.add_parser("report", help="reports; open-complaints: every open complaint with its age")
     rp.add_argument("name", choices=["open-complaints"])
     rp.add_argument("--format", choices=["table", "csv", "html", "json"], default="table")

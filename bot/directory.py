@@ -700,14 +700,16 @@ def export_customers(s: Session, out: TextIO) -> int:
 def export_contracts(s: Session, out: TextIO) -> int:
     """Write all contracts in import_contracts' format. Returns the number of data rows."""
     w = _writer(out)
-    w.writerow(CONTRACT_COLUMNS)
+    # ends_on (read-only: set by a lost cancellation) comes last; import ignores it.
+    w.writerow((*CONTRACT_COLUMNS, "ends_on"))
     n = 0
     for c in s.scalars(select(Contract).options(selectinload(Contract.company))
                        .order_by(Contract.reference)):
         w.writerow([_cell_out(v) for v in (
             c.reference, c.company.name, c.start.isoformat() if c.start else "",
             c.end.isoformat() if c.end else "", "yes" if c.auto_renew else "no",
-            c.term_months, c.notice_months, c.status)])
+            c.term_months, c.notice_months, c.status,
+            c.ends_on.isoformat() if c.ends_on else "")])
         n += 1
     return n
 

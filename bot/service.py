@@ -577,6 +577,33 @@ class Service:
                     for t in tickets]
         return report.build_rows(data, now)
 
+    def complete_task(self, task_id: int, by: str, note: str | None = None) -> dict:
+        """Mark a task done; revoking website access also records it on the company."""
+        from bot.db import Company
+
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            task = s.get(Task, task_id)
+            if task is None:
+                raise Refused(f"no task {task_id}")
+            if task.done_at is not None:
+                raise Refused(f"task {task_id} was already done on {task.done_at:%Y-%m-%d %H:%M} UTC")
+            task.done_at = now
+            ticket = s.get(Ticket, task.ticket_id) if task.ticket_id else None
+            detail: dict = {"task": task.id, "kind": task.kind}
+            if task.kind == "revoke-website-access" and ticket is not None and ticket.company_id:
+                company = s.get(Company, ticket.company_id)
+                company.website_access = False
+                company.updated_at = now
+                detail["company"] = company.name
+                detail["website_access"] = False
+            if ticket is not None:
+                s.add(Event(ticket=ticket, at=now, actor=by, action="task-done", detail=detail,
+                            reason=note))
+            s.flush()
+            result = _task_dict(task)
+        return result
+
     def list_tasks(self, open_only: bool = True) -> list[dict]:
         with self.sessions() as s:
             q = select(Task).order_by(Task.due_at, Task.id)

@@ -499,8 +499,16 @@ def test_import_export_assign_and_cancellation_outcome(cli, cli_env, tmp_path):
     assert rc == 2 and err.strip() == "ticketbot: a lost customer needs a reason (--reason)"
     rc, out, err = cli("cancellation", str(n), "lost", "--reason", "price", "--by", "pieter")
     assert rc == 0 and out.strip() == f"ticket {n}: lost; the contract ends on 2026-12-31"
+    rc, out, err = cli("export", "contracts")
+    assert out.splitlines()[0].endswith(",status,ends_on")
+    assert out.splitlines()[1].endswith(",cancelled,2026-12-31")
     [task] = cli.json("tasks")
     assert (task["kind"], task["assignee"]) == ("revoke-website-access", "sanne")
+    rc, out, err = cli("tasks", "--done", str(task["id"]), "--by", "sanne", "--note", "removed")
+    assert rc == 0 and err.startswith(f"task {task['id']} done: Revoke the website access")
+    assert cli.json("tasks") == []
+    rc, out, err = cli("tasks", "--done", "999")
+    assert rc == 2 and err.strip() == "ticketbot: no task 999"
     events = [(e["action"], e["actor"]) for e in cli.json("show", str(n))["events"]]
     assert ("reassigned", "sanne") in events and ("cancellation-lost", "pieter") in events
 

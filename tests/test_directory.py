@@ -496,10 +496,10 @@ def test_contracts_export_then_import_is_all_unchanged(service, tmp_path):
     out = io.StringIO()
     with service.sessions() as s:
         assert export_contracts(s, out) == 3
-    assert out.getvalue() == C_HEADER + (
-        "K-1,Acme BV,2026-01-01,2026-12-31,yes,12,1,active\n"
-        "K-11,Acme BV,2026-02-01,2027-01-31,no,24,3,cancelled\n"
-        "K-2,Acme BV,2025-06-01,,yes,12,1,active\n")
+    assert out.getvalue() == C_HEADER.replace("status\n", "status,ends_on\n") + (
+        "K-1,Acme BV,2026-01-01,2026-12-31,yes,12,1,active,\n"
+        "K-11,Acme BV,2026-02-01,2027-01-31,no,24,3,cancelled,\n"
+        "K-2,Acme BV,2025-06-01,,yes,12,1,active,\n")
     with service.sessions() as s, s.begin():
         report = import_contracts(s, write(tmp_path, "e.csv", out.getvalue()), now)
         assert (report.added, report.changed, report.unchanged, report.rejected) == (0, 0, 3, [])

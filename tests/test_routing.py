@@ -253,9 +253,17 @@ def test_retained_and_lost_outcomes(desk):
         "revoke-website-access", "sanne", lost["number"])
     # due when the contract has run out: the start of 1 March 2027 in Amsterdam
     assert task["due"] == "2027-02-28T23:00:00+00:00"
+    done = desk.complete_task(task["id"], "sanne", "access removed in the CMS")
+    assert done["done"] == "2026-11-23T14:00:00+00:00" and desk.list_tasks() == []
+    with pytest.raises(Refused, match="already done"):
+        desk.complete_task(task["id"], "sanne")
+    with desk.sessions() as s:
+        assert s.scalar(select(directory.Company).where(
+            directory.Company.name == "Hotel Zee")).website_access is False
     d = desk.ticket_detail(lost["number"])
     assert d["first_action"] == "2026-11-23T14:00:00+00:00"
-    e = d["events"][-1]
+    assert [e["action"] for e in d["events"]][-2:] == ["cancellation-lost", "task-done"]
+    e = d["events"][-2]
     assert (e["action"], e["actor"], e["reason"]) == ("cancellation-lost", "pieter", "moved to a competitor")
     with pytest.raises(Refused, match="not a written cancellation"):
         desk.cancellation_outcome(ingest(desk, mail("a@b.nl", "Vraag"))["number"], "retained", None, "x")
