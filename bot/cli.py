@@ -258,6 +258,15 @@ def cmd_cancellation(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_field(settings: Settings, args) -> int:
+    from bot.app import open_service
+
+    fields = open_service(settings, rules=True).set_field(args.number, args.name, args.value,
+                                                         _actor(args))
+    print(json.dumps(fields, ensure_ascii=False))
+    return 0
+
+
 def cmd_tasks(settings: Settings, args) -> int:
     from bot.app import open_service
 
@@ -386,6 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
     cn.add_argument("--reason")
     cn.add_argument("--by", help="who does it (default: cli:$USER)")
     cn.add_argument("--json", action="store_true")
+    fd = sub.add_parser("field", help="set one of a ticket's extra fields (per kind, rules.yaml)")
+    fd.add_argument("number", type=int)
+    fd.add_argument("name")
+    fd.add_argument("value")
+    fd.add_argument("--by", help="who does it (default: cli:$USER)")
     tk = sub.add_parser("tasks", help="open tasks (e.g. revoke website access)")
     tk.add_argument("--all", action="store_true", help="done ones too")
     tk.add_argument("--json", action="store_true")
@@ -409,7 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run, "ingest": cmd_ingest, "tickets": cmd_tickets,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
-            "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report}
+            "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
+            "field": cmd_field}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,6 +81,7 @@ class Ticket(Base):
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
     action_due_at: Mapped[datetime | None]  # the owner must act by then (e.g. 24 h)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the kind's extra fields
     bounced: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     thread_index: Mapped[str | None] = mapped_column(String(200))  # Outlook conversation root

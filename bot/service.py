@@ -514,9 +514,12 @@ class Service:
     def cancellation_outcome(self, number: int, outcome: str, reason: str | None, by: str) -> dict:
         with self.sessions() as s, s.begin():
             ticket = self._ticket_or_refuse(s, number)
+            now = self.clock()
             c = cancellations.record_outcome(s, self.ruleset, ticket, outcome, reason, by,
-                                             self.clock(), self.settings.timezone)
+                                             now, self.settings.timezone)
             s.flush()
+            if outcome == "lost":
+                self._tell_revoke(s, ticket, c, now)
             result = _cancellation_dict(c)
         self._committed()
         return result
@@ -576,6 +579,50 @@ class Service:
                      "first_action": t.first_action_at, "action_due": t.action_due_at}
                     for t in tickets]
         return report.build_rows(data, now)
+
+    def _tell_revoke(self, s: Session, ticket: Ticket, c, now: datetime) -> None:
+        """Procedure S 3.4: sales support is told, so the website access is revoked."""
+        from zoneinfo import ZoneInfo
+
+        from bot.cancellation import format_date
+
+        rs = self.ruleset
+        task = s.scalars(select(Task).where(Task.ticket_id == ticket.id,
+                                            Task.kind == "revoke-website-access")
+                         .order_by(Task.id.desc())).first()
+        person = rs.people.get(task.assignee) if task else None
+        if person is None:
+            return
+        lang = rs.default_language
+        due = task.due_at.astimezone(ZoneInfo(self.settings.timezone))
+        self.queue_mail(
+            s, ticket, now, purpose="task", template="revoke-access", to_addr=person.email,
+            automatic=False, language=lang,
+            context={"tag": correlation.format_tag(self.settings.tag_prefix, ticket.id),
+                     "assignee_name": person.name, "customer": ticket.customer or ticket.contact_email,
+                     "decided_by": c.decided_by, "reason": c.outcome_reason or "",
+                     "contract": c.contract.reference if c.contract else None,
+                     "effective_end": format_date(c.effective_end, lang),
+                     "due": f"{format_date(due.date(), lang)} {due:%H:%M}", "task": task.id})
+
+    def set_field(self, number: int, name: str, value: str, by: str) -> dict:
+        """Record one of the ticket kind's extra fields (rules.yaml `kinds: ... fields`)."""
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            ticket = self._ticket_or_refuse(s, number)
+            kind = self.ruleset.kinds.get(ticket.kind)
+            allowed = kind.fields if kind else ()
+            if name not in allowed:
+                raise Refused(f"kind {ticket.kind!r} has no field {name!r}; its fields: "
+                              f"{', '.join(allowed) or 'none (add them in rules.yaml)'}")
+            fields = dict(ticket.fields or {})
+            old = fields.get(name)
+            fields[name] = value
+            ticket.fields = fields  # a new dict: JSON columns see assignment, not mutation
+            ticket.updated_at = now
+            s.add(Event(ticket=ticket, at=now, actor=by, action="field",
+                        detail={"field": name, "from": old, "to": value}))
+            return dict(fields)
 
     def complete_task(self, task_id: int, by: str, note: str | None = None) -> dict:
         """Mark a task done; revoking website access also records it on the company."""
@@ -688,7 +735,7 @@ def _ticket_dict(t: Ticket, prefix: str) -> dict:
         "contact": t.contact_email, "contact_name": t.contact_name, "owner": t.owner,
         "owner_role": t.owner_role, "rule": t.rule, "category": t.category,
         "priority": t.priority, "urgent": t.urgent, "channel": t.channel, "language": t.language,
-        "action_due": _iso(t.action_due_at),
+        "action_due": _iso(t.action_due_at), "fields": dict(t.fields or {}),
         "bounced": t.bounced, "linked_ticket": t.linked_ticket_id,
         "created": _iso(t.created_at), "updated": _iso(t.updated_at),
         "first_action": _iso(t.first_action_at), "resolved": _iso(t.resolved_at),

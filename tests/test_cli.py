@@ -523,3 +523,10 @@ def test_report_open_complaints_as_of_a_time(cli, cli_env, tmp_path):
     assert "open 10+ days: sales manager" in row["sla"]
     rc, out, err = cli("report", "open-complaints", "--now", "yesterday")
     assert rc == 2 and "use an ISO time" in err
+
+
+def test_field_command(cli, cli_env, tmp_path):
+    [row] = cli.ingest(write(tmp_path / "q.eml", customer_mail(1, lang="en", variant="plain",
+                                                             subject="Hello there")))
+    rc, out, err = cli("field", str(row["ticket"]), "amount", "10")
+    assert rc == 2 and err.startswith("ticketbot: kind 'invoice' has no field 'amount'")

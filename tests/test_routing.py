@@ -251,6 +251,11 @@ def test_retained_and_lost_outcomes(desk):
     [task] = desk.list_tasks()
     assert (task["kind"], task["assignee"], task["ticket"]) == (
         "revoke-website-access", "sanne", lost["number"])
+    [told] = queued(desk, "task")  # sales support is told (procedure S 3.4)
+    assert told.to_addr == "sanne@desk.example" and not told.automatic
+    assert "Hotel Zee" in told.subject and "1 maart 2027 00:00" in told.subject
+    assert "moved to a competitor" in told.body_text
+    assert f"ticketbot tasks --done {task['id']}" in told.body_text
     # due when the contract has run out: the start of 1 March 2027 in Amsterdam
     assert task["due"] == "2027-02-28T23:00:00+00:00"
     done = desk.complete_task(task["id"], "sanne", "access removed in the CMS")
@@ -389,3 +394,17 @@ def test_notice_is_dated_by_arrival_not_by_processing(desk, tmp_path):
     t = ingest(desk, mail("zeger@hotelzee.nl", "Opzegging", CANCEL_NL, mid="fut",
                           date="Fri, 1 Jan 2027 16:00:00 +0100"))  # in the future: not believed
     assert t["cancellation"]["received"] == "2026-12-02"
+
+
+def test_kind_fields_are_recorded(desk):
+    t = ingest(desk, mail("jan@bakkerij-jansen.nl", "Vraag"))
+    with pytest.raises(Refused, match="kind 'question' has no field 'amount'"):
+        desk.set_field(t["number"], "amount", "12", "sanne")
+    with desk.sessions() as s, s.begin():
+        s.get(Ticket, t["number"]).kind = "dispute"  # rules.yaml: fields [invoice_number, amount]
+    assert desk.set_field(t["number"], "amount", "1250.00", "ruud") == {"amount": "1250.00"}
+    assert desk.set_field(t["number"], "invoice_number", "F-311", "ruud") == {
+        "amount": "1250.00", "invoice_number": "F-311"}
+    d = desk.ticket_detail(t["number"])
+    assert d["fields"] == {"amount": "1250.00", "invoice_number": "F-311"}
+    assert d["events"][-1]["detail"] == {"field": "invoice_number", "from": None, "to": "F-311"}
