@@ -246,10 +246,19 @@ class Service:
             return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=ticket)
 
         linked: Ticket | None = None
+        why_linked: str | None = None
         if match.ticket is not None:
             ticket = match.ticket
             decision = correlation.reopen_decision(ticket.status, ticket.resolved_at, now,
                                                    self.settings.reopen_days)
+            if decision == "new-linked":
+                why_linked = (f"reply to ticket {ticket.id}, resolved more than "
+                              f"{self.settings.reopen_days} days ago")
+            elif self._cancellation_in_reply(s, ticket, msg, now):
+                # Procedure S 3.4 must run (contract, notice, advisor): its own ticket,
+                # linked to the conversation it arrived in.
+                decision = "new-linked"
+                why_linked = f"a written cancellation, sent as a reply to ticket {ticket.id}"
             if decision != "new-linked":
                 self._add_message(s, ticket, item, now)
                 ticket.updated_at = now
@@ -283,8 +292,7 @@ class Service:
         self._event(s, ticket, now, f"customer:{msg.from_addr}" if msg.from_addr else "system",
                     "created", {"channel": msg.channel.value, "source": item.source.split(":")[0],
                                 "linked_to": linked.id if linked else None},
-                    f"reply to ticket {linked.id}, resolved more than "
-                    f"{self.settings.reopen_days} days ago" if linked else None)
+                    why_linked)
         routing.apply_decision(s, ticket, ident, decision, now)
         s.add(self._raw(item, now, "created", ticket=ticket))
         extra: dict = {}
@@ -295,6 +303,16 @@ class Service:
             s.info["after_flush"].append(lambda: self._cancellation_copy(s, ticket, c, msg, now))
         s.info["acks"].append((ticket, msg, decision.ack, extra))
         return IngestResult(item.source, "created", None, msg.warnings, _ticket_obj=ticket)
+
+    def _cancellation_in_reply(self, s: Session, ticket: Ticket, msg: InboundMessage,
+                               now: datetime) -> bool:
+        rs = self.ruleset
+        kind = rs.kinds.get(ticket.kind)
+        if kind is not None and kind.workflow == "cancellation":
+            return False  # a reply in a cancellation's own conversation
+        _, d = routing.decide(s, rs, msg, now)
+        new_kind = rs.kinds.get(d.kind)
+        return not d.ignore and new_kind is not None and new_kind.workflow == "cancellation"
 
     def _ticket_by_message_ids(self, s: Session, ids: list[str]) -> Ticket | None:
         pending = s.info.get("pending_ids", {})

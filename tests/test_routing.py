@@ -408,3 +408,30 @@ def test_kind_fields_are_recorded(desk):
     d = desk.ticket_detail(t["number"])
     assert d["fields"] == {"amount": "1250.00", "invoice_number": "F-311"}
     assert d["events"][-1]["detail"] == {"field": "invoice_number", "from": None, "to": "F-311"}
+
+
+def test_a_cancellation_sent_as_a_reply_gets_its_own_linked_ticket(desk):
+    first = ingest(desk, mail("jan@bakkerij-jansen.nl", "Vraag over openingstijden", mid="q1"))
+    [ack] = queued(desk, "ack")
+    reply = EmailMessage()
+    reply["From"] = "jan@bakkerij-jansen.nl"
+    reply["To"] = "support@desk.example"
+    reply["Subject"] = f"Re: {ack.subject}"
+    reply["Message-ID"] = "<r1@test.example>"
+    reply["In-Reply-To"] = f"<{ack.message_id}>"
+    reply.set_content("Dank u. Tevens zeggen wij hierbij ons contract op.\n")
+    r = desk.ingest_raw(bytes(reply), "reply")
+    assert r.status == "created" and r.ticket != first["number"]
+    t = desk.ticket_detail(r.ticket)
+    assert (t["kind"], t["owner"], t["linked_ticket"]) == ("cancellation", "marta", first["number"])
+    assert t["cancellation"]["contract"] == "C-100"
+    assert t["events"][0]["reason"] == (
+        f"a written cancellation, sent as a reply to ticket {first['number']}")
+    # an ordinary reply still joins its ticket
+    reply2 = EmailMessage()
+    reply2["From"] = "jan@bakkerij-jansen.nl"
+    reply2["Subject"] = f"Re: {ack.subject}"
+    reply2["Message-ID"] = "<r2@test.example>"
+    reply2["In-Reply-To"] = f"<{ack.message_id}>"
+    reply2.set_content("Dank u wel!\n")
+    assert desk.ingest_raw(bytes(reply2), "reply2").status == "appended"
