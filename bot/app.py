@@ -65,6 +65,19 @@ def watch_rules(service: Service, stop: threading.Event, hup: threading.Event,
             log.exception("rules watcher: unexpected error; still watching")
 
 
+def build_sender(settings: Settings, service: Service) -> OutboxSender:
+    """The outbox sender with a transport per channel (mail: SMTP relay or files)."""
+    transports = {"mail": make_transport(settings.smtp_url, settings.mail_dir)}
+    return OutboxSender(settings, service.sessions, transports)
+
+
+def close_sender(sender: OutboxSender) -> None:
+    for transport in sender.transports.values():
+        close = getattr(transport, "close", None)
+        if close is not None:
+            close()
+
+
 @dataclass
 class Worker:
     """The intake and delivery threads of one process."""
@@ -81,8 +94,7 @@ class Worker:
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.service)
         self.service.on_commit = self.outbox_ready.set
-        transport = make_transport(self.settings.smtp_url, self.settings.mail_dir)
-        self.sender = OutboxSender(self.settings, self.service.sessions, {"mail": transport})
+        self.sender = build_sender(self.settings, self.service)
 
     def _thread(self, name: str, target) -> None:
         t = threading.Thread(target=self._guard, args=(name, target), name=name, daemon=True)

@@ -48,7 +48,8 @@ def open_cancellation(s: Session, ticket: Ticket, msg: InboundMessage, now: date
         explanation = ("no contract found for this sender: check the customer and the contract "
                        "by hand before confirming an end date")
     s.add(c)
-    ticket.action_due_at = now + ADVISOR_CONTACT
+    if ticket.action_due_at is None:  # the SLA policy's first-action due, if it has one
+        ticket.action_due_at = now + ADVISOR_CONTACT
     s.add(Event(ticket=ticket, at=now, actor="system", action="cancellation",
                 detail={"contract": contract.reference if contract else None,
                         "received": received.isoformat(), "in_time": c.in_time,

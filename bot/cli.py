@@ -151,15 +151,13 @@ def cmd_outbox(settings: Settings, args) -> int:
     if args.send:
         from datetime import datetime, timezone
 
-        from bot.adapters.smtp_out import make_transport
-        from bot.outbox import OutboxSender
+        from bot.app import build_sender, close_sender
 
-        transport = make_transport(settings.smtp_url, settings.mail_dir)
+        sender = build_sender(settings, service)
         try:
-            counts = OutboxSender(settings, service.sessions, {"mail": transport}).run_once(
-                datetime.now(timezone.utc), limit=10_000)
+            counts = sender.run_once(datetime.now(timezone.utc), limit=10_000)
         finally:
-            transport.close()
+            close_sender(sender)
         print(", ".join(f"{n} {k}" for k, n in counts.items()), file=sys.stderr)
     rows = service.list_outbox(args.status)
     if args.json:
@@ -334,18 +332,77 @@ def cmd_report(settings: Settings, args) -> int:
     from bot import report
     from bot.app import open_service
 
-    now = datetime.now(timezone.utc)
-    if args.now:
-        try:
-            now = datetime.fromisoformat(args.now)
-        except ValueError:
-            raise UserError(f"--now {args.now!r}: use an ISO time such as 2026-12-01T09:00") from None
-        if now.tzinfo is None:
-            from zoneinfo import ZoneInfo
-
-            now = now.replace(tzinfo=ZoneInfo(settings.timezone))
+    now = _now_arg(settings, args.now) or datetime.now(timezone.utc)
     service = open_service(settings, rules=True)
     sys.stdout.write(report.render(service.open_complaints(now), args.format, now))
+    return 0
+
+
+def _now_arg(settings: Settings, value: str | None):
+    """--now 2026-12-01T09:00 (the desk's time zone unless one is given)."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    if not value:
+        return None
+    try:
+        now = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--now {value!r}: use an ISO time such as 2026-12-01T09:00") from None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=ZoneInfo(settings.timezone))
+    return now.astimezone(timezone.utc)
+
+
+def cmd_sweep(settings: Settings, args) -> int:
+    """All due time-based work as of --now (default: now): reminders, escalations, jobs.
+    Then delivers the outbox, unless --no-send."""
+    from datetime import datetime, timezone
+
+    from bot.app import open_service
+
+    service = open_service(settings, rules=True)
+    now = _now_arg(settings, args.now) or datetime.now(timezone.utc)
+    done = service.sweep(now)
+    if not args.no_send:
+        from bot.app import build_sender, close_sender
+
+        sender = build_sender(settings, service)
+        try:
+            sent = sender.run_once(now, limit=10_000)
+        finally:
+            close_sender(sender)
+        done.update({f"outbox {k}": v for k, v in sent.items()})
+    if args.json:
+        print(json.dumps(done))
+    else:
+        print(", ".join(f"{k}: {v}" for k, v in done.items()) or "nothing due")
+    return 0
+
+
+def cmd_work(settings: Settings, args) -> int:
+    """reply / action / note / resolve / reopen / wait / kind on one ticket."""
+    from bot.app import open_service
+
+    service = open_service(settings, rules=True)
+    by = _actor(args)
+    c = args.command
+    if c == "reply":
+        text = sys.stdin.read() if args.text == "-" else args.text
+        result = service.reply(args.number, text, by)
+    elif c == "action":
+        result = service.log_action(args.number, args.how, by, args.note)
+    elif c == "note":
+        result = service.add_note(args.number, args.text, by, action=args.action)
+    elif c == "resolve":
+        result = service.resolve(args.number, by, args.note, tell_customer=not args.no_mail)
+    elif c == "reopen":
+        result = service.reopen(args.number, by, args.reason)
+    elif c == "wait":
+        result = service.set_waiting(args.number, not args.off, by)
+    else:
+        result = service.set_kind(args.number, args.kind, by)
+    print(json.dumps(result, ensure_ascii=False, default=str))
     return 0
 
 
@@ -410,6 +467,42 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("name", choices=["open-complaints"])
     rp.add_argument("--format", choices=["table", "csv", "html", "json"], default="table")
     rp.add_argument("--now", help="as of this time (ISO; the desk's time zone when none given)")
+    sw = sub.add_parser("sweep", help="run all due time-based work (reminders, escalations, "
+                                      "weekly report) as of --now, then send the outbox")
+    sw.add_argument("--now", help="as of this time, e.g. 2026-12-01T09:00 (desk's time zone)")
+    sw.add_argument("--no-send", action="store_true", help="queue only; do not deliver")
+    sw.add_argument("--json", action="store_true")
+    w = sub.add_parser("reply", help="answer the customer by mail (counts as an action)")
+    w.add_argument("number", type=int)
+    w.add_argument("text", help="the reply; - reads it from standard input")
+    w.add_argument("--by", help="who answers: a person from rules.yaml (default: cli:$USER)")
+    w = sub.add_parser("action", help="log a call, meeting or visit (counts as an action)")
+    w.add_argument("number", type=int)
+    w.add_argument("how", choices=["call", "meeting", "visit", "action"])
+    w.add_argument("--note")
+    w.add_argument("--by")
+    w = sub.add_parser("note", help="an internal note (never mailed to the customer)")
+    w.add_argument("number", type=int)
+    w.add_argument("text")
+    w.add_argument("--action", action="store_true", help="the note records an action")
+    w.add_argument("--by")
+    w = sub.add_parser("resolve", help="resolve; the customer is mailed 'reply if it is not'")
+    w.add_argument("number", type=int)
+    w.add_argument("--note", help="told to the customer too")
+    w.add_argument("--no-mail", action="store_true", help="do not mail the customer")
+    w.add_argument("--by")
+    w = sub.add_parser("reopen", help="reopen a resolved ticket")
+    w.add_argument("number", type=int)
+    w.add_argument("--reason")
+    w.add_argument("--by")
+    w = sub.add_parser("wait", help="waiting on the customer (pauses the resolution clock)")
+    w.add_argument("number", type=int)
+    w.add_argument("--off", action="store_true", help="no longer waiting")
+    w.add_argument("--by")
+    w = sub.add_parser("kind", help="change a ticket's kind (and so its SLA policy)")
+    w.add_argument("number", type=int)
+    w.add_argument("kind")
+    w.add_argument("--by")
     im = sub.add_parser("import", help="upsert customers or contracts from CSV")
     im.add_argument("what", choices=["customers", "contracts"])
     im.add_argument("file")
@@ -424,7 +517,9 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
-            "field": cmd_field}
+            "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
+            "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
+            "kind": cmd_work}
 
 
 def main(argv: list[str] | None = None) -> int:

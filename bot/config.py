@@ -33,7 +33,7 @@ class MailServerURL:
     host: str
     port: int
     username: str | None
-    password: str | None
+    password: str | None = field(repr=False)  # never shown in a repr or a log line
     path: str  # folder for IMAP
 
     @property
@@ -108,6 +108,12 @@ class Settings:
     outbox_retry_base: float = 30.0  # seconds, doubled each attempt
     outbox_retry_max: float = 3600.0
     log_level: str = "INFO"
+    # Slack (issue #4). Tokens and the signing secret never appear in a repr or a log line.
+    slack_bot_token: str | None = field(default=None, repr=False)  # xoxb-…
+    slack_app_token: str | None = field(default=None, repr=False)  # xapp-…: Socket Mode
+    slack_signing_secret: str | None = field(default=None, repr=False)  # HTTP mode
+    slack_channel: str | None = None  # team channel when rules.yaml names none
+    slack_api_url: str = "https://slack.com/api/"  # Web API base URL (proxies, tests)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -121,6 +127,17 @@ class Settings:
     @property
     def accepted_domains(self) -> frozenset[str]:
         return frozenset(d.lower() for d in (self.domains or (self.mail_domain,)))
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def slack_mode(self) -> str | None:
+        """"socket" (SLACK_APP_TOKEN set), "http" (events at /slack/events), or None."""
+        if not self.slack_enabled:
+            return None
+        return "socket" if self.slack_app_token else "http"
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -185,6 +202,7 @@ class Settings:
             kw["smtp_listen"] = _hostport("TICKETBOT_SMTP_LISTEN", get("TICKETBOT_SMTP_LISTEN"))
         if get("TICKETBOT_WEB_LISTEN"):
             kw["web_listen"] = _hostport("TICKETBOT_WEB_LISTEN", get("TICKETBOT_WEB_LISTEN"))
+        kw.update(_slack_settings(get))
         if "timezone" in kw:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -194,3 +212,38 @@ class Settings:
                 raise ConfigError(f"TICKETBOT_TIMEZONE={kw['timezone']!r}: not an IANA time zone "
                                   "such as Europe/Amsterdam") from None
         return cls(**kw)
+
+
+def _slack_settings(get) -> dict:
+    """SLACK_* variables. Messages name the variable, never its value (they are secrets)."""
+    kw: dict = {}
+    bot, app, secret = get("SLACK_BOT_TOKEN"), get("SLACK_APP_TOKEN"), get("SLACK_SIGNING_SECRET")
+    if bot is not None:
+        if not bot.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN: expected a bot token (it starts with xoxb-); "
+                              "find it under OAuth & Permissions")
+        kw["slack_bot_token"] = bot
+    if app is not None:
+        if not app.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN: expected an app-level token (it starts with xapp-) "
+                              "with the connections:write scope; find it under Basic Information")
+        kw["slack_app_token"] = app
+    if secret is not None:
+        kw["slack_signing_secret"] = secret
+    if (app or secret) and not bot:
+        raise ConfigError("SLACK_BOT_TOKEN is not set; SLACK_APP_TOKEN and SLACK_SIGNING_SECRET "
+                          "need it")
+    if bot and not app and not secret:
+        raise ConfigError("SLACK_BOT_TOKEN is set but Slack cannot reach the bot: set "
+                          "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, "
+                          "events at /slack/events)")
+    if get("SLACK_CHANNEL"):
+        kw["slack_channel"] = get("SLACK_CHANNEL")
+    if get("SLACK_API_URL"):
+        url = get("SLACK_API_URL")
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(f"SLACK_API_URL={url!r}: expected an http(s) URL such as "
+                              "https://slack.com/api/")
+        kw["slack_api_url"] = url if url.endswith("/") else url + "/"
+    return kw

@@ -89,6 +89,21 @@ class Ticket(Base):
     updated_at: Mapped[datetime]
     first_action_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # SLA clocks (bot/sla.py). The due columns are for people and reports; `sla_next_at`
+    # is when the sweep must next look at this ticket (indexed: a sweep reads only what
+    # is due, however many tickets there are). NULL: nothing pending.
+    sla_policy: Mapped[str | None] = mapped_column(String(40))
+    awaiting_since: Mapped[datetime | None]  # customer wrote after the first action
+    next_action_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    waiting_since: Mapped[datetime | None]  # waiting on the customer since
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_action_due_at: Mapped[datetime | None]
+    next_action_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    sla_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Slack: the root message of the ticket's thread in the team channel.
+    slack_channel: Mapped[str | None] = mapped_column(String(40))
+    slack_ts: Mapped[str | None] = mapped_column(String(40), index=True)
 
     messages: Mapped[list["Message"]] = relationship(
         back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan"
@@ -106,6 +121,37 @@ class Ticket(Base):
     @property
     def number(self) -> int:
         return self.id
+
+
+class SlaNotice(Base):
+    """The ledger of SLA reminders and breaches: one row per (ticket, target, cycle,
+    stage), so each is sent exactly once, across restarts, missed runs and two clocks
+    sweeping at once (the unique key decides who sends)."""
+
+    __tablename__ = "sla_notice"
+    __table_args__ = (UniqueConstraint("ticket_id", "target", "cycle", "stage",
+                                       name="uq_sla_notice_once"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", name="fk_sla_notice_ticket"))
+    target: Mapped[str] = mapped_column(String(20))  # first_action | next_action | resolution
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(10))  # remind | breach
+    due_at: Mapped[datetime]  # the deadline it was about
+    fired_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(10), default="sent")  # sent | skipped
+    recipients: Mapped[list | None] = mapped_column(JSON)
+
+
+class RunOnce(Base):
+    """Jobs that must run once per due time (the weekly report for Monday 08:00, one
+    contract-ending notice): whoever inserts the key does the work."""
+
+    __tablename__ = "run_once"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[datetime]
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Watcher(Base):
@@ -352,6 +398,7 @@ class Outbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. Slack's channel and ts
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

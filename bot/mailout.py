@@ -32,6 +32,7 @@ def build_mail(
     message_id: str,
     headers: dict,
     now: datetime,
+    attachments: tuple[tuple[str, str, bytes], ...] | list = (),
 ) -> bytes:
     """Assemble a rendered mail into bytes.
 
@@ -64,4 +65,8 @@ def build_mail(
     msg.set_content(text, charset="utf-8", cte="quoted-printable")
     if html is not None:
         msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for filename, content_type, data in attachments:  # (name, "text/csv", bytes)
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=filename)
     return msg.as_bytes()

@@ -79,12 +79,15 @@ class OutboxSender:
                 args = (row,)
         error = None
         outcome = "sent"
+        result = None
+        retry_after = None
         try:
             if transport is None:
                 raise PermanentFailure(f"no transport for channel {row.channel!r}")
-            transport.send(*args)
+            result = transport.send(*args)
         except TemporaryFailure as exc:
             error, outcome = str(exc), "retry"
+            retry_after = getattr(exc, "retry_after", None)
         except PermanentFailure as exc:
             error, outcome = str(exc), "failed"
         except Exception as exc:  # a transport bug: retry, never lose the item
@@ -100,12 +103,17 @@ class OutboxSender:
                 row.status = "sent"
                 row.sent_at = now
                 row.last_error = None
+                if isinstance(result, dict) and hasattr(Outbox, "result"):
+                    row.result = result  # e.g. Slack's channel and ts, for later updates
                 log.info("outbox %s: sent %s to %s (ticket %s)", oid, row.purpose, row.to_addr,
                          row.ticket_id)
             elif outcome == "retry" and row.attempts < self.settings.outbox_max_attempts:
                 row.last_error = error
-                row.next_attempt_at = now + backoff(row.attempts, self.settings.outbox_retry_base,
-                                                    self.settings.outbox_retry_max)
+                delay = backoff(row.attempts, self.settings.outbox_retry_base,
+                                self.settings.outbox_retry_max)
+                if retry_after:  # the other side said when (a 429's Retry-After)
+                    delay = max(delay, timedelta(seconds=retry_after))
+                row.next_attempt_at = now + delay
                 log.warning("outbox %s: attempt %d failed (%s); next try %s", oid, row.attempts,
                             error, row.next_attempt_at.isoformat())
             else:

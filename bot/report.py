@@ -46,6 +46,17 @@ def build_rows(tickets: list[dict], now: datetime) -> list[dict]:
     rows = []
     for t in sorted(tickets, key=lambda t: (t["created"], t["number"])):
         state, overdue = sla_state(t["created"], t["first_action"], t["action_due"], now)
+        if t.get("sla_state") and t["sla_state"] != "none":  # the ticket's SLA policy (bot/sla.py)
+            overdue = t["sla_state"] == "breached"
+            parts = [t["sla_state"]]
+            for what, due, done in (("first action", t.get("action_due"), t["first_action"]),
+                                    ("resolution", t.get("resolution_due"), None)):
+                if done is not None and what == "first action":
+                    parts.append("first action done")
+                elif due is not None:
+                    parts.append(f"{what} {'overdue since' if due <= now else 'due'} "
+                                 f"{due:%Y-%m-%d %H:%M} UTC")
+            state = "; ".join(parts)
         rows.append({"number": t["number"], "tag": t["tag"], "subject": t["subject"],
                      "customer": t["customer"] or t["contact"] or "",
                      "owner": t["owner"], "status": t["status"],

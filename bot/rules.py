@@ -8,6 +8,7 @@ reason), `route` decides for a `Facts` and explains itself. No database, no cloc
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -27,8 +28,15 @@ SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
-TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla"}
-DEFAULT_KEYS = {"owner", "language", "ack"}
+TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "calendars", "schedule"}
+DEFAULT_KEYS = {"owner", "language", "ack", "timezone", "calendar"}
+SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending"}
+JOB_KEYS = {"open_complaints_report": {"cron", "to"},
+            "contracts_ending": {"cron", "within", "notify_customer", "customer_template"}}
+DEFAULT_SCHEDULE = {"open_complaints_report": {"cron": "0 8 * * mon", "to": "sales_manager"},
+                    "contracts_ending": {"cron": "0 8 * * mon", "within": 60,
+                                         "notify_customer": False,
+                                         "customer_template": "contract-ending"}}
 PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone"}
 ROLE_KEYS = {"default", "members", "manager"}
 KIND_KEYS = {"sla", "fields", "label", "workflow"}
@@ -187,7 +195,25 @@ class RuleSet:
     default_language: str = "en"
     default_ack: str = "ack"
     source: str = "(built in)"
-    sla: dict = field(default_factory=dict)
+    timezone: str = "Europe/Amsterdam"
+    calendars: dict = field(default_factory=dict)  # name -> BusinessCalendar
+    policies: dict = field(default_factory=dict)  # name -> sla.Policy
+    schedule: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()})
+
+    def policy_for(self, kind: str):
+        """The SLA policy that times tickets of this kind, or None."""
+        k = self.kinds.get(kind)
+        return self.policies.get(k.sla) if k and k.sla else None
+
+    def manager_of(self, person_key: str, role: str | None = None) -> str | None:
+        """The person who is the manager of `role` (else of the person's first role)."""
+        person = self.people.get(person_key)
+        roles = [role] if role else list(person.roles if person else ())
+        for r in roles:
+            rl = self.roles.get(r)
+            if rl and rl.manager:
+                return self.resolve(rl.manager)
+        return None
 
     def resolve(self, target: str) -> str | None:
         """A role or person name -> a person key."""
@@ -423,10 +449,105 @@ def _check(c: "_Checker", doc, file: str, templates: Path | None) -> RuleSet:
                      "has no person")
     if c.problems:
         raise RulesError(c.problems)
+    tz, calendars, policies, schedule = _timing(c, top, defaults, kinds, people, roles, tdir)
+    if c.problems:
+        raise RulesError(c.problems)
     return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
                    default_owner=default_owner, default_language=language,
                    default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
-                   sla=dict(top.get("sla") or {}))
+                   timezone=tz, calendars=calendars, policies=policies, schedule=schedule)
+
+
+def _timing(c: _Checker, top: Located, defaults: Located, kinds, people, roles, tdir: Path):
+    """Business calendars, SLA policies and the schedule (bot/sla.py has the semantics)."""
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot import sla
+
+    tz = defaults.get("timezone") or os.environ.get("TICKETBOT_TIMEZONE") or "Europe/Amsterdam"
+    try:
+        ZoneInfo(str(tz))
+    except Exception:
+        c.add(defaults.value_marks.get("timezone", top.mark),
+              f"defaults: timezone {tz!r} is not an IANA time zone (like Europe/Amsterdam)")
+        tz = "Europe/Amsterdam"
+    tz = str(tz)
+    calendars = sla.parse_calendars(top.get("calendars"), tz, c.add)
+    default_cal = str(defaults.get("calendar", "office"))
+    if default_cal not in calendars:
+        c.add(defaults.value_marks.get("calendar", top.mark),
+              f"defaults: calendar {default_cal!r} is not defined under calendars")
+        default_cal = "office"
+    policies = sla.parse_policies(top.get("sla"), calendars, c.add, default_cal)
+    section = top.get("sla") if isinstance(top.get("sla"), dict) else {}
+    for pname, raw in section.items():
+        if not isinstance(raw, dict):
+            continue
+        places = [raw] + [raw[t] for t in sla.TARGETS if isinstance(raw.get(t), dict)]
+        for place in places:
+            value = place.get("escalate_to")
+            for who in ([value] if isinstance(value, str) else value if isinstance(value, list) else []):
+                if who not in ("owner", "manager") and who not in people and who not in roles:
+                    c.add(getattr(place, "value_marks", {}).get("escalate_to", top.mark),
+                          f"sla {pname!r}: escalate_to {who!r} is not owner, manager, a role or a person")
+    ksec = top.get("kinds") if isinstance(top.get("kinds"), dict) else {}
+    for kind in kinds.values():
+        if kind.sla and kind.sla not in policies:
+            raw = ksec.get(kind.name)
+            where = getattr(raw, "value_marks", {}).get("sla", top.mark) if raw is not None else top.mark
+            c.add(where, f"kind {kind.name!r}: sla {kind.sla!r} is not a policy under sla "
+                         f"(policies: {', '.join(sorted(policies)) or 'none'})")
+    schedule = {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()}
+    sec = c.mapping(top.get("schedule"), top.value_marks.get("schedule", top.mark), "schedule") or Located()
+    c.keys(sec, SCHEDULE_KEYS, "schedule")
+    for job, raw in sec.items():
+        if job not in SCHEDULE_KEYS:
+            continue
+        m = c.mapping(raw, sec.value_marks[job], f"schedule: {job}")
+        if m is None:
+            continue
+        c.keys(m, JOB_KEYS[job], f"schedule: {job}")
+        at = m.value_marks
+        if "cron" in m:
+            cron = m["cron"]
+            if cron is False or cron is None:
+                schedule[job]["cron"] = None  # switched off
+            else:
+                try:
+                    CronTrigger.from_crontab(str(cron), timezone=tz)
+                    schedule[job]["cron"] = str(cron)
+                except ValueError as exc:
+                    c.add(at["cron"], f"schedule: {job}: cron {cron!r}: {exc} (five fields: "
+                                      f"minute hour day month weekday, e.g. '0 8 * * mon')")
+        if "to" in m:
+            who = m["to"]
+            if not isinstance(who, str) or (who not in people and who not in roles):
+                c.add(at["to"], f"schedule: {job}: to {who!r} is neither a person nor a role")
+            else:
+                schedule[job]["to"] = who
+        if "within" in m:
+            try:
+                d, business = sla.parse_duration(m["within"], sla.timedelta(days=1))
+                if business:
+                    raise ValueError("use calendar days")
+                schedule[job]["within"] = max(1, d.days)
+            except ValueError as exc:
+                c.add(at["within"], f"schedule: {job}: within: {exc}")
+        if "notify_customer" in m:
+            if not isinstance(m["notify_customer"], bool):
+                c.add(at["notify_customer"], f"schedule: {job}: notify_customer must be true or false")
+            else:
+                schedule[job]["notify_customer"] = m["notify_customer"]
+        if "customer_template" in m:
+            schedule[job]["customer_template"] = str(m["customer_template"])
+    ce = schedule["contracts_ending"]
+    if ce.get("notify_customer") and not list((tdir / "mail").glob(f"{ce['customer_template']}.*.txt")):
+        c.add(sec.value_marks.get("contracts_ending", top.mark),
+              f"schedule: contracts_ending: no template {ce['customer_template']!r} "
+              f"(templates/mail/NAME.LANG.txt)")
+    return tz, calendars, policies, schedule
 
 
 def _people(c: _Checker, top: Located) -> dict[str, Person]:

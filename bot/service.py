@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import cancellations, correlation, directory, routing, threadindex
+from bot import cancellations, clocks, correlation, directory, routing, sla, threadindex
 from bot.config import Settings
 from bot.db import Attachment, Event, Message, Outbox, RawMail, Spool, Task, Ticket
 from bot.domain import InboundMessage, UnreadableMail
@@ -260,6 +260,7 @@ class Service:
                 decision = "new-linked"
                 why_linked = f"a written cancellation, sent as a reply to ticket {ticket.id}"
             if decision != "new-linked":
+                was_status, was_resolved_at = ticket.status, ticket.resolved_at
                 self._add_message(s, ticket, item, now)
                 ticket.updated_at = now
                 if decision == "reopen":
@@ -272,6 +273,8 @@ class Service:
                     ticket.status = "open"
                     self._event(s, ticket, now, f"customer:{msg.from_addr}", "status",
                                 {"from": "waiting", "to": "open"}, "the customer replied")
+                clocks.customer_wrote(s, self.ruleset, ticket, now, was_status=was_status,
+                                      was_resolved_at=was_resolved_at)
                 self._event(s, ticket, now, f"customer:{msg.from_addr}", "message",
                             {"how": match.how, "message_id": msg.message_id})
                 s.add(self._raw(item, now, "appended", ticket=ticket))
@@ -294,6 +297,7 @@ class Service:
                                 "linked_to": linked.id if linked else None},
                     why_linked)
         routing.apply_decision(s, ticket, ident, decision, now)
+        clocks.start(s, rs, ticket)
         s.add(self._raw(item, now, "created", ticket=ticket))
         extra: dict = {}
         if rs.kinds.get(decision.kind) and rs.kinds[decision.kind].workflow == "cancellation":
@@ -591,10 +595,13 @@ class Service:
             tickets = s.scalars(select(Ticket).where(
                 Ticket.kind.in_(self.complaint_kinds()),
                 Ticket.status.not_in(("resolved", "closed")), Ticket.created_at <= now))
+            rs = self.ruleset
             data = [{"number": t.id, "tag": correlation.format_tag(self.settings.tag_prefix, t.id),
                      "subject": t.subject, "customer": t.customer, "contact": t.contact_email,
                      "owner": t.owner, "status": t.status, "created": t.created_at,
-                     "first_action": t.first_action_at, "action_due": t.action_due_at}
+                     "first_action": t.first_action_at, "action_due": t.action_due_at,
+                     "sla_state": sla.state(clocks.policy_of(rs, t), clocks.clock_state(t), now),
+                     "resolution_due": t.resolution_due_at}
                     for t in tickets]
         return report.build_rows(data, now)
 
@@ -678,9 +685,156 @@ class Service:
 
     def sweep(self, now: datetime) -> dict[str, int]:
         """Everything time-based that is due as of `now` (the clock process calls this
-        every minute). Returns what was done, by kind. Nothing is time-based yet: SLA
-        reminders and escalations hook in here."""
-        return {}
+        every minute; `ticketbot sweep --now` runs it by hand): SLA reminders and
+        escalations, then the scheduled jobs (weekly report, contracts ending) whose
+        time has come. Each notice and each job run happens exactly once."""
+        from bot import jobs
+
+        counts = clocks.sweep(self, now)
+        counts.update(jobs.run_due(self, now))
+        if any(v for k, v in counts.items() if k != "tickets"):
+            self._committed()
+        return counts
+
+    # ------------------------------------------------------------------ working a ticket
+    def reply(self, number: int, text: str, by: str, delay_seconds: float = 0) -> dict:
+        """Staff answer the customer by mail, threaded with their last mail. Counts as
+        an action. `delay_seconds`: the mail waits that long in the outbox (undo window)."""
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            t = self._ticket_or_refuse(s, number)
+            if not t.contact_email:
+                raise Refused(f"ticket {number} has no customer address to reply to")
+            if not text.strip():
+                raise Refused("the reply is empty")
+            last_in = s.scalars(select(Message).where(Message.ticket_id == t.id,
+                                                      Message.direction == "in")
+                                .order_by(Message.id.desc())).first()
+            person = self.ruleset.people.get(by)
+            thread = _Thread(last_in) if last_in is not None else None
+            row = self.queue_mail(
+                s, t, now, purpose="reply", template="reply", to_addr=t.contact_email,
+                automatic=False, reply_to=thread,
+                context={"tag": correlation.format_tag(self.settings.tag_prefix, t.id),
+                         "subject": t.subject, "text": text.strip(),
+                         "staff_name": person.name if person else by,
+                         "desk": self.settings.address_name, "name": t.contact_name or ""})
+            row.next_attempt_at = now + timedelta(seconds=delay_seconds)
+            self._acted(s, t, now, by, "reply")
+            s.flush()
+            result = {"outbox": row.id, "message_id": row.message_id,
+                      "send_at": _iso(row.next_attempt_at)}
+        self._committed()
+        return result
+
+    def _acted(self, s: Session, t: Ticket, now: datetime, by: str, how: str) -> None:
+        first = clocks.acted(s, self.ruleset, t, now)
+        if t.status == "new":
+            t.status = "open"
+        t.updated_at = now
+        if first:
+            self._event(s, t, now, by, "first-action", {"how": how})
+
+    def log_action(self, number: int, how: str, by: str, note: str | None = None) -> dict:
+        """A call, meeting or visit with the customer, or a note marked as action: counts
+        as the first action (and answers a waiting customer message)."""
+        if how not in clocks.FIRST_ACTIONS:
+            raise Refused(f"unknown action {how!r}; one of {', '.join(clocks.FIRST_ACTIONS)}")
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            t = self._ticket_or_refuse(s, number)
+            self._event(s, t, now, by, "action", {"how": how}, note)
+            self._acted(s, t, now, by, how)
+            result = _ticket_dict(t, self.settings.tag_prefix)
+        self._committed()
+        return result
+
+    def add_note(self, number: int, text: str, by: str, action: bool = False) -> dict:
+        """An internal note: never mailed to the customer. `action`: it records an action."""
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            t = self._ticket_or_refuse(s, number)
+            self._event(s, t, now, by, "note", {"action": action}, text)
+            if action:
+                self._acted(s, t, now, by, "note")
+            t.updated_at = now
+            result = _ticket_dict(t, self.settings.tag_prefix)
+        return result
+
+    def set_waiting(self, number: int, waiting: bool, by: str) -> dict:
+        """Waiting on the customer (pauses the resolution clock if the policy says so)."""
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            t = self._ticket_or_refuse(s, number)
+            if t.status in ("resolved", "closed"):
+                raise Refused(f"ticket {number} is {t.status}; reopen it first")
+            old = t.status
+            t.status = "waiting" if waiting else "open"
+            clocks.set_waiting(s, self.ruleset, t, now, waiting)
+            t.updated_at = now
+            self._event(s, t, now, by, "status", {"from": old, "to": t.status})
+            result = _ticket_dict(t, self.settings.tag_prefix)
+        return result
+
+    def resolve(self, number: int, by: str, note: str | None = None,
+                tell_customer: bool = True) -> dict:
+        """Resolved; the customer is told "reply if it is not" (the customer decides,
+        procedure 003) and their reply reopens the ticket."""
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            t = self._ticket_or_refuse(s, number)
+            if t.status in ("resolved", "closed"):
+                raise Refused(f"ticket {number} is already {t.status}")
+            old = t.status
+            if t.first_action_at is None:
+                t.first_action_at = now
+            t.status, t.resolved_at, t.waiting_since, t.awaiting_since = "resolved", now, None, None
+            clocks.refresh(s, self.ruleset, t)
+            t.updated_at = now
+            self._event(s, t, now, by, "resolved", {"from": old}, note)
+            if tell_customer and t.contact_email and t.channel == "mail":
+                last_in = s.scalars(select(Message).where(Message.ticket_id == t.id,
+                                                          Message.direction == "in")
+                                    .order_by(Message.id.desc())).first()
+                self.queue_mail(
+                    s, t, now, purpose="resolved", template="resolved", to_addr=t.contact_email,
+                    automatic=False, reply_to=_Thread(last_in) if last_in else None,
+                    context={"tag": correlation.format_tag(self.settings.tag_prefix, t.id),
+                             "subject": t.subject, "name": t.contact_name or "",
+                             "desk": self.settings.address_name, "note": note or "",
+                             "reopen_days": self.settings.reopen_days})
+            result = _ticket_dict(t, self.settings.tag_prefix)
+        self._committed()
+        return result
+
+    def reopen(self, number: int, by: str, reason: str | None = None) -> dict:
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            t = self._ticket_or_refuse(s, number)
+            if t.status not in ("resolved", "closed"):
+                raise Refused(f"ticket {number} is {t.status}, not resolved")
+            old, resolved_at = t.status, t.resolved_at
+            t.status, t.resolved_at = "open", None
+            clocks.reopened(s, self.ruleset, t, now, resolved_at)
+            t.updated_at = now
+            self._event(s, t, now, by, "reopened", {"from": old, "to": "open"}, reason)
+            result = _ticket_dict(t, self.settings.tag_prefix)
+        return result
+
+    def set_kind(self, number: int, kind: str, by: str) -> dict:
+        """A different kind; its SLA policy takes over (already sent notices stay sent)."""
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            t = self._ticket_or_refuse(s, number)
+            if kind not in self.ruleset.kinds:
+                raise Refused(f"unknown kind {kind!r}; kinds: {', '.join(sorted(self.ruleset.kinds))}")
+            old = t.kind
+            t.kind = kind
+            clocks.kind_changed(s, self.ruleset, t)
+            t.updated_at = now
+            self._event(s, t, now, by, "kind", {"from": old, "to": kind})
+            result = _ticket_dict(t, self.settings.tag_prefix)
+        return result
 
     def health(self) -> dict:
         """What an operator or a load balancer needs to know: can we reach the database,
@@ -709,6 +863,15 @@ class Service:
                      "attempts": o.attempts, "next_attempt": _iso(o.next_attempt_at),
                      "sent": _iso(o.sent_at), "last_error": o.last_error}
                     for o in s.scalars(q.limit(limit))]
+
+
+class _Thread:
+    """A stored inbound message, shaped like the parsed one queue_mail threads to."""
+
+    def __init__(self, m: Message):
+        self.message_id = m.message_id
+        self.references = (m.references or "").split()
+        self.headers: dict = {}
 
 
 def _received_at(item: Prepared, now: datetime) -> datetime:
@@ -757,4 +920,8 @@ def _ticket_dict(t: Ticket, prefix: str) -> dict:
         "bounced": t.bounced, "linked_ticket": t.linked_ticket_id,
         "created": _iso(t.created_at), "updated": _iso(t.updated_at),
         "first_action": _iso(t.first_action_at), "resolved": _iso(t.resolved_at),
+        "sla": {"policy": t.sla_policy, "first_action_due": _iso(t.first_action_due_at),
+                "next_action_due": _iso(t.next_action_due_at),
+                "resolution_due": _iso(t.resolution_due_at),
+                "waiting_since": _iso(t.waiting_since), "next_check": _iso(t.sla_next_at)},
     }

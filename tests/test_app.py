@@ -257,7 +257,9 @@ def test_procfile_web_and_clock_processes(bot_env, tmp_path):
     for run in range(2):
         with bot_process(["clock"], bot_env, tmp_path, name=f"clock{run}") as clock:
             wait_until(lambda: "clock started" in clock.stderr(), 20, "the clock", clock)
-            assert jobs() == ["ticketbot-sweep"]
+            # fixed ids: a restart replaces the jobs, never adds a second copy
+            assert sorted(jobs()) == ["ticketbot-contracts_ending",
+                                      "ticketbot-open_complaints_report", "ticketbot-sweep"]
             assert_clean_stop(clock)
 
 

@@ -54,10 +54,13 @@ def test_open_complaints_oldest_first_with_age_and_sla(settings):
         engine.dispose()
     assert [r["number"] for r in rows] == [numbers[0], numbers[1], numbers[3]]
     assert [r["age_days"] for r in rows] == [10, 7, 4]
-    assert rows[0]["sla"] == ("first action overdue since 2026-11-03 09:00 UTC; "
-                              "open 10+ days: sales manager") and rows[0]["overdue"]
-    assert rows[1]["sla"] == "first action done" and not rows[1]["overdue"]
-    assert rows[2]["sla"] == "no first action yet"
+    # rules.yaml sla complaint: first action 24h, resolution 10d (sales manager)
+    assert rows[0]["sla"] == ("breached; first action overdue since 2026-11-03 09:00 UTC; "
+                              "resolution overdue since 2026-11-12 09:00 UTC") and rows[0]["overdue"]
+    assert rows[1]["sla"] == ("on time; first action done; resolution due 2026-11-15 09:00 UTC")
+    assert not rows[1]["overdue"]
+    assert rows[2]["sla"] == ("breached; first action overdue since 2026-11-09 09:00 UTC; "
+                              "resolution due 2026-11-18 09:00 UTC") and rows[2]["overdue"]
     assert rows[0]["customer"] == "bedrijf0.nl" and rows[0]["owner"] == "sanne"
 
     text = report.render(rows, "table", now)

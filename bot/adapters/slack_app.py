@@ -1,0 +1,384 @@
+"""Slack's way in: the slack-bolt app, its HTTP endpoint and Socket Mode.
+
+Slack reaches the bot in one of two ways (issue #4):
+
+- **Socket Mode** when SLACK_APP_TOKEN is set: the bot opens a WebSocket to Slack, so no
+  public URL is needed (`start_socket_mode`).
+- **HTTP mode** otherwise: Slack posts to ``/slack/events`` on the web process
+  (`SlackEventsWSGI`, mounted on `bot.adapters.web.WebApp`); every request must carry a
+  valid v0 signature made with SLACK_SIGNING_SECRET and a timestamp at most five minutes
+  old, or it is answered 401 and goes no further.
+
+Both feed the same Bolt app (`build_app`), whose listeners only translate Slack's payloads
+into calls on a narrow `SlackHandlers` object (the service layer implements it) with
+keyword arguments. Here, and not in the service:
+
+- the bot's own messages (its user id or bot id, from auth.test) and other bots' messages
+  (``bot_id``, subtype ``bot_message``) are ignored, so the bot never answers itself or
+  another bot;
+- an event Slack sends again (no ack within 3 s: ``x-slack-retry-num``) is acknowledged
+  and not handled twice: a bounded set of recent event ids, plus the message's
+  (channel, ts), so a message that arrives both as ``message`` and ``app_mention`` is handled
+  once. The set lives in this process; the service stays idempotent on (channel, ts)
+  for re-sends that reach another process or outlive a restart;
+- if a handler fails, the event is answered 500 and forgotten, so Slack's retry is handled.
+
+Handlers run before the answer is sent (``process_before_response``), so they must be
+quick: record the work and queue replies in the outbox, never call Slack from them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from http import HTTPStatus
+from typing import Any, Iterable, Protocol
+
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
+
+log = logging.getLogger("bot.slack")
+
+EVENTS_PATH = "/slack/events"
+COMMAND = "/ticket"
+MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller
+COMMAND_FAILED = ("Sorry, that did not work. The problem has been logged; please try again "
+                  "in a moment.")
+
+# Scopes each Web API method and event subscription needs (slack-manifest.yaml must grant
+# them all; tests/test_slack.py checks).
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "auth.test": (),
+    "chat.postMessage": ("chat:write",),  # chat:write.public: channels the bot is not in
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "reactions.add": ("reactions:write",),
+    "conversations.open": ("im:write",),
+    "users.info": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),
+    "views.open": (),
+    "apps.connections.open": (),  # the app-level token's connections:write
+}
+EVENT_SCOPES: dict[str, str] = {
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "message.im": "im:history",
+    "app_mention": "app_mentions:read",
+}
+
+# Message subtypes that are a person writing something; others (joins, topic changes, …)
+# are not for the desk.
+_PERSON_SUBTYPES = {None, "file_share", "thread_broadcast", "me_message"}
+
+
+class SlackHandlers(Protocol):
+    """What the service does with what people do in Slack. Called with keyword arguments;
+    ``files`` are dicts with id, name, mimetype, size and url (url_private_download, read
+    with the bot token). Each call should be idempotent on (channel, ts)."""
+
+    def on_intake_message(self, *, channel: str, ts: str, user: str, text: str,
+                          files: list[dict]) -> None:
+        """A new top-level message (a channel the bot is in, or a DM to it)."""
+
+    def on_thread_message(self, *, channel: str, thread_ts: str, ts: str, user: str, text: str,
+                          files: list[dict]) -> None:
+        """A reply in a thread; ``thread_ts`` is the thread's first message."""
+
+    def on_message_changed(self, *, channel: str, ts: str, thread_ts: str | None, user: str,
+                           text: str) -> None:
+        """A person edited their message ``ts`` (its text changed)."""
+
+    def on_message_deleted(self, *, channel: str, ts: str, thread_ts: str | None) -> None:
+        """A person's message ``ts`` was deleted."""
+
+    def on_action(self, *, action_id: str, value: str | None, user: str, channel: str | None,
+                  message_ts: str | None, trigger_id: str | None) -> None:
+        """A button or menu in one of the bot's messages (block_actions)."""
+
+    def on_command(self, *, text: str, user: str, channel: str) -> str | None:
+        """``/ticket text``; the returned text is shown to the user (only them)."""
+
+
+class RecentKeys:
+    """A bounded, thread-safe set of recently handled keys (oldest forgotten first)."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claim(self, keys: Iterable[str]) -> bool:
+        """Record ``keys``; False (and nothing recorded) when any of them was seen."""
+        keys = [k for k in keys if k]
+        with self._lock:
+            if any(k in self._keys for k in keys):
+                return False
+            for k in keys:
+                self._keys[k] = None
+            while len(self._keys) > self.size:
+                self._keys.popitem(last=False)
+            return True
+
+    def forget(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for k in keys:
+                self._keys.pop(k, None)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _files(items: list[dict] | None) -> list[dict]:
+    return [{"id": f.get("id"), "name": f.get("name") or f.get("title"),
+             "mimetype": f.get("mimetype"), "size": f.get("size"),
+             "url": f.get("url_private_download") or f.get("url_private")}
+            for f in items or [] if isinstance(f, dict)]
+
+
+def _thread_of(msg: dict) -> str | None:
+    thread_ts = msg.get("thread_ts")
+    return thread_ts if thread_ts and thread_ts != msg.get("ts") else None
+
+
+def _action_value(action: dict) -> str | None:
+    if action.get("value") is not None:
+        return action["value"]
+    for key in ("selected_option",):
+        if isinstance(action.get(key), dict):
+            return action[key].get("value")
+    for key in ("selected_user", "selected_channel", "selected_conversation", "selected_date"):
+        if action.get(key):
+            return action[key]
+    return None
+
+
+class _Listeners:
+    def __init__(self, handlers: SlackHandlers, seen: RecentKeys):
+        self.handlers = handlers
+        self.seen = seen
+
+    # -- who wrote it
+
+    @staticmethod
+    def _from_a_bot(msg: dict, context) -> bool:
+        if msg.get("subtype") == "bot_message" or msg.get("bot_id"):
+            return True  # ours (bot_id) or another bot's: never answer a bot
+        user = msg.get("user")
+        return user is not None and user == context.get("bot_user_id")
+
+    # -- once only
+
+    def _once(self, keys: list[str], request, fn) -> None:
+        retry = request.headers.get("x-slack-retry-num", [None])[0]
+        if not self.seen.claim(keys):
+            log.info("Slack re-sent %s (retry %s, %s): already handled", keys[0],
+                     retry or "-", request.headers.get("x-slack-retry-reason", ["-"])[0])
+            return
+        try:
+            fn()
+        except Exception:
+            self.seen.forget(keys)  # answered 500: Slack's retry gets handled
+            raise
+
+    # -- listeners (Bolt passes arguments by name)
+
+    def message(self, body: dict, event: dict, context, request) -> None:
+        channel = event.get("channel")
+        subtype = event.get("subtype")
+        event_key = f"event {body.get('event_id')}"
+        if subtype == "message_changed":
+            msg, prev = event.get("message") or {}, event.get("previous_message") or {}
+            if self._from_a_bot(msg, context) or not msg.get("user"):
+                return
+            if prev and prev.get("text") == msg.get("text"):
+                return  # an unfurl, a reply count: not an edit of the words
+            self._once([event_key], request, lambda: self.handlers.on_message_changed(
+                channel=channel, ts=msg.get("ts"), thread_ts=_thread_of(msg),
+                user=msg.get("user"), text=msg.get("text") or ""))
+        elif subtype == "message_deleted":
+            prev = event.get("previous_message") or {}
+            if self._from_a_bot(prev, context):
+                return
+            self._once([event_key], request, lambda: self.handlers.on_message_deleted(
+                channel=channel, ts=event.get("deleted_ts") or prev.get("ts"),
+                thread_ts=_thread_of(prev)))
+        elif subtype in _PERSON_SUBTYPES:
+            self._posted(body, event, context, request)
+        else:
+            log.debug("Slack message subtype %s in %s ignored", subtype, channel)
+
+    def app_mention(self, body: dict, event: dict, context, request) -> None:
+        self._posted(body, event, context, request)
+
+    def _posted(self, body: dict, event: dict, context, request) -> None:
+        if self._from_a_bot(event, context) or not event.get("user"):
+            return
+        channel, ts = event.get("channel"), event.get("ts")
+        keys = [f"event {body.get('event_id')}", f"message {channel} {ts}"]
+        thread_ts = _thread_of(event)
+        common = dict(channel=channel, ts=ts, user=event["user"], text=event.get("text") or "",
+                      files=_files(event.get("files")))
+        if thread_ts:
+            self._once(keys, request,
+                       lambda: self.handlers.on_thread_message(thread_ts=thread_ts, **common))
+        else:
+            self._once(keys, request, lambda: self.handlers.on_intake_message(**common))
+
+    @staticmethod
+    def other_event(event: dict) -> None:
+        log.debug("Slack event %s ignored: nothing handles it", event.get("type"))
+
+    def action(self, ack, body: dict) -> None:
+        ack()
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id")
+        message_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get(
+            "message_ts")
+        for action in body.get("actions") or []:
+            self.handlers.on_action(
+                action_id=action.get("action_id"), value=_action_value(action),
+                user=(body.get("user") or {}).get("id"), channel=channel,
+                message_ts=message_ts, trigger_id=body.get("trigger_id"))
+
+    def command(self, ack, command: dict) -> None:
+        try:
+            reply = self.handlers.on_command(text=(command.get("text") or "").strip(),
+                                             user=command.get("user_id"),
+                                             channel=command.get("channel_id"))
+        except Exception:
+            log.exception("%s from %s failed", COMMAND, command.get("user_id"))
+            reply = COMMAND_FAILED
+        if reply:
+            ack(text=reply)  # shown only to the person who typed it
+        else:
+            ack()
+
+
+def build_app(settings, handlers: SlackHandlers, *, client: WebClient | None = None,
+              seen: RecentKeys | None = None) -> App:
+    """The Bolt app for ``settings`` (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL).
+    Makes no call to Slack until the first request (then one auth.test, for the bot's own
+    user and bot ids)."""
+    client = client or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
+                                 timeout=10, logger=logging.getLogger("bot.slack.web"))
+    app = App(
+        name="ticketbot",
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        token_verification_enabled=False,  # no auth.test at start: Slack may be down
+        process_before_response=True,  # handle, then answer; an exception answers 500
+        logger=logging.getLogger("bot.slack.bolt"),
+        url_verification_enabled=True,
+        ssl_check_enabled=True,
+        ignoring_self_events_enabled=True,
+    )
+    listeners = _Listeners(handlers, seen or RecentKeys())
+    app.event("message")(listeners.message)
+    app.event("app_mention")(listeners.app_mention)
+    app.action(re.compile(".+"))(listeners.action)
+    app.command(COMMAND)(listeners.command)
+    # any other event (a subscription added in Slack before the code): acknowledged, so
+    # Slack does not retry it or count it as a failure
+    app.event(re.compile(".*"))(listeners.other_event)
+    app.ticketbot_listeners = listeners  # type: ignore[attr-defined] - for tests and wiring
+    return app
+
+
+def _plain(start_response, status: HTTPStatus, text: str,
+           extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+    data = text.encode()
+    start_response(f"{status.value} {status.phrase}",
+                   [("Content-Type", "text/plain; charset=utf-8"),
+                    ("Content-Length", str(len(data)))] + (extra or []))
+    return [data]
+
+
+class SlackEventsWSGI:
+    """``POST /slack/events`` for HTTP mode: events, interactivity and slash commands.
+    Checks Slack's v0 signature first; a request without a valid one (bad or missing
+    signature, timestamp over five minutes off) is a 401 with a one-line body, and is
+    logged without its body. Mount it with ``WebApp.mount(EVENTS_PATH, ...)``."""
+
+    def __init__(self, app: App, signing_secret: str, max_body: int = MAX_BODY,
+                 verifier: SignatureVerifier | None = None):
+        if not signing_secret:
+            raise ValueError("SLACK_SIGNING_SECRET is needed for Slack's HTTP mode")
+        self.app = app
+        self.max_body = max_body
+        self.verifier = verifier or SignatureVerifier(signing_secret)
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _plain(start_response, HTTPStatus.METHOD_NOT_ALLOWED, "POST only\n",
+                          [("Allow", "POST")])
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _plain(start_response, HTTPStatus.BAD_REQUEST, "bad Content-Length\n")
+        if length > self.max_body:
+            return _plain(start_response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large\n")
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        headers: dict[str, Any] = {k[5:].lower().replace("_", "-"): v
+                                   for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        if not self._signed(body, headers):
+            log.warning("Slack request from %s refused: bad or missing signature, or a stale "
+                        "timestamp", environ.get("REMOTE_ADDR", "?"))
+            return _plain(start_response, HTTPStatus.UNAUTHORIZED, "invalid signature\n")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _plain(start_response, HTTPStatus.BAD_REQUEST, "not UTF-8\n")
+        resp = self.app.dispatch(BoltRequest(body=text, query=environ.get("QUERY_STRING", ""),
+                                             headers=headers))
+        data = (resp.body or "").encode()
+        out = [(k, v) for k, values in resp.headers.items() if k.lower() != "content-length"
+               for v in values]
+        out.append(("Content-Length", str(len(data))))
+        try:
+            phrase = HTTPStatus(resp.status).phrase
+        except ValueError:
+            phrase = "Status"
+        start_response(f"{resp.status} {phrase}", out)
+        return [data]
+
+
+    def _signed(self, body: bytes, headers: dict) -> bool:
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not timestamp.strip().isdigit() or not signature:
+            return False
+        try:
+            return self.verifier.is_valid(body, timestamp.strip(), signature)
+        except (ValueError, TypeError):
+            return False
+
+
+def mount_http(web_app, bolt_app: App, settings) -> None:
+    """Serve Slack's HTTP mode on ``web_app`` (a `bot.adapters.web.WebApp`)."""
+    web_app.mount(EVENTS_PATH, SlackEventsWSGI(bolt_app, settings.slack_signing_secret or ""))
+
+
+def socket_mode_handler(app: App, app_token: str):
+    """The Socket Mode handler (slack_sdk's built-in WebSocket client); not yet connected."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    return SocketModeHandler(app, app_token=app_token,
+                             logger=logging.getLogger("bot.slack.socket"))
+
+
+def start_socket_mode(app: App, app_token: str):
+    """Connect to Slack over Socket Mode in background threads; returns the handler (call
+    ``.close()`` at shutdown). It reconnects by itself when the connection drops."""
+    handler = socket_mode_handler(app, app_token)
+    started = time.monotonic()
+    handler.connect()
+    log.info("Slack Socket Mode connected in %.1f s", time.monotonic() - started)
+    return handler

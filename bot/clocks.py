@@ -1,0 +1,235 @@
+"""SLA clocks on tickets (service layer): keeps a ticket's due columns and `sla_next_at`
+in step with what happens to it, and the sweep that sends reminders and escalations.
+
+The rules are in bot/sla.py (pure). Here: what each event does to the clock state, and
+exactly-once delivery. The sweep reads only tickets whose `sla_next_at` has come
+(an index range scan), and every notice is claimed by inserting its row in `sla_notice`
+(unique per ticket, target, cycle and stage) in the same transaction as its outbox rows:
+a second clock process, a restart or a re-run finds the row and sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot import correlation, notify, sla
+from bot.db import Event, Message, SlaNotice, Ticket
+from bot.rules import RuleSet
+
+log = logging.getLogger("bot.clocks")
+
+TARGET_LABELS = {"first_action": "first action", "next_action": "next action",
+                 "resolution": "resolution"}
+FIRST_ACTIONS = ("reply", "call", "meeting", "visit", "action")  # what counts as an action
+
+
+def clock_state(t: Ticket) -> sla.ClockState:
+    return sla.ClockState(created_at=t.created_at, status=t.status,
+                          first_action_at=t.first_action_at, awaiting_since=t.awaiting_since,
+                          next_action_cycle=t.next_action_cycle or 0,
+                          waiting_since=t.waiting_since, paused_seconds=t.paused_seconds or 0)
+
+
+def policy_of(rs: RuleSet, t: Ticket) -> sla.Policy | None:
+    return rs.policies.get(t.sla_policy) if t.sla_policy else None
+
+
+def fired_keys(s: Session, ticket_ids) -> dict[int, set[tuple[str, int, str]]]:
+    out: dict[int, set] = defaultdict(set)
+    ids = [i for i in ticket_ids if i is not None]
+    for i in range(0, len(ids), 900):
+        for tid, target, cycle, stage in s.execute(
+                select(SlaNotice.ticket_id, SlaNotice.target, SlaNotice.cycle, SlaNotice.stage)
+                .where(SlaNotice.ticket_id.in_(ids[i:i + 900]))):
+            out[tid].add((target, cycle, stage))
+    return out
+
+
+def refresh(s: Session, rs: RuleSet, t: Ticket, fired: set | None = None) -> None:
+    """Recompute the due columns and when the sweep must next look at the ticket."""
+    policy = policy_of(rs, t)
+    st = clock_state(t)
+    dues = sla.due_dates(policy, st)
+    t.first_action_due_at = dues["first_action"]
+    t.next_action_due_at = dues["next_action"]
+    t.resolution_due_at = dues["resolution"]
+    if policy is None:  # not timed: action_due_at stays as a workflow set it
+        t.sla_next_at = None
+        return
+    t.action_due_at = dues["first_action"] or dues["next_action"]
+    if fired is None:
+        fired = fired_keys(s, [t.id]).get(t.id, set()) if t.id is not None else set()
+    pending = [x for x in sla.timers(policy, st) if x.key not in fired]
+    t.sla_next_at = sla.next_fire(pending)
+
+
+def start(s: Session, rs: RuleSet, t: Ticket) -> None:
+    """A new ticket: its kind's policy starts timing it."""
+    kind = rs.kinds.get(t.kind)
+    t.sla_policy = kind.sla if kind and kind.sla in rs.policies else None
+    refresh(s, rs, t, fired=set())
+
+
+def kind_changed(s: Session, rs: RuleSet, t: Ticket) -> None:
+    kind = rs.kinds.get(t.kind)
+    t.sla_policy = kind.sla if kind and kind.sla in rs.policies else None
+    refresh(s, rs, t)
+
+
+def customer_wrote(s: Session, rs: RuleSet, t: Ticket, now: datetime, *,
+                   was_status: str, was_resolved_at: datetime | None) -> None:
+    """A customer message on an existing ticket (after any reopen/unwait was applied)."""
+    policy = policy_of(rs, t)
+    if was_status == "waiting" and t.waiting_since is not None:
+        t.paused_seconds = (t.paused_seconds or 0) + sla.pause_for(policy, t.waiting_since, now)
+    if was_status in sla.CLOSED_STATUSES and was_resolved_at is not None:
+        t.paused_seconds = (t.paused_seconds or 0) + sla.pause_for(policy, was_resolved_at, now)
+    t.waiting_since = None
+    if t.first_action_at is not None and t.awaiting_since is None:
+        t.awaiting_since = now
+        t.next_action_cycle = (t.next_action_cycle or 0) + 1
+    refresh(s, rs, t)
+
+
+def acted(s: Session, rs: RuleSet, t: Ticket, now: datetime) -> bool:
+    """Staff did something for the customer (a reply, a call, a meeting, a note marked
+    as action): the first action if there was none, and the answer to any waiting
+    customer message. Returns whether this was the first action."""
+    first = t.first_action_at is None
+    if first:
+        t.first_action_at = now
+    t.awaiting_since = None
+    refresh(s, rs, t)
+    return first
+
+
+def set_waiting(s: Session, rs: RuleSet, t: Ticket, now: datetime, waiting: bool) -> None:
+    if waiting and t.waiting_since is None:
+        t.waiting_since = now
+    elif not waiting and t.waiting_since is not None:
+        t.paused_seconds = (t.paused_seconds or 0) + sla.pause_for(policy_of(rs, t), t.waiting_since, now)
+        t.waiting_since = None
+    refresh(s, rs, t)
+
+
+def reopened(s: Session, rs: RuleSet, t: Ticket, now: datetime, resolved_at: datetime | None) -> None:
+    if resolved_at is not None:
+        t.paused_seconds = (t.paused_seconds or 0) + sla.pause_for(policy_of(rs, t), resolved_at, now)
+    refresh(s, rs, t)
+
+
+def insert_once(s: Session, table, values: dict) -> bool:
+    """INSERT that does nothing on a unique conflict; True when this call inserted."""
+    dialect = s.get_bind().dialect.name
+    mod = postgresql if dialect == "postgresql" else sqlite
+    res = s.execute(mod.insert(table).values(**values).on_conflict_do_nothing())
+    return res.rowcount == 1
+
+
+def sweep(service, now: datetime, batch: int = 500) -> dict[str, int]:
+    """Send every reminder and escalation due as of `now`, each exactly once."""
+    counts = {"reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0}
+    while True:
+        with service.sessions() as s, s.begin():
+            q = (select(Ticket).where(Ticket.sla_next_at <= now)
+                 .order_by(Ticket.sla_next_at, Ticket.id).limit(batch))
+            if s.get_bind().dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)  # a second clock takes other rows
+            tickets = s.scalars(q).all()
+            if not tickets:
+                break
+            rs = service.ruleset
+            fired = fired_keys(s, [t.id for t in tickets])
+            for t in tickets:
+                counts["tickets"] += 1
+                _sweep_ticket(s, service, rs, t, now, fired.get(t.id, set()), counts)
+        if len(tickets) < batch:
+            break
+    return counts
+
+
+def _sweep_ticket(s: Session, service, rs: RuleSet, t: Ticket, now: datetime, fired: set,
+                  counts: dict) -> None:
+    policy = policy_of(rs, t)
+    if policy is None:
+        t.sla_next_at = None
+        return
+    all_timers = sla.timers(policy, clock_state(t))
+    send, skip, later = sla.to_fire(all_timers, fired, now)
+    for timer in skip + send:
+        sending = timer in send
+        people = _recipients(rs, policy, t, timer) if sending else []
+        claimed = insert_once(s, SlaNotice.__table__, {
+            "ticket_id": t.id, "target": timer.target, "cycle": timer.cycle, "stage": timer.stage,
+            "due_at": timer.due, "fired_at": now, "outcome": "sent" if sending else "skipped",
+            "recipients": [p.key for p in people]})
+        if not claimed:
+            continue  # another clock got there first
+        if not sending:
+            counts["skipped"] += 1
+            continue
+        _send(s, service, rs, t, policy, timer, people, now)
+        counts["reminders" if timer.stage == "remind" else "escalations"] += 1
+    t.sla_next_at = sla.next_fire(later)
+
+
+def _recipients(rs: RuleSet, policy: sla.Policy, t: Ticket, timer: sla.Timer):
+    if timer.stage == "remind":
+        return notify.resolve_people(rs, t, ["owner"])
+    return notify.resolve_people(rs, t, policy.targets[timer.target].escalate_to)
+
+
+def _send(s: Session, service, rs: RuleSet, t: Ticket, policy: sla.Policy, timer: sla.Timer,
+          people, now: datetime) -> None:
+    tz = ZoneInfo(rs.timezone)
+    target = policy.targets[timer.target]
+    owner = rs.people.get(t.owner)
+    history = _history(s, t, tz)
+    age = now - t.created_at
+    base = {
+        "tag": correlation.format_tag(service.settings.tag_prefix, t.id), "ticket": t.id,
+        "subject": t.subject, "kind": t.kind, "status": t.status,
+        "customer": t.customer or "", "contact_name": t.contact_name or "",
+        "contact_email": t.contact_email or "", "phone": _phone(s, t),
+        "owner_name": owner.name if owner else t.owner, "owner": t.owner,
+        "target": TARGET_LABELS[timer.target], "target_text": target.text,
+        "business": target.business, "due": timer.due.astimezone(tz).strftime("%a %d %b %Y %H:%M"),
+        "overdue": timer.stage == "breach", "created": t.created_at.astimezone(tz).strftime("%a %d %b %Y %H:%M"),
+        "age_days": age.days, "age_hours": int(age.total_seconds() // 3600) % 24,
+        "history": history, "policy": policy.name,
+    }
+    template = "sla-remind" if timer.stage == "remind" else "sla-breach"
+    for person in people:
+        role = "owner" if person.key == t.owner else "escalation"
+        notify.tell(s, service, person, now, purpose=f"sla-{timer.stage}", template=template,
+                    context={**base, "role": role}, ticket=t)
+    s.add(Event(ticket_id=t.id, at=now, actor="system", action=f"sla-{timer.stage}",
+                detail={"target": timer.target, "cycle": timer.cycle, "due": timer.due.isoformat(),
+                        "to": [p.key for p in people]}))
+    log.info("ticket %s: %s %s (due %s) -> %s", t.id, timer.target, timer.stage,
+             timer.due.isoformat(), ", ".join(p.key for p in people) or "nobody")
+
+
+def _phone(s: Session, t: Ticket) -> str:
+    contact = t.contact
+    return (contact.phone or "") if contact is not None else ""
+
+
+def _history(s: Session, t: Ticket, tz: ZoneInfo, limit: int = 12) -> list[dict]:
+    """The conversation so far, newest last, for people who cannot open the ticket."""
+    msgs = s.scalars(select(Message).where(Message.ticket_id == t.id)
+                     .order_by(Message.id.desc()).limit(limit)).all()
+    out = []
+    for m in reversed(msgs):
+        text = (m.visible_text or m.text or "").strip()
+        out.append({"at": m.created_at.astimezone(tz).strftime("%d %b %H:%M"),
+                    "direction": m.direction, "from": m.from_name or m.from_addr or "",
+                    "text": text[:600] + ("…" if len(text) > 600 else "")})
+    return out
