@@ -129,8 +129,9 @@ def insert_once(s: Session, table, values: dict) -> bool:
     """INSERT that does nothing on a unique conflict; True when this call inserted."""
     dialect = s.get_bind().dialect.name
     mod = postgresql if dialect == "postgresql" else sqlite
-    res = s.execute(mod.insert(table).values(**values).on_conflict_do_nothing())
-    return res.rowcount == 1
+    pk = list(table.primary_key.columns)[0]
+    res = s.execute(mod.insert(table).values(**values).on_conflict_do_nothing().returning(pk))
+    return res.first() is not None  # (rowcount is not reliable here on every driver)
 
 
 def sweep(service, now: datetime, batch: int = 500) -> dict[str, int]:

@@ -67,6 +67,10 @@ def build_mail(
         msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     for filename, content_type, data in attachments:  # (name, "text/csv", bytes)
         maintype, _, subtype = content_type.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
-                           filename=filename)
+        if maintype == "text":  # declared as UTF-8, so readers decode it right
+            msg.add_attachment(data.decode("utf-8"), subtype=subtype or "plain", charset="utf-8",
+                               filename=filename)
+        else:
+            msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=filename)
     return msg.as_bytes()

@@ -114,8 +114,8 @@ class FakeSlack:
         return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
 
     def start(self) -> "FakeSlack":
-        self._thread = threading.Thread(target=self.server.serve_forever, name="fakeslack",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                        name="fakeslack", daemon=True)
         self._thread.start()
         return self
 

@@ -531,3 +531,30 @@ def test_field_command(cli, cli_env, tmp_path):
                                                              subject="Hello there")))
     rc, out, err = cli("field", str(row["ticket"]), "amount", "10")
     assert rc == 2 and err.startswith("ticketbot: kind 'invoice' has no field 'amount'")
+
+
+def test_sweep_now_runs_due_work_once_and_delivers(cli, cli_env, tmp_path):
+    raw = customer_mail(1, lang="nl", variant="plain", subject="Klacht over de levering")
+    [row] = cli.ingest(write(tmp_path / "k.eml", raw))
+    n = row["ticket"]
+    rc, out, err = cli("sweep", "--now", "2026-12-07T09:00", "--json")  # Monday, 09:00 local
+    assert rc == 0, err
+    done = json.loads(out)
+    # first action (24 h) and resolution (10 days) both overdue: two escalations (their
+    # reminders skipped as stale); the weekly report was due at 08:00 and goes now
+    assert (done["escalations"], done["skipped"], done["open_complaints_report"]) == (2, 2, 1)
+    assert done["outbox sent"] >= 5 and done["outbox failed"] == 0
+    outbox = cli.json("outbox")
+    notices = sorted((o["purpose"], o["to"]) for o in outbox if o["purpose"] != "ack")
+    # the mail is about a delivery invoice: receivables (ruud) owns it; their manager and
+    # the sales manager are both henk
+    assert notices == [("report", "henk@desk.example"),
+                       ("sla-breach", "debiteuren@desk.example"),
+                       ("sla-breach", "debiteuren@desk.example"),
+                       ("sla-breach", "henk@desk.example"), ("sla-breach", "henk@desk.example")]
+    rc, out, err = cli("sweep", "--now", "2026-12-07T09:05", "--json")
+    assert rc == 0 and json.loads(out)["escalations"] == 0  # nothing twice
+    rc, out, err = cli("resolve", str(n), "--by", "sanne", "--no-mail")
+    assert rc == 0 and json.loads(out)["status"] == "resolved"
+    rc, out, err = cli("sweep", "--now", "tomorrow")
+    assert rc == 2 and "use an ISO time" in err

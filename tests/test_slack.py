@@ -694,6 +694,7 @@ def test_socket_mode_envelopes_are_dispatched_and_acked(slack, handlers):
     settings = Settings(slack_bot_token=slack.bot_token, slack_app_token="xapp-1-A0FAKE0001-1-x",
                         slack_api_url=slack.url)
     socket = socket_mode_handler(build_app(settings, handlers), settings.slack_app_token)
+    assert slack.calls == []  # building the app and the handler asks Slack nothing
     acks: queue.Queue[str] = queue.Queue()
     socket.client.send_message = acks.put  # the WebSocket's send: capture the acks instead
     try:

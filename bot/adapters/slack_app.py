@@ -286,7 +286,6 @@ def build_app(settings, handlers: SlackHandlers, *, client: WebClient | None = N
     # any other event (a subscription added in Slack before the code): acknowledged, so
     # Slack does not retry it or count it as a failure
     app.event(re.compile(".*"))(listeners.other_event)
-    app.ticketbot_listeners = listeners  # type: ignore[attr-defined] - for tests and wiring
     return app
 
 

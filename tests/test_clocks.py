@@ -1,0 +1,329 @@
+"""SLA clocks and scheduled jobs through the real service (bot/clocks.py, bot/jobs.py),
+on SQLite and PostgreSQL, with an injected clock: a complaint walked through a simulated
+fortnight, exactly-once under missed runs, restarts and two clocks sweeping at once.
+
+November/December 2026 in Amsterdam is UTC+1. 2026-11-23 is a Monday.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot import directory
+from bot.db import Outbox, SlaNotice, Ticket, make_engine, make_sessionmaker
+from bot.rules import load_rules
+from bot.service import Service
+from tests.conftest import Clock
+
+REPO = Path(__file__).resolve().parent.parent
+AMS = ZoneInfo("Europe/Amsterdam")
+UTC = timezone.utc
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Amsterdam
+NOTICES = ("sla-remind", "sla-breach", "report", "contracts-ending")
+
+CUSTOMERS = """\
+company,domains,advisor,website_access,contact_name,contact_email,contact_phone
+Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,+31 6 1234 5678
+Hotel Zee,hotelzee.nl,pieter,yes,Zeger Zee,zeger@hotelzee.nl,
+"""
+CONTRACTS = """\
+contract,company,start,end,auto_renew,term_months,notice_months,status
+C-100,Bakkerij Jansen,2026-01-01,2026-12-31,yes,12,1,active
+C-200,Hotel Zee,2025-03-01,2027-02-28,yes,12,1,active
+"""
+
+
+def make_desk(settings, tmp_path, clock: Clock, rules_text: str | None = None) -> tuple[Service, object]:
+    engine = make_engine(settings.database_url)
+    rules = load_rules(REPO / "rules.yaml", text=rules_text)
+    svc = Service(settings, make_sessionmaker(engine), clock=clock, rules=rules)
+    return svc, engine
+
+
+@pytest.fixture
+def desk(settings, tmp_path):
+    clock = Clock(START)
+    svc, engine = make_desk(settings, tmp_path, clock)
+    (tmp_path / "customers.csv").write_text(CUSTOMERS)
+    (tmp_path / "contracts.csv").write_text(CONTRACTS)
+    with svc.sessions() as s, s.begin():
+        assert not directory.import_customers(s, tmp_path / "customers.csv", clock(),
+                                              known_people=set(svc.ruleset.people)).rejected
+        assert not directory.import_contracts(s, tmp_path / "contracts.csv", clock()).rejected
+    yield svc
+    engine.dispose()
+
+
+def mail(subject: str, body: str, n: int, sender: str = "jan@bakkerij-jansen.nl") -> bytes:
+    m = EmailMessage()
+    m["From"] = f"Jan Jansen <{sender}>"
+    m["To"] = "support@desk.example"
+    m["Subject"] = subject
+    m["Message-ID"] = f"<m{n}@bakkerij-jansen.nl>"
+    m.set_content(body)
+    return bytes(m)
+
+
+def notices(svc: Service, since_id: int = 0) -> list[tuple[str, str, str]]:
+    with svc.sessions() as s:
+        rows = s.scalars(select(Outbox).where(Outbox.purpose.in_(NOTICES), Outbox.id > since_id)
+                         .order_by(Outbox.id)).all()
+        return [(r.created_at.astimezone(AMS).strftime("%a %d %b %H:%M"), r.purpose,
+                 r.to_addr.split("@")[0]) for r in rows]
+
+
+def test_a_complaint_walked_through_a_fortnight(desk):
+    svc, clock = desk, desk.clock
+    n = svc.ingest_raw(mail("Klacht over de bezorging", "Goedendag,\n\nDe krant kwam weer niet. "
+                            "Ik ben hier erg ontevreden over.\n", 1), "t1").ticket
+    t = svc.ticket_detail(n)
+    assert (t["kind"], t["owner"], t["sla"]["policy"]) == ("complaint", "sanne", "complaint")
+    assert t["sla"]["first_action_due"] == "2026-11-24T09:00:00+00:00"  # 24 h
+    assert t["sla"]["resolution_due"] == "2026-12-03T09:00:00+00:00"  # 10 days
+    tag = f"[TB-{n}]"
+
+    steps = {  # what people do, and when (UTC)
+        datetime(2026, 11, 24, 11, 0, tzinfo=UTC): lambda: svc.reply(n, "We zoeken het uit.", "sanne"),
+        datetime(2026, 11, 25, 10, 0, tzinfo=UTC): lambda: svc.ingest_raw(
+            mail(f"Re: {tag} Klacht over de bezorging", "Nog steeds niets ontvangen.\n", 2), "t2"),
+        datetime(2026, 11, 26, 13, 0, tzinfo=UTC): lambda: svc.log_action(n, "call", "sanne",
+                                                                          "bezorger gebeld"),
+        datetime(2026, 11, 27, 9, 0, tzinfo=UTC): lambda: svc.set_waiting(n, True, "sanne"),
+        datetime(2026, 12, 1, 9, 0, tzinfo=UTC): lambda: svc.ingest_raw(
+            mail(f"Re: {tag} Klacht over de bezorging", "Vandaag weer niets.\n", 3), "t3"),
+        datetime(2026, 12, 1, 12, 0, tzinfo=UTC): lambda: svc.reply(n, "Morgen komt er een koerier.",
+                                                                   "sanne"),
+    }
+    end = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    while clock.now <= end:  # the clock process: a sweep every 15 minutes
+        if clock.now in steps:
+            steps.pop(clock.now)()
+        svc.sweep(clock.now)
+        clock.advance(minutes=15)
+    assert not steps
+
+    assert notices(svc) == [
+        # a fresh start on Monday 10:00 makes up the 08:00 runs it just missed, once
+        ("Mon 23 Nov 10:00", "report", "henk"),
+        ("Mon 23 Nov 10:00", "contracts-ending", "marta"),  # C-100 ends 31 Dec
+        # first action 24 h: the 75 % reminder fell at 04:00, so it waits for opening time
+        ("Tue 24 Nov 08:30", "sla-remind", "sanne"),
+        ("Tue 24 Nov 10:00", "sla-breach", "sanne"),
+        ("Tue 24 Nov 10:00", "sla-breach", "henk"),  # manager of sales_support
+        # the customer wrote Wednesday 11:00; next action within 1 business day (8.5 h)
+        ("Thu 26 Nov 09:00", "sla-remind", "sanne"),  # due 08:52:30, next sweep
+        ("Thu 26 Nov 11:00", "sla-breach", "sanne"),
+        ("Thu 26 Nov 11:00", "sla-breach", "henk"),
+        ("Mon 30 Nov 08:00", "report", "henk"),
+        ("Mon 30 Nov 08:00", "contracts-ending", "marta"),
+        # 10 days + 4 days waiting on the customer (paused): due Monday 7 Dec 10:00; the
+        # 75 % reminder (Friday 22:00) waited for Monday's opening
+        ("Mon 07 Dec 08:00", "report", "henk"),
+        ("Mon 07 Dec 08:00", "contracts-ending", "marta"),
+        ("Mon 07 Dec 08:30", "sla-remind", "sanne"),
+        ("Mon 07 Dec 10:00", "sla-breach", "sanne"),
+        ("Mon 07 Dec 10:00", "sla-breach", "henk"),  # the sales manager steps in (S 4.1)
+    ]
+    t = svc.ticket_detail(n)
+    assert t["first_action"] == "2026-11-24T11:00:00+00:00"  # the first reply; never reset
+    assert t["sla"]["resolution_due"] == "2026-12-07T09:00:00+00:00"
+    assert t["sla"]["next_check"] is None  # nothing left to send for this ticket
+    # sweeping again, or as of an earlier time, sends nothing twice
+    before = len(notices(svc))
+    assert svc.sweep(end)["escalations"] == 0 and svc.sweep(START)["reminders"] == 0
+    assert len(notices(svc)) == before
+
+    with svc.sessions() as s:
+        breach = s.scalars(select(Outbox).where(Outbox.purpose == "sla-breach",
+                                                Outbox.to_addr == "henk@desk.example")
+                           .order_by(Outbox.id.desc())).first()
+        report = s.scalars(select(Outbox).where(Outbox.purpose == "report")
+                           .order_by(Outbox.id.desc())).first()
+    # the escalation carries the history and the age, for someone without the ticket open
+    assert breach.subject == f"{tag} Unresolved after 10d — Klacht over de bezorging" or \
+        breach.subject == f"{tag} Niet opgelost na 10d — Klacht over de bezorging"
+    assert "Vandaag weer niets." in breach.body_text and "Morgen komt er een koerier." in breach.body_text
+    assert "14 dagen" in breach.body_text or "14 days" in breach.body_text
+    assert "+31 6 1234 5678" in breach.body_text
+    # the weekly report: an HTML table and a CSV attachment, the complaint 13 days old
+    parsed = email.message_from_bytes(report.payload, policy=email.policy.default)
+    html = parsed.get_body(("html",)).get_content()
+    assert f"<td>{tag}</td><td align=\"right\">13</td>" in html
+    [csv_part] = list(parsed.iter_attachments())
+    assert csv_part.get_filename() == "open-complaints-2026-12-07.csv"
+    rows = csv_part.get_content().splitlines()
+    assert rows[0].lstrip("\ufeff").startswith("number,tag,age_days") and rows[1].startswith(f"{n},{tag},13,")
+
+
+def test_missed_runs_send_the_breach_once_and_skip_the_stale_reminder(desk):
+    svc, clock = desk, desk.clock
+    n = svc.ingest_raw(mail("Klacht", "Ik ben ontevreden.\n", 1), "t1").ticket
+    later = START + timedelta(days=3)  # the clock process was down for three days
+    done = svc.sweep(later)
+    assert (done["reminders"], done["escalations"], done["skipped"]) == (0, 1, 1)
+    with svc.sessions() as s:
+        ledger = sorted((x.target, x.stage, x.outcome) for x in s.scalars(select(SlaNotice)))
+    assert ledger == [("first_action", "breach", "sent"), ("first_action", "remind", "skipped")]
+    # a restarted service (new engine, new process state) finds the ledger
+    svc2, engine2 = make_desk(svc.settings, None, Clock(later))
+    try:
+        assert svc2.sweep(later + timedelta(minutes=1))["escalations"] == 0
+    finally:
+        engine2.dispose()
+    assert [p for _, p, _ in notices(svc) if p.startswith("sla")] == ["sla-breach", "sla-breach"]
+    assert svc.ticket_detail(n)["sla"]["next_check"] is not None  # resolution still pending
+
+
+def test_two_clocks_sweeping_at_once_send_each_notice_once(desk):
+    svc = desk
+    numbers = [svc.ingest_raw(mail(f"Klacht {i}", "Ontevreden.\n", i), f"t{i}").ticket
+               for i in range(30)]
+    at = START + timedelta(days=1, hours=2)  # every first action overdue
+    services, engines = [], []
+    for _ in range(2):
+        s2, e2 = make_desk(svc.settings, None, Clock(at))
+        services.append(s2)
+        engines.append(e2)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run(s2):
+        try:
+            barrier.wait(10)
+            results.append(s2.sweep(at))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s2,)) for s2 in services]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    for e in engines:
+        e.dispose()
+    assert not errors, errors
+    assert sum(r["escalations"] for r in results) == 30
+    with svc.sessions() as s:
+        breaches = s.scalars(select(Outbox.to_addr).where(Outbox.purpose == "sla-breach")).all()
+        assert len(breaches) == 60  # owner and manager, once each, for 30 tickets
+        assert len(s.scalars(select(SlaNotice)).all()) == 60  # 30 breaches + 30 skipped reminders
+        assert sorted(t.id for t in s.scalars(select(Ticket).where(Ticket.sla_next_at <= at))) == []
+    assert len(numbers) == 30
+
+
+def test_resolving_stops_the_clocks_and_a_customer_reply_reopens_them(desk):
+    svc, clock = desk, desk.clock
+    n = svc.ingest_raw(mail("Klacht", "Ontevreden.\n", 1), "t1").ticket
+    clock.advance(hours=2)
+    t = svc.resolve(n, "sanne", "De krant wordt weer bezorgd.")
+    assert t["status"] == "resolved" and t["sla"]["next_check"] is None
+    assert t["first_action"] is not None  # resolving is an action
+    with svc.sessions() as s:
+        resolved = s.scalars(select(Outbox).where(Outbox.purpose == "resolved")).one()
+        assert resolved.to_addr == "jan@bakkerij-jansen.nl"
+        assert "simply reply to this mail" in resolved.body_text  # the customer decides
+    assert svc.sweep(START + timedelta(days=30)) == {"reminders": 0, "escalations": 0,
+                                                     "skipped": 0, "tickets": 0}
+    clock.advance(days=2)  # the customer is not happy after all
+    svc.ingest_raw(mail(f"Re: [TB-{n}] Klacht", "Nee, nog steeds niet.\n", 2), "t2")
+    t = svc.ticket_detail(n)
+    assert t["status"] == "open"
+    # 2 h open + 2 days resolved (not counted): resolution due 10 days + 2 days after creation
+    assert t["sla"]["resolution_due"] == (START + timedelta(days=12)).isoformat()
+    assert t["sla"]["next_action_due"] is not None  # the customer is waiting for an answer
+
+
+def test_staff_actions_refuse_what_makes_no_sense(desk):
+    from bot.routing import Refused
+
+    svc = desk
+    n = svc.ingest_raw(mail("Vraag", "Hoe laat gaan jullie open?\n", 1), "t1").ticket
+    with pytest.raises(Refused, match="unknown action 'lunch'"):
+        svc.log_action(n, "lunch", "sanne")
+    with pytest.raises(Refused, match="no ticket 999"):
+        svc.resolve(999, "sanne")
+    with pytest.raises(Refused, match="the reply is empty"):
+        svc.reply(n, "  ", "sanne")
+    with pytest.raises(Refused, match="unknown kind 'gossip'"):
+        svc.set_kind(n, "gossip", "sanne")
+    svc.resolve(n, "sanne", tell_customer=False)
+    with pytest.raises(Refused, match="already resolved"):
+        svc.resolve(n, "sanne")
+    with pytest.raises(Refused, match="reopen it first"):
+        svc.set_waiting(n, True, "sanne")
+    assert svc.reopen(n, "sanne")["status"] == "open"
+
+
+def test_a_note_is_not_an_action_unless_marked(desk):
+    svc = desk
+    n = svc.ingest_raw(mail("Vraag", "Hoe laat gaan jullie open?\n", 1), "t1").ticket
+    assert svc.add_note(n, "klant belt vaker", "sanne")["first_action"] is None
+    assert svc.add_note(n, "teruggebeld, opgelost", "sanne", action=True)["first_action"] is not None
+    with svc.sessions() as s:
+        assert s.scalars(select(Outbox).where(Outbox.purpose.in_(("reply", "note")))).all() == []
+
+
+def test_changing_the_kind_changes_the_policy(desk):
+    svc = desk
+    n = svc.ingest_raw(mail("Vraag", "Hoe laat gaan jullie open?\n", 1), "t1").ticket
+    t = svc.ticket_detail(n)
+    assert t["sla"]["policy"] == "standard" and t["sla"]["resolution_due"] is None
+    t = svc.set_kind(n, "complaint", "sanne")
+    assert t["sla"]["policy"] == "complaint"
+    assert t["sla"]["resolution_due"] == (START + timedelta(days=10)).isoformat()
+
+
+def test_the_weekly_report_can_be_switched_off_and_moved(settings, tmp_path):
+    text = (REPO / "rules.yaml").read_text().replace(
+        'open_complaints_report:       # open complaints with age, owner and SLA state\n    cron: "0 8 * * mon"',
+        'open_complaints_report:\n    cron: "30 7 * * fri"').replace(
+        'contracts_ending:             # each advisor gets the contracts ending within `within`\n    cron: "0 8 * * mon"',
+        'contracts_ending:\n    cron: false')
+    assert 'cron: "30 7 * * fri"' in text and "cron: false" in text
+    clock = Clock(datetime(2026, 11, 27, 6, 0, tzinfo=UTC))  # Friday 07:00 local
+    svc, engine = make_desk(settings, tmp_path, clock, rules_text=text)
+    try:
+        assert "report" not in notices_purposes(svc, svc.sweep(clock.now))
+        assert svc.sweep(datetime(2026, 11, 27, 6, 30, tzinfo=UTC)) == {
+            "reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0,
+            "open_complaints_report": 1}
+        assert notices(svc) == [("Fri 27 Nov 07:30", "report", "henk")]
+    finally:
+        engine.dispose()
+
+
+def notices_purposes(svc, _done) -> set[str]:
+    return {p for _, p, _ in notices(svc)}
+
+
+def test_contract_ending_notice_to_the_customer_is_sent_once(settings, tmp_path):
+    text = (REPO / "rules.yaml").read_text().replace(
+        "notify_customer: false", "notify_customer: true")
+    clock = Clock(START)
+    svc, engine = make_desk(settings, tmp_path, clock, rules_text=text)
+    (tmp_path / "customers.csv").write_text(CUSTOMERS)
+    (tmp_path / "contracts.csv").write_text(CONTRACTS)
+    try:
+        with svc.sessions() as s, s.begin():
+            directory.import_customers(s, tmp_path / "customers.csv", clock(),
+                                       known_people=set(svc.ruleset.people))
+            directory.import_contracts(s, tmp_path / "contracts.csv", clock())
+        svc.sweep(START)
+        svc.sweep(START + timedelta(days=7))  # the next Monday: the customer is not told again
+        with svc.sessions() as s:
+            told = s.scalars(select(Outbox).where(Outbox.purpose == "contract-ending")).all()
+        assert [(o.to_addr, o.subject) for o in told] == [
+            ("jan@bakkerij-jansen.nl", "Uw contract C-100 loopt af op 31 december 2026")]
+        assert "uiterlijk\n30 november 2026" in told[0].body_text or \
+            "uiterlijk 30 november 2026" in told[0].body_text
+    finally:
+        engine.dispose()
