@@ -15,9 +15,9 @@ from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot import correlation, notify, sla
 from bot.db import Event, Message, SlaNotice, Ticket
@@ -138,47 +138,69 @@ def sweep(service, now: datetime, batch: int = 500) -> dict[str, int]:
     """Send every reminder and escalation due as of `now`, each exactly once."""
     counts = {"reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0}
     while True:
-        with service.sessions() as s, s.begin():
+        with service.sessions() as s, s.begin(), s.no_autoflush:
             q = (select(Ticket).where(Ticket.sla_next_at <= now)
-                 .order_by(Ticket.sla_next_at, Ticket.id).limit(batch))
+                 .order_by(Ticket.sla_next_at, Ticket.id).limit(batch)
+                 .options(selectinload(Ticket.contact)))
             if s.get_bind().dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)  # a second clock takes other rows
             tickets = s.scalars(q).all()
             if not tickets:
                 break
-            rs = service.ruleset
-            fired = fired_keys(s, [t.id for t in tickets])
-            for t in tickets:
-                counts["tickets"] += 1
-                _sweep_ticket(s, service, rs, t, now, fired.get(t.id, set()), counts)
+            _sweep_batch(s, service, tickets, now, counts)
         if len(tickets) < batch:
             break
     return counts
 
 
-def _sweep_ticket(s: Session, service, rs: RuleSet, t: Ticket, now: datetime, fired: set,
-                  counts: dict) -> None:
-    policy = policy_of(rs, t)
-    if policy is None:
-        t.sla_next_at = None
-        return
-    all_timers = sla.timers(policy, clock_state(t))
-    send, skip, later = sla.to_fire(all_timers, fired, now)
-    for timer in skip + send:
-        sending = timer in send
-        people = _recipients(rs, policy, t, timer) if sending else []
-        claimed = insert_once(s, SlaNotice.__table__, {
-            "ticket_id": t.id, "target": timer.target, "cycle": timer.cycle, "stage": timer.stage,
-            "due_at": timer.due, "fired_at": now, "outcome": "sent" if sending else "skipped",
-            "recipients": [p.key for p in people]})
-        if not claimed:
-            continue  # another clock got there first
-        if not sending:
+def _sweep_batch(s: Session, service, tickets: list[Ticket], now: datetime, counts: dict) -> None:
+    """One transaction: claim the batch's due notices in the ledger with one statement,
+    then queue what this process claimed."""
+    rs = service.ruleset
+    fired = fired_keys(s, [t.id for t in tickets])
+    wanted: list[dict] = []
+    plan: list[tuple[Ticket, sla.Policy, sla.Timer, list]] = []
+    for t in tickets:
+        counts["tickets"] += 1
+        policy = policy_of(rs, t)
+        if policy is None:
+            t.sla_next_at = None
+            continue
+        send, skip, later = sla.to_fire(sla.timers(policy, clock_state(t)),
+                                        fired.get(t.id, set()), now)
+        for timer in skip + send:
+            sending = timer in send
+            people = _recipients(rs, policy, t, timer) if sending else []
+            wanted.append({"ticket_id": t.id, "target": timer.target, "cycle": timer.cycle,
+                           "stage": timer.stage, "due_at": timer.due, "fired_at": now,
+                           "outcome": "sent" if sending else "skipped",
+                           "recipients": [p.key for p in people]})
+            plan.append((t, policy, timer, people if sending else None))
+        t.sla_next_at = sla.next_fire(later)
+    claimed = claim(s, wanted)  # the keys another clock did not get first
+    sending = [(t, p, timer, people) for t, p, timer, people in plan
+               if (t.id, timer.target, timer.cycle, timer.stage) in claimed]
+    histories = _histories(s, {t.id for t, _, _, people in sending if people is not None},
+                           ZoneInfo(rs.timezone))
+    for t, policy, timer, people in sending:
+        if people is None:
             counts["skipped"] += 1
             continue
-        _send(s, service, rs, t, policy, timer, people, now)
+        _send(s, service, rs, t, policy, timer, people, now, histories.get(t.id, []))
         counts["reminders" if timer.stage == "remind" else "escalations"] += 1
-    t.sla_next_at = sla.next_fire(later)
+
+
+def claim(s: Session, rows: list[dict], chunk: int = 300) -> set[tuple[int, str, int, str]]:
+    """Insert ledger rows, skipping any that exist; returns the keys this call inserted."""
+    dialect = s.get_bind().dialect.name
+    mod = postgresql if dialect == "postgresql" else sqlite
+    table = SlaNotice.__table__
+    out: set = set()
+    for i in range(0, len(rows), chunk):
+        stmt = (mod.insert(table).values(rows[i:i + chunk]).on_conflict_do_nothing()
+                .returning(table.c.ticket_id, table.c.target, table.c.cycle, table.c.stage))
+        out.update(tuple(r) for r in s.execute(stmt))
+    return out
 
 
 def _recipients(rs: RuleSet, policy: sla.Policy, t: Ticket, timer: sla.Timer):
@@ -188,11 +210,10 @@ def _recipients(rs: RuleSet, policy: sla.Policy, t: Ticket, timer: sla.Timer):
 
 
 def _send(s: Session, service, rs: RuleSet, t: Ticket, policy: sla.Policy, timer: sla.Timer,
-          people, now: datetime) -> None:
+          people, now: datetime, history: list[dict]) -> None:
     tz = ZoneInfo(rs.timezone)
     target = policy.targets[timer.target]
     owner = rs.people.get(t.owner)
-    history = _history(s, t, tz)
     age = now - t.created_at
     base = {
         "tag": correlation.format_tag(service.settings.tag_prefix, t.id), "ticket": t.id,
@@ -223,14 +244,23 @@ def _phone(s: Session, t: Ticket) -> str:
     return (contact.phone or "") if contact is not None else ""
 
 
-def _history(s: Session, t: Ticket, tz: ZoneInfo, limit: int = 12) -> list[dict]:
-    """The conversation so far, newest last, for people who cannot open the ticket."""
-    msgs = s.scalars(select(Message).where(Message.ticket_id == t.id)
-                     .order_by(Message.id.desc()).limit(limit)).all()
-    out = []
-    for m in reversed(msgs):
-        text = (m.visible_text or m.text or "").strip()
-        out.append({"at": m.created_at.astimezone(tz).strftime("%d %b %H:%M"),
-                    "direction": m.direction, "from": m.from_name or m.from_addr or "",
-                    "text": text[:600] + ("…" if len(text) > 600 else "")})
+def _histories(s: Session, ticket_ids: set[int], tz: ZoneInfo, limit: int = 12) -> dict[int, list[dict]]:
+    """The last messages of each ticket, oldest first, for people who cannot open the
+    ticket: one query for the whole batch (a window function keeps `limit` per ticket)."""
+    out: dict[int, list[dict]] = defaultdict(list)
+    if not ticket_ids:
+        return out
+    rank = func.row_number().over(partition_by=Message.ticket_id,
+                                  order_by=Message.id.desc()).label("rank")
+    inner = (select(Message.ticket_id, Message.id, Message.created_at, Message.direction,
+                    Message.from_name, Message.from_addr, Message.visible_text, Message.text, rank)
+             .where(Message.ticket_id.in_(sorted(ticket_ids))).subquery())
+    rows = s.execute(select(inner).where(inner.c.rank <= limit)
+                     .order_by(inner.c.ticket_id, inner.c.id)).all()
+    for r in rows:
+        text = (r.visible_text or r.text or "").strip()
+        out[r.ticket_id].append({
+            "at": r.created_at.astimezone(tz).strftime("%d %b %H:%M"), "direction": r.direction,
+            "from": r.from_name or r.from_addr or "",
+            "text": text[:600] + ("…" if len(text) > 600 else "")})
     return out
