@@ -222,8 +222,8 @@ def _send(s: Session, service, rs: RuleSet, t: Ticket, policy: sla.Policy, timer
         "contact_email": t.contact_email or "", "phone": _phone(s, t),
         "owner_name": owner.name if owner else t.owner, "owner": t.owner,
         "target": TARGET_LABELS[timer.target], "target_text": target.text,
-        "business": target.business, "due": timer.due.astimezone(tz).strftime("%a %d %b %Y %H:%M"),
-        "overdue": timer.stage == "breach", "created": t.created_at.astimezone(tz).strftime("%a %d %b %Y %H:%M"),
+        "business": target.business, "due": notify.when(timer.due, tz, rs.default_language),
+        "overdue": timer.stage == "breach", "created": notify.when(t.created_at, tz, rs.default_language),
         "age_days": age.days, "age_hours": int(age.total_seconds() // 3600) % 24,
         "history": history, "policy": policy.name,
     }

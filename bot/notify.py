@@ -18,6 +18,14 @@ from bot.mailout import build_mail, new_message_id
 from bot.rules import Person, RuleSet
 
 
+def when(moment: datetime, tz, language: str | None) -> str:
+    """24 november 2026 10:00 / 24 November 2026 10:00, in the desk's time zone."""
+    from bot.cancellation import format_date
+
+    local = moment.astimezone(tz)
+    return f"{format_date(local.date(), language)} {local:%H:%M}"
+
+
 def channel_for(person: Person, settings) -> str:
     if getattr(settings, "slack_enabled", False) and person.access == "slack" and person.slack:
         return "slack"
@@ -80,3 +88,70 @@ def tell(s: Session, service, person: Person, now: datetime, *, purpose: str, te
         s.add(Event(ticket_id=ticket.id, at=now, actor=by, action="notified",
                     detail={"to": person.key, "channel": channel, "purpose": purpose}))
     return row
+
+
+def new_ticket(s: Session, service, ticket: Ticket, msg, ident, now: datetime) -> list[str]:
+    """Procedure S 7.1: the responsible person hears of a new ticket on their channel;
+    urgent ones also by mail, phone number first (the procedure says: by phone);
+    cancellations, new contacts and moved appointments go to the advisor directly too.
+    Returns the keys of the people told."""
+    from zoneinfo import ZoneInfo
+
+    from bot import correlation
+
+    rs = service.ruleset
+    if not getattr(rs, "notify_staff", True):
+        return []
+    owner = rs.people.get(ticket.owner)
+    kind = rs.kinds.get(ticket.kind)
+    tz = ZoneInfo(rs.timezone)
+    contact = ticket.contact
+    advisor_key = ident.advisor if ident is not None else None
+    advisor = rs.people.get(advisor_key) if advisor_key else None
+    policy = rs.policy_for(ticket.kind)
+    due = ticket.action_due_at
+    context = {
+        "tag": correlation.format_tag(service.settings.tag_prefix, ticket.id), "ticket": ticket.id,
+        "subject": ticket.subject, "kind": (kind.label.get(rs.default_language) if kind else None)
+        or ticket.kind, "urgent": ticket.urgent,
+        "customer": ticket.customer or "", "contact_name": ticket.contact_name or "",
+        "contact_email": ticket.contact_email or "",
+        "phone": (contact.phone if contact is not None else None) or "",
+        "advisor": advisor.name if advisor else "", "owner_name": owner.name if owner else ticket.owner,
+        "due": when(due, tz, rs.default_language) if due else "",
+        "expect": policy.name if policy else "",
+        "text": (msg.visible_text or msg.text or "").strip()[:4000],
+        "attachments": [a.filename for a in msg.attachments if a.filename and not a.inline],
+        "rule": ticket.rule or "", "why": "", "is_owner": True,
+    }
+    told: list[str] = []
+    cancellation = kind is not None and kind.workflow == "cancellation"
+    if owner is not None and not cancellation:  # a cancellation's owner gets the copy (S 3.4)
+        row = tell(s, service, owner, now, purpose="new-ticket", template="new-ticket",
+                   context=context, ticket=ticket)
+        told.append(owner.key)
+        if ticket.urgent and row.channel != "mail":  # urgent: a mail as well as the DM
+            _mail_too(s, service, owner, now, context, ticket)
+    also = (ticket.kind == "appointment" or cancellation
+            or (ident is not None and ident.how == "new-contact-at-known-company"))
+    if also and advisor is not None and advisor.key != ticket.owner:
+        why = ("cancellation" if cancellation else "appointment"
+               if ticket.kind == "appointment" else "new-contact")
+        tell(s, service, advisor, now, purpose="advisor-copy", template="new-ticket",
+             context={**context, "is_owner": False, "why": why}, ticket=ticket)
+        told.append(advisor.key)
+    return told
+
+
+def _mail_too(s: Session, service, person: Person, now: datetime, context: dict,
+              ticket: Ticket) -> None:
+    class _MailOnly:  # the same notice by mail, whatever the person's usual channel
+        slack_enabled = False
+
+        def __getattr__(self, name):
+            return getattr(service.settings, name)
+
+    proxy = type("Svc", (), {"settings": _MailOnly(), "ruleset": service.ruleset,
+                             "renderer": service.renderer})()
+    tell(s, proxy, person, now, purpose="urgent-mail", template="new-ticket", context=context,
+         ticket=ticket)

@@ -199,6 +199,7 @@ class RuleSet:
     calendars: dict = field(default_factory=dict)  # name -> BusinessCalendar
     policies: dict = field(default_factory=dict)  # name -> sla.Policy
     schedule: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()})
+    notify_staff: bool = True  # False only for the built-in fallback (nobody real to tell)
 
     def policy_for(self, kind: str):
         """The SLA policy that times tickets of this kind, or None."""
@@ -235,7 +236,7 @@ class RuleSet:
                    roles={r: Role(r, owner) for r in ROLES if r != ADVISOR},
                    kinds={k: Kind(k, workflow="cancellation" if k == "cancellation" else None)
                           for k in BASE_KINDS},
-                   rules=(), default_owner=owner)
+                   rules=(), default_owner=owner, notify_staff=False)
 
 
 # --------------------------------------------------------------------------- facts

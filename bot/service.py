@@ -16,7 +16,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import cancellations, clocks, correlation, directory, routing, sla, threadindex
+from bot import (cancellations, clocks, correlation, directory, notify, routing, sla,
+                 staffmail, threadindex)
 from bot.config import Settings
 from bot.db import Attachment, Event, Message, Outbox, RawMail, Spool, Task, Ticket
 from bot.domain import InboundMessage, UnreadableMail
@@ -249,6 +250,15 @@ class Service:
         why_linked: str | None = None
         if match.ticket is not None:
             ticket = match.ticket
+            person, verified = staffmail.author(s, self, msg)
+            if person is not None:  # a colleague answering by mail: a note or a command
+                summary = staffmail.handle(s, self, ticket, msg, person, verified, now)
+                self._event(s, ticket, now, person.key, "staff-mail", {"verified": verified},
+                            summary)
+                s.add(self._raw(item, now, "appended", ticket=ticket))
+                log.info("ticket %s: staff mail, %s", ticket.id, summary)
+                return IngestResult(item.source, "appended", None, msg.warnings,
+                                    _ticket_obj=ticket)
             decision = correlation.reopen_decision(ticket.status, ticket.resolved_at, now,
                                                    self.settings.reopen_days)
             if decision == "new-linked":
@@ -306,6 +316,7 @@ class Service:
             extra = cancellations.ack_context(c, ticket.language)
             s.info["after_flush"].append(lambda: self._cancellation_copy(s, ticket, c, msg, now))
         s.info["acks"].append((ticket, msg, decision.ack, extra))
+        s.info["after_flush"].append(lambda: notify.new_ticket(s, self, ticket, msg, ident, now))
         return IngestResult(item.source, "created", None, msg.warnings, _ticket_obj=ticket)
 
     def _cancellation_in_reply(self, s: Session, ticket: Ticket, msg: InboundMessage,
@@ -703,29 +714,33 @@ class Service:
         now = self.clock()
         with self.sessions() as s, s.begin():
             t = self._ticket_or_refuse(s, number)
-            if not t.contact_email:
-                raise Refused(f"ticket {number} has no customer address to reply to")
-            if not text.strip():
-                raise Refused("the reply is empty")
-            last_in = s.scalars(select(Message).where(Message.ticket_id == t.id,
-                                                      Message.direction == "in")
-                                .order_by(Message.id.desc())).first()
-            person = self.ruleset.people.get(by)
-            thread = _Thread(last_in) if last_in is not None else None
-            row = self.queue_mail(
-                s, t, now, purpose="reply", template="reply", to_addr=t.contact_email,
-                automatic=False, reply_to=thread,
-                context={"tag": correlation.format_tag(self.settings.tag_prefix, t.id),
-                         "subject": t.subject, "text": text.strip(),
-                         "staff_name": person.name if person else by,
-                         "desk": self.settings.address_name, "name": t.contact_name or ""})
-            row.next_attempt_at = now + timedelta(seconds=delay_seconds)
-            self._acted(s, t, now, by, "reply")
+            row = self._reply(s, t, now, text, by, delay_seconds)
             s.flush()
             result = {"outbox": row.id, "message_id": row.message_id,
                       "send_at": _iso(row.next_attempt_at)}
         self._committed()
         return result
+
+    def _reply(self, s: Session, t: Ticket, now: datetime, text: str, by: str,
+               delay_seconds: float = 0) -> Outbox:
+        if not t.contact_email:
+            raise Refused(f"ticket {t.id} has no customer address to reply to")
+        if not text.strip():
+            raise Refused("the reply is empty")
+        last_in = s.scalars(select(Message).where(Message.ticket_id == t.id,
+                                                  Message.direction == "in")
+                            .order_by(Message.id.desc())).first()
+        person = self.ruleset.people.get(by)
+        row = self.queue_mail(
+            s, t, now, purpose="reply", template="reply", to_addr=t.contact_email,
+            automatic=False, reply_to=_Thread(last_in) if last_in is not None else None,
+            context={"tag": correlation.format_tag(self.settings.tag_prefix, t.id),
+                     "subject": t.subject, "text": text.strip(),
+                     "staff_name": person.name if person else by,
+                     "desk": self.settings.address_name, "name": t.contact_name or ""})
+        row.next_attempt_at = now + timedelta(seconds=delay_seconds)
+        self._acted(s, t, now, by, "reply")
+        return row
 
     def _acted(self, s: Session, t: Ticket, now: datetime, by: str, how: str) -> None:
         first = clocks.acted(s, self.ruleset, t, now)
@@ -783,29 +798,33 @@ class Service:
         now = self.clock()
         with self.sessions() as s, s.begin():
             t = self._ticket_or_refuse(s, number)
-            if t.status in ("resolved", "closed"):
-                raise Refused(f"ticket {number} is already {t.status}")
-            old = t.status
-            if t.first_action_at is None:
-                t.first_action_at = now
-            t.status, t.resolved_at, t.waiting_since, t.awaiting_since = "resolved", now, None, None
-            clocks.refresh(s, self.ruleset, t)
-            t.updated_at = now
-            self._event(s, t, now, by, "resolved", {"from": old}, note)
-            if tell_customer and t.contact_email and t.channel == "mail":
-                last_in = s.scalars(select(Message).where(Message.ticket_id == t.id,
-                                                          Message.direction == "in")
-                                    .order_by(Message.id.desc())).first()
-                self.queue_mail(
-                    s, t, now, purpose="resolved", template="resolved", to_addr=t.contact_email,
-                    automatic=False, reply_to=_Thread(last_in) if last_in else None,
-                    context={"tag": correlation.format_tag(self.settings.tag_prefix, t.id),
-                             "subject": t.subject, "name": t.contact_name or "",
-                             "desk": self.settings.address_name, "note": note or "",
-                             "reopen_days": self.settings.reopen_days})
+            self._resolve(s, t, now, by, note, tell_customer)
             result = _ticket_dict(t, self.settings.tag_prefix)
         self._committed()
         return result
+
+    def _resolve(self, s: Session, t: Ticket, now: datetime, by: str, note: str | None,
+                 tell_customer: bool) -> None:
+        if t.status in ("resolved", "closed"):
+            raise Refused(f"ticket {t.id} is already {t.status}")
+        old = t.status
+        if t.first_action_at is None:
+            t.first_action_at = now
+        t.status, t.resolved_at, t.waiting_since, t.awaiting_since = "resolved", now, None, None
+        clocks.refresh(s, self.ruleset, t)
+        t.updated_at = now
+        self._event(s, t, now, by, "resolved", {"from": old}, note)
+        if tell_customer and t.contact_email and t.channel == "mail":
+            last_in = s.scalars(select(Message).where(Message.ticket_id == t.id,
+                                                      Message.direction == "in")
+                                .order_by(Message.id.desc())).first()
+            self.queue_mail(
+                s, t, now, purpose="resolved", template="resolved", to_addr=t.contact_email,
+                automatic=False, reply_to=_Thread(last_in) if last_in else None,
+                context={"tag": correlation.format_tag(self.settings.tag_prefix, t.id),
+                         "subject": t.subject, "name": t.contact_name or "",
+                         "desk": self.settings.address_name, "note": note or "",
+                         "reopen_days": self.settings.reopen_days})
 
     def reopen(self, number: int, by: str, reason: str | None = None) -> dict:
         now = self.clock()

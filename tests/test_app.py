@@ -155,8 +155,12 @@ def test_smtp_mail_becomes_ticket_and_acknowledgement_file(bot_env, tmp_path):
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
             refused = client.sendmail("contact1@customer1.example", [ADDRESS], mail)
         assert refused == {}
-        [ack_path] = wait_until(lambda: eml_files(out), 20, "the acknowledgement file", bot)
-        ack = read_mail(ack_path)
+        mails = wait_until(lambda: len(eml_files(out)) == 2 and eml_files(out), 20,
+                           "the acknowledgement and the owner's notice", bot)
+        by_to = {read_mail(p)["To"]: read_mail(p) for p in mails}
+        ack = by_to["contact1@customer1.example"]
+        notice = by_to["debiteuren@desk.example"]  # receivables, who work by mail
+        assert notice["Subject"] == "[TB-1] Nieuw: Factuur voor u: Question about invoice 1"
         assert "[TB-1]" in ack["Subject"]
         assert ack["Subject"] == "Re: [TB-1] Question about invoice 1"
         assert ack["Auto-Submitted"] == "auto-replied"
@@ -178,8 +182,9 @@ def test_imap_mail_becomes_ticket(bot_env, tmp_path):
             wait_until(lambda: accepts_connections(smtp_port(env)), 20, "the SMTP port", bot)
             dovecot.append([customer_mail(2, lang="nl", variant="plain",
                                           message_id="imap-2@customer2.example")])
-            [ack_path] = wait_until(lambda: eml_files(out), 20, "the acknowledgement file", bot)
-            ack = read_mail(ack_path)
+            mails = wait_until(lambda: len(eml_files(out)) == 2 and eml_files(out), 20,
+                               "the acknowledgement and the owner's notice", bot)
+            ack = {read_mail(p)["To"]: read_mail(p) for p in mails}["contact2@customer2.example"]
             assert ack["Subject"] == "Re: [TB-1] Vraag over factuur 2"
             assert ack["Auto-Submitted"] == "auto-replied"
             assert ack["In-Reply-To"] == "<imap-2@customer2.example>"
@@ -272,8 +277,8 @@ def test_run_serves_health_with_outbox_backlog(bot_env, tmp_path):
         with smtplib.SMTP("127.0.0.1", smtp_port(env), timeout=10) as client:
             client.sendmail("contact1@customer1.example", [ADDRESS], customer_mail(1))
         status, body = wait_until(
-            lambda: (r := http_get(port, "/healthz"))[1]["outbox"]["queued"] == 1 and r,
-            20, "the acknowledgement queued", bot)
+            lambda: (r := http_get(port, "/healthz"))[1]["outbox"]["queued"] == 2 and r,
+            20, "the acknowledgement and the owner's notice queued", bot)
         assert status == 200 and body["spool"] == 0
         bot.terminate(30)
 

@@ -256,7 +256,8 @@ def test_show_json_has_messages_attachments_and_events(cli, tmp_path):
     assert ack["attachments"] == []
     assert ack["delivery"] == "queued"
     assert [(e["action"], e["actor"]) for e in d["events"]] == [
-        ("created", "customer:contact3@customer3.example"), ("routed", "rules")]
+        ("created", "customer:contact3@customer3.example"), ("routed", "rules"),
+        ("notified", "system")]  # the owner was told (by mail: ruud has no system access)
     # "Question about invoice": the shipped rules.yaml gives it to receivables
     assert (d["kind"], d["owner"], d["owner_role"], d["rule"]) == (
         "invoice", "ruud", "receivables", "invoice")
@@ -281,8 +282,9 @@ def test_show_human_output(cli, tmp_path):
         "to contact3@customer3.example [queued]: Re: [TB-1] Question about invoice 3")
     assert f"   [attachment] {name} ({ctype}, {size} bytes)" in lines
     events = lines[lines.index("events:") + 1:]
-    assert len(events) == 2 and events[0].endswith("customer:contact3@customer3.example: created")
+    assert len(events) == 3 and events[0].endswith("customer:contact3@customer3.example: created")
     assert events[1].endswith("rules: routed — role receivables")
+    assert events[2].endswith("system: notified")
 
 
 # --------------------------------------------------------------------------- outbox
@@ -291,7 +293,7 @@ def test_outbox_lists_queued_then_send_writes_files(cli, cli_env, tmp_path):
         write(tmp_path / "in" / f"{i}.eml", customer_mail(i, message_id=f"o{i}@customer.example",
                                                          variant="plain"))
     cli.ingest(tmp_path / "in")
-    items = cli.json("outbox")
+    items = [o for o in cli.json("outbox") if o["purpose"] == "ack"]  # (and the owner's notices)
     assert [(o["ticket"], o["channel"], o["to"], o["status"]) for o in items] == [
         (1, "mail", "contact0@customer0.example", "queued"),
         (2, "mail", "contact1@customer1.example", "queued"),
@@ -304,11 +306,12 @@ def test_outbox_lists_queued_then_send_writes_files(cli, cli_env, tmp_path):
 
     rc, out, err = cli("outbox", "--send", "--json")
     assert rc == 0, err
-    assert err.strip().splitlines()[-1] == "2 sent, 0 retry, 0 failed"
-    assert [(o["ticket"], o["status"], o["attempts"]) for o in json.loads(out)] == [
-        (1, "sent", 1), (2, "sent", 1)]
+    assert err.strip().splitlines()[-1] == "4 sent, 0 retry, 0 failed"  # 2 acks, 2 notices
+    assert [(o["ticket"], o["status"], o["attempts"]) for o in json.loads(out)
+            if o["purpose"] == "ack"] == [(1, "sent", 1), (2, "sent", 1)]
     files = sorted(p.name for p in mail_dir.iterdir())
-    assert files == [f"{o['id']:08d}.eml" for o in items]
+    assert files == sorted(f"{o['id']:08d}.eml" for o in json.loads(out))
+    assert set(files) >= {f"{o['id']:08d}.eml" for o in items}
     for o in items:
         msg = BytesParser(policy=default_policy).parsebytes(
             (mail_dir / f"{o['id']:08d}.eml").read_bytes())
@@ -545,7 +548,8 @@ def test_sweep_now_runs_due_work_once_and_delivers(cli, cli_env, tmp_path):
     assert (done["escalations"], done["skipped"], done["open_complaints_report"]) == (2, 2, 1)
     assert done["outbox sent"] >= 5 and done["outbox failed"] == 0
     outbox = cli.json("outbox")
-    notices = sorted((o["purpose"], o["to"]) for o in outbox if o["purpose"] != "ack")
+    notices = sorted((o["purpose"], o["to"]) for o in outbox
+                     if o["purpose"] not in ("ack", "new-ticket"))
     # the mail is about a delivery invoice: receivables (ruud) owns it; their manager and
     # the sales manager are both henk
     assert notices == [("report", "henk@desk.example"),

@@ -125,14 +125,15 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(crash_db, tmp
         assert db.scalar(select(func.count(distinct(Message.message_id))).where(inbound)) == N
         assert db.scalar(select(func.count(distinct(Message.ticket_id))).where(inbound)) == N
         assert set(db.scalars(select(Message.message_id).where(inbound))) == message_ids(raws)
-        # exactly one acknowledgement per ticket
-        assert db.count(Outbox) == N
+        # exactly one acknowledgement per ticket, and one notice to its owner
+        assert db.count(Outbox) == 2 * N
         assert db.count(Outbox, Outbox.purpose == "ack") == N
+        assert db.count(Outbox, Outbox.purpose == "new-ticket") == N
         assert db.scalar(select(func.count(distinct(Outbox.ticket_id)))) == N
         assert db.count(Message, Message.direction == "out") == N
         assert db.count(Outbox, Outbox.status == "failed") == 0
         sent = set(db.scalars(select(Outbox.id).where(Outbox.status == "sent")))
-        assert len(sent) == N - len(claimed)
+        assert len(sent) == 2 * N - len(claimed)
         files = {int(p.stem) for p in Path(out).glob("*.eml")}
         assert sent <= files <= sent | claimed
         assert db.count(Spool) == 0
