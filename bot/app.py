@@ -68,6 +68,10 @@ def watch_rules(service: Service, stop: threading.Event, hup: threading.Event,
 def build_sender(settings: Settings, service: Service) -> OutboxSender:
     """The outbox sender with a transport per channel (mail: SMTP relay or files)."""
     transports = {"mail": make_transport(settings.smtp_url, settings.mail_dir)}
+    if settings.slack_enabled:
+        from bot.adapters.slack_out import SlackTransport
+
+        transports["slack"] = SlackTransport.from_settings(settings)
     return OutboxSender(settings, service.sessions, transports)
 
 
@@ -175,6 +179,23 @@ def running_worker(settings: Settings, service: Service | None = None, **kw):
 PARTS = ("worker", "web", "clock")
 
 
+def _socket_mode(slack_app, settings: Settings, stop: threading.Event, holder: list) -> None:
+    """Connect Socket Mode, retrying with backoff while Slack cannot be reached: mail
+    intake and delivery go on meanwhile (Slack posts wait in the outbox)."""
+    from bot.adapters.slack_app import start_socket_mode
+
+    delay = 5.0
+    while not stop.is_set():
+        try:
+            holder.append(start_socket_mode(slack_app, settings.slack_app_token))
+            return
+        except Exception as exc:
+            log.error("Slack Socket Mode: cannot connect (%s); next try in %.0f s",
+                      type(exc).__name__, delay)
+            stop.wait(delay)
+            delay = min(300.0, delay * 2)
+
+
 def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
     """Run the given Procfile parts in this process until SIGTERM or SIGINT."""
     service = open_service(settings, rules=True)
@@ -200,12 +221,29 @@ def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
             worker = Worker(settings, service, stop=stop)
             stoppers.append(worker.shutdown)
             worker.start()
+        slack_app = None
+        if settings.slack_enabled:
+            from bot.adapters.slack_app import build_app
+            from bot.slackdesk import SlackDesk
+
+            slack_app = build_app(settings, SlackDesk(service))
         if "web" in parts:
             from bot.adapters.web import WebApp, WebServer
 
-            web = WebServer(WebApp(service.health), *settings.web_listen)
+            webapp = WebApp(service.health)
+            if slack_app is not None and settings.slack_mode == "http":
+                from bot.adapters.slack_app import mount_http
+
+                mount_http(webapp, slack_app, settings)
+                log.info("Slack: events at /slack/events (HTTP mode)")
+            web = WebServer(webapp, *settings.web_listen)
             stoppers.append(web.stop)
             web.start()
+        if "worker" in parts and slack_app is not None and settings.slack_mode == "socket":
+            holder: list = []
+            threading.Thread(target=_socket_mode, args=(slack_app, settings, stop, holder),
+                             name="slack-socket", daemon=True).start()
+            stoppers.append(lambda: [h.close() for h in holder])
         if "clock" in parts:
             from bot.clock import build_scheduler
 

@@ -125,6 +125,10 @@ def new_ticket(s: Session, service, ticket: Ticket, msg, ident, now: datetime) -
         "rule": ticket.rule or "", "why": "", "is_owner": True,
     }
     told: list[str] = []
+    if ticket.channel == "mail":  # a ticket opened in Slack has its thread already
+        from bot import slackdesk
+
+        slackdesk.root_post(s, service, ticket, now)
     cancellation = kind is not None and kind.workflow == "cancellation"
     if owner is not None and not cancellation:  # a cancellation's owner gets the copy (S 3.4)
         row = tell(s, service, owner, now, purpose="new-ticket", template="new-ticket",

@@ -76,7 +76,7 @@ class OutboxSender:
                 args = (self.settings.address, [row.to_addr], data, f"{row.id:08d}")
             else:
                 data = row.payload
-                args = (row,)
+                args = (_in_thread(s, row),)
         error = None
         outcome = "sent"
         result = None
@@ -84,6 +84,8 @@ class OutboxSender:
         try:
             if transport is None:
                 raise PermanentFailure(f"no transport for channel {row.channel!r}")
+            if args[0] is None:
+                raise TemporaryFailure("the ticket's Slack thread is not posted yet")
             result = transport.send(*args)
         except TemporaryFailure as exc:
             error, outcome = str(exc), "retry"
@@ -103,8 +105,9 @@ class OutboxSender:
                 row.status = "sent"
                 row.sent_at = now
                 row.last_error = None
-                if isinstance(result, dict) and hasattr(Outbox, "result"):
+                if isinstance(result, dict):
                     row.result = result  # e.g. Slack's channel and ts, for later updates
+                _after_sent(s, row, now)
                 log.info("outbox %s: sent %s to %s (ticket %s)", oid, row.purpose, row.to_addr,
                          row.ticket_id)
             elif outcome == "retry" and row.attempts < self.settings.outbox_max_attempts:
@@ -132,3 +135,43 @@ class OutboxSender:
                 log.error("outbox %s: gave up after %d attempts: %s (ticket %s)", oid,
                           row.attempts, error, row.ticket_id)
         return outcome
+
+
+def _in_thread(s, row):
+    """A Slack post into a ticket's thread ({"thread_of": ticket} in its payload) goes to
+    the thread's channel with its ts; None while the thread's root is not posted yet."""
+    import json
+    from types import SimpleNamespace
+
+    try:
+        payload = json.loads(row.payload or b"{}")
+    except ValueError:
+        return row  # the transport refuses it, permanently
+    ticket_id = payload.pop("thread_of", None) if isinstance(payload, dict) else None
+    if ticket_id is None:
+        return row
+    ticket = s.get(Ticket, ticket_id)
+    if ticket is None or not ticket.slack_ts:
+        return None
+    payload.setdefault("args", {})["thread_ts"] = ticket.slack_ts
+    return SimpleNamespace(to_addr=ticket.slack_channel, payload=json.dumps(payload).encode(),
+                           id=row.id, purpose=row.purpose, ticket_id=row.ticket_id)
+
+
+def _after_sent(s, row, now) -> None:
+    """What a delivery makes possible: the ticket learns its Slack thread; a reply that
+    came from a Slack message gets a reaction there once the customer has it."""
+    import json
+
+    if row.channel == "slack" and row.purpose == "slack-root" and row.ticket_id and row.result:
+        ticket = s.get(Ticket, row.ticket_id)
+        if ticket is not None and not ticket.slack_ts:
+            ticket.slack_channel, ticket.slack_ts = row.result.get("channel"), row.result.get("ts")
+    ref = (row.headers or {}).get("slack_ref") if row.channel == "mail" else None
+    if ref:
+        channel, _, ts = ref.partition(":")
+        s.add(Outbox(ticket_id=row.ticket_id, channel="slack", purpose="slack-sent-mark",
+                     automatic=True, to_addr=channel, subject="", status="queued", attempts=0,
+                     payload=json.dumps({"method": "reactions.add",
+                                         "args": {"timestamp": ts, "name": "email"}}).encode(),
+                     next_attempt_at=now, created_at=now))

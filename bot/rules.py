@@ -28,7 +28,12 @@ SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
-TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "calendars", "schedule"}
+TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "calendars", "schedule",
+            "slack"}
+SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds"}
+SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+DEFAULT_SLACK = {"channels": {}, "intake": (), "explicit": (), "note_prefix": "note:",
+                 "reply_prefix": "reply:", "undo_seconds": 60}
 DEFAULT_KEYS = {"owner", "language", "ack", "timezone", "calendar"}
 SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending"}
 JOB_KEYS = {"open_complaints_report": {"cron", "to"},
@@ -200,6 +205,12 @@ class RuleSet:
     policies: dict = field(default_factory=dict)  # name -> sla.Policy
     schedule: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()})
     notify_staff: bool = True  # False only for the built-in fallback (nobody real to tell)
+    slack: dict = field(default_factory=lambda: dict(DEFAULT_SLACK))
+
+    def slack_channel_for(self, kind: str, role: str | None, default: str | None) -> str | None:
+        """The team channel a ticket's thread goes to: by kind, then role, then default."""
+        channels = self.slack.get("channels") or {}
+        return channels.get(kind) or (channels.get(role) if role else None) or default
 
     def policy_for(self, kind: str):
         """The SLA policy that times tickets of this kind, or None."""
@@ -451,12 +462,57 @@ def _check(c: "_Checker", doc, file: str, templates: Path | None) -> RuleSet:
     if c.problems:
         raise RulesError(c.problems)
     tz, calendars, policies, schedule = _timing(c, top, defaults, kinds, people, roles, tdir)
+    slack = _slack(c, top, kinds, roles)
     if c.problems:
         raise RulesError(c.problems)
     return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
                    default_owner=default_owner, default_language=language,
                    default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
-                   timezone=tz, calendars=calendars, policies=policies, schedule=schedule)
+                   timezone=tz, calendars=calendars, policies=policies, schedule=schedule,
+                   slack=slack)
+
+
+def _slack(c: _Checker, top: Located, kinds, roles) -> dict:
+    """rules.yaml `slack:` (bot/slackdesk.py): channels per kind or role, intake and
+    explicit channels, the note/reply prefixes and the undo window."""
+    out = dict(DEFAULT_SLACK)
+    sec = c.mapping(top.get("slack"), top.value_marks.get("slack", top.mark), "slack") or Located()
+    c.keys(sec, SLACK_KEYS, "slack")
+    marks = sec.value_marks
+
+    def channel_ok(value, where, what) -> bool:
+        if isinstance(value, str) and SLACK_CHANNEL.match(value):
+            return True
+        c.add(where, f"slack: {what}: {value!r} is not a Slack channel id like C0123ABCD")
+        return False
+
+    chans = c.mapping(sec.get("channels"), marks.get("channels", top.mark), "slack: channels")
+    if chans:
+        for key, value in chans.items():
+            if key not in kinds and key not in roles:
+                c.add(chans.key_marks[key], f"slack: channels: {key!r} is neither a kind nor a role")
+            elif channel_ok(value, chans.value_marks[key], f"channels: {key}"):
+                out["channels"] = {**out["channels"], key: value}
+    for key in ("intake", "explicit"):
+        if key in sec:
+            value = sec[key]
+            items = value if isinstance(value, list) else [value]
+            where = marks[key]
+            if all(channel_ok(v, where, key) for v in items):
+                out[key] = tuple(items)
+    for key in ("note_prefix", "reply_prefix"):
+        if key in sec:
+            if isinstance(sec[key], str) and sec[key].strip():
+                out[key] = sec[key].strip().lower()
+            else:
+                c.add(marks[key], f"slack: {key} must be a word like 'note:'")
+    if "undo_seconds" in sec:
+        v = sec["undo_seconds"]
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 3600:
+            out["undo_seconds"] = v
+        else:
+            c.add(marks["undo_seconds"], "slack: undo_seconds must be a number of seconds, 0 to 3600")
+    return out
 
 
 def _timing(c: _Checker, top: Located, defaults: Located, kinds, people, roles, tdir: Path):

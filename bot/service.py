@@ -7,6 +7,7 @@ written to the outbox in that same transaction.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import (cancellations, clocks, correlation, directory, notify, routing, sla,
-                 staffmail, threadindex)
+                 slackdesk, staffmail, threadindex)
 from bot.config import Settings
 from bot.db import Attachment, Event, Message, Outbox, RawMail, Spool, Task, Ticket
 from bot.domain import InboundMessage, UnreadableMail
@@ -285,6 +286,8 @@ class Service:
                                 {"from": "waiting", "to": "open"}, "the customer replied")
                 clocks.customer_wrote(s, self.ruleset, ticket, now, was_status=was_status,
                                       was_resolved_at=was_resolved_at)
+                slackdesk.customer_wrote(s, self, ticket, msg.visible_text or msg.text,
+                                         msg.from_name or msg.from_addr or "The customer", now)
                 self._event(s, ticket, now, f"customer:{msg.from_addr}", "message",
                             {"how": match.how, "message_id": msg.message_id})
                 s.add(self._raw(item, now, "appended", ticket=ticket))
@@ -354,6 +357,7 @@ class Service:
             language=msg.language or self.settings.default_language,
             linked_ticket_id=linked.id if linked else None, thread_index=thread_index,
             created_at=now, updated_at=now,
+            slack_channel=msg.slack_channel, slack_ts=msg.slack_ts,  # opened in Slack: its thread
         )
         s.add(ticket)
         return ticket
@@ -387,6 +391,22 @@ class Service:
                     action=action, detail=detail, reason=reason))
 
     # ------------------------------------------------------------------ spool
+    def ingest_slack(self, *, channel: str, ts: str, user: str, text: str, email: str = "",
+                     name: str = "") -> IngestResult:
+        """A Slack message that opens a ticket (an intake channel, or a DM to the bot):
+        routed by the same rules; its thread is the ticket's thread. Re-sent events are
+        duplicates by their (channel, ts)."""
+        from bot.domain import Channel
+
+        raw = json.dumps({"channel": channel, "ts": ts, "user": user, "text": text},
+                         ensure_ascii=False).encode()
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "(no text)")
+        msg = InboundMessage(channel=Channel.SLACK, raw=raw, message_id=f"slack.{channel}.{ts}@slack",
+                             from_addr=email, from_name=name, subject=first[:120], text=text,
+                             visible_text=text, slack_channel=channel, slack_ts=ts)
+        item = Prepared(f"slack:{channel}/{ts}", raw, hashlib.sha256(raw).hexdigest(), msg)
+        return self.ingest_prepared([item])[0]
+
     def spool(self, raw: bytes, source: str) -> int:
         """Commit the bytes of a mail accepted over SMTP; a ticket is made from it later."""
         with self.sessions() as s, s.begin():
@@ -405,6 +425,7 @@ class Service:
     def _acknowledge(self, s: Session, ticket: Ticket, msg: InboundMessage, now: datetime,
                      template: str | bool = "ack", extra: dict | None = None) -> None:
         why_not = ("the rule that routed it sends none" if template is False
+                   else "opened in Slack: answered in its thread" if msg.channel.value == "slack"
                    else self._no_auto_mail_reason(s, msg, now))
         if why_not:
             self._event(s, ticket, now, "system", "ack-skipped", None, why_not)

@@ -1,0 +1,299 @@
+"""The desk in Slack end to end (bot/slackdesk.py): the real Bolt app fed signed Events
+API requests, the real outbox sender posting to a fake Slack Web API (tests/fakeslack.py,
+HTTP on 127.0.0.1) and writing mail to files, the real ingest path, SQLite and PostgreSQL.
+Asserts the exact Slack calls: channel, thread_ts, text, blocks."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot import directory
+from bot.adapters.slack_app import SlackEventsWSGI, build_app
+from bot.adapters.slack_out import ChannelPacer, SlackTransport, make_client
+from bot.adapters.smtp_out import make_transport
+from bot.db import Outbox, Ticket, make_engine, make_sessionmaker
+from bot.outbox import OutboxSender
+from bot.rules import load_rules
+from bot.service import Service
+from bot.slackdesk import SlackDesk
+from tests.conftest import Clock, make_settings
+from tests.fakeslack import FakeSlack
+from tests.test_slack import (SECRET, FakeTime, block_actions_form, command_form, envelope,
+                              message_event, signed_headers, wsgi_post)
+
+REPO = Path(__file__).resolve().parent.parent
+TEAM = "C0DESK0001"
+SANNE = "U0SANNE01"
+START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+CUSTOMERS = """\
+company,domains,advisor,website_access,contact_name,contact_email,contact_phone
+Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,+31 6 1234 5678
+"""
+
+
+class Desk:
+    def __init__(self, db_url, tmp_path, slack: FakeSlack, rules_extra: str = ""):
+        self.slack = slack
+        self.settings = make_settings(db_url, tmp_path, slack_bot_token=slack.bot_token,
+                                      slack_signing_secret=SECRET, slack_api_url=slack.url,
+                                      slack_channel=TEAM)
+        self.clock = Clock(START)
+        self.engine = make_engine(db_url)
+        rules = load_rules(REPO / "rules.yaml",
+                           text=(REPO / "rules.yaml").read_text() + rules_extra)
+        self.svc = Service(self.settings, make_sessionmaker(self.engine), clock=self.clock,
+                           rules=rules)
+        (tmp_path / "c.csv").write_text(CUSTOMERS)
+        with self.svc.sessions() as s, s.begin():
+            directory.import_customers(s, tmp_path / "c.csv", self.clock(),
+                                       known_people=set(self.svc.ruleset.people))
+        self.ftime = FakeTime()
+        self.mail_dir = Path(self.settings.mail_dir)
+        self.sender = OutboxSender(self.settings, self.svc.sessions, {
+            "mail": make_transport(None, self.mail_dir),
+            "slack": SlackTransport(make_client(slack.bot_token, slack.url, timeout=2),
+                                    ChannelPacer(clock=self.ftime.clock, sleep=self.ftime.sleep))})
+        self.events = SlackEventsWSGI(build_app(self.settings, SlackDesk(self.svc)), SECRET)
+        self.n = 0
+
+    def close(self):
+        self.engine.dispose()
+
+    def send(self, after: timedelta = timedelta(0)) -> dict:
+        return self.sender.run_once(self.clock() + after)
+
+    def post(self, event: dict, headers: dict | None = None) -> int:
+        self.n += 1
+        body = json.dumps(envelope(event, f"Ev{self.n:08d}"))
+        status, _, _ = wsgi_post(self.events, body,
+                                 headers={**signed_headers(body), **(headers or {})})
+        return status
+
+    def command(self, text: str, user: str = SANNE) -> str:
+        body = command_form(text, user=user, channel=TEAM)
+        status, _, out = wsgi_post(self.events, body, "application/x-www-form-urlencoded")
+        assert status == 200
+        return out.decode()  # Bolt answers a text-only ack as plain text
+
+    def outbox(self, **where) -> list[Outbox]:
+        with self.svc.sessions() as s:
+            q = select(Outbox).order_by(Outbox.id)
+            for k, v in where.items():
+                q = q.where(getattr(Outbox, k) == v)
+            return s.scalars(q).all()
+
+    def ticket(self, n: int) -> Ticket:
+        with self.svc.sessions() as s:
+            return s.get(Ticket, n)
+
+    def mails_to(self, addr: str) -> list:
+        out = []
+        for p in sorted(self.mail_dir.glob("*.eml")):
+            m = email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            if m["To"] == addr:
+                out.append(m)
+        return out
+
+
+@pytest.fixture
+def desk(db_url, tmp_path):
+    with FakeSlack() as slack:
+        slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
+        d = Desk(db_url, tmp_path, slack)
+        try:
+            yield d
+        finally:
+            d.close()
+
+
+def customer_mail(subject: str, body: str, mid: str) -> bytes:
+    m = EmailMessage()
+    m["From"] = "Jan Jansen <jan@bakkerij-jansen.nl>"
+    m["To"] = "support@desk.example"
+    m["Subject"] = subject
+    m["Message-ID"] = f"<{mid}>"
+    m.set_content(body)
+    return bytes(m)
+
+
+def open_complaint(desk) -> tuple[int, str]:
+    """A complaint mail: its thread in the team channel and a DM to the owner."""
+    n = desk.svc.ingest_raw(customer_mail("Klacht over de bezorging",
+                                          "De krant kwam weer niet. Ik ben ontevreden.\n", "k1@x"),
+                            "t").ticket
+    assert desk.send() == {"sent": 3, "retry": 0, "failed": 0}  # ack, thread, DM
+    root = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
+    return n, root.response["ts"]
+
+
+def test_a_new_ticket_is_a_thread_in_the_team_channel_and_a_dm_to_its_owner(desk):
+    n, root_ts = open_complaint(desk)
+    root = desk.slack.calls_to("chat.postMessage", lambda c: c.params["channel"] == TEAM)[0]
+    assert root.params["text"] == f"[TB-{n}] Complaint: Klacht over de bezorging"
+    blocks = root.params["blocks"]
+    assert blocks[0] == {"type": "section", "text": {"type": "mrkdwn",
+                                                     "text": f"*[TB-{n}] Complaint: Klacht over de bezorging*"}}
+    fields = [f["text"] for f in blocks[1]["fields"]]
+    assert fields[0] == "*Customer*\nBakkerij Jansen"
+    assert fields[2] == f"*Owner*\n<@{SANNE}>"
+    assert fields[3] == "*First action due*\nTue 24 Nov 10:00"  # 24 h, Amsterdam time
+    assert [(e["action_id"], e["value"]) for e in blocks[2]["elements"]] == [
+        ("ticket_take", str(n)), ("ticket_resolve", str(n)), ("ticket_show", str(n))]
+    t = desk.ticket(n)
+    assert (t.slack_channel, t.slack_ts) == (TEAM, root_ts)
+    [opened] = desk.slack.calls_to("conversations.open")
+    assert opened.params["users"] == SANNE
+    dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"].startswith("D"))
+    assert dm.params["text"].startswith(f"*[TB-{n}] Nieuw: Klacht voor u: Klacht over de bezorging*")
+    assert "De krant kwam weer niet." in dm.params["text"]
+
+
+def test_a_staff_reply_is_mailed_after_the_undo_window_and_marked_sent(desk):
+    n, root_ts = open_complaint(desk)
+    msg_ts = "1800000000.000100"
+    assert desk.post(message_event("Beste Jan, morgen komt de krant.", msg_ts, user=SANNE,
+                                   channel=TEAM, thread_ts=root_ts)) == 200
+    [reply] = desk.outbox(purpose="reply")
+    assert reply.next_attempt_at == START + timedelta(seconds=60)  # the undo window
+    assert desk.send(timedelta(seconds=30)) == {"sent": 0, "retry": 0, "failed": 0}
+    # an edit within the window changes the mail
+    edited = {"type": "message", "subtype": "message_changed", "channel": TEAM,
+              "hidden": True, "ts": "1800000000.000200", "event_ts": "1800000000.000200",
+              "message": {"type": "message", "user": SANNE, "text": "Beste Jan, vandaag nog.",
+                          "ts": msg_ts, "thread_ts": root_ts,
+                          "edited": {"user": SANNE, "ts": "1800000000.000200"}},
+              "previous_message": {"type": "message", "user": SANNE, "ts": msg_ts,
+                                   "thread_ts": root_ts,
+                                   "text": "Beste Jan, morgen komt de krant."}}
+    assert desk.post(edited) == 200
+    assert desk.send(timedelta(seconds=61))["sent"] == 1
+    [sent] = desk.mails_to("jan@bakkerij-jansen.nl")[1:]  # after the acknowledgement
+    assert sent["Subject"] == f"Re: [TB-{n}] Klacht over de bezorging"
+    body = sent.get_body(("plain",)).get_content()
+    assert body.startswith("Beste Jan, vandaag nog.") and "Sanne Jansen" in body
+    assert "morgen" not in body
+    desk.send(timedelta(seconds=62))  # the mark: a reaction on the staff message
+    react = desk.slack.wait_for("reactions.add")
+    assert (react.params["channel"], react.params["timestamp"], react.params["name"]) == (
+        TEAM, msg_ts, "email")
+    assert desk.ticket(n).first_action_at == START  # the reply is the first action
+
+
+def test_deleting_within_the_window_cancels_the_mail_and_notes_are_never_mailed(desk):
+    n, root_ts = open_complaint(desk)
+    assert desk.post(message_event("Oeps, verkeerde klant", "1800000000.000300", user=SANNE,
+                                   channel=TEAM, thread_ts=root_ts)) == 200
+    deleted = {"type": "message", "subtype": "message_deleted", "channel": TEAM, "hidden": True,
+               "deleted_ts": "1800000000.000300", "ts": "1800000000.000400",
+               "event_ts": "1800000000.000400",
+               "previous_message": {"type": "message", "user": SANNE, "ts": "1800000000.000300",
+                                    "thread_ts": root_ts, "text": "Oeps, verkeerde klant"}}
+    assert desk.post(deleted) == 200
+    assert desk.post(message_event("note: klant belt vaak, geduld", "1800000000.000500",
+                                   user=SANNE, channel=TEAM, thread_ts=root_ts)) == 200
+    desk.send(timedelta(minutes=5))
+    assert len(desk.mails_to("jan@bakkerij-jansen.nl")) == 1  # the acknowledgement only
+    [cancelled] = desk.outbox(purpose="reply")
+    assert cancelled.status == "cancelled"
+    d = desk.svc.ticket_detail(n)
+    assert [e["reason"] for e in d["events"] if e["action"] == "note"] == ["klant belt vaak, geduld"]
+    assert [m["direction"] for m in d["messages"]] == ["in", "out"]  # no trace of the slip
+    assert d["first_action"] is None
+
+
+def test_slack_resending_an_event_changes_nothing(desk):
+    n, root_ts = open_complaint(desk)
+    event = message_event("Beste Jan, het is geregeld.", "1800000000.000600", user=SANNE,
+                          channel=TEAM, thread_ts=root_ts)
+    body = json.dumps(envelope(event, "EvSAME0001"))
+    for retry in (None, "1", "2"):
+        headers = {**signed_headers(body), **({"X-Slack-Retry-Num": retry,
+                                               "X-Slack-Retry-Reason": "http_timeout"}
+                                              if retry else {})}
+        assert wsgi_post(desk.events, body, headers=headers)[0] == 200
+    # the same message again under a new event id (another process, after a restart)
+    assert desk.post(event) == 200
+    assert len(desk.outbox(purpose="reply")) == 1
+
+
+def test_the_customers_reply_is_posted_into_the_thread(desk):
+    n, root_ts = open_complaint(desk)
+    desk.clock.advance(hours=1)
+    desk.svc.ingest_raw(customer_mail(f"Re: [TB-{n}] Klacht over de bezorging",
+                                      "En vandaag weer niets!\n", "k2@x"), "t")
+    desk.send()
+    post = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts"))
+    assert (post.params["channel"], post.params["thread_ts"]) == (TEAM, root_ts)
+    assert post.params["text"] == "*Jan Jansen* wrote:\n>>> En vandaag weer niets!"
+
+
+def test_ticket_command_and_buttons(desk):
+    n, root_ts = open_complaint(desk)
+    assert desk.command("help").startswith("`/ticket` commands:")
+    shown = desk.command(str(n))
+    assert shown.splitlines()[0] == f"*[TB-{n}] Klacht over de bezorging*"
+    assert "owner sanne" in shown and "De krant kwam weer niet." in shown
+    assert desk.command(f"assign {n} nobody").startswith(
+        "Not done: 'nobody' is neither a person nor a filled role; known: advisor, henk,")
+    assert desk.command(f"assign {n} marta klant van marta") == f"[TB-{n}] now belongs to marta."
+    assert desk.command(f"take {n}") == f"[TB-{n}] is yours now."
+    assert desk.svc.ticket_detail(n)["owner"] == "sanne"
+    assert desk.command(f"note {n} gebeld") == f"Note added to [TB-{n}]."
+    assert desk.command("search bezorging").startswith(f"[TB-{n}] new · sanne")
+    assert desk.command("take") .startswith("Which ticket?")
+    assert desk.command(f"take {n}", user="U0BOB00001").startswith("You are not in rules.yaml")
+    # a button in the thread's root message
+    status, _, _ = wsgi_post(desk.events, block_actions_form(
+        {"action_id": "ticket_resolve", "block_id": f"ticket-{n}", "value": str(n),
+         "type": "button", "action_ts": "1800000000.000900",
+         "text": {"type": "plain_text", "text": "Resolve"}}, message_ts=root_ts),
+        "application/x-www-form-urlencoded")
+    assert status == 200
+    d = desk.svc.ticket_detail(n)
+    assert d["status"] == "resolved"
+    assert ("resolved", "slack:U0BOB00001") in [(e["action"], e["actor"]) for e in d["events"]]
+    desk.send()
+    said = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts")
+                               and "resolved" in c.params["text"])
+    assert said.params["text"] == (f"<@U0BOB00001>: [TB-{n}] resolved; the customer was asked "
+                                   "to reply if it is not.")
+
+
+def test_explicit_channel_mails_only_reply_messages(db_url, tmp_path):
+    with FakeSlack() as slack:
+        slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
+        desk = Desk(db_url, tmp_path, slack, rules_extra=f"\nslack:\n  explicit: [{TEAM}]\n")
+        try:
+            n, root_ts = open_complaint(desk)
+            desk.post(message_event("even overleggen met Wim", "1800000000.001000", user=SANNE,
+                                    channel=TEAM, thread_ts=root_ts))
+            desk.post(message_event("reply: Beste Jan, het is opgelost.", "1800000000.001100",
+                                    user=SANNE, channel=TEAM, thread_ts=root_ts))
+            [reply] = desk.outbox(purpose="reply")
+            assert reply.body_text.startswith("Beste Jan, het is opgelost.")
+            d = desk.svc.ticket_detail(n)
+            assert [e["reason"] for e in d["events"] if e["action"] == "note"] == [
+                "even overleggen met Wim"]
+        finally:
+            desk.close()
+
+
+def test_a_dm_to_the_bot_opens_a_ticket_routed_by_the_rules(desk):
+    dm = message_event("Website ligt eruit, inloggen lukt niet", "1800000000.002000",
+                       user=SANNE, channel="D0SANNE01", channel_type="im")
+    assert desk.post(dm) == 200
+    assert desk.post(dm) == 200  # re-sent: still one ticket
+    with desk.svc.sessions() as s:
+        [t] = s.scalars(select(Ticket).where(Ticket.channel == "slack")).all()
+        assert (t.kind, t.owner) == ("technical", "wim")  # routed by the same rules
+        assert (t.slack_channel, t.slack_ts) == ("D0SANNE01", "1800000000.002000")
+        assert t.contact_email == "sanne@desk.example"
+    assert desk.outbox(purpose="ack") == [] and desk.outbox(purpose="slack-root") == []
