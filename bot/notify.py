@@ -65,6 +65,9 @@ def tell(s: Session, service, person: Person, now: datetime, *, purpose: str, te
                      template=template, language=rendered.language, body_text=rendered.text,
                      payload=json.dumps({"method": "chat.postMessage",
                                          "args": {"channel": person.slack, "text": text}}).encode(),
+                     # if Slack does not know the person (deactivated, wrong id): mail
+                     headers={"fallback_email": person.email, "language": rendered.language},
+                     body_html=rendered.html,
                      status="queued", attempts=0, next_attempt_at=now, created_at=now)
     else:
         mid = new_message_id(settings.mail_domain, ticket.id if ticket else None)

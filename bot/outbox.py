@@ -123,6 +123,7 @@ class OutboxSender:
                 outcome = "failed"
                 row.status = "failed"
                 row.last_error = error
+                _mail_instead(s, row, now, self.settings.mail_domain)
                 if row.ticket_id is not None:
                     s.add(Event(ticket_id=row.ticket_id, at=now, actor="system",
                                 action="delivery-failed",
@@ -175,3 +176,20 @@ def _after_sent(s, row, now) -> None:
                      payload=json.dumps({"method": "reactions.add",
                                          "args": {"timestamp": ts, "name": "email"}}).encode(),
                      next_attempt_at=now, created_at=now))
+
+
+def _mail_instead(s, row, now, domain: str) -> None:
+    """A notice Slack could not deliver for good (the person is deactivated or unknown
+    there) goes by mail: nobody misses a notice because of Slack."""
+    fallback = (row.headers or {}).get("fallback_email") if row.channel == "slack" else None
+    if not fallback:
+        return
+    from bot.mailout import new_message_id
+
+    s.add(Outbox(ticket_id=row.ticket_id, channel="mail", purpose=row.purpose, automatic=False,
+                 to_addr=fallback, subject=row.subject, body_text=row.body_text,
+                 body_html=row.body_html, template=row.template, language=row.language,
+                 message_id=new_message_id(domain, row.ticket_id),
+                 headers={"automatic": True, "language": row.language, "thread_topic": row.subject},
+                 status="queued", attempts=0, next_attempt_at=now, created_at=now))
+    log.warning("outbox %s: Slack could not deliver it; mailed to %s instead", row.id, fallback)

@@ -297,3 +297,33 @@ def test_a_dm_to_the_bot_opens_a_ticket_routed_by_the_rules(desk):
         assert (t.slack_channel, t.slack_ts) == ("D0SANNE01", "1800000000.002000")
         assert t.contact_email == "sanne@desk.example"
     assert desk.outbox(purpose="ack") == [] and desk.outbox(purpose="slack-root") == []
+
+
+def test_a_person_slack_does_not_know_gets_the_notice_by_mail(db_url, tmp_path):
+    with FakeSlack() as slack:  # sanne's Slack account was deactivated
+        slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example", deleted=True)
+        desk = Desk(db_url, tmp_path, slack)
+        try:
+            n = desk.svc.ingest_raw(customer_mail("Klacht", "Ontevreden.\n", "k9@x"), "t").ticket
+            assert desk.send() == {"sent": 2, "retry": 0, "failed": 1}  # ack, thread; DM fails
+            [dm] = desk.outbox(purpose="new-ticket", channel="slack")
+            assert dm.status == "failed" and "user_disabled" in dm.last_error
+            desk.send()
+            [mailed] = desk.mails_to("sanne@desk.example")
+            assert mailed["Subject"] == f"[TB-{n}] Nieuw: Klacht voor u: Klacht"
+            assert "Ontevreden." in mailed.get_body(("plain",)).get_content()
+        finally:
+            desk.close()
+
+
+def test_urgent_reaches_the_owner_by_dm_and_by_mail_phone_first(desk):
+    n = desk.svc.ingest_raw(customer_mail("SPOED: klacht, bel mij", "Ontevreden!\n", "u9@x"),
+                            "t").ticket
+    desk.send()
+    dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"].startswith("D"))
+    assert dm.params["text"].startswith(f"*SPOED [TB-{n}]")
+    assert "SPOED — bel Jan Jansen nu: +31 6 1234 5678." in dm.params["text"]
+    [mailed] = desk.mails_to("sanne@desk.example")
+    assert mailed["Subject"].startswith(f"SPOED [TB-{n}]")
+    root = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
+    assert root.params["text"].startswith(":rotating_light: *URGENT* ")
