@@ -88,10 +88,18 @@ def open_complaints_report(service, s, cfg: dict, now: datetime, fire: datetime)
                "table": report.render(rows, "table", now),
                "overdue": sum(1 for r in rows if r["overdue"])}
     name = f"open-complaints-{as_of:%Y-%m-%d}.csv"
+    sent = 0
     for person in people:
-        notify.tell(s, service, person, now, purpose="report", template="report-open-complaints",
-                    context=context, attachments=((name, "text/csv", csv_bytes),))
-    return len(people)
+        row = notify.tell(s, service, person, now, purpose="report",
+                          template="report-open-complaints", context=context,
+                          attachments=((name, "text/csv", csv_bytes),))
+        sent += 1
+        if row.channel != "mail":  # a DM, and the mail with the table and the CSV file
+            notify.tell(s, notify.mail_only(service), person, now, purpose="report",
+                        template="report-open-complaints", context=context,
+                        attachments=((name, "text/csv", csv_bytes),))
+            sent += 1
+    return sent
 
 
 def contracts_ending(service, s, cfg: dict, now: datetime, fire: datetime) -> int:

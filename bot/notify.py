@@ -150,15 +150,19 @@ def new_ticket(s: Session, service, ticket: Ticket, msg, ident, now: datetime) -
     return told
 
 
-def _mail_too(s: Session, service, person: Person, now: datetime, context: dict,
-              ticket: Ticket) -> None:
-    class _MailOnly:  # the same notice by mail, whatever the person's usual channel
+def mail_only(service):
+    """The service as `tell` sees it, but telling everyone by mail."""
+    class _MailOnly:
         slack_enabled = False
 
         def __getattr__(self, name):
             return getattr(service.settings, name)
 
-    proxy = type("Svc", (), {"settings": _MailOnly(), "ruleset": service.ruleset,
-                             "renderer": service.renderer})()
-    tell(s, proxy, person, now, purpose="urgent-mail", template="new-ticket", context=context,
-         ticket=ticket)
+    return type("MailOnly", (), {"settings": _MailOnly(), "ruleset": service.ruleset,
+                                 "renderer": service.renderer})()
+
+
+def _mail_too(s: Session, service, person: Person, now: datetime, context: dict,
+              ticket: Ticket) -> None:
+    tell(s, mail_only(service), person, now, purpose="urgent-mail", template="new-ticket",
+         context=context, ticket=ticket)

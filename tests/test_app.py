@@ -349,3 +349,33 @@ def test_the_bot_refuses_to_start_on_invalid_rules(bot_env, tmp_path):
         f"ticketbot: {rules}:5:27: rule 'x': bad regular expression '(': "
         "missing ), unterminated subpattern at position 1"]
     assert not accepts_connections(smtp_port(env))
+
+
+def test_web_serves_slack_events_in_http_mode(bot_env, tmp_path):
+    """The real `ticketbot web` with Slack in HTTP mode: /slack/events is mounted, bad
+    signatures get 401, Slack's URL check is answered, a DM to the bot opens a ticket."""
+    import json
+
+    from tests.fakeslack import BOT_TOKEN, FakeSlack
+    from tests.test_slack import SECRET, envelope, http_post, message_event, signed_headers
+
+    port = web_port(bot_env)
+    with FakeSlack() as slack:
+        env = {**bot_env, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+               "SLACK_API_URL": slack.url, "SLACK_CHANNEL": "C0DESK0001"}
+        with bot_process(["web"], env, tmp_path, name="web") as web:
+            wait_until(lambda: accepts_connections(port), 20, "the web port", web)
+            body = json.dumps({"token": "x", "challenge": "c-123", "type": "url_verification"})
+            assert http_post(port, body, headers={"X-Slack-Signature": "v0=bad",
+                                                  "X-Slack-Request-Timestamp": "1"})[0] == 401
+            status, answer = http_post(port, body)
+            assert status == 200 and json.loads(answer) == {"challenge": "c-123"}
+            dm = json.dumps(envelope(message_event("Factuur 2026-311 klopt niet",
+                                                   "1800000000.000100", user="U0SANNE01",
+                                                   channel="D0SANNE01", channel_type="im"),
+                                     "EvAPP00001"))
+            assert http_post(port, dm, headers=signed_headers(dm))[0] == 200
+            assert_clean_stop(web)
+        assert "Slack: events at /slack/events (HTTP mode)" in web.stderr()
+        assert BOT_TOKEN not in web.stderr()
+    assert count(env["DATABASE_URL"], Ticket, Ticket.channel == "slack") == 1

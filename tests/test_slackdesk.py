@@ -107,6 +107,7 @@ class Desk:
 def desk(db_url, tmp_path):
     with FakeSlack() as slack:
         slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
+        slack.add_user("U0HENK001", "henk", "Henk Mulder", "henk@desk.example")
         d = Desk(db_url, tmp_path, slack)
         try:
             yield d
@@ -327,3 +328,18 @@ def test_urgent_reaches_the_owner_by_dm_and_by_mail_phone_first(desk):
     assert mailed["Subject"].startswith(f"SPOED [TB-{n}]")
     root = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
     assert root.params["text"].startswith(":rotating_light: *URGENT* ")
+
+
+def test_the_weekly_report_is_a_dm_and_a_mail_with_the_csv(desk):
+    n, _ = open_complaint(desk)
+    monday = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)  # 08:00 in Amsterdam
+    done = desk.svc.sweep(monday)  # (the complaint's first action is overdue too)
+    assert done["open_complaints_report"] == 2
+    desk.sender.run_once(monday)
+    dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "D0HENK001"
+                             and "Openstaande" in c.params["text"])
+    assert dm.params["text"].startswith("*Openstaande klachten op Mon 30 Nov 2026 08:00: 1")
+    assert f"[TB-{n}]" in dm.params["text"]
+    [mailed] = [m for m in desk.mails_to("henk@desk.example") if "Openstaande" in m["Subject"]]
+    [csv_part] = list(mailed.iter_attachments())
+    assert csv_part.get_filename() == "open-complaints-2026-11-30.csv"
