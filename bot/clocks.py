@@ -125,13 +125,17 @@ def reopened(s: Session, rs: RuleSet, t: Ticket, now: datetime, resolved_at: dat
     refresh(s, rs, t)
 
 
+def insert_new(s: Session, table, rows: list[dict], returning) -> list[tuple]:
+    """INSERT that skips rows hitting a unique key; returns `returning` of the rows this
+    call inserted (rowcount is not reliable here on every driver)."""
+    mod = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = mod.insert(table).values(rows).on_conflict_do_nothing().returning(*returning)
+    return [tuple(r) for r in s.execute(stmt)]
+
+
 def insert_once(s: Session, table, values: dict) -> bool:
-    """INSERT that does nothing on a unique conflict; True when this call inserted."""
-    dialect = s.get_bind().dialect.name
-    mod = postgresql if dialect == "postgresql" else sqlite
-    pk = list(table.primary_key.columns)[0]
-    res = s.execute(mod.insert(table).values(**values).on_conflict_do_nothing().returning(pk))
-    return res.first() is not None  # (rowcount is not reliable here on every driver)
+    """One row, unless its unique key exists; True when this call inserted it."""
+    return bool(insert_new(s, table, [values], list(table.primary_key.columns)[:1]))
 
 
 def sweep(service, now: datetime, batch: int = 500) -> dict[str, int]:
@@ -192,14 +196,11 @@ def _sweep_batch(s: Session, service, tickets: list[Ticket], now: datetime, coun
 
 def claim(s: Session, rows: list[dict], chunk: int = 300) -> set[tuple[int, str, int, str]]:
     """Insert ledger rows, skipping any that exist; returns the keys this call inserted."""
-    dialect = s.get_bind().dialect.name
-    mod = postgresql if dialect == "postgresql" else sqlite
     table = SlaNotice.__table__
+    key = (table.c.ticket_id, table.c.target, table.c.cycle, table.c.stage)
     out: set = set()
     for i in range(0, len(rows), chunk):
-        stmt = (mod.insert(table).values(rows[i:i + chunk]).on_conflict_do_nothing()
-                .returning(table.c.ticket_id, table.c.target, table.c.cycle, table.c.stage))
-        out.update(tuple(r) for r in s.execute(stmt))
+        out.update(insert_new(s, table, rows[i:i + chunk], key))
     return out
 
 
@@ -219,7 +220,7 @@ def _send(s: Session, service, rs: RuleSet, t: Ticket, policy: sla.Policy, timer
         "tag": correlation.format_tag(service.settings.tag_prefix, t.id), "ticket": t.id,
         "subject": t.subject, "kind": t.kind, "status": t.status,
         "customer": t.customer or "", "contact_name": t.contact_name or "",
-        "contact_email": t.contact_email or "", "phone": _phone(s, t),
+        "contact_email": t.contact_email or "", "phone": (t.contact.phone or "") if t.contact is not None else "",
         "owner_name": owner.name if owner else t.owner, "owner": t.owner,
         "target": TARGET_LABELS[timer.target], "target_text": target.text,
         "business": target.business, "due": notify.when(timer.due, tz, rs.default_language),
@@ -237,11 +238,6 @@ def _send(s: Session, service, rs: RuleSet, t: Ticket, policy: sla.Policy, timer
                         "to": [p.key for p in people]}))
     log.info("ticket %s: %s %s (due %s) -> %s", t.id, timer.target, timer.stage,
              timer.due.isoformat(), ", ".join(p.key for p in people) or "nobody")
-
-
-def _phone(s: Session, t: Ticket) -> str:
-    contact = t.contact
-    return (contact.phone or "") if contact is not None else ""
 
 
 def _histories(s: Session, ticket_ids: set[int], tz: ZoneInfo, limit: int = 12) -> dict[int, list[dict]]:

@@ -748,20 +748,28 @@ class Service:
             raise Refused(f"ticket {t.id} has no customer address to reply to")
         if not text.strip():
             raise Refused("the reply is empty")
-        last_in = s.scalars(select(Message).where(Message.ticket_id == t.id,
-                                                  Message.direction == "in")
-                            .order_by(Message.id.desc())).first()
-        person = self.ruleset.people.get(by)
         row = self.queue_mail(
             s, t, now, purpose="reply", template="reply", to_addr=t.contact_email,
-            automatic=False, reply_to=_Thread(last_in) if last_in is not None else None,
-            context={"tag": correlation.format_tag(self.settings.tag_prefix, t.id),
-                     "subject": t.subject, "text": text.strip(),
-                     "staff_name": person.name if person else by,
-                     "desk": self.settings.address_name, "name": t.contact_name or ""})
+            automatic=False, reply_to=self._last_inbound(s, t),
+            context=self.reply_context(t, text, by))
         row.next_attempt_at = now + timedelta(seconds=delay_seconds)
         self._acted(s, t, now, by, "reply")
         return row
+
+    def reply_context(self, t: Ticket, text: str, by: str) -> dict:
+        """What templates/mail/reply.* needs: the staff member's words and name."""
+        person = self.ruleset.people.get(by)
+        return {"tag": correlation.format_tag(self.settings.tag_prefix, t.id),
+                "subject": t.subject, "text": text.strip(),
+                "staff_name": person.name if person else by,
+                "desk": self.settings.address_name, "name": t.contact_name or ""}
+
+    def _last_inbound(self, s: Session, t: Ticket) -> "_Thread | None":
+        """The customer's last message, for threading what we send them."""
+        last_in = s.scalars(select(Message).where(Message.ticket_id == t.id,
+                                                  Message.direction == "in")
+                            .order_by(Message.id.desc())).first()
+        return _Thread(last_in) if last_in is not None else None
 
     def _acted(self, s: Session, t: Ticket, now: datetime, by: str, how: str) -> None:
         first = clocks.acted(s, self.ruleset, t, now)
@@ -836,12 +844,9 @@ class Service:
         t.updated_at = now
         self._event(s, t, now, by, "resolved", {"from": old}, note)
         if tell_customer and t.contact_email and t.channel == "mail":
-            last_in = s.scalars(select(Message).where(Message.ticket_id == t.id,
-                                                      Message.direction == "in")
-                                .order_by(Message.id.desc())).first()
             self.queue_mail(
                 s, t, now, purpose="resolved", template="resolved", to_addr=t.contact_email,
-                automatic=False, reply_to=_Thread(last_in) if last_in else None,
+                automatic=False, reply_to=self._last_inbound(s, t),
                 context={"tag": correlation.format_tag(self.settings.tag_prefix, t.id),
                          "subject": t.subject, "name": t.contact_name or "",
                          "desk": self.settings.address_name, "note": note or "",

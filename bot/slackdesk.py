@@ -141,12 +141,28 @@ class SlackDesk:
             select(Event).where(Event.ticket_id == ticket_id, Event.action.in_(
                 ("slack-reply", "note", "slack-intake")))))
 
-    def _queued_reply(self, s: Session, ticket_id: int, ref: str) -> Outbox | None:
-        for row in s.scalars(select(Outbox).where(Outbox.ticket_id == ticket_id,
-                                                  Outbox.purpose == "reply")):
-            if (row.headers or {}).get("slack_ref") == ref:
-                return row
-        return None
+    def _reply_in_window(self, s: Session, channel: str, thread_ts: str | None, ref: str,
+                         now: datetime, verb: str) -> tuple[Ticket, Outbox] | None:
+        """The ticket and the mail a Slack message became, while the mail still waits in
+        its undo window; None otherwise (after it, staff are told it is too late)."""
+        t = self._thread_ticket(s, channel, thread_ts)
+        if t is None:
+            return None
+        row = next((r for r in s.scalars(select(Outbox).where(Outbox.ticket_id == t.id,
+                                                             Outbox.purpose == "reply"))
+                    if (r.headers or {}).get("slack_ref") == ref), None)
+        if row is None:
+            return None
+        if row.status != "queued" or (row.claimed_until and row.claimed_until > now):
+            self._say(s, t, f":warning: Too late to {verb}: the mail was already sent.", now)
+            return None
+        return t, row
+
+    def _reply_text(self, text: str) -> str:
+        """A thread message as mailed: without the `reply:` prefix, if it has one."""
+        body = text.strip()
+        prefix = self.rs.slack["reply_prefix"]
+        return body[len(prefix):].strip() if body.lower().startswith(prefix) else body
 
     def _say(self, s: Session, ticket: Ticket, text: str, now: datetime) -> None:
         s.add(slack_post(ticket.id, "thread", "slack-info", text, now, thread=True))
@@ -175,9 +191,7 @@ class SlackDesk:
                             detail={"action": False, "via": "slack", "slack_ref": ref},
                             reason=text.strip()))
                 return
-            body = text.lstrip()
-            if lowered.startswith(slack["reply_prefix"]):
-                body = body[len(slack["reply_prefix"]):].strip()
+            body = self._reply_text(text)
             before = {"first_action_at": _iso(t.first_action_at), "status": t.status,
                       "awaiting_since": _iso(t.awaiting_since)}
             try:
@@ -197,24 +211,12 @@ class SlackDesk:
         now = svc.clock()
         ref = f"{channel}:{ts}"
         with svc.sessions() as s, s.begin():
-            t = self._thread_ticket(s, channel, thread_ts)
-            if t is None:
+            found = self._reply_in_window(s, channel, thread_ts, ref, now, "change")
+            if found is None:
                 return
-            row = self._queued_reply(s, t.id, ref)
-            if row is None:
-                return
-            if row.status != "queued" or (row.claimed_until and row.claimed_until > now):
-                self._say(s, t, ":warning: Too late to change: the mail was already sent.", now)
-                return
-            body = text.lstrip()
-            if body.lower().startswith(self.rs.slack["reply_prefix"]):
-                body = body[len(self.rs.slack["reply_prefix"]):].strip()
-            person = self.rs.people.get(self._by(user))
-            rendered = svc.renderer.render_mail("reply", row.language, {
-                "tag": correlation.format_tag(svc.settings.tag_prefix, t.id),
-                "subject": t.subject, "text": body.strip(),
-                "staff_name": person.name if person else self._by(user),
-                "desk": svc.settings.address_name, "name": t.contact_name or ""})
+            t, row = found
+            rendered = svc.renderer.render_mail(
+                "reply", row.language, svc.reply_context(t, self._reply_text(text), self._by(user)))
             row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
             msg = s.scalars(select(Message).where(Message.outbox_id == row.id)).first()
             if msg is not None:
@@ -227,15 +229,10 @@ class SlackDesk:
         now = svc.clock()
         ref = f"{channel}:{ts}"
         with svc.sessions() as s, s.begin():
-            t = self._thread_ticket(s, channel, thread_ts)
-            if t is None:
+            found = self._reply_in_window(s, channel, thread_ts, ref, now, "cancel")
+            if found is None:
                 return
-            row = self._queued_reply(s, t.id, ref)
-            if row is None:
-                return
-            if row.status != "queued" or (row.claimed_until and row.claimed_until > now):
-                self._say(s, t, ":warning: Too late to cancel: the mail was already sent.", now)
-                return
+            t, row = found
             row.status = "cancelled"
             msg = s.scalars(select(Message).where(Message.outbox_id == row.id)).first()
             if msg is not None:
