@@ -58,10 +58,10 @@ def _workers_peak_mb(pipeline) -> float:
 def _imap_child(db_url: str, imap_url: str, workers: int, out) -> None:
     from bot.adapters.imap import IMAPPoller
     from bot.config import MailServerURL, Settings
-    from bot.db import make_engine, make_sessionmaker
-    from bot.migrate import upgrade
-    from bot.pipeline import Pipeline
-    from bot.service import Service
+    from bot.desk.pipeline import Pipeline
+    from bot.desk.service import Service
+    from bot.store.migrate import upgrade
+    from bot.store.models import make_engine, make_sessionmaker
 
     upgrade(db_url)
     settings = Settings(database_url=db_url, imap_url=MailServerURL.parse("IMAP_URL", imap_url),
@@ -87,10 +87,10 @@ def _imap_child(db_url: str, imap_url: str, workers: int, out) -> None:
 def _smtp_child(db_url: str, port: int, ready, out) -> None:
     from bot.adapters.smtp_in import IntakeHandler, IntakeServer
     from bot.config import Settings
-    from bot.db import make_engine, make_sessionmaker
-    from bot.migrate import upgrade
-    from bot.pipeline import Pipeline
-    from bot.service import Service
+    from bot.desk.pipeline import Pipeline
+    from bot.desk.service import Service
+    from bot.store.migrate import upgrade
+    from bot.store.models import make_engine, make_sessionmaker
 
     upgrade(db_url)
     settings = Settings(database_url=db_url, address="support@desk.example",
@@ -165,10 +165,10 @@ def bench_latency(tmp: Path, n: int = 100) -> list[float]:
     """Seconds from the APPEND of a mail to Dovecot to its ticket's commit, IDLE mode."""
     from bot.adapters.imap import IMAPPoller
     from bot.config import MailServerURL, Settings
-    from bot.db import make_engine, make_sessionmaker
-    from bot.migrate import upgrade
-    from bot.pipeline import Pipeline
-    from bot.service import Service
+    from bot.desk.pipeline import Pipeline
+    from bot.desk.service import Service
+    from bot.store.migrate import upgrade
+    from bot.store.models import make_engine, make_sessionmaker
 
     mails = corpus(n, seed=7)
     url = f"sqlite:///{tmp}/latency.sqlite3"

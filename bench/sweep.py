@@ -46,8 +46,8 @@ def _rows(total: int, open_: int, due: int):
 def fill(url: str, total: int, open_: int, due: int) -> None:
     from sqlalchemy import insert
 
-    from bot.db import Ticket, make_engine
-    from bot.migrate import upgrade
+    from bot.store.migrate import upgrade
+    from bot.store.models import Ticket, make_engine
 
     upgrade(url)
     engine = make_engine(url)
@@ -80,10 +80,10 @@ def fill(url: str, total: int, open_: int, due: int) -> None:
 
 
 def _child(url: str, out) -> None:
+    from bot.adapters.rules_file import load_rules
     from bot.config import Settings
-    from bot.db import make_engine, make_sessionmaker
-    from bot.rules import load_rules
-    from bot.service import Service
+    from bot.desk.service import Service
+    from bot.store.models import make_engine, make_sessionmaker
 
     settings = Settings(database_url=url, address="support@desk.example")
     service = Service(settings, make_sessionmaker(make_engine(url)),
@@ -136,6 +136,6 @@ def rows_for(db: str, r: dict, total: int, open_: int, due: int) -> list[tuple[s
          f"{r['quiet'] * 1000:,.1f} ms", "<= 200 ms"),
         (f"SLA sweep, {due:,} due ({db})", f"{r['busy'] * 1000:,.0f} ms", "<= 2000 ms"),
         (f"  peak RSS, clock process ({db})", f"{r['rss']:.0f} MB", "<= 200"),
-        (f"    (of which at start, before any sweep)", f"{r['base']:.0f} MB", ""),
+        ("    (of which at start, before any sweep)", f"{r['base']:.0f} MB", ""),
     ]
 

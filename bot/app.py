@@ -15,11 +15,11 @@ from datetime import datetime, timezone
 
 from bot.adapters.smtp_out import make_transport
 from bot.config import Settings
-from bot.db import make_engine, make_sessionmaker
-from bot.migrate import upgrade
-from bot.outbox import OutboxSender
-from bot.pipeline import Pipeline
-from bot.service import Service
+from bot.delivery.outbox import OutboxSender
+from bot.desk.pipeline import Pipeline
+from bot.desk.service import Service
+from bot.store.migrate import upgrade
+from bot.store.models import make_engine, make_sessionmaker
 
 log = logging.getLogger("bot.app")
 
@@ -37,9 +37,9 @@ def open_service(settings: Settings, migrate: bool = True, rules: bool = False) 
     (raises RulesError, listing every problem, when it is not valid)."""
     holder = None
     if rules:
-        from bot.rules import RulesHolder
+        from bot.adapters.rules_file import RulesHolder
 
-        holder = RulesHolder(settings.rules_path)
+        holder = RulesHolder.from_settings(settings)
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -224,7 +224,7 @@ def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
         slack_app = None
         if settings.slack_enabled:
             from bot.adapters.slack_app import build_app
-            from bot.slackdesk import SlackDesk
+            from bot.desk.slack_desk import SlackDesk
 
             slack_app = build_app(settings, SlackDesk(service))
         if "web" in parts:
@@ -245,7 +245,7 @@ def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
                              name="slack-socket", daemon=True).start()
             stoppers.append(lambda: [h.close() for h in holder])
         if "clock" in parts:
-            from bot.clock import build_scheduler
+            from bot.scheduler import build_scheduler
 
             scheduler = build_scheduler(settings, service, service.sessions.kw["bind"])
             scheduler.start()

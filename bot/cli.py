@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Iterator
 
 from bot.config import ConfigError, Settings
-from bot.routing import Refused
-from bot.rules import RulesError
+from bot.core.rules.schema import RulesError
+from bot.desk.errors import Refused
 
 log = logging.getLogger("bot.cli")
 
@@ -67,7 +67,7 @@ def _print_table(rows: list[dict], columns: list[str]) -> None:
 
 def cmd_ingest(settings: Settings, args) -> int:
     from bot.app import open_service
-    from bot.pipeline import Pipeline
+    from bot.desk.pipeline import Pipeline
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:  # before anything is stored: a typo must not leave half an import done
@@ -169,7 +169,7 @@ def cmd_outbox(settings: Settings, args) -> int:
 
 
 def cmd_db(settings: Settings, args) -> int:
-    from bot.migrate import upgrade
+    from bot.store.migrate import upgrade
 
     upgrade(settings.database_url)
     print("database is up to date", file=sys.stderr)
@@ -188,10 +188,10 @@ def _actor(args) -> str:
 
 
 def cmd_check_rules(settings: Settings, args) -> int:
-    from bot.rules import load_rules
+    from bot.adapters.rules_file import load_rules
 
     path = Path(args.file) if args.file else settings.rules_path
-    rs = load_rules(path)  # RulesError: printed by main, one line per problem
+    rs = load_rules(path, templates=settings.templates_dir, default_timezone=settings.timezone)  # RulesError: printed by main, one line per problem
     print(f"{path}: OK ({len(rs.rules)} rules, {len(rs.people)} people, "
           f"{len(rs.kinds)} kinds)")
     return 0
@@ -281,8 +281,8 @@ def cmd_tasks(settings: Settings, args) -> int:
 
 
 def cmd_import(settings: Settings, args) -> int:
-    from bot import directory
     from bot.app import open_service
+    from bot.desk import directory
 
     path = Path(args.file)
     if not path.is_file():
@@ -291,9 +291,9 @@ def cmd_import(settings: Settings, args) -> int:
     people = None
     if args.what == "customers":
         try:
-            from bot.rules import load_rules
+            from bot.adapters.rules_file import load_rules
 
-            people = set(load_rules(settings.rules_path).people)
+            people = set(load_rules(settings.rules_path, templates=settings.templates_dir).people)
         except Exception:
             people = None  # advisors are then not checked against rules.yaml
     with service.sessions() as s, s.begin():
@@ -312,8 +312,8 @@ def cmd_import(settings: Settings, args) -> int:
 
 
 def cmd_export(settings: Settings, args) -> int:
-    from bot import directory
     from bot.app import open_service
+    from bot.desk import directory
 
     service = open_service(settings)
     fn = directory.export_customers if args.what == "customers" else directory.export_contracts
@@ -329,8 +329,8 @@ def cmd_export(settings: Settings, args) -> int:
 def cmd_report(settings: Settings, args) -> int:
     from datetime import datetime, timezone
 
-    from bot import report
     from bot.app import open_service
+    from bot.core import report
 
     now = _now_arg(settings, args.now) or datetime.now(timezone.utc)
     service = open_service(settings, rules=True)

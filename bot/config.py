@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"  # shipped beside bot/
+
 
 class ConfigError(ValueError):
     """A setting is present but cannot be used; the message names the variable."""
@@ -96,7 +98,7 @@ class Settings:
     sweep_seconds: float = 60.0  # how often the clock sweeps for due work
     smtp_max_size: int = 25 * 1024 * 1024
     rules_path: Path = Path("rules.yaml")
-    templates_dir: Path | None = None  # default: the templates/ folder beside bot/
+    templates_dir: Path = TEMPLATES_DIR  # the mail templates (TICKETBOT_TEMPLATES)
     tag_prefix: str = "TB"
     default_language: str = "en"
     default_owner: str = "sales_support"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.db import make_engine, make_sessionmaker
-from bot.migrate import upgrade
-from bot.service import Service
+from bot.desk.service import Service
+from bot.store.migrate import upgrade
+from bot.store.models import make_engine, make_sessionmaker
 from tests.servers import Postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"

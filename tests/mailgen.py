@@ -7,10 +7,10 @@ HTML-only mail, attachments, replies with quoted history.
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 
 BODIES = {
     "nl": ("Goedemiddag,\n\nWij hebben een vraag over de factuur van deze maand. Het bedrag "

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import RawMail, Spool, Ticket, make_engine
+from bot.store.models import RawMail, Spool, Ticket, make_engine
 from tests.mailgen import customer_mail
 from tests.servers import Dovecot, free_port
 
@@ -357,7 +357,13 @@ def test_web_serves_slack_events_in_http_mode(bot_env, tmp_path):
     import json
 
     from tests.fakeslack import BOT_TOKEN, FakeSlack
-    from tests.test_slack import SECRET, envelope, http_post, message_event, signed_headers
+    from tests.test_slack import (
+        SECRET,
+        envelope,
+        http_post,
+        message_event,
+        signed_headers,
+    )
 
     port = web_port(bot_env)
     with FakeSlack() as slack:

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.businesstime import BusinessCalendar
+from bot.core.time.businesstime import BusinessCalendar
 
 AMS = ZoneInfo("Europe/Amsterdam")
 UTC = timezone.utc

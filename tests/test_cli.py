@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, update
 
 from bot.cli import main
-from bot.db import Ticket, make_engine
+from bot.store.models import Ticket, make_engine
 from tests.mailgen import customer_mail
 
 ADDRESS = "support@desk.example"

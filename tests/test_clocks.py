@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot import directory
-from bot.db import Outbox, SlaNotice, Ticket, make_engine, make_sessionmaker
-from bot.rules import load_rules
-from bot.service import Service
+from bot.adapters.rules_file import load_rules
+from bot.desk import directory
+from bot.desk.service import Service
+from bot.store.models import Outbox, SlaNotice, Ticket, make_engine, make_sessionmaker
 from tests.conftest import Clock
 
 REPO = Path(__file__).resolve().parent.parent
@@ -243,7 +243,7 @@ def test_resolving_stops_the_clocks_and_a_customer_reply_reopens_them(desk):
 
 
 def test_staff_actions_refuse_what_makes_no_sense(desk):
-    from bot.routing import Refused
+    from bot.desk.errors import Refused
 
     svc = desk
     n = svc.ingest_raw(mail("Vraag", "Hoe laat gaan jullie open?\n", 1), "t1").ticket

@@ -1,4 +1,4 @@
-"""bot.contracts: was a written cancellation in time, and when does the contract end?"""
+"""bot.core.contracts: was a written cancellation in time, and when does the contract end?"""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.contracts import NoticeOutcome, add_months, notice_outcome
+from bot.core.contracts import NoticeOutcome, add_months, notice_outcome
 
 D = date.fromisoformat
 

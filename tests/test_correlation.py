@@ -2,8 +2,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot import correlation
-from bot.domain import InboundMessage
+from bot.core import correlation
+from bot.core.domain import InboundMessage
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 

@@ -12,11 +12,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import distinct, func, select
 
-from bot.db import Message, Outbox, RawMail, Spool, Ticket, make_engine
-from bot.migrate import upgrade
+from bot.store.migrate import upgrade
+from bot.store.models import Message, Outbox, RawMail, Spool, Ticket, make_engine
 from tests.mailgen import corpus
 from tests.servers import Dovecot, free_port
-from tests.test_app import ADDRESS, SEEN, assert_clean_stop, base_env, bot_process, wait_until
+from tests.test_app import (
+    ADDRESS,
+    SEEN,
+    assert_clean_stop,
+    base_env,
+    bot_process,
+    wait_until,
+)
 
 N = 2000
 KILL_AT = 300  # tickets committed before the kill

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from bot.directory import (
+from bot.desk.directory import (
     FREE_MAIL_DOMAINS,
     export_contracts,
     export_customers,
@@ -17,7 +17,7 @@ from bot.directory import (
     import_contracts,
     import_customers,
 )
-from bot.db import Company, CompanyDomain, Contact, Contract
+from bot.store.models import Company, CompanyDomain, Contact, Contract
 
 HEADER = "company,domains,advisor,website_access,contact_name,contact_email,contact_phone\n"
 C_HEADER = "contract,company,start,end,auto_renew,term_months,notice_months,status\n"

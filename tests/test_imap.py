@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from bot.adapters.imap import IMAPPoller
 from bot.config import MailServerURL
-from bot.db import RawMail, Ticket
-from bot.pipeline import Pipeline
+from bot.desk.pipeline import Pipeline
+from bot.store.models import RawMail, Ticket
 from tests.mailgen import customer_mail
 from tests.servers import Dovecot
 

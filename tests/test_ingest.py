@@ -8,9 +8,9 @@ from email import message_from_bytes, policy
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import Event, Message, Outbox, RawMail, Ticket
-from bot.outbox import OutboxSender
 from bot.adapters.smtp_out import FileTransport
+from bot.delivery.outbox import OutboxSender
+from bot.store.models import Event, Message, Outbox, RawMail, Ticket
 from tests.mailgen import customer_mail
 
 
@@ -90,7 +90,7 @@ def test_mail_without_message_id_dedupes_on_its_bytes(service):
 
 
 def test_duplicates_within_one_batch(service):
-    from bot.service import prepare
+    from bot.core.mail.prepare import prepare
     raw = mail(7, message_id="batch@x.example")
     results = service.ingest_prepared([prepare(raw, "a"), prepare(raw, "b"), prepare(mail(8), "c")])
     assert [r.status for r in results] == ["created", "duplicate", "created"]
@@ -205,7 +205,8 @@ def test_unreadable_bytes_are_quarantined_with_their_bytes(service):
 
 
 def test_a_failure_on_one_mail_quarantines_it_and_the_batch_lands(service, monkeypatch):
-    from bot.service import Service, prepare
+    from bot.core.mail.prepare import prepare
+    from bot.desk.service import Service
     real = Service._add_message
 
     def flaky(self, s, ticket, item, now):
@@ -254,7 +255,7 @@ def test_acknowledgement_mail_is_threaded_and_marked_automatic(service, clock, t
 def test_a_constraint_failure_quarantines_the_mail_instead_of_losing_it(service):
     """An IntegrityError that is not the dedupe key (here: a rule table whose owner
     resolves to nobody, which the validator would refuse) must not pass as a duplicate."""
-    from bot.rules import Role, RuleSet
+    from bot.core.rules.schema import Role, RuleSet
 
     rs = RuleSet.fallback("sanne")
     service.rules = RuleSet(people=rs.people, roles={**rs.roles, "sales_support": Role("sales_support", None)},

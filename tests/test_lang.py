@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.lang import detect_language
-from bot.parsing import parse_mail
+from bot.core.mail.language import detect_language
+from bot.core.mail.parse import parse_mail
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 

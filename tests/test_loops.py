@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import InboundMessage
-from bot.loops import automatic_reason, bounce_info, parse_message_ids
-from bot.parsing import parse_mail
+from bot.core.domain import InboundMessage
+from bot.core.mail.autoreply import automatic_reason, bounce_info, parse_message_ids
+from bot.core.mail.parse import parse_mail
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.clock import JOBS_TABLE
-from bot.db import Base, make_engine
-from bot.migrate import upgrade
+from bot.scheduler import JOBS_TABLE
+from bot.store.migrate import upgrade
+from bot.store.models import Base, make_engine
 
 
 def test_migrations_match_models(db_url):

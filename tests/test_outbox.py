@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from bot.adapters.smtp_out import SMTPTransport
 from bot.config import MailServerURL
-from bot.db import Event, Outbox
-from bot.outbox import OutboxSender, backoff
+from bot.delivery.outbox import OutboxSender, backoff
+from bot.store.models import Outbox
 from tests.mailgen import customer_mail
 from tests.sink import Sink
 

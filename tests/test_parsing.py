@@ -11,8 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain import Channel, InboundMessage, UnreadableMail
-from bot.parsing import INTERNAL_ERROR_PREFIX, decode_bytes, decode_header_value, parse_mail
+from bot.core.domain import Channel, InboundMessage, UnreadableMail
+from bot.core.mail.parse import (
+    INTERNAL_ERROR_PREFIX,
+    decode_bytes,
+    decode_header_value,
+    parse_mail,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 ALL_FIXTURES = sorted(p.name for p in FIXTURES.glob("*.eml"))

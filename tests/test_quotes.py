@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.quotes import visible_text
+from bot.core.mail.quotes import visible_text
 
 
 def test_gmail_attribution_wrapped_over_two_lines():

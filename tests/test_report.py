@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
-from bot import report
-from bot.db import Ticket, make_engine, make_sessionmaker
-from bot.rules import load_rules
-from bot.service import Service
+from bot.adapters.rules_file import load_rules
+from bot.core import report
+from bot.desk.service import Service
+from bot.store.models import Ticket, make_engine, make_sessionmaker
 from tests.conftest import Clock
 
 REPO = Path(__file__).resolve().parent.parent

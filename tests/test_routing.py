@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot import directory
-from bot.db import Outbox, Ticket, make_engine, make_sessionmaker
-from bot.routing import Refused
-from bot.rules import load_rules
-from bot.service import Service
+from bot.adapters.rules_file import load_rules
+from bot.desk import directory
+from bot.desk.errors import Refused
+from bot.desk.service import Service
+from bot.store.models import Outbox, Ticket, make_engine, make_sessionmaker
 from tests.conftest import Clock
 
 REPO = Path(__file__).resolve().parent.parent
@@ -289,7 +289,7 @@ def test_explain_stores_nothing(desk):
 def test_one_batch_identifies_like_one_by_one(desk):
     """The batch intake looks the senders up once (directory.prefetch) and keeps that
     view current while it stages: same answers as mail by mail."""
-    from bot.service import prepare
+    from bot.core.mail.prepare import prepare
 
     raws = [mail("a@nieuw-bv.nl", "Vraag 1", mid="b1"), mail("b@nieuw-bv.nl", "Vraag 2", mid="b2"),
             mail("a@nieuw-bv.nl", "Afspraak", mid="b3"), mail("jan@bakkerij-jansen.nl", "Afspraak", mid="b4"),
@@ -378,7 +378,7 @@ def test_realistic_wording(desk, subject, body, attachment, kind, priority):
 def test_notice_is_dated_by_arrival_not_by_processing(desk, tmp_path):
     """Spooled at 23:50 on the last day (Amsterdam), processed after midnight: in time.
     A mail from a backlog carries its Date header: dated by that."""
-    from bot.pipeline import Pipeline
+    from bot.desk.pipeline import Pipeline
 
     desk.clock.now = datetime(2026, 11, 30, 22, 50, tzinfo=timezone.utc)  # 23:50 local
     desk.spool(mail("jan@bakkerij-jansen.nl", "Opzegging", CANCEL_NL, mid="sp"), "smtp:test")

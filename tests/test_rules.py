@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.rules import Facts, RulesError, RulesHolder, load_rules, route
+from bot.adapters.rules_file import RulesHolder, load_rules
+from bot.core.rules.engine import route
+from bot.core.rules.facts import Facts
+from bot.core.rules.schema import RulesError
 
 REPO = Path(__file__).resolve().parent.parent
 

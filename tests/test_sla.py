@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import sla
-from bot.businesstime import BusinessCalendar
-from bot.rules import RulesError, load_rules
+from bot.adapters.rules_file import load_rules
+from bot.core.rules.schema import RulesError
+from bot.core.time import sla_policy as sla
+from bot.core.time.businesstime import BusinessCalendar
 
 AMS = ZoneInfo("Europe/Amsterdam")
 UTC = timezone.utc

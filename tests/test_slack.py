@@ -24,16 +24,28 @@ import yaml
 from sqlalchemy import select
 
 from bot.adapters import slack_app, slack_out
-from bot.adapters.slack_app import (COMMAND, COMMAND_FAILED, EVENT_SCOPES, EVENTS_PATH,
-                                    METHOD_SCOPES, SlackEventsWSGI, build_app, mount_http,
-                                    socket_mode_handler)
-from bot.adapters.slack_out import (ChannelPacer, SlackTransport, make_client,
-                                    slack_user_active)
-from bot.adapters.smtp_out import PermanentFailure, TemporaryFailure
+from bot.adapters.slack_app import (
+    COMMAND,
+    COMMAND_FAILED,
+    EVENT_SCOPES,
+    EVENTS_PATH,
+    METHOD_SCOPES,
+    SlackEventsWSGI,
+    build_app,
+    mount_http,
+    socket_mode_handler,
+)
+from bot.adapters.slack_out import (
+    ChannelPacer,
+    SlackTransport,
+    make_client,
+    slack_user_active,
+)
 from bot.adapters.web import WebApp, WebServer
 from bot.config import ConfigError, Settings
-from bot.db import Outbox, make_engine, make_sessionmaker
-from bot.outbox import OutboxSender
+from bot.delivery.outbox import OutboxSender
+from bot.delivery.transport import PermanentFailure, TemporaryFailure
+from bot.store.models import Outbox, make_engine, make_sessionmaker
 from tests.conftest import make_settings
 from tests.fakeslack import APP_ID, TEAM_ID, FakeSlack
 

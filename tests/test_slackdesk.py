@@ -15,19 +15,27 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import directory
+from bot.adapters.rules_file import load_rules
 from bot.adapters.slack_app import SlackEventsWSGI, build_app
 from bot.adapters.slack_out import ChannelPacer, SlackTransport, make_client
 from bot.adapters.smtp_out import make_transport
-from bot.db import Outbox, Ticket, make_engine, make_sessionmaker
-from bot.outbox import OutboxSender
-from bot.rules import load_rules
-from bot.service import Service
-from bot.slackdesk import SlackDesk
+from bot.delivery.outbox import OutboxSender
+from bot.desk import directory
+from bot.desk.service import Service
+from bot.desk.slack_desk import SlackDesk
+from bot.store.models import Outbox, Ticket, make_engine, make_sessionmaker
 from tests.conftest import Clock, make_settings
 from tests.fakeslack import FakeSlack
-from tests.test_slack import (SECRET, FakeTime, block_actions_form, command_form, envelope,
-                              message_event, signed_headers, wsgi_post)
+from tests.test_slack import (
+    SECRET,
+    FakeTime,
+    block_actions_form,
+    command_form,
+    envelope,
+    message_event,
+    signed_headers,
+    wsgi_post,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 TEAM = "C0DESK0001"

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.adapters.smtp_in import IntakeHandler, IntakeServer
-from bot.db import Spool, Ticket
-from bot.pipeline import Pipeline
+from bot.desk.pipeline import Pipeline
+from bot.store.models import Spool
 from tests.mailgen import customer_mail
 from tests.servers import free_port
 
@@ -45,7 +45,7 @@ def test_accepted_mail_is_spooled_then_becomes_a_ticket(service, smtp_server):
     assert d["messages"][0]["attachments"][0]["name"] == "factuur-1.pdf"
     # the bytes kept are the bytes sent
     with service.sessions() as s:
-        from bot.db import RawMail
+        from bot.store.models import RawMail
         assert s.scalar(select(RawMail.content)).replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import directory
-from bot.db import Outbox, Task, make_engine, make_sessionmaker
-from bot.rules import load_rules
-from bot.service import Service
-from bot.staffmail import parse
+from bot.adapters.rules_file import load_rules
+from bot.core.staff_commands import parse
+from bot.desk import directory
+from bot.desk.service import Service
+from bot.store.models import Outbox, Task, make_engine, make_sessionmaker
 from tests.conftest import Clock
 
 REPO = Path(__file__).resolve().parent.parent

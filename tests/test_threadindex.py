@@ -1,7 +1,7 @@
 import base64
 from datetime import datetime, timedelta, timezone
 
-from bot import threadindex
+from bot.core.mail import threadindex
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 

@@ -1,1 +1,1 @@
-"""Transports: each turns its protocol into calls on bot.service (and back)."""
+"""Transports: each turns its protocol into calls on bot.desk.service (and back)."""

@@ -21,11 +21,11 @@ from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy import select
 
-from bot import correlation
 from bot.config import MailServerURL, Settings
-from bot.db import IMAPState, RawMail
-from bot.pipeline import Pipeline
-from bot.service import IngestResult
+from bot.core import correlation
+from bot.core.mail.prepare import IngestResult
+from bot.desk.pipeline import Pipeline
+from bot.store.models import IMAPState, RawMail
 
 log = logging.getLogger("bot.imap")
 

@@ -33,7 +33,7 @@ from typing import Any, Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters.smtp_out import PermanentFailure, TemporaryFailure
+from bot.delivery.transport import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger("bot.slack_out")
 

@@ -2,7 +2,7 @@
 
 The handler answers 250 only after the mail's bytes are committed to the spool table;
 when that fails it answers 451 so the sending server tries again later. A worker
-(bot.pipeline.Pipeline.process_spool) turns the spool into tickets.
+(bot.desk.pipeline.Pipeline.process_spool) turns the spool into tickets.
 """
 
 from __future__ import annotations

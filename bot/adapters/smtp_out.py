@@ -9,21 +9,9 @@ import ssl
 from pathlib import Path
 
 from bot.config import MailServerURL
+from bot.delivery.transport import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger("bot.smtp_out")
-
-
-class TemporaryFailure(Exception):
-    """Try again later (4xx, connection refused, timeout). ``retry_after``: seconds the
-    other side asked us to wait (Slack's 429 Retry-After); the outbox waits at least that."""
-
-    def __init__(self, *args, retry_after: float | None = None):
-        super().__init__(*args)
-        self.retry_after = retry_after
-
-
-class PermanentFailure(Exception):
-    """Will never work (5xx): mark failed and tell the ticket."""
 
 
 class FileTransport:

@@ -1,0 +1,848 @@
+"""Raw mail bytes -> InboundMessage. Pure: no I/O, no database, no network.
+
+``parse_mail`` reads whatever can be read and never raises for a malformed mail:
+each problem becomes a human-readable line in ``InboundMessage.warnings``. It
+raises ``UnreadableMail`` only for input that is not a mail at all (empty,
+whitespace, or binary data without any header).
+
+Charsets are decoded here, not by the stdlib, so the classic traps are handled:
+
+- windows-1252 text labelled iso-8859-1 / latin-1 / us-ascii (C1 control
+  characters U+0080–U+009F after decoding) is decoded as windows-1252 (and
+  iso-8859-2 as windows-1250, etc.);
+- text in a single-byte label that is valid UTF-8 is read as UTF-8;
+- undeclared 8-bit text and unknown charset labels: UTF-8, with the bytes that are
+  not valid UTF-8 read as windows-1252;
+- nothing is ever decoded with ``unicode_escape``: backslashes arrive as written.
+
+Structured headers are read from the raw header values (``raw_items``) with our
+own decoding, which is both faster than the header registry and in our control
+for raw 8-bit headers.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import email
+import re
+from collections.abc import Iterable
+from datetime import timezone
+from email import errors as email_errors
+from email import policy
+from email.message import Message
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from functools import lru_cache
+
+from bot.core.domain import Attachment, Channel, InboundMessage, UnreadableMail
+from bot.core.mail.autoreply import (
+    automatic_reason,
+    bounce_info,
+    content_type_of,
+    disposition_of,
+    header_param,
+    parse_message_ids,
+    raw_header,
+)
+from bot.core.mail.language import detect_language
+from bot.core.mail.quotes import visible_text as _visible_text
+
+__all__ = ["parse_mail", "decode_bytes", "decode_header_value", "INTERNAL_ERROR_PREFIX"]
+
+# Prefix of the warning parse_mail adds when it had to fall back after a crash.
+INTERNAL_ERROR_PREFIX = "parser error, mail read as plain text"
+
+# ---------------------------------------------------------------------------
+# charset decoding
+
+
+def _cp1252_errors(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not valid UTF-8 are read as cp1252."""
+    if isinstance(exc, UnicodeDecodeError):
+        chunk = exc.object[exc.start : exc.end]
+        return bytes(chunk).decode("cp1252", "replace"), exc.end
+    raise exc
+
+
+_CP1252_FALLBACK = "ticketbot.utf8-cp1252"
+codecs.register_error(_CP1252_FALLBACK, _cp1252_errors)
+
+_C1 = re.compile("[\x80-\x9f]")
+
+# Labels Python does not know (or knows under another name) as used in real mail.
+_ALIASES = {
+    "ks_c_5601-1987": "cp949",
+    "ks_c_5601": "cp949",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "iso-8859-8-i": "iso8859-8",
+    "windows-874": "cp874",
+    "x-mac-roman": "mac-roman",
+    "macintosh": "mac-roman",
+    "x-sjis": "shift_jis",
+    "unicode-1-1-utf-8": "utf-8",
+    "utf8mb4": "utf-8",
+    "x-unicode20utf8": "utf-8",
+    "ansi_x3.4-1968": "ascii",
+    "x-user-defined": "cp1252",
+}
+# Labels meaning "no idea": treat like an undeclared charset, without a warning.
+_UNDECLARED = frozenset({"", "unknown", "unknown-8bit", "x-unknown", "default", "none", "8bit"})
+# Codecs that exist in Python but must never be used on mail text.
+_FORBIDDEN = frozenset(
+    {"unicode-escape", "raw-unicode-escape", "unicode-internal", "punycode", "idna", "undefined"}
+)
+# Single-byte charsets whose 0x80-0x9F range is C1 controls in the label but
+# printable characters in the Windows code page mail programs actually used.
+_WINDOWS_FOR = {
+    "ascii": "cp1252",
+    "latin-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso8859-15": "cp1252",
+    "cp1252": "cp1252",
+    "iso8859-2": "cp1250",
+    "iso8859-5": "cp1251",
+    "iso8859-7": "cp1253",
+    "iso8859-9": "cp1254",
+    "iso8859-8": "cp1255",
+    "iso8859-6": "cp1256",
+    "iso8859-13": "cp1257",
+    "iso8859-4": "cp1257",
+}
+# Codecs where ASCII bytes mean ASCII text (so an ASCII payload can skip decoding).
+_NOT_ASCII_COMPATIBLE_PREFIXES = ("utf-16", "utf-32", "utf-7", "iso2022", "hz")
+
+
+@lru_cache(maxsize=256)
+def _resolve_charset(label: str | None) -> tuple[str | None, str]:
+    """(python codec name or None, status) with status "none", "ok" or "unknown"."""
+    if label is None:
+        return None, "none"
+    norm = label.strip().strip("\"'").strip().lower()
+    if norm in _UNDECLARED:
+        return None, "none"
+    norm = _ALIASES.get(norm, norm)
+    try:
+        name = codecs.lookup(norm).name
+    except (LookupError, ValueError, TypeError):
+        return None, "unknown"
+    try:
+        codecs.getdecoder(name)
+        b"".decode(name)
+    except (LookupError, ValueError, TypeError, UnicodeError):
+        return None, "unknown"  # not a text encoding (base64, rot13, zlib, ...)
+    if name in _FORBIDDEN:
+        return None, "unknown"
+    return name, "ok"
+
+
+def _utf8_or_cp1252(data: bytes) -> tuple[str, bool]:
+    """Decode as UTF-8; bytes that are not UTF-8 are read as cp1252. (text, was_clean)."""
+    try:
+        return data.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return data.decode("utf-8", _CP1252_FALLBACK), False
+
+
+def _clean(text: str) -> str:
+    if text and text[0] == "\ufeff":
+        text = text[1:]
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text
+
+
+def decode_bytes(data: bytes, label: str | None, warnings: list[str] | None = None, where: str = "text") -> str:
+    """Decode ``data`` declared as charset ``label`` (None: undeclared). See module doc."""
+    if warnings is None:
+        warnings = []
+    if not data:
+        return ""
+    name, status = _resolve_charset(label)
+    if status == "unknown":
+        text, clean = _utf8_or_cp1252(data)
+        used = "utf-8" if clean else "utf-8/windows-1252"
+        warnings.append(f"{where}: unknown charset {label!r}, decoded as {used}")
+        return _clean(text)
+    if name is None:
+        if data.isascii():
+            return _clean(data.decode("ascii"))
+        text, clean = _utf8_or_cp1252(data)
+        if not clean:
+            warnings.append(f"{where}: 8-bit text without charset, not UTF-8; read as windows-1252")
+        elif label is None and where != "header":
+            warnings.append(f"{where}: 8-bit text without charset, read as UTF-8")
+        return _clean(text)
+    if data.isascii() and not name.startswith(_NOT_ASCII_COMPATIBLE_PREFIXES):
+        return _clean(data.decode("ascii"))
+    windows = _WINDOWS_FOR.get(name)
+    if windows is not None:
+        # A single-byte label. Valid UTF-8 wins (a mislabel), then the C1 trap.
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            warnings.append(f"{where}: labelled {label!r} but is UTF-8; read as UTF-8")
+            return _clean(text)
+        if name == "ascii":
+            warnings.append(f"{where}: 8-bit bytes in us-ascii text; read as {windows}")
+            return _clean(data.decode(windows, "replace"))
+        text = data.decode(name, "replace")
+        if name != windows and _C1.search(text):
+            warnings.append(
+                f"{where}: labelled {label!r} but contains {windows} characters; read as {windows}"
+            )
+            text = data.decode(windows, "replace")
+        return _clean(text)
+    try:
+        return _clean(data.decode(name))
+    except (UnicodeError, LookupError, ValueError, TypeError):
+        pass
+    if name == "utf-8":
+        warnings.append(f"{where}: invalid UTF-8; undecodable bytes read as windows-1252")
+        return _clean(data.decode("utf-8", _CP1252_FALLBACK))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        warnings.append(f"{where}: labelled {label!r} but is UTF-8; read as UTF-8")
+        return _clean(text)
+    warnings.append(f"{where}: bytes not valid in charset {label!r}; replaced")
+    try:
+        return _clean(data.decode(name, "replace"))
+    except Exception:  # some codecs fail even with errors="replace"
+        return _clean(data.decode("utf-8", _CP1252_FALLBACK))
+
+
+# ---------------------------------------------------------------------------
+# header values
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
+_WS = re.compile(r"\s+")
+_FOLD = re.compile(r"\r?\n|\r")
+
+
+def _b_decode(payload: str) -> bytes:
+    raw = payload.encode("ascii", "surrogateescape")
+    raw += b"=" * (-len(raw) % 4)
+    try:
+        return binascii.a2b_base64(raw)
+    except binascii.Error:
+        stripped = raw.rstrip(b"=")
+        stripped = stripped[: len(stripped) - len(stripped) % 4]
+        return binascii.a2b_base64(stripped) if stripped else b""
+
+
+def decode_header_value(value: str, warnings: list[str] | None = None) -> str:
+    """Decode RFC 2047 encoded words in an (already unfolded) header value."""
+    if "=?" not in value:
+        return value
+    if warnings is None:
+        warnings = []
+    out: list[str] = []
+    pending_charset: str | None = None
+    pending = bytearray()
+    pos = 0
+    after_word = False
+
+    def flush() -> None:
+        nonlocal pending_charset, pending
+        if pending_charset is not None:
+            out.append(decode_bytes(bytes(pending), pending_charset, warnings, "header"))
+        pending_charset = None
+        pending = bytearray()
+
+    for m in _ENCODED_WORD.finditer(value):
+        between = value[pos : m.start()]
+        if not (after_word and not between.strip()):
+            flush()
+            out.append(between)
+        charset, enc, payload = m.group(1), m.group(2), m.group(3)
+        try:
+            if enc in "bB":
+                data = _b_decode(payload)
+            else:
+                data = binascii.a2b_qp(payload.encode("ascii", "surrogateescape"), header=True)
+        except (binascii.Error, ValueError):
+            warnings.append(f"header: undecodable encoded word {m.group(0)[:60]!r}")
+            flush()
+            out.append(m.group(0))
+            pos = m.end()
+            after_word = False
+            continue
+        cs = charset.lower()
+        if pending_charset is not None and cs != pending_charset:
+            flush()
+        pending_charset = cs
+        pending += data
+        pos = m.end()
+        after_word = True
+    flush()
+    out.append(value[pos:])
+    return "".join(out)
+
+
+def _header_text(value: str, warnings: list[str], name: str) -> str:
+    """Raw header value (surrogate-escaped 8-bit, folded) -> unfolded str."""
+    if not value.isascii():
+        try:
+            data = value.encode("ascii", "surrogateescape")
+        except UnicodeEncodeError:
+            pass  # real non-ASCII text already (not from bytes)
+        else:
+            value, clean = _utf8_or_cp1252(data)
+            if not clean:
+                warnings.append(f"header {name}: raw 8-bit text, not UTF-8; read as windows-1252")
+    if "\n" in value or "\r" in value:
+        value = _FOLD.sub("", value)
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return " ".join(value.split())
+
+
+def _fold_ws(text: str) -> str:
+    return " ".join(text.split())
+
+
+# Headers copied into InboundMessage.headers (plus every x-ticketbot-* header).
+_KEPT_HEADERS = frozenset(
+    {
+        "auto-submitted",
+        "precedence",
+        "list-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+        "list-post",
+        "x-auto-response-suppress",
+        "x-autoreply",
+        "x-autorespond",
+        "x-autogenerated",
+        "x-loop",
+        "return-path",
+        "thread-index",
+        "thread-topic",
+        "content-type",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "x-mailer",
+        "user-agent",
+        "x-failed-recipients",
+        "x-ms-exchange-generated-message-source",
+        "x-ms-exchange-inbox-rules-loop",
+        "sender",
+        "delivered-to",
+        "x-original-to",
+    }
+)
+# Headers parse_mail itself reads.
+_READ_HEADERS = _KEPT_HEADERS | {"from", "to", "cc", "reply-to", "subject", "date"}
+
+
+def _addresses(value: str, warnings: list[str], name: str) -> list[str]:
+    out: list[str] = []
+    try:
+        pairs = getaddresses([value])
+    except Exception:
+        warnings.append(f"header {name}: unparseable address list {value[:80]!r}")
+        return out
+    for _, addr in pairs:
+        addr = addr.strip().strip("<>").strip().lower()
+        if addr and addr not in out:
+            out.append(addr)
+    return out
+
+
+def _parse_date(value: str, warnings: list[str]):
+    try:
+        dt = parsedate_to_datetime(value)
+    except Exception:
+        dt = None
+    if dt is None:
+        warnings.append(f"header Date: unparseable date {value[:80]!r}")
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+# ---------------------------------------------------------------------------
+# MIME structure
+
+_MAX_DEPTH = 30
+_BAD_FILENAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def _safe_filename(name: str) -> str:
+    name = _BAD_FILENAME_CHARS.sub("_", _fold_ws(name)).strip(" .")
+    return name[:200]
+
+
+_raw_header = raw_header
+
+
+class _Parts:
+    __slots__ = ("plain", "html", "attachments")
+
+    def __init__(self) -> None:
+        self.plain: list[str] = []
+        self.html: list[str] = []
+        self.attachments: list[Attachment] = []
+
+
+class _Walker:
+    def __init__(self, warnings: list[str], linesep: str) -> None:
+        self.warnings = warnings
+        self.gen_policy = _GEN_POLICY_CRLF if linesep == "\r\n" else _GEN_POLICY_LF
+
+    # -- helpers --------------------------------------------------------------
+
+    def _filename(self, part: Message) -> str | None:
+        # Cheap pre-check: no "name" parameter anywhere, no filename.
+        ct = _raw_header(part, "content-type") or ""
+        cd = _raw_header(part, "content-disposition") or ""
+        if "name" not in ct.lower() and "name" not in cd.lower():
+            return None
+        name = None
+        if not (ct.isascii() and cd.isascii()):
+            # Raw 8-bit filename: the stdlib would turn it into U+FFFD, so read
+            # the parameter from our own decoding of the raw header.
+            name = header_param(_header_text(cd, self.warnings, "Content-Disposition"), "filename")
+            if name is None:
+                name = header_param(_header_text(ct, self.warnings, "Content-Type"), "name")
+        if name is None:
+            try:
+                name = part.get_filename()
+            except Exception:
+                name = None
+                self.warnings.append("attachment: unreadable filename parameter")
+        if name is None:
+            return None
+        name = str(name)
+        if _C1.search(name):  # RFC 2231 "iso-8859-1" that is really cp1252
+            try:
+                name = name.encode("latin-1").decode("cp1252")
+            except UnicodeError:
+                pass
+        name = decode_header_value(name, self.warnings)
+        # Path parts from old clients ("C:\\Users\\x\\a.pdf").
+        name = re.split(r"[\\/]", name)[-1]
+        name = _safe_filename(name)
+        return name or None
+
+    def _text_payload(self, part: Message, where: str) -> str:
+        try:
+            data = part.get_payload(decode=True)
+        except Exception as exc:
+            self.warnings.append(f"{where}: undecodable payload ({type(exc).__name__})")
+            return ""
+        if not isinstance(data, bytes):
+            return ""
+        charset = header_param(_raw_header(part, "content-type"), "charset")
+        text = decode_bytes(data, charset, self.warnings, where)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return text
+
+    def _bytes_payload(self, part: Message) -> bytes:
+        try:
+            data = part.get_payload(decode=True)
+        except Exception as exc:
+            self.warnings.append(f"attachment: undecodable payload ({type(exc).__name__})")
+            return b""
+        return data if isinstance(data, bytes) else b""
+
+    def _generate(self, part: Message) -> bytes:
+        try:
+            return part.as_bytes(policy=self.gen_policy)
+        except Exception as exc:
+            self.warnings.append(f"attachment: could not serialise nested part ({type(exc).__name__})")
+            return b""
+
+    # -- walking --------------------------------------------------------------
+
+    def visit(self, part: Message, out: _Parts, depth: int = 0, related: bool = False) -> None:
+        if depth > _MAX_DEPTH:
+            self.warnings.append("MIME: nesting too deep, rest ignored")
+            return
+        ctype = content_type_of(part)
+        maintype = ctype.partition("/")[0]
+        if ctype in ("message/rfc822", "message/global"):
+            out.attachments.append(self._message_attachment(part))
+            return
+        if part.is_multipart():
+            children = [c for c in part.get_payload() if isinstance(c, Message)]
+            if maintype == "message":  # delivery-status & co: header blocks
+                out.attachments.append(self._header_blocks_attachment(part, ctype))
+            elif ctype == "multipart/alternative":
+                self._alternative(children, out, depth)
+            elif ctype == "multipart/related":
+                self._related(part, children, out, depth)
+            else:
+                for child in children:
+                    self.visit(child, out, depth + 1)
+            return
+        if maintype == "multipart":
+            self.warnings.append(f"MIME: {ctype} without usable parts; body read as plain text")
+            ctype = "text/plain"
+        disposition = disposition_of(part)
+        if ctype in ("text/plain", "text/html") and disposition != "attachment":
+            # Body text: no filename, or an inline named text part when there is no
+            # body text yet (some clients name the body part).
+            filename = self._filename(part)
+            if filename is None or (disposition == "inline" and not out.plain and not out.html):
+                text = self._text_payload(part, ctype)
+                (out.plain if ctype == "text/plain" else out.html).append(text)
+                return
+        out.attachments.append(self._attachment(part, ctype, disposition, related))
+
+    def _alternative(self, children: list[Message], out: _Parts, depth: int) -> None:
+        best_plain: list[str] = []
+        best_html: list[str] = []
+        text_attachments: list[Attachment] = []
+        for child in children:
+            sub = _Parts()
+            self.visit(child, sub, depth + 1)
+            if sub.plain or sub.html:
+                text_attachments = sub.attachments  # keep those of the richest version
+                if sub.plain:
+                    best_plain = sub.plain
+                if sub.html:
+                    best_html = sub.html
+            else:
+                out.attachments.extend(sub.attachments)  # e.g. text/calendar
+        out.plain.extend(best_plain)
+        out.html.extend(best_html)
+        out.attachments.extend(text_attachments)
+
+    def _related(self, part: Message, children: list[Message], out: _Parts, depth: int) -> None:
+        if not children:
+            return
+        root = children[0]
+        start = header_param(_raw_header(part, "content-type"), "start")
+        if isinstance(start, str) and start.strip():
+            want = start.strip().strip("<>")
+            for child in children:
+                cid = _raw_header(child, "content-id")
+                if cid and cid.strip().strip("<>") == want:
+                    root = child
+                    break
+        self.visit(root, out, depth + 1)
+        for child in children:
+            if child is root:
+                continue
+            ctype = content_type_of(child)
+            if child.is_multipart() and not ctype.startswith("message/"):
+                self.visit(child, out, depth + 1, related=True)
+                continue
+            disposition = disposition_of(child)
+            if ctype.startswith("message/"):
+                self.visit(child, out, depth + 1)
+            else:
+                out.attachments.append(self._attachment(child, ctype, disposition, True))
+
+    def _attachment(self, part: Message, ctype: str, disposition: str | None, related: bool) -> Attachment:
+        cid_raw = _raw_header(part, "content-id")
+        cid = cid_raw.strip().strip("<>").strip() if cid_raw else None
+        inline = disposition == "inline" or (related and bool(cid) and disposition != "attachment")
+        return Attachment(
+            filename=self._filename(part),
+            content_type=ctype,
+            content=self._bytes_payload(part),
+            inline=inline,
+            content_id=cid or None,
+        )
+
+    def _message_attachment(self, part: Message) -> Attachment:
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        subject = ""
+        if isinstance(inner, Message):
+            content = self._generate(inner)
+            raw_subject = _raw_header(inner, "subject")
+            if raw_subject:
+                subject = _fold_ws(decode_header_value(_header_text(raw_subject, self.warnings, "Subject"), self.warnings))
+        else:
+            content = self._bytes_payload(part)
+        name = _safe_filename(subject)
+        if name:
+            filename = name + ".eml"
+        else:
+            filename = self._filename(part) or "message.eml"
+        return Attachment(
+            filename=filename,
+            content_type=content_type_of(part),
+            content=content,
+            inline=disposition_of(part) == "inline",
+            content_id=None,
+        )
+
+    def _header_blocks_attachment(self, part: Message, ctype: str) -> Attachment:
+        data = self._generate(part)
+        # Drop the part's own MIME headers: keep the body (the header blocks).
+        for sep in (b"\r\n\r\n", b"\n\n"):
+            idx = data.find(sep)
+            if idx != -1:
+                data = data[idx + len(sep) :]
+                break
+        return Attachment(filename=self._filename(part), content_type=ctype, content=data)
+
+
+_GEN_POLICY_LF = policy.default.clone(refold_source="none", linesep="\n")
+_GEN_POLICY_CRLF = policy.default.clone(refold_source="none", linesep="\r\n")
+
+
+def _defect_warnings(msg: Message, warnings: list[str], limit: int = 200) -> None:
+    n = 0
+    for part in msg.walk():
+        for defect in getattr(part, "defects", ()):
+            if isinstance(defect, email_errors.MissingHeaderBodySeparatorDefect) and part is msg:
+                continue  # reported (and repaired) by parse_mail itself
+            doc = (type(defect).__doc__ or type(defect).__name__).strip().splitlines()[0]
+            ctype = content_type_of(part)
+            detail = f" ({defect})" if str(defect) else ""
+            text = f"MIME defect in {ctype}: {doc}{detail}"
+            if text not in warnings:
+                warnings.append(text)
+            n += 1
+            if n >= limit:
+                return
+
+
+# ---------------------------------------------------------------------------
+# HTML
+
+_inscriptis_get_text = None
+_TAG = re.compile(r"<[^>]*>")
+_BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_TRAILING_WS = re.compile(r"[ \t]+\n")
+
+
+def _html_to_text(html: str, warnings: list[str]) -> str:
+    global _inscriptis_get_text
+    if not html.strip():
+        return ""
+    try:
+        if _inscriptis_get_text is None:
+            from inscriptis import get_text
+
+            _inscriptis_get_text = get_text
+        text = _inscriptis_get_text(html)
+    except Exception as exc:  # lxml refuses some documents
+        warnings.append(f"text/html: could not render HTML ({type(exc).__name__}); tags stripped")
+        import html as html_mod
+
+        text = html_mod.unescape(_TAG.sub(" ", html))
+    text = _TRAILING_WS.sub("\n", text)
+    text = _BLANKS.sub("\n\n", text)
+    return text.strip("\n").rstrip()
+
+
+# ---------------------------------------------------------------------------
+# repair and sanity
+
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
+_HEADER_NAME_SPACE = re.compile(rb"^([!-9;-~]+)[ \t]+:")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _repair_headers(raw: bytes) -> tuple[bytes, list[str]] | None:
+    """Drop junk lines inside the header block so the headers after them count."""
+    m = _HEADER_END.search(raw)
+    head, rest = (raw[: m.start()], raw[m.start() :]) if m else (raw, b"")
+    lines = head.splitlines(keepends=True)
+    last_header = -1
+    for i, line in enumerate(lines):
+        if _HEADER_LINE.match(line):
+            last_header = i
+    if last_header <= 0:
+        return None
+    kept: list[bytes] = []
+    dropped: list[str] = []
+    for i, line in enumerate(lines):
+        if i > last_header:
+            kept.append(line)
+        elif _HEADER_LINE.match(line):
+            kept.append(_HEADER_NAME_SPACE.sub(rb"\1:", line))
+        elif line[:1] in (b" ", b"\t") and kept:
+            kept.append(line)
+        elif i == 0 and line.startswith(b"From "):
+            kept.append(line)
+        else:
+            dropped.append(line.strip().decode("utf-8", "replace")[:60])
+    if not dropped:
+        return None
+    return b"".join(kept) + rest, [f"malformed header line ignored: {d!r}" for d in dropped]
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:4096]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 13, 12) or b == 127)
+    return controls > len(sample) // 20
+
+
+# ---------------------------------------------------------------------------
+# the parser
+
+
+def parse_mail(raw: bytes, own_addresses: Iterable[str] = ()) -> InboundMessage:
+    """Parse one RFC 5322 mail. See the module doc; never raises except UnreadableMail."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    raw = bytes(raw)
+    if not raw.strip():
+        raise UnreadableMail("empty input")
+    own = tuple(own_addresses)
+    try:
+        return _parse(raw, own)
+    except UnreadableMail:
+        raise
+    except Exception as exc:  # a bug or a stdlib corner case: keep the mail anyway
+        return _fallback(raw, exc)
+
+
+def _fallback(raw: bytes, exc: Exception) -> InboundMessage:
+    """Last resort when parsing crashed: keep the bytes and the text, flag it."""
+    warnings = [f"{INTERNAL_ERROR_PREFIX}: {type(exc).__name__}: {str(exc)[:200]}"]
+    m = _HEADER_END.search(raw)
+    body = raw[m.end() :] if m else raw
+    text = decode_bytes(body, None, warnings, "body").replace("\r\n", "\n")
+    return InboundMessage(
+        channel=Channel.MAIL,
+        raw=raw,
+        text=text,
+        visible_text=_visible_text(text),
+        warnings=warnings,
+    )
+
+
+def _message_from_bytes(raw: bytes, warnings: list[str]) -> Message:
+    try:
+        return email.message_from_bytes(raw, policy=policy.default)
+    except Exception as exc:
+        # The stdlib parser itself crashes on some broken MIME parameters (NUL
+        # bytes in an RFC 2231 charset, a bare "*=" ...) while parsing the
+        # structure. The compat32 policy parses those headers the old, lenient
+        # way; everything below only uses APIs both policies share.
+        warnings.append(
+            f"MIME structure unreadable with the default policy ({type(exc).__name__}); "
+            "read with the lenient compat32 policy"
+        )
+        return email.message_from_bytes(raw, policy=policy.compat32)
+
+
+def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
+    warnings: list[str] = []
+    msg = _message_from_bytes(raw, warnings)
+    if len(msg) and any(isinstance(d, email_errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):
+        repaired = _repair_headers(raw)
+        if repaired is not None:
+            msg = _message_from_bytes(repaired[0], warnings)
+            warnings.extend(repaired[1])
+        else:
+            warnings.append("header block ends without a blank line; the rest is read as body")
+
+    if len(msg) == 0:
+        if _looks_binary(raw):
+            raise UnreadableMail("binary data without mail headers")
+        warnings.append("no mail headers found; whole input read as body")
+
+    out = InboundMessage(channel=Channel.MAIL, raw=raw, warnings=warnings)
+
+    # -- headers ------------------------------------------------------------
+    found: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    for key, value in msg.raw_items():
+        name = key.strip().lower()
+        if name in found or not (name in _READ_HEADERS or name.startswith("x-ticketbot")):
+            continue
+        text = _header_text(str(value), warnings, key)
+        found[name] = text
+        if name in _KEPT_HEADERS or name.startswith("x-ticketbot"):
+            headers[name] = text
+    if "thread-topic" in headers:
+        headers["thread-topic"] = _fold_ws(decode_header_value(headers["thread-topic"], warnings))
+    out.headers = headers
+
+    if "message-id" in found:
+        ids = parse_message_ids(found["message-id"])
+        out.message_id = ids[0] if ids else None
+        if not ids:
+            warnings.append(f"header Message-ID: no id in {found['message-id'][:80]!r}")
+    out.in_reply_to = parse_message_ids(found.get("in-reply-to"))
+    out.references = parse_message_ids(found.get("references"))
+
+    from_value = found.get("from")
+    if from_value is None:
+        if len(msg):
+            warnings.append("no From header")
+    else:
+        try:
+            name, addr = parseaddr(from_value)
+        except Exception:
+            name, addr = "", ""
+        addr = addr.strip().strip("<>").strip().lower()
+        if not addr:
+            warnings.append(f"header From: no address in {from_value[:80]!r}")
+        out.from_addr = addr
+        out.from_name = _fold_ws(decode_header_value(name, warnings)) if name else ""
+
+    for field_name, header in (("to", "to"), ("cc", "cc"), ("reply_to", "reply-to")):
+        value = found.get(header)
+        if value:
+            setattr(out, field_name, _addresses(decode_header_value(value, warnings), warnings, header))
+
+    subject = found.get("subject")
+    if subject:
+        out.subject = _fold_ws(decode_header_value(subject, warnings))
+
+    date_value = found.get("date")
+    if date_value:
+        out.date = _parse_date(date_value, warnings)
+
+    if "return-path" in found:
+        rp = found["return-path"]
+        inner = rp.strip()
+        if inner.startswith("<") and ">" in inner:
+            inner = inner[1 : inner.index(">")]
+        inner = inner.strip()
+        if not inner:
+            out.return_path = ""
+        else:
+            addr = parseaddr(rp)[1] or inner
+            out.return_path = addr.strip().strip("<>").strip().lower()
+
+    # -- body -----------------------------------------------------------------
+    linesep = "\r\n" if b"\r\n" in raw[:4096] else "\n"
+    walker = _Walker(warnings, linesep)
+    parts = _Parts()
+    if len(msg) == 0:
+        payload = walker._bytes_payload(msg)
+        parts.plain.append(decode_bytes(payload, None, warnings, "body").replace("\r\n", "\n"))
+    else:
+        walker.visit(msg, parts)
+    out.attachments = parts.attachments
+    if parts.html:
+        out.html = "\n".join(parts.html)
+    if parts.plain:
+        out.text = "\n".join(parts.plain)
+    if not out.text.strip() and out.html is not None:
+        # HTML only, or an empty plain alternative next to real HTML.
+        out.text = _html_to_text(out.html, warnings)
+    _defect_warnings(msg, warnings)
+
+    if len(msg) == 0 and not out.text.strip():
+        raise UnreadableMail("no mail headers and no text")
+
+    out.visible_text = _visible_text(out.text)
+
+    # -- loops, bounces, language -------------------------------------------
+    out.is_bounce, out.bounced_message_ids = bounce_info(msg)
+    out.auto_reason = automatic_reason(out, own_addresses)
+    out.language = detect_language(out.subject + "\n" + out.visible_text)
+    return out

@@ -1,0 +1,54 @@
+"""A mail made ready for the desk: parsed (in any process), hashed, with what
+went wrong when it could not be read; and what became of it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable
+
+from bot.core.domain import InboundMessage, UnreadableMail
+from bot.core.mail.parse import parse_mail
+
+log = logging.getLogger("bot.ingest")
+
+
+@dataclass
+class IngestResult:
+    source: str
+    status: str  # created | appended | duplicate | ignored | quarantined
+    ticket: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    reason: str | None = None
+    _ticket_obj: object | None = field(default=None, repr=False, compare=False)
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "status": self.status, "ticket": self.ticket,
+                "warnings": list(self.warnings)}
+
+
+@dataclass
+class Prepared:
+    """A mail made ready for ingest (parsing can run in another process)."""
+
+    source: str
+    raw: bytes
+    sha256: str
+    message: InboundMessage | None
+    error: str | None = None  # why it could not be read
+    spool_id: int | None = None  # set when it came from the SMTP spool: deleted on commit
+    received_at: datetime | None = None  # when it reached us, if known (the SMTP spool)
+
+
+def prepare(raw: bytes, source: str, own_addresses: Iterable[str] = ()) -> Prepared:
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        msg = parse_mail(raw, own_addresses)
+    except UnreadableMail as exc:
+        return Prepared(source, raw, sha, None, f"unreadable: {exc}")
+    except Exception as exc:  # a parser bug must not lose the mail: quarantine it
+        log.exception("parser failed on %s", source)
+        return Prepared(source, raw, sha, None, f"parser error: {type(exc).__name__}: {exc}")
+    return Prepared(source, raw, sha, msg)

@@ -1,0 +1,56 @@
+"""Jinja2 over templates/: text without escaping, HTML autoescaped, StrictUndefined both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str | None
+    language: str
+
+
+class Renderer:
+    def __init__(self, directory: Path, default_language: str = "en"):
+        self.directory = Path(directory)
+        self.default_language = default_language
+
+    @cached_property
+    def _text(self) -> Environment:
+        return Environment(loader=FileSystemLoader(self.directory), undefined=StrictUndefined,
+                           autoescape=False, keep_trailing_newline=True)
+
+    @cached_property
+    def _html(self) -> Environment:
+        return Environment(loader=FileSystemLoader(self.directory), undefined=StrictUndefined,
+                           autoescape=True)
+
+    def languages(self, name: str, language: str | None) -> list[str]:
+        out = []
+        for lang in (language, self.default_language, "en"):
+            if lang and lang not in out:
+                out.append(lang)
+        return out
+
+    def render_mail(self, name: str, language: str | None, context: dict) -> RenderedMail:
+        """Render templates/mail/NAME.LANG.{subject,txt,html}; falls back to the default
+        language, then English. The subject template is one line; HTML is optional."""
+        for lang in self.languages(name, language):
+            try:
+                text_t = self._text.get_template(f"mail/{name}.{lang}.txt")
+            except TemplateNotFound:
+                continue
+            subject = self._text.get_template(f"mail/{name}.{lang}.subject").render(context)
+            try:
+                html = self._html.get_template(f"mail/{name}.{lang}.html").render(context)
+            except TemplateNotFound:
+                html = None
+            return RenderedMail(" ".join(subject.split()), text_t.render(context), html, lang)
+        raise TemplateNotFound(f"mail/{name}.*.txt (languages tried: {self.languages(name, language)})")

@@ -1,0 +1,716 @@
+"""Reading rules.yaml text into a RuleSet, checking every part: each problem
+with file, line, column and reason. Pure: the caller reads the file."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Collection
+
+import yaml
+
+from bot.core.rules.facts import _TEXT, _keyword_test, _regex_test
+from bot.core.rules.schema import (
+    ACTION_KEYS,
+    ADVISOR,
+    BASE_KINDS,
+    BOOL_CONDS,
+    COND_KEYS,
+    DEFAULT_KEYS,
+    DEFAULT_SCHEDULE,
+    DEFAULT_SLACK,
+    EMAIL,
+    ENUM_CONDS,
+    JOB_KEYS,
+    KIND_KEYS,
+    LANGUAGES,
+    NAME,
+    PERSON_KEYS,
+    PRIORITIES,
+    REGEX_CONDS,
+    ROLE_KEYS,
+    ROLES,
+    RULE_KEYS,
+    SCHEDULE_KEYS,
+    SLACK_CHANNEL,
+    SLACK_ID,
+    SLACK_KEYS,
+    TOP_KEYS,
+    WORKFLOWS,
+    Condition,
+    Kind,
+    Person,
+    Problem,
+    Role,
+    Rule,
+    RulesError,
+    RuleSet,
+)
+
+
+# --------------------------------------------------------------------------- loading
+class Located(dict):
+    """A YAML mapping that remembers where its keys and values are."""
+
+    mark: tuple[int, int] = (1, 1)
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.key_marks: dict = {}
+        self.value_marks: dict = {}
+
+
+class LocatedList(list):
+    mark: tuple[int, int] = (1, 1)
+    item_marks: list
+
+
+def _pos(node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
+    out = Located()
+    out.mark = _pos(node)
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            loader.problems.append((*_pos(key_node), "a key must be a plain word"))
+            continue
+        if key in out:
+            loader.problems.append((*_pos(key_node), f"duplicate key {key!r}"))
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_marks[key] = _pos(key_node)
+        out.value_marks[key] = _pos(value_node)
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
+    out = LocatedList(loader.construct_object(n, deep=True) for n in node.value)
+    out.mark, out.item_marks = _pos(node), [_pos(n) for n in node.value]
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+# --------------------------------------------------------------------------- validation
+class _Checker:
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, where: tuple[int, int], reason: str) -> None:
+        self.problems.append(Problem(self.file, where[0], where[1], reason))
+
+    def mapping(self, value, where, what: str) -> Located | None:
+        if value is None:
+            return Located()
+        if not isinstance(value, dict):
+            self.add(where, f"{what} must be a mapping, not {_shape(value)}")
+            return None
+        return value
+
+    def keys(self, m: Located, allowed: set[str], what: str) -> None:
+        for k in m:
+            if k not in allowed:
+                self.add(m.key_marks[k], f"unknown key {k!r} in {what}; expected one of "
+                                         f"{', '.join(sorted(allowed))}")
+
+    def name(self, value, where, what: str) -> str | None:
+        """A single word (a person, role, kind or template name)."""
+        if isinstance(value, str) and value.strip():
+            return value
+        self.add(where, f"{what} must be a single name, not {_shape(value)}")
+        return None
+
+    def names(self, value, where, what: str) -> list[str]:
+        """A name or a list of names; problems for anything else."""
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list):
+            self.add(where, f"{what} must be a name or a list of names, not {_shape(value)}")
+            return []
+        marks = getattr(value, "item_marks", None) or [where] * len(value)
+        return [n for v, at in zip(value, marks) if (n := self.name(v, at, what)) is not None]
+
+    def string_list(self, m: Located, key: str, what: str) -> list[str] | None:
+        v = m.get(key)
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            return [str(v)]
+        if isinstance(v, list) and v and all(isinstance(x, (str, int)) and not isinstance(x, bool)
+                                             for x in v):
+            if any(not str(x).strip() for x in v):
+                self.add(m.value_marks[key], f"{what}: {key} has an empty word (it would match everything)")
+                return None
+            return [str(x) for x in v]
+        self.add(m.value_marks[key], f"{what}: {key} must be a word or a list of words")
+        return None
+
+
+def _mark(seq, i: int, default: tuple[int, int]) -> tuple[int, int]:
+    marks = getattr(seq, "item_marks", None)
+    return marks[i] if marks and i < len(marks) else default
+
+
+def _shape(value) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}"
+
+
+def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
+                default_timezone: str = "Europe/Amsterdam") -> RuleSet:
+    """Check the text of a rules file; raises RulesError listing every problem.
+    `file` names it in the problems; `templates`: the mail template names that exist
+    (None: not checked); `default_timezone`: when the file sets none."""
+    loader = _Loader(text)
+    loader.problems = []
+    try:
+        doc = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise RulesError([Problem(file, line, col, f"YAML: {exc.problem or exc.context}")]) from None
+    finally:
+        loader.dispose()
+    c = _Checker(file)
+    for line, col, reason in loader.problems:
+        c.add((line, col), reason)
+    try:
+        return _check(c, doc, file, templates, default_timezone)
+    except RulesError:
+        raise
+    except Exception as exc:  # a shape the checks did not foresee: still a clear answer
+        c.add((0, 0), f"cannot check this file ({type(exc).__name__}: {exc}); "
+                      "please report this as a bug, with the file")
+        raise RulesError(c.problems) from None
+
+
+def _check(c: "_Checker", doc, file: str, templates: Collection[str] | None,
+           default_timezone: str) -> RuleSet:
+    top = c.mapping(doc, (1, 1), "the file")
+    if top is None:
+        raise RulesError(c.problems)
+    c.keys(top, TOP_KEYS, "the file")
+    people = _people(c, top)
+    roles = _roles(c, top, people)
+    kinds = _kinds(c, top)
+    defaults = c.mapping(top.get("defaults"), top.value_marks.get("defaults", (1, 1)), "defaults") or Located()
+    c.keys(defaults, DEFAULT_KEYS, "defaults")
+    default_owner = c.name(defaults.get("owner", "sales_support"),
+                           defaults.value_marks.get("owner", top.mark), "defaults: owner") or "sales_support"
+    if default_owner not in people and default_owner not in roles:
+        c.add(defaults.value_marks.get("owner", top.mark),
+              f"defaults: owner {default_owner!r} is neither a person nor a role")
+    elif default_owner in roles and roles[default_owner].person is None:
+        c.add(defaults.value_marks.get("owner", top.mark),
+              f"defaults: owner role {default_owner!r} has no person")
+    language = str(defaults.get("language", "en"))
+    if language not in LANGUAGES:
+        c.add(defaults.value_marks.get("language", top.mark),
+              f"defaults: language must be one of {', '.join(LANGUAGES)}")
+    version = top.get("version", 1)
+    if version != 1:
+        c.add(top.value_marks.get("version", top.mark), f"version {version!r}: this bot reads version 1")
+    default_ack = defaults.get("ack", "ack")
+    rules = _rules(c, top, people, roles, kinds)
+    # Templates named by the rules must exist, or every such mail would fail.
+    acks = [(default_ack, defaults.value_marks.get("ack", top.mark), "defaults: ack")]
+    acks += [(r.actions["ack"], (r.line, r.column), f"rule {r.name!r}: ack") for r in rules
+             if isinstance(r.actions.get("ack"), str)]
+    for name, at, what in acks:
+        if isinstance(name, str) and templates is not None and name not in templates:
+            c.add(at, f"{what}: no template {name!r} (templates/mail/{name}.LANG.txt)")
+    # `assign: advisor` falls back to the RSM: someone must fill that role.
+    uses_advisor = any(r.actions.get("assign") == ADVISOR or ADVISOR in r.actions.get("watchers", [])
+                       for r in rules) or default_owner == ADVISOR
+    if uses_advisor and roles["rsm"].person is None:
+        where = next(((r.line, r.column) for r in rules if r.actions.get("assign") == ADVISOR),
+                     top.mark)
+        c.add(where, "assign: advisor falls back to the regional sales manager, but role 'rsm' "
+                     "has no person")
+    if c.problems:
+        raise RulesError(c.problems)
+    tz, calendars, policies, schedule = _timing(c, top, defaults, kinds, people, roles, templates,
+                                                 default_timezone)
+    slack = _slack(c, top, kinds, roles)
+    if c.problems:
+        raise RulesError(c.problems)
+    return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
+                   default_owner=default_owner, default_language=language,
+                   default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
+                   timezone=tz, calendars=calendars, policies=policies, schedule=schedule,
+                   slack=slack)
+
+
+def _slack(c: _Checker, top: Located, kinds, roles) -> dict:
+    """rules.yaml `slack:` (bot/slackdesk.py): channels per kind or role, intake and
+    explicit channels, the note/reply prefixes and the undo window."""
+    out = dict(DEFAULT_SLACK)
+    sec = c.mapping(top.get("slack"), top.value_marks.get("slack", top.mark), "slack") or Located()
+    c.keys(sec, SLACK_KEYS, "slack")
+    marks = sec.value_marks
+
+    def channel_ok(value, where, what) -> bool:
+        if isinstance(value, str) and SLACK_CHANNEL.match(value):
+            return True
+        c.add(where, f"slack: {what}: {value!r} is not a Slack channel id like C0123ABCD")
+        return False
+
+    chans = c.mapping(sec.get("channels"), marks.get("channels", top.mark), "slack: channels")
+    if chans:
+        for key, value in chans.items():
+            if key not in kinds and key not in roles:
+                c.add(chans.key_marks[key], f"slack: channels: {key!r} is neither a kind nor a role")
+            elif channel_ok(value, chans.value_marks[key], f"channels: {key}"):
+                out["channels"] = {**out["channels"], key: value}
+    for key in ("intake", "explicit"):
+        if key in sec:
+            value = sec[key]
+            items = value if isinstance(value, list) else [value]
+            where = marks[key]
+            if all(channel_ok(v, where, key) for v in items):
+                out[key] = tuple(items)
+    for key in ("note_prefix", "reply_prefix"):
+        if key in sec:
+            if isinstance(sec[key], str) and sec[key].strip():
+                out[key] = sec[key].strip().lower()
+            else:
+                c.add(marks[key], f"slack: {key} must be a word like 'note:'")
+    if "undo_seconds" in sec:
+        v = sec["undo_seconds"]
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 3600:
+            out["undo_seconds"] = v
+        else:
+            c.add(marks["undo_seconds"], "slack: undo_seconds must be a number of seconds, 0 to 3600")
+    return out
+
+
+def _timing(c: _Checker, top: Located, defaults: Located, kinds, people, roles,
+            templates: Collection[str] | None, default_timezone: str):
+    """Business calendars, SLA policies and the schedule (bot/sla.py has the semantics)."""
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.core.time import sla_policy as sla
+
+    tz = defaults.get("timezone") or default_timezone
+    try:
+        ZoneInfo(str(tz))
+    except Exception:
+        c.add(defaults.value_marks.get("timezone", top.mark),
+              f"defaults: timezone {tz!r} is not an IANA time zone (like Europe/Amsterdam)")
+        tz = "Europe/Amsterdam"
+    tz = str(tz)
+    calendars = sla.parse_calendars(top.get("calendars"), tz, c.add)
+    default_cal = str(defaults.get("calendar", "office"))
+    if default_cal not in calendars:
+        c.add(defaults.value_marks.get("calendar", top.mark),
+              f"defaults: calendar {default_cal!r} is not defined under calendars")
+        default_cal = "office"
+    policies = sla.parse_policies(top.get("sla"), calendars, c.add, default_cal)
+    section = top.get("sla") if isinstance(top.get("sla"), dict) else {}
+    for pname, raw in section.items():
+        if not isinstance(raw, dict):
+            continue
+        places = [raw] + [raw[t] for t in sla.TARGETS if isinstance(raw.get(t), dict)]
+        for place in places:
+            value = place.get("escalate_to")
+            for who in ([value] if isinstance(value, str) else value if isinstance(value, list) else []):
+                if who not in ("owner", "manager") and who not in people and who not in roles:
+                    c.add(getattr(place, "value_marks", {}).get("escalate_to", top.mark),
+                          f"sla {pname!r}: escalate_to {who!r} is not owner, manager, a role or a person")
+    ksec = top.get("kinds") if isinstance(top.get("kinds"), dict) else {}
+    for kind in kinds.values():
+        if kind.sla and kind.sla not in policies:
+            raw = ksec.get(kind.name)
+            where = getattr(raw, "value_marks", {}).get("sla", top.mark) if raw is not None else top.mark
+            c.add(where, f"kind {kind.name!r}: sla {kind.sla!r} is not a policy under sla "
+                         f"(policies: {', '.join(sorted(policies)) or 'none'})")
+    schedule = {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()}
+    sec = c.mapping(top.get("schedule"), top.value_marks.get("schedule", top.mark), "schedule") or Located()
+    c.keys(sec, SCHEDULE_KEYS, "schedule")
+    for job, raw in sec.items():
+        if job not in SCHEDULE_KEYS:
+            continue
+        m = c.mapping(raw, sec.value_marks[job], f"schedule: {job}")
+        if m is None:
+            continue
+        c.keys(m, JOB_KEYS[job], f"schedule: {job}")
+        at = m.value_marks
+        if "cron" in m:
+            cron = m["cron"]
+            if cron is False or cron is None:
+                schedule[job]["cron"] = None  # switched off
+            else:
+                try:
+                    CronTrigger.from_crontab(str(cron), timezone=tz)
+                    schedule[job]["cron"] = str(cron)
+                except ValueError as exc:
+                    c.add(at["cron"], f"schedule: {job}: cron {cron!r}: {exc} (five fields: "
+                                      f"minute hour day month weekday, e.g. '0 8 * * mon')")
+        if "to" in m:
+            who = m["to"]
+            if not isinstance(who, str) or (who not in people and who not in roles):
+                c.add(at["to"], f"schedule: {job}: to {who!r} is neither a person nor a role")
+            else:
+                schedule[job]["to"] = who
+        if "within" in m:
+            try:
+                d, business = sla.parse_duration(m["within"], sla.timedelta(days=1))
+                if business:
+                    raise ValueError("use calendar days")
+                schedule[job]["within"] = max(1, d.days)
+            except ValueError as exc:
+                c.add(at["within"], f"schedule: {job}: within: {exc}")
+        if "notify_customer" in m:
+            if not isinstance(m["notify_customer"], bool):
+                c.add(at["notify_customer"], f"schedule: {job}: notify_customer must be true or false")
+            else:
+                schedule[job]["notify_customer"] = m["notify_customer"]
+        if "customer_template" in m:
+            schedule[job]["customer_template"] = str(m["customer_template"])
+    ce = schedule["contracts_ending"]
+    if ce.get("notify_customer") and templates is not None and ce['customer_template'] not in templates:
+        c.add(sec.value_marks.get("contracts_ending", top.mark),
+              f"schedule: contracts_ending: no template {ce['customer_template']!r} "
+              f"(templates/mail/NAME.LANG.txt)")
+    return tz, calendars, policies, schedule
+
+
+def _people(c: _Checker, top: Located) -> dict[str, Person]:
+    people: dict[str, Person] = {}
+    section = c.mapping(top.get("people"), top.value_marks.get("people", top.mark), "people")
+    if not section:
+        c.add(top.key_marks.get("people", top.mark), "people: at least one person is needed")
+        return people
+    emails: dict[str, str] = {}
+    for key, raw in section.items():
+        where = section.key_marks[key]
+        if not isinstance(key, str) or not NAME.match(key):
+            c.add(where, f"person {key!r}: use a short lower-case name (letters, digits, _ . -)")
+            continue
+        if key in ROLES or key == ADVISOR:
+            c.add(where, f"person {key!r}: that name is a role")
+        p = c.mapping(raw, section.value_marks[key], f"person {key!r}")
+        if p is None:
+            continue
+        c.keys(p, PERSON_KEYS, f"person {key!r}")
+        email = p.get("email") if isinstance(p.get("email"), str) else ""
+        if not EMAIL.match(email):
+            c.add(p.value_marks.get("email", where), f"person {key!r}: needs a valid email")
+        elif email.lower() in emails:
+            c.add(p.value_marks["email"], f"person {key!r}: email {email} is also {emails[email.lower()]!r}'s")
+        emails[email.lower()] = key
+        slack = p.get("slack")
+        if slack is not None and not SLACK_ID.match(str(slack)):
+            c.add(p.value_marks["slack"], f"person {key!r}: slack must be a Slack user id like U012AB3CD")
+        access = str(p.get("access", "slack" if slack else "email"))
+        if access not in ("slack", "email"):
+            c.add(p.value_marks["access"], f"person {key!r}: access must be slack or email")
+        elif access == "slack" and not slack:
+            c.add(p.value_marks["access"], f"person {key!r}: access slack needs a slack user id")
+        raw_roles = p.get("roles") or []
+        roles = c.names(raw_roles, p.value_marks.get("roles", where), f"person {key!r}: roles")
+        marks = getattr(raw_roles, "item_marks", None)
+        for i, r in enumerate(roles):
+            if r not in ROLES:
+                c.add(marks[i] if marks and i < len(marks) else p.value_marks["roles"],
+                      f"person {key!r}: unknown role {r!r}; roles are {', '.join(ROLES)}")
+        roles = [r for r in roles if r in ROLES]
+        people[key] = Person(key, str(p.get("name") or key), email, str(slack) if slack else None,
+                             access, tuple(roles), str(p["phone"]) if p.get("phone") else None)
+    return people
+
+
+def _roles(c: _Checker, top: Located, people: dict[str, Person]) -> dict[str, Role]:
+    section = c.mapping(top.get("roles"), top.value_marks.get("roles", top.mark), "roles") or Located()
+    roles: dict[str, Role] = {}
+    for name in ROLES:  # people who list a role fill it
+        members = tuple(k for k, p in people.items() if name in p.roles)
+        roles[name] = Role(name, None, members)
+    for name, raw in section.items():
+        where = section.key_marks[name]
+        if name not in ROLES:
+            c.add(where, f"unknown role {name!r}; roles are {', '.join(ROLES)}")
+            continue
+        if isinstance(raw, str):
+            raw_m = Located({"default": raw})
+            raw_m.key_marks = raw_m.value_marks = {"default": section.value_marks[name]}
+            raw = raw_m
+        m = c.mapping(raw, section.value_marks[name], f"role {name!r}")
+        if m is None:
+            continue
+        c.keys(m, ROLE_KEYS, f"role {name!r}")
+        default = m.get("default")
+        if default is not None:
+            default = c.name(default, m.value_marks["default"], f"role {name!r}: default")
+        if default is not None and default not in people:
+            c.add(m.value_marks["default"], f"role {name!r}: unknown person {default!r}")
+            default = None
+        members = list(roles[name].members)
+        raw_members = m.get("members") or []
+        marks = getattr(raw_members, "item_marks", None)
+        for i, who in enumerate(c.names(raw_members, m.value_marks.get("members", where),
+                                        f"role {name!r}: members")):
+            if who not in people:
+                c.add(marks[i] if marks and i < len(marks) else m.value_marks["members"],
+                      f"role {name!r}: unknown person {who!r}")
+            elif who not in members:
+                members.append(who)
+        manager = m.get("manager")
+        if manager is not None:
+            manager = c.name(manager, m.value_marks["manager"], f"role {name!r}: manager")
+        if manager is not None and manager not in people and manager not in ROLES:
+            c.add(m.value_marks["manager"], f"role {name!r}: manager {manager!r} is neither a person nor a role")
+        roles[name] = Role(name, default, tuple(members), manager)
+    return roles
+
+
+def _kinds(c: _Checker, top: Located) -> dict[str, Kind]:
+    kinds = {k: Kind(k, workflow="cancellation" if k == "cancellation" else None) for k in BASE_KINDS}
+    section = c.mapping(top.get("kinds"), top.value_marks.get("kinds", top.mark), "kinds") or Located()
+    for name, raw in section.items():
+        where = section.key_marks[name]
+        if not isinstance(name, str) or not NAME.match(name):
+            c.add(where, f"kind {name!r}: use a short lower-case name")
+            continue
+        m = c.mapping(raw, section.value_marks[name], f"kind {name!r}")
+        if m is None:
+            continue
+        c.keys(m, KIND_KEYS, f"kind {name!r}")
+        workflow = m.get("workflow", kinds[name].workflow if name in kinds else None)
+        if workflow is not None and not isinstance(workflow, str):
+            c.add(m.value_marks["workflow"], f"kind {name!r}: workflow must be a name")
+            workflow = None
+        if workflow is not None and workflow not in WORKFLOWS:
+            c.add(m.value_marks["workflow"], f"kind {name!r}: unknown workflow {workflow!r}")
+        fields = c.names(m.get("fields") or [], m.value_marks.get("fields", where),
+                         f"kind {name!r}: fields")
+        sla = m.get("sla")
+        if sla is not None and not (isinstance(sla, str) and NAME.match(sla)):
+            c.add(m.value_marks["sla"], f"kind {name!r}: sla must be a policy name")
+            sla = None
+        label = m.get("label") or {}
+        if not isinstance(label, dict):
+            c.add(m.value_marks["label"], f"kind {name!r}: label must map languages to names")
+            label = {}
+        kinds[name] = Kind(name, sla,
+                           tuple(map(str, fields)), dict(label), workflow)
+    return kinds
+
+
+def _rules(c: _Checker, top: Located, people, roles, kinds) -> list[Rule]:
+    raw_rules = top.get("rules")
+    if raw_rules is None:
+        return []
+    if not isinstance(raw_rules, list):
+        c.add(top.value_marks["rules"], "rules must be a list")
+        return []
+    out: list[Rule] = []
+    names: dict[str, int] = {}
+    catch_all: Rule | None = None
+    for i, raw in enumerate(raw_rules):
+        where = _mark(raw_rules, i, top.value_marks["rules"])
+        m = c.mapping(raw, where, f"rule {i + 1}")
+        if m is None:
+            continue
+        name = m.get("name") or ""
+        if not isinstance(name, (str, int)) or isinstance(name, bool):
+            c.add(m.value_marks["name"], f"rule {i + 1}: name must be a word, not {_shape(name)}")
+            name = ""
+        name = str(name)
+        label = f"rule {name!r}" if name else f"rule {i + 1}"
+        c.keys(m, RULE_KEYS, label)
+        if not name:
+            c.add(where, f"{label}: needs a name")
+        elif name in names:
+            c.add(m.value_marks["name"], f"{label}: duplicate rule name (also on line {names[name]})")
+        else:
+            names[name] = where[0]
+        conds = _conditions(c, m["when"], m.value_marks["when"], label) if "when" in m else []
+        actions = _actions(c, m.get("then"), m.value_marks.get("then", where), label,
+                           people, roles, kinds)
+        cont = m.get("continue", False)
+        if not isinstance(cont, bool):
+            c.add(m.value_marks["continue"], f"{label}: continue must be true or false")
+            cont = False
+        if catch_all is not None:
+            c.add(where, f"{label} can never match: rule {catch_all.name!r} on line "
+                         f"{catch_all.line} matches every message before it")
+        rule = Rule(name or f"rule-{i + 1}", tuple(conds), actions, cont, where[0], where[1])
+        if not conds and not cont and "when" not in m:
+            catch_all = catch_all or rule
+        out.append(rule)
+    return out
+
+
+def _conditions(c: _Checker, raw, where, label: str) -> list[Condition]:
+    m = c.mapping(raw, where, f"{label}: when")
+    if m is None:
+        return []
+    if not m:
+        c.add(where, f"{label}: when is empty; leave it out for a rule that matches everything")
+    out = []
+    for key in m:
+        cond = _condition(c, m, key, label)
+        if cond is not None:
+            out.append(cond)
+    return out
+
+
+def _all_detail(conds, f) -> str | bool:
+    """True when every condition holds, told as what matched (for --explain)."""
+    details = []
+    for cond in conds:
+        r = cond.test(f)
+        if not r:
+            return False
+        if isinstance(r, str):
+            details.append(r)
+    return "; ".join(details) or True
+
+
+def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | None:
+    where = m.value_marks[key]
+    value = m[key]
+    if key not in COND_KEYS:
+        c.add(m.key_marks[key], f"{label}: unknown condition {key!r}; expected one of "
+                                f"{', '.join(sorted(COND_KEYS))}")
+        return None
+    if key in ("all", "any"):
+        items = value if isinstance(value, list) else None
+        if not items:
+            c.add(where, f"{label}: {key} needs a list of conditions")
+            return None
+        children = []
+        for j, item in enumerate(items):
+            sub = _conditions(c, item, _mark(items, j, where), label)
+            if sub:
+                children.append(sub[0] if len(sub) == 1 else
+                                Condition("all", None, lambda f, s=tuple(sub): _all_detail(s, f),
+                                          tuple(sub)))
+        if key == "all":
+            return Condition(key, None, lambda f, ch=tuple(children): _all_detail(ch, f),
+                             tuple(children))
+        return Condition(key, None, lambda f, ch=tuple(children): next(
+            (r for x in ch if (r := x.test(f))), False), tuple(children))
+    if key == "not":
+        sub = _conditions(c, value, where, label)
+        if not sub:
+            return None
+        return Condition(key, None, lambda f, s=tuple(sub): not all(x.test(f) for x in s), tuple(sub))
+    if key in REGEX_CONDS:
+        if not isinstance(value, str):
+            c.add(where, f"{label}: {key} must be a regular expression in quotes")
+            return None
+        try:
+            rx = re.compile(value, re.IGNORECASE)
+        except re.error as exc:
+            at = f" at position {exc.pos + 1}" if exc.pos is not None else ""
+            c.add(where, f"{label}: bad regular expression {value!r}: {exc.msg}{at}")
+            return None
+        return Condition(key, value, _regex_test(_TEXT[key.removesuffix("_regex")], rx))
+    if key in BOOL_CONDS:
+        if not isinstance(value, bool):
+            c.add(where, f"{label}: {key} must be true or false")
+            return None
+        if key == "has_attachment":
+            return Condition(key, value, lambda f, v=value: bool(f.attachments) == v)
+        return Condition(key, value, lambda f, v=value: bool(f.advisor) == v)
+    if key in ENUM_CONDS:
+        allowed = ENUM_CONDS[key]
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values or any(v not in allowed for v in values):
+            c.add(where, f"{label}: {key} must be one of {', '.join(allowed)}")
+            return None
+        attr = {"channel": "channel", "language": "language", "customer": "customer"}[key]
+        return Condition(key, tuple(values), lambda f, a=attr, vs=tuple(values): getattr(f, a) in vs)
+    words = c.string_list(m, key, label)
+    if words is None:
+        return None
+    if key in ("from", "to"):
+        pats = [w.lower() for w in words]
+        if key == "from":
+            return Condition(key, words, lambda f, ps=pats: any(
+                fnmatch.fnmatchcase(f.from_addr.lower(), p) for p in ps))
+        return Condition(key, words, lambda f, ps=pats: any(
+            fnmatch.fnmatchcase(t.lower(), p) for t in f.to for p in ps))
+    if key == "from_domain":
+        doms = [w.lower().lstrip("@") for w in words]
+        return Condition(key, words, lambda f, ds=doms: any(
+            f.from_domain == d or f.from_domain.endswith("." + d) for d in ds))
+    if key == "attachment_name":
+        pats = [w.lower() for w in words]
+        return Condition(key, words, lambda f, ps=pats: any(
+            fnmatch.fnmatchcase(name.lower(), p) for name, _ in f.attachments for p in ps))
+    return Condition(key, words, _keyword_test(key, words))
+
+
+def _actions(c: _Checker, raw, where, label: str, people, roles, kinds) -> dict:
+    m = c.mapping(raw, where, f"{label}: then")
+    if m is None:
+        return {}
+    if not m:
+        c.add(where, f"{label}: then is empty")
+    c.keys(m, ACTION_KEYS, f"{label}: then")
+    out: dict = {}
+    for key, value in m.items():
+        at = m.value_marks[key]
+        if key in ("kind", "assign", "priority") and not isinstance(value, str):
+            c.add(at, f"{label}: {key} must be a single name, not {_shape(value)}")
+            continue
+        if key == "kind":
+            if value not in kinds:
+                c.add(at, f"{label}: unknown kind {value!r}; kinds are {', '.join(sorted(kinds))}")
+            out[key] = value
+        elif key == "priority":
+            if value not in PRIORITIES:
+                c.add(at, f"{label}: priority must be one of {', '.join(PRIORITIES)}")
+            out[key] = value
+        elif key in ("urgent", "ignore"):
+            if not isinstance(value, bool):
+                c.add(at, f"{label}: {key} must be true or false")
+            out[key] = bool(value)
+        elif key == "assign":
+            _check_target(c, at, label, value, people, roles, "assign")
+            out[key] = value
+        elif key == "watchers":
+            marks = getattr(value, "item_marks", None)
+            items = c.names(value, at, f"{label}: watchers")
+            for j, w in enumerate(items):
+                _check_target(c, marks[j] if marks and j < len(marks) else at, label, w,
+                              people, roles, "watcher")
+            out[key] = list(items)
+        elif key == "ack":
+            if value is not False and not (isinstance(value, str) and NAME.match(value)):
+                c.add(at, f"{label}: ack must be a template name or false")
+            out[key] = value
+        elif key == "category":
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                c.add(at, f"{label}: category must be a word, not {_shape(value)}")
+            out[key] = str(value)
+    return out
+
+
+def _check_target(c, at, label, value, people, roles, what) -> None:
+    if value == ADVISOR:
+        return
+    if value in roles:
+        if roles[value].person is None:
+            c.add(at, f"{label}: {what} role {value!r} has no person (give it a default or members)")
+        return
+    if value not in people:
+        c.add(at, f"{label}: {what} {value!r} is neither a person nor a role")

@@ -1,0 +1,190 @@
+"""The rules table's model: people, roles, kinds, rules, the rule set, and
+the error that lists every problem of a bad file. Pure values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from bot.core.rules.facts import Facts
+
+ROLES = ("receivables", "advisor", "webmaster", "rsm", "sales_support", "sales_manager")
+BASE_KINDS = ("complaint", "question", "request", "appointment", "advertising",
+              "cancellation", "technical", "invoice")
+PRIORITIES = ("low", "normal", "high", "urgent")
+LANGUAGES = ("nl", "en", "pl")
+CHANNELS = ("mail", "slack")
+ADVISOR = "advisor"  # assign target: the customer's advisor, else the RSM
+SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "calendars", "schedule",
+            "slack"}
+SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds"}
+SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+DEFAULT_SLACK = {"channels": {}, "intake": (), "explicit": (), "note_prefix": "note:",
+                 "reply_prefix": "reply:", "undo_seconds": 60}
+DEFAULT_KEYS = {"owner", "language", "ack", "timezone", "calendar"}
+SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending"}
+JOB_KEYS = {"open_complaints_report": {"cron", "to"},
+            "contracts_ending": {"cron", "within", "notify_customer", "customer_template"}}
+DEFAULT_SCHEDULE = {"open_complaints_report": {"cron": "0 8 * * mon", "to": "sales_manager"},
+                    "contracts_ending": {"cron": "0 8 * * mon", "within": 60,
+                                         "notify_customer": False,
+                                         "customer_template": "contract-ending"}}
+PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone"}
+ROLE_KEYS = {"default", "members", "manager"}
+KIND_KEYS = {"sla", "fields", "label", "workflow"}
+WORKFLOWS = {"cancellation"}
+RULE_KEYS = {"name", "when", "then", "continue", "description"}
+ACTION_KEYS = {"kind", "category", "priority", "urgent", "assign", "watchers", "ack", "ignore"}
+LIST_CONDS = {"from", "from_domain", "to", "subject", "body", "text", "attachment_name"}
+REGEX_CONDS = {"subject_regex", "body_regex", "text_regex"}
+BOOL_CONDS = {"has_attachment", "has_advisor"}
+ENUM_CONDS = {"channel": CHANNELS, "language": LANGUAGES, "customer": ("known", "unknown", "prospect")}
+COMBINATORS = {"all", "any", "not"}
+COND_KEYS = LIST_CONDS | REGEX_CONDS | BOOL_CONDS | set(ENUM_CONDS) | COMBINATORS
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    reason: str
+
+    def __str__(self) -> str:
+        if not self.line:  # about the whole file
+            return f"{self.file}: {self.reason}"
+        return f"{self.file}:{self.line}:{self.column}: {self.reason}"
+
+
+class RulesError(Exception):
+    """rules.yaml cannot be used; `problems` lists every reason, each with its place."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.line, p.column))
+        super().__init__("\n".join(map(str, self.problems)))
+
+
+# --------------------------------------------------------------------------- model
+@dataclass(frozen=True)
+class Person:
+    key: str
+    name: str
+    email: str
+    slack: str | None = None
+    access: str = "email"  # slack | email
+    roles: tuple[str, ...] = ()
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    default: str | None
+    members: tuple[str, ...] = ()
+    manager: str | None = None  # a role or a person
+
+    @property
+    def person(self) -> str | None:
+        return self.default or (self.members[0] if self.members else None)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    sla: str | None = None
+    fields: tuple[str, ...] = ()
+    label: dict = field(default_factory=dict)
+    workflow: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on the facts; `describe` is what --explain prints."""
+
+    key: str
+    value: Any
+    test: Callable[["Facts"], bool | str] = field(compare=False, repr=False)
+    children: tuple["Condition", ...] = ()
+
+    def describe(self) -> str:
+        if self.key in COMBINATORS:
+            return self.key
+        v = self.value
+        if isinstance(v, (list, tuple)):
+            v = ", ".join(map(str, v))
+        return f"{self.key}: {v}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    conditions: tuple[Condition, ...]  # all must hold; empty: always
+    actions: dict
+    continue_: bool = False
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    people: dict[str, Person]
+    roles: dict[str, Role]
+    kinds: dict[str, Kind]
+    rules: tuple[Rule, ...]
+    default_owner: str = "sales_support"  # a role or a person
+    default_language: str = "en"
+    default_ack: str = "ack"
+    source: str = "(built in)"
+    timezone: str = "Europe/Amsterdam"
+    calendars: dict = field(default_factory=dict)  # name -> BusinessCalendar
+    policies: dict = field(default_factory=dict)  # name -> sla.Policy
+    schedule: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()})
+    notify_staff: bool = True  # False only for the built-in fallback (nobody real to tell)
+    slack: dict = field(default_factory=lambda: dict(DEFAULT_SLACK))
+
+    def slack_channel_for(self, kind: str, role: str | None, default: str | None) -> str | None:
+        """The team channel a ticket's thread goes to: by kind, then role, then default."""
+        channels = self.slack.get("channels") or {}
+        return channels.get(kind) or (channels.get(role) if role else None) or default
+
+    def policy_for(self, kind: str):
+        """The SLA policy that times tickets of this kind, or None."""
+        k = self.kinds.get(kind)
+        return self.policies.get(k.sla) if k and k.sla else None
+
+    def manager_of(self, person_key: str, role: str | None = None) -> str | None:
+        """The person who is the manager of `role` (else of the person's first role)."""
+        person = self.people.get(person_key)
+        roles = [role] if role else list(person.roles if person else ())
+        for r in roles:
+            rl = self.roles.get(r)
+            if rl and rl.manager:
+                return self.resolve(rl.manager)
+        return None
+
+    def resolve(self, target: str) -> str | None:
+        """A role or person name -> a person key."""
+        if target in self.people:
+            return target
+        role = self.roles.get(target)
+        return role.person if role else None
+
+    def person_for_email(self, email: str) -> Person | None:
+        email = email.lower()
+        return next((p for p in self.people.values() if p.email.lower() == email), None)
+
+    @classmethod
+    def fallback(cls, owner: str = "sales_support") -> "RuleSet":
+        """No rules file: everything goes to one person (tests, first start)."""
+        person = Person(owner, owner.replace("_", " ").title(), f"{owner}@ticketbot.invalid",
+                        roles=("sales_support",))
+        return cls(people={owner: person},
+                   roles={r: Role(r, owner) for r in ROLES if r != ADVISOR},
+                   kinds={k: Kind(k, workflow="cancellation" if k == "cancellation" else None)
+                          for k in BASE_KINDS},
+                   rules=(), default_owner=owner, notify_staff=False)

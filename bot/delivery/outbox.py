@@ -1,0 +1,195 @@
+"""Delivers the outbox: claims due rows, assembles them, hands them to a transport,
+records the outcome. Retries temporary failures with exponential backoff."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import sessionmaker
+
+from bot.config import Settings
+from bot.core.mail.compose import build_mail
+from bot.delivery.transport import PermanentFailure, TemporaryFailure
+from bot.store.models import Event, Outbox, Ticket
+
+log = logging.getLogger("bot.outbox")
+
+CLAIM_SECONDS = 300
+
+
+def backoff(attempts: int, base: float, cap: float) -> timedelta:
+    """Delay before the next try after ``attempts`` failed ones: base, 2·base, 4·base, … cap."""
+    return timedelta(seconds=min(cap, base * (2 ** max(0, attempts - 1))))
+
+
+class OutboxSender:
+    def __init__(self, settings: Settings, sessions: sessionmaker, transports: dict):
+        self.settings = settings
+        self.sessions = sessions
+        self.transports = transports  # channel -> transport
+
+    def due(self, now: datetime, limit: int = 100) -> list[int]:
+        with self.sessions() as s:
+            return list(s.scalars(
+                select(Outbox.id).where(
+                    Outbox.status == "queued", Outbox.next_attempt_at <= now,
+                    or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+                .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)))
+
+    def next_due_at(self) -> datetime | None:
+        with self.sessions() as s:
+            return s.scalar(select(Outbox.next_attempt_at).where(Outbox.status == "queued")
+                            .order_by(Outbox.next_attempt_at).limit(1))
+
+    def run_once(self, now: datetime, limit: int = 100) -> dict[str, int]:
+        """Try every due item once. Returns counts by outcome."""
+        counts = {"sent": 0, "retry": 0, "failed": 0}
+        for oid in self.due(now, limit):
+            outcome = self._deliver(oid, now)
+            if outcome:
+                counts[outcome] += 1
+        return counts
+
+    def _claim(self, oid: int, now: datetime) -> bool:
+        """Take the row for this sender; a second sender running at once skips it."""
+        with self.sessions() as s, s.begin():
+            res = s.execute(update(Outbox).where(
+                Outbox.id == oid, Outbox.status == "queued",
+                or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS)))
+            return res.rowcount == 1
+
+    def _deliver(self, oid: int, now: datetime) -> str | None:
+        if not self._claim(oid, now):
+            return None
+        with self.sessions() as s:
+            row = s.get(Outbox, oid)
+            transport = self.transports.get(row.channel)
+            if row.channel == "mail":
+                data = row.payload or build_mail(
+                    subject=row.subject, text=row.body_text, html=row.body_html,
+                    language=row.language, from_addr=self.settings.address,
+                    from_name=self.settings.address_name, to_addr=row.to_addr,
+                    message_id=row.message_id, headers=row.headers or {}, now=now)
+                args = (self.settings.address, [row.to_addr], data, f"{row.id:08d}")
+            else:
+                data = row.payload
+                args = (_in_thread(s, row),)
+        error = None
+        outcome = "sent"
+        result = None
+        retry_after = None
+        try:
+            if transport is None:
+                raise PermanentFailure(f"no transport for channel {row.channel!r}")
+            if args[0] is None:
+                raise TemporaryFailure("the ticket's Slack thread is not posted yet")
+            result = transport.send(*args)
+        except TemporaryFailure as exc:
+            error, outcome = str(exc), "retry"
+            retry_after = getattr(exc, "retry_after", None)
+        except PermanentFailure as exc:
+            error, outcome = str(exc), "failed"
+        except Exception as exc:  # a transport bug: retry, never lose the item
+            log.exception("outbox %s: unexpected error", oid)
+            error, outcome = f"{type(exc).__name__}: {exc}", "retry"
+        with self.sessions() as s, s.begin():
+            row = s.get(Outbox, oid)
+            row.attempts += 1
+            row.claimed_until = None
+            if row.channel == "mail":
+                row.payload = data
+            if outcome == "sent":
+                row.status = "sent"
+                row.sent_at = now
+                row.last_error = None
+                if isinstance(result, dict):
+                    row.result = result  # e.g. Slack's channel and ts, for later updates
+                _after_sent(s, row, now)
+                log.info("outbox %s: sent %s to %s (ticket %s)", oid, row.purpose, row.to_addr,
+                         row.ticket_id)
+            elif outcome == "retry" and row.attempts < self.settings.outbox_max_attempts:
+                row.last_error = error
+                delay = backoff(row.attempts, self.settings.outbox_retry_base,
+                                self.settings.outbox_retry_max)
+                if retry_after:  # the other side said when (a 429's Retry-After)
+                    delay = max(delay, timedelta(seconds=retry_after))
+                row.next_attempt_at = now + delay
+                log.warning("outbox %s: attempt %d failed (%s); next try %s", oid, row.attempts,
+                            error, row.next_attempt_at.isoformat())
+            else:
+                outcome = "failed"
+                row.status = "failed"
+                row.last_error = error
+                _mail_instead(s, row, now, self.settings.mail_domain)
+                if row.ticket_id is not None:
+                    s.add(Event(ticket_id=row.ticket_id, at=now, actor="system",
+                                action="delivery-failed",
+                                detail={"outbox": row.id, "to": row.to_addr,
+                                        "purpose": row.purpose, "attempts": row.attempts},
+                                reason=error))
+                    ticket = s.get(Ticket, row.ticket_id)
+                    if ticket is not None and row.channel == "mail":
+                        ticket.bounced = True
+                log.error("outbox %s: gave up after %d attempts: %s (ticket %s)", oid,
+                          row.attempts, error, row.ticket_id)
+        return outcome
+
+
+def _in_thread(s, row):
+    """A Slack post into a ticket's thread ({"thread_of": ticket} in its payload) goes to
+    the thread's channel with its ts; None while the thread's root is not posted yet."""
+    import json
+    from types import SimpleNamespace
+
+    try:
+        payload = json.loads(row.payload or b"{}")
+    except ValueError:
+        return row  # the transport refuses it, permanently
+    ticket_id = payload.pop("thread_of", None) if isinstance(payload, dict) else None
+    if ticket_id is None:
+        return row
+    ticket = s.get(Ticket, ticket_id)
+    if ticket is None or not ticket.slack_ts:
+        return None
+    payload.setdefault("args", {})["thread_ts"] = ticket.slack_ts
+    return SimpleNamespace(to_addr=ticket.slack_channel, payload=json.dumps(payload).encode(),
+                           id=row.id, purpose=row.purpose, ticket_id=row.ticket_id)
+
+
+def _after_sent(s, row, now) -> None:
+    """What a delivery makes possible: the ticket learns its Slack thread; a reply that
+    came from a Slack message gets a reaction there once the customer has it."""
+    import json
+
+    if row.channel == "slack" and row.purpose == "slack-root" and row.ticket_id and row.result:
+        ticket = s.get(Ticket, row.ticket_id)
+        if ticket is not None and not ticket.slack_ts:
+            ticket.slack_channel, ticket.slack_ts = row.result.get("channel"), row.result.get("ts")
+    ref = (row.headers or {}).get("slack_ref") if row.channel == "mail" else None
+    if ref:
+        channel, _, ts = ref.partition(":")
+        s.add(Outbox(ticket_id=row.ticket_id, channel="slack", purpose="slack-sent-mark",
+                     automatic=True, to_addr=channel, subject="", status="queued", attempts=0,
+                     payload=json.dumps({"method": "reactions.add",
+                                         "args": {"timestamp": ts, "name": "email"}}).encode(),
+                     next_attempt_at=now, created_at=now))
+
+
+def _mail_instead(s, row, now, domain: str) -> None:
+    """A notice Slack could not deliver for good (the person is deactivated or unknown
+    there) goes by mail: nobody misses a notice because of Slack."""
+    fallback = (row.headers or {}).get("fallback_email") if row.channel == "slack" else None
+    if not fallback:
+        return
+    from bot.core.mail.compose import new_message_id
+
+    s.add(Outbox(ticket_id=row.ticket_id, channel="mail", purpose=row.purpose, automatic=False,
+                 to_addr=fallback, subject=row.subject, body_text=row.body_text,
+                 body_html=row.body_html, template=row.template, language=row.language,
+                 message_id=new_message_id(domain, row.ticket_id),
+                 headers={"automatic": True, "language": row.language, "thread_topic": row.subject},
+                 status="queued", attempts=0, next_attempt_at=now, created_at=now))
+    log.warning("outbox %s: Slack could not deliver it; mailed to %s instead", row.id, fallback)

@@ -1,0 +1,170 @@
+"""Scheduled jobs (rules.yaml `schedule:`): the weekly open-complaints report and the
+contracts-ending lists. Service layer; `now` passed in.
+
+Each job runs once per cron time: the run claims the key "JOB@TIME" in `run_once` in the
+same transaction as the mail it queues, so the APScheduler cron job, the minute sweep
+and a second clock process can all call `run_due` and only the first one sends. A run
+missed by downtime is made up once when the clock comes back, within GRACE; older ones
+are skipped (and logged) rather than sent days late.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import or_, select
+
+from bot.core.cancellation_text import format_date
+from bot.core.contracts import add_months
+from bot.desk import notify
+from bot.desk.sla_state import insert_once
+from bot.store.models import Company, Contact, Contract, RunOnce
+
+log = logging.getLogger("bot.jobs")
+
+GRACE = timedelta(hours=24)
+JOBS = ("open_complaints_report", "contracts_ending")
+
+
+def last_fire(cron: str, tz: str, now: datetime) -> datetime | None:
+    """The latest time at or before `now` the crontab line fires (aware, in tz)."""
+    trigger = CronTrigger.from_crontab(cron, timezone=ZoneInfo(tz))
+    for window in (timedelta(hours=2), timedelta(days=2), timedelta(days=9), timedelta(days=32),
+                   timedelta(days=367)):
+        t = trigger.get_next_fire_time(None, now - window)
+        if t is None or t > now:
+            continue
+        last = t
+        while True:
+            nxt = trigger.get_next_fire_time(last, last + timedelta(seconds=1))
+            if nxt is None or nxt > now:
+                return last
+            last = nxt
+    return None
+
+
+def run_due(service, now: datetime) -> dict[str, int]:
+    rs = service.ruleset
+    counts: dict[str, int] = {}
+    for job in JOBS:
+        cfg = rs.schedule.get(job) or {}
+        cron = cfg.get("cron")
+        if not cron:
+            continue
+        fire = last_fire(cron, rs.timezone, now)
+        if fire is None:
+            continue
+        key = f"{job}@{fire.isoformat()}"
+        if now - fire > GRACE:
+            continue
+        with service.sessions() as s, s.begin():
+            if s.get(RunOnce, key) is not None:
+                continue
+            if not insert_once(s, RunOnce.__table__, {"key": key, "at": now}):
+                continue  # another clock is running it
+            sent = RUNNERS[job](service, s, cfg, now, fire)
+            s.get(RunOnce, key).detail = {"sent": sent}
+            counts[job] = sent
+            log.info("%s for %s: %d notice(s)", job, fire.isoformat(), sent)
+    return counts
+
+
+def open_complaints_report(service, s, cfg: dict, now: datetime, fire: datetime) -> int:
+    """To the sales manager (`to`): a DM or a mail with an HTML table and a CSV file."""
+    from bot.core import report
+
+    rs = service.ruleset
+    rows = service.open_complaints(now)
+    people = notify.resolve_people(rs, None, [cfg.get("to") or "sales_manager"])
+    tz = ZoneInfo(rs.timezone)
+    as_of = now.astimezone(tz)
+    csv_bytes = report.render(rows, "csv", now).encode("utf-8-sig")  # Excel reads the BOM
+    context = {"rows": rows, "count": len(rows), "as_of": as_of.strftime("%a %d %b %Y %H:%M"),
+               "subject": "open complaints",
+               "table": report.render(rows, "table", now),
+               "overdue": sum(1 for r in rows if r["overdue"])}
+    name = f"open-complaints-{as_of:%Y-%m-%d}.csv"
+    sent = 0
+    for person in people:
+        row = notify.tell(s, service, person, now, purpose="report",
+                          template="report-open-complaints", context=context,
+                          attachments=((name, "text/csv", csv_bytes),))
+        sent += 1
+        if row.channel != "mail":  # a DM, and the mail with the table and the CSV file
+            notify.tell(s, notify.mail_only(service), person, now, purpose="report",
+                        template="report-open-complaints", context=context,
+                        attachments=((name, "text/csv", csv_bytes),))
+            sent += 1
+    return sent
+
+
+def contracts_ending(service, s, cfg: dict, now: datetime, fire: datetime) -> int:
+    """Each advisor gets their customers' contracts that end within `within` days: the
+    ones that renew unless cancelled (with the notice deadline) and the cancelled ones
+    that really end. Optionally each customer is told once (002 steps 8-9)."""
+    rs = service.ruleset
+    tz = ZoneInfo(rs.timezone)
+    today = now.astimezone(tz).date()
+    until = today + timedelta(days=int(cfg.get("within") or 60))
+    q = (select(Contract, Company).join(Company, Contract.company_id == Company.id)
+         .where(or_(Contract.status == "active", Contract.status == "cancelled"))
+         .order_by(Contract.end, Contract.id))
+    by_advisor: dict[str, list[dict]] = defaultdict(list)
+    sent = 0
+    lang = rs.default_language
+    for contract, company in s.execute(q):
+        ends = contract.ends_on if contract.status == "cancelled" else contract.end
+        if ends is None or not (today <= ends <= until):
+            continue
+        renews = contract.status == "active" and contract.auto_renew
+        deadline = add_months(ends, -contract.notice_months) if renews else None
+        advisor = company.advisor if company.advisor in rs.people else rs.resolve("rsm")
+        row = {"company": company.name, "reference": contract.reference,
+               "ends": format_date(ends, lang), "ends_iso": ends.isoformat(),
+               "renews": renews, "term_months": contract.term_months,
+               "notice_by": format_date(deadline, lang) if deadline else "",
+               "status": contract.status, "days_left": (ends - today).days}
+        if advisor:
+            by_advisor[advisor].append(row)
+        if cfg.get("notify_customer") and renews and deadline and deadline >= today:
+            sent += _tell_customer(service, s, cfg, contract, company, ends, deadline, now)
+    for key, rows in sorted(by_advisor.items()):
+        person = rs.people[key]
+        notify.tell(s, service, person, now, purpose="contracts-ending", template="contracts-ending",
+                    context={"rows": rows, "count": len(rows), "within": int(cfg.get("within") or 60),
+                             "as_of": format_date(today, lang)})
+        sent += 1
+    return sent
+
+
+def _tell_customer(service, s, cfg, contract: Contract, company: Company, ends: date,
+                   deadline: date, now: datetime) -> int:
+    key = f"contract-ending-notice:{contract.id}:{ends.isoformat()}"
+    contact = s.scalars(select(Contact).where(Contact.company_id == company.id)
+                        .order_by(Contact.id)).first()
+    if contact is None or not insert_once(s, RunOnce.__table__, {"key": key, "at": now}):
+        return 0
+    from bot.core.mail.compose import new_message_id
+    from bot.store.models import Outbox
+
+    lang = service.ruleset.default_language
+    rendered = service.renderer.render_mail(cfg.get("customer_template") or "contract-ending", lang, {
+        "name": contact.name, "company": company.name, "reference": contract.reference,
+        "ends": format_date(ends, lang), "notice_by": format_date(deadline, lang),
+        "renewal_end": format_date(add_months(ends, contract.term_months), lang),
+        "term_months": contract.term_months, "desk": service.settings.address_name})
+    s.add(Outbox(ticket_id=None, channel="mail", purpose="contract-ending", automatic=False,
+                 to_addr=contact.email, subject=rendered.subject,
+                 message_id=new_message_id(service.settings.mail_domain, None),
+                 template=cfg.get("customer_template"), language=rendered.language,
+                 body_text=rendered.text, body_html=rendered.html,
+                 headers={"automatic": False, "language": rendered.language},
+                 status="queued", attempts=0, next_attempt_at=now, created_at=now))
+    return 1
+
+
+RUNNERS = {"open_complaints_report": open_complaints_report, "contracts_ending": contracts_ending}

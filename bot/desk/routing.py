@@ -1,0 +1,89 @@
+"""Routing, the service side: identify the sender, run the rules, and give a new ticket
+its one owner, its watchers and its explanation; reassign with who, when and why.
+
+The rules engine itself is pure (bot/rules.py); this module brings it the facts from the
+directory and writes the decision to the ticket, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.core.domain import InboundMessage
+from bot.core.mail.quotes import without_signature
+from bot.core.rules.engine import Decision, resolve_target, route
+from bot.core.rules.facts import Facts
+from bot.core.rules.schema import ADVISOR, RuleSet
+from bot.desk import directory
+from bot.desk.errors import Refused
+from bot.store.models import Event, Ticket, Watcher
+
+
+def facts_for(msg: InboundMessage, ident: "directory.Identity") -> Facts:
+    return Facts(
+        from_addr=msg.from_addr or "", to=tuple(msg.to) + tuple(msg.cc),
+        subject=msg.subject or "", body=without_signature(msg.visible_text or msg.text or ""),
+        attachments=tuple((a.filename or "", a.content_type) for a in msg.attachments
+                          if not a.inline),
+        channel=msg.channel.value, language=msg.language,
+        customer="known" if ident.known_company else ("prospect" if ident.prospect else "unknown"),
+        company=ident.company_name, advisor=ident.advisor,
+    )
+
+
+def decide(s: Session, rs: RuleSet, msg: InboundMessage, now: datetime,
+           create: bool = True) -> tuple["directory.Identity", Decision]:
+    ident = directory.identify(s, msg.from_addr or "", msg.from_name or "", now, create=create,
+                               flush=False)  # the batch flushes once, all tables together
+    return ident, route(rs, facts_for(msg, ident))
+
+
+def apply_decision(s: Session, ticket: Ticket, ident: "directory.Identity", d: Decision,
+                   now: datetime) -> None:
+    ticket.kind = d.kind
+    ticket.category = d.category
+    ticket.priority = d.priority
+    ticket.urgent = d.urgent
+    ticket.owner = d.owner
+    ticket.owner_role = d.owner_role
+    ticket.rule = d.rule
+    ticket.company = ident.company
+    ticket.contact = ident.contact
+    ticket.customer = ident.company_name
+    for person in d.watchers:
+        ticket.watchers.append(Watcher(person=person))
+    s.add(Event(ticket=ticket, at=now, actor="rules", action="routed",
+                detail={"rule": d.rule, "matched": d.matched, "kind": d.kind,
+                        "owner": d.owner, "role": d.owner_role, "watchers": d.watchers,
+                        "priority": d.priority, "sender": ident.how},
+                reason=d.owner_reason))
+
+
+def reassign(s: Session, rs: RuleSet, ticket: Ticket, target: str, by: str, reason: str,
+             now: datetime) -> str:
+    """Give the ticket to a person or a role's person; returns the new owner's key."""
+    if not reason or not reason.strip():
+        raise Refused("say why (--reason): reassignments are recorded with their reason")
+    role = target if target in rs.roles else None
+    if target == ADVISOR:  # the customer's own advisor, else the RSM, as when routing
+        company = ticket.company
+        facts = Facts(customer="known" if company is not None and not company.prospect else "unknown",
+                      company=company.name if company is not None else None,
+                      advisor=company.advisor if company is not None else None)
+        person, role, _ = resolve_target(rs, ADVISOR, facts)
+    else:
+        person = rs.resolve(target)
+    if person is None:
+        known = ", ".join(sorted(set(rs.people) | {r for r, v in rs.roles.items() if v.person}))
+        raise Refused(f"{target!r} is neither a person nor a filled role; known: {known}")
+    if person == ticket.owner:
+        raise Refused(f"ticket {ticket.id} is already {person}'s")
+    old = ticket.owner
+    ticket.owner = person
+    ticket.owner_role = role
+    ticket.updated_at = now
+    s.add(Event(ticket=ticket, at=now, actor=by, action="reassigned",
+                detail={"from": old, "to": person, "role": ticket.owner_role}, reason=reason.strip()))
+    return person

@@ -1,0 +1,450 @@
+"""SQLAlchemy models, engine and sessions. One session per unit of work."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, whatever the database keeps."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware UTC time")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), date: Date(), dict[str, Any]: JSON,
+                           bytes: LargeBinary}
+
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        # Exactly one responsible person, always (procedure 001): never null, never blank.
+        CheckConstraint("owner <> ''", name="ck_ticket_owner_not_blank"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)  # the ticket number
+    kind: Mapped[str] = mapped_column(String(40), default="question")
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    customer: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(200), index=True)  # a person key from rules.yaml
+    owner_role: Mapped[str | None] = mapped_column(String(40))  # the role it was routed by
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    category: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(10), default="mail")
+    language: Mapped[str | None] = mapped_column(String(5))
+    rule: Mapped[str | None] = mapped_column(String(200))  # the rule that routed it
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    action_due_at: Mapped[datetime | None]  # the owner must act by then (e.g. 24 h)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the kind's extra fields
+    bounced: Mapped[bool] = mapped_column(Boolean, default=False)
+    linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    thread_index: Mapped[str | None] = mapped_column(String(200))  # Outlook conversation root
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_action_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    # SLA clocks (bot/sla.py). The due columns are for people and reports; `sla_next_at`
+    # is when the sweep must next look at this ticket (indexed: a sweep reads only what
+    # is due, however many tickets there are). NULL: nothing pending.
+    sla_policy: Mapped[str | None] = mapped_column(String(40))
+    awaiting_since: Mapped[datetime | None]  # customer wrote after the first action
+    next_action_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    waiting_since: Mapped[datetime | None]  # waiting on the customer since
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_action_due_at: Mapped[datetime | None]
+    next_action_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    sla_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Slack: the root message of the ticket's thread in the team channel.
+    slack_channel: Mapped[str | None] = mapped_column(String(40))
+    slack_ts: Mapped[str | None] = mapped_column(String(40), index=True)
+
+    messages: Mapped[list["Message"]] = relationship(
+        back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list["Event"]] = relationship(
+        back_populates="ticket", order_by="Event.id", cascade="all, delete-orphan"
+    )
+    watchers: Mapped[list["Watcher"]] = relationship(
+        back_populates="ticket", order_by="Watcher.id", cascade="all, delete-orphan"
+    )
+    company: Mapped["Company | None"] = relationship()
+    contact: Mapped["Contact | None"] = relationship()
+    cancellation: Mapped["Cancellation | None"] = relationship(back_populates="ticket")
+
+    @property
+    def number(self) -> int:
+        return self.id
+
+
+class SlaNotice(Base):
+    """The ledger of SLA reminders and breaches: one row per (ticket, target, cycle,
+    stage), so each is sent exactly once, across restarts, missed runs and two clocks
+    sweeping at once (the unique key decides who sends)."""
+
+    __tablename__ = "sla_notice"
+    __table_args__ = (UniqueConstraint("ticket_id", "target", "cycle", "stage",
+                                       name="uq_sla_notice_once"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", name="fk_sla_notice_ticket"))
+    target: Mapped[str] = mapped_column(String(20))  # first_action | next_action | resolution
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(10))  # remind | breach
+    due_at: Mapped[datetime]  # the deadline it was about
+    fired_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(10), default="sent")  # sent | skipped
+    recipients: Mapped[list | None] = mapped_column(JSON)
+
+
+class RunOnce(Base):
+    """Jobs that must run once per due time (the weekly report for Monday 08:00, one
+    contract-ending notice): whoever inserts the key does the work."""
+
+    __tablename__ = "run_once"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[datetime]
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Watcher(Base):
+    """Someone informed about a ticket without being responsible for it."""
+
+    __tablename__ = "watcher"
+    __table_args__ = (UniqueConstraint("ticket_id", "person"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    person: Mapped[str] = mapped_column(String(200))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="watchers")
+
+
+class Task(Base):
+    """A piece of work with its own owner and due date, hanging off a ticket (e.g.
+    "revoke the website access" after a lost cancellation)."""
+
+    __tablename__ = "task"
+    __table_args__ = (CheckConstraint("assignee <> ''", name="ck_task_assignee_not_blank"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(Text)
+    assignee: Mapped[str] = mapped_column(String(200), index=True)
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class Company(Base):
+    __tablename__ = "company"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    advisor: Mapped[str | None] = mapped_column(String(200))  # a person key from rules.yaml
+    website_access: Mapped[bool] = mapped_column(Boolean, default=False)
+    prospect: Mapped[bool] = mapped_column(Boolean, default=False)  # first seen in a mail
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    domains: Mapped[list["CompanyDomain"]] = relationship(
+        back_populates="company", order_by="CompanyDomain.domain", cascade="all, delete-orphan")
+    contacts: Mapped[list["Contact"]] = relationship(
+        back_populates="company", order_by="Contact.email")
+    contracts: Mapped[list["Contract"]] = relationship(
+        back_populates="company", order_by="Contract.id")
+
+
+class CompanyDomain(Base):
+    __tablename__ = "company_domain"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)  # lower case
+
+    company: Mapped[Company] = relationship(back_populates="domains")
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower case
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str | None] = mapped_column(String(50))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    company: Mapped[Company | None] = relationship(back_populates="contacts")
+
+
+class Contract(Base):
+    __tablename__ = "contract"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    start: Mapped[date | None]
+    end: Mapped[date | None]  # last day of the current term; None: open-ended
+    auto_renew: Mapped[bool] = mapped_column(Boolean, default=True)
+    term_months: Mapped[int] = mapped_column(Integer, default=12)  # length of a renewal
+    notice_months: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active|cancelled|ended
+    ends_on: Mapped[date | None]  # set when cancelled: the day it really ends
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    company: Mapped[Company] = relationship(back_populates="contracts")
+
+
+class Cancellation(Base):
+    """A written contract cancellation (procedure S 3.4) and its outcome."""
+
+    __tablename__ = "cancellation"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), unique=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"), index=True)
+    received_on: Mapped[date]
+    in_time: Mapped[bool | None] = mapped_column(Boolean)  # None: no contract to judge by
+    deadline: Mapped[date | None]  # the last day notice was in time for this term
+    effective_end: Mapped[date | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(20), default="pending")  # pending|retained|lost
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="cancellation")
+    contract: Mapped[Contract | None] = relationship()
+
+
+class RawMail(Base):
+    """Every inbound mail's bytes, kept; also the dedupe key so a mail is stored once."""
+
+    __tablename__ = "raw_mail"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str] = mapped_column(String(200))  # imap:INBOX/123, smtp, file:path
+    status: Mapped[str] = mapped_column(String(20))  # created|appended|ignored|quarantined
+    error: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    received_at: Mapped[datetime]
+
+    ticket: Mapped["Ticket | None"] = relationship()
+
+
+class Spool(Base):
+    """Mail accepted by the SMTP server but not yet turned into a ticket.
+
+    The SMTP server answers 250 once the bytes are committed here; the intake worker
+    turns rows into tickets in batches and deletes each row in the same transaction.
+    """
+
+    __tablename__ = "spool"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
+
+
+class Message(Base):
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(5))  # in|out|note
+    channel: Mapped[str] = mapped_column(String(10), default="mail")
+    message_id: Mapped[str | None] = mapped_column(String(400), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    references: Mapped[str | None] = mapped_column(Text)
+    from_addr: Mapped[str] = mapped_column(String(320), default="")
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    to_addrs: Mapped[str] = mapped_column(Text, default="")
+    cc_addrs: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    visible_text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str | None] = mapped_column(Text)
+    auto_reason: Mapped[str | None] = mapped_column(String(200))
+    is_bounce: Mapped[bool] = mapped_column(Boolean, default=False)
+    warnings: Mapped[str | None] = mapped_column(Text)
+    raw_mail_id: Mapped[int | None] = mapped_column(ForeignKey("raw_mail.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    sent_date: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    outbox: Mapped["Outbox | None"] = relationship()
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="message", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    filename: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_id: Mapped[str | None] = mapped_column(String(400))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Event(Base):
+    """Audit trail: who did what to a ticket, when and why."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket | None] = relationship(back_populates="events")
+
+
+class Outbox(Base):
+    """Outgoing mail and chat posts, written in the transaction that caused them.
+
+    Mail is rendered when queued (subject, text, HTML, threading headers); the
+    sender assembles the MIME bytes on delivery and keeps what it sent in ``payload``.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_auto_rcpt", "to_addr", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10), default="mail")
+    purpose: Mapped[str] = mapped_column(String(40))  # ack, reply, notify, ...
+    automatic: Mapped[bool] = mapped_column(Boolean, default=True)
+    to_addr: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str | None] = mapped_column(String(400))
+    template: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(5))
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued|sent|failed|cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. Slack's channel and ts
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class IMAPState(Base):
+    """Where the poller is in each folder: UIDVALIDITY and the highest UID handled."""
+
+    __tablename__ = "imap_state"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account: Mapped[str] = mapped_column(String(400), unique=True)  # user@host/folder
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str, **kw) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, json_serializer=_dumps, **kw)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, json_serializer=_dumps, pool_pre_ping=True, **kw)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)
