@@ -58,15 +58,15 @@ def _workers_peak_mb(pipeline) -> float:
 def _imap_child(db_url: str, imap_url: str, workers: int, out) -> None:
     from bot.adapters.imap import IMAPPoller
     from bot.config import MailServerURL, Settings
+    from bot.desk.context import Desk
     from bot.desk.pipeline import Pipeline
-    from bot.desk.service import Service
     from bot.store.migrate import upgrade
     from bot.store.models import make_engine, make_sessionmaker
 
     upgrade(db_url)
     settings = Settings(database_url=db_url, imap_url=MailServerURL.parse("IMAP_URL", imap_url),
                         auto_reply_limit=10**9, parse_workers=workers)
-    service = Service(settings, make_sessionmaker(make_engine(db_url)))
+    service = Desk(settings, make_sessionmaker(make_engine(db_url)))
     pipeline = Pipeline(service)
     poller = IMAPPoller(settings, pipeline)
     poller.connect()
@@ -87,16 +87,17 @@ def _imap_child(db_url: str, imap_url: str, workers: int, out) -> None:
 def _smtp_child(db_url: str, port: int, ready, out) -> None:
     from bot.adapters.smtp_in import IntakeHandler, IntakeServer
     from bot.config import Settings
+    from bot.desk import intake
+    from bot.desk.context import Desk
     from bot.desk.pipeline import Pipeline
-    from bot.desk.service import Service
     from bot.store.migrate import upgrade
     from bot.store.models import make_engine, make_sessionmaker
 
     upgrade(db_url)
     settings = Settings(database_url=db_url, address="support@desk.example",
                         auto_reply_limit=10**9)
-    service = Service(settings, make_sessionmaker(make_engine(db_url)))
-    server = IntakeServer(IntakeHandler(service.spool, frozenset({"desk.example"})),
+    service = Desk(settings, make_sessionmaker(make_engine(db_url)))
+    server = IntakeServer(IntakeHandler(lambda raw, source: intake.spool(service, raw, source), frozenset({"desk.example"})),
                           "127.0.0.1", port, settings.smtp_max_size)
     server.start()
     ready.set()
@@ -165,8 +166,8 @@ def bench_latency(tmp: Path, n: int = 100) -> list[float]:
     """Seconds from the APPEND of a mail to Dovecot to its ticket's commit, IDLE mode."""
     from bot.adapters.imap import IMAPPoller
     from bot.config import MailServerURL, Settings
+    from bot.desk.context import Desk
     from bot.desk.pipeline import Pipeline
-    from bot.desk.service import Service
     from bot.store.migrate import upgrade
     from bot.store.models import make_engine, make_sessionmaker
 
@@ -176,7 +177,7 @@ def bench_latency(tmp: Path, n: int = 100) -> list[float]:
     with Dovecot(tmp / "imap-latency") as dovecot:
         settings = Settings(database_url=url, imap_url=MailServerURL.parse("IMAP_URL", dovecot.url),
                             auto_reply_limit=10**9, imap_poll_seconds=3600)
-        service = Service(settings, make_sessionmaker(make_engine(url)))
+        service = Desk(settings, make_sessionmaker(make_engine(url)))
         done = threading.Condition()
         committed: list[float] = []
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import multiprocessing as mp
 import statistics
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.desk import jobs
+
 REPO = Path(__file__).resolve().parent.parent
-NOW = datetime(2026, 11, 25, 11, 0, tzinfo=timezone.utc)  # a Wednesday: no weekly job due
+NOW = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)  # a Wednesday: no weekly job due
 COLUMNS = ("kind", "status", "subject", "owner", "owner_role", "priority", "urgent", "channel",
            "bounced", "created_at", "updated_at", "sla_policy", "next_action_cycle",
            "paused_seconds", "sla_next_at", "first_action_due_at", "resolution_due_at")
@@ -68,7 +70,7 @@ def fill(url: str, total: int, open_: int, due: int) -> None:
             batch: list[dict] = []
             with engine.begin() as conn:
                 for row in _rows(total, open_, due):
-                    batch.append(dict(zip(COLUMNS, row)))
+                    batch.append(dict(zip(COLUMNS, row, strict=False)))
                     if len(batch) == 50_000:
                         conn.execute(insert(Ticket), batch)
                         batch = []
@@ -82,24 +84,24 @@ def fill(url: str, total: int, open_: int, due: int) -> None:
 def _child(url: str, out) -> None:
     from bot.adapters.rules_file import load_rules
     from bot.config import Settings
-    from bot.desk.service import Service
+    from bot.desk.context import Desk
     from bot.store.models import make_engine, make_sessionmaker
 
     settings = Settings(database_url=url, address="support@desk.example")
-    service = Service(settings, make_sessionmaker(make_engine(url)),
+    service = Desk(settings, make_sessionmaker(make_engine(url)),
                       rules=load_rules(REPO / "rules.yaml"), clock=lambda: NOW)
     base = _hwm_mb()
     quiet = []
     for _ in range(7):  # nothing due: 20 minutes before the first due ticket
         t0 = time.perf_counter()
-        done = service.sweep(NOW - timedelta(minutes=20))
+        done = jobs.sweep(service, NOW - timedelta(minutes=20))
         quiet.append(time.perf_counter() - t0)
         assert done["tickets"] == 0, done
     t0 = time.perf_counter()
-    done = service.sweep(NOW)
+    done = jobs.sweep(service, NOW)
     busy = time.perf_counter() - t0
     t0 = time.perf_counter()
-    again = service.sweep(NOW)
+    again = jobs.sweep(service, NOW)
     repeat = time.perf_counter() - t0
     out.send({"quiet": statistics.median(quiet), "busy": busy, "done": done, "again": again,
               "repeat": repeat, "base": base, "rss": _hwm_mb()})

@@ -1,4 +1,4 @@
-"""Wiring: builds the service and its adapters from Settings, and runs them.
+"""Wiring: builds the desk and its adapters from Settings, and runs them.
 
 `ticketbot run` runs every part in one process (the embedded default); the Procfile's
 `worker` runs the intake (IMAP, SMTP, spool) and the outbox sender.
@@ -9,15 +9,23 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
+from bot.adapters.imap import IMAPPoller
+from bot.adapters.rules_file import RulesHolder
+from bot.adapters.slack_app import build_app, mount_http, start_socket_mode
+from bot.adapters.slack_out import SlackTransport
+from bot.adapters.smtp_in import IntakeHandler, IntakeServer
 from bot.adapters.smtp_out import make_transport
+from bot.adapters.web import WebApp, WebServer
 from bot.config import Settings
 from bot.delivery.outbox import OutboxSender
+from bot.delivery.transport import Transport
+from bot.desk import intake, queries
+from bot.desk.context import Clock, Desk, utcnow
 from bot.desk.pipeline import Pipeline
-from bot.desk.service import Service
+from bot.desk.slack_desk import SlackDesk
+from bot.scheduler import build_scheduler
 from bot.store.migrate import upgrade
 from bot.store.models import make_engine, make_sessionmaker
 
@@ -32,26 +40,25 @@ def setup_logging(level: str = "INFO") -> None:
     logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
-def open_service(settings: Settings, migrate: bool = True, rules: bool = False) -> Service:
-    """The service on the configured database; with rules=True also the rules file
+def open_desk(settings: Settings, migrate: bool = True, rules: bool = False,
+              clock: Clock = utcnow) -> Desk:
+    """The desk on the configured database; with rules=True also the rules file
     (raises RulesError, listing every problem, when it is not valid)."""
     holder = None
     if rules:
-        from bot.adapters.rules_file import RulesHolder
-
         holder = RulesHolder.from_settings(settings)
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    return Service(settings, make_sessionmaker(engine), rules=holder)
+    return Desk(settings, make_sessionmaker(engine), clock=clock, rules=holder)
 
 
-def watch_rules(service: Service, stop: threading.Event, hup: threading.Event,
+def watch_rules(desk: Desk, stop: threading.Event, hup: threading.Event,
                 every: float = 2.0) -> None:
     """Apply an edited rules file to the next message: on SIGHUP at once, else when the
     file's stamp changes (checked every `every` seconds)."""
-    holder = service.rules
-    if not hasattr(holder, "check"):
+    holder = desk.rules
+    if not isinstance(holder, RulesHolder):
         return
     while not stop.is_set():
         try:
@@ -65,21 +72,17 @@ def watch_rules(service: Service, stop: threading.Event, hup: threading.Event,
             log.exception("rules watcher: unexpected error; still watching")
 
 
-def build_sender(settings: Settings, service: Service) -> OutboxSender:
+def build_sender(settings: Settings, desk: Desk) -> OutboxSender:
     """The outbox sender with a transport per channel (mail: SMTP relay or files)."""
-    transports = {"mail": make_transport(settings.smtp_url, settings.mail_dir)}
+    transports: dict[str, Transport] = {"mail": make_transport(settings.smtp_url, settings.mail_dir)}
     if settings.slack_enabled:
-        from bot.adapters.slack_out import SlackTransport
-
         transports["slack"] = SlackTransport.from_settings(settings)
-    return OutboxSender(settings, service.sessions, transports)
+    return OutboxSender(settings, desk.uow, transports)
 
 
 def close_sender(sender: OutboxSender) -> None:
     for transport in sender.transports.values():
-        close = getattr(transport, "close", None)
-        if close is not None:
-            close()
+        transport.close()
 
 
 @dataclass
@@ -87,7 +90,7 @@ class Worker:
     """The intake and delivery threads of one process."""
 
     settings: Settings
-    service: Service
+    desk: Desk
     stop: threading.Event = field(default_factory=threading.Event)
     spool_ready: threading.Event = field(default_factory=threading.Event)
     outbox_ready: threading.Event = field(default_factory=threading.Event)
@@ -96,9 +99,9 @@ class Worker:
     imap: object | None = None
 
     def __post_init__(self) -> None:
-        self.pipeline = Pipeline(self.service)
-        self.service.on_commit = self.outbox_ready.set
-        self.sender = build_sender(self.settings, self.service)
+        self.pipeline = Pipeline(self.desk)
+        self.desk.uow.on_commit = self.outbox_ready.set
+        self.sender = build_sender(self.settings, self.desk)
 
     def _thread(self, name: str, target) -> None:
         t = threading.Thread(target=self._guard, args=(name, target), name=name, daemon=True)
@@ -122,7 +125,7 @@ class Worker:
 
     def outbox_loop(self) -> None:
         while not self.stop.is_set():
-            now = datetime.now(timezone.utc)
+            now = self.desk.clock()
             counts = self.sender.run_once(now)
             if sum(counts.values()):
                 continue
@@ -132,10 +135,10 @@ class Worker:
             self.outbox_ready.clear()
 
     def start(self, smtp: bool = True, imap: bool = True) -> None:
-        from bot.adapters.smtp_in import IntakeHandler, IntakeServer
-
         if smtp:
-            handler = IntakeHandler(self.service.spool, self.settings.accepted_domains,
+            desk = self.desk
+            handler = IntakeHandler(lambda raw, source: intake.spool(desk, raw, source),
+                                    self.settings.accepted_domains,
                                     on_stored=self.spool_ready.set)
             host, port = self.settings.smtp_listen
             server = IntakeServer(handler, host, port, self.settings.smtp_max_size)
@@ -144,12 +147,10 @@ class Worker:
         self._thread("spool", self.spool_loop)
         self._thread("outbox", self.outbox_loop)
         if imap and self.settings.imap_url is not None:
-            from bot.adapters.imap import IMAPPoller
-
             self.imap = IMAPPoller(self.settings, self.pipeline)
             self._thread("imap", lambda: self.imap.run(self.stop))
         log.info("worker started: SMTP %s, IMAP %s, outgoing mail to %s",
-                 "%s:%s" % self.settings.smtp_listen if smtp else "off",
+                 "{}:{}".format(*self.settings.smtp_listen) if smtp else "off",
                  self.settings.imap_url.redacted() if self.settings.imap_url else "off",
                  self.sender.transports["mail"].describe())
 
@@ -166,24 +167,12 @@ class Worker:
             transport.close()
 
 
-@contextmanager
-def running_worker(settings: Settings, service: Service | None = None, **kw):
-    worker = Worker(settings, service or open_service(settings))
-    worker.start(**kw)
-    try:
-        yield worker
-    finally:
-        worker.shutdown()
-
-
 PARTS = ("worker", "web", "clock")
 
 
 def _socket_mode(slack_app, settings: Settings, stop: threading.Event, holder: list) -> None:
     """Connect Socket Mode, retrying with backoff while Slack cannot be reached: mail
     intake and delivery go on meanwhile (Slack posts wait in the outbox)."""
-    from bot.adapters.slack_app import start_socket_mode
-
     delay = 5.0
     while not stop.is_set():
         try:
@@ -198,7 +187,7 @@ def _socket_mode(slack_app, settings: Settings, stop: threading.Event, holder: l
 
 def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
     """Run the given Procfile parts in this process until SIGTERM or SIGINT."""
-    service = open_service(settings, rules=True)
+    desk = open_desk(settings, rules=True)
     stop = threading.Event()
     hup = threading.Event()
     stoppers: list = []
@@ -211,29 +200,22 @@ def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGHUP, lambda *_: hup.set())
-    watcher = threading.Thread(target=watch_rules, args=(service, stop, hup), name="rules",
+    watcher = threading.Thread(target=watch_rules, args=(desk, stop, hup), name="rules",
                                daemon=True)
     watcher.start()
     log.info("rules: %s (%d rules, %d people)", settings.rules_path,
-             len(service.ruleset.rules), len(service.ruleset.people))
+             len(desk.ruleset.rules), len(desk.ruleset.people))
     try:
         if "worker" in parts:
-            worker = Worker(settings, service, stop=stop)
+            worker = Worker(settings, desk, stop=stop)
             stoppers.append(worker.shutdown)
             worker.start()
         slack_app = None
         if settings.slack_enabled:
-            from bot.adapters.slack_app import build_app
-            from bot.desk.slack_desk import SlackDesk
-
-            slack_app = build_app(settings, SlackDesk(service))
+            slack_app = build_app(settings, SlackDesk(desk))
         if "web" in parts:
-            from bot.adapters.web import WebApp, WebServer
-
-            webapp = WebApp(service.health)
+            webapp = WebApp(lambda: queries.health(desk))
             if slack_app is not None and settings.slack_mode == "http":
-                from bot.adapters.slack_app import mount_http
-
                 mount_http(webapp, slack_app, settings)
                 log.info("Slack: events at /slack/events (HTTP mode)")
             web = WebServer(webapp, *settings.web_listen)
@@ -245,9 +227,7 @@ def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
                              name="slack-socket", daemon=True).start()
             stoppers.append(lambda: [h.close() for h in holder])
         if "clock" in parts:
-            from bot.scheduler import build_scheduler
-
-            scheduler = build_scheduler(settings, service, service.sessions.kw["bind"])
+            scheduler = build_scheduler(settings, desk, desk.sessions.kw["bind"])
             scheduler.start()
             stoppers.append(lambda: scheduler.shutdown(wait=True))
             log.info("clock started: sweep every %s s", settings.sweep_seconds)

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import mailbox
+import os
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
+from zoneinfo import ZoneInfo
 
+from bot.adapters.rules_file import load_rules
+from bot.app import (
+    PARTS,
+    build_sender,
+    close_sender,
+    open_desk,
+    run_forever,
+    setup_logging,
+)
 from bot.config import ConfigError, Settings
+from bot.core import report
 from bot.core.rules.schema import RulesError
+from bot.desk import actions, customer_csv, jobs, queries
+from bot.desk.actor import Actor
+from bot.desk.context import Clock, Desk, utcnow
 from bot.desk.errors import Refused
+from bot.desk.pipeline import Pipeline
+from bot.store.migrate import upgrade
 
 log = logging.getLogger("bot.cli")
 
@@ -66,14 +85,11 @@ def _print_table(rows: list[dict], columns: list[str]) -> None:
 
 
 def cmd_ingest(settings: Settings, args) -> int:
-    from bot.app import open_service
-    from bot.desk.pipeline import Pipeline
-
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:  # before anything is stored: a typo must not leave half an import done
         raise UserError("; ".join(f"{p}: no such file or folder" for p in missing))
-    service = open_service(settings, rules=True)
-    pipeline = Pipeline(service, workers=args.workers)
+    desk = open_desk(settings, rules=True, clock=_clock(args))
+    pipeline = Pipeline(desk, workers=args.workers)
     counts: dict[str, int] = {}
     try:
         batch: list[tuple[str, bytes]] = []
@@ -104,9 +120,8 @@ def cmd_ingest(settings: Settings, args) -> int:
 
 
 def cmd_tickets(settings: Settings, args) -> int:
-    from bot.app import open_service
-
-    rows = open_service(settings).list_tickets(args.status)
+    desk = open_desk(settings, clock=_clock(args))
+    rows = queries.list_tickets(desk, _actor(args, desk), args.status)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
@@ -115,9 +130,8 @@ def cmd_tickets(settings: Settings, args) -> int:
 
 
 def cmd_show(settings: Settings, args) -> int:
-    from bot.app import open_service
-
-    d = open_service(settings).ticket_detail(args.number)
+    desk = open_desk(settings, clock=_clock(args))
+    d = queries.ticket_detail(desk, _actor(args, desk), args.number)
     if d is None:
         raise UserError(f"no ticket {args.number}")
     if args.json:
@@ -145,21 +159,15 @@ def cmd_show(settings: Settings, args) -> int:
 
 
 def cmd_outbox(settings: Settings, args) -> int:
-    from bot.app import open_service
-
-    service = open_service(settings)
+    desk = open_desk(settings, clock=_clock(args))
     if args.send:
-        from datetime import datetime, timezone
-
-        from bot.app import build_sender, close_sender
-
-        sender = build_sender(settings, service)
+        sender = build_sender(settings, desk)
         try:
-            counts = sender.run_once(datetime.now(timezone.utc), limit=10_000)
+            counts = sender.run_once(desk.clock(), limit=10_000)
         finally:
             close_sender(sender)
         print(", ".join(f"{n} {k}" for k, n in counts.items()), file=sys.stderr)
-    rows = service.list_outbox(args.status)
+    rows = queries.list_outbox(desk, _actor(args, desk), args.status)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
@@ -169,41 +177,44 @@ def cmd_outbox(settings: Settings, args) -> int:
 
 
 def cmd_db(settings: Settings, args) -> int:
-    from bot.store.migrate import upgrade
-
     upgrade(settings.database_url)
     print("database is up to date", file=sys.stderr)
     return 0
 
 
-def _actor(args) -> str:
-    import getpass
-
-    if getattr(args, "by", None):
-        return args.by
+def _actor(args, desk: Desk) -> Actor:
+    """The operator at the command line (trusted); `--by WHO` records the action as that
+    person's (a key from rules.yaml) or that name's."""
+    by = getattr(args, "by", None)
+    if by:
+        return Actor.operator(by, desk.ruleset.people.get(by))
     try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:
-        return "cli"
+        return Actor.operator(f"cli:{getpass.getuser()}")
+    except Exception:  # no user name (a container without /etc/passwd entry)
+        return Actor.operator("cli")
+
+
+def _clock(args) -> Clock:
+    """`--now TIME`: every command acts as if it were then (tests, replays)."""
+    fixed = getattr(args, "fixed_now", None)
+    return (lambda: fixed) if fixed is not None else utcnow
 
 
 def cmd_check_rules(settings: Settings, args) -> int:
-    from bot.adapters.rules_file import load_rules
-
     path = Path(args.file) if args.file else settings.rules_path
-    rs = load_rules(path, templates=settings.templates_dir, default_timezone=settings.timezone)  # RulesError: printed by main, one line per problem
+    # RulesError: printed by main, one line per problem
+    rs = load_rules(path, templates=settings.templates_dir, default_timezone=settings.timezone)
     print(f"{path}: OK ({len(rs.rules)} rules, {len(rs.people)} people, "
           f"{len(rs.kinds)} kinds)")
     return 0
 
 
 def cmd_route(settings: Settings, args) -> int:
-    from bot.app import open_service
-
     path = Path(args.mail)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
-    out = open_service(settings, rules=True).explain(path.read_bytes(), f"file:{path}")
+    desk = open_desk(settings, rules=True, clock=_clock(args))
+    out = queries.explain(desk, _actor(args, desk), path.read_bytes(), f"file:{path}")
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=1))
         return 0
@@ -236,18 +247,16 @@ def cmd_route(settings: Settings, args) -> int:
 
 
 def cmd_assign(settings: Settings, args) -> int:
-    from bot.app import open_service
-
-    person = open_service(settings, rules=True).reassign(args.number, args.to, _actor(args), args.reason)
+    desk = open_desk(settings, rules=True, clock=_clock(args))
+    person = actions.assign(desk, _actor(args, desk), args.number, args.to, args.reason)
     print(f"ticket {args.number}: now owned by {person}", file=sys.stderr)
     return 0
 
 
 def cmd_cancellation(settings: Settings, args) -> int:
-    from bot.app import open_service
-
-    out = open_service(settings, rules=True).cancellation_outcome(
-        args.number, args.outcome, args.reason, _actor(args))
+    desk = open_desk(settings, rules=True, clock=_clock(args))
+    out = actions.cancellation_outcome(desk, _actor(args, desk), args.number, args.outcome,
+                                       args.reason)
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=1))
     else:
@@ -257,22 +266,19 @@ def cmd_cancellation(settings: Settings, args) -> int:
 
 
 def cmd_field(settings: Settings, args) -> int:
-    from bot.app import open_service
-
-    fields = open_service(settings, rules=True).set_field(args.number, args.name, args.value,
-                                                         _actor(args))
+    desk = open_desk(settings, rules=True, clock=_clock(args))
+    fields = actions.set_field(desk, _actor(args, desk), args.number, args.name, args.value)
     print(json.dumps(fields, ensure_ascii=False))
     return 0
 
 
 def cmd_tasks(settings: Settings, args) -> int:
-    from bot.app import open_service
-
+    desk = open_desk(settings, clock=_clock(args))
     if args.done is not None:
-        t = open_service(settings).complete_task(args.done, _actor(args), args.note)
+        t = actions.complete_task(desk, _actor(args, desk), args.done, args.note)
         print(f"task {t['id']} done: {t['title']}", file=sys.stderr)
         return 0
-    rows = open_service(settings).list_tasks(open_only=not args.all)
+    rows = queries.list_tasks(desk, _actor(args, desk), open_only=not args.all)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
@@ -281,26 +287,12 @@ def cmd_tasks(settings: Settings, args) -> int:
 
 
 def cmd_import(settings: Settings, args) -> int:
-    from bot.app import open_service
-    from bot.desk import directory
-
     path = Path(args.file)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
-    service = open_service(settings)
-    people = None
-    if args.what == "customers":
-        try:
-            from bot.adapters.rules_file import load_rules
-
-            people = set(load_rules(settings.rules_path, templates=settings.templates_dir).people)
-        except Exception:
-            people = None  # advisors are then not checked against rules.yaml
-    with service.sessions() as s, s.begin():
-        if args.what == "customers":
-            report = directory.import_customers(s, path, service.clock(), known_people=people)
-        else:
-            report = directory.import_contracts(s, path, service.clock())
+    # with the rules, so advisors are checked against rules.yaml's people
+    desk = open_desk(settings, rules=True, clock=_clock(args))
+    report = customer_csv.import_file(desk, _actor(args, desk), args.what, path)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
     else:
@@ -312,37 +304,26 @@ def cmd_import(settings: Settings, args) -> int:
 
 
 def cmd_export(settings: Settings, args) -> int:
-    from bot.app import open_service
-    from bot.desk import directory
-
-    service = open_service(settings)
-    fn = directory.export_customers if args.what == "customers" else directory.export_contracts
-    with service.sessions() as s:
-        if args.file:
-            with open(args.file, "w", encoding="utf-8", newline="") as f:
-                fn(s, f)
-        else:
-            fn(s, sys.stdout)
+    desk = open_desk(settings, clock=_clock(args))
+    actor = _actor(args, desk)
+    if args.file:
+        with open(args.file, "w", encoding="utf-8", newline="") as f:
+            customer_csv.export_file(desk, actor, args.what, f)
+    else:
+        customer_csv.export_file(desk, actor, args.what, sys.stdout)
     return 0
 
 
 def cmd_report(settings: Settings, args) -> int:
-    from datetime import datetime, timezone
-
-    from bot.app import open_service
-    from bot.core import report
-
-    now = _now_arg(settings, args.now) or datetime.now(timezone.utc)
-    service = open_service(settings, rules=True)
-    sys.stdout.write(report.render(service.open_complaints(now), args.format, now))
+    desk = open_desk(settings, rules=True, clock=_clock(args))
+    now = _now_arg(settings, args.now) or desk.clock()
+    rows = queries.open_complaints(desk, _actor(args, desk), now)
+    sys.stdout.write(report.render(rows, args.format, now, desk.renderer))
     return 0
 
 
-def _now_arg(settings: Settings, value: str | None):
+def _now_arg(settings: Settings, value: str | None) -> datetime | None:
     """--now 2026-12-01T09:00 (the desk's time zone unless one is given)."""
-    from datetime import datetime, timezone
-    from zoneinfo import ZoneInfo
-
     if not value:
         return None
     try:
@@ -351,23 +332,17 @@ def _now_arg(settings: Settings, value: str | None):
         raise UserError(f"--now {value!r}: use an ISO time such as 2026-12-01T09:00") from None
     if now.tzinfo is None:
         now = now.replace(tzinfo=ZoneInfo(settings.timezone))
-    return now.astimezone(timezone.utc)
+    return now.astimezone(UTC)
 
 
 def cmd_sweep(settings: Settings, args) -> int:
     """All due time-based work as of --now (default: now): reminders, escalations, jobs.
     Then delivers the outbox, unless --no-send."""
-    from datetime import datetime, timezone
-
-    from bot.app import open_service
-
-    service = open_service(settings, rules=True)
-    now = _now_arg(settings, args.now) or datetime.now(timezone.utc)
-    done = service.sweep(now)
+    desk = open_desk(settings, rules=True, clock=_clock(args))
+    now = _now_arg(settings, args.now) or desk.clock()
+    done = jobs.sweep(desk, now)
     if not args.no_send:
-        from bot.app import build_sender, close_sender
-
-        sender = build_sender(settings, service)
+        sender = build_sender(settings, desk)
         try:
             sent = sender.run_once(now, limit=10_000)
         finally:
@@ -382,38 +357,37 @@ def cmd_sweep(settings: Settings, args) -> int:
 
 def cmd_work(settings: Settings, args) -> int:
     """reply / action / note / resolve / reopen / wait / kind on one ticket."""
-    from bot.app import open_service
-
-    service = open_service(settings, rules=True)
-    by = _actor(args)
-    c = args.command
+    desk = open_desk(settings, rules=True, clock=_clock(args))
+    actor = _actor(args, desk)
+    c, n = args.command, args.number
     if c == "reply":
         text = sys.stdin.read() if args.text == "-" else args.text
-        result = service.reply(args.number, text, by)
+        result = actions.reply(desk, actor, n, text)
     elif c == "action":
-        result = service.log_action(args.number, args.how, by, args.note)
+        result = actions.log_action(desk, actor, n, args.how, args.note)
     elif c == "note":
-        result = service.add_note(args.number, args.text, by, action=args.action)
+        result = actions.add_note(desk, actor, n, args.text, action=args.action)
     elif c == "resolve":
-        result = service.resolve(args.number, by, args.note, tell_customer=not args.no_mail)
+        result = actions.resolve(desk, actor, n, args.note, tell_customer=not args.no_mail)
     elif c == "reopen":
-        result = service.reopen(args.number, by, args.reason)
+        result = actions.reopen(desk, actor, n, args.reason)
     elif c == "wait":
-        result = service.set_waiting(args.number, not args.off, by)
+        result = actions.set_waiting(desk, actor, n, not args.off)
     else:
-        result = service.set_kind(args.number, args.kind, by)
+        result = actions.set_kind(desk, actor, n, args.kind)
     print(json.dumps(result, ensure_ascii=False, default=str))
     return 0
 
 
 def cmd_run(settings: Settings, args) -> int:
-    from bot.app import PARTS, run_forever
-
     return run_forever(settings, PARTS if args.command == "run" else (args.command,))
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ticketbot", description=__doc__)
+    p.add_argument("--now", dest="global_now", metavar="TIME",
+                   help="act as if it were TIME (ISO, the desk's time zone unless given): "
+                        "for replays and tests")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the whole bot in one process: worker, web and clock")
     sub.add_parser("worker", help="the Procfile's worker: IMAP and SMTP intake, outbox sender")
@@ -526,8 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        from bot.app import setup_logging
-
+        args.fixed_now = _now_arg(settings, args.global_now)
         level = settings.log_level
         if args.command not in ("run", "worker", "web", "clock") and level.upper() == "INFO":
             # One-shot commands: stdout is the result and stderr is for errors; the
@@ -545,8 +518,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `ticketbot show 1 | head`: the reader has had enough
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # no stack trace for the user; the log has it at debug level

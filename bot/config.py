@@ -51,7 +51,7 @@ class MailServerURL:
         return f"{self.scheme}://{user}{self.host}:{self.port}/{self.path}".rstrip("/")
 
     @classmethod
-    def parse(cls, name: str, url: str) -> "MailServerURL":
+    def parse(cls, name: str, url: str) -> MailServerURL:
         parts = urlsplit(url)
         defaults = {
             "imap": 143, "imap+starttls": 143, "imaps": 993,
@@ -141,11 +141,11 @@ class Settings:
             return None
         return "socket" if self.slack_app_token else "http"
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         get = lambda k: (env.get(k) or "").strip() or None  # noqa: E731
         kw: dict = {}

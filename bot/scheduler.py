@@ -2,66 +2,68 @@
 
 Jobs live in APScheduler's SQLAlchemy job store in the bot's own database, under fixed
 ids, so restarting (or running a second clock by mistake) never duplicates them. Each
-job is a *sweep*: it asks the service for everything due as of now, so the cost does not
+job is a *sweep*: it asks the desk for everything due as of now, so the cost does not
 grow with the number of tickets and a missed run is caught up by the next one
 (coalesce: one catch-up run, not one per missed interval).
 
 The scheduled jobs of rules.yaml (`schedule:`, e.g. the weekly report on Monday 08:00 in
 the business time zone) get cron jobs of their own (`ticketbot-open_complaints_report`,
 ...) so they run on the minute; they too call the sweep, which runs each job once per
-cron time (bot/jobs.py), so the cron job and the minute sweep never both send.
+cron time (bot/desk/jobs.py), so the cron job and the minute sweep never both send.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timezone
+from datetime import UTC
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.desk import jobs
+from bot.desk.context import Desk
 
 log = logging.getLogger("bot.clock")
 
 JOBS_TABLE = "apscheduler_jobs"
 SWEEP_JOB = "ticketbot-sweep"
 
-# Jobs are stored as a textual reference to a module-level function; the live service
+# Jobs are stored as a textual reference to a module-level function; the live desk
 # they act on is registered here when the scheduler starts (it cannot be pickled).
-_services: dict[str, object] = {}
+_desks: dict[str, Desk] = {}
 
 
 def sweep_job(name: str = "default") -> None:
-    service = _services.get(name)
-    if service is None:
-        log.warning("sweep: no service registered as %r; skipped", name)
+    desk = _desks.get(name)
+    if desk is None:
+        log.warning("sweep: no desk registered as %r; skipped", name)
         return
-    done = service.sweep(service.clock())
+    done = jobs.sweep(desk, desk.clock())
     if any(done.values()):
         log.info("sweep: %s", ", ".join(f"{n} {k}" for k, n in sorted(done.items()) if n))
 
 
-def build_scheduler(settings: Settings, service, engine, name: str = "default") -> BackgroundScheduler:
-    _services[name] = service
+def build_scheduler(settings: Settings, desk: Desk, engine: Engine,
+                    name: str = "default") -> BackgroundScheduler:
+    _desks[name] = desk
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-        timezone=timezone.utc,
+        timezone=UTC,
     )
     scheduler.add_job(sweep_job, "interval", seconds=settings.sweep_seconds, args=[name],
                       id=SWEEP_JOB, name="sweep due work", replace_existing=True)
-    from bot.desk.jobs import GRACE, JOBS
-
-    rs = service.ruleset
-    for job in JOBS:
+    rs = desk.ruleset
+    for job in jobs.JOBS:
         cron = (rs.schedule.get(job) or {}).get("cron")
         job_id = f"ticketbot-{job}"
         if cron:
             scheduler.add_job(sweep_job, CronTrigger.from_crontab(cron, timezone=rs.timezone),
                               args=[name], id=job_id, name=job, replace_existing=True,
-                              misfire_grace_time=int(GRACE.total_seconds()))
+                              misfire_grace_time=int(jobs.GRACE.total_seconds()))
         else:
             scheduler.add_job(sweep_job, "interval", days=3650, args=[name], id=job_id,
                               replace_existing=True)

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
-from bot.desk.service import Service
+from bot.desk.actor import Actor
+from bot.desk.context import Desk
 from bot.store.migrate import upgrade
 from bot.store.models import make_engine, make_sessionmaker
 from tests.servers import Postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
-START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+OPERATOR = Actor.operator("test")  # the command line: trusted
+
+
+def who(desk: Desk, key: str) -> Actor:
+    """The operator acting as `key` (a person of the desk's rules when there is one)."""
+    return Actor.operator(key, desk.ruleset.people.get(key))
 
 
 class Clock:
@@ -66,9 +75,9 @@ def settings(db_url, tmp_path) -> Settings:
 
 
 def make_settings(db_url: str, tmp_path: Path, **kw) -> Settings:
-    base = dict(database_url=db_url, address="support@desk.example", address_name="Sales Support",
-                own_addresses=("noreply@desk.example",), domains=("desk.example",),
-                mail_dir=tmp_path / "outgoing", default_language="en", parse_workers=1)
+    base = {"database_url": db_url, "address": "support@desk.example", "address_name": "Sales Support",
+                "own_addresses": ("noreply@desk.example",), "domains": ("desk.example",),
+                "mail_dir": tmp_path / "outgoing", "default_language": "en", "parse_workers": 1}
     base.update(kw)
     return Settings(**base)
 
@@ -76,7 +85,7 @@ def make_settings(db_url: str, tmp_path: Path, **kw) -> Settings:
 @pytest.fixture
 def service(settings, clock):
     engine = make_engine(settings.database_url)
-    svc = Service(settings, make_sessionmaker(engine), clock=clock)
+    svc = Desk(settings, make_sessionmaker(engine), clock=clock)
     yield svc
     engine.dispose()
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 TEAM_ID = "T0FAKE0001"
@@ -113,7 +114,7 @@ class FakeSlack:
         """The Web API base URL for WebClient(base_url=...)."""
         return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
 
-    def start(self) -> "FakeSlack":
+    def start(self) -> FakeSlack:
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
                                         name="fakeslack", daemon=True)
         self._thread.start()
@@ -126,7 +127,7 @@ class FakeSlack:
         if self._thread is not None:
             self._thread.join(10)
 
-    def __enter__(self) -> "FakeSlack":
+    def __enter__(self) -> FakeSlack:
         return self.start()
 
     def __exit__(self, *exc) -> None:

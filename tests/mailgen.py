@@ -7,7 +7,7 @@ HTML-only mail, attachments, replies with quoted history.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -27,7 +27,7 @@ SUBJECTS = {"nl": "Vraag over factuur {i}", "en": "Question about invoice {i}",
             "pl": "Pytanie dotyczące faktury {i}"}
 NAMES = ["Jan de Vries", "Anna Kowalska", "Peter Smith", "Łukasz Wiśniewski", "Marieke Jansen",
          "Zoë Müller"]
-BASE = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+BASE = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 
 def customer_mail(i: int, *, lang: str | None = None, variant: str | None = None,

@@ -40,8 +40,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 from urllib.parse import quote
 
 __all__ = ["free_port", "Dovecot", "Postgres", "ServerError"]
@@ -288,14 +288,14 @@ class Dovecot:
         return f"<Dovecot {self.host}:{self.port} {state} root={self.root}>"
 
     # ---- lifecycle -------------------------------------------------------- #
-    def __enter__(self) -> "Dovecot":
+    def __enter__(self) -> Dovecot:
         self.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def start(self) -> "Dovecot":
+    def start(self) -> Dovecot:
         """Write the config, start ``dovecot -F -c CONF``, wait for the greeting."""
         with self._lock:
             if self.running:
@@ -361,7 +361,7 @@ class Dovecot:
                     os.killpg(pgid, signal.SIGKILL)
                 _wait_group_gone(pgid, 5)
 
-    def restart(self) -> "Dovecot":
+    def restart(self) -> Dovecot:
         """Stop and start again on the same port; mails are kept."""
         with self._lock:
             self.stop()
@@ -731,7 +731,7 @@ class Postgres:
     def __repr__(self) -> str:
         return f"<Postgres {self.host}:{self.port} {'running' if self._started else 'stopped'}>"
 
-    def __enter__(self) -> "Postgres":
+    def __enter__(self) -> Postgres:
         self.start()
         return self
 
@@ -739,7 +739,7 @@ class Postgres:
         self.close()
 
     # ---- lifecycle -------------------------------------------------------- #
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         """initdb (first time), ``pg_ctl start -w``, create ``dbname``."""
         with self._lock:
             if self._started:

@@ -38,7 +38,7 @@ def base_env() -> dict[str, str]:
             if k not in ("DATABASE_URL", "IMAP_URL", "SMTP_URL") and not k.startswith("TICKETBOT_")}
 
 
-def wait_until(condition, timeout: float, what: str, proc: "Bot | None" = None,
+def wait_until(condition, timeout: float, what: str, proc: Bot | None = None,
                interval: float = 0.05):
     """Poll for state another process makes (files, ports, rows): there is no event."""
     deadline = time.monotonic() + timeout

@@ -8,7 +8,7 @@ Christmas Friday 25 / Saturday 26 December; Polish Independence Day Wednesday 11
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from bot.core.time.businesstime import BusinessCalendar
 
 AMS = ZoneInfo("Europe/Amsterdam")
-UTC = timezone.utc
+UTC = UTC
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 OFFICE = BusinessCalendar()  # NL, Monday-Friday 08:30-17:00, Europe/Amsterdam

@@ -8,6 +8,7 @@ import mailbox
 import os
 import subprocess
 import sys
+from datetime import datetime
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy import create_engine, inspect, update
 
 from bot.cli import main
 from bot.store.models import Ticket, make_engine
+from tests.conftest import START
 from tests.mailgen import customer_mail
 
 ADDRESS = "support@desk.example"
@@ -48,14 +50,16 @@ def cli_env(tmp_path, monkeypatch) -> dict[str, str]:
 
 
 class CLI:
-    """Runs bot.cli.main in this process and returns (exit code, stdout, stderr)."""
+    """Runs bot.cli.main in this process and returns (exit code, stdout, stderr). Every
+    command runs at the injected time `now` (the global --now), never at today's date."""
 
-    def __init__(self, capsys):
+    def __init__(self, capsys, now: datetime = START):
         self.capsys = capsys
+        self.now = now
 
     def __call__(self, *argv: str) -> tuple[int, str, str]:
         self.capsys.readouterr()  # drop anything printed before
-        rc = main(list(argv))
+        rc = main(["--now", self.now.isoformat(), *argv])
         out, err = self.capsys.readouterr()
         return rc, out, err
 
@@ -471,16 +475,16 @@ def test_route_explain_stores_nothing(cli, cli_env, tmp_path):
 
 def test_import_export_assign_and_cancellation_outcome(cli, cli_env, tmp_path):
     customers = write(tmp_path / "customers.csv", (
-        "company,domains,advisor,website_access,contact_name,contact_email,contact_phone\n"
-        "Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,\n"
-        "Ghost BV,ghost.nl,casper,no,Casper,casper@ghost.nl,\n").encode())
+        b"company,domains,advisor,website_access,contact_name,contact_email,contact_phone\n"
+        b"Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,\n"
+        b"Ghost BV,ghost.nl,casper,no,Casper,casper@ghost.nl,\n"))
     rc, out, err = cli("import", "customers", str(customers))
     assert rc == 1  # a rejected row: non-zero, so scripts notice
     assert out.splitlines() == [f"{customers}: 1 added, 0 changed, 0 unchanged, 1 rejected",
                                 "  line 3: unknown advisor 'casper'"]
     contracts = write(tmp_path / "contracts.csv", (
-        "contract,company,start,end,auto_renew,term_months,notice_months,status\n"
-        "C-1,Bakkerij Jansen,2026-01-01,2026-12-31,yes,12,1,active\n").encode())
+        b"contract,company,start,end,auto_renew,term_months,notice_months,status\n"
+        b"C-1,Bakkerij Jansen,2026-01-01,2026-12-31,yes,12,1,active\n"))
     assert cli.json("import", "contracts", str(contracts)) == {
         "added": 1, "changed": 0, "unchanged": 0, "rejected": []}
     rc, out, err = cli("export", "contracts")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,14 +19,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.adapters.rules_file import load_rules
-from bot.desk import directory
-from bot.desk.service import Service
+from bot.desk import actions, directory, intake, jobs, queries
+from bot.desk.context import Desk
 from bot.store.models import Outbox, SlaNotice, Ticket, make_engine, make_sessionmaker
-from tests.conftest import Clock
+from tests.conftest import OPERATOR, Clock, who
 
 REPO = Path(__file__).resolve().parent.parent
 AMS = ZoneInfo("Europe/Amsterdam")
-UTC = timezone.utc
+UTC = UTC
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Amsterdam
 NOTICES = ("sla-remind", "sla-breach", "report", "contracts-ending")
 
@@ -42,10 +42,10 @@ C-200,Hotel Zee,2025-03-01,2027-02-28,yes,12,1,active
 """
 
 
-def make_desk(settings, tmp_path, clock: Clock, rules_text: str | None = None) -> tuple[Service, object]:
+def make_desk(settings, tmp_path, clock: Clock, rules_text: str | None = None) -> tuple[Desk, object]:
     engine = make_engine(settings.database_url)
     rules = load_rules(REPO / "rules.yaml", text=rules_text)
-    svc = Service(settings, make_sessionmaker(engine), clock=clock, rules=rules)
+    svc = Desk(settings, make_sessionmaker(engine), clock=clock, rules=rules)
     return svc, engine
 
 
@@ -73,7 +73,7 @@ def mail(subject: str, body: str, n: int, sender: str = "jan@bakkerij-jansen.nl"
     return bytes(m)
 
 
-def notices(svc: Service, since_id: int = 0) -> list[tuple[str, str, str]]:
+def notices(svc: Desk, since_id: int = 0) -> list[tuple[str, str, str]]:
     with svc.sessions() as s:
         rows = s.scalars(select(Outbox).where(Outbox.purpose.in_(NOTICES), Outbox.id > since_id)
                          .order_by(Outbox.id)).all()
@@ -83,31 +83,40 @@ def notices(svc: Service, since_id: int = 0) -> list[tuple[str, str, str]]:
 
 def test_a_complaint_walked_through_a_fortnight(desk):
     svc, clock = desk, desk.clock
-    n = svc.ingest_raw(mail("Klacht over de bezorging", "Goedendag,\n\nDe krant kwam weer niet. "
-                            "Ik ben hier erg ontevreden over.\n", 1), "t1").ticket
-    t = svc.ticket_detail(n)
+    n = intake.ingest_raw(svc,
+        mail("Klacht over de bezorging", "Goedendag,\n\nDe krant kwam weer niet. "
+                            "Ik ben hier erg ontevreden over.\n", 1),
+        "t1").ticket
+    t = queries.ticket_detail(svc, OPERATOR, n)
     assert (t["kind"], t["owner"], t["sla"]["policy"]) == ("complaint", "sanne", "complaint")
     assert t["sla"]["first_action_due"] == "2026-11-24T09:00:00+00:00"  # 24 h
     assert t["sla"]["resolution_due"] == "2026-12-03T09:00:00+00:00"  # 10 days
     tag = f"[TB-{n}]"
 
     steps = {  # what people do, and when (UTC)
-        datetime(2026, 11, 24, 11, 0, tzinfo=UTC): lambda: svc.reply(n, "We zoeken het uit.", "sanne"),
-        datetime(2026, 11, 25, 10, 0, tzinfo=UTC): lambda: svc.ingest_raw(
-            mail(f"Re: {tag} Klacht over de bezorging", "Nog steeds niets ontvangen.\n", 2), "t2"),
-        datetime(2026, 11, 26, 13, 0, tzinfo=UTC): lambda: svc.log_action(n, "call", "sanne",
-                                                                          "bezorger gebeld"),
-        datetime(2026, 11, 27, 9, 0, tzinfo=UTC): lambda: svc.set_waiting(n, True, "sanne"),
-        datetime(2026, 12, 1, 9, 0, tzinfo=UTC): lambda: svc.ingest_raw(
-            mail(f"Re: {tag} Klacht over de bezorging", "Vandaag weer niets.\n", 3), "t3"),
-        datetime(2026, 12, 1, 12, 0, tzinfo=UTC): lambda: svc.reply(n, "Morgen komt er een koerier.",
-                                                                   "sanne"),
+        datetime(2026, 11, 24, 11, 0, tzinfo=UTC): lambda: actions.reply(svc, who(svc, "sanne"), n, "We zoeken het uit."),
+        datetime(2026, 11, 25, 10, 0, tzinfo=UTC): lambda: intake.ingest_raw(svc,
+        mail(f"Re: {tag} Klacht over de bezorging", "Nog steeds niets ontvangen.\n", 2),
+        "t2"),
+        datetime(2026, 11, 26, 13, 0, tzinfo=UTC): lambda: actions.log_action(svc,
+        who(svc, "sanne"),
+        n,
+        "call",
+        "bezorger gebeld"),
+        datetime(2026, 11, 27, 9, 0, tzinfo=UTC): lambda: actions.set_waiting(svc, who(svc, "sanne"), n, True),
+        datetime(2026, 12, 1, 9, 0, tzinfo=UTC): lambda: intake.ingest_raw(svc,
+        mail(f"Re: {tag} Klacht over de bezorging", "Vandaag weer niets.\n", 3),
+        "t3"),
+        datetime(2026, 12, 1, 12, 0, tzinfo=UTC): lambda: actions.reply(svc,
+        who(svc, "sanne"),
+        n,
+        "Morgen komt er een koerier."),
     }
     end = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
     while clock.now <= end:  # the clock process: a sweep every 15 minutes
         if clock.now in steps:
             steps.pop(clock.now)()
-        svc.sweep(clock.now)
+        jobs.sweep(svc, clock.now)
         clock.advance(minutes=15)
     assert not steps
 
@@ -133,13 +142,13 @@ def test_a_complaint_walked_through_a_fortnight(desk):
         ("Mon 07 Dec 10:00", "sla-breach", "sanne"),
         ("Mon 07 Dec 10:00", "sla-breach", "henk"),  # the sales manager steps in (S 4.1)
     ]
-    t = svc.ticket_detail(n)
+    t = queries.ticket_detail(svc, OPERATOR, n)
     assert t["first_action"] == "2026-11-24T11:00:00+00:00"  # the first reply; never reset
     assert t["sla"]["resolution_due"] == "2026-12-07T09:00:00+00:00"
     assert t["sla"]["next_check"] is None  # nothing left to send for this ticket
     # sweeping again, or as of an earlier time, sends nothing twice
     before = len(notices(svc))
-    assert svc.sweep(end)["escalations"] == 0 and svc.sweep(START)["reminders"] == 0
+    assert jobs.sweep(svc, end)["escalations"] == 0 and jobs.sweep(svc, START)["reminders"] == 0
     assert len(notices(svc)) == before
 
     with svc.sessions() as s:
@@ -165,10 +174,10 @@ def test_a_complaint_walked_through_a_fortnight(desk):
 
 
 def test_missed_runs_send_the_breach_once_and_skip_the_stale_reminder(desk):
-    svc, clock = desk, desk.clock
-    n = svc.ingest_raw(mail("Klacht", "Ik ben ontevreden.\n", 1), "t1").ticket
+    svc, _clock = desk, desk.clock
+    n = intake.ingest_raw(svc, mail("Klacht", "Ik ben ontevreden.\n", 1), "t1").ticket
     later = START + timedelta(days=3)  # the clock process was down for three days
-    done = svc.sweep(later)
+    done = jobs.sweep(svc, later)
     assert (done["reminders"], done["escalations"], done["skipped"]) == (0, 1, 1)
     with svc.sessions() as s:
         ledger = sorted((x.target, x.stage, x.outcome) for x in s.scalars(select(SlaNotice)))
@@ -176,16 +185,16 @@ def test_missed_runs_send_the_breach_once_and_skip_the_stale_reminder(desk):
     # a restarted service (new engine, new process state) finds the ledger
     svc2, engine2 = make_desk(svc.settings, None, Clock(later))
     try:
-        assert svc2.sweep(later + timedelta(minutes=1))["escalations"] == 0
+        assert jobs.sweep(svc2, later + timedelta(minutes=1))["escalations"] == 0
     finally:
         engine2.dispose()
     assert [p for _, p, _ in notices(svc) if p.startswith("sla")] == ["sla-breach", "sla-breach"]
-    assert svc.ticket_detail(n)["sla"]["next_check"] is not None  # resolution still pending
+    assert queries.ticket_detail(svc, OPERATOR, n)["sla"]["next_check"] is not None  # resolution still pending
 
 
 def test_two_clocks_sweeping_at_once_send_each_notice_once(desk):
     svc = desk
-    numbers = [svc.ingest_raw(mail(f"Klacht {i}", "Ontevreden.\n", i), f"t{i}").ticket
+    numbers = [intake.ingest_raw(svc, mail(f"Klacht {i}", "Ontevreden.\n", i), f"t{i}").ticket
                for i in range(30)]
     at = START + timedelta(days=1, hours=2)  # every first action overdue
     services, engines = [], []
@@ -199,7 +208,7 @@ def test_two_clocks_sweeping_at_once_send_each_notice_once(desk):
     def run(s2):
         try:
             barrier.wait(10)
-            results.append(s2.sweep(at))
+            results.append(jobs.sweep(s2, at))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -222,20 +231,20 @@ def test_two_clocks_sweeping_at_once_send_each_notice_once(desk):
 
 def test_resolving_stops_the_clocks_and_a_customer_reply_reopens_them(desk):
     svc, clock = desk, desk.clock
-    n = svc.ingest_raw(mail("Klacht", "Ontevreden.\n", 1), "t1").ticket
+    n = intake.ingest_raw(svc, mail("Klacht", "Ontevreden.\n", 1), "t1").ticket
     clock.advance(hours=2)
-    t = svc.resolve(n, "sanne", "De krant wordt weer bezorgd.")
+    t = actions.resolve(svc, who(svc, "sanne"), n, "De krant wordt weer bezorgd.")
     assert t["status"] == "resolved" and t["sla"]["next_check"] is None
     assert t["first_action"] is not None  # resolving is an action
     with svc.sessions() as s:
         resolved = s.scalars(select(Outbox).where(Outbox.purpose == "resolved")).one()
         assert resolved.to_addr == "jan@bakkerij-jansen.nl"
         assert "simply reply to this mail" in resolved.body_text  # the customer decides
-    assert svc.sweep(START + timedelta(days=30)) == {"reminders": 0, "escalations": 0,
+    assert jobs.sweep(svc, START + timedelta(days=30)) == {"reminders": 0, "escalations": 0,
                                                      "skipped": 0, "tickets": 0}
     clock.advance(days=2)  # the customer is not happy after all
-    svc.ingest_raw(mail(f"Re: [TB-{n}] Klacht", "Nee, nog steeds niet.\n", 2), "t2")
-    t = svc.ticket_detail(n)
+    intake.ingest_raw(svc, mail(f"Re: [TB-{n}] Klacht", "Nee, nog steeds niet.\n", 2), "t2")
+    t = queries.ticket_detail(svc, OPERATOR, n)
     assert t["status"] == "open"
     # 2 h open + 2 days resolved (not counted): resolution due 10 days + 2 days after creation
     assert t["sla"]["resolution_due"] == (START + timedelta(days=12)).isoformat()
@@ -246,38 +255,38 @@ def test_staff_actions_refuse_what_makes_no_sense(desk):
     from bot.desk.errors import Refused
 
     svc = desk
-    n = svc.ingest_raw(mail("Vraag", "Hoe laat gaan jullie open?\n", 1), "t1").ticket
+    n = intake.ingest_raw(svc, mail("Vraag", "Hoe laat gaan jullie open?\n", 1), "t1").ticket
     with pytest.raises(Refused, match="unknown action 'lunch'"):
-        svc.log_action(n, "lunch", "sanne")
+        actions.log_action(svc, who(svc, "sanne"), n, "lunch")
     with pytest.raises(Refused, match="no ticket 999"):
-        svc.resolve(999, "sanne")
+        actions.resolve(svc, who(svc, "sanne"), 999)
     with pytest.raises(Refused, match="the reply is empty"):
-        svc.reply(n, "  ", "sanne")
+        actions.reply(svc, who(svc, "sanne"), n, "  ")
     with pytest.raises(Refused, match="unknown kind 'gossip'"):
-        svc.set_kind(n, "gossip", "sanne")
-    svc.resolve(n, "sanne", tell_customer=False)
+        actions.set_kind(svc, who(svc, "sanne"), n, "gossip")
+    actions.resolve(svc, who(svc, "sanne"), n, tell_customer=False)
     with pytest.raises(Refused, match="already resolved"):
-        svc.resolve(n, "sanne")
+        actions.resolve(svc, who(svc, "sanne"), n)
     with pytest.raises(Refused, match="reopen it first"):
-        svc.set_waiting(n, True, "sanne")
-    assert svc.reopen(n, "sanne")["status"] == "open"
+        actions.set_waiting(svc, who(svc, "sanne"), n, True)
+    assert actions.reopen(svc, who(svc, "sanne"), n)["status"] == "open"
 
 
 def test_a_note_is_not_an_action_unless_marked(desk):
     svc = desk
-    n = svc.ingest_raw(mail("Vraag", "Hoe laat gaan jullie open?\n", 1), "t1").ticket
-    assert svc.add_note(n, "klant belt vaker", "sanne")["first_action"] is None
-    assert svc.add_note(n, "teruggebeld, opgelost", "sanne", action=True)["first_action"] is not None
+    n = intake.ingest_raw(svc, mail("Vraag", "Hoe laat gaan jullie open?\n", 1), "t1").ticket
+    assert actions.add_note(svc, who(svc, "sanne"), n, "klant belt vaker")["first_action"] is None
+    assert actions.add_note(svc, who(svc, "sanne"), n, "teruggebeld, opgelost", action=True)["first_action"] is not None
     with svc.sessions() as s:
         assert s.scalars(select(Outbox).where(Outbox.purpose.in_(("reply", "note")))).all() == []
 
 
 def test_changing_the_kind_changes_the_policy(desk):
     svc = desk
-    n = svc.ingest_raw(mail("Vraag", "Hoe laat gaan jullie open?\n", 1), "t1").ticket
-    t = svc.ticket_detail(n)
+    n = intake.ingest_raw(svc, mail("Vraag", "Hoe laat gaan jullie open?\n", 1), "t1").ticket
+    t = queries.ticket_detail(svc, OPERATOR, n)
     assert t["sla"]["policy"] == "standard" and t["sla"]["resolution_due"] is None
-    t = svc.set_kind(n, "complaint", "sanne")
+    t = actions.set_kind(svc, who(svc, "sanne"), n, "complaint")
     assert t["sla"]["policy"] == "complaint"
     assert t["sla"]["resolution_due"] == (START + timedelta(days=10)).isoformat()
 
@@ -292,8 +301,8 @@ def test_the_weekly_report_can_be_switched_off_and_moved(settings, tmp_path):
     clock = Clock(datetime(2026, 11, 27, 6, 0, tzinfo=UTC))  # Friday 07:00 local
     svc, engine = make_desk(settings, tmp_path, clock, rules_text=text)
     try:
-        assert "report" not in notices_purposes(svc, svc.sweep(clock.now))
-        assert svc.sweep(datetime(2026, 11, 27, 6, 30, tzinfo=UTC)) == {
+        assert "report" not in notices_purposes(svc, jobs.sweep(svc, clock.now))
+        assert jobs.sweep(svc, datetime(2026, 11, 27, 6, 30, tzinfo=UTC)) == {
             "reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0,
             "open_complaints_report": 1}
         assert notices(svc) == [("Fri 27 Nov 07:30", "report", "henk")]
@@ -317,8 +326,8 @@ def test_contract_ending_notice_to_the_customer_is_sent_once(settings, tmp_path)
             directory.import_customers(s, tmp_path / "customers.csv", clock(),
                                        known_people=set(svc.ruleset.people))
             directory.import_contracts(s, tmp_path / "contracts.csv", clock())
-        svc.sweep(START)
-        svc.sweep(START + timedelta(days=7))  # the next Monday: the customer is not told again
+        jobs.sweep(svc, START)
+        jobs.sweep(svc, START + timedelta(days=7))  # the next Monday: the customer is not told again
         with svc.sessions() as s:
             told = s.scalars(select(Outbox).where(Outbox.purpose == "contract-ending")).all()
         assert [(o.to_addr, o.subject) for o in told] == [

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from bot.adapters.smtp_out import FileTransport
 from bot.delivery.outbox import OutboxSender
+from bot.desk import intake, queries
 from bot.store.models import Event, Message, Outbox, RawMail, Ticket
+from tests.conftest import OPERATOR
 from tests.mailgen import customer_mail
 
 
@@ -30,9 +32,9 @@ def mail(i=1, **kw) -> bytes:
 
 
 def test_new_mail_makes_a_ticket_and_an_acknowledgement(service):
-    r = service.ingest_raw(mail(1, lang="nl", message_id="m1@customer.example"), "test")
+    r = intake.ingest_raw(service, mail(1, lang="nl", message_id="m1@customer.example"), "test")
     assert (r.status, r.ticket) == ("created", 1)
-    t = service.ticket_detail(1)
+    t = queries.ticket_detail(service, OPERATOR, 1)
     assert t["status"] == "new"
     assert t["subject"] == "Vraag over factuur 1"
     assert t["contact"] == "contact1@customer1.example"
@@ -57,13 +59,13 @@ def test_new_mail_makes_a_ticket_and_an_acknowledgement(service):
                                           ("pl", "Zarejestrowaliśmy ją pod numerem"),
                                           ("nl", "We hebben het geregistreerd")])
 def test_acknowledgement_in_the_customers_language(service, lang, phrase):
-    service.ingest_raw(mail(2, lang=lang), "test")
+    intake.ingest_raw(service, mail(2, lang=lang), "test")
     [ack] = outbox_rows(service)
     assert phrase in ack.body_text and ack.language == lang
 
 
 def test_html_in_acknowledgement_is_escaped(service):
-    service.ingest_raw(mail(3, subject="<script>alert(1)</script> & more"), "test")
+    intake.ingest_raw(service, mail(3, subject="<script>alert(1)</script> & more"), "test")
     [ack] = outbox_rows(service)
     assert "<script>" not in ack.body_html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in ack.body_html
@@ -72,64 +74,64 @@ def test_html_in_acknowledgement_is_escaped(service):
 
 def test_same_mail_twice_is_stored_once(service):
     raw = mail(4, message_id="dup@x.example")
-    assert service.ingest_raw(raw, "imap").status == "created"
-    again = service.ingest_raw(raw, "smtp")
+    assert intake.ingest_raw(service, raw, "imap").status == "created"
+    again = intake.ingest_raw(service, raw, "smtp")
     assert (again.status, again.ticket) == ("duplicate", 1)
     # same Message-ID, other bytes (a relay added a header): still the same mail
-    assert service.ingest_raw(b"Received: by relay\r\n" + raw, "smtp").status == "duplicate"
+    assert intake.ingest_raw(service, b"Received: by relay\r\n" + raw, "smtp").status == "duplicate"
     assert count(service, Ticket) == 1 and count(service, RawMail) == 1
     assert len(outbox_rows(service)) == 1
 
 
 def test_mail_without_message_id_dedupes_on_its_bytes(service):
     raw = mail(5, message_id=None)
-    assert service.ingest_raw(raw, "a").status == "created"
-    assert service.ingest_raw(raw, "b").status == "duplicate"
-    assert service.ingest_raw(mail(6, message_id=None), "c").status == "created"
+    assert intake.ingest_raw(service, raw, "a").status == "created"
+    assert intake.ingest_raw(service, raw, "b").status == "duplicate"
+    assert intake.ingest_raw(service, mail(6, message_id=None), "c").status == "created"
     assert count(service, Ticket) == 2
 
 
 def test_duplicates_within_one_batch(service):
     from bot.core.mail.prepare import prepare
     raw = mail(7, message_id="batch@x.example")
-    results = service.ingest_prepared([prepare(raw, "a"), prepare(raw, "b"), prepare(mail(8), "c")])
+    results = intake.ingest_prepared(service, [prepare(raw, "a"), prepare(raw, "b"), prepare(mail(8), "c")])
     assert [r.status for r in results] == ["created", "duplicate", "created"]
     assert results[1].ticket == results[0].ticket
 
 
 def test_reply_to_our_acknowledgement_joins_the_ticket(service):
-    service.ingest_raw(mail(9, message_id="first@c.example"), "t")
+    intake.ingest_raw(service, mail(9, message_id="first@c.example"), "t")
     [ack] = outbox_rows(service)
     reply = mail(10, subject="Re: something else entirely", in_reply_to=ack.message_id)
-    r = service.ingest_raw(reply, "t")
+    r = intake.ingest_raw(service, reply, "t")
     assert (r.status, r.ticket) == ("appended", 1)
     assert len(outbox_rows(service)) == 1  # no second acknowledgement
 
 
 def test_cc_colleague_reply_threads_by_the_customers_message_id(service):
-    service.ingest_raw(mail(11, message_id="orig@c.example"), "t")
+    intake.ingest_raw(service, mail(11, message_id="orig@c.example"), "t")
     colleague = mail(12, domain="othercompany.example", in_reply_to="orig@c.example",
                      subject="Re: Question")
-    assert service.ingest_raw(colleague, "t").ticket == 1
+    assert intake.ingest_raw(service, colleague, "t").ticket == 1
 
 
 def test_subject_tag_threads_without_headers_and_unknown_tag_makes_a_new_ticket(service):
-    service.ingest_raw(mail(13), "t")
-    r = service.ingest_raw(mail(14, subject="AW: [TB - 1] Vraag"), "t")
+    intake.ingest_raw(service, mail(13), "t")
+    r = intake.ingest_raw(service, mail(14, subject="AW: [TB - 1] Vraag"), "t")
     assert (r.status, r.ticket) == ("appended", 1)
-    r = service.ingest_raw(mail(15, subject="Re: [TB-999] lost"), "t")
+    r = intake.ingest_raw(service, mail(15, subject="Re: [TB-999] lost"), "t")
     assert (r.status, r.ticket) == ("created", 2)
 
 
 def test_reply_to_resolved_ticket_reopens_within_14_days_later_links_a_new_one(service, clock):
-    service.ingest_raw(mail(16, message_id="r1@c.example"), "t")
+    intake.ingest_raw(service, mail(16, message_id="r1@c.example"), "t")
     with service.sessions() as s, s.begin():
         t = s.get(Ticket, 1)
         t.status, t.resolved_at = "resolved", clock.now
     clock.advance(days=14)
-    r = service.ingest_raw(mail(17, in_reply_to="r1@c.example"), "t")
+    r = intake.ingest_raw(service, mail(17, in_reply_to="r1@c.example"), "t")
     assert (r.status, r.ticket) == ("appended", 1)
-    d = service.ticket_detail(1)
+    d = queries.ticket_detail(service, OPERATOR, 1)
     assert d["status"] == "open" and d["resolved"] is None
     assert [e["action"] for e in d["events"]][-2:] == ["reopened", "message"]
 
@@ -137,41 +139,41 @@ def test_reply_to_resolved_ticket_reopens_within_14_days_later_links_a_new_one(s
         t = s.get(Ticket, 1)
         t.status, t.resolved_at = "closed", clock.now
     clock.advance(days=14, seconds=1)
-    r = service.ingest_raw(mail(18, in_reply_to="r1@c.example"), "t")
+    r = intake.ingest_raw(service, mail(18, in_reply_to="r1@c.example"), "t")
     assert r.status == "created" and r.ticket == 2
-    d2 = service.ticket_detail(2)
+    d2 = queries.ticket_detail(service, OPERATOR, 2)
     assert d2["linked_ticket"] == 1 and d2["status"] == "new"
-    assert service.ticket_detail(1)["status"] == "closed"
+    assert queries.ticket_detail(service, OPERATOR, 1)["status"] == "closed"
 
 
 def test_automatic_mail_gets_no_acknowledgement(service):
     raw = mail(19).replace(b"Subject:", b"Auto-Submitted: auto-replied\r\nSubject:", 1)
-    r = service.ingest_raw(raw, "t")
+    r = intake.ingest_raw(service, raw, "t")
     assert r.status == "created"
     assert outbox_rows(service) == []
-    events = service.ticket_detail(r.ticket)["events"]
+    events = queries.ticket_detail(service, OPERATOR, r.ticket)["events"]
     assert events[-1]["action"] == "ack-skipped" and "auto-submitted" in events[-1]["reason"].lower()
 
 
 def test_at_most_five_automatic_mails_per_sender_per_day(service, clock):
     for i in range(7):
-        service.ingest_raw(mail(100 + i * 2000, message_id=f"flood{i}@c.example"), "t")
+        intake.ingest_raw(service, mail(100 + i * 2000, message_id=f"flood{i}@c.example"), "t")
     assert count(service, Ticket) == 7
     assert len(outbox_rows(service)) == 5
     clock.advance(hours=24, seconds=1)
-    service.ingest_raw(mail(20000, message_id="later@c.example"), "t")
+    intake.ingest_raw(service, mail(20000, message_id="later@c.example"), "t")
     assert len(outbox_rows(service)) == 6
 
 
 def test_mail_from_ourselves_is_ignored_but_kept(service):
     raw = mail(21).replace(b"From: ", b"From: Support <support@desk.example>\r\nX-Old-From: ", 1)
-    r = service.ingest_raw(raw, "t")
+    r = intake.ingest_raw(service, raw, "t")
     assert (r.status, r.ticket) == ("ignored", None)
     assert count(service, Ticket) == 0 and count(service, RawMail) == 1
 
 
 def test_bounce_is_attached_to_the_ticket_of_the_mail_it_reports(service):
-    service.ingest_raw(mail(22), "t")
+    intake.ingest_raw(service, mail(22), "t")
     [ack] = outbox_rows(service)
     bounce = (
         "From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>\r\n"
@@ -187,9 +189,9 @@ def test_bounce_is_attached_to_the_ticket_of_the_mail_it_reports(service):
         "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         f"Message-ID: <{ack.message_id}>\r\nSubject: {ack.subject}\r\n\r\n--B--\r\n"
     ).encode()
-    r = service.ingest_raw(bounce, "t")
+    r = intake.ingest_raw(service, bounce, "t")
     assert (r.status, r.ticket) == ("appended", 1)
-    d = service.ticket_detail(1)
+    d = queries.ticket_detail(service, OPERATOR, 1)
     assert d["bounced"] is True
     assert d["events"][-1]["action"] == "bounce"
     assert d["messages"][-1]["bounce"] is True
@@ -197,7 +199,7 @@ def test_bounce_is_attached_to_the_ticket_of_the_mail_it_reports(service):
 
 
 def test_unreadable_bytes_are_quarantined_with_their_bytes(service):
-    r = service.ingest_raw(b"", "t")
+    r = intake.ingest_raw(service, b"", "t")
     assert r.status == "quarantined" and r.ticket is None and r.warnings
     with service.sessions() as s:
         raw = s.scalar(select(RawMail))
@@ -206,16 +208,16 @@ def test_unreadable_bytes_are_quarantined_with_their_bytes(service):
 
 def test_a_failure_on_one_mail_quarantines_it_and_the_batch_lands(service, monkeypatch):
     from bot.core.mail.prepare import prepare
-    from bot.desk.service import Service
-    real = Service._add_message
+    real = intake._add_message
 
-    def flaky(self, s, ticket, item, now):
+    def flaky(s, ticket, item, now):
         if item.source == "bad":
             raise RuntimeError("boom")
-        return real(self, s, ticket, item, now)
+        return real(s, ticket, item, now)
 
-    monkeypatch.setattr(Service, "_add_message", flaky)
-    results = service.ingest_prepared([prepare(mail(30), "good1"), prepare(mail(31), "bad"),
+    monkeypatch.setattr(intake, "_add_message", flaky)
+    results = intake.ingest_prepared(service,
+        [prepare(mail(30), "good1"), prepare(mail(31), "bad"),
                                        prepare(mail(32), "good2")])
     assert [r.status for r in results] == ["created", "quarantined", "created"]
     assert "RuntimeError: boom" in results[1].warnings[0]
@@ -227,8 +229,8 @@ def test_a_failure_on_one_mail_quarantines_it_and_the_batch_lands(service, monke
 def test_acknowledgement_mail_is_threaded_and_marked_automatic(service, clock, tmp_path):
     raw = mail(40, message_id="cust@c.example").replace(
         b"Subject:", b"Thread-Index: AdmDnSR5MvsFRK2nQzqXwuqoAgE3Qg==\r\nReferences: <older@c.example>\r\nSubject:", 1)
-    service.ingest_raw(raw, "t")
-    sender = OutboxSender(service.settings, service.sessions, {"mail": FileTransport(tmp_path / "out")})
+    intake.ingest_raw(service, raw, "t")
+    sender = OutboxSender(service.settings, service.uow, {"mail": FileTransport(tmp_path / "out")})
     assert sender.run_once(clock.now) == {"sent": 1, "retry": 0, "failed": 0}
     [f] = list((tmp_path / "out").glob("*.eml"))
     m = message_from_bytes(f.read_bytes(), policy=policy.default)
@@ -260,7 +262,7 @@ def test_a_constraint_failure_quarantines_the_mail_instead_of_losing_it(service)
     rs = RuleSet.fallback("sanne")
     service.rules = RuleSet(people=rs.people, roles={**rs.roles, "sales_support": Role("sales_support", None)},
                             kinds=rs.kinds, rules=(), default_owner="sales_support")
-    r = service.ingest_raw(mail(1, message_id="lost@customer.example"), "test")
+    r = intake.ingest_raw(service, mail(1, message_id="lost@customer.example"), "test")
     assert r.status == "quarantined" and r.ticket is None
     with service.sessions() as s:
         raw = s.scalar(select(RawMail))

@@ -20,7 +20,7 @@ def em(raw: bytes):
 
 
 def person(**kw) -> InboundMessage:
-    base = dict(from_addr="jan@klant.nl", return_path="jan@klant.nl", headers={"content-type": "text/plain"})
+    base = {"from_addr": "jan@klant.nl", "return_path": "jan@klant.nl", "headers": {"content-type": "text/plain"}}
     base.update(kw)
     return InboundMessage(**base)
 

@@ -9,14 +9,16 @@ from sqlalchemy import select
 from bot.adapters.smtp_out import SMTPTransport
 from bot.config import MailServerURL
 from bot.delivery.outbox import OutboxSender, backoff
+from bot.desk import intake, queries
 from bot.store.models import Outbox
+from tests.conftest import OPERATOR
 from tests.mailgen import customer_mail
 from tests.sink import Sink
 
 
 def sender_for(service, url: str) -> OutboxSender:
     transport = SMTPTransport(MailServerURL.parse("SMTP_URL", url), timeout=5)
-    return OutboxSender(service.settings, service.sessions, {"mail": transport})
+    return OutboxSender(service.settings, service.uow, {"mail": transport})
 
 
 def rows(service):
@@ -30,7 +32,7 @@ def test_backoff_doubles_up_to_the_cap():
 
 def test_relay_down_then_up_every_mail_delivered_once(service, clock):
     for i in range(3):
-        service.ingest_raw(customer_mail(i, variant="plain"), "t")
+        intake.ingest_raw(service, customer_mail(i, variant="plain"), "t")
     sink = Sink()  # not started yet: the relay is down
     sender = sender_for(service, sink.url)
     assert sender.run_once(clock.now) == {"sent": 0, "retry": 3, "failed": 0}
@@ -56,8 +58,8 @@ def test_relay_down_then_up_every_mail_delivered_once(service, clock):
 
 
 def test_temporary_failure_retries_permanent_failure_marks_failed_and_tells_the_ticket(service, clock):
-    service.ingest_raw(customer_mail(1, variant="plain"), "t")
-    service.ingest_raw(customer_mail(2, variant="plain"), "t")
+    intake.ingest_raw(service, customer_mail(1, variant="plain"), "t")
+    intake.ingest_raw(service, customer_mail(2, variant="plain"), "t")
     with Sink() as sink:
         sender = sender_for(service, sink.url)
         sink.handler.fail_with, sink.handler.fail_count = "451 4.3.0 try later", 1
@@ -67,7 +69,7 @@ def test_temporary_failure_retries_permanent_failure_marks_failed_and_tells_the_
         assert sender.run_once(clock.now) == {"sent": 0, "retry": 0, "failed": 1}
     failed = [r for r in rows(service) if r.status == "failed"]
     assert len(failed) == 1 and "550" in failed[0].last_error and failed[0].attempts == 2
-    d = service.ticket_detail(failed[0].ticket_id)
+    d = queries.ticket_detail(service, OPERATOR, failed[0].ticket_id)
     assert d["events"][-1]["action"] == "delivery-failed"
     assert "mailbox unknown" in d["events"][-1]["reason"]
     assert d["bounced"] is True
@@ -75,7 +77,7 @@ def test_temporary_failure_retries_permanent_failure_marks_failed_and_tells_the_
 
 def test_gives_up_after_max_attempts(service, clock):
     service.settings = service.settings.with_(outbox_max_attempts=2)
-    service.ingest_raw(customer_mail(1, variant="plain"), "t")
+    intake.ingest_raw(service, customer_mail(1, variant="plain"), "t")
     sender = sender_for(service, Sink().url)  # never started
     sender.settings = service.settings
     assert sender.run_once(clock.now)["retry"] == 1
@@ -86,7 +88,7 @@ def test_gives_up_after_max_attempts(service, clock):
 
 def test_two_senders_at_once_deliver_each_mail_once(service, clock):
     for i in range(10):
-        service.ingest_raw(customer_mail(i, variant="plain"), "t")
+        intake.ingest_raw(service, customer_mail(i, variant="plain"), "t")
     with Sink() as sink:
         a, b = sender_for(service, sink.url), sender_for(service, sink.url)
         due_a, due_b = a.due(clock.now), b.due(clock.now)

@@ -6,18 +6,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 from bot.adapters.rules_file import load_rules
+from bot.config import TEMPLATES_DIR
 from bot.core import report
-from bot.desk.service import Service
+from bot.core.render import Renderer
+from bot.desk import intake, queries
+from bot.desk.context import Desk
 from bot.store.models import Ticket, make_engine, make_sessionmaker
-from tests.conftest import Clock
+from tests.conftest import OPERATOR, Clock
 
 REPO = Path(__file__).resolve().parent.parent
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def mail(n: int, subject: str) -> bytes:
@@ -33,7 +36,7 @@ def mail(n: int, subject: str) -> bytes:
 def test_open_complaints_oldest_first_with_age_and_sla(settings):
     clock = Clock(T0)
     engine = make_engine(settings.database_url)
-    svc = Service(settings, make_sessionmaker(engine), clock=clock,
+    svc = Desk(settings, make_sessionmaker(engine), clock=clock,
                   rules=load_rules(REPO / "rules.yaml"))
     try:
         numbers = {}
@@ -43,13 +46,13 @@ def test_open_complaints_oldest_first_with_age_and_sla(settings):
                                              (6, "=HYPERLINK(\"x\") klacht"),
                                              (8, "Klacht over factuur")]):
             clock.now = T0 + timedelta(days=days)
-            numbers[n] = svc.ingest_raw(mail(n, subject), f"t{n}").ticket
+            numbers[n] = intake.ingest_raw(svc, mail(n, subject), f"t{n}").ticket
         with svc.sessions() as s, s.begin():
             s.get(Ticket, numbers[4]).status = "resolved"
             s.get(Ticket, numbers[1]).first_action_at = T0 + timedelta(days=3, hours=2)
             s.get(Ticket, numbers[0]).action_due_at = T0 + timedelta(hours=24)
         now = T0 + timedelta(days=10, hours=1)
-        rows = svc.open_complaints(now)
+        rows = queries.open_complaints(svc, OPERATOR, now)
     finally:
         engine.dispose()
     assert [r["number"] for r in rows] == [numbers[0], numbers[1], numbers[3]]
@@ -72,7 +75,7 @@ def test_open_complaints_oldest_first_with_age_and_sla(settings):
                          "sla", "created"]
     assert parsed[3][4] == "'=HYPERLINK(\"x\") klacht"  # never a live formula
 
-    html = report.render(rows, "html", now)
+    html = report.render(rows, "html", now, svc.renderer)
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Open complaints on 2026-11-12 10:00 UTC: 3" in html
     assert html.count("<tr>") == 4
@@ -84,5 +87,5 @@ def test_open_complaints_oldest_first_with_age_and_sla(settings):
 def test_no_open_complaints():
     now = T0
     assert report.render([], "table", now) == "No open complaints.\n"
-    assert "No open complaints." in report.render([], "html", now)
+    assert "No open complaints." in report.render([], "html", now, Renderer(TEMPLATES_DIR))
     assert report.render([], "csv", now).count("\r\n") == 1

@@ -4,7 +4,7 @@ written-cancellation workflow (procedure S 3.4). SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.rules_file import load_rules
-from bot.desk import directory
+from bot.desk import actions, directory, intake, queries
+from bot.desk.context import Desk
 from bot.desk.errors import Refused
-from bot.desk.service import Service
 from bot.store.models import Outbox, Ticket, make_engine, make_sessionmaker
-from tests.conftest import Clock
+from tests.conftest import OPERATOR, Clock, who
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,9 +37,9 @@ C-200,Hotel Zee,2025-03-01,2027-02-28,yes,12,1,active
 @pytest.fixture
 def desk(settings, tmp_path):
     """A service with the shipped rules.yaml and a small customer directory."""
-    clock = Clock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     engine = make_engine(settings.database_url)
-    svc = Service(settings, make_sessionmaker(engine), clock=clock,
+    svc = Desk(settings, make_sessionmaker(engine), clock=clock,
                   rules=load_rules(REPO / "rules.yaml"))
     (tmp_path / "customers.csv").write_text(CUSTOMERS)
     (tmp_path / "contracts.csv").write_text(CONTRACTS)
@@ -70,9 +70,9 @@ def mail(sender: str, subject: str, body: str = "Goedendag,\n\nZie onderwerp.\n"
 
 
 def ingest(desk, raw: bytes) -> dict:
-    r = desk.ingest_raw(raw, "test")
+    r = intake.ingest_raw(desk, raw, "test")
     assert r.status == "created", r
-    return desk.ticket_detail(r.ticket)
+    return queries.ticket_detail(desk, OPERATOR, r.ticket)
 
 
 @pytest.mark.parametrize("sender, subject, body, kind, owner, role, rule", [
@@ -144,30 +144,30 @@ def test_a_ticket_always_has_exactly_one_owner_in_the_database(desk):
     with pytest.raises(IntegrityError):
         with desk.sessions() as s, s.begin():
             s.get(Ticket, t["number"]).owner = None
-    assert desk.ticket_detail(t["number"])["owner"] == "sanne"
+    assert queries.ticket_detail(desk, OPERATOR, t["number"])["owner"] == "sanne"
 
 
 def test_reassign_records_who_when_and_why(desk):
     t = ingest(desk, mail("jan@bakkerij-jansen.nl", "Vraag"))
     desk.clock.advance(hours=2)
-    assert desk.reassign(t["number"], "webmaster", "slack:U0SANNE01", "it is about the site") == "wim"
-    d = desk.ticket_detail(t["number"])
+    assert actions.assign(desk, who(desk, "slack:U0SANNE01"), t["number"], "webmaster", "it is about the site") == "wim"
+    d = queries.ticket_detail(desk, OPERATOR, t["number"])
     assert (d["owner"], d["owner_role"]) == ("wim", "webmaster")
     e = d["events"][-1]
     assert (e["action"], e["actor"], e["reason"]) == ("reassigned", "slack:U0SANNE01", "it is about the site")
     assert e["detail"] == {"from": "sanne", "to": "wim", "role": "webmaster"}
     assert e["at"] == "2026-11-23T11:00:00+00:00"
     with pytest.raises(Refused, match="neither a person nor a filled role"):
-        desk.reassign(t["number"], "nobody", "cli", "why not")
+        actions.assign(desk, who(desk, "cli"), t["number"], "nobody", "why not")
     # "advisor" means this customer's advisor (Bakkerij Jansen: marta), not any advisor
-    assert desk.reassign(t["number"], "advisor", "cli", "commercial after all") == "marta"
-    assert desk.ticket_detail(t["number"])["owner_role"] == "advisor"
+    assert actions.assign(desk, who(desk, "cli"), t["number"], "advisor", "commercial after all") == "marta"
+    assert queries.ticket_detail(desk, OPERATOR, t["number"])["owner_role"] == "advisor"
     other = ingest(desk, mail("olga@drukkerij-oost.nl", "Vraag"))  # no advisor: the RSM
-    assert desk.reassign(other["number"], "advisor", "cli", "commercial") == "rob"
+    assert actions.assign(desk, who(desk, "cli"), other["number"], "advisor", "commercial") == "rob"
     with pytest.raises(Refused, match="say why"):
-        desk.reassign(t["number"], "sanne", "cli", " ")
+        actions.assign(desk, who(desk, "cli"), t["number"], "sanne", " ")
     with pytest.raises(Refused, match="no ticket 99"):
-        desk.reassign(99, "sanne", "cli", "x")
+        actions.assign(desk, who(desk, "cli"), 99, "sanne", "x")
 
 
 # --------------------------------------------------------------------------- cancellations
@@ -182,11 +182,11 @@ def queued(desk, purpose: str) -> list[Outbox]:
 
 @pytest.mark.parametrize("now, in_time, effective_end, phrase", [
     # C-100 ends 2026-12-31: notice must arrive by 2026-11-30 (one month before the end)
-    (datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), True, "2026-12-31", "eindigt op 31 december 2026"),
-    (datetime(2026, 11, 30, 22, 59, tzinfo=timezone.utc), True, "2026-12-31", "eindigt op 31 december 2026"),
+    (datetime(2026, 11, 23, 9, 0, tzinfo=UTC), True, "2026-12-31", "eindigt op 31 december 2026"),
+    (datetime(2026, 11, 30, 22, 59, tzinfo=UTC), True, "2026-12-31", "eindigt op 31 december 2026"),
     # 23:30 UTC on 30 November is 1 December in Amsterdam: one day late
-    (datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc), False, "2027-12-31", "eindigt het op 31 december 2027"),
-    (datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc), False, "2027-12-31", "na de opzegtermijn (uiterlijk 30 november 2026)"),
+    (datetime(2026, 11, 30, 23, 30, tzinfo=UTC), False, "2027-12-31", "eindigt het op 31 december 2027"),
+    (datetime(2026, 12, 1, 9, 0, tzinfo=UTC), False, "2027-12-31", "na de opzegtermijn (uiterlijk 30 november 2026)"),
 ])
 def test_written_cancellation_notice_and_acknowledgement(desk, now, in_time, effective_end, phrase):
     desk.clock.now = now
@@ -197,7 +197,7 @@ def test_written_cancellation_notice_and_acknowledgement(desk, now, in_time, eff
     assert (c["contract"], c["in_time"], c["effective_end"]) == ("C-100", in_time, effective_end)
     assert c["reason"] == "De reden is dat wij onze winkel sluiten per 1 januari."
     assert c["outcome"] == "pending"
-    assert t["action_due"] == datetime.fromtimestamp(now.timestamp() + 86400, timezone.utc).isoformat()
+    assert t["action_due"] == datetime.fromtimestamp(now.timestamp() + 86400, UTC).isoformat()
     [ack] = queued(desk, "ack")
     assert ack.template == "ack-cancellation" and ack.to_addr == "jan@bakkerij-jansen.nl"
     assert phrase in ack.body_text
@@ -211,14 +211,14 @@ def test_written_cancellation_notice_and_acknowledgement(desk, now, in_time, eff
 
 
 def test_cancellation_by_signed_letter_in_english_and_leap_year_contract(desk):
-    desk.clock.now = datetime(2027, 1, 20, 9, 0, tzinfo=timezone.utc)
+    desk.clock.now = datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
     t = ingest(desk, mail("zeger@hotelzee.nl", "Our contract", "Hello,\n\nPlease see the attached letter.\n",
                           attachment=("signed-cancellation-letter.pdf", b"%PDF-1.4 fake")))
     c = t["cancellation"]
     # C-200 ends 2027-02-28: deadline 2027-01-31, in time
     assert (t["kind"], t["owner"], c["contract"], c["in_time"], c["deadline"], c["effective_end"]) == (
         "cancellation", "pieter", "C-200", True, "2027-01-31", "2027-02-28")
-    desk.clock.now = datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc)
+    desk.clock.now = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
     late = ingest(desk, mail("zeger@hotelzee.nl", "Termination", "We terminate the contract.\n", mid="late"))
     # one day late: renewed to the end of February in the leap year 2028
     assert late["cancellation"]["effective_end"] == "2028-02-29"
@@ -236,19 +236,19 @@ def test_cancellation_from_unknown_sender_goes_to_the_rsm_without_a_contract(des
 
 def test_retained_and_lost_outcomes(desk):
     kept = ingest(desk, mail("jan@bakkerij-jansen.nl", "Opzegging", CANCEL_NL, mid="k"))
-    out = desk.cancellation_outcome(kept["number"], "retained", None, "marta")
+    out = actions.cancellation_outcome(desk, who(desk, "marta"), kept["number"], "retained", None)
     assert out["outcome"] == "retained" and out["contract_status"] == "active"
     with pytest.raises(Refused, match="already recorded as retained by marta"):
-        desk.cancellation_outcome(kept["number"], "lost", "x", "marta")
-    assert desk.list_tasks() == []
+        actions.cancellation_outcome(desk, who(desk, "marta"), kept["number"], "lost", "x")
+    assert queries.list_tasks(desk, OPERATOR) == []
 
     lost = ingest(desk, mail("zeger@hotelzee.nl", "Cancel", "We cancel, too expensive.\n", mid="l"))
     with pytest.raises(Refused, match="needs a reason"):
-        desk.cancellation_outcome(lost["number"], "lost", "", "pieter")
+        actions.cancellation_outcome(desk, who(desk, "pieter"), lost["number"], "lost", "")
     desk.clock.advance(hours=5)
-    out = desk.cancellation_outcome(lost["number"], "lost", "moved to a competitor", "pieter")
+    out = actions.cancellation_outcome(desk, who(desk, "pieter"), lost["number"], "lost", "moved to a competitor")
     assert (out["contract_status"], out["contract_ends_on"]) == ("cancelled", "2027-02-28")
-    [task] = desk.list_tasks()
+    [task] = queries.list_tasks(desk, OPERATOR)
     assert (task["kind"], task["assignee"], task["ticket"]) == (
         "revoke-website-access", "sanne", lost["number"])
     [told] = queued(desk, "task")  # sales support is told (procedure S 3.4)
@@ -258,25 +258,25 @@ def test_retained_and_lost_outcomes(desk):
     assert f"ticketbot tasks --done {task['id']}" in told.body_text
     # due when the contract has run out: the start of 1 March 2027 in Amsterdam
     assert task["due"] == "2027-02-28T23:00:00+00:00"
-    done = desk.complete_task(task["id"], "sanne", "access removed in the CMS")
-    assert done["done"] == "2026-11-23T14:00:00+00:00" and desk.list_tasks() == []
+    done = actions.complete_task(desk, who(desk, "sanne"), task["id"], "access removed in the CMS")
+    assert done["done"] == "2026-11-23T14:00:00+00:00" and queries.list_tasks(desk, OPERATOR) == []
     with pytest.raises(Refused, match="already done"):
-        desk.complete_task(task["id"], "sanne")
+        actions.complete_task(desk, who(desk, "sanne"), task["id"])
     with desk.sessions() as s:
         assert s.scalar(select(directory.Company).where(
             directory.Company.name == "Hotel Zee")).website_access is False
-    d = desk.ticket_detail(lost["number"])
+    d = queries.ticket_detail(desk, OPERATOR, lost["number"])
     assert d["first_action"] == "2026-11-23T14:00:00+00:00"
     assert [e["action"] for e in d["events"]][-2:] == ["cancellation-lost", "task-done"]
     e = d["events"][-2]
     assert (e["action"], e["actor"], e["reason"]) == ("cancellation-lost", "pieter", "moved to a competitor")
     with pytest.raises(Refused, match="not a written cancellation"):
-        desk.cancellation_outcome(ingest(desk, mail("a@b.nl", "Vraag"))["number"], "retained", None, "x")
+        actions.cancellation_outcome(desk, who(desk, "x"), ingest(desk, mail("a@b.nl", "Vraag"))["number"], "retained", None)
 
 
 def test_explain_stores_nothing(desk):
     raw = mail("nieuw@prospect-bv.nl", "Opzegging", "Wij zeggen op.\n")
-    out = desk.explain(raw)
+    out = queries.explain(desk, OPERATOR, raw)
     assert out["sender"]["how"] == "prospect" and out["owner"] == "rob"
     assert [t["rule"] for t in out["trace"]][:2] == ["urgent", "written-cancellation"]
     assert out["cancellation"]["contract"] is None
@@ -294,9 +294,9 @@ def test_one_batch_identifies_like_one_by_one(desk):
     raws = [mail("a@nieuw-bv.nl", "Vraag 1", mid="b1"), mail("b@nieuw-bv.nl", "Vraag 2", mid="b2"),
             mail("a@nieuw-bv.nl", "Afspraak", mid="b3"), mail("jan@bakkerij-jansen.nl", "Afspraak", mid="b4"),
             mail("x@pl.nieuw-bv.nl", "Vraag 3", mid="b5"), mail("y@gmail.com", "Vraag", mid="b6")]
-    results = desk.ingest_prepared([prepare(r, f"batch:{i}") for i, r in enumerate(raws)])
+    results = intake.ingest_prepared(desk, [prepare(r, f"batch:{i}") for i, r in enumerate(raws)])
     assert [r.status for r in results] == ["created"] * 6
-    tickets = [desk.ticket_detail(r.ticket) for r in results]
+    tickets = [queries.ticket_detail(desk, OPERATOR, r.ticket) for r in results]
     assert [t["customer"] for t in tickets] == [
         "nieuw-bv.nl", "nieuw-bv.nl", "nieuw-bv.nl", "Bakkerij Jansen", "nieuw-bv.nl", None]
     assert tickets[3]["owner"] == "marta" and tickets[2]["owner"] == "rob"
@@ -324,12 +324,12 @@ rules:
     then: {kind: request, category: webform, ack: false, watchers: [sales_manager, sanne]}
 """)
     engine = make_engine(settings.database_url)
-    svc = Service(settings, make_sessionmaker(engine), clock=clock, rules=load_rules(rules))
+    svc = Desk(settings, make_sessionmaker(engine), clock=clock, rules=load_rules(rules))
     try:
-        r = svc.ingest_raw(mail("news@mailing.example", "Nieuws"), "t1")
+        r = intake.ingest_raw(svc, mail("news@mailing.example", "Nieuws"), "t1")
         assert (r.status, r.ticket, r.reason) == ("ignored", None, "rule newsletters")
-        r = svc.ingest_raw(mail("klant@bedrijf.nl", "Formulier ingevuld"), "t2")
-        t = svc.ticket_detail(r.ticket)
+        r = intake.ingest_raw(svc, mail("klant@bedrijf.nl", "Formulier ingevuld"), "t2")
+        t = queries.ticket_detail(svc, OPERATOR, r.ticket)
         assert (t["kind"], t["category"], t["owner"], t["watchers"]) == (
             "request", "webform", "sanne", ["henk"])  # the owner is not also a watcher
         [skipped] = [e for e in t["events"] if e["action"] == "ack-skipped"]
@@ -370,7 +370,9 @@ DISCLAIMER = ("\n\nKind regards,\nJan\n\nIf you have received this e-mail in err
     ("Vraag", "URGENT: onze webshop ligt eruit!", None, "technical", "urgent"),
 ])
 def test_realistic_wording(desk, subject, body, attachment, kind, priority):
-    out = desk.explain(mail("jan@bakkerij-jansen.nl", subject, "Goedendag,\n\n" + body + "\n",
+    out = queries.explain(desk,
+        OPERATOR,
+        mail("jan@bakkerij-jansen.nl", subject, "Goedendag,\n\n" + body + "\n",
                             attachment=attachment))
     assert (out["kind"], out["priority"]) == (kind, priority), out["matched"]
 
@@ -380,14 +382,14 @@ def test_notice_is_dated_by_arrival_not_by_processing(desk, tmp_path):
     A mail from a backlog carries its Date header: dated by that."""
     from bot.desk.pipeline import Pipeline
 
-    desk.clock.now = datetime(2026, 11, 30, 22, 50, tzinfo=timezone.utc)  # 23:50 local
-    desk.spool(mail("jan@bakkerij-jansen.nl", "Opzegging", CANCEL_NL, mid="sp"), "smtp:test")
-    desk.clock.now = datetime(2026, 11, 30, 23, 5, tzinfo=timezone.utc)  # 00:05 local, 1 Dec
+    desk.clock.now = datetime(2026, 11, 30, 22, 50, tzinfo=UTC)  # 23:50 local
+    intake.spool(desk, mail("jan@bakkerij-jansen.nl", "Opzegging", CANCEL_NL, mid="sp"), "smtp:test")
+    desk.clock.now = datetime(2026, 11, 30, 23, 5, tzinfo=UTC)  # 00:05 local, 1 Dec
     [r] = Pipeline(desk, workers=1).process_spool()
-    c = desk.ticket_detail(r.ticket)["cancellation"]
+    c = queries.ticket_detail(desk, OPERATOR, r.ticket)["cancellation"]
     assert (c["received"], c["in_time"], c["effective_end"]) == ("2026-11-30", True, "2026-12-31")
 
-    desk.clock.now = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
+    desk.clock.now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
     t = ingest(desk, mail("zeger@hotelzee.nl", "Opzegging", CANCEL_NL, mid="bl",
                           date="Mon, 30 Nov 2026 16:00:00 +0100"))
     assert t["cancellation"]["received"] == "2026-11-30"
@@ -399,13 +401,13 @@ def test_notice_is_dated_by_arrival_not_by_processing(desk, tmp_path):
 def test_kind_fields_are_recorded(desk):
     t = ingest(desk, mail("jan@bakkerij-jansen.nl", "Vraag"))
     with pytest.raises(Refused, match="kind 'question' has no field 'amount'"):
-        desk.set_field(t["number"], "amount", "12", "sanne")
+        actions.set_field(desk, who(desk, "sanne"), t["number"], "amount", "12")
     with desk.sessions() as s, s.begin():
         s.get(Ticket, t["number"]).kind = "dispute"  # rules.yaml: fields [invoice_number, amount]
-    assert desk.set_field(t["number"], "amount", "1250.00", "ruud") == {"amount": "1250.00"}
-    assert desk.set_field(t["number"], "invoice_number", "F-311", "ruud") == {
+    assert actions.set_field(desk, who(desk, "ruud"), t["number"], "amount", "1250.00") == {"amount": "1250.00"}
+    assert actions.set_field(desk, who(desk, "ruud"), t["number"], "invoice_number", "F-311") == {
         "amount": "1250.00", "invoice_number": "F-311"}
-    d = desk.ticket_detail(t["number"])
+    d = queries.ticket_detail(desk, OPERATOR, t["number"])
     assert d["fields"] == {"amount": "1250.00", "invoice_number": "F-311"}
     assert d["events"][-1]["detail"] == {"field": "invoice_number", "from": None, "to": "F-311"}
 
@@ -420,9 +422,9 @@ def test_a_cancellation_sent_as_a_reply_gets_its_own_linked_ticket(desk):
     reply["Message-ID"] = "<r1@test.example>"
     reply["In-Reply-To"] = f"<{ack.message_id}>"
     reply.set_content("Dank u. Tevens zeggen wij hierbij ons contract op.\n")
-    r = desk.ingest_raw(bytes(reply), "reply")
+    r = intake.ingest_raw(desk, bytes(reply), "reply")
     assert r.status == "created" and r.ticket != first["number"]
-    t = desk.ticket_detail(r.ticket)
+    t = queries.ticket_detail(desk, OPERATOR, r.ticket)
     assert (t["kind"], t["owner"], t["linked_ticket"]) == ("cancellation", "marta", first["number"])
     assert t["cancellation"]["contract"] == "C-100"
     assert t["events"][0]["reason"] == (
@@ -434,4 +436,4 @@ def test_a_cancellation_sent_as_a_reply_gets_its_own_linked_ticket(desk):
     reply2["Message-ID"] = "<r2@test.example>"
     reply2["In-Reply-To"] = f"<{ack.message_id}>"
     reply2.set_content("Dank u wel!\n")
-    assert desk.ingest_raw(bytes(reply2), "reply2").status == "appended"
+    assert intake.ingest_raw(desk, bytes(reply2), "reply2").status == "appended"

@@ -5,7 +5,7 @@ November 2026 in Amsterdam is UTC+1; 2026-11-20 is a Friday, 2026-11-23 a Monday
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ from bot.core.time import sla_policy as sla
 from bot.core.time.businesstime import BusinessCalendar
 
 AMS = ZoneInfo("Europe/Amsterdam")
-UTC = timezone.utc
+UTC = UTC
 OFFICE = BusinessCalendar()
 H24 = BusinessCalendar.from_config({"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                                     "hours": "24h", "holidays": []})

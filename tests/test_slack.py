@@ -46,6 +46,7 @@ from bot.config import ConfigError, Settings
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.transport import PermanentFailure, TemporaryFailure
 from bot.store.models import Outbox, make_engine, make_sessionmaker
+from bot.store.unit_of_work import UnitOfWork
 from tests.conftest import make_settings
 from tests.fakeslack import APP_ID, TEAM_ID, FakeSlack
 
@@ -154,10 +155,11 @@ def command_form(text: str, user: str = "U0ALICE001", channel: str = "C0DESK0001
         "trigger_id": "1234567890.1234567890.abcdef0123456789abcdef0123456789"})
 
 
-def block_actions_form(action: dict, message_ts: str = "1700000000.000100") -> str:
+def block_actions_form(action: dict, message_ts: str = "1700000000.000100",
+                       user: str = "U0BOB00001") -> str:
     payload = {
         "type": "block_actions",
-        "user": {"id": "U0BOB00001", "username": "bob", "name": "bob", "team_id": TEAM_ID},
+        "user": {"id": user, "username": "bob", "name": "bob", "team_id": TEAM_ID},
         "api_app_id": APP_ID, "token": "legacyVerificationTok",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0DESK0001",
                       "is_ephemeral": False},
@@ -434,7 +436,7 @@ def outbox_row(sessions, oid: int) -> Outbox:
 def test_outbox_waits_out_retry_after_then_stores_channel_and_ts(
         slack, transport, ftime, sessions, db_url, tmp_path, clock):
     settings = make_settings(db_url, tmp_path, outbox_retry_base=30.0)
-    sender = OutboxSender(settings, sessions, {"slack": transport})
+    sender = OutboxSender(settings, UnitOfWork(sessions), {"slack": transport})
     long_wait = queue_slack(sessions, clock.now, "C0DESK0001", "chat.postMessage", text="a")
     short_wait = queue_slack(sessions, clock.now, "C0SALES001", "chat.postMessage", text="b")
     slack.fail("chat.postMessage", status=429, retry_after=120)
@@ -462,7 +464,7 @@ def test_outbox_waits_out_retry_after_then_stores_channel_and_ts(
 
 def test_outbox_retries_5xx_and_fails_a_permanent_error(slack, transport, sessions, db_url,
                                                         tmp_path, clock):
-    sender = OutboxSender(make_settings(db_url, tmp_path), sessions, {"slack": transport})
+    sender = OutboxSender(make_settings(db_url, tmp_path), UnitOfWork(sessions), {"slack": transport})
     ok = queue_slack(sessions, clock.now, "C0DESK0001", "chat.postMessage", text="a")
     gone = queue_slack(sessions, clock.now, "C0NOTHERE1", "chat.postMessage", text="b")
     slack.fail("chat.postMessage", status=502, error="bad_gateway")
@@ -481,7 +483,7 @@ def test_mail_transports_returning_nothing_store_no_result(sessions, db_url, tmp
         def send(self, row):
             return None
 
-    sender = OutboxSender(make_settings(db_url, tmp_path), sessions, {"slack": Quiet()})
+    sender = OutboxSender(make_settings(db_url, tmp_path), UnitOfWork(sessions), {"slack": Quiet()})
     oid = queue_slack(sessions, clock.now, "C0DESK0001", "chat.postMessage", text="a")
     assert sender.run_once(clock.now)["sent"] == 1
     assert outbox_row(sessions, oid).result is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -20,11 +20,11 @@ from bot.adapters.slack_app import SlackEventsWSGI, build_app
 from bot.adapters.slack_out import ChannelPacer, SlackTransport, make_client
 from bot.adapters.smtp_out import make_transport
 from bot.delivery.outbox import OutboxSender
-from bot.desk import directory
-from bot.desk.service import Service
+from bot.desk import directory, intake, jobs, queries
+from bot.desk.context import Desk as BotDesk
 from bot.desk.slack_desk import SlackDesk
 from bot.store.models import Outbox, Ticket, make_engine, make_sessionmaker
-from tests.conftest import Clock, make_settings
+from tests.conftest import OPERATOR, Clock, make_settings
 from tests.fakeslack import FakeSlack
 from tests.test_slack import (
     SECRET,
@@ -40,14 +40,14 @@ from tests.test_slack import (
 REPO = Path(__file__).resolve().parent.parent
 TEAM = "C0DESK0001"
 SANNE = "U0SANNE01"
-START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CUSTOMERS = """\
 company,domains,advisor,website_access,contact_name,contact_email,contact_phone
 Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,+31 6 1234 5678
 """
 
 
-class Desk:
+class SlackRig:
     def __init__(self, db_url, tmp_path, slack: FakeSlack, rules_extra: str = ""):
         self.slack = slack
         self.settings = make_settings(db_url, tmp_path, slack_bot_token=slack.bot_token,
@@ -57,7 +57,7 @@ class Desk:
         self.engine = make_engine(db_url)
         rules = load_rules(REPO / "rules.yaml",
                            text=(REPO / "rules.yaml").read_text() + rules_extra)
-        self.svc = Service(self.settings, make_sessionmaker(self.engine), clock=self.clock,
+        self.svc = BotDesk(self.settings, make_sessionmaker(self.engine), clock=self.clock,
                            rules=rules)
         (tmp_path / "c.csv").write_text(CUSTOMERS)
         with self.svc.sessions() as s, s.begin():
@@ -65,7 +65,7 @@ class Desk:
                                        known_people=set(self.svc.ruleset.people))
         self.ftime = FakeTime()
         self.mail_dir = Path(self.settings.mail_dir)
-        self.sender = OutboxSender(self.settings, self.svc.sessions, {
+        self.sender = OutboxSender(self.settings, self.svc.uow, {
             "mail": make_transport(None, self.mail_dir),
             "slack": SlackTransport(make_client(slack.bot_token, slack.url, timeout=2),
                                     ChannelPacer(clock=self.ftime.clock, sleep=self.ftime.sleep))})
@@ -116,7 +116,8 @@ def desk(db_url, tmp_path):
     with FakeSlack() as slack:
         slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
         slack.add_user("U0HENK001", "henk", "Henk Mulder", "henk@desk.example")
-        d = Desk(db_url, tmp_path, slack)
+        slack.add_user(STRANGER, "bob", "Bob Vreemd", "bob@elders.example")
+        d = SlackRig(db_url, tmp_path, slack)
         try:
             yield d
         finally:
@@ -135,9 +136,10 @@ def customer_mail(subject: str, body: str, mid: str) -> bytes:
 
 def open_complaint(desk) -> tuple[int, str]:
     """A complaint mail: its thread in the team channel and a DM to the owner."""
-    n = desk.svc.ingest_raw(customer_mail("Klacht over de bezorging",
+    n = intake.ingest_raw(desk.svc,
+        customer_mail("Klacht over de bezorging",
                                           "De krant kwam weer niet. Ik ben ontevreden.\n", "k1@x"),
-                            "t").ticket
+        "t").ticket
     assert desk.send() == {"sent": 3, "retry": 0, "failed": 0}  # ack, thread, DM
     root = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
     return n, root.response["ts"]
@@ -212,7 +214,7 @@ def test_deleting_within_the_window_cancels_the_mail_and_notes_are_never_mailed(
     assert len(desk.mails_to("jan@bakkerij-jansen.nl")) == 1  # the acknowledgement only
     [cancelled] = desk.outbox(purpose="reply")
     assert cancelled.status == "cancelled"
-    d = desk.svc.ticket_detail(n)
+    d = queries.ticket_detail(desk.svc, OPERATOR, n)
     assert [e["reason"] for e in d["events"] if e["action"] == "note"] == ["klant belt vaak, geduld"]
     assert [m["direction"] for m in d["messages"]] == ["in", "out"]  # no trace of the slip
     assert d["first_action"] is None
@@ -236,8 +238,10 @@ def test_slack_resending_an_event_changes_nothing(desk):
 def test_the_customers_reply_is_posted_into_the_thread(desk):
     n, root_ts = open_complaint(desk)
     desk.clock.advance(hours=1)
-    desk.svc.ingest_raw(customer_mail(f"Re: [TB-{n}] Klacht over de bezorging",
-                                      "En vandaag weer niets!\n", "k2@x"), "t")
+    intake.ingest_raw(desk.svc,
+        customer_mail(f"Re: [TB-{n}] Klacht over de bezorging",
+                                      "En vandaag weer niets!\n", "k2@x"),
+        "t")
     desk.send()
     post = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts"))
     assert (post.params["channel"], post.params["thread_ts"]) == (TEAM, root_ts)
@@ -254,32 +258,75 @@ def test_ticket_command_and_buttons(desk):
         "Not done: 'nobody' is neither a person nor a filled role; known: advisor, henk,")
     assert desk.command(f"assign {n} marta klant van marta") == f"[TB-{n}] now belongs to marta."
     assert desk.command(f"take {n}") == f"[TB-{n}] is yours now."
-    assert desk.svc.ticket_detail(n)["owner"] == "sanne"
+    assert queries.ticket_detail(desk.svc, OPERATOR, n)["owner"] == "sanne"
     assert desk.command(f"note {n} gebeld") == f"Note added to [TB-{n}]."
     assert desk.command("search bezorging").startswith(f"[TB-{n}] new · sanne")
     assert desk.command("take") .startswith("Which ticket?")
-    assert desk.command(f"take {n}", user="U0BOB00001").startswith("You are not in rules.yaml")
+    assert desk.command(f"take {n}", user="U0BOB00001").startswith("Not done: you are not in rules.yaml")
     # a button in the thread's root message
     status, _, _ = wsgi_post(desk.events, block_actions_form(
         {"action_id": "ticket_resolve", "block_id": f"ticket-{n}", "value": str(n),
          "type": "button", "action_ts": "1800000000.000900",
-         "text": {"type": "plain_text", "text": "Resolve"}}, message_ts=root_ts),
+         "text": {"type": "plain_text", "text": "Resolve"}}, message_ts=root_ts, user=SANNE),
         "application/x-www-form-urlencoded")
     assert status == 200
-    d = desk.svc.ticket_detail(n)
+    d = queries.ticket_detail(desk.svc, OPERATOR, n)
     assert d["status"] == "resolved"
-    assert ("resolved", "slack:U0BOB00001") in [(e["action"], e["actor"]) for e in d["events"]]
+    assert ("resolved", "sanne") in [(e["action"], e["actor"]) for e in d["events"]]
     desk.send()
     said = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts")
                                and "resolved" in c.params["text"])
-    assert said.params["text"] == (f"<@U0BOB00001>: [TB-{n}] resolved; the customer was asked "
+    assert said.params["text"] == (f"<@{SANNE}>: [TB-{n}] resolved; the customer was asked "
                                    "to reply if it is not.")
+
+
+STRANGER = "U0BOB00001"  # a Slack user of the workspace who is in nobody's list
+REFUSED = "Not done: you are not in rules.yaml"
+
+
+def button(desk, action_id: str, n: int, root_ts: str, user: str) -> int:
+    return wsgi_post(desk.events, block_actions_form(
+        {"action_id": action_id, "block_id": f"ticket-{n}", "value": str(n), "type": "button",
+         "action_ts": "1800000000.000900", "text": {"type": "plain_text", "text": "x"}},
+        message_ts=root_ts, user=user), "application/x-www-form-urlencoded")[0]
+
+
+def test_a_slack_user_not_in_rules_yaml_can_do_and_see_nothing(desk):
+    n, root_ts = open_complaint(desk)
+    before = queries.ticket_detail(desk.svc, OPERATOR, n)
+    rows_before = len(desk.outbox())
+    # every /ticket command: refused, and nothing of the ticket is shown
+    for command in (str(n), f"show {n}", f"take {n}", f"assign {n} marta", f"resolve {n}",
+                    f"reopen {n}", f"kind {n} question", f"note {n} hallo", "search bezorging",
+                    f"search {n}"):
+        answer = desk.command(command, user=STRANGER)
+        assert answer.startswith(REFUSED), command
+        assert "bezorging" not in answer.lower() and "jansen" not in answer.lower(), command
+    # the thread's buttons: refused, told to the stranger alone
+    for action_id in ("ticket_take", "ticket_resolve", "ticket_show"):
+        assert button(desk, action_id, n, root_ts, STRANGER) == 200
+    # messages in the ticket's thread: never mailed, never recorded
+    for i, text in enumerate(("Beste Jan, u krijgt uw geld terug.", "reply: geld terug",
+                              "note: intern")):
+        assert desk.post(message_event(text, f"1800000001.00010{i}", user=STRANGER,
+                                       channel=TEAM, thread_ts=root_ts)) == 200
+    after = queries.ticket_detail(desk.svc, OPERATOR, n)
+    assert after["events"] == before["events"] and after["messages"] == before["messages"]
+    assert (after["status"], after["owner"]) == ("new", "sanne")
+    new_rows = desk.outbox()[rows_before:]
+    assert {r.channel for r in new_rows} == {"slack"}  # no mail at all
+    desk.send(timedelta(minutes=5))
+    told = desk.slack.calls_to("chat.postEphemeral")
+    assert len(told) == 6 and {c.params["user"] for c in told} == {STRANGER}
+    assert all("not in rules.yaml" in c.params["text"] for c in told)
+    assert not desk.slack.calls_to("chat.postMessage", lambda c: STRANGER in c.params["text"])
+    assert len(desk.mails_to("jan@bakkerij-jansen.nl")) == 1  # the acknowledgement only
 
 
 def test_explicit_channel_mails_only_reply_messages(db_url, tmp_path):
     with FakeSlack() as slack:
         slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
-        desk = Desk(db_url, tmp_path, slack, rules_extra=f"\nslack:\n  explicit: [{TEAM}]\n")
+        desk = SlackRig(db_url, tmp_path, slack, rules_extra=f"\nslack:\n  explicit: [{TEAM}]\n")
         try:
             n, root_ts = open_complaint(desk)
             desk.post(message_event("even overleggen met Wim", "1800000000.001000", user=SANNE,
@@ -288,7 +335,7 @@ def test_explicit_channel_mails_only_reply_messages(db_url, tmp_path):
                                     user=SANNE, channel=TEAM, thread_ts=root_ts))
             [reply] = desk.outbox(purpose="reply")
             assert reply.body_text.startswith("Beste Jan, het is opgelost.")
-            d = desk.svc.ticket_detail(n)
+            d = queries.ticket_detail(desk.svc, OPERATOR, n)
             assert [e["reason"] for e in d["events"] if e["action"] == "note"] == [
                 "even overleggen met Wim"]
         finally:
@@ -311,9 +358,9 @@ def test_a_dm_to_the_bot_opens_a_ticket_routed_by_the_rules(desk):
 def test_a_person_slack_does_not_know_gets_the_notice_by_mail(db_url, tmp_path):
     with FakeSlack() as slack:  # sanne's Slack account was deactivated
         slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example", deleted=True)
-        desk = Desk(db_url, tmp_path, slack)
+        desk = SlackRig(db_url, tmp_path, slack)
         try:
-            n = desk.svc.ingest_raw(customer_mail("Klacht", "Ontevreden.\n", "k9@x"), "t").ticket
+            n = intake.ingest_raw(desk.svc, customer_mail("Klacht", "Ontevreden.\n", "k9@x"), "t").ticket
             assert desk.send() == {"sent": 2, "retry": 0, "failed": 1}  # ack, thread; DM fails
             [dm] = desk.outbox(purpose="new-ticket", channel="slack")
             assert dm.status == "failed" and "user_disabled" in dm.last_error
@@ -326,8 +373,9 @@ def test_a_person_slack_does_not_know_gets_the_notice_by_mail(db_url, tmp_path):
 
 
 def test_urgent_reaches_the_owner_by_dm_and_by_mail_phone_first(desk):
-    n = desk.svc.ingest_raw(customer_mail("SPOED: klacht, bel mij", "Ontevreden!\n", "u9@x"),
-                            "t").ticket
+    n = intake.ingest_raw(desk.svc,
+        customer_mail("SPOED: klacht, bel mij", "Ontevreden!\n", "u9@x"),
+        "t").ticket
     desk.send()
     dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"].startswith("D"))
     assert dm.params["text"].startswith(f"*SPOED [TB-{n}]")
@@ -340,8 +388,8 @@ def test_urgent_reaches_the_owner_by_dm_and_by_mail_phone_first(desk):
 
 def test_the_weekly_report_is_a_dm_and_a_mail_with_the_csv(desk):
     n, _ = open_complaint(desk)
-    monday = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)  # 08:00 in Amsterdam
-    done = desk.svc.sweep(monday)  # (the complaint's first action is overdue too)
+    monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 08:00 in Amsterdam
+    done = jobs.sweep(desk.svc, monday)  # (the complaint's first action is overdue too)
     assert done["open_complaints_report"] == 2
     desk.sender.run_once(monday)
     dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "D0HENK001"

@@ -9,15 +9,17 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.adapters.smtp_in import IntakeHandler, IntakeServer
+from bot.desk import intake, queries
 from bot.desk.pipeline import Pipeline
 from bot.store.models import Spool
+from tests.conftest import OPERATOR
 from tests.mailgen import customer_mail
 from tests.servers import free_port
 
 
 @pytest.fixture
 def smtp_server(service):
-    handler = IntakeHandler(service.spool, frozenset({"desk.example"}))
+    handler = IntakeHandler(lambda raw, source: intake.spool(service, raw, source), frozenset({"desk.example"}))
     server = IntakeServer(handler, "127.0.0.1", free_port(), max_size=100_000)
     server.start()
     yield server
@@ -41,7 +43,7 @@ def test_accepted_mail_is_spooled_then_becomes_a_ticket(service, smtp_server):
     results = Pipeline(service, workers=1).process_spool()
     assert [r.status for r in results] == ["created"]
     assert spooled(service) == 0  # removed in the transaction that made the ticket
-    d = service.ticket_detail(results[0].ticket)
+    d = queries.ticket_detail(service, OPERATOR, results[0].ticket)
     assert d["messages"][0]["attachments"][0]["name"] == "factuur-1.pdf"
     # the bytes kept are the bytes sent
     with service.sessions() as s:
@@ -99,7 +101,7 @@ def test_handler_works_without_a_socket(service):
     class Sess:
         peer = ("127.0.0.1", 1)
 
-    handler = IntakeHandler(service.spool, frozenset({"desk.example"}))
+    handler = IntakeHandler(lambda raw, source: intake.spool(service, raw, source), frozenset({"desk.example"}))
     env = Env()
     assert asyncio.run(handler.handle_RCPT(None, Sess(), env, "x@other.example", [])).startswith("550")
     assert asyncio.run(handler.handle_RCPT(None, Sess(), env, "Support@Desk.Example", [])).startswith("250")

@@ -4,7 +4,7 @@ Through the real ingest path, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from bot.adapters.rules_file import load_rules
 from bot.core.staff_commands import parse
-from bot.desk import directory
-from bot.desk.service import Service
+from bot.desk import directory, intake, queries
+from bot.desk.context import Desk
 from bot.store.models import Outbox, Task, make_engine, make_sessionmaker
-from tests.conftest import Clock
+from tests.conftest import OPERATOR, Clock
 
 REPO = Path(__file__).resolve().parent.parent
 CUSTOMERS = """\
@@ -32,9 +32,9 @@ C-200,Hotel Zee,2025-03-01,2027-02-28,yes,12,1,active
 
 @pytest.fixture
 def desk(settings, tmp_path):
-    clock = Clock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     engine = make_engine(settings.database_url)
-    svc = Service(settings, make_sessionmaker(engine), clock=clock,
+    svc = Desk(settings, make_sessionmaker(engine), clock=clock,
                   rules=load_rules(REPO / "rules.yaml"))
     (tmp_path / "c.csv").write_text(CUSTOMERS)
     (tmp_path / "k.csv").write_text(CONTRACTS)
@@ -67,9 +67,10 @@ def outbox(svc, **where) -> list[Outbox]:
 
 
 def invoice_ticket(svc) -> tuple[int, Outbox]:
-    n = svc.ingest_raw(mail("Jan Jansen <jan@bakkerij-jansen.nl>", "Factuur 2026-311 klopt niet",
+    n = intake.ingest_raw(svc,
+        mail("Jan Jansen <jan@bakkerij-jansen.nl>", "Factuur 2026-311 klopt niet",
                             "Goedendag,\n\nHet bedrag op factuur 2026-311 klopt niet.\n", "c1@x"),
-                       "t").ticket
+        "t").ticket
     [note] = outbox(svc, purpose="new-ticket")
     return n, note
 
@@ -88,15 +89,17 @@ def test_the_owner_is_mailed_everything_needed_to_act(desk):
 def test_a_colleague_answers_the_customer_by_mail(desk):
     n, note = invoice_ticket(desk)
     desk.clock.advance(hours=1)
-    r = desk.ingest_raw(mail("Ruud de Boer <debiteuren@desk.example>", f"Re: {note.subject}",
+    r = intake.ingest_raw(desk,
+        mail("Ruud de Boer <debiteuren@desk.example>", f"Re: {note.subject}",
                              "#reply\nBeste Jan,\n\nU krijgt een creditnota.\n", "r1@desk",
-                             in_reply_to=note.message_id), "t")
+                             in_reply_to=note.message_id),
+        "t")
     assert r.status == "appended" and r.ticket == n
     [reply] = outbox(desk, purpose="reply")
     assert reply.to_addr == "jan@bakkerij-jansen.nl"
     assert reply.body_text.startswith("Beste Jan,\n\nU krijgt een creditnota.")
     assert "Ruud de Boer" in reply.body_text  # signed by the colleague
-    t = desk.ticket_detail(n)
+    t = queries.ticket_detail(desk, OPERATOR, n)
     assert t["first_action"] is not None and t["sla"]["first_action_due"] is None
     assert ("staff-mail", "ruud") in [(e["action"], e["actor"]) for e in t["events"]]
     assert [m["direction"] for m in t["messages"]] == ["in", "out", "note", "out"]  # ack, note, reply
@@ -105,10 +108,12 @@ def test_a_colleague_answers_the_customer_by_mail(desk):
 def test_a_plain_answer_is_an_internal_note_and_never_mailed(desk):
     n, note = invoice_ticket(desk)
     before = len(outbox(desk))
-    desk.ingest_raw(mail("debiteuren@desk.example", f"Re: {note.subject}",
-                         "Ik bel hem morgen even.\n", "r2@desk", in_reply_to=note.message_id), "t")
+    intake.ingest_raw(desk,
+        mail("debiteuren@desk.example", f"Re: {note.subject}",
+                         "Ik bel hem morgen even.\n", "r2@desk", in_reply_to=note.message_id),
+        "t")
     assert len(outbox(desk)) == before
-    t = desk.ticket_detail(n)
+    t = queries.ticket_detail(desk, OPERATOR, n)
     assert [(e["action"], e["reason"]) for e in t["events"] if e["action"] == "note"] == [
         ("note", "Ik bel hem morgen even.")]
     assert t["first_action"] is None  # a note is not an action
@@ -118,45 +123,57 @@ def test_a_plain_answer_is_an_internal_note_and_never_mailed(desk):
 def test_a_forged_staff_address_cannot_run_commands(desk):
     n, note = invoice_ticket(desk)
     # From line forged, tag in the subject, but not an answer to the mail sent to ruud
-    desk.ingest_raw(mail("debiteuren@desk.example", f"Re: [TB-{n}] Factuur",
-                         "#resolve\nAll sorted.\n", "f1@evil"), "t")
-    t = desk.ticket_detail(n)
+    intake.ingest_raw(desk,
+        mail("debiteuren@desk.example", f"Re: [TB-{n}] Factuur",
+                         "#resolve\nAll sorted.\n", "f1@evil"),
+        "t")
+    t = queries.ticket_detail(desk, OPERATOR, n)
     assert t["status"] == "new"
     assert outbox(desk, purpose="resolved") == []
     [staff] = [e for e in t["events"] if e["action"] == "staff-mail"]
     assert staff["detail"] == {"verified": False}
     # a customer (not staff) writing a command is a customer message like any other
-    desk.ingest_raw(mail("jan@bakkerij-jansen.nl", f"Re: [TB-{n}] Factuur",
-                         "#resolve\n#assign marta\n", "c2@x", in_reply_to=note.message_id), "t")
-    t = desk.ticket_detail(n)
+    intake.ingest_raw(desk,
+        mail("jan@bakkerij-jansen.nl", f"Re: [TB-{n}] Factuur",
+                         "#resolve\n#assign marta\n", "c2@x", in_reply_to=note.message_id),
+        "t")
+    t = queries.ticket_detail(desk, OPERATOR, n)
     assert (t["status"], t["owner"]) == ("new", "ruud")
 
 
 def test_assign_and_a_refused_command_by_mail(desk):
     n, note = invoice_ticket(desk)
-    desk.ingest_raw(mail("debiteuren@desk.example", f"Re: {note.subject}",
-                         "#assign nobody\n", "a1@desk", in_reply_to=note.message_id), "t")
+    intake.ingest_raw(desk,
+        mail("debiteuren@desk.example", f"Re: {note.subject}",
+                         "#assign nobody\n", "a1@desk", in_reply_to=note.message_id),
+        "t")
     [refused] = outbox(desk, purpose="staff-refused")
     assert refused.to_addr == "debiteuren@desk.example"
     assert "#assign" in refused.subject and "'nobody'" in refused.body_text
-    desk.ingest_raw(mail("debiteuren@desk.example", f"Re: {note.subject}",
+    intake.ingest_raw(desk,
+        mail("debiteuren@desk.example", f"Re: {note.subject}",
                          "#assign marta het gaat eigenlijk om het pakket\n", "a2@desk",
-                         in_reply_to=note.message_id), "t")
-    t = desk.ticket_detail(n)
+                         in_reply_to=note.message_id),
+        "t")
+    t = queries.ticket_detail(desk, OPERATOR, n)
     assert t["owner"] == "marta"
     assert [e["reason"] for e in t["events"] if e["action"] == "reassigned"] == [
         "het gaat eigenlijk om het pakket"]
 
 
 def test_the_advisor_records_a_lost_cancellation_by_mail(desk):
-    n = desk.ingest_raw(mail("Zeger Zee <zeger@hotelzee.nl>", "Opzegging",
-                             "Hierbij zeggen wij ons contract C-200 op.\n", "z1@x"), "t").ticket
+    n = intake.ingest_raw(desk,
+        mail("Zeger Zee <zeger@hotelzee.nl>", "Opzegging",
+                             "Hierbij zeggen wij ons contract C-200 op.\n", "z1@x"),
+        "t").ticket
     [copy] = outbox(desk, purpose="cancellation-copy")
     assert copy.to_addr == "pieter@desk.example"  # pieter has no system access: by mail
     assert outbox(desk, purpose="new-ticket") == []  # the copy is the notice (S 3.4)
-    desk.ingest_raw(mail("pieter@desk.example", f"Re: {copy.subject}",
-                         "#lost te duur geworden\n", "p1@desk", in_reply_to=copy.message_id), "t")
-    t = desk.ticket_detail(n)
+    intake.ingest_raw(desk,
+        mail("pieter@desk.example", f"Re: {copy.subject}",
+                         "#lost te duur geworden\n", "p1@desk", in_reply_to=copy.message_id),
+        "t")
+    t = queries.ticket_detail(desk, OPERATOR, n)
     assert t["cancellation"]["outcome"] == "lost"
     assert t["cancellation"]["outcome_reason"] == "te duur geworden"
     with desk.sessions() as s:
@@ -164,16 +181,20 @@ def test_the_advisor_records_a_lost_cancellation_by_mail(desk):
 
 
 def test_urgent_tickets_put_the_phone_number_first(desk):
-    desk.ingest_raw(mail("Jan Jansen <jan@bakkerij-jansen.nl>", "SPOED: factuur dubbel afgeschreven",
-                         "Bel me aub.\n", "u1@x"), "t")
+    intake.ingest_raw(desk,
+        mail("Jan Jansen <jan@bakkerij-jansen.nl>", "SPOED: factuur dubbel afgeschreven",
+                         "Bel me aub.\n", "u1@x"),
+        "t")
     [note] = outbox(desk, purpose="new-ticket")
     assert note.subject.startswith("SPOED [TB-")
     assert note.body_text.splitlines()[2] == "SPOED — bel Jan Jansen nu: +31 6 1234 5678."
 
 
 def test_the_advisor_also_hears_of_a_new_contact_at_their_customer(desk):
-    desk.ingest_raw(mail("Piet Nieuw <piet@bakkerij-jansen.nl>", "Factuur kwijt",
-                         "Kunt u de factuur opnieuw sturen?\n", "n1@x"), "t")
+    intake.ingest_raw(desk,
+        mail("Piet Nieuw <piet@bakkerij-jansen.nl>", "Factuur kwijt",
+                         "Kunt u de factuur opnieuw sturen?\n", "n1@x"),
+        "t")
     told = sorted((o.purpose, o.to_addr) for o in outbox(desk) if o.purpose != "ack")
     assert told == [("advisor-copy", "marta@desk.example"), ("new-ticket", "debiteuren@desk.example")]
 

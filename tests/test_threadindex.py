@@ -1,9 +1,9 @@
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bot.core.mail import threadindex
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def test_new_index_is_22_bytes_with_filetime_prefix():
@@ -12,7 +12,7 @@ def test_new_index_is_22_bytes_with_filetime_prefix():
     assert len(raw) == 22
     filetime = int.from_bytes(raw[:6] + b"\0\0", "big")
     seconds = filetime / 10_000_000
-    assert abs((datetime(1601, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)) - NOW) < timedelta(seconds=1)
+    assert abs((datetime(1601, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)) - NOW) < timedelta(seconds=1)
     assert threadindex.is_valid(value)
 
 

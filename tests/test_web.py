@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from bot.adapters.web import WebApp, WebServer
+from bot.desk import queries
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
@@ -35,7 +36,7 @@ def serve():
 
 
 def test_health_of_a_real_database(serve, service):
-    port = serve(WebApp(service.health))
+    port = serve(WebApp(lambda: queries.health(service)))
     status, body = get(port, "/healthz")
     assert status == 200
     assert json.loads(body)["database"] == "ok"
@@ -51,7 +52,7 @@ def test_unreachable_database_is_503(serve):
 
 
 def test_a_failing_route_is_a_500_without_a_trace(serve):
-    app = WebApp(lambda: {})
+    app = WebApp(dict)
 
     def boom(environ, start_response):
         raise RuntimeError("secret internals")
@@ -64,6 +65,6 @@ def test_a_failing_route_is_a_500_without_a_trace(serve):
 
 
 def test_busy_port_is_a_clear_error(serve):
-    port = serve(WebApp(lambda: {}))
+    port = serve(WebApp(dict))
     with pytest.raises(OSError, match=f"cannot listen for HTTP on 127.0.0.1:{port}"):
-        WebServer(WebApp(lambda: {}), "127.0.0.1", port)
+        WebServer(WebApp(dict), "127.0.0.1", port)

@@ -1,1 +1,2 @@
-"""Transports: each turns its protocol into calls on bot.desk.service (and back)."""
+"""Adapters: each turns its transport (IMAP, SMTP, Slack, HTTP, the rules file) into calls
+on the desk (bot/desk/) and its answers back."""

@@ -14,18 +14,16 @@ import socket
 import ssl
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError
-from sqlalchemy import select
 
 from bot.config import MailServerURL, Settings
 from bot.core import correlation
 from bot.core.mail.prepare import IngestResult
+from bot.desk import intake
 from bot.desk.pipeline import Pipeline
-from bot.store.models import IMAPState, RawMail
 
 log = logging.getLogger("bot.imap")
 
@@ -46,7 +44,7 @@ class IMAPPoller:
         self.url: MailServerURL = settings.imap_url
         self.folder = self.url.path or "INBOX"
         self.pipeline = pipeline
-        self.service = pipeline.service
+        self.desk = pipeline.desk
         self.on_batch = on_batch
         self.client: IMAPClient | None = None
         self.idle_supported = False
@@ -85,19 +83,10 @@ class IMAPPoller:
 
     # ------------------------------------------------------------------ state
     def _state(self) -> tuple[int | None, int]:
-        with self.service.sessions() as s:
-            row = s.scalar(select(IMAPState).where(IMAPState.account == self.account))
-            return (row.uidvalidity, row.last_uid) if row else (None, 0)
+        return intake.mailbox_state(self.desk, self.account)
 
     def _save_state(self, uidvalidity: int, last_uid: int) -> None:
-        now = datetime.now(timezone.utc)
-        with self.service.sessions() as s, s.begin():
-            row = s.scalar(select(IMAPState).where(IMAPState.account == self.account))
-            if row is None:
-                s.add(IMAPState(account=self.account, uidvalidity=uidvalidity,
-                                last_uid=last_uid, updated_at=now))
-            else:
-                row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, now
+        intake.save_mailbox_state(self.desk, self.account, uidvalidity, last_uid)
 
     # ------------------------------------------------------------------ work
     def poll_once(self) -> list[IngestResult]:
@@ -147,9 +136,7 @@ class IMAPPoller:
             mid = raw.split(b":", 1)[1].strip().strip(b"<>").decode("ascii", "replace") if b":" in raw else ""
             if mid:
                 ids[uid] = correlation.dedupe_key(mid, "")
-        with self.service.sessions() as s:
-            known = set(s.scalars(select(RawMail.dedupe_key).where(
-                RawMail.dedupe_key.in_(set(ids.values())))))
+        known = intake.stored_keys(self.desk, set(ids.values()))
         done = [u for u, k in ids.items() if k in known]
         if done:
             self._mark_processed(done)
@@ -166,8 +153,8 @@ class IMAPPoller:
             items.append((f"imap:{self.folder}/{uid}", bytes(raw)))
             order.append(uid)
         results = self.pipeline.ingest(items)  # raises if the database is down: nothing marked
-        quarantine = [u for u, r in zip(order, results) if r.status == "quarantined"]
-        done = [u for u, r in zip(order, results) if r.status != "quarantined"]
+        quarantine = [u for u, r in zip(order, results, strict=True) if r.status == "quarantined"]
+        done = [u for u, r in zip(order, results, strict=True) if r.status != "quarantined"]
         if done:
             self._mark_processed(done)
         if quarantine:

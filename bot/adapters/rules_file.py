@@ -50,7 +50,7 @@ class RulesHolder:
         self.rejected = 0
 
     @classmethod
-    def from_settings(cls, settings) -> "RulesHolder":
+    def from_settings(cls, settings) -> RulesHolder:
         return cls(settings.rules_path, settings.templates_dir, settings.timezone)
 
     def _load(self) -> RuleSet:

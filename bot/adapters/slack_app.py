@@ -10,8 +10,8 @@ Slack reaches the bot in one of two ways (issue #4):
   old, or it is answered 401 and goes no further.
 
 Both feed the same Bolt app (`build_app`), whose listeners only translate Slack's payloads
-into calls on a narrow `SlackHandlers` object (the service layer implements it) with
-keyword arguments. Here, and not in the service:
+into calls on a narrow `SlackHandlers` object (bot.desk.slack_desk implements it) with
+keyword arguments. Here, and not in the desk:
 
 - the bot's own messages (its user id or bot id, from auth.test) and other bots' messages
   (``bot_id``, subtype ``bot_message``) are ignored, so the bot never answers itself or
@@ -19,7 +19,7 @@ keyword arguments. Here, and not in the service:
 - an event Slack sends again (no ack within 3 s: ``x-slack-retry-num``) is acknowledged
   and not handled twice: a bounded set of recent event ids, plus the message's
   (channel, ts), so a message that arrives both as ``message`` and ``app_mention`` is handled
-  once. The set lives in this process; the service stays idempotent on (channel, ts)
+  once. The set lives in this process; the desk stays idempotent on (channel, ts)
   for re-sends that reach another process or outlive a restart;
 - if a handler fails, the event is answered 500 and forgotten, so Slack's retry is handled.
 
@@ -34,8 +34,9 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
@@ -78,7 +79,7 @@ _PERSON_SUBTYPES = {None, "file_share", "thread_broadcast", "me_message"}
 
 
 class SlackHandlers(Protocol):
-    """What the service does with what people do in Slack. Called with keyword arguments;
+    """What the desk does with what people do in Slack. Called with keyword arguments;
     ``files`` are dicts with id, name, mimetype, size and url (url_private_download, read
     with the bot token). Each call should be idempotent on (channel, ts)."""
 
@@ -222,8 +223,8 @@ class _Listeners:
         channel, ts = event.get("channel"), event.get("ts")
         keys = [f"event {body.get('event_id')}", f"message {channel} {ts}"]
         thread_ts = _thread_of(event)
-        common = dict(channel=channel, ts=ts, user=event["user"], text=event.get("text") or "",
-                      files=_files(event.get("files")))
+        common = {"channel": channel, "ts": ts, "user": event["user"], "text": event.get("text") or "",
+                      "files": _files(event.get("files"))}
         if thread_ts:
             self._once(keys, request,
                        lambda: self.handlers.on_thread_message(thread_ts=thread_ts, **common))

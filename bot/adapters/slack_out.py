@@ -7,8 +7,9 @@ and remembered), and ``payload`` = JSON bytes::
 
     {"method": "chat.postMessage", "args": {"text": "…", "blocks": […], "thread_ts": "…"}}
 
-``method`` is one of chat.postMessage, chat.update (args: ts, text, blocks),
-chat.delete (args: ts) or reactions.add (args: timestamp, name). The channel always
+``method`` is one of chat.postMessage, chat.postEphemeral (args: user, text, thread_ts),
+chat.update (args: ts, text, blocks), chat.delete (args: ts) or reactions.add (args:
+timestamp, name). The channel always
 comes from ``to_addr``; a token never belongs in a payload.
 
 Failures map onto the outbox's retry rules: a 429 is a TemporaryFailure carrying Slack's
@@ -28,7 +29,8 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -37,7 +39,8 @@ from bot.delivery.transport import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger("bot.slack_out")
 
-METHODS = ("chat.postMessage", "chat.update", "chat.delete", "reactions.add")
+METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "chat.delete",
+           "reactions.add")
 POST_INTERVAL = 1.0  # seconds between posts to one channel (Slack: 1 message/s/channel)
 DEFAULT_RETRY_AFTER = 30.0  # a 429 without a usable Retry-After header
 
@@ -166,7 +169,7 @@ class SlackTransport:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings, timeout: float = 10.0, **kw) -> "SlackTransport":
+    def from_settings(cls, settings, timeout: float = 10.0, **kw) -> SlackTransport:
         return cls(make_client(settings.slack_bot_token, settings.slack_api_url, timeout), **kw)
 
     def describe(self) -> str:
@@ -228,6 +231,8 @@ class SlackTransport:
             return self.client.chat_update(**args)
         if method == "chat.delete":
             return self.client.chat_delete(**args)
+        if method == "chat.postEphemeral":
+            return self.client.chat_postEphemeral(**args)
         return self.client.reactions_add(**args)
 
     @staticmethod

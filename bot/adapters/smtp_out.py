@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import socket
 import ssl
 from pathlib import Path
 
@@ -88,7 +87,7 @@ class SMTPTransport:
                 if exc.smtp_code >= 500:
                     raise PermanentFailure(text) from exc
                 raise TemporaryFailure(text) from exc
-            except (OSError, socket.timeout, smtplib.SMTPException) as exc:
+            except (TimeoutError, OSError, smtplib.SMTPException) as exc:
                 self._conn = None
                 raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
             if refused:

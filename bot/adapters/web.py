@@ -12,7 +12,7 @@ import json
 import logging
 import socketserver
 import threading
-from typing import Callable
+from collections.abc import Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 log = logging.getLogger("bot.web")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Callable, Generic, Iterable, TypeVar
+from typing import Generic, TypeVar
 
 from bot.core.domain import InboundMessage
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     NEW = "new"
     OPEN = "open"
     WAITING = "waiting"  # waiting on the customer
@@ -15,15 +15,25 @@ class Status(str, enum.Enum):
     CLOSED = "closed"
 
 
-class Direction(str, enum.Enum):
+class Direction(enum.StrEnum):
     IN = "in"
     OUT = "out"
     NOTE = "note"
 
 
-class Channel(str, enum.Enum):
+class Channel(enum.StrEnum):
     MAIL = "mail"
     SLACK = "slack"
+
+
+class OutboxStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # a Slack reply deleted within its undo window
+
+
+CLOSED = (Status.RESOLVED, Status.CLOSED)
 
 
 @dataclass
@@ -79,7 +89,6 @@ class InboundMessage:
     # Slack-specific (set by the Slack adapter, unused for mail)
     slack_channel: str | None = None
     slack_ts: str | None = None
-    slack_thread_ts: str | None = None
 
 
 class UnreadableMail(Exception):

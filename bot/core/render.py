@@ -39,6 +39,10 @@ class Renderer:
                 out.append(lang)
         return out
 
+    def render_page(self, name: str, context: dict) -> str:
+        """An HTML template (autoescaped), e.g. report/open-complaints.html."""
+        return self._html.get_template(name).render(**context)
+
     def render_mail(self, name: str, language: str | None, context: dict) -> RenderedMail:
         """Render templates/mail/NAME.LANG.{subject,txt,html}; falls back to the default
         language, then English. The subject template is one line; HTML is optional."""

@@ -1,6 +1,6 @@
 """The open-complaints report (procedure 000 S 4.1: sales support sends the sales
 manager a weekly list of open complaints with how long each has been open). Pure: rows
-in, text out; the service gathers the rows."""
+in, text out; the desk (bot/desk/queries.py) gathers the rows."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import csv
 import io
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from bot.core.render import Renderer
 
 FORMATS = ("table", "csv", "html", "json")
 ESCALATE_AFTER = timedelta(days=10)  # unresolved complaints go to the sales manager
 COLUMNS = [("tag", "Ticket"), ("age_days", "Age (days)"), ("customer", "Customer"),
            ("subject", "Subject"), ("owner", "Owner"), ("status", "Status"), ("sla", "SLA"),
            ("created", "Opened")]
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def sla_state(created: datetime, first_action: datetime | None, action_due: datetime | None,
@@ -66,7 +64,8 @@ def build_rows(tickets: list[dict], now: datetime) -> list[dict]:
     return rows
 
 
-def render(rows: list[dict], fmt: str, now: datetime) -> str:
+def render(rows: list[dict], fmt: str, now: datetime, renderer: Renderer | None = None) -> str:
+    """The report as json, csv, table, or html (which needs the desk's `renderer`)."""
     if fmt == "json":
         return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
     if fmt == "csv":
@@ -77,10 +76,10 @@ def render(rows: list[dict], fmt: str, now: datetime) -> str:
             w.writerow([r["number"], *(_safe_cell(r[k]) for k, _ in COLUMNS)])
         return out.getvalue()
     if fmt == "html":
-        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                          undefined=StrictUndefined)
-        return env.get_template("report/open-complaints.html").render(
-            rows=rows, columns=COLUMNS, as_of=now.strftime("%Y-%m-%d %H:%M UTC"))
+        if renderer is None:
+            raise ValueError("the html format needs the templates (a Renderer)")
+        return renderer.render_page("report/open-complaints.html", {
+            "rows": rows, "columns": COLUMNS, "as_of": now.strftime("%Y-%m-%d %H:%M UTC")})
     if fmt == "table":
         if not rows:
             return "No open complaints.\n"

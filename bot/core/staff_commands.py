@@ -12,7 +12,7 @@ When its first non-empty line is a command, the bot does that instead:
     #retained         a cancellation's retention talk succeeded
     #lost REASON      the customer leaves after all (reason required)
 
-Who may do this is decided by the service, not here: the sender must be a person in
+Who may do this is decided by the desk (bot/desk/actor.py), not here: the sender must be a person in
 rules.yaml *and* the mail must answer a notification the bot sent to that address (its
 Message-ID is random), so a forged From line alone is never taken as staff."""
 

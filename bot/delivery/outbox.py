@@ -3,16 +3,19 @@ records the outcome. Retries temporary failures with exponential backoff."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
-from bot.core.mail.compose import build_mail
-from bot.delivery.transport import PermanentFailure, TemporaryFailure
+from bot.core.domain import Channel, OutboxStatus
+from bot.core.mail.compose import build_mail, new_message_id
+from bot.delivery.transport import PermanentFailure, TemporaryFailure, Transport
 from bot.store.models import Event, Outbox, Ticket
+from bot.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
 
@@ -25,22 +28,22 @@ def backoff(attempts: int, base: float, cap: float) -> timedelta:
 
 
 class OutboxSender:
-    def __init__(self, settings: Settings, sessions: sessionmaker, transports: dict):
+    def __init__(self, settings: Settings, uow: UnitOfWork, transports: dict[str, Transport]):
         self.settings = settings
-        self.sessions = sessions
+        self.uow = uow
         self.transports = transports  # channel -> transport
 
     def due(self, now: datetime, limit: int = 100) -> list[int]:
-        with self.sessions() as s:
+        with self.uow.read() as s:
             return list(s.scalars(
                 select(Outbox.id).where(
-                    Outbox.status == "queued", Outbox.next_attempt_at <= now,
+                    Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now,
                     or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
                 .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)))
 
     def next_due_at(self) -> datetime | None:
-        with self.sessions() as s:
-            return s.scalar(select(Outbox.next_attempt_at).where(Outbox.status == "queued")
+        with self.uow.read() as s:
+            return s.scalar(select(Outbox.next_attempt_at).where(Outbox.status == OutboxStatus.QUEUED)
                             .order_by(Outbox.next_attempt_at).limit(1))
 
     def run_once(self, now: datetime, limit: int = 100) -> dict[str, int]:
@@ -54,9 +57,9 @@ class OutboxSender:
 
     def _claim(self, oid: int, now: datetime) -> bool:
         """Take the row for this sender; a second sender running at once skips it."""
-        with self.sessions() as s, s.begin():
+        with self.uow.write() as s:
             res = s.execute(update(Outbox).where(
-                Outbox.id == oid, Outbox.status == "queued",
+                Outbox.id == oid, Outbox.status == OutboxStatus.QUEUED,
                 or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
                 .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS)))
             return res.rowcount == 1
@@ -64,10 +67,10 @@ class OutboxSender:
     def _deliver(self, oid: int, now: datetime) -> str | None:
         if not self._claim(oid, now):
             return None
-        with self.sessions() as s:
+        with self.uow.read() as s:
             row = s.get(Outbox, oid)
             transport = self.transports.get(row.channel)
-            if row.channel == "mail":
+            if row.channel == Channel.MAIL:
                 data = row.payload or build_mail(
                     subject=row.subject, text=row.body_text, html=row.body_html,
                     language=row.language, from_addr=self.settings.address,
@@ -95,14 +98,14 @@ class OutboxSender:
         except Exception as exc:  # a transport bug: retry, never lose the item
             log.exception("outbox %s: unexpected error", oid)
             error, outcome = f"{type(exc).__name__}: {exc}", "retry"
-        with self.sessions() as s, s.begin():
+        with self.uow.write() as s:
             row = s.get(Outbox, oid)
             row.attempts += 1
             row.claimed_until = None
-            if row.channel == "mail":
+            if row.channel == Channel.MAIL:
                 row.payload = data
             if outcome == "sent":
-                row.status = "sent"
+                row.status = OutboxStatus.SENT
                 row.sent_at = now
                 row.last_error = None
                 if isinstance(result, dict):
@@ -121,7 +124,7 @@ class OutboxSender:
                             error, row.next_attempt_at.isoformat())
             else:
                 outcome = "failed"
-                row.status = "failed"
+                row.status = OutboxStatus.FAILED
                 row.last_error = error
                 _mail_instead(s, row, now, self.settings.mail_domain)
                 if row.ticket_id is not None:
@@ -131,7 +134,7 @@ class OutboxSender:
                                         "purpose": row.purpose, "attempts": row.attempts},
                                 reason=error))
                     ticket = s.get(Ticket, row.ticket_id)
-                    if ticket is not None and row.channel == "mail":
+                    if ticket is not None and row.channel == Channel.MAIL:
                         ticket.bounced = True
                 log.error("outbox %s: gave up after %d attempts: %s (ticket %s)", oid,
                           row.attempts, error, row.ticket_id)
@@ -141,9 +144,6 @@ class OutboxSender:
 def _in_thread(s, row):
     """A Slack post into a ticket's thread ({"thread_of": ticket} in its payload) goes to
     the thread's channel with its ts; None while the thread's root is not posted yet."""
-    import json
-    from types import SimpleNamespace
-
     try:
         payload = json.loads(row.payload or b"{}")
     except ValueError:
@@ -162,17 +162,15 @@ def _in_thread(s, row):
 def _after_sent(s, row, now) -> None:
     """What a delivery makes possible: the ticket learns its Slack thread; a reply that
     came from a Slack message gets a reaction there once the customer has it."""
-    import json
-
-    if row.channel == "slack" and row.purpose == "slack-root" and row.ticket_id and row.result:
+    if row.channel == Channel.SLACK and row.purpose == "slack-root" and row.ticket_id and row.result:
         ticket = s.get(Ticket, row.ticket_id)
         if ticket is not None and not ticket.slack_ts:
             ticket.slack_channel, ticket.slack_ts = row.result.get("channel"), row.result.get("ts")
-    ref = (row.headers or {}).get("slack_ref") if row.channel == "mail" else None
+    ref = (row.headers or {}).get("slack_ref") if row.channel == Channel.MAIL else None
     if ref:
         channel, _, ts = ref.partition(":")
-        s.add(Outbox(ticket_id=row.ticket_id, channel="slack", purpose="slack-sent-mark",
-                     automatic=True, to_addr=channel, subject="", status="queued", attempts=0,
+        s.add(Outbox(ticket_id=row.ticket_id, channel=Channel.SLACK, purpose="slack-sent-mark",
+                     automatic=True, to_addr=channel, subject="", status=OutboxStatus.QUEUED, attempts=0,
                      payload=json.dumps({"method": "reactions.add",
                                          "args": {"timestamp": ts, "name": "email"}}).encode(),
                      next_attempt_at=now, created_at=now))
@@ -181,15 +179,13 @@ def _after_sent(s, row, now) -> None:
 def _mail_instead(s, row, now, domain: str) -> None:
     """A notice Slack could not deliver for good (the person is deactivated or unknown
     there) goes by mail: nobody misses a notice because of Slack."""
-    fallback = (row.headers or {}).get("fallback_email") if row.channel == "slack" else None
+    fallback = (row.headers or {}).get("fallback_email") if row.channel == Channel.SLACK else None
     if not fallback:
         return
-    from bot.core.mail.compose import new_message_id
-
-    s.add(Outbox(ticket_id=row.ticket_id, channel="mail", purpose=row.purpose, automatic=False,
+    s.add(Outbox(ticket_id=row.ticket_id, channel=Channel.MAIL, purpose=row.purpose, automatic=False,
                  to_addr=fallback, subject=row.subject, body_text=row.body_text,
                  body_html=row.body_html, template=row.template, language=row.language,
                  message_id=new_message_id(domain, row.ticket_id),
                  headers={"automatic": True, "language": row.language, "thread_topic": row.subject},
-                 status="queued", attempts=0, next_attempt_at=now, created_at=now))
+                 status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now))
     log.warning("outbox %s: Slack could not deliver it; mailed to %s instead", row.id, fallback)

@@ -1,4 +1,4 @@
-"""The written-cancellation workflow (procedure S 3.4), service side.
+"""The written-cancellation workflow (procedure S 3.4), desk side.
 
 On a new cancellation ticket: find the customer's contract, judge the notice (in time or
 not, the real end date: bot/contracts.py), record the customer's reason, give the advisor
@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.core import contracts
-from bot.core.cancellation_text import extract_reason, format_date
+from bot.core.cancellation_text import extract_reason
 from bot.core.domain import InboundMessage
 from bot.core.rules.schema import RuleSet
+from bot.core.time.humanize import format_date
 from bot.desk import directory
 from bot.desk.errors import Refused
 from bot.store.models import Cancellation, Contract, Event, Task, Ticket

@@ -13,16 +13,22 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from bot.core.cancellation_text import format_date
+from bot.core import report
 from bot.core.contracts import add_months
-from bot.desk import notify
+from bot.core.domain import Channel, OutboxStatus
+from bot.core.mail.compose import new_message_id
+from bot.core.time.humanize import format_date
+from bot.desk import notify, queries, sla_state
+from bot.desk.context import Desk
 from bot.desk.sla_state import insert_once
-from bot.store.models import Company, Contact, Contract, RunOnce
+from bot.store.models import Company, Contact, Contract, Outbox, RunOnce
 
 log = logging.getLogger("bot.jobs")
 
@@ -47,8 +53,18 @@ def last_fire(cron: str, tz: str, now: datetime) -> datetime | None:
     return None
 
 
-def run_due(service, now: datetime) -> dict[str, int]:
-    rs = service.ruleset
+def sweep(desk: Desk, now: datetime) -> dict[str, int]:
+    """Everything time-based that is due as of `now` (the clock process calls this
+    every minute; `ticketbot sweep --now` runs it by hand): SLA reminders and
+    escalations, then the scheduled jobs (weekly report, contracts ending) whose
+    time has come. Each notice and each job run happens exactly once."""
+    counts = sla_state.sweep(desk, now)
+    counts.update(run_due(desk, now))
+    return counts
+
+
+def run_due(desk: Desk, now: datetime) -> dict[str, int]:
+    rs = desk.ruleset
     counts: dict[str, int] = {}
     for job in JOBS:
         cfg = rs.schedule.get(job) or {}
@@ -61,24 +77,23 @@ def run_due(service, now: datetime) -> dict[str, int]:
         key = f"{job}@{fire.isoformat()}"
         if now - fire > GRACE:
             continue
-        with service.sessions() as s, s.begin():
+        with desk.uow.write() as s:
             if s.get(RunOnce, key) is not None:
                 continue
             if not insert_once(s, RunOnce.__table__, {"key": key, "at": now}):
                 continue  # another clock is running it
-            sent = RUNNERS[job](service, s, cfg, now, fire)
+            sent = RUNNERS[job](desk, s, cfg, now, fire)
             s.get(RunOnce, key).detail = {"sent": sent}
             counts[job] = sent
             log.info("%s for %s: %d notice(s)", job, fire.isoformat(), sent)
     return counts
 
 
-def open_complaints_report(service, s, cfg: dict, now: datetime, fire: datetime) -> int:
+def open_complaints_report(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
+                           fire: datetime) -> int:
     """To the sales manager (`to`): a DM or a mail with an HTML table and a CSV file."""
-    from bot.core import report
-
-    rs = service.ruleset
-    rows = service.open_complaints(now)
+    rs = desk.ruleset
+    rows = queries.open_complaint_rows(s, desk, now)
     people = notify.resolve_people(rs, None, [cfg.get("to") or "sales_manager"])
     tz = ZoneInfo(rs.timezone)
     as_of = now.astimezone(tz)
@@ -90,24 +105,25 @@ def open_complaints_report(service, s, cfg: dict, now: datetime, fire: datetime)
     name = f"open-complaints-{as_of:%Y-%m-%d}.csv"
     sent = 0
     for person in people:
-        row = notify.tell(s, service, person, now, purpose="report",
+        row = notify.tell(s, desk, person, now, purpose="report",
                           template="report-open-complaints", context=context,
                           attachments=((name, "text/csv", csv_bytes),))
         sent += 1
-        if row.channel != "mail":  # a DM, and the mail with the table and the CSV file
-            notify.tell(s, notify.mail_only(service), person, now, purpose="report",
+        if row.channel != Channel.MAIL:  # a DM, and the mail with the table and the CSV file
+            notify.tell(s, desk, person, now, purpose="report",
                         template="report-open-complaints", context=context,
-                        attachments=((name, "text/csv", csv_bytes),))
+                        attachments=((name, "text/csv", csv_bytes),), by_mail=True)
             sent += 1
     return sent
 
 
-def contracts_ending(service, s, cfg: dict, now: datetime, fire: datetime) -> int:
+def contracts_ending(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
+                     fire: datetime) -> int:
     """Each advisor gets their customers' contracts that end within `within` days: the
     ones that renew unless cancelled (with the notice deadline) and the cancelled ones
     that really end. Optionally each customer is told once (002 steps 8-9)."""
-    rs = service.ruleset
-    tz = ZoneInfo(rs.timezone)
+    rs = desk.ruleset
+    tz = desk.tz
     today = now.astimezone(tz).date()
     until = today + timedelta(days=int(cfg.get("within") or 60))
     q = (select(Contract, Company).join(Company, Contract.company_id == Company.id)
@@ -131,39 +147,36 @@ def contracts_ending(service, s, cfg: dict, now: datetime, fire: datetime) -> in
         if advisor:
             by_advisor[advisor].append(row)
         if cfg.get("notify_customer") and renews and deadline and deadline >= today:
-            sent += _tell_customer(service, s, cfg, contract, company, ends, deadline, now)
+            sent += _tell_customer(desk, s, cfg, contract, company, ends, deadline, now)
     for key, rows in sorted(by_advisor.items()):
         person = rs.people[key]
-        notify.tell(s, service, person, now, purpose="contracts-ending", template="contracts-ending",
+        notify.tell(s, desk, person, now, purpose="contracts-ending", template="contracts-ending",
                     context={"rows": rows, "count": len(rows), "within": int(cfg.get("within") or 60),
                              "as_of": format_date(today, lang)})
         sent += 1
     return sent
 
 
-def _tell_customer(service, s, cfg, contract: Contract, company: Company, ends: date,
-                   deadline: date, now: datetime) -> int:
+def _tell_customer(desk: Desk, s: Session, cfg: dict[str, Any], contract: Contract,
+                   company: Company, ends: date, deadline: date, now: datetime) -> int:
     key = f"contract-ending-notice:{contract.id}:{ends.isoformat()}"
     contact = s.scalars(select(Contact).where(Contact.company_id == company.id)
                         .order_by(Contact.id)).first()
     if contact is None or not insert_once(s, RunOnce.__table__, {"key": key, "at": now}):
         return 0
-    from bot.core.mail.compose import new_message_id
-    from bot.store.models import Outbox
-
-    lang = service.ruleset.default_language
-    rendered = service.renderer.render_mail(cfg.get("customer_template") or "contract-ending", lang, {
+    lang = desk.ruleset.default_language
+    rendered = desk.renderer.render_mail(cfg.get("customer_template") or "contract-ending", lang, {
         "name": contact.name, "company": company.name, "reference": contract.reference,
         "ends": format_date(ends, lang), "notice_by": format_date(deadline, lang),
         "renewal_end": format_date(add_months(ends, contract.term_months), lang),
-        "term_months": contract.term_months, "desk": service.settings.address_name})
-    s.add(Outbox(ticket_id=None, channel="mail", purpose="contract-ending", automatic=False,
+        "term_months": contract.term_months, "desk": desk.settings.address_name})
+    s.add(Outbox(ticket_id=None, channel=Channel.MAIL, purpose="contract-ending", automatic=False,
                  to_addr=contact.email, subject=rendered.subject,
-                 message_id=new_message_id(service.settings.mail_domain, None),
+                 message_id=new_message_id(desk.settings.mail_domain, None),
                  template=cfg.get("customer_template"), language=rendered.language,
                  body_text=rendered.text, body_html=rendered.html,
                  headers={"automatic": False, "language": rendered.language},
-                 status="queued", attempts=0, next_attempt_at=now, created_at=now))
+                 status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now))
     return 1
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import replace
-from typing import Sequence
 
 from bot.core.mail.prepare import IngestResult, Prepared, prepare
-from bot.desk.service import Service
+from bot.desk import intake
+from bot.desk.context import Desk
 
 log = logging.getLogger("bot.ingest")
 
@@ -31,9 +32,9 @@ def _prepare_light(raw: bytes, source: str, own: tuple[str, ...]) -> Prepared:
 
 
 class Pipeline:
-    def __init__(self, service: Service, workers: int | None = None):
-        self.service = service
-        n = workers if workers is not None else (service.settings.parse_workers or os.cpu_count() or 1)
+    def __init__(self, desk: Desk, workers: int | None = None):
+        self.desk = desk
+        n = workers if workers is not None else (desk.settings.parse_workers or os.cpu_count() or 1)
         self.workers = max(1, n)
         self._pool: Executor | None = None
 
@@ -49,14 +50,14 @@ class Pipeline:
         return self._pool
 
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:
-        own = tuple(self.service.settings.all_own_addresses)
+        own = tuple(self.desk.settings.all_own_addresses)
         pool = self._executor() if len(items) >= POOL_THRESHOLD else None
         if pool is None:
             return [prepare(raw, source, own) for source, raw in items]
         chunk = max(1, len(items) // (self.workers * 4))
         out = list(pool.map(_prepare_light, [r for _, r in items], [s for s, _ in items],
                             [own] * len(items), chunksize=chunk))
-        for p, (_, raw) in zip(out, items):
+        for p, (_, raw) in zip(out, items, strict=True):
             p.raw = raw
             if p.message is not None:
                 p.message.raw = raw
@@ -65,19 +66,19 @@ class Pipeline:
     def ingest(self, items: Sequence[tuple[str, bytes]]) -> list[IngestResult]:
         """Parse and store; raises if the database cannot be written (nothing then
         counts as processed)."""
-        return self.service.ingest_prepared(self.prepare_many(items))
+        return intake.ingest_prepared(self.desk, self.prepare_many(items))
 
     def process_spool(self, limit: int = 200) -> list[IngestResult]:
         """Turn spooled SMTP mail into tickets, one batch; each spool row is deleted in
         the transaction that stores its ticket."""
-        rows = self.service.pending_spool(limit)
+        rows = intake.pending_spool(self.desk, limit)
         if not rows:
             return []
         prepared = self.prepare_many([(source, raw) for _, source, raw, _ in rows])
-        for p, (sid, _, _, received_at) in zip(prepared, rows):
+        for p, (sid, _, _, received_at) in zip(prepared, rows, strict=True):
             p.spool_id = sid
             p.received_at = received_at
-        return self.service.ingest_prepared(prepared)
+        return intake.ingest_prepared(self.desk, prepared)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,4 +1,4 @@
-"""Routing, the service side: identify the sender, run the rules, and give a new ticket
+"""Routing, the desk side: identify the sender, run the rules, and give a new ticket
 its one owner, its watchers and its explanation; reassign with who, when and why.
 
 The rules engine itself is pure (bot/rules.py); this module brings it the facts from the
@@ -21,7 +21,7 @@ from bot.desk.errors import Refused
 from bot.store.models import Event, Ticket, Watcher
 
 
-def facts_for(msg: InboundMessage, ident: "directory.Identity") -> Facts:
+def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
     return Facts(
         from_addr=msg.from_addr or "", to=tuple(msg.to) + tuple(msg.cc),
         subject=msg.subject or "", body=without_signature(msg.visible_text or msg.text or ""),
@@ -34,13 +34,13 @@ def facts_for(msg: InboundMessage, ident: "directory.Identity") -> Facts:
 
 
 def decide(s: Session, rs: RuleSet, msg: InboundMessage, now: datetime,
-           create: bool = True) -> tuple["directory.Identity", Decision]:
+           create: bool = True) -> tuple[directory.Identity, Decision]:
     ident = directory.identify(s, msg.from_addr or "", msg.from_name or "", now, create=create,
                                flush=False)  # the batch flushes once, all tables together
     return ident, route(rs, facts_for(msg, ident))
 
 
-def apply_decision(s: Session, ticket: Ticket, ident: "directory.Identity", d: Decision,
+def apply_decision(s: Session, ticket: Ticket, ident: directory.Identity, d: Decision,
                    now: datetime) -> None:
     ticket.kind = d.kind
     ticket.category = d.category

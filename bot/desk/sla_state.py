@@ -1,7 +1,7 @@
-"""SLA clocks on tickets (service layer): keeps a ticket's due columns and `sla_next_at`
+"""SLA clocks on tickets (desk layer): keeps a ticket's due columns and `sla_next_at`
 in step with what happens to it, and the sweep that sends reminders and escalations.
 
-The rules are in bot/sla.py (pure). Here: what each event does to the clock state, and
+The rules are in bot/core/time/sla_policy.py (pure). Here: what each event does to the clock state, and
 exactly-once delivery. The sweep reads only tickets whose `sla_next_at` has come
 (an index range scan), and every notice is claimed by inserting its row in `sla_notice`
 (unique per ticket, target, cycle and stage) in the same transaction as its outbox rows:
@@ -13,16 +13,18 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from bot.core import correlation
-from bot.core.rules.schema import RuleSet
+from bot.core.rules.schema import Person, RuleSet
 from bot.core.time import sla_policy as sla
+from bot.core.time.humanize import when
 from bot.desk import notify
+from bot.desk.context import Desk
 from bot.store.models import Event, Message, SlaNotice, Ticket
 
 log = logging.getLogger("bot.clocks")
@@ -140,11 +142,11 @@ def insert_once(s: Session, table, values: dict) -> bool:
     return bool(insert_new(s, table, [values], list(table.primary_key.columns)[:1]))
 
 
-def sweep(service, now: datetime, batch: int = 500) -> dict[str, int]:
+def sweep(desk: Desk, now: datetime, batch: int = 500) -> dict[str, int]:
     """Send every reminder and escalation due as of `now`, each exactly once."""
     counts = {"reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0}
     while True:
-        with service.sessions() as s, s.begin(), s.no_autoflush:
+        with desk.uow.write() as s, s.no_autoflush:
             q = (select(Ticket).where(Ticket.sla_next_at <= now)
                  .order_by(Ticket.sla_next_at, Ticket.id).limit(batch)
                  .options(selectinload(Ticket.contact)))
@@ -153,16 +155,17 @@ def sweep(service, now: datetime, batch: int = 500) -> dict[str, int]:
             tickets = s.scalars(q).all()
             if not tickets:
                 break
-            _sweep_batch(s, service, tickets, now, counts)
+            _sweep_batch(s, desk, tickets, now, counts)
         if len(tickets) < batch:
             break
     return counts
 
 
-def _sweep_batch(s: Session, service, tickets: list[Ticket], now: datetime, counts: dict) -> None:
+def _sweep_batch(s: Session, desk: Desk, tickets: list[Ticket], now: datetime,
+                 counts: dict[str, int]) -> None:
     """One transaction: claim the batch's due notices in the ledger with one statement,
     then queue what this process claimed."""
-    rs = service.ruleset
+    rs = desk.ruleset
     fired = fired_keys(s, [t.id for t in tickets])
     wanted: list[dict] = []
     plan: list[tuple[Ticket, sla.Policy, sla.Timer, list]] = []
@@ -192,7 +195,7 @@ def _sweep_batch(s: Session, service, tickets: list[Ticket], now: datetime, coun
         if people is None:
             counts["skipped"] += 1
             continue
-        _send(s, service, rs, t, policy, timer, people, now, histories.get(t.id, []))
+        _send(s, desk, t, policy, timer, people, now, histories.get(t.id, []))
         counts["reminders" if timer.stage == "remind" else "escalations"] += 1
 
 
@@ -212,28 +215,29 @@ def _recipients(rs: RuleSet, policy: sla.Policy, t: Ticket, timer: sla.Timer):
     return notify.resolve_people(rs, t, policy.targets[timer.target].escalate_to)
 
 
-def _send(s: Session, service, rs: RuleSet, t: Ticket, policy: sla.Policy, timer: sla.Timer,
-          people, now: datetime, history: list[dict]) -> None:
-    tz = ZoneInfo(rs.timezone)
+def _send(s: Session, desk: Desk, t: Ticket, policy: sla.Policy, timer: sla.Timer,
+          people: list[Person], now: datetime, history: list[dict[str, Any]]) -> None:
+    rs = desk.ruleset
+    tz = desk.tz
     target = policy.targets[timer.target]
     owner = rs.people.get(t.owner)
     age = now - t.created_at
     base = {
-        "tag": correlation.format_tag(service.settings.tag_prefix, t.id), "ticket": t.id,
+        "tag": desk.tag(t.id), "ticket": t.id,
         "subject": t.subject, "kind": t.kind, "status": t.status,
         "customer": t.customer or "", "contact_name": t.contact_name or "",
         "contact_email": t.contact_email or "", "phone": (t.contact.phone or "") if t.contact is not None else "",
         "owner_name": owner.name if owner else t.owner, "owner": t.owner,
         "target": TARGET_LABELS[timer.target], "target_text": target.text,
-        "business": target.business, "due": notify.when(timer.due, tz, rs.default_language),
-        "overdue": timer.stage == "breach", "created": notify.when(t.created_at, tz, rs.default_language),
+        "business": target.business, "due": when(timer.due, tz, rs.default_language),
+        "overdue": timer.stage == "breach", "created": when(t.created_at, tz, rs.default_language),
         "age_days": age.days, "age_hours": int(age.total_seconds() // 3600) % 24,
         "history": history, "policy": policy.name,
     }
     template = "sla-remind" if timer.stage == "remind" else "sla-breach"
     for person in people:
         role = "owner" if person.key == t.owner else "escalation"
-        notify.tell(s, service, person, now, purpose=f"sla-{timer.stage}", template=template,
+        notify.tell(s, desk, person, now, purpose=f"sla-{timer.stage}", template=template,
                     context={**base, "role": role}, ticket=t)
     s.add(Event(ticket_id=t.id, at=now, actor="system", action=f"sla-{timer.stage}",
                 detail={"target": timer.target, "cycle": timer.cycle, "due": timer.due.isoformat(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +46,12 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; pass an aware UTC time")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -111,18 +111,18 @@ class Ticket(Base):
     slack_channel: Mapped[str | None] = mapped_column(String(40))
     slack_ts: Mapped[str | None] = mapped_column(String(40), index=True)
 
-    messages: Mapped[list["Message"]] = relationship(
+    messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan"
     )
-    events: Mapped[list["Event"]] = relationship(
+    events: Mapped[list[Event]] = relationship(
         back_populates="ticket", order_by="Event.id", cascade="all, delete-orphan"
     )
-    watchers: Mapped[list["Watcher"]] = relationship(
+    watchers: Mapped[list[Watcher]] = relationship(
         back_populates="ticket", order_by="Watcher.id", cascade="all, delete-orphan"
     )
-    company: Mapped["Company | None"] = relationship()
-    contact: Mapped["Contact | None"] = relationship()
-    cancellation: Mapped["Cancellation | None"] = relationship(back_populates="ticket")
+    company: Mapped[Company | None] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    cancellation: Mapped[Cancellation | None] = relationship(back_populates="ticket")
 
     @property
     def number(self) -> int:
@@ -201,11 +201,11 @@ class Company(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    domains: Mapped[list["CompanyDomain"]] = relationship(
+    domains: Mapped[list[CompanyDomain]] = relationship(
         back_populates="company", order_by="CompanyDomain.domain", cascade="all, delete-orphan")
-    contacts: Mapped[list["Contact"]] = relationship(
+    contacts: Mapped[list[Contact]] = relationship(
         back_populates="company", order_by="Contact.email")
-    contracts: Mapped[list["Contract"]] = relationship(
+    contracts: Mapped[list[Contract]] = relationship(
         back_populates="company", order_by="Contract.id")
 
 
@@ -290,7 +290,7 @@ class RawMail(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     received_at: Mapped[datetime]
 
-    ticket: Mapped["Ticket | None"] = relationship()
+    ticket: Mapped[Ticket | None] = relationship()
 
 
 class Spool(Base):
@@ -335,8 +335,8 @@ class Message(Base):
     created_at: Mapped[datetime]
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
-    outbox: Mapped["Outbox | None"] = relationship()
-    attachments: Mapped[list["Attachment"]] = relationship(
+    outbox: Mapped[Outbox | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.id", cascade="all, delete-orphan"
     )
 

@@ -27,7 +27,7 @@ import codecs
 import email
 import re
 from collections.abc import Iterable
-from datetime import timezone
+from datetime import UTC
 from email import errors as email_errors
 from email import policy
 from email.message import Message
@@ -365,7 +365,7 @@ def _parse_date(value: str, warnings: list[str]):
         warnings.append(f"header Date: unparseable date {value[:80]!r}")
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
 
 from bot.core.domain import InboundMessage, UnreadableMail
 from bot.core.mail.parse import parse_mail

@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import struct
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 
 
 def _filetime(now: datetime) -> int:

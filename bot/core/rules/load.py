@@ -138,7 +138,7 @@ class _Checker:
             self.add(where, f"{what} must be a name or a list of names, not {_shape(value)}")
             return []
         marks = getattr(value, "item_marks", None) or [where] * len(value)
-        return [n for v, at in zip(value, marks) if (n := self.name(v, at, what)) is not None]
+        return [n for v, at in zip(value, marks, strict=False) if (n := self.name(v, at, what)) is not None]
 
     def string_list(self, m: Located, key: str, what: str) -> list[str] | None:
         v = m.get(key)
@@ -197,7 +197,7 @@ def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
         raise RulesError(c.problems) from None
 
 
-def _check(c: "_Checker", doc, file: str, templates: Collection[str] | None,
+def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
            default_timezone: str) -> RuleSet:
     top = c.mapping(doc, (1, 1), "the file")
     if top is None:

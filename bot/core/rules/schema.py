@@ -4,8 +4,9 @@ the error that lists every problem of a bad file. Pure values."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from bot.core.rules.facts import Facts
 
@@ -108,8 +109,8 @@ class Condition:
 
     key: str
     value: Any
-    test: Callable[["Facts"], bool | str] = field(compare=False, repr=False)
-    children: tuple["Condition", ...] = ()
+    test: Callable[[Facts], bool | str] = field(compare=False, repr=False)
+    children: tuple[Condition, ...] = ()
 
     def describe(self) -> str:
         if self.key in COMBINATORS:
@@ -179,7 +180,7 @@ class RuleSet:
         return next((p for p in self.people.values() if p.email.lower() == email), None)
 
     @classmethod
-    def fallback(cls, owner: str = "sales_support") -> "RuleSet":
+    def fallback(cls, owner: str = "sales_support") -> RuleSet:
         """No rules file: everything goes to one person (tests, first start)."""
         person = Person(owner, owner.replace("_", " ").title(), f"{owner}@ticketbot.invalid",
                         roles=("sales_support",))

@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 
-UTC = timezone.utc
+UTC = UTC
 ZERO = timedelta(0)
 ONE_DAY = timedelta(days=1)
 MIDNIGHT = time(0, 0)

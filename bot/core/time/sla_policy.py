@@ -54,7 +54,7 @@ class Target:
     escalate_to: tuple[str, ...]
     text: str = ""  # as written in rules.yaml, for people
 
-    def clock(self, policy: "Policy") -> BusinessCalendar:
+    def clock(self, policy: Policy) -> BusinessCalendar:
         return policy.calendar if self.business else ALWAYS
 
 

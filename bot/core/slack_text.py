@@ -1,0 +1,101 @@
+"""What the bot writes in Slack, as text and Block Kit: pure functions of plain values.
+
+Customer text (subjects, names, mail bodies) reaches Slack only through `escape`, the
+one place where mrkdwn control characters are neutralised, so a customer cannot ping
+the workspace (`<!channel>`), mention people (`<@U…>`) or plant disguised links
+(`<http://evil|click>`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, tzinfo
+from typing import Any
+
+HELP = """`/ticket` commands:
+• `/ticket 12` or `/ticket show 12` — the ticket
+• `/ticket take 12` — it is yours now
+• `/ticket assign 12 marta [reason]` — give it to a person or role
+• `/ticket resolve 12 [note for the customer]` · `/ticket reopen 12`
+• `/ticket kind 12 complaint` · `/ticket note 12 text`
+• `/ticket search words` — by number, customer or text"""
+
+MAX_QUOTE = 3000
+
+
+def escape(text: str) -> str:
+    """Outside text as Slack shows it literally: &, < and > as Slack's entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def post_payload(text: str, blocks: list[dict[str, Any]] | None = None,
+                 thread_of: int | None = None) -> bytes:
+    """An outbox payload for chat.postMessage; `thread_of`: into that ticket's thread."""
+    payload: dict[str, Any] = {"method": "chat.postMessage", "args": {"text": text}}
+    if blocks:
+        payload["args"]["blocks"] = blocks
+    if thread_of is not None:
+        payload["thread_of"] = thread_of
+    return json.dumps(payload).encode()
+
+
+def ephemeral_payload(user: str, text: str, thread_ts: str | None = None) -> bytes:
+    """chat.postEphemeral: shown to one person only (a refusal, say)."""
+    args: dict[str, Any] = {"user": user, "text": text}
+    if thread_ts:
+        args["thread_ts"] = thread_ts
+    return json.dumps({"method": "chat.postEphemeral", "args": args}).encode()
+
+
+def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
+            customer: str | None, contact_name: str | None, contact_email: str | None,
+            owner: str, due: datetime | None, tz: tzinfo) -> tuple[str, list[dict[str, Any]]]:
+    """The root of a ticket's thread: summary, customer, owner, due time, buttons.
+    `owner` is mrkdwn already (a mention or an escaped name)."""
+    when = due.astimezone(tz).strftime("%a %d %b %H:%M") if due else "—"
+    flag = ":rotating_light: *URGENT* " if urgent else ""
+    text = f"{flag}{tag} {escape(label)}: {escape(subject)}"
+    fields = [f"*Customer*\n{escape(customer or '(unknown)')}",
+              f"*Contact*\n{escape(contact_name or '')} {escape(contact_email or '')}".strip(),
+              f"*Owner*\n{owner}", f"*First action due*\n{when}"]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        {"type": "actions", "block_id": f"ticket-{ticket_id}", "elements": [
+            {"type": "button", "action_id": "ticket_take", "value": str(ticket_id),
+             "text": {"type": "plain_text", "text": "Take"}},
+            {"type": "button", "action_id": "ticket_resolve", "value": str(ticket_id),
+             "style": "primary", "text": {"type": "plain_text", "text": "Resolve"}},
+            {"type": "button", "action_id": "ticket_show", "value": str(ticket_id),
+             "text": {"type": "plain_text", "text": "Show"}}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text":
+            "Reply in this thread to answer the customer by mail; start with `note:` for "
+            "an internal note."}]},
+    ]
+    return text, blocks
+
+
+def customer_wrote(who: str, text: str) -> str:
+    """The customer's mail, quoted into the ticket's thread."""
+    body = text.strip()
+    if len(body) > MAX_QUOTE:
+        body = body[:MAX_QUOTE] + "…"
+    return f"*{escape(who)}* wrote:\n>>> {escape(body)}"
+
+
+def ticket_card(d: dict[str, Any]) -> str:
+    """`/ticket show`: a ticket as a few lines (`d` from bot.desk.views.ticket_detail)."""
+    last = next((m for m in reversed(d["messages"]) if m["direction"] == "in"), None)
+    lines = [f"*{d['tag']} {escape(d['subject'] or '')}*",
+             f"{d['kind']} · {d['status']} · owner {d['owner']} · customer "
+             f"{escape(d['customer'] or '(unknown)')} {escape('<' + (d['contact'] or '') + '>')}"]
+    if d["sla"]["first_action_due"]:
+        lines.append(f"first action due {d['sla']['first_action_due']}")
+    if last:
+        lines.append(f"> {escape((last['text'] or '').strip()[:500])}")
+    return "\n".join(lines)
+
+
+def search_lines(found: list[tuple[str, str, str, str]]) -> str:
+    """(tag, status, owner, subject) per ticket found."""
+    return "\n".join(f"{tag} {status} · {owner} · {escape(subject)}"
+                     for tag, status, owner, subject in found)

@@ -1,0 +1,54 @@
+"""The desk's shared parts, handed to every desk function: settings, the unit of work,
+the clock, the rules in force and the template renderer. It has no behaviour of its own:
+what the desk does is in the modules beside it (intake, actions, queries, jobs, ...)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import sessionmaker
+
+from bot.config import Settings
+from bot.core import correlation
+from bot.core.render import Renderer
+from bot.core.rules.schema import RuleSet
+from bot.store.unit_of_work import UnitOfWork
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Desk:
+    def __init__(self, settings: Settings, sessions: sessionmaker, clock: Clock = utcnow,
+                 renderer: Renderer | None = None, rules: object | None = None):
+        self.settings = settings
+        self.sessions = sessions
+        self.uow = UnitOfWork(sessions)
+        self.clock = clock
+        self.renderer = renderer or Renderer(settings.templates_dir, settings.default_language)
+        # A RuleSet, or a holder (bot.adapters.rules_file.RulesHolder) whose `current`
+        # rules can change while we run.
+        if rules is None:
+            rules = dataclasses.replace(RuleSet.fallback(settings.default_owner),
+                                        timezone=settings.timezone)
+        self.rules = rules
+
+    @property
+    def ruleset(self) -> RuleSet:
+        current = getattr(self.rules, "current", self.rules)
+        assert isinstance(current, RuleSet)
+        return current
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The desk's time zone (rules.yaml `defaults: timezone`, else TICKETBOT_TIMEZONE)."""
+        return ZoneInfo(self.ruleset.timezone)
+
+    def tag(self, number: int) -> str:
+        return correlation.format_tag(self.settings.tag_prefix, number)

@@ -1,0 +1,18 @@
+"""The ticket's history: every change is an event naming who did it and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.store.models import Event, Ticket
+
+
+def record(s: Session, ticket: Ticket | None, now: datetime, actor: str, action: str,
+           detail: dict[str, Any] | None = None, reason: str | None = None) -> Event:
+    event = Event(ticket=ticket, at=now, actor=actor[:200], action=action, detail=detail,
+                  reason=reason)
+    s.add(event)
+    return event

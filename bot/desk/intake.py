@@ -1,0 +1,416 @@
+"""Intake: one message in, one transaction: a new ticket, or a message on the ticket it
+answers, or a colleague's mail on a ticket (bot/desk/staff_mail.py), with everything it
+causes (routing, SLA clock, acknowledgement, notices) written to the outbox in that same
+transaction. A batch is stored in one transaction; when that fails, one by one, so one
+bad mail is quarantined with its raw bytes and the others still land."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bot.core import correlation
+from bot.core.domain import Channel, Direction, InboundMessage, Status
+from bot.core.mail import threadindex
+from bot.core.mail.prepare import IngestResult, Prepared, prepare
+from bot.desk import cancellation_workflow as cancellations
+from bot.desk import (
+    directory,
+    notify,
+    outgoing,
+    routing,
+    sla_state,
+    slack_posts,
+    staff_mail,
+)
+from bot.desk.context import Desk
+from bot.desk.events import record
+from bot.store.models import Attachment, IMAPState, Message, RawMail, Spool, Ticket
+
+log = logging.getLogger("bot.ingest")
+
+
+def ingest_raw(desk: Desk, raw: bytes, source: str) -> IngestResult:
+    return ingest_prepared(desk, [prepare(raw, source, desk.settings.all_own_addresses)])[0]
+
+
+def ingest_prepared(desk: Desk, items: Sequence[Prepared]) -> list[IngestResult]:
+    """Store a batch in one transaction; on any failure redo them one by one, so one
+    bad mail is quarantined and the others still land. Raises only when the database
+    itself cannot be written (callers must then not mark the mails processed)."""
+    if not items:
+        return []
+    now = desk.clock()
+    try:
+        with desk.uow.write() as s:
+            return _ingest_many(s, desk, items, now)
+    except SQLAlchemyError as exc:
+        if len(items) == 1 and not isinstance(exc, IntegrityError):
+            raise
+        log.warning("batch of %d failed (%s); retrying one by one", len(items), exc)
+    except Exception:
+        log.exception("batch of %d failed; retrying one by one", len(items))
+    return [_ingest_one_safely(desk, item, now) for item in items]
+
+
+def _ingest_one_safely(desk: Desk, item: Prepared, now: datetime) -> IngestResult:
+    error: Exception
+    try:
+        with desk.uow.write() as s:
+            return _ingest_many(s, desk, [item], now)[0]
+    except IntegrityError as exc:
+        stored = _stored_ticket(desk, item)
+        if stored is not False:
+            # Stored meanwhile by another intake (IMAP and SMTP at once): a duplicate.
+            if item.spool_id is not None:
+                with desk.uow.write() as s:
+                    s.execute(delete(Spool).where(Spool.id == item.spool_id))
+            return IngestResult(item.source, "duplicate", stored or None)
+        error = exc  # another constraint: a bug or bad data; keep the mail, quarantined
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:
+        error = exc
+    return _quarantine(desk, item, now, error)
+
+
+def _key(item: Prepared) -> str:
+    return correlation.dedupe_key(item.message.message_id if item.message else None, item.sha256)
+
+
+def _stored_ticket(desk: Desk, item: Prepared) -> int | None | bool:
+    """The ticket a mail with this key was stored on (None: stored without one);
+    False when it is not stored."""
+    with desk.uow.read() as s:
+        row = s.execute(select(RawMail.id, RawMail.ticket_id)
+                        .where(RawMail.dedupe_key == _key(item))).first()
+    return False if row is None else row.ticket_id
+
+
+def _quarantine(desk: Desk, item: Prepared, now: datetime, exc: Exception) -> IngestResult:
+    """Keep the raw bytes with the reason, so nothing is lost and an operator can
+    re-ingest after a fix."""
+    log.error("could not process %s (%s: %s); quarantined", item.source,
+              type(exc).__name__, exc, exc_info=exc)
+    with desk.uow.write() as s:
+        if item.spool_id is not None:
+            s.execute(delete(Spool).where(Spool.id == item.spool_id))
+        s.add(_raw(item, now, "quarantined", f"{type(exc).__name__}: {exc}"[:2000]))
+    return IngestResult(item.source, "quarantined", None,
+                        ["processing failed: " + f"{type(exc).__name__}: {exc}"[:500]],
+                        reason="processing failed")
+
+
+def _raw(item: Prepared, now: datetime, status: str, error: str | None = None,
+         ticket: Ticket | None = None) -> RawMail:
+    return RawMail(dedupe_key=_key(item), sha256=item.sha256, size=len(item.raw),
+                   content=item.raw, source=item.source[:200], status=status, error=error,
+                   ticket=ticket, received_at=now)
+
+
+def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
+                 now: datetime) -> list[IngestResult]:
+    keys = [_key(i) for i in items]
+    known = dict(s.execute(select(RawMail.dedupe_key, RawMail.ticket_id)
+                           .where(RawMail.dedupe_key.in_(set(keys)))).all())
+    # Automatic mails already sent to each sender in the last 24 h, read once per
+    # batch (not once per mail); queue_mail keeps the counts current.
+    senders = {i.message.from_addr for i in items if i.message and i.message.from_addr}
+    s.info["auto_sent"] = outgoing.auto_sent(s, senders, now)
+    directory.prefetch(s, senders)
+    # Phase 1: decide and stage every mail without writing to the database (so the
+    # routing of a long mail runs before the write lock is taken, and the ORM writes
+    # each table's rows in one batched INSERT at the flush below).
+    s.info["pending_ids"] = {}  # Message-ID -> Ticket, for replies within the batch
+    s.info["acks"] = []
+    s.info["after_flush"] = []
+    results = []
+    for item, key in zip(items, keys, strict=True):
+        if key in known:
+            results.append(IngestResult(item.source, "duplicate", None,
+                                        item.message.warnings if item.message else [],
+                                        _ticket_obj=known[key]))
+            continue
+        with s.no_autoflush:
+            result = _ingest(s, desk, item, now)
+        known[key] = result._ticket_obj
+        results.append(result)
+    spooled = [i.spool_id for i in items if i.spool_id is not None]
+    if spooled:  # each spooled mail leaves the spool in the transaction storing it
+        s.execute(delete(Spool).where(Spool.id.in_(spooled)))
+    s.flush()
+    # Phase 2: now that tickets have numbers, write the acknowledgements.
+    for ticket, msg, template, extra in s.info.pop("acks"):
+        outgoing.acknowledge(s, desk, ticket, msg, now, template, extra)
+        log.info("ticket %s: created from %s, %s for %s", ticket.id, msg.from_addr or "?",
+                 ticket.kind, ticket.owner)
+    for fn in s.info.pop("after_flush"):
+        fn()
+    for r in results:
+        t = r._ticket_obj
+        r.ticket = t if isinstance(t, int) or t is None else t.id
+        r._ticket_obj = None  # results outlive the session: don't keep its objects alive
+    return results
+
+
+def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResult:
+    msg = item.message
+    if msg is None:
+        s.add(_raw(item, now, "quarantined", item.error))
+        log.warning("quarantined %s: %s", item.source, item.error)
+        return IngestResult(item.source, "quarantined", None, [item.error or "unreadable"],
+                            reason=item.error)
+    settings = desk.settings
+    own = settings.all_own_addresses
+    loop = msg.headers.get("x-loop", "").strip().lower()
+    if msg.from_addr in own or (loop and loop in own):
+        s.add(_raw(item, now, "ignored", "sent by ourselves"))
+        log.info("ignored %s: sent by ourselves (%s)", item.source, msg.from_addr)
+        return IngestResult(item.source, "ignored", None, msg.warnings, reason="own address")
+
+    match = correlation.correlate(
+        msg, settings.tag_prefix,
+        lambda ids: _ticket_by_message_ids(s, ids),
+        lambda n: s.get(Ticket, n),
+    )
+    if msg.is_bounce:
+        if match.ticket is None:
+            s.add(_raw(item, now, "ignored", "delivery report for no known mail"))
+            return IngestResult(item.source, "ignored", None, msg.warnings,
+                                reason="bounce for unknown mail")
+        ticket = match.ticket
+        _add_message(s, ticket, item, now)
+        ticket.bounced = True
+        ticket.updated_at = now
+        record(s, ticket, now, "system", "bounce", {"reported": msg.bounced_message_ids},
+               "a mail we sent was not delivered")
+        s.add(_raw(item, now, "appended", ticket=ticket))
+        log.warning("ticket %s: delivery failure reported for %s", ticket.id,
+                    msg.bounced_message_ids)
+        return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=ticket)
+
+    linked: Ticket | None = None
+    why_linked: str | None = None
+    if match.ticket is not None:
+        ticket = match.ticket
+        actor = staff_mail.author(s, desk, msg)
+        if actor is not None:  # a colleague answering by mail: a note or a command
+            summary = staff_mail.handle(s, desk, ticket, msg, actor, now)
+            record(s, ticket, now, actor.key, "staff-mail", {"verified": actor.verified},
+                   summary)
+            s.add(_raw(item, now, "appended", ticket=ticket))
+            log.info("ticket %s: staff mail, %s", ticket.id, summary)
+            return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=ticket)
+        decision = correlation.reopen_decision(ticket.status, ticket.resolved_at, now,
+                                               settings.reopen_days)
+        if decision == "new-linked":
+            why_linked = (f"reply to ticket {ticket.id}, resolved more than "
+                          f"{settings.reopen_days} days ago")
+        elif _cancellation_in_reply(s, desk, ticket, msg, now):
+            # Procedure S 3.4 must run (contract, notice, advisor): its own ticket,
+            # linked to the conversation it arrived in.
+            decision = "new-linked"
+            why_linked = f"a written cancellation, sent as a reply to ticket {ticket.id}"
+        if decision != "new-linked":
+            _customer_wrote(s, desk, ticket, item, msg, now, decision, match.how)
+            return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=ticket)
+        linked = ticket
+
+    rs = desk.ruleset
+    ident, d = routing.decide(s, rs, msg, now)
+    if d.ignore:
+        s.add(_raw(item, now, "ignored", f"rule {d.rule}: ignore"))
+        log.info("ignored %s: rule %s", item.source, d.rule)
+        return IngestResult(item.source, "ignored", None, msg.warnings, reason=f"rule {d.rule}")
+    ticket = _new_ticket(s, desk, msg, now, linked)
+    _add_message(s, ticket, item, now)
+    record(s, ticket, now, f"customer:{msg.from_addr}" if msg.from_addr else "system",
+           "created", {"channel": msg.channel.value, "source": item.source.split(":")[0],
+                       "linked_to": linked.id if linked else None},
+           why_linked)
+    routing.apply_decision(s, ticket, ident, d, now)
+    sla_state.start(s, rs, ticket)
+    s.add(_raw(item, now, "created", ticket=ticket))
+    extra: dict = {}
+    if rs.kinds.get(d.kind) and rs.kinds[d.kind].workflow == "cancellation":
+        c = cancellations.open_cancellation(s, ticket, msg, now, rs.timezone,
+                                            received_at=_received_at(item, now))
+        extra = cancellations.ack_context(c, ticket.language)
+        s.info["after_flush"].append(
+            lambda: outgoing.cancellation_copy(s, desk, ticket, c, msg, now))
+    s.info["acks"].append((ticket, msg, d.ack, extra))
+    s.info["after_flush"].append(lambda: notify.new_ticket(s, desk, ticket, msg, ident, now))
+    return IngestResult(item.source, "created", None, msg.warnings, _ticket_obj=ticket)
+
+
+def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
+                    msg: InboundMessage, now: datetime, decision: str, how: str) -> None:
+    """The customer's message on their ticket: it reopens a resolved one, ends waiting,
+    restarts the next-action clock, and goes into the ticket's Slack thread."""
+    was_status, was_resolved_at = ticket.status, ticket.resolved_at
+    _add_message(s, ticket, item, now)
+    ticket.updated_at = now
+    customer = f"customer:{msg.from_addr}"
+    if decision == "reopen":
+        old = ticket.status
+        ticket.status = Status.OPEN
+        ticket.resolved_at = None
+        record(s, ticket, now, customer, "reopened", {"from": old, "to": Status.OPEN},
+               "the customer replied")
+    elif ticket.status == Status.WAITING:
+        ticket.status = Status.OPEN
+        record(s, ticket, now, customer, "status", {"from": Status.WAITING, "to": Status.OPEN},
+               "the customer replied")
+    sla_state.customer_wrote(s, desk.ruleset, ticket, now, was_status=was_status,
+                             was_resolved_at=was_resolved_at)
+    slack_posts.customer_wrote(s, desk, ticket, msg.visible_text or msg.text,
+                               msg.from_name or msg.from_addr or "The customer", now)
+    record(s, ticket, now, customer, "message", {"how": how, "message_id": msg.message_id})
+    s.add(_raw(item, now, "appended", ticket=ticket))
+    log.info("ticket %s: message appended (%s)", ticket.id, how)
+
+
+def _cancellation_in_reply(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
+                           now: datetime) -> bool:
+    rs = desk.ruleset
+    kind = rs.kinds.get(ticket.kind)
+    if kind is not None and kind.workflow == "cancellation":
+        return False  # a reply in a cancellation's own conversation
+    _, d = routing.decide(s, rs, msg, now)
+    new_kind = rs.kinds.get(d.kind)
+    return not d.ignore and new_kind is not None and new_kind.workflow == "cancellation"
+
+
+def _ticket_by_message_ids(s: Session, ids: list[str]) -> Ticket | None:
+    pending = s.info.get("pending_ids", {})
+    rows = s.execute(select(Message.message_id, Message.ticket_id)
+                     .where(Message.message_id.in_(ids))).all()
+    by_id = dict(rows)
+    for mid in ids:  # most specific first
+        if mid in pending:
+            return pending[mid]
+        if mid in by_id:
+            return s.get(Ticket, by_id[mid])
+    return None
+
+
+def _new_ticket(s: Session, desk: Desk, msg: InboundMessage, now: datetime,
+                linked: Ticket | None) -> Ticket:
+    settings = desk.settings
+    subject = correlation.clean_subject(msg.subject, settings.tag_prefix)
+    thread_index = msg.headers.get("thread-index", "").strip()
+    if not threadindex.is_valid(thread_index) or len(thread_index) > 200:
+        thread_index = threadindex.new_thread_index(now)
+    ticket = Ticket(
+        kind="question", status=Status.NEW, subject=subject[:2000] or "(no subject)",
+        contact_email=msg.from_addr or None, contact_name=msg.from_name or None,
+        owner=settings.default_owner, priority="normal", channel=msg.channel.value,
+        language=msg.language or settings.default_language,
+        linked_ticket_id=linked.id if linked else None, thread_index=thread_index,
+        created_at=now, updated_at=now,
+        slack_channel=msg.slack_channel, slack_ts=msg.slack_ts,  # opened in Slack: its thread
+    )
+    s.add(ticket)
+    return ticket
+
+
+def _add_message(s: Session, ticket: Ticket, item: Prepared, now: datetime) -> Message:
+    msg = item.message
+    assert msg is not None
+    m = Message(
+        ticket=ticket, direction=Direction.IN, channel=msg.channel.value,
+        message_id=(msg.message_id or None) and msg.message_id[:400],
+        in_reply_to=" ".join(msg.in_reply_to) or None,
+        references=" ".join(msg.references) or None,
+        from_addr=msg.from_addr[:320], from_name=msg.from_name[:200],
+        to_addrs=", ".join(msg.to), cc_addrs=", ".join(msg.cc), subject=msg.subject,
+        text=msg.text, visible_text=msg.visible_text, html=msg.html,
+        auto_reason=msg.auto_reason, is_bounce=msg.is_bounce,
+        warnings="\n".join(msg.warnings) or None, sent_date=msg.date, created_at=now,
+    )
+    for a in msg.attachments:
+        m.attachments.append(Attachment(
+            filename=a.filename, content_type=a.content_type, size=a.size,
+            sha256=hashlib.sha256(a.content).hexdigest(), inline=a.inline,
+            content_id=a.content_id, content=a.content))
+    s.add(m)
+    if msg.message_id:
+        s.info.setdefault("pending_ids", {})[msg.message_id] = ticket
+    return m
+
+
+def _received_at(item: Prepared, now: datetime) -> datetime:
+    """When the mail reached us: the SMTP spool knows; otherwise its Date header when
+    that is plausible (not in the future, not older than 30 days: an IMAP backlog or an
+    old .eml ingested later), else now. A written notice is dated by this."""
+    if item.received_at is not None:
+        return item.received_at
+    date = item.message.date if item.message else None
+    if date is not None and date.tzinfo is not None and now - timedelta(days=30) <= date <= now:
+        return date
+    return now
+
+
+# ------------------------------------------------------------------ Slack intake
+def ingest_slack(desk: Desk, *, channel: str, ts: str, user: str, text: str, email: str = "",
+                 name: str = "") -> IngestResult:
+    """A Slack message that opens a ticket (an intake channel, or a DM to the bot):
+    routed by the same rules; its thread is the ticket's thread. Re-sent events are
+    duplicates by their (channel, ts)."""
+    raw = json.dumps({"channel": channel, "ts": ts, "user": user, "text": text},
+                     ensure_ascii=False).encode()
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "(no text)")
+    msg = InboundMessage(channel=Channel.SLACK, raw=raw, message_id=f"slack.{channel}.{ts}@slack",
+                         from_addr=email, from_name=name, subject=first[:120], text=text,
+                         visible_text=text, slack_channel=channel, slack_ts=ts)
+    item = Prepared(f"slack:{channel}/{ts}", raw, hashlib.sha256(raw).hexdigest(), msg)
+    return ingest_prepared(desk, [item])[0]
+
+
+# ------------------------------------------------------------------ SMTP spool
+def spool(desk: Desk, raw: bytes, source: str) -> int:
+    """Commit the bytes of a mail accepted over SMTP; a ticket is made from it later."""
+    with desk.uow.write() as s:
+        row = Spool(source=source[:200], content=raw, received_at=desk.clock())
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def pending_spool(desk: Desk, limit: int) -> list[tuple[int, str, bytes, datetime]]:
+    with desk.uow.read() as s:
+        return [(r[0], r[1], r[2], r[3]) for r in s.execute(
+            select(Spool.id, Spool.source, Spool.content, Spool.received_at)
+            .order_by(Spool.id).limit(limit))]
+
+
+# ------------------------------------------------------------------ IMAP bookkeeping
+def mailbox_state(desk: Desk, account: str) -> tuple[int | None, int]:
+    """(UIDVALIDITY, last UID handled) of an IMAP folder; (None, 0) the first time."""
+    with desk.uow.read() as s:
+        row = s.scalar(select(IMAPState).where(IMAPState.account == account))
+        return (row.uidvalidity, row.last_uid) if row else (None, 0)
+
+
+def save_mailbox_state(desk: Desk, account: str, uidvalidity: int, last_uid: int) -> None:
+    now = desk.clock()
+    with desk.uow.write() as s:
+        row = s.scalar(select(IMAPState).where(IMAPState.account == account))
+        if row is None:
+            s.add(IMAPState(account=account, uidvalidity=uidvalidity, last_uid=last_uid,
+                            updated_at=now))
+        else:
+            row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, now
+
+
+def stored_keys(desk: Desk, keys: set[str]) -> set[str]:
+    """Which of these dedupe keys are stored already."""
+    with desk.uow.read() as s:
+        return set(s.scalars(select(RawMail.dedupe_key).where(RawMail.dedupe_key.in_(keys))))

@@ -1,0 +1,186 @@
+"""What people and systems may read: ticket lists, one ticket in full, search, tasks,
+the outbox, the open-complaints report, how a mail would be routed, health. Each view of
+tickets takes an `Actor` and checks it like an action does: someone who is not in
+rules.yaml sees nothing of any ticket."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.core import contracts, report
+from bot.core.domain import CLOSED, OutboxStatus
+from bot.core.mail.prepare import prepare
+from bot.core.time import sla_policy as sla
+from bot.desk import cancellation_workflow as cancellations
+from bot.desk import directory, routing, sla_state
+from bot.desk.actor import Actor, Verb, check
+from bot.desk.context import Desk
+from bot.desk.errors import Refused
+from bot.desk.views import cancellation_dict, iso, task_dict, ticket_dict
+from bot.store.models import Message, Outbox, Spool, Task, Ticket
+
+
+def list_tickets(desk: Desk, actor: Actor, status: str | None = None,
+                 limit: int = 1000) -> list[dict[str, Any]]:
+    check(actor, Verb.VIEW)
+    with desk.uow.read() as s:
+        q = select(Ticket).order_by(Ticket.id)
+        if status:
+            q = q.where(Ticket.status == status)
+        return [ticket_dict(desk, t) for t in s.scalars(q.limit(limit))]
+
+
+def ticket_detail(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | None:
+    """The ticket with its messages, attachments, watchers, tasks and events; None
+    when there is no such ticket."""
+    check(actor, Verb.VIEW)
+    with desk.uow.read() as s:
+        t = s.get(Ticket, number)
+        if t is None:
+            return None
+        d = ticket_dict(desk, t)
+        outbox = {o.id: o for o in s.scalars(select(Outbox).where(Outbox.ticket_id == t.id))}
+        d["messages"] = [{
+            "id": m.id, "direction": str(m.direction), "channel": str(m.channel),
+            "message_id": m.message_id, "from": m.from_addr, "from_name": m.from_name,
+            "to": m.to_addrs, "cc": m.cc_addrs, "subject": m.subject,
+            "text": m.visible_text or m.text, "full_text": m.text,
+            "date": iso(m.sent_date or m.created_at), "bounce": m.is_bounce,
+            "automatic": m.auto_reason, "warnings": m.warnings.split("\n") if m.warnings else [],
+            "delivery": str(outbox[m.outbox_id].status) if m.outbox_id in outbox else None,
+            "attachments": [{"name": a.filename, "type": a.content_type, "size": a.size,
+                             "inline": a.inline} for a in m.attachments],
+        } for m in t.messages]
+        d["watchers"] = [w.person for w in t.watchers]
+        d["cancellation"] = cancellation_dict(t.cancellation) if t.cancellation else None
+        d["tasks"] = [task_dict(x) for x in s.scalars(
+            select(Task).where(Task.ticket_id == t.id).order_by(Task.id))]
+        d["events"] = [{"at": iso(e.at), "actor": e.actor, "action": e.action,
+                        "detail": e.detail, "reason": e.reason} for e in t.events]
+        return d
+
+
+def search(desk: Desk, actor: Actor, words: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Tickets by number, or by words in the subject, customer, contact or any message."""
+    check(actor, Verb.VIEW)
+    words = words.strip()
+    with desk.uow.read() as s:
+        if words.lstrip("#").isdigit():
+            q = select(Ticket).where(Ticket.id == int(words.lstrip("#")))
+        else:
+            like = f"%{words.lower()}%"
+            q = select(Ticket).where(or_(
+                func.lower(Ticket.subject).like(like), func.lower(Ticket.customer).like(like),
+                func.lower(Ticket.contact_email).like(like),
+                Ticket.id.in_(select(Message.ticket_id).where(
+                    func.lower(Message.visible_text).like(like)))))
+        return [ticket_dict(desk, t) for t in s.scalars(q.order_by(Ticket.id.desc()).limit(limit))]
+
+
+def list_tasks(desk: Desk, actor: Actor, open_only: bool = True) -> list[dict[str, Any]]:
+    check(actor, Verb.VIEW)
+    with desk.uow.read() as s:
+        q = select(Task).order_by(Task.due_at, Task.id)
+        if open_only:
+            q = q.where(Task.done_at.is_(None))
+        return [task_dict(t) for t in s.scalars(q)]
+
+
+def list_outbox(desk: Desk, actor: Actor, status: str | None = None,
+                limit: int = 1000) -> list[dict[str, Any]]:
+    check(actor, Verb.VIEW)
+    with desk.uow.read() as s:
+        q = select(Outbox).order_by(Outbox.id)
+        if status:
+            q = q.where(Outbox.status == status)
+        return [{"id": o.id, "ticket": o.ticket_id, "channel": str(o.channel), "to": o.to_addr,
+                 "subject": o.subject, "purpose": o.purpose, "status": str(o.status),
+                 "attempts": o.attempts, "next_attempt": iso(o.next_attempt_at),
+                 "sent": iso(o.sent_at), "last_error": o.last_error}
+                for o in s.scalars(q.limit(limit))]
+
+
+def complaint_kinds(desk: Desk) -> set[str]:
+    """Kinds timed as complaints: `complaint` and any kind with `sla: complaint`."""
+    return {"complaint"} | {k.name for k in desk.ruleset.kinds.values() if k.sla == "complaint"}
+
+
+def open_complaint_rows(s: Session, desk: Desk, now: datetime) -> list[dict[str, Any]]:
+    """Rows of the open-complaints report, oldest first (bot/core/report.py)."""
+    rs = desk.ruleset
+    tickets = s.scalars(select(Ticket).where(
+        Ticket.kind.in_(complaint_kinds(desk)), Ticket.status.not_in(CLOSED),
+        Ticket.created_at <= now))
+    data = [{"number": t.id, "tag": desk.tag(t.id),
+             "subject": t.subject, "customer": t.customer, "contact": t.contact_email,
+             "owner": t.owner, "status": str(t.status), "created": t.created_at,
+             "first_action": t.first_action_at, "action_due": t.action_due_at,
+             "sla_state": sla.state(sla_state.policy_of(rs, t), sla_state.clock_state(t), now),
+             "resolution_due": t.resolution_due_at}
+            for t in tickets]
+    return report.build_rows(data, now)
+
+
+def open_complaints(desk: Desk, actor: Actor, now: datetime | None = None) -> list[dict[str, Any]]:
+    check(actor, Verb.VIEW)
+    with desk.uow.read() as s:
+        return open_complaint_rows(s, desk, now or desk.clock())
+
+
+def explain(desk: Desk, actor: Actor, raw: bytes, source: str = "file") -> dict[str, Any]:
+    """How a mail would be routed, without storing anything."""
+    check(actor, Verb.VIEW)
+    item = prepare(raw, source, desk.settings.all_own_addresses)
+    if item.message is None:
+        raise Refused(f"{source}: {item.error}")
+    msg = item.message
+    now = desk.clock()
+    rs = desk.ruleset
+    with desk.uow.read() as s:  # identify() may stage a prospect: rolled back at the end
+        ident, decision = routing.decide(s, rs, msg, now, create=False)
+        out: dict[str, Any] = {
+            "sender": {"email": ident.email, "name": ident.name, "company": ident.company_name,
+                       "advisor": ident.advisor, "known_contact": ident.known_contact,
+                       "known_company": ident.known_company, "prospect": ident.prospect,
+                       "how": ident.how},
+            "subject": msg.subject, "language": msg.language, "rules": rs.source,
+            **decision.as_dict()}
+        kind = rs.kinds.get(decision.kind)
+        if kind is not None and kind.workflow == "cancellation":
+            received = cancellations.local_date(now, rs.timezone)
+            contract = (directory.find_contract(s, ident.company_id, received)
+                        if ident.company_id else None)
+            if contract is None:
+                out["cancellation"] = {"contract": None, "received": received.isoformat()}
+            else:
+                o = contracts.notice_outcome(received, contract.end,
+                                             auto_renew=contract.auto_renew,
+                                             term_months=contract.term_months,
+                                             notice_months=contract.notice_months)
+                out["cancellation"] = {
+                    "contract": contract.reference, "received": received.isoformat(),
+                    "in_time": o.in_time, "deadline": iso(o.deadline),
+                    "effective_end": iso(o.effective_end), "explanation": o.explanation}
+    return out
+
+
+def health(desk: Desk) -> dict[str, Any]:
+    """What an operator or a load balancer needs to know: can we reach the database,
+    is mail piling up. Raises when the database cannot be read."""
+    now = desk.clock()
+    with desk.uow.read() as s:
+        queued, oldest = s.execute(select(func.count(), func.min(Outbox.created_at))
+                                   .where(Outbox.status == OutboxStatus.QUEUED)).one()
+        failed = s.scalar(select(func.count()).where(Outbox.status == OutboxStatus.FAILED))
+        spooled = s.scalar(select(func.count()).select_from(Spool))
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return {"status": "ok", "database": "ok",
+            "outbox": {"queued": queued, "failed": failed,
+                       "oldest_queued_seconds": round((now - oldest).total_seconds())
+                       if oldest else None},
+            "spool": spooled}
