@@ -22,8 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-from tests.mailgen import corpus
-from tests.servers import Dovecot, Postgres, free_port
+from tests.support.mailgen import corpus
+from tests.support.servers import Dovecot, Postgres, free_port
 
 
 def _rss_mb(who=resource.RUSAGE_SELF) -> float:
@@ -97,7 +97,9 @@ def _smtp_child(db_url: str, port: int, ready, out) -> None:
     settings = Settings(database_url=db_url, address="support@desk.example",
                         auto_reply_limit=10**9)
     service = Desk(settings, make_sessionmaker(make_engine(db_url)))
-    server = IntakeServer(IntakeHandler(lambda raw, source: intake.spool(service, raw, source), frozenset({"desk.example"})),
+    handler = IntakeHandler(lambda raw, source: intake.spool(service, raw, source),
+                            frozenset({"desk.example"}))
+    server = IntakeServer(handler,
                           "127.0.0.1", port, settings.smtp_max_size)
     server.start()
     ready.set()
@@ -198,7 +200,7 @@ def bench_latency(tmp: Path, n: int = 100) -> list[float]:
                 sent = time.perf_counter()
                 client.append("INBOX", raw)
                 with done:
-                    assert done.wait_for(lambda: len(committed) > i, 30), "mail not handled"
+                    assert done.wait_for(lambda i=i: len(committed) > i, 30), "mail not handled"
                 latencies.append(committed[i] - sent)
         finally:
             client.logout()

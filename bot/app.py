@@ -95,8 +95,8 @@ class Worker:
     spool_ready: threading.Event = field(default_factory=threading.Event)
     outbox_ready: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
-    smtp_server: object | None = None
-    imap: object | None = None
+    smtp_server: IntakeServer | None = None
+    imap: IMAPPoller | None = None
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.desk)
@@ -173,10 +173,11 @@ PARTS = ("worker", "web", "clock")
 def _socket_mode(slack_app, settings: Settings, stop: threading.Event, holder: list) -> None:
     """Connect Socket Mode, retrying with backoff while Slack cannot be reached: mail
     intake and delivery go on meanwhile (Slack posts wait in the outbox)."""
+    token = settings.slack_app_token or ""
     delay = 5.0
     while not stop.is_set():
         try:
-            holder.append(start_socket_mode(slack_app, settings.slack_app_token))
+            holder.append(start_socket_mode(slack_app, token))
             return
         except Exception as exc:
             log.error("Slack Socket Mode: cannot connect (%s); next try in %.0f s",

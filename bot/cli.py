@@ -25,6 +25,7 @@ from bot.app import (
 )
 from bot.config import ConfigError, Settings
 from bot.core import report
+from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
 from bot.desk import actions, customer_csv, jobs, queries
 from bot.desk.actor import Actor
@@ -143,8 +144,8 @@ def cmd_show(settings: Settings, args) -> int:
         if d.get(key) not in (None, False):
             print(f"  {key}: {d[key]}")
     for m in d["messages"]:
-        arrow = {"in": "<-", "out": "->", "note": "##"}.get(m["direction"], "  ")
-        who = m["from"] if m["direction"] != "out" else f"to {m['to']}"
+        arrow = {Direction.IN: "<-", Direction.OUT: "->", Direction.NOTE: "##"}.get(m["direction"], "  ")
+        who = m["from"] if m["direction"] != Direction.OUT else f"to {m['to']}"
         extra = f" [{m['delivery']}]" if m["delivery"] else ""
         print(f"\n{arrow} {m['date']} {who}{extra}: {m['subject']}")
         for line in (m["text"] or "").strip().splitlines():
@@ -487,7 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run, "ingest": cmd_ingest, "tickets": cmd_tickets,
+COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run, "ingest": cmd_ingest,
+            "tickets": cmd_tickets,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"  # shipped beside bot/
 
@@ -147,20 +150,22 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
-        get = lambda k: (env.get(k) or "").strip() or None  # noqa: E731
-        kw: dict = {}
-        if get("DATABASE_URL"):
-            url = get("DATABASE_URL")
+
+        def get(k: str) -> str | None:
+            return (env.get(k) or "").strip() or None
+
+        kw: dict[str, Any] = {}
+        if url := get("DATABASE_URL"):
             if url.startswith("postgres://"):
                 url = "postgresql+psycopg://" + url[len("postgres://"):]
             elif url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url[len("postgresql://"):]
             kw["database_url"] = url
-        if get("IMAP_URL"):
-            kw["imap_url"] = MailServerURL.parse("IMAP_URL", get("IMAP_URL"))
-        if get("SMTP_URL"):
-            kw["smtp_url"] = MailServerURL.parse("SMTP_URL", get("SMTP_URL"))
-        simple = {
+        if imap_url := get("IMAP_URL"):
+            kw["imap_url"] = MailServerURL.parse("IMAP_URL", imap_url)
+        if smtp_url := get("SMTP_URL"):
+            kw["smtp_url"] = MailServerURL.parse("SMTP_URL", smtp_url)
+        simple: dict[str, tuple[str, Callable[[str], object]]] = {
             "TICKETBOT_ADDRESS": ("address", str),
             "TICKETBOT_ADDRESS_NAME": ("address_name", str),
             "TICKETBOT_MAIL_DIR": ("mail_dir", Path),
@@ -174,10 +179,10 @@ class Settings:
             "TICKETBOT_IMAP_QUARANTINE_FOLDER": ("imap_quarantine_folder", str),
             "TICKETBOT_LOG_LEVEL": ("log_level", str),
         }
-        for var, (attr, typ) in simple.items():
-            if get(var):
-                kw[attr] = typ(get(var))
-        numbers = {
+        for var, (attr, convert) in simple.items():
+            if value := get(var):
+                kw[attr] = convert(value)
+        numbers: dict[str, tuple[str, Callable[[str], float]]] = {
             "TICKETBOT_IMAP_BATCH": ("imap_batch", int),
             "TICKETBOT_IMAP_POLL_SECONDS": ("imap_poll_seconds", float),
             "TICKETBOT_IMAP_TIMEOUT": ("imap_timeout", float),
@@ -189,25 +194,23 @@ class Settings:
             "TICKETBOT_OUTBOX_RETRY_BASE": ("outbox_retry_base", float),
             "TICKETBOT_SWEEP_SECONDS": ("sweep_seconds", float),
         }
-        for var, (attr, typ) in numbers.items():
-            if get(var):
+        for var, (attr, number) in numbers.items():
+            if value := get(var):
                 try:
-                    kw[attr] = typ(get(var))
+                    kw[attr] = number(value)
                 except ValueError:
-                    raise ConfigError(f"{var}={get(var)!r}: expected a number") from None
+                    raise ConfigError(f"{var}={value!r}: expected a number") from None
         kw["imap_idle"] = _bool(get("TICKETBOT_IMAP_IDLE"), True)
-        if get("TICKETBOT_OWN_ADDRESSES"):
-            kw["own_addresses"] = tuple(a.strip().lower() for a in get("TICKETBOT_OWN_ADDRESSES").split(",") if a.strip())
-        if get("TICKETBOT_DOMAINS"):
-            kw["domains"] = tuple(d.strip().lower() for d in get("TICKETBOT_DOMAINS").split(",") if d.strip())
-        if get("TICKETBOT_SMTP_LISTEN"):
-            kw["smtp_listen"] = _hostport("TICKETBOT_SMTP_LISTEN", get("TICKETBOT_SMTP_LISTEN"))
-        if get("TICKETBOT_WEB_LISTEN"):
-            kw["web_listen"] = _hostport("TICKETBOT_WEB_LISTEN", get("TICKETBOT_WEB_LISTEN"))
+        if own := get("TICKETBOT_OWN_ADDRESSES"):
+            kw["own_addresses"] = tuple(a.strip().lower() for a in own.split(",") if a.strip())
+        if domains := get("TICKETBOT_DOMAINS"):
+            kw["domains"] = tuple(d.strip().lower() for d in domains.split(",") if d.strip())
+        if smtp_listen := get("TICKETBOT_SMTP_LISTEN"):
+            kw["smtp_listen"] = _hostport("TICKETBOT_SMTP_LISTEN", smtp_listen)
+        if web_listen := get("TICKETBOT_WEB_LISTEN"):
+            kw["web_listen"] = _hostport("TICKETBOT_WEB_LISTEN", web_listen)
         kw.update(_slack_settings(get))
         if "timezone" in kw:
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
             try:
                 ZoneInfo(kw["timezone"])
             except (ZoneInfoNotFoundError, ValueError):
@@ -216,9 +219,9 @@ class Settings:
         return cls(**kw)
 
 
-def _slack_settings(get) -> dict:
+def _slack_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
     """SLACK_* variables. Messages name the variable, never its value (they are secrets)."""
-    kw: dict = {}
+    kw: dict[str, Any] = {}
     bot, app, secret = get("SLACK_BOT_TOKEN"), get("SLACK_APP_TOKEN"), get("SLACK_SIGNING_SECRET")
     if bot is not None:
         if not bot.startswith("xoxb-"):
@@ -239,10 +242,9 @@ def _slack_settings(get) -> dict:
         raise ConfigError("SLACK_BOT_TOKEN is set but Slack cannot reach the bot: set "
                           "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, "
                           "events at /slack/events)")
-    if get("SLACK_CHANNEL"):
-        kw["slack_channel"] = get("SLACK_CHANNEL")
-    if get("SLACK_API_URL"):
-        url = get("SLACK_API_URL")
+    if channel := get("SLACK_CHANNEL"):
+        kw["slack_channel"] = channel
+    if url := get("SLACK_API_URL"):
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ConfigError(f"SLACK_API_URL={url!r}: expected an http(s) URL such as "

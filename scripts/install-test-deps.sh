@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install the real servers the tests start privately (tests/servers.py):
-# Dovecot IMAP and a PostgreSQL server.  Idempotent; no apt calls when both
-# are already present.  Never starts the system services.
+# Install what the tests need from Debian: the real servers they start privately
+# (tests/servers.py: Dovecot IMAP and a PostgreSQL server) and faketime (the suite is
+# run again with the clock shifted).  Idempotent; no apt calls when all are present.
+# Never starts the system services.
 set -euo pipefail
 
 have_dovecot() {
@@ -18,12 +19,17 @@ have_postgres() {
     return 1
 }
 
+have_faketime() {
+    command -v faketime >/dev/null 2>&1
+}
+
 missing=()
 have_dovecot || missing+=(dovecot)
 have_postgres || missing+=(postgresql)
+have_faketime || missing+=(faketime)
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-test-deps: dovecot and postgresql already installed, nothing to do"
+    echo "install-test-deps: dovecot, postgresql and faketime already installed, nothing to do"
     exit 0
 fi
 
@@ -55,8 +61,9 @@ fi
 apt_env=(env DEBIAN_FRONTEND=noninteractive)
 "${SUDO[@]}" "${apt_env[@]}" apt-get update -qq >/dev/null
 "${SUDO[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends \
-    dovecot-imapd postgresql >/dev/null
+    dovecot-imapd postgresql faketime >/dev/null
 
 have_dovecot || { echo "install-test-deps: dovecot still missing after install" >&2; exit 1; }
 have_postgres || { echo "install-test-deps: postgresql still missing after install" >&2; exit 1; }
-echo "install-test-deps: installed dovecot-imapd and postgresql (was missing: ${missing[*]}); services not started"
+have_faketime || { echo "install-test-deps: faketime still missing after install" >&2; exit 1; }
+echo "install-test-deps: installed dovecot-imapd, postgresql and faketime (was missing: ${missing[*]}); services not started"

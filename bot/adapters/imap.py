@@ -81,6 +81,12 @@ class IMAPPoller:
             _quietly(self.client.logout)
             self.client = None
 
+    def _connected(self) -> IMAPClient:
+        """The client; the work below runs only after connect() (run() reconnects on this)."""
+        if self.client is None:
+            raise ConnectionError(f"not connected to {self.url.redacted()}")
+        return self.client
+
     # ------------------------------------------------------------------ state
     def _state(self) -> tuple[int | None, int]:
         return intake.mailbox_state(self.desk, self.account)
@@ -97,7 +103,7 @@ class IMAPPoller:
         folder, or after its UIDVALIDITY changed, the unseen ones are (already stored
         ones are recognised by Message-ID and only marked).
         """
-        client = self.client
+        client = self._connected()
         client._imap.untagged_responses.clear()  # stale: this poll looks at everything
         status = client.folder_status(self.folder, ["UIDVALIDITY", "UIDNEXT"])
         uidvalidity, uidnext = status[b"UIDVALIDITY"], status[b"UIDNEXT"]
@@ -129,7 +135,7 @@ class IMAPPoller:
     def _skip_known(self, uids: list[int]) -> list[int]:
         """After a UIDVALIDITY change: mark already-stored mails processed without
         fetching them whole (their Message-ID tells)."""
-        heads = self.client.fetch(uids, [HEADER_ID])
+        heads = self._connected().fetch(uids, [HEADER_ID])
         ids = {}
         for uid, data in heads.items():
             raw = data.get(HEADER_ID.replace(".PEEK", "").encode(), b"") or b""
@@ -143,7 +149,7 @@ class IMAPPoller:
         return [u for u in uids if u not in set(done)]
 
     def _handle(self, uids: list[int]) -> list[IngestResult]:
-        fetched = self.client.fetch(uids, ["BODY.PEEK[]"])
+        fetched = self._connected().fetch(uids, ["BODY.PEEK[]"])
         items, order = [], []
         for uid in uids:
             data = fetched.get(uid)
@@ -169,26 +175,27 @@ class IMAPPoller:
         if self.settings.imap_processed_folder:
             self._move(uids, self.settings.imap_processed_folder)
         else:
-            self.client.add_flags(uids, [b"\\Seen"], silent=True)
+            self._connected().add_flags(uids, [b"\\Seen"], silent=True)
 
     def _move(self, uids: Iterable[int], folder: str) -> None:
         uids = list(uids)
-        if self.client.has_capability("MOVE"):
-            self.client.move(uids, folder)
+        client = self._connected()
+        if client.has_capability("MOVE"):
+            client.move(uids, folder)
         else:
-            self.client.copy(uids, folder)
-            self.client.add_flags(uids, [b"\\Deleted"], silent=True)
-            if self.client.has_capability("UIDPLUS"):
-                self.client.uid_expunge(uids)
+            client.copy(uids, folder)
+            client.add_flags(uids, [b"\\Deleted"], silent=True)
+            if client.has_capability("UIDPLUS"):
+                client.uid_expunge(uids)
             else:
-                self.client.expunge()
+                client.expunge()
 
     def wait_for_mail(self, stop: threading.Event, seconds: float) -> None:
         """IDLE until the server says something changed (or `seconds`, or stop)."""
         if not self.idle_supported:
             stop.wait(seconds)
             return
-        client = self.client
+        client = self._connected()
         # Dovecot does not report at IDLE's start a mail that arrived since our last
         # command (measured: it waits for the next change or DONE), so ask first. What
         # arrives in the one round trip between this NOOP and IDLE waits for the server's
@@ -219,7 +226,7 @@ class IMAPPoller:
             client.idle_done()
 
     @staticmethod
-    def _start_idle(client) -> bool:
+    def _start_idle(client: IMAPClient) -> bool:
         """Enter IDLE; True when the server reported new mail before it said "+ idling"
         (imapclient's idle() raises on such a response; we take it as news)."""
         imap = client._imap
@@ -256,7 +263,7 @@ class IMAPPoller:
         self.disconnect()
 
 
-def _quietly(fn) -> None:
+def _quietly(fn: Callable[[], object]) -> None:
     try:
         fn()
     except Exception:

@@ -39,6 +39,7 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
@@ -195,20 +196,27 @@ class _Listeners:
         event_key = f"event {body.get('event_id')}"
         if subtype == "message_changed":
             msg, prev = event.get("message") or {}, event.get("previous_message") or {}
-            if self._from_a_bot(msg, context) or not msg.get("user"):
+            user, ts = msg.get("user"), msg.get("ts")
+            if self._from_a_bot(msg, context) or not user:
                 return
             if prev and prev.get("text") == msg.get("text"):
                 return  # an unfurl, a reply count: not an edit of the words
+            if not channel or not ts:  # Slack always sends both; nothing to find without them
+                log.warning("Slack message_changed without channel or ts ignored (%s)", event_key)
+                return
             self._once([event_key], request, lambda: self.handlers.on_message_changed(
-                channel=channel, ts=msg.get("ts"), thread_ts=_thread_of(msg),
-                user=msg.get("user"), text=msg.get("text") or ""))
+                channel=channel, ts=ts, thread_ts=_thread_of(msg),
+                user=user, text=msg.get("text") or ""))
         elif subtype == "message_deleted":
-            prev = event.get("previous_message") or {}
-            if self._from_a_bot(prev, context):
+            deleted = event.get("previous_message") or {}
+            if self._from_a_bot(deleted, context):
+                return
+            deleted_ts = event.get("deleted_ts") or deleted.get("ts")
+            if not channel or not deleted_ts:  # as above
+                log.warning("Slack message_deleted without channel or ts ignored (%s)", event_key)
                 return
             self._once([event_key], request, lambda: self.handlers.on_message_deleted(
-                channel=channel, ts=event.get("deleted_ts") or prev.get("ts"),
-                thread_ts=_thread_of(prev)))
+                channel=channel, ts=deleted_ts, thread_ts=_thread_of(deleted)))
         elif subtype in _PERSON_SUBTYPES:
             self._posted(body, event, context, request)
         else:
@@ -241,17 +249,24 @@ class _Listeners:
             "channel_id")
         message_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get(
             "message_ts")
+        user = (body.get("user") or {}).get("id")
+        if not user:  # Slack always says who clicked; nobody to act for without it
+            log.warning("Slack block_actions without a user ignored")
+            return
         for action in body.get("actions") or []:
             self.handlers.on_action(
                 action_id=action.get("action_id"), value=_action_value(action),
-                user=(body.get("user") or {}).get("id"), channel=channel,
+                user=user, channel=channel,
                 message_ts=message_ts, trigger_id=body.get("trigger_id"))
 
     def command(self, ack, command: dict) -> None:
+        user, channel = command.get("user_id"), command.get("channel_id")
+        reply: str | None
         try:
+            if not user or not channel:  # Slack always sends both
+                raise ValueError("command without user_id or channel_id")
             reply = self.handlers.on_command(text=(command.get("text") or "").strip(),
-                                             user=command.get("user_id"),
-                                             channel=command.get("channel_id"))
+                                             user=user, channel=channel)
         except Exception:
             log.exception("%s from %s failed", COMMAND, command.get("user_id"))
             reply = COMMAND_FAILED
@@ -366,15 +381,13 @@ def mount_http(web_app, bolt_app: App, settings) -> None:
     web_app.mount(EVENTS_PATH, SlackEventsWSGI(bolt_app, settings.slack_signing_secret or ""))
 
 
-def socket_mode_handler(app: App, app_token: str):
+def socket_mode_handler(app: App, app_token: str) -> SocketModeHandler:
     """The Socket Mode handler (slack_sdk's built-in WebSocket client); not yet connected."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     return SocketModeHandler(app, app_token=app_token,
                              logger=logging.getLogger("bot.slack.socket"))
 
 
-def start_socket_mode(app: App, app_token: str):
+def start_socket_mode(app: App, app_token: str) -> SocketModeHandler:
     """Connect to Slack over Socket Mode in background threads; returns the handler (call
     ``.close()`` at shutdown). It reconnects by itself when the connection drops."""
     handler = socket_mode_handler(app, app_token)

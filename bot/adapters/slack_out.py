@@ -62,7 +62,8 @@ USER_GONE_ERRORS = frozenset({"user_not_found", "user_not_visible", "user_disabl
 def make_client(token: str | None, base_url: str = "https://slack.com/api/",
                 timeout: float = 10.0) -> WebClient:
     """A WebClient without the SDK's own retries: the outbox decides when to try again."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[],
+    # slack_sdk annotates timeout as int; it goes to urllib, which takes a float
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[],  # type: ignore[arg-type]
                      logger=logging.getLogger("bot.slack_out.web"))
 
 
@@ -81,6 +82,8 @@ def _retry_after(exc: SlackApiError) -> float:
     value = headers.get("retry-after")
     if isinstance(value, list):
         value = value[0] if value else None
+    if value is None:
+        return DEFAULT_RETRY_AFTER
     try:
         return max(0.0, float(value))
     except (TypeError, ValueError):

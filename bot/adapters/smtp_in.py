@@ -52,6 +52,9 @@ class IntakeHandler:
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
+        if data is None:  # aiosmtpd fills the content before this hook; never seen without
+            log.error("DATA from %s without content; answered 451", envelope.mail_from)
+            return TRY_LATER
         source = f"smtp:{session.peer[0] if session.peer else '?'}"
         loop = asyncio.get_running_loop()
         try:
@@ -82,7 +85,10 @@ class IntakeServer:
 
     @property
     def port(self) -> int:
-        return self.controller.server.sockets[0].getsockname()[1]
+        server = self.controller.server  # typed AbstractServer; the loop's create_server gives a Server
+        if not isinstance(server, asyncio.Server):
+            raise RuntimeError("SMTP intake is not listening: start() it first")
+        return server.sockets[0].getsockname()[1]
 
     def start(self) -> None:
         # aiosmtpd's controller reports a busy port only after its ready timeout; a

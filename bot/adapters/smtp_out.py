@@ -83,7 +83,8 @@ class SMTPTransport:
                 raise TemporaryFailure(text) from exc
             except smtplib.SMTPResponseException as exc:
                 self._reset()
-                text = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
+                error = exc.smtp_error
+                text = f"{exc.smtp_code} {error.decode(errors='replace') if isinstance(error, bytes) else error}"
                 if exc.smtp_code >= 500:
                     raise PermanentFailure(text) from exc
                 raise TemporaryFailure(text) from exc

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Generic, TypeVar
 
-from bot.core.domain import InboundMessage
+from bot.core.domain import CLOSED, InboundMessage
 
 # Reply and forward prefixes in the languages our customers' mail clients use:
 # en Re/Fwd/Fw, nl Antw/Doorst, de AW/WG, pl Odp/PD, sv/da SV, fr TR, and Outlook's RE[2]:
@@ -98,7 +98,7 @@ def correlate(
 
 def reopen_decision(status: str, resolved_at: datetime | None, now: datetime, days: int) -> str:
     """What a customer's message does to a ticket: 'append', 'reopen' or 'new-linked'."""
-    if status not in {"resolved", "closed"}:
+    if status not in CLOSED:
         return "append"
     if resolved_at is None or now - resolved_at <= timedelta(days=days):
         return "reopen"

@@ -33,6 +33,12 @@ class OutboxStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # a Slack reply deleted within its undo window
 
 
+class ContractStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"  # a lost customer: ends on its effective end
+    ENDED = "ended"
+
+
 CLOSED = (Status.RESOLVED, Status.CLOSED)
 
 

@@ -11,6 +11,8 @@ import json
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.core.domain import Direction
+
 HELP = """`/ticket` commands:
 • `/ticket 12` or `/ticket show 12` — the ticket
 • `/ticket take 12` — it is yours now
@@ -84,7 +86,7 @@ def customer_wrote(who: str, text: str) -> str:
 
 def ticket_card(d: dict[str, Any]) -> str:
     """`/ticket show`: a ticket as a few lines (`d` from bot.desk.views.ticket_detail)."""
-    last = next((m for m in reversed(d["messages"]) if m["direction"] == "in"), None)
+    last = next((m for m in reversed(d["messages"]) if m["direction"] == Direction.IN), None)
     lines = [f"*{d['tag']} {escape(d['subject'] or '')}*",
              f"{d['kind']} · {d['status']} · owner {d['owner']} · customer "
              f"{escape(d['customer'] or '(unknown)')} {escape('<' + (d['contact'] or '') + '>')}"]

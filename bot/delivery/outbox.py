@@ -7,8 +7,10 @@ import json
 import logging
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.core.domain import Channel, OutboxStatus
@@ -58,24 +60,32 @@ class OutboxSender:
     def _claim(self, oid: int, now: datetime) -> bool:
         """Take the row for this sender; a second sender running at once skips it."""
         with self.uow.write() as s:
-            res = s.execute(update(Outbox).where(
+            # an UPDATE gives a CursorResult (it has rowcount); Session.execute is typed as Result
+            res = cast(CursorResult[Any], s.execute(update(Outbox).where(
                 Outbox.id == oid, Outbox.status == OutboxStatus.QUEUED,
                 or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
-                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS)))
+                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))))
             return res.rowcount == 1
 
     def _deliver(self, oid: int, now: datetime) -> str | None:
         if not self._claim(oid, now):
             return None
+        data: bytes | None
+        args: tuple[Any, ...]
         with self.uow.read() as s:
             row = s.get(Outbox, oid)
+            if row is None:  # claimed a moment ago, deleted since: nothing to deliver
+                log.warning("outbox %s: row vanished after it was claimed", oid)
+                return None
             transport = self.transports.get(row.channel)
             if row.channel == Channel.MAIL:
                 data = row.payload or build_mail(
                     subject=row.subject, text=row.body_text, html=row.body_html,
                     language=row.language, from_addr=self.settings.address,
                     from_name=self.settings.address_name, to_addr=row.to_addr,
-                    message_id=row.message_id, headers=row.headers or {}, now=now)
+                    # every mail row is queued with a Message-ID; never send "<None>"
+                    message_id=row.message_id or new_message_id(self.settings.mail_domain, row.ticket_id),
+                    headers=row.headers or {}, now=now)
                 args = (self.settings.address, [row.to_addr], data, f"{row.id:08d}")
             else:
                 data = row.payload
@@ -100,6 +110,9 @@ class OutboxSender:
             error, outcome = f"{type(exc).__name__}: {exc}", "retry"
         with self.uow.write() as s:
             row = s.get(Outbox, oid)
+            if row is None:  # deleted while it was being sent: nothing left to record
+                log.warning("outbox %s: row vanished during delivery (%s)", oid, outcome)
+                return outcome
             row.attempts += 1
             row.claimed_until = None
             if row.channel == Channel.MAIL:
@@ -141,7 +154,7 @@ class OutboxSender:
         return outcome
 
 
-def _in_thread(s, row):
+def _in_thread(s: Session, row: Outbox) -> Outbox | SimpleNamespace | None:
     """A Slack post into a ticket's thread ({"thread_of": ticket} in its payload) goes to
     the thread's channel with its ts; None while the thread's root is not posted yet."""
     try:
@@ -159,7 +172,7 @@ def _in_thread(s, row):
                            id=row.id, purpose=row.purpose, ticket_id=row.ticket_id)
 
 
-def _after_sent(s, row, now) -> None:
+def _after_sent(s: Session, row: Outbox, now: datetime) -> None:
     """What a delivery makes possible: the ticket learns its Slack thread; a reply that
     came from a Slack message gets a reaction there once the customer has it."""
     if row.channel == Channel.SLACK and row.purpose == "slack-root" and row.ticket_id and row.result:
@@ -176,7 +189,7 @@ def _after_sent(s, row, now) -> None:
                      next_attempt_at=now, created_at=now))
 
 
-def _mail_instead(s, row, now, domain: str) -> None:
+def _mail_instead(s: Session, row: Outbox, now: datetime, domain: str) -> None:
     """A notice Slack could not deliver for good (the person is deactivated or unknown
     there) goes by mail: nobody misses a notice because of Slack."""
     fallback = (row.headers or {}).get("fallback_email") if row.channel == Channel.SLACK else None

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.core import contracts
 from bot.core.cancellation_text import extract_reason
-from bot.core.domain import InboundMessage
+from bot.core.domain import ContractStatus, InboundMessage
 from bot.core.rules.schema import RuleSet
 from bot.core.time.humanize import format_date
 from bot.desk import directory
@@ -73,7 +73,7 @@ def copy_context(c: Cancellation, ticket: Ticket, rs: RuleSet, msg: InboundMessa
                  language: str, tz: str) -> dict:
     owner = rs.people.get(ticket.owner)
     contact = ticket.contact
-    due = ticket.action_due_at.astimezone(ZoneInfo(tz))
+    due = (ticket.action_due_at or ticket.created_at).astimezone(ZoneInfo(tz))  # set on opening
     return {**ack_context(c, language),
             "owner_name": owner.name if owner else ticket.owner,
             "customer": ticket.customer or msg.from_addr, "contact_name": msg.from_name or "",
@@ -103,7 +103,7 @@ def record_outcome(s: Session, rs: RuleSet, ticket: Ticket, outcome: str, reason
     if outcome == "lost":
         contract: Contract | None = c.contract
         if contract is not None:
-            contract.status = "cancelled"
+            contract.status = ContractStatus.CANCELLED
             contract.ends_on = c.effective_end
             contract.updated_at = now
             detail["contract_ends_on"] = c.effective_end.isoformat() if c.effective_end else None

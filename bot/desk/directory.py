@@ -19,6 +19,7 @@ from typing import TextIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.core.domain import ContractStatus
 from bot.store.models import Company, CompanyDomain, Contact, Contract
 
 # Public mail services: an address there says nothing about the sender's company.
@@ -50,7 +51,7 @@ CUSTOMER_COLUMNS = ("company", "domains", "advisor", "website_access",
 CONTRACT_COLUMNS = ("contract", "company", "start", "end", "auto_renew", "term_months",
                     "notice_months", "status")
 CONTRACT_REQUIRED = ("contract", "company", "start", "end")
-CONTRACT_STATUSES = ("active", "cancelled", "ended")
+CONTRACT_STATUSES = tuple(ContractStatus)
 
 _YES = {"yes", "true", "1", "ja", "tak"}
 _NO = {"no", "false", "0", "nee", "nie"}
@@ -651,7 +652,7 @@ def import_contracts(s: Session, path: Path, now: datetime) -> ImportReport:
                                 auto_renew=True if auto_renew is None else auto_renew,
                                 term_months=12 if term is None else term,
                                 notice_months=1 if notice is None else notice,
-                                status=status or "active", created_at=now, updated_at=now)
+                                status=status or ContractStatus.ACTIVE, created_at=now, updated_at=now)
             s.add(contract)
             contracts[ref] = contract
             report._count(True, False)
@@ -722,7 +723,7 @@ def find_contract(s: Session, company_id: int, on: date) -> Contract | None:
     one whose end is soonest on or after ``on``; else an open-ended one; else the one
     that ended last."""
     active = s.scalars(select(Contract).where(Contract.company_id == company_id,
-                                              Contract.status == "active")
+                                              Contract.status == ContractStatus.ACTIVE)
                        .order_by(Contract.id)).all()
     upcoming = [c for c in active if c.end is not None and c.end >= on]
     if upcoming:

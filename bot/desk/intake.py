@@ -118,8 +118,8 @@ def _raw(item: Prepared, now: datetime, status: str, error: str | None = None,
 def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
                  now: datetime) -> list[IngestResult]:
     keys = [_key(i) for i in items]
-    known = dict(s.execute(select(RawMail.dedupe_key, RawMail.ticket_id)
-                           .where(RawMail.dedupe_key.in_(set(keys)))).all())
+    known: dict[str, object] = dict(s.execute(select(RawMail.dedupe_key, RawMail.ticket_id)
+                                              .where(RawMail.dedupe_key.in_(set(keys)))).all())
     # Automatic mails already sent to each sender in the last 24 h, read once per
     # batch (not once per mail); queue_mail keeps the counts current.
     senders = {i.message.from_addr for i in items if i.message and i.message.from_addr}
@@ -154,8 +154,8 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
     for fn in s.info.pop("after_flush"):
         fn()
     for r in results:
-        t = r._ticket_obj
-        r.ticket = t if isinstance(t, int) or t is None else t.id
+        t = r._ticket_obj  # a Ticket of this batch, or the number of a stored one
+        r.ticket = t.id if isinstance(t, Ticket) else t if isinstance(t, int) else None
         r._ticket_obj = None  # results outlive the session: don't keep its objects alive
     return results
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.core import report
 from bot.core.contracts import add_months
-from bot.core.domain import Channel, OutboxStatus
+from bot.core.domain import Channel, ContractStatus, OutboxStatus
 from bot.core.mail.compose import new_message_id
 from bot.core.time.humanize import format_date
 from bot.desk import notify, queries, sla_state
@@ -83,7 +83,9 @@ def run_due(desk: Desk, now: datetime) -> dict[str, int]:
             if not insert_once(s, RunOnce.__table__, {"key": key, "at": now}):
                 continue  # another clock is running it
             sent = RUNNERS[job](desk, s, cfg, now, fire)
-            s.get(RunOnce, key).detail = {"sent": sent}
+            claimed = s.get(RunOnce, key)
+            if claimed is not None:  # inserted just above, in this transaction
+                claimed.detail = {"sent": sent}
             counts[job] = sent
             log.info("%s for %s: %d notice(s)", job, fire.isoformat(), sent)
     return counts
@@ -127,16 +129,17 @@ def contracts_ending(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
     today = now.astimezone(tz).date()
     until = today + timedelta(days=int(cfg.get("within") or 60))
     q = (select(Contract, Company).join(Company, Contract.company_id == Company.id)
-         .where(or_(Contract.status == "active", Contract.status == "cancelled"))
+         .where(or_(Contract.status == ContractStatus.ACTIVE,
+                    Contract.status == ContractStatus.CANCELLED))
          .order_by(Contract.end, Contract.id))
     by_advisor: dict[str, list[dict]] = defaultdict(list)
     sent = 0
     lang = rs.default_language
     for contract, company in s.execute(q):
-        ends = contract.ends_on if contract.status == "cancelled" else contract.end
+        ends = contract.ends_on if contract.status == ContractStatus.CANCELLED else contract.end
         if ends is None or not (today <= ends <= until):
             continue
-        renews = contract.status == "active" and contract.auto_renew
+        renews = contract.status == ContractStatus.ACTIVE and contract.auto_renew
         deadline = add_months(ends, -contract.notice_months) if renews else None
         advisor = company.advisor if company.advisor in rs.people else rs.resolve("rsm")
         row = {"company": company.name, "reference": contract.reference,

@@ -65,7 +65,8 @@ def queue_mail(s: Session, desk: Desk, ticket: Ticket, now: datetime, *, purpose
     if parent_index and threadindex.is_valid(parent_index):
         index = threadindex.child_thread_index(parent_index, now)
     else:
-        index = threadindex.child_thread_index(ticket.thread_index, now)
+        index = threadindex.child_thread_index(
+            ticket.thread_index or threadindex.new_thread_index(ticket.created_at), now)
     headers = {"in_reply_to": in_reply_to, "references": refs, "thread_index": index,
                "thread_topic": ticket.subject, "automatic": automatic,
                "language": language or ticket.language}
@@ -182,7 +183,7 @@ def tell_revoke(s: Session, desk: Desk, ticket: Ticket, c: Cancellation, now: da
                                         Task.kind == "revoke-website-access")
                      .order_by(Task.id.desc())).first()
     person = rs.people.get(task.assignee) if task else None
-    if task is None or person is None:
+    if task is None or person is None or task.due_at is None:
         return
     lang = rs.default_language
     due = task.due_at.astimezone(desk.tz)

@@ -8,6 +8,7 @@ process, one transaction per batch.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -42,8 +43,6 @@ class Pipeline:
         if self.workers <= 1:
             return None
         if self._pool is None:
-            import multiprocessing
-
             # forkserver: workers start clean, without this process's threads and sockets.
             ctx = multiprocessing.get_context("forkserver")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)

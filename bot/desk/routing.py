@@ -67,6 +67,7 @@ def reassign(s: Session, rs: RuleSet, ticket: Ticket, target: str, by: str, reas
     if not reason or not reason.strip():
         raise Refused("say why (--reason): reassignments are recorded with their reason")
     role = target if target in rs.roles else None
+    person: str | None
     if target == ADVISOR:  # the customer's own advisor, else the RSM, as when routing
         company = ticket.company
         facts = Facts(customer="known" if company is not None and not company.prospect else "unknown",

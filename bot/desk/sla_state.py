@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from bot.core.domain import Status
 from bot.core.rules.schema import Person, RuleSet
 from bot.core.time import sla_policy as sla
 from bot.core.time.humanize import when
@@ -91,7 +93,7 @@ def customer_wrote(s: Session, rs: RuleSet, t: Ticket, now: datetime, *,
                    was_status: str, was_resolved_at: datetime | None) -> None:
     """A customer message on an existing ticket (after any reopen/unwait was applied)."""
     policy = policy_of(rs, t)
-    if was_status == "waiting" and t.waiting_since is not None:
+    if was_status == Status.WAITING and t.waiting_since is not None:
         t.paused_seconds = (t.paused_seconds or 0) + sla.pause_for(policy, t.waiting_since, now)
     if was_status in sla.CLOSED_STATUSES and was_resolved_at is not None:
         t.paused_seconds = (t.paused_seconds or 0) + sla.pause_for(policy, was_resolved_at, now)
@@ -161,14 +163,14 @@ def sweep(desk: Desk, now: datetime, batch: int = 500) -> dict[str, int]:
     return counts
 
 
-def _sweep_batch(s: Session, desk: Desk, tickets: list[Ticket], now: datetime,
+def _sweep_batch(s: Session, desk: Desk, tickets: Sequence[Ticket], now: datetime,
                  counts: dict[str, int]) -> None:
     """One transaction: claim the batch's due notices in the ledger with one statement,
     then queue what this process claimed."""
     rs = desk.ruleset
     fired = fired_keys(s, [t.id for t in tickets])
     wanted: list[dict] = []
-    plan: list[tuple[Ticket, sla.Policy, sla.Timer, list]] = []
+    plan: list[tuple[Ticket, sla.Policy, sla.Timer, list[Person] | None]] = []
     for t in tickets:
         counts["tickets"] += 1
         policy = policy_of(rs, t)
@@ -178,13 +180,13 @@ def _sweep_batch(s: Session, desk: Desk, tickets: list[Ticket], now: datetime,
         send, skip, later = sla.to_fire(sla.timers(policy, clock_state(t)),
                                         fired.get(t.id, set()), now)
         for timer in skip + send:
-            sending = timer in send
-            people = _recipients(rs, policy, t, timer) if sending else []
+            to_send = timer in send
+            people = _recipients(rs, policy, t, timer) if to_send else []
             wanted.append({"ticket_id": t.id, "target": timer.target, "cycle": timer.cycle,
                            "stage": timer.stage, "due_at": timer.due, "fired_at": now,
-                           "outcome": "sent" if sending else "skipped",
+                           "outcome": "sent" if to_send else "skipped",
                            "recipients": [p.key for p in people]})
-            plan.append((t, policy, timer, people if sending else None))
+            plan.append((t, policy, timer, people if to_send else None))
         t.sla_next_at = sla.next_fire(later)
     claimed = claim(s, wanted)  # the keys another clock did not get first
     sending = [(t, p, timer, people) for t, p, timer, people in plan

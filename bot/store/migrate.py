@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from bot.store.models import make_engine
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -18,8 +20,6 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    from bot.store.models import make_engine
-
     engine = make_engine(url)
     try:
         with engine.begin() as conn:

@@ -34,6 +34,8 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
+from bot.core.domain import Channel, ContractStatus, OutboxStatus, Status
+
 
 class UTCDateTime(TypeDecorator):
     """Aware UTC datetimes in and out, whatever the database keeps."""
@@ -71,7 +73,7 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)  # the ticket number
     kind: Mapped[str] = mapped_column(String(40), default="question")
-    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=Status.NEW, index=True)
     subject: Mapped[str] = mapped_column(Text, default="")
     customer: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(320), index=True)
@@ -81,7 +83,7 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(20), default="normal")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     category: Mapped[str | None] = mapped_column(String(100))
-    channel: Mapped[str] = mapped_column(String(10), default="mail")
+    channel: Mapped[str] = mapped_column(String(10), default=Channel.MAIL)
     language: Mapped[str | None] = mapped_column(String(5))
     rule: Mapped[str | None] = mapped_column(String(200))  # the rule that routed it
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
@@ -244,7 +246,7 @@ class Contract(Base):
     auto_renew: Mapped[bool] = mapped_column(Boolean, default=True)
     term_months: Mapped[int] = mapped_column(Integer, default=12)  # length of a renewal
     notice_months: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active|cancelled|ended
+    status: Mapped[str] = mapped_column(String(20), default=ContractStatus.ACTIVE)
     ends_on: Mapped[date | None]  # set when cancelled: the day it really ends
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -313,8 +315,8 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
-    direction: Mapped[str] = mapped_column(String(5))  # in|out|note
-    channel: Mapped[str] = mapped_column(String(10), default="mail")
+    direction: Mapped[str] = mapped_column(String(5))  # Direction: in|out|note
+    channel: Mapped[str] = mapped_column(String(10), default=Channel.MAIL)
     message_id: Mapped[str | None] = mapped_column(String(400), index=True)
     in_reply_to: Mapped[str | None] = mapped_column(Text)
     references: Mapped[str | None] = mapped_column(Text)
@@ -388,7 +390,7 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(10), default="mail")
+    channel: Mapped[str] = mapped_column(String(10), default=Channel.MAIL)
     purpose: Mapped[str] = mapped_column(String(40))  # ack, reply, notify, ...
     automatic: Mapped[bool] = mapped_column(Boolean, default=True)
     to_addr: Mapped[str] = mapped_column(String(320))
@@ -400,7 +402,7 @@ class Outbox(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued|sent|failed|cancelled
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.QUEUED)  # OutboxStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]

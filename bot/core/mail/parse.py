@@ -25,6 +25,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import email
+import html as html_mod
 import re
 from collections.abc import Iterable
 from datetime import UTC
@@ -33,6 +34,8 @@ from email import policy
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from functools import lru_cache
+
+from inscriptis import get_text as _inscriptis_get_text
 
 from bot.core.domain import Attachment, Channel, InboundMessage, UnreadableMail
 from bot.core.mail.autoreply import (
@@ -564,7 +567,8 @@ class _Walker:
             content = self._generate(inner)
             raw_subject = _raw_header(inner, "subject")
             if raw_subject:
-                subject = _fold_ws(decode_header_value(_header_text(raw_subject, self.warnings, "Subject"), self.warnings))
+                subject_text = _header_text(raw_subject, self.warnings, "Subject")
+                subject = _fold_ws(decode_header_value(subject_text, self.warnings))
         else:
             content = self._bytes_payload(part)
         name = _safe_filename(subject)
@@ -615,26 +619,18 @@ def _defect_warnings(msg: Message, warnings: list[str], limit: int = 200) -> Non
 # ---------------------------------------------------------------------------
 # HTML
 
-_inscriptis_get_text = None
 _TAG = re.compile(r"<[^>]*>")
 _BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _TRAILING_WS = re.compile(r"[ \t]+\n")
 
 
 def _html_to_text(html: str, warnings: list[str]) -> str:
-    global _inscriptis_get_text
     if not html.strip():
         return ""
     try:
-        if _inscriptis_get_text is None:
-            from inscriptis import get_text
-
-            _inscriptis_get_text = get_text
         text = _inscriptis_get_text(html)
     except Exception as exc:  # lxml refuses some documents
         warnings.append(f"text/html: could not render HTML ({type(exc).__name__}); tags stripped")
-        import html as html_mod
-
         text = html_mod.unescape(_TAG.sub(" ", html))
     text = _TRAILING_WS.sub("\n", text)
     text = _BLANKS.sub("\n\n", text)
@@ -793,9 +789,9 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
         out.from_name = _fold_ws(decode_header_value(name, warnings)) if name else ""
 
     for field_name, header in (("to", "to"), ("cc", "cc"), ("reply_to", "reply-to")):
-        value = found.get(header)
-        if value:
-            setattr(out, field_name, _addresses(decode_header_value(value, warnings), warnings, header))
+        addresses = found.get(header)
+        if addresses:
+            setattr(out, field_name, _addresses(decode_header_value(addresses, warnings), warnings, header))
 
     subject = found.get("subject")
     if subject:

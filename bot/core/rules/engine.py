@@ -56,8 +56,8 @@ def _evaluate(cond: Condition, facts: Facts) -> ConditionTrace:
     return ConditionTrace(cond.describe(), bool(r), r if isinstance(r, str) else "")
 
 
-def resolve_target(rs: RuleSet, target: str, facts: Facts) -> tuple[str, str | None, str]:
-    """(person key, role, why) for an assign target."""
+def resolve_target(rs: RuleSet, target: str, facts: Facts) -> tuple[str | None, str | None, str]:
+    """(person key, role, why) for an assign target; the person is None for a role nobody fills."""
     if target == ADVISOR:
         if facts.advisor and facts.advisor in rs.people:
             return facts.advisor, ADVISOR, f"the advisor of {facts.company}"
@@ -103,7 +103,10 @@ def route(rs: RuleSet, facts: Facts) -> Decision:
     if d.priority == "urgent":
         d.urgent = True
     target = assign or rs.default_owner
-    d.owner, d.owner_role, d.owner_reason = resolve_target(rs, target, facts)
+    owner, d.owner_role, d.owner_reason = resolve_target(rs, target, facts)
+    # A role nobody fills (parse_rules refuses such a file): no owner, "" as in Decision();
+    # the ticket table refuses a blank owner, so such a mail is quarantined, not lost.
+    d.owner = owner or ""
     if not assign:
         d.owner_reason += " (no rule assigned an owner: the default)"
     watchers = []

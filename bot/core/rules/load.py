@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import yaml
+from apscheduler.triggers.cron import CronTrigger
 
-from bot.core.rules.facts import _TEXT, _keyword_test, _regex_test
+from bot.core.rules.facts import _TEXT, Facts, _keyword_test, _regex_test
 from bot.core.rules.schema import (
     ACTION_KEYS,
     ADVISOR,
@@ -46,6 +49,9 @@ from bot.core.rules.schema import (
     RulesError,
     RuleSet,
 )
+from bot.core.time import sla_policy
+
+CondTest = Callable[[Facts], bool | str]
 
 
 # --------------------------------------------------------------------------- loading
@@ -115,6 +121,8 @@ class _Checker:
         if not isinstance(value, dict):
             self.add(where, f"{what} must be a mapping, not {_shape(value)}")
             return None
+        if not isinstance(value, Located):  # _Loader builds every mapping as a Located
+            raise TypeError(f"{what}: a mapping without line marks ({type(value).__name__})")
         return value
 
     def keys(self, m: Located, allowed: set[str], what: str) -> None:
@@ -300,12 +308,6 @@ def _slack(c: _Checker, top: Located, kinds, roles) -> dict:
 def _timing(c: _Checker, top: Located, defaults: Located, kinds, people, roles,
             templates: Collection[str] | None, default_timezone: str):
     """Business calendars, SLA policies and the schedule (bot/sla.py has the semantics)."""
-    from zoneinfo import ZoneInfo
-
-    from apscheduler.triggers.cron import CronTrigger
-
-    from bot.core.time import sla_policy as sla
-
     tz = defaults.get("timezone") or default_timezone
     try:
         ZoneInfo(str(tz))
@@ -314,25 +316,27 @@ def _timing(c: _Checker, top: Located, defaults: Located, kinds, people, roles,
               f"defaults: timezone {tz!r} is not an IANA time zone (like Europe/Amsterdam)")
         tz = "Europe/Amsterdam"
     tz = str(tz)
-    calendars = sla.parse_calendars(top.get("calendars"), tz, c.add)
+    calendars = sla_policy.parse_calendars(top.get("calendars"), tz, c.add)
     default_cal = str(defaults.get("calendar", "office"))
     if default_cal not in calendars:
         c.add(defaults.value_marks.get("calendar", top.mark),
               f"defaults: calendar {default_cal!r} is not defined under calendars")
         default_cal = "office"
-    policies = sla.parse_policies(top.get("sla"), calendars, c.add, default_cal)
-    section = top.get("sla") if isinstance(top.get("sla"), dict) else {}
+    policies = sla_policy.parse_policies(top.get("sla"), calendars, c.add, default_cal)
+    raw_sla = top.get("sla")
+    section = raw_sla if isinstance(raw_sla, dict) else {}
     for pname, raw in section.items():
         if not isinstance(raw, dict):
             continue
-        places = [raw] + [raw[t] for t in sla.TARGETS if isinstance(raw.get(t), dict)]
+        places = [raw] + [raw[t] for t in sla_policy.TARGETS if isinstance(raw.get(t), dict)]
         for place in places:
             value = place.get("escalate_to")
             for who in ([value] if isinstance(value, str) else value if isinstance(value, list) else []):
                 if who not in ("owner", "manager") and who not in people and who not in roles:
                     c.add(getattr(place, "value_marks", {}).get("escalate_to", top.mark),
                           f"sla {pname!r}: escalate_to {who!r} is not owner, manager, a role or a person")
-    ksec = top.get("kinds") if isinstance(top.get("kinds"), dict) else {}
+    raw_kinds = top.get("kinds")
+    ksec = raw_kinds if isinstance(raw_kinds, dict) else {}
     for kind in kinds.values():
         if kind.sla and kind.sla not in policies:
             raw = ksec.get(kind.name)
@@ -369,7 +373,7 @@ def _timing(c: _Checker, top: Located, defaults: Located, kinds, people, roles,
                 schedule[job]["to"] = who
         if "within" in m:
             try:
-                d, business = sla.parse_duration(m["within"], sla.timedelta(days=1))
+                d, business = sla_policy.parse_duration(m["within"], timedelta(days=1))
                 if business:
                     raise ValueError("use calendar days")
                 schedule[job]["within"] = max(1, d.days)
@@ -408,7 +412,8 @@ def _people(c: _Checker, top: Located) -> dict[str, Person]:
         if p is None:
             continue
         c.keys(p, PERSON_KEYS, f"person {key!r}")
-        email = p.get("email") if isinstance(p.get("email"), str) else ""
+        raw_email = p.get("email")
+        email = raw_email if isinstance(raw_email, str) else ""
         if not EMAIL.match(email):
             c.add(p.value_marks.get("email", where), f"person {key!r}: needs a valid email")
         elif email.lower() in emails:
@@ -439,8 +444,7 @@ def _roles(c: _Checker, top: Located, people: dict[str, Person]) -> dict[str, Ro
     section = c.mapping(top.get("roles"), top.value_marks.get("roles", top.mark), "roles") or Located()
     roles: dict[str, Role] = {}
     for name in ROLES:  # people who list a role fill it
-        members = tuple(k for k, p in people.items() if name in p.roles)
-        roles[name] = Role(name, None, members)
+        roles[name] = Role(name, None, tuple(k for k, p in people.items() if name in p.roles))
     for name, raw in section.items():
         where = section.key_marks[name]
         if name not in ROLES:
@@ -571,7 +575,7 @@ def _conditions(c: _Checker, raw, where, label: str) -> list[Condition]:
     return out
 
 
-def _all_detail(conds, f) -> str | bool:
+def _all_detail(conds: tuple[Condition, ...], f: Facts) -> str | bool:
     """True when every condition holds, told as what matched (for --explain)."""
     details = []
     for cond in conds:
@@ -581,6 +585,47 @@ def _all_detail(conds, f) -> str | bool:
         if isinstance(r, str):
             details.append(r)
     return "; ".join(details) or True
+
+
+# The tests a condition runs; each binds its own values (no late-bound loop variables).
+def _all_test(conds: tuple[Condition, ...]) -> CondTest:
+    return lambda f: _all_detail(conds, f)
+
+
+def _any_test(conds: tuple[Condition, ...]) -> CondTest:
+    return lambda f: next((r for x in conds if (r := x.test(f))), False)
+
+
+def _not_all_test(conds: tuple[Condition, ...]) -> CondTest:
+    return lambda f: not all(x.test(f) for x in conds)
+
+
+def _has_attachment_test(want: bool) -> CondTest:
+    return lambda f: bool(f.attachments) == want
+
+
+def _has_advisor_test(want: bool) -> CondTest:
+    return lambda f: bool(f.advisor) == want
+
+
+def _one_of_test(attr: str, values: tuple[str, ...]) -> CondTest:
+    return lambda f: getattr(f, attr) in values
+
+
+def _from_test(pats: list[str]) -> CondTest:
+    return lambda f: any(fnmatch.fnmatchcase(f.from_addr.lower(), p) for p in pats)
+
+
+def _to_test(pats: list[str]) -> CondTest:
+    return lambda f: any(fnmatch.fnmatchcase(t.lower(), p) for t in f.to for p in pats)
+
+
+def _from_domain_test(doms: list[str]) -> CondTest:
+    return lambda f: any(f.from_domain == d or f.from_domain.endswith("." + d) for d in doms)
+
+
+def _attachment_name_test(pats: list[str]) -> CondTest:
+    return lambda f: any(fnmatch.fnmatchcase(name.lower(), p) for name, _ in f.attachments for p in pats)
 
 
 def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | None:
@@ -600,18 +645,15 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
             sub = _conditions(c, item, _mark(items, j, where), label)
             if sub:
                 children.append(sub[0] if len(sub) == 1 else
-                                Condition("all", None, lambda f, s=tuple(sub): _all_detail(s, f),
-                                          tuple(sub)))
+                                Condition("all", None, _all_test(tuple(sub)), tuple(sub)))
         if key == "all":
-            return Condition(key, None, lambda f, ch=tuple(children): _all_detail(ch, f),
-                             tuple(children))
-        return Condition(key, None, lambda f, ch=tuple(children): next(
-            (r for x in ch if (r := x.test(f))), False), tuple(children))
+            return Condition(key, None, _all_test(tuple(children)), tuple(children))
+        return Condition(key, None, _any_test(tuple(children)), tuple(children))
     if key == "not":
         sub = _conditions(c, value, where, label)
         if not sub:
             return None
-        return Condition(key, None, lambda f, s=tuple(sub): not all(x.test(f) for x in s), tuple(sub))
+        return Condition(key, None, _not_all_test(tuple(sub)), tuple(sub))
     if key in REGEX_CONDS:
         if not isinstance(value, str):
             c.add(where, f"{label}: {key} must be a regular expression in quotes")
@@ -628,8 +670,8 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
             c.add(where, f"{label}: {key} must be true or false")
             return None
         if key == "has_attachment":
-            return Condition(key, value, lambda f, v=value: bool(f.attachments) == v)
-        return Condition(key, value, lambda f, v=value: bool(f.advisor) == v)
+            return Condition(key, value, _has_attachment_test(value))
+        return Condition(key, value, _has_advisor_test(value))
     if key in ENUM_CONDS:
         allowed = ENUM_CONDS[key]
         values = [value] if isinstance(value, str) else value
@@ -637,25 +679,20 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
             c.add(where, f"{label}: {key} must be one of {', '.join(allowed)}")
             return None
         attr = {"channel": "channel", "language": "language", "customer": "customer"}[key]
-        return Condition(key, tuple(values), lambda f, a=attr, vs=tuple(values): getattr(f, a) in vs)
+        return Condition(key, tuple(values), _one_of_test(attr, tuple(values)))
     words = c.string_list(m, key, label)
     if words is None:
         return None
     if key in ("from", "to"):
         pats = [w.lower() for w in words]
         if key == "from":
-            return Condition(key, words, lambda f, ps=pats: any(
-                fnmatch.fnmatchcase(f.from_addr.lower(), p) for p in ps))
-        return Condition(key, words, lambda f, ps=pats: any(
-            fnmatch.fnmatchcase(t.lower(), p) for t in f.to for p in ps))
+            return Condition(key, words, _from_test(pats))
+        return Condition(key, words, _to_test(pats))
     if key == "from_domain":
         doms = [w.lower().lstrip("@") for w in words]
-        return Condition(key, words, lambda f, ds=doms: any(
-            f.from_domain == d or f.from_domain.endswith("." + d) for d in ds))
+        return Condition(key, words, _from_domain_test(doms))
     if key == "attachment_name":
-        pats = [w.lower() for w in words]
-        return Condition(key, words, lambda f, ps=pats: any(
-            fnmatch.fnmatchcase(name.lower(), p) for name, _ in f.attachments for p in ps))
+        return Condition(key, words, _attachment_name_test([w.lower() for w in words]))
     return Condition(key, words, _keyword_test(key, words))
 
 

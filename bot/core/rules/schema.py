@@ -25,16 +25,16 @@ TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "
             "slack"}
 SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds"}
 SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-DEFAULT_SLACK = {"channels": {}, "intake": (), "explicit": (), "note_prefix": "note:",
-                 "reply_prefix": "reply:", "undo_seconds": 60}
+DEFAULT_SLACK: dict[str, Any] = {"channels": {}, "intake": (), "explicit": (), "note_prefix": "note:",
+                                 "reply_prefix": "reply:", "undo_seconds": 60}
 DEFAULT_KEYS = {"owner", "language", "ack", "timezone", "calendar"}
 SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending"}
 JOB_KEYS = {"open_complaints_report": {"cron", "to"},
             "contracts_ending": {"cron", "within", "notify_customer", "customer_template"}}
-DEFAULT_SCHEDULE = {"open_complaints_report": {"cron": "0 8 * * mon", "to": "sales_manager"},
-                    "contracts_ending": {"cron": "0 8 * * mon", "within": 60,
-                                         "notify_customer": False,
-                                         "customer_template": "contract-ending"}}
+DEFAULT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "open_complaints_report": {"cron": "0 8 * * mon", "to": "sales_manager"},
+    "contracts_ending": {"cron": "0 8 * * mon", "within": 60, "notify_customer": False,
+                         "customer_template": "contract-ending"}}
 PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone"}
 ROLE_KEYS = {"default", "members", "manager"}
 KIND_KEYS = {"sla", "fields", "label", "workflow"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,6 +58,7 @@ class BusinessCalendar:
     holidays_countries: tuple[str, ...] = ("NL",)  # closed on a public holiday of ANY of them
     closed: frozenset[date] = frozenset()  # company closing days
     always_open: bool = False  # calendar time: 24/7, real elapsed time
+    _zone: ZoneInfo = field(init=False, repr=False, compare=False)  # ZoneInfo(tz), set by __post_init__
 
     def __post_init__(self) -> None:
         # Messages start with the config key, so from_config's errors name it.
@@ -138,10 +139,11 @@ class BusinessCalendar:
         while closed_run <= 366:  # guard: closing days may cover every working day
             span = self._span(day)
             # `begin` only matters on the first day: later days open after it.
-            available = span[1] - max(begin, span[0]) if span else ZERO
+            opens, closes = (max(begin, span[0]), span[1]) if span else (begin, begin)
+            available = closes - opens  # zero on a closed day
             if available > ZERO:
                 if remaining <= available:
-                    return max(begin, span[0]) + remaining
+                    return opens + remaining
                 remaining -= available
                 closed_run = 0
             else:

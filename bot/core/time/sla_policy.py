@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.core.domain import CLOSED, Status
 from bot.core.time.businesstime import BusinessCalendar
 
 TARGETS = ("first_action", "next_action", "resolution")
@@ -37,7 +38,7 @@ ALWAYS = BusinessCalendar(always_open=True)
 ALWAYS_NAME = "always"  # the built-in 24/7 calendar: real elapsed time
 DEFAULT_ESCALATE = ("owner", "manager")
 DEFAULT_REMIND = 0.75
-CLOSED_STATUSES = ("resolved", "closed")
+CLOSED_STATUSES = CLOSED
 
 _DURATION = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*(business\s+)?(m|min|mins|minutes?|h|hrs?|hours?|d|days?|w|weeks?)\s*$",
@@ -72,7 +73,7 @@ class ClockState:
     """What the SLA needs to know about one ticket (columns of the ticket)."""
 
     created_at: datetime
-    status: str = "new"
+    status: str = Status.NEW
     first_action_at: datetime | None = None
     awaiting_since: datetime | None = None  # customer wrote after the first action, unanswered
     next_action_cycle: int = 0
@@ -251,6 +252,17 @@ def parse_calendars(section, default_tz: str, report: Report) -> dict[str, Busin
     return out
 
 
+def _policy_calendar(raw: Mapping, name: object, key: str, default: str,
+                     calendars: dict[str, BusinessCalendar], report: Report) -> BusinessCalendar:
+    """The calendar a policy names under `key` (else `default`); reported when unknown."""
+    cname = raw.get(key, default)
+    if cname in calendars:
+        return calendars[cname]
+    report(_mark(raw, key), f"sla {name!r}: {key}: no calendar {cname!r}; calendars: "
+                            f"{', '.join(sorted(calendars))}")
+    return calendars.get(default) or ALWAYS
+
+
 def parse_policies(section, calendars: dict[str, BusinessCalendar], report: Report,
                    default_calendar: str = "office") -> dict[str, Policy]:
     out: dict[str, Policy] = {}
@@ -269,17 +281,8 @@ def parse_policies(section, calendars: dict[str, BusinessCalendar], report: Repo
             if k not in POLICY_KEYS:
                 report(_mark(raw, k, "key_marks"), f"sla {name!r}: unknown key {k!r}; expected one "
                                                    f"of {', '.join(sorted(POLICY_KEYS))}")
-
-        def cal(key: str, default: str) -> BusinessCalendar:
-            cname = raw.get(key, default)
-            if cname in calendars:
-                return calendars[cname]
-            report(_mark(raw, key), f"sla {name!r}: {key}: no calendar {cname!r}; calendars: "
-                                    f"{', '.join(sorted(calendars))}")
-            return calendars.get(default) or ALWAYS
-
-        calendar = cal("calendar", default_calendar)
-        notify = cal("notify_during", default_calendar)
+        calendar = _policy_calendar(raw, name, "calendar", default_calendar, calendars, report)
+        notify = _policy_calendar(raw, name, "notify_during", default_calendar, calendars, report)
         try:
             remind = parse_fraction(raw.get("remind_at", DEFAULT_REMIND))
         except ValueError as exc:

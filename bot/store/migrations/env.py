@@ -11,7 +11,7 @@ target_metadata = Base.metadata
 FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
-def include_name(name, type_, parent_names) -> bool:
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
@@ -23,7 +23,10 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("sqlalchemy.url is not set: migrate with `ticketbot db upgrade` (bot.store.migrate)")
+    engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=True, include_name=include_name)
