@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.adapters.rules_file import load_rules
 from bot.app import (
@@ -29,7 +28,7 @@ from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
 from bot.desk import actions, customer_csv, jobs, queries
 from bot.desk.actor import Actor
-from bot.desk.context import Clock, Desk, utcnow
+from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.pipeline import Pipeline
 from bot.store.migrate import upgrade
@@ -89,7 +88,7 @@ def cmd_ingest(settings: Settings, args) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:  # before anything is stored: a typo must not leave half an import done
         raise UserError("; ".join(f"{p}: no such file or folder" for p in missing))
-    desk = open_desk(settings, rules=True, clock=_clock(args))
+    desk = _open(settings, args, rules=True)
     pipeline = Pipeline(desk, workers=args.workers)
     counts: dict[str, int] = {}
     try:
@@ -121,7 +120,7 @@ def cmd_ingest(settings: Settings, args) -> int:
 
 
 def cmd_tickets(settings: Settings, args) -> int:
-    desk = open_desk(settings, clock=_clock(args))
+    desk = _open(settings, args)
     rows = queries.list_tickets(desk, _actor(args, desk), args.status)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -131,7 +130,7 @@ def cmd_tickets(settings: Settings, args) -> int:
 
 
 def cmd_show(settings: Settings, args) -> int:
-    desk = open_desk(settings, clock=_clock(args))
+    desk = _open(settings, args)
     d = queries.ticket_detail(desk, _actor(args, desk), args.number)
     if d is None:
         raise UserError(f"no ticket {args.number}")
@@ -160,7 +159,7 @@ def cmd_show(settings: Settings, args) -> int:
 
 
 def cmd_outbox(settings: Settings, args) -> int:
-    desk = open_desk(settings, clock=_clock(args))
+    desk = _open(settings, args)
     if args.send:
         sender = build_sender(settings, desk)
         try:
@@ -195,10 +194,13 @@ def _actor(args, desk: Desk) -> Actor:
         return Actor.operator("cli")
 
 
-def _clock(args) -> Clock:
-    """`--now TIME`: every command acts as if it were then (tests, replays)."""
-    fixed = getattr(args, "fixed_now", None)
-    return (lambda: fixed) if fixed is not None else utcnow
+def _open(settings: Settings, args, rules: bool = False) -> Desk:
+    """The desk for one command; `ticketbot --now TIME` runs it as if it were then."""
+    desk = open_desk(settings, rules=rules)
+    fixed = _now_arg(desk, args.global_now)
+    if fixed is not None:
+        desk.clock = lambda: fixed
+    return desk
 
 
 def cmd_check_rules(settings: Settings, args) -> int:
@@ -214,7 +216,7 @@ def cmd_route(settings: Settings, args) -> int:
     path = Path(args.mail)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
-    desk = open_desk(settings, rules=True, clock=_clock(args))
+    desk = _open(settings, args, rules=True)
     out = queries.explain(desk, _actor(args, desk), path.read_bytes(), f"file:{path}")
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=1))
@@ -248,14 +250,14 @@ def cmd_route(settings: Settings, args) -> int:
 
 
 def cmd_assign(settings: Settings, args) -> int:
-    desk = open_desk(settings, rules=True, clock=_clock(args))
+    desk = _open(settings, args, rules=True)
     person = actions.assign(desk, _actor(args, desk), args.number, args.to, args.reason)
     print(f"ticket {args.number}: now owned by {person}", file=sys.stderr)
     return 0
 
 
 def cmd_cancellation(settings: Settings, args) -> int:
-    desk = open_desk(settings, rules=True, clock=_clock(args))
+    desk = _open(settings, args, rules=True)
     out = actions.cancellation_outcome(desk, _actor(args, desk), args.number, args.outcome,
                                        args.reason)
     if args.json:
@@ -267,14 +269,14 @@ def cmd_cancellation(settings: Settings, args) -> int:
 
 
 def cmd_field(settings: Settings, args) -> int:
-    desk = open_desk(settings, rules=True, clock=_clock(args))
+    desk = _open(settings, args, rules=True)
     fields = actions.set_field(desk, _actor(args, desk), args.number, args.name, args.value)
     print(json.dumps(fields, ensure_ascii=False))
     return 0
 
 
 def cmd_tasks(settings: Settings, args) -> int:
-    desk = open_desk(settings, clock=_clock(args))
+    desk = _open(settings, args)
     if args.done is not None:
         t = actions.complete_task(desk, _actor(args, desk), args.done, args.note)
         print(f"task {t['id']} done: {t['title']}", file=sys.stderr)
@@ -292,7 +294,7 @@ def cmd_import(settings: Settings, args) -> int:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     # with the rules, so advisors are checked against rules.yaml's people
-    desk = open_desk(settings, rules=True, clock=_clock(args))
+    desk = _open(settings, args, rules=True)
     report = customer_csv.import_file(desk, _actor(args, desk), args.what, path)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
@@ -305,7 +307,7 @@ def cmd_import(settings: Settings, args) -> int:
 
 
 def cmd_export(settings: Settings, args) -> int:
-    desk = open_desk(settings, clock=_clock(args))
+    desk = _open(settings, args)
     actor = _actor(args, desk)
     if args.file:
         with open(args.file, "w", encoding="utf-8", newline="") as f:
@@ -316,14 +318,14 @@ def cmd_export(settings: Settings, args) -> int:
 
 
 def cmd_report(settings: Settings, args) -> int:
-    desk = open_desk(settings, rules=True, clock=_clock(args))
-    now = _now_arg(settings, args.now) or desk.clock()
+    desk = _open(settings, args, rules=True)
+    now = _now_arg(desk, args.now) or desk.clock()
     rows = queries.open_complaints(desk, _actor(args, desk), now)
     sys.stdout.write(report.render(rows, args.format, now, desk.renderer))
     return 0
 
 
-def _now_arg(settings: Settings, value: str | None) -> datetime | None:
+def _now_arg(desk: Desk, value: str | None) -> datetime | None:
     """--now 2026-12-01T09:00 (the desk's time zone unless one is given)."""
     if not value:
         return None
@@ -332,15 +334,15 @@ def _now_arg(settings: Settings, value: str | None) -> datetime | None:
     except ValueError:
         raise UserError(f"--now {value!r}: use an ISO time such as 2026-12-01T09:00") from None
     if now.tzinfo is None:
-        now = now.replace(tzinfo=ZoneInfo(settings.timezone))
+        now = now.replace(tzinfo=desk.tz)
     return now.astimezone(UTC)
 
 
 def cmd_sweep(settings: Settings, args) -> int:
     """All due time-based work as of --now (default: now): reminders, escalations, jobs.
     Then delivers the outbox, unless --no-send."""
-    desk = open_desk(settings, rules=True, clock=_clock(args))
-    now = _now_arg(settings, args.now) or desk.clock()
+    desk = _open(settings, args, rules=True)
+    now = _now_arg(desk, args.now) or desk.clock()
     done = jobs.sweep(desk, now)
     if not args.no_send:
         sender = build_sender(settings, desk)
@@ -358,7 +360,7 @@ def cmd_sweep(settings: Settings, args) -> int:
 
 def cmd_work(settings: Settings, args) -> int:
     """reply / action / note / resolve / reopen / wait / kind on one ticket."""
-    desk = open_desk(settings, rules=True, clock=_clock(args))
+    desk = _open(settings, args, rules=True)
     actor = _actor(args, desk)
     c, n = args.command, args.number
     if c == "reply":
@@ -502,7 +504,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        args.fixed_now = _now_arg(settings, args.global_now)
         level = settings.log_level
         if args.command not in ("run", "worker", "web", "clock") and level.upper() == "INFO":
             # One-shot commands: stdout is the result and stderr is for errors; the

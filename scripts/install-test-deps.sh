@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the tests need from Debian: the real servers they start privately
-# (tests/servers.py: Dovecot IMAP and a PostgreSQL server) and faketime (the suite is
+# (tests/support/servers.py: Dovecot IMAP and a PostgreSQL server) and faketime (the suite is
 # run again with the clock shifted).  Idempotent; no apt calls when all are present.
 # Never starts the system services.
 set -euo pipefail

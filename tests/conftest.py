@@ -1,4 +1,5 @@
-"""Shared fixtures: real databases (SQLite and a private PostgreSQL), settings, a clock."""
+"""Shared fixtures: real databases (SQLite and a private PostgreSQL), settings, a clock,
+and desks with the shipped rules.yaml and one small customer directory."""
 
 from __future__ import annotations
 
@@ -7,15 +8,34 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.rules_file import load_rules
 from bot.config import Settings
+from bot.desk import customer_csv
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.store.migrate import upgrade
 from bot.store.models import make_engine, make_sessionmaker
-from tests.servers import Postgres
+from tests.support.servers import Postgres
 
-FIXTURES = Path(__file__).parent / "fixtures"
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parent.parent  # the repository: rules.yaml, slack-manifest.yaml
+RULES = REPO / "rules.yaml"  # the shipped rules
+FIXTURES = REPO / "tests" / "fixtures"
+MAIL_FIXTURES = FIXTURES / "mail"  # real-shaped mails
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Amsterdam
+
+# The customer directory every desk test shares (`make_desk`, `desk`): a customer with an
+# advisor and a phone number, one without an advisor, and a second advisor's customer.
+CUSTOMERS = """\
+company,domains,advisor,website_access,contact_name,contact_email,contact_phone
+Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,+31 6 1234 5678
+Drukkerij Oost,drukkerij-oost.nl,,no,Olga Oost,olga@drukkerij-oost.nl,
+Hotel Zee,hotelzee.nl,pieter,yes,Zeger Zee,zeger@hotelzee.nl,
+"""
+CONTRACTS = """\
+contract,company,start,end,auto_renew,term_months,notice_months,status
+C-100,Bakkerij Jansen,2026-01-01,2026-12-31,yes,12,1,active
+C-200,Hotel Zee,2025-03-01,2027-02-28,yes,12,1,active
+"""
 
 
 OPERATOR = Actor.operator("test")  # the command line: trusted
@@ -90,5 +110,47 @@ def service(settings, clock):
     engine.dispose()
 
 
+@pytest.fixture
+def make_desk(settings, tmp_path):
+    """Build desks on the test's database: `make_desk(start=START, rules_text=None,
+    customers=CUSTOMERS, contracts=CONTRACTS, settings=None) -> Desk`.
+
+    The desk has its own `Clock(start)` (`desk.clock`), the shipped rules.yaml (or
+    `rules_text` checked in its place), and the directory imported through the desk as
+    the operator; `customers=None` / `contracts=None` import nothing, e.g. for a second
+    desk on the same database (a restarted process). `settings`: instead of the test's
+    (e.g. with Slack configured), naming the same database. Every engine is disposed
+    when the test ends."""
+    default_settings = settings
+    engines = []
+
+    def make(start: datetime = START, rules_text: str | None = None,
+             customers: str | None = CUSTOMERS, contracts: str | None = CONTRACTS,
+             settings: Settings | None = None) -> Desk:
+        chosen = settings or default_settings
+        engine = make_engine(chosen.database_url)
+        engines.append(engine)
+        desk = Desk(chosen, make_sessionmaker(engine), clock=Clock(start),
+                    rules=load_rules(RULES, text=rules_text))
+        for what, text in (("customers", customers), ("contracts", contracts)):
+            if text is None:
+                continue
+            path = tmp_path / f"desk{len(engines)}-{what}.csv"
+            path.write_text(text, encoding="utf-8")
+            report = customer_csv.import_file(desk, OPERATOR, what, path)
+            assert not report.rejected, report.rejected
+        return desk
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def desk(make_desk) -> Desk:
+    """A desk at START with the shipped rules and the shared directory."""
+    return make_desk()
+
+
 def fixture_mail(name: str) -> bytes:
-    return (FIXTURES / "mail" / name).read_bytes()
+    return (MAIL_FIXTURES / name).read_bytes()

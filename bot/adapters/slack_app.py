@@ -53,7 +53,7 @@ COMMAND_FAILED = ("Sorry, that did not work. The problem has been logged; please
                   "in a moment.")
 
 # Scopes each Web API method and event subscription needs (slack-manifest.yaml must grant
-# them all; tests/test_slack.py checks).
+# them all; tests/adapters/test_slack.py checks).
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
     "chat.postMessage": ("chat:write",),  # chat:write.public: channels the bot is not in

@@ -11,8 +11,8 @@ from bot.adapters.imap import IMAPPoller
 from bot.config import MailServerURL
 from bot.desk.pipeline import Pipeline
 from bot.store.models import RawMail, Ticket
-from tests.mailgen import customer_mail
-from tests.servers import Dovecot
+from tests.support.mailgen import customer_mail
+from tests.support.servers import Dovecot
 
 SEEN = b"\\Seen"
 

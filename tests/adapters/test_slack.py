@@ -1,12 +1,9 @@
 """Slack (issue #4): the outbox transport against a local fake of the Web API
-(tests/fakeslack.py), and the real Bolt app driven with Slack's own payloads: signed HTTP
+(tests/support/fakeslack.py), and the real Bolt app driven with Slack's own payloads: signed HTTP
 requests through the web process, and Socket Mode envelopes through the SDK's client."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
 import json
 import logging
 import queue
@@ -15,9 +12,8 @@ import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 import pytest
 import yaml
@@ -28,7 +24,6 @@ from bot.adapters.slack_app import (
     COMMAND,
     COMMAND_FAILED,
     EVENT_SCOPES,
-    EVENTS_PATH,
     METHOD_SCOPES,
     SlackEventsWSGI,
     build_app,
@@ -47,29 +42,21 @@ from bot.delivery.outbox import OutboxSender
 from bot.delivery.transport import PermanentFailure, TemporaryFailure
 from bot.store.models import Outbox, make_engine, make_sessionmaker
 from bot.store.unit_of_work import UnitOfWork
-from tests.conftest import make_settings
-from tests.fakeslack import APP_ID, TEAM_ID, FakeSlack
-
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-ROOT = Path(__file__).resolve().parent.parent
-
+from tests.conftest import REPO, make_settings
+from tests.support.fakeslack import APP_ID, TEAM_ID, FakeSlack, FakeTime
+from tests.support.slack_requests import (
+    SECRET,
+    block_actions_form,
+    command_form,
+    envelope,
+    http_post,
+    message_event,
+    rich_text,
+    signed_headers,
+    wsgi_post,
+)
 
 # ----------------------------------------------------------------------------- helpers
-
-class FakeTime:
-    """The pacer's clock and sleep: sleeping moves the clock, nothing waits for real."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
-
 
 class RecordingHandlers:
     """The service side of the Slack app, recording every call (SlackHandlers)."""
@@ -120,99 +107,6 @@ class RecordingHandlers:
 def row(to: str, method: str, **args) -> SimpleNamespace:
     """An outbox row as the transport sees it."""
     return SimpleNamespace(to_addr=to, payload=json.dumps({"method": method, "args": args}).encode())
-
-
-def rich_text(text: str) -> list[dict]:
-    return [{"type": "rich_text", "block_id": "Xy1z", "elements": [
-        {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}]
-
-
-def message_event(text: str, ts: str, user: str = "U0ALICE001", channel: str = "C0DESK0001",
-                  **extra) -> dict:
-    event = {"client_msg_id": f"5a3c7a0e-{ts.replace('.', '')[-8:]}", "type": "message",
-             "text": text, "user": user, "ts": ts, "blocks": rich_text(text), "team": TEAM_ID,
-             "channel": channel, "event_ts": ts, "channel_type": "channel"}
-    event.update(extra)
-    return event
-
-
-def envelope(event: dict, event_id: str, bot_user: str = "U0BOT00001") -> dict:
-    """Slack's event_callback wrapper (Events API)."""
-    return {"token": "legacyVerificationTok", "team_id": TEAM_ID, "api_app_id": APP_ID,
-            "event": event, "type": "event_callback", "event_id": event_id,
-            "event_time": int(float(event.get("event_ts") or event.get("ts") or 1700000000)),
-            "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": bot_user,
-                                "is_bot": True, "is_enterprise_install": False}],
-            "is_ext_shared_channel": False, "event_context": "4-eyJldCI6Im1lc3NhZ2UiLCJ0aWQiOiJUMCJ9"}
-
-
-def command_form(text: str, user: str = "U0ALICE001", channel: str = "C0DESK0001") -> str:
-    return urlencode({
-        "token": "legacyVerificationTok", "team_id": TEAM_ID, "team_domain": "fake-desk",
-        "channel_id": channel, "channel_name": "desk", "user_id": user, "user_name": "alice",
-        "command": COMMAND, "text": text, "api_app_id": APP_ID, "is_enterprise_install": "false",
-        "response_url": f"https://hooks.slack.com/commands/{TEAM_ID}/1234/abcd",
-        "trigger_id": "1234567890.1234567890.abcdef0123456789abcdef0123456789"})
-
-
-def block_actions_form(action: dict, message_ts: str = "1700000000.000100",
-                       user: str = "U0BOB00001") -> str:
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "username": "bob", "name": "bob", "team_id": TEAM_ID},
-        "api_app_id": APP_ID, "token": "legacyVerificationTok",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0DESK0001",
-                      "is_ephemeral": False},
-        "trigger_id": "1234567890.1234567890.0123456789abcdef0123456789abcdef",
-        "team": {"id": TEAM_ID, "domain": "fake-desk"}, "enterprise": None,
-        "is_enterprise_install": False, "channel": {"id": "C0DESK0001", "name": "desk"},
-        "message": {"user": "U0BOT00001", "type": "message", "ts": message_ts,
-                    "bot_id": "B0BOT00001", "app_id": APP_ID, "text": "TB-12: invoice wrong",
-                    "team": TEAM_ID, "blocks": [{"type": "actions", "block_id": "tb-12",
-                                                 "elements": [{"type": "button", "action_id":
-                                                               action["action_id"]}]}]},
-        "state": {"values": {}},
-        "response_url": f"https://hooks.slack.com/actions/{TEAM_ID}/1234/efgh",
-        "actions": [action]}
-    return urlencode({"payload": json.dumps(payload)})
-
-
-def signed_headers(body: str, secret: str = SECRET, ts: int | None = None) -> dict[str, str]:
-    """Headers as Slack sends them: v0 = HMAC-SHA256(secret, "v0:{ts}:{body}")."""
-    ts = int(time.time()) if ts is None else ts
-    sig = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={sig}"}
-
-
-def wsgi_post(app, body: str, content_type: str = "application/json",
-              headers: dict | None = None) -> tuple[int, str, bytes]:
-    """One request straight into a WSGI app: (status, content type, body)."""
-    data = body.encode()
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": EVENTS_PATH, "QUERY_STRING": "",
-               "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(data)),
-               "wsgi.input": io.BytesIO(data), "REMOTE_ADDR": "127.0.0.1"}
-    for k, v in (headers if headers is not None else signed_headers(body)).items():
-        environ["HTTP_" + k.upper().replace("-", "_")] = v
-    got = {}
-
-    def start_response(status, hdrs):
-        got["status"], got["headers"] = status, dict(hdrs)
-
-    out = b"".join(app(environ, start_response))
-    return int(got["status"].split()[0]), got["headers"].get("Content-Type", ""), out
-
-
-def http_post(port: int, body: str, content_type: str = "application/json",
-              headers: dict | None = None) -> tuple[int, bytes]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{EVENTS_PATH}", data=body.encode(),
-                                 method="POST", headers={"Content-Type": content_type,
-                                                         **(headers if headers is not None
-                                                            else signed_headers(body))})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -743,7 +637,7 @@ def test_socket_mode_envelopes_are_dispatched_and_acked(slack, handlers):
 # ----------------------------------------------------------------------------- manifest
 
 def test_manifest_grants_every_scope_the_code_needs():
-    manifest = yaml.safe_load((ROOT / "slack-manifest.yaml").read_text())
+    manifest = yaml.safe_load((REPO / "slack-manifest.yaml").read_text())
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
     # every Web API method the code calls has its scopes mapped, and granted
@@ -758,7 +652,7 @@ def test_manifest_grants_every_scope_the_code_needs():
     assert manifest["features"]["bot_user"]["display_name"] == "ticketbot"
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
-    assert "https://YOUR-HOST/slack/events" in (ROOT / "slack-manifest.yaml").read_text()
+    assert "https://YOUR-HOST/slack/events" in (REPO / "slack-manifest.yaml").read_text()
     assert slack_app.EVENTS_PATH == "/slack/events"
 
 

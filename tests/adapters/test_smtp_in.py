@@ -13,8 +13,8 @@ from bot.desk import intake, queries
 from bot.desk.pipeline import Pipeline
 from bot.store.models import Spool
 from tests.conftest import OPERATOR
-from tests.mailgen import customer_mail
-from tests.servers import free_port
+from tests.support.mailgen import customer_mail
+from tests.support.servers import free_port
 
 
 @pytest.fixture

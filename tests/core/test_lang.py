@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.core.mail.language import detect_language
 from bot.core.mail.parse import parse_mail
-
-FIXTURES = Path(__file__).parent / "fixtures" / "mail"
+from tests.conftest import MAIL_FIXTURES
 
 
 @pytest.mark.parametrize(
@@ -66,4 +63,4 @@ def test_shared_words_do_not_count():
     ],
 )
 def test_fixture_languages(name, expected):
-    assert parse_mail((FIXTURES / name).read_bytes()).language == expected
+    assert parse_mail((MAIL_FIXTURES / name).read_bytes()).language == expected

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import email
 from email import policy
-from pathlib import Path
 
 import pytest
 
 from bot.core.domain import InboundMessage
 from bot.core.mail.autoreply import automatic_reason, bounce_info, parse_message_ids
 from bot.core.mail.parse import parse_mail
-
-FIXTURES = Path(__file__).parent / "fixtures" / "mail"
+from tests.conftest import MAIL_FIXTURES
 
 
 def em(raw: bytes):
@@ -45,12 +43,12 @@ def person(**kw) -> InboundMessage:
     ],
 )
 def test_fixture_reasons(name, reason):
-    msg = parse_mail((FIXTURES / name).read_bytes(), ["support@example.com"])
+    msg = parse_mail((MAIL_FIXTURES / name).read_bytes(), ["support@example.com"])
     assert msg.auto_reason == reason
 
 
 def test_bounce_fixture_info():
-    raw = (FIXTURES / "bounce_dsn.eml").read_bytes()
+    raw = (MAIL_FIXTURES / "bounce_dsn.eml").read_bytes()
     assert bounce_info(em(raw)) == (True, ["out-1@ticketbot.example"])
 
 
@@ -59,7 +57,7 @@ def test_bounce_fixture_info():
     ["outlook_reply_nl.eml", "gmail_reply_en.eml", "out_of_office.eml", "mailing_list.eml", "attachments.eml"],
 )
 def test_fixtures_that_are_not_bounces(name):
-    assert bounce_info(em((FIXTURES / name).read_bytes())) == (False, [])
+    assert bounce_info(em((MAIL_FIXTURES / name).read_bytes())) == (False, [])
 
 
 # ------------------------------------------------------------- automatic_reason, one by one

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,15 +17,15 @@ from bot.core.mail.parse import (
     decode_header_value,
     parse_mail,
 )
+from tests.conftest import MAIL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "mail"
-ALL_FIXTURES = sorted(p.name for p in FIXTURES.glob("*.eml"))
+ALL_FIXTURES = sorted(p.name for p in MAIL_FIXTURES.glob("*.eml"))
 C1 = {chr(c) for c in range(0x80, 0xA0)}
 CET = timezone(timedelta(hours=1))
 
 
 def load(name: str, own=("support@example.com",)) -> InboundMessage:
-    return parse_mail((FIXTURES / name).read_bytes(), own)
+    return parse_mail((MAIL_FIXTURES / name).read_bytes(), own)
 
 
 def has_c1(text: str) -> bool:
@@ -58,7 +57,7 @@ def test_all_expected_fixtures_exist():
 
 @pytest.mark.parametrize("name", ALL_FIXTURES)
 def test_every_fixture_parses_clean_text(name):
-    raw = (FIXTURES / name).read_bytes()
+    raw = (MAIL_FIXTURES / name).read_bytes()
     msg = parse_mail(raw)
     assert msg.raw == raw
     assert msg.channel is Channel.MAIL
@@ -572,7 +571,7 @@ def test_parse_mail_never_raises_on_arbitrary_bytes(raw):
     assert not any(w.startswith(INTERNAL_ERROR_PREFIX) for w in msg.warnings), msg.warnings
 
 
-_FIXTURE_BYTES = [(FIXTURES / n).read_bytes() for n in ALL_FIXTURES]
+_FIXTURE_BYTES = [(MAIL_FIXTURES / n).read_bytes() for n in ALL_FIXTURES]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

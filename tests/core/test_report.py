@@ -8,18 +8,14 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
-from bot.adapters.rules_file import load_rules
 from bot.config import TEMPLATES_DIR
 from bot.core import report
 from bot.core.render import Renderer
 from bot.desk import intake, queries
-from bot.desk.context import Desk
-from bot.store.models import Ticket, make_engine, make_sessionmaker
-from tests.conftest import OPERATOR, Clock
+from bot.store.models import Ticket
+from tests.conftest import OPERATOR
 
-REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -33,28 +29,23 @@ def mail(n: int, subject: str) -> bytes:
     return bytes(m)
 
 
-def test_open_complaints_oldest_first_with_age_and_sla(settings):
-    clock = Clock(T0)
-    engine = make_engine(settings.database_url)
-    svc = Desk(settings, make_sessionmaker(engine), clock=clock,
-                  rules=load_rules(REPO / "rules.yaml"))
-    try:
-        numbers = {}
-        for n, (days, subject) in enumerate([(0, "Klacht over levering"),
-                                             (3, "Klacht: <script>alert(1)</script>"),
-                                             (5, "Vraag over openingstijden"),
-                                             (6, "=HYPERLINK(\"x\") klacht"),
-                                             (8, "Klacht over factuur")]):
-            clock.now = T0 + timedelta(days=days)
-            numbers[n] = intake.ingest_raw(svc, mail(n, subject), f"t{n}").ticket
-        with svc.sessions() as s, s.begin():
-            s.get(Ticket, numbers[4]).status = "resolved"
-            s.get(Ticket, numbers[1]).first_action_at = T0 + timedelta(days=3, hours=2)
-            s.get(Ticket, numbers[0]).action_due_at = T0 + timedelta(hours=24)
-        now = T0 + timedelta(days=10, hours=1)
-        rows = queries.open_complaints(svc, OPERATOR, now)
-    finally:
-        engine.dispose()
+def test_open_complaints_oldest_first_with_age_and_sla(make_desk):
+    svc = make_desk(start=T0)
+    clock = svc.clock
+    numbers = {}
+    for n, (days, subject) in enumerate([(0, "Klacht over levering"),
+                                         (3, "Klacht: <script>alert(1)</script>"),
+                                         (5, "Vraag over openingstijden"),
+                                         (6, "=HYPERLINK(\"x\") klacht"),
+                                         (8, "Klacht over factuur")]):
+        clock.now = T0 + timedelta(days=days)
+        numbers[n] = intake.ingest_raw(svc, mail(n, subject), f"t{n}").ticket
+    with svc.sessions() as s, s.begin():
+        s.get(Ticket, numbers[4]).status = "resolved"
+        s.get(Ticket, numbers[1]).first_action_at = T0 + timedelta(days=3, hours=2)
+        s.get(Ticket, numbers[0]).action_due_at = T0 + timedelta(hours=24)
+    now = T0 + timedelta(days=10, hours=1)
+    rows = queries.open_complaints(svc, OPERATOR, now)
     assert [r["number"] for r in rows] == [numbers[0], numbers[1], numbers[3]]
     assert [r["age_days"] for r in rows] == [10, 7, 4]
     # rules.yaml sla complaint: first action 24h, resolution 10d (sales manager)

@@ -1,5 +1,5 @@
 """rules.yaml: validation (every problem with file, line, column, reason) and the
-pure routing engine. The routes through the real ingest path: tests/test_routing.py."""
+pure routing engine. The routes through the real ingest path: tests/desk/test_routing.py."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from bot.adapters.rules_file import RulesHolder, load_rules
 from bot.core.rules.engine import route
 from bot.core.rules.facts import Facts
 from bot.core.rules.schema import RulesError
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import REPO
 
 BASE = """\
 people:

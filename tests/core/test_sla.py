@@ -14,6 +14,7 @@ from bot.adapters.rules_file import load_rules
 from bot.core.rules.schema import RulesError
 from bot.core.time import sla_policy as sla
 from bot.core.time.businesstime import BusinessCalendar
+from tests.conftest import RULES
 
 AMS = ZoneInfo("Europe/Amsterdam")
 UTC = UTC
@@ -201,7 +202,7 @@ def test_timing_sections_are_validated_with_line_and_reason(tail, expected):
 
 
 def test_shipped_rules_time_every_kind():
-    rs = load_rules(__import__("pathlib").Path(__file__).resolve().parent.parent / "rules.yaml")
+    rs = load_rules(RULES)
     assert set(rs.policies) == {"complaint", "commercial", "standard"}
     assert all(rs.policy_for(k) is not None for k in rs.kinds), \
         [k for k in rs.kinds if rs.policy_for(k) is None]

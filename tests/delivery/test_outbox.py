@@ -12,8 +12,8 @@ from bot.delivery.outbox import OutboxSender, backoff
 from bot.desk import intake, queries
 from bot.store.models import Outbox
 from tests.conftest import OPERATOR
-from tests.mailgen import customer_mail
-from tests.sink import Sink
+from tests.support.mailgen import customer_mail
+from tests.support.sink import Sink
 
 
 def sender_for(service, url: str) -> OutboxSender:

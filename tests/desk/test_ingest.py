@@ -13,7 +13,7 @@ from bot.delivery.outbox import OutboxSender
 from bot.desk import intake, queries
 from bot.store.models import Event, Message, Outbox, RawMail, Ticket
 from tests.conftest import OPERATOR
-from tests.mailgen import customer_mail
+from tests.support.mailgen import customer_mail
 
 
 def count(service, model) -> int:

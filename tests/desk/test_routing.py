@@ -6,50 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.adapters.rules_file import load_rules
 from bot.desk import actions, directory, intake, queries
-from bot.desk.context import Desk
 from bot.desk.errors import Refused
-from bot.store.models import Outbox, Ticket, make_engine, make_sessionmaker
-from tests.conftest import OPERATOR, Clock, who
-
-REPO = Path(__file__).resolve().parent.parent
-
-CUSTOMERS = """\
-company,domains,advisor,website_access,contact_name,contact_email,contact_phone
-Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,+31 6 1234 5678
-Drukkerij Oost,drukkerij-oost.nl,,no,Olga Oost,olga@drukkerij-oost.nl,
-Hotel Zee,hotelzee.nl,pieter,yes,Zeger Zee,zeger@hotelzee.nl,
-"""
-CONTRACTS = """\
-contract,company,start,end,auto_renew,term_months,notice_months,status
-C-100,Bakkerij Jansen,2026-01-01,2026-12-31,yes,12,1,active
-C-200,Hotel Zee,2025-03-01,2027-02-28,yes,12,1,active
-"""
-
-
-@pytest.fixture
-def desk(settings, tmp_path):
-    """A service with the shipped rules.yaml and a small customer directory."""
-    clock = Clock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
-    engine = make_engine(settings.database_url)
-    svc = Desk(settings, make_sessionmaker(engine), clock=clock,
-                  rules=load_rules(REPO / "rules.yaml"))
-    (tmp_path / "customers.csv").write_text(CUSTOMERS)
-    (tmp_path / "contracts.csv").write_text(CONTRACTS)
-    with svc.sessions() as s, s.begin():
-        people = set(svc.ruleset.people)
-        assert not directory.import_customers(s, tmp_path / "customers.csv", clock(),
-                                              known_people=people).rejected
-        assert not directory.import_contracts(s, tmp_path / "contracts.csv", clock()).rejected
-    yield svc
-    engine.dispose()
+from bot.store.models import Outbox, Ticket
+from tests.conftest import OPERATOR, who
 
 
 def mail(sender: str, subject: str, body: str = "Goedendag,\n\nZie onderwerp.\n",
@@ -271,7 +236,8 @@ def test_retained_and_lost_outcomes(desk):
     e = d["events"][-2]
     assert (e["action"], e["actor"], e["reason"]) == ("cancellation-lost", "pieter", "moved to a competitor")
     with pytest.raises(Refused, match="not a written cancellation"):
-        actions.cancellation_outcome(desk, who(desk, "x"), ingest(desk, mail("a@b.nl", "Vraag"))["number"], "retained", None)
+        question = ingest(desk, mail("a@b.nl", "Vraag"))["number"]
+        actions.cancellation_outcome(desk, who(desk, "x"), question, "retained", None)
 
 
 def test_explain_stores_nothing(desk):
@@ -309,9 +275,8 @@ def test_one_batch_identifies_like_one_by_one(desk):
                         .where(directory.Contact.email == "a@nieuw-bv.nl")) == 1
 
 
-def test_ignore_no_ack_and_watchers_from_a_custom_rule_table(settings, tmp_path, clock):
-    rules = tmp_path / "rules.yaml"
-    rules.write_text("""\
+def test_ignore_no_ack_and_watchers_from_a_custom_rule_table(make_desk):
+    rules = """\
 people:
   sanne: {email: sanne@desk.example, roles: [sales_support]}
   henk: {email: henk@desk.example, roles: [sales_manager]}
@@ -322,22 +287,19 @@ rules:
   - name: internal-forms
     when: {all: [{subject: formulier}, {not: {language: pl}}]}
     then: {kind: request, category: webform, ack: false, watchers: [sales_manager, sanne]}
-""")
-    engine = make_engine(settings.database_url)
-    svc = Desk(settings, make_sessionmaker(engine), clock=clock, rules=load_rules(rules))
-    try:
-        r = intake.ingest_raw(svc, mail("news@mailing.example", "Nieuws"), "t1")
-        assert (r.status, r.ticket, r.reason) == ("ignored", None, "rule newsletters")
-        r = intake.ingest_raw(svc, mail("klant@bedrijf.nl", "Formulier ingevuld"), "t2")
-        t = queries.ticket_detail(svc, OPERATOR, r.ticket)
-        assert (t["kind"], t["category"], t["owner"], t["watchers"]) == (
-            "request", "webform", "sanne", ["henk"])  # the owner is not also a watcher
-        [skipped] = [e for e in t["events"] if e["action"] == "ack-skipped"]
-        assert skipped["reason"] == "the rule that routed it sends none"
-        with svc.sessions() as s:
-            assert s.scalars(select(Outbox.purpose)).all() == ["new-ticket"]  # only sanne's notice
-    finally:
-        engine.dispose()
+"""
+    # no directory: its advisors are not people of this rule table
+    svc = make_desk(rules_text=rules, customers=None, contracts=None)
+    r = intake.ingest_raw(svc, mail("news@mailing.example", "Nieuws"), "t1")
+    assert (r.status, r.ticket, r.reason) == ("ignored", None, "rule newsletters")
+    r = intake.ingest_raw(svc, mail("klant@bedrijf.nl", "Formulier ingevuld"), "t2")
+    t = queries.ticket_detail(svc, OPERATOR, r.ticket)
+    assert (t["kind"], t["category"], t["owner"], t["watchers"]) == (
+        "request", "webform", "sanne", ["henk"])  # the owner is not also a watcher
+    [skipped] = [e for e in t["events"] if e["action"] == "ack-skipped"]
+    assert skipped["reason"] == "the rule that routed it sends none"
+    with svc.sessions() as s:
+        assert s.scalars(select(Outbox.purpose)).all() == ["new-ticket"]  # only sanne's notice
 
 
 SIGNATURE = "\n\nMet vriendelijke groet,\nJan Jansen\nBakkerij Jansen\nFactuuradres: Dorpsstraat 1\n"

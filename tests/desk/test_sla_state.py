@@ -1,6 +1,7 @@
-"""SLA clocks and scheduled jobs through the real service (bot/clocks.py, bot/jobs.py),
-on SQLite and PostgreSQL, with an injected clock: a complaint walked through a simulated
-fortnight, exactly-once under missed runs, restarts and two clocks sweeping at once.
+"""SLA clocks and scheduled jobs through the real service (bot/desk/sla_state.py,
+bot/desk/jobs.py), on SQLite and PostgreSQL, with an injected clock: a complaint walked
+through a simulated fortnight, exactly-once under missed runs, restarts and two clocks
+sweeping at once.
 
 November/December 2026 in Amsterdam is UTC+1. 2026-11-23 is a Monday.
 """
@@ -12,55 +13,19 @@ import email.policy
 import threading
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.rules_file import load_rules
-from bot.desk import actions, directory, intake, jobs, queries
+from bot.desk import actions, intake, jobs, queries
 from bot.desk.context import Desk
-from bot.store.models import Outbox, SlaNotice, Ticket, make_engine, make_sessionmaker
-from tests.conftest import OPERATOR, Clock, who
+from bot.store.models import Outbox, SlaNotice, Ticket
+from tests.conftest import OPERATOR, RULES, START, who
 
-REPO = Path(__file__).resolve().parent.parent
 AMS = ZoneInfo("Europe/Amsterdam")
 UTC = UTC
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Amsterdam
 NOTICES = ("sla-remind", "sla-breach", "report", "contracts-ending")
-
-CUSTOMERS = """\
-company,domains,advisor,website_access,contact_name,contact_email,contact_phone
-Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,+31 6 1234 5678
-Hotel Zee,hotelzee.nl,pieter,yes,Zeger Zee,zeger@hotelzee.nl,
-"""
-CONTRACTS = """\
-contract,company,start,end,auto_renew,term_months,notice_months,status
-C-100,Bakkerij Jansen,2026-01-01,2026-12-31,yes,12,1,active
-C-200,Hotel Zee,2025-03-01,2027-02-28,yes,12,1,active
-"""
-
-
-def make_desk(settings, tmp_path, clock: Clock, rules_text: str | None = None) -> tuple[Desk, object]:
-    engine = make_engine(settings.database_url)
-    rules = load_rules(REPO / "rules.yaml", text=rules_text)
-    svc = Desk(settings, make_sessionmaker(engine), clock=clock, rules=rules)
-    return svc, engine
-
-
-@pytest.fixture
-def desk(settings, tmp_path):
-    clock = Clock(START)
-    svc, engine = make_desk(settings, tmp_path, clock)
-    (tmp_path / "customers.csv").write_text(CUSTOMERS)
-    (tmp_path / "contracts.csv").write_text(CONTRACTS)
-    with svc.sessions() as s, s.begin():
-        assert not directory.import_customers(s, tmp_path / "customers.csv", clock(),
-                                              known_people=set(svc.ruleset.people)).rejected
-        assert not directory.import_contracts(s, tmp_path / "contracts.csv", clock()).rejected
-    yield svc
-    engine.dispose()
 
 
 def mail(subject: str, body: str, n: int, sender: str = "jan@bakkerij-jansen.nl") -> bytes:
@@ -94,7 +59,8 @@ def test_a_complaint_walked_through_a_fortnight(desk):
     tag = f"[TB-{n}]"
 
     steps = {  # what people do, and when (UTC)
-        datetime(2026, 11, 24, 11, 0, tzinfo=UTC): lambda: actions.reply(svc, who(svc, "sanne"), n, "We zoeken het uit."),
+        datetime(2026, 11, 24, 11, 0, tzinfo=UTC): lambda: actions.reply(svc, who(svc, "sanne"), n,
+                                                                         "We zoeken het uit."),
         datetime(2026, 11, 25, 10, 0, tzinfo=UTC): lambda: intake.ingest_raw(svc,
         mail(f"Re: {tag} Klacht over de bezorging", "Nog steeds niets ontvangen.\n", 2),
         "t2"),
@@ -173,7 +139,7 @@ def test_a_complaint_walked_through_a_fortnight(desk):
     assert rows[0].lstrip("\ufeff").startswith("number,tag,age_days") and rows[1].startswith(f"{n},{tag},13,")
 
 
-def test_missed_runs_send_the_breach_once_and_skip_the_stale_reminder(desk):
+def test_missed_runs_send_the_breach_once_and_skip_the_stale_reminder(desk, make_desk):
     svc, _clock = desk, desk.clock
     n = intake.ingest_raw(svc, mail("Klacht", "Ik ben ontevreden.\n", 1), "t1").ticket
     later = START + timedelta(days=3)  # the clock process was down for three days
@@ -183,25 +149,18 @@ def test_missed_runs_send_the_breach_once_and_skip_the_stale_reminder(desk):
         ledger = sorted((x.target, x.stage, x.outcome) for x in s.scalars(select(SlaNotice)))
     assert ledger == [("first_action", "breach", "sent"), ("first_action", "remind", "skipped")]
     # a restarted service (new engine, new process state) finds the ledger
-    svc2, engine2 = make_desk(svc.settings, None, Clock(later))
-    try:
-        assert jobs.sweep(svc2, later + timedelta(minutes=1))["escalations"] == 0
-    finally:
-        engine2.dispose()
+    svc2 = make_desk(start=later, customers=None, contracts=None)  # same database
+    assert jobs.sweep(svc2, later + timedelta(minutes=1))["escalations"] == 0
     assert [p for _, p, _ in notices(svc) if p.startswith("sla")] == ["sla-breach", "sla-breach"]
     assert queries.ticket_detail(svc, OPERATOR, n)["sla"]["next_check"] is not None  # resolution still pending
 
 
-def test_two_clocks_sweeping_at_once_send_each_notice_once(desk):
+def test_two_clocks_sweeping_at_once_send_each_notice_once(desk, make_desk):
     svc = desk
     numbers = [intake.ingest_raw(svc, mail(f"Klacht {i}", "Ontevreden.\n", i), f"t{i}").ticket
                for i in range(30)]
     at = START + timedelta(days=1, hours=2)  # every first action overdue
-    services, engines = [], []
-    for _ in range(2):
-        s2, e2 = make_desk(svc.settings, None, Clock(at))
-        services.append(s2)
-        engines.append(e2)
+    services = [make_desk(start=at, customers=None, contracts=None) for _ in range(2)]
     barrier = threading.Barrier(2)
     results, errors = [], []
 
@@ -217,8 +176,6 @@ def test_two_clocks_sweeping_at_once_send_each_notice_once(desk):
         th.start()
     for th in threads:
         th.join(60)
-    for e in engines:
-        e.dispose()
     assert not errors, errors
     assert sum(r["escalations"] for r in results) == 30
     with svc.sessions() as s:
@@ -291,48 +248,36 @@ def test_changing_the_kind_changes_the_policy(desk):
     assert t["sla"]["resolution_due"] == (START + timedelta(days=10)).isoformat()
 
 
-def test_the_weekly_report_can_be_switched_off_and_moved(settings, tmp_path):
-    text = (REPO / "rules.yaml").read_text().replace(
-        'open_complaints_report:       # open complaints with age, owner and SLA state\n    cron: "0 8 * * mon"',
+def test_the_weekly_report_can_be_switched_off_and_moved(make_desk):
+    text = RULES.read_text().replace(
+        'open_complaints_report:       # open complaints with age, owner and SLA state\n'
+        '    cron: "0 8 * * mon"',
         'open_complaints_report:\n    cron: "30 7 * * fri"').replace(
-        'contracts_ending:             # each advisor gets the contracts ending within `within`\n    cron: "0 8 * * mon"',
+        'contracts_ending:             # each advisor gets the contracts ending within `within`\n'
+        '    cron: "0 8 * * mon"',
         'contracts_ending:\n    cron: false')
     assert 'cron: "30 7 * * fri"' in text and "cron: false" in text
-    clock = Clock(datetime(2026, 11, 27, 6, 0, tzinfo=UTC))  # Friday 07:00 local
-    svc, engine = make_desk(settings, tmp_path, clock, rules_text=text)
-    try:
-        assert "report" not in notices_purposes(svc, jobs.sweep(svc, clock.now))
-        assert jobs.sweep(svc, datetime(2026, 11, 27, 6, 30, tzinfo=UTC)) == {
-            "reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0,
-            "open_complaints_report": 1}
-        assert notices(svc) == [("Fri 27 Nov 07:30", "report", "henk")]
-    finally:
-        engine.dispose()
+    svc = make_desk(start=datetime(2026, 11, 27, 6, 0, tzinfo=UTC),  # Friday 07:00 local
+                    rules_text=text)
+    assert "report" not in notices_purposes(svc, jobs.sweep(svc, svc.clock.now))
+    assert jobs.sweep(svc, datetime(2026, 11, 27, 6, 30, tzinfo=UTC)) == {
+        "reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0,
+        "open_complaints_report": 1}
+    assert notices(svc) == [("Fri 27 Nov 07:30", "report", "henk")]
 
 
 def notices_purposes(svc, _done) -> set[str]:
     return {p for _, p, _ in notices(svc)}
 
 
-def test_contract_ending_notice_to_the_customer_is_sent_once(settings, tmp_path):
-    text = (REPO / "rules.yaml").read_text().replace(
-        "notify_customer: false", "notify_customer: true")
-    clock = Clock(START)
-    svc, engine = make_desk(settings, tmp_path, clock, rules_text=text)
-    (tmp_path / "customers.csv").write_text(CUSTOMERS)
-    (tmp_path / "contracts.csv").write_text(CONTRACTS)
-    try:
-        with svc.sessions() as s, s.begin():
-            directory.import_customers(s, tmp_path / "customers.csv", clock(),
-                                       known_people=set(svc.ruleset.people))
-            directory.import_contracts(s, tmp_path / "contracts.csv", clock())
-        jobs.sweep(svc, START)
-        jobs.sweep(svc, START + timedelta(days=7))  # the next Monday: the customer is not told again
-        with svc.sessions() as s:
-            told = s.scalars(select(Outbox).where(Outbox.purpose == "contract-ending")).all()
-        assert [(o.to_addr, o.subject) for o in told] == [
-            ("jan@bakkerij-jansen.nl", "Uw contract C-100 loopt af op 31 december 2026")]
-        assert "uiterlijk\n30 november 2026" in told[0].body_text or \
-            "uiterlijk 30 november 2026" in told[0].body_text
-    finally:
-        engine.dispose()
+def test_contract_ending_notice_to_the_customer_is_sent_once(make_desk):
+    text = RULES.read_text().replace("notify_customer: false", "notify_customer: true")
+    svc = make_desk(rules_text=text)
+    jobs.sweep(svc, START)
+    jobs.sweep(svc, START + timedelta(days=7))  # the next Monday: the customer is not told again
+    with svc.sessions() as s:
+        told = s.scalars(select(Outbox).where(Outbox.purpose == "contract-ending")).all()
+    assert [(o.to_addr, o.subject) for o in told] == [
+        ("jan@bakkerij-jansen.nl", "Uw contract C-100 loopt af op 31 december 2026")]
+    assert "uiterlijk\n30 november 2026" in told[0].body_text or \
+        "uiterlijk 30 november 2026" in told[0].body_text

@@ -1,5 +1,5 @@
-"""The desk in Slack end to end (bot/slackdesk.py): the real Bolt app fed signed Events
-API requests, the real outbox sender posting to a fake Slack Web API (tests/fakeslack.py,
+"""The desk in Slack end to end (bot/desk/slack_desk.py): the real Bolt app fed signed Events
+API requests, the real outbox sender posting to a fake Slack Web API (tests/support/fakeslack.py,
 HTTP on 127.0.0.1) and writing mail to files, the real ingest path, SQLite and PostgreSQL.
 Asserts the exact Slack calls: channel, thread_ts, text, blocks."""
 
@@ -15,20 +15,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.rules_file import load_rules
 from bot.adapters.slack_app import SlackEventsWSGI, build_app
 from bot.adapters.slack_out import ChannelPacer, SlackTransport, make_client
 from bot.adapters.smtp_out import make_transport
 from bot.delivery.outbox import OutboxSender
-from bot.desk import directory, intake, jobs, queries
-from bot.desk.context import Desk as BotDesk
+from bot.desk import intake, jobs, queries
 from bot.desk.slack_desk import SlackDesk
-from bot.store.models import Outbox, Ticket, make_engine, make_sessionmaker
-from tests.conftest import OPERATOR, Clock, make_settings
-from tests.fakeslack import FakeSlack
-from tests.test_slack import (
+from bot.store.models import Outbox, Ticket
+from tests.conftest import OPERATOR, RULES, START, make_settings
+from tests.support.fakeslack import FakeSlack, FakeTime
+from tests.support.slack_requests import (
     SECRET,
-    FakeTime,
     block_actions_form,
     command_form,
     envelope,
@@ -37,32 +34,22 @@ from tests.test_slack import (
     wsgi_post,
 )
 
-REPO = Path(__file__).resolve().parent.parent
 TEAM = "C0DESK0001"
 SANNE = "U0SANNE01"
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-CUSTOMERS = """\
-company,domains,advisor,website_access,contact_name,contact_email,contact_phone
-Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,+31 6 1234 5678
-"""
 
 
 class SlackRig:
-    def __init__(self, db_url, tmp_path, slack: FakeSlack, rules_extra: str = ""):
+    """A desk from `make_desk` with Slack configured: the Bolt app in front of it (fed
+    signed requests) and the outbox sender behind it (posting to the fake Slack, mail to
+    files)."""
+
+    def __init__(self, make_desk, db_url, tmp_path, slack: FakeSlack, rules_extra: str = ""):
         self.slack = slack
         self.settings = make_settings(db_url, tmp_path, slack_bot_token=slack.bot_token,
                                       slack_signing_secret=SECRET, slack_api_url=slack.url,
                                       slack_channel=TEAM)
-        self.clock = Clock(START)
-        self.engine = make_engine(db_url)
-        rules = load_rules(REPO / "rules.yaml",
-                           text=(REPO / "rules.yaml").read_text() + rules_extra)
-        self.svc = BotDesk(self.settings, make_sessionmaker(self.engine), clock=self.clock,
-                           rules=rules)
-        (tmp_path / "c.csv").write_text(CUSTOMERS)
-        with self.svc.sessions() as s, s.begin():
-            directory.import_customers(s, tmp_path / "c.csv", self.clock(),
-                                       known_people=set(self.svc.ruleset.people))
+        self.svc = make_desk(settings=self.settings, rules_text=RULES.read_text() + rules_extra)
+        self.clock = self.svc.clock
         self.ftime = FakeTime()
         self.mail_dir = Path(self.settings.mail_dir)
         self.sender = OutboxSender(self.settings, self.svc.uow, {
@@ -71,9 +58,6 @@ class SlackRig:
                                     ChannelPacer(clock=self.ftime.clock, sleep=self.ftime.sleep))})
         self.events = SlackEventsWSGI(build_app(self.settings, SlackDesk(self.svc)), SECRET)
         self.n = 0
-
-    def close(self):
-        self.engine.dispose()
 
     def send(self, after: timedelta = timedelta(0)) -> dict:
         return self.sender.run_once(self.clock() + after)
@@ -112,16 +96,12 @@ class SlackRig:
 
 
 @pytest.fixture
-def desk(db_url, tmp_path):
+def desk(make_desk, db_url, tmp_path):
     with FakeSlack() as slack:
         slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
         slack.add_user("U0HENK001", "henk", "Henk Mulder", "henk@desk.example")
         slack.add_user(STRANGER, "bob", "Bob Vreemd", "bob@elders.example")
-        d = SlackRig(db_url, tmp_path, slack)
-        try:
-            yield d
-        finally:
-            d.close()
+        yield SlackRig(make_desk, db_url, tmp_path, slack)
 
 
 def customer_mail(subject: str, body: str, mid: str) -> bytes:
@@ -323,23 +303,20 @@ def test_a_slack_user_not_in_rules_yaml_can_do_and_see_nothing(desk):
     assert len(desk.mails_to("jan@bakkerij-jansen.nl")) == 1  # the acknowledgement only
 
 
-def test_explicit_channel_mails_only_reply_messages(db_url, tmp_path):
+def test_explicit_channel_mails_only_reply_messages(make_desk, db_url, tmp_path):
     with FakeSlack() as slack:
         slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
-        desk = SlackRig(db_url, tmp_path, slack, rules_extra=f"\nslack:\n  explicit: [{TEAM}]\n")
-        try:
-            n, root_ts = open_complaint(desk)
-            desk.post(message_event("even overleggen met Wim", "1800000000.001000", user=SANNE,
-                                    channel=TEAM, thread_ts=root_ts))
-            desk.post(message_event("reply: Beste Jan, het is opgelost.", "1800000000.001100",
-                                    user=SANNE, channel=TEAM, thread_ts=root_ts))
-            [reply] = desk.outbox(purpose="reply")
-            assert reply.body_text.startswith("Beste Jan, het is opgelost.")
-            d = queries.ticket_detail(desk.svc, OPERATOR, n)
-            assert [e["reason"] for e in d["events"] if e["action"] == "note"] == [
-                "even overleggen met Wim"]
-        finally:
-            desk.close()
+        desk = SlackRig(make_desk, db_url, tmp_path, slack, rules_extra=f"\nslack:\n  explicit: [{TEAM}]\n")
+        n, root_ts = open_complaint(desk)
+        desk.post(message_event("even overleggen met Wim", "1800000000.001000", user=SANNE,
+                                channel=TEAM, thread_ts=root_ts))
+        desk.post(message_event("reply: Beste Jan, het is opgelost.", "1800000000.001100",
+                                user=SANNE, channel=TEAM, thread_ts=root_ts))
+        [reply] = desk.outbox(purpose="reply")
+        assert reply.body_text.startswith("Beste Jan, het is opgelost.")
+        d = queries.ticket_detail(desk.svc, OPERATOR, n)
+        assert [e["reason"] for e in d["events"] if e["action"] == "note"] == [
+            "even overleggen met Wim"]
 
 
 def test_a_dm_to_the_bot_opens_a_ticket_routed_by_the_rules(desk):
@@ -355,21 +332,18 @@ def test_a_dm_to_the_bot_opens_a_ticket_routed_by_the_rules(desk):
     assert desk.outbox(purpose="ack") == [] and desk.outbox(purpose="slack-root") == []
 
 
-def test_a_person_slack_does_not_know_gets_the_notice_by_mail(db_url, tmp_path):
+def test_a_person_slack_does_not_know_gets_the_notice_by_mail(make_desk, db_url, tmp_path):
     with FakeSlack() as slack:  # sanne's Slack account was deactivated
         slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example", deleted=True)
-        desk = SlackRig(db_url, tmp_path, slack)
-        try:
-            n = intake.ingest_raw(desk.svc, customer_mail("Klacht", "Ontevreden.\n", "k9@x"), "t").ticket
-            assert desk.send() == {"sent": 2, "retry": 0, "failed": 1}  # ack, thread; DM fails
-            [dm] = desk.outbox(purpose="new-ticket", channel="slack")
-            assert dm.status == "failed" and "user_disabled" in dm.last_error
-            desk.send()
-            [mailed] = desk.mails_to("sanne@desk.example")
-            assert mailed["Subject"] == f"[TB-{n}] Nieuw: Klacht voor u: Klacht"
-            assert "Ontevreden." in mailed.get_body(("plain",)).get_content()
-        finally:
-            desk.close()
+        desk = SlackRig(make_desk, db_url, tmp_path, slack)
+        n = intake.ingest_raw(desk.svc, customer_mail("Klacht", "Ontevreden.\n", "k9@x"), "t").ticket
+        assert desk.send() == {"sent": 2, "retry": 0, "failed": 1}  # ack, thread; DM fails
+        [dm] = desk.outbox(purpose="new-ticket", channel="slack")
+        assert dm.status == "failed" and "user_disabled" in dm.last_error
+        desk.send()
+        [mailed] = desk.mails_to("sanne@desk.example")
+        assert mailed["Subject"] == f"[TB-{n}] Nieuw: Klacht voor u: Klacht"
+        assert "Ontevreden." in mailed.get_body(("plain",)).get_content()
 
 
 def test_urgent_reaches_the_owner_by_dm_and_by_mail_phone_first(desk):

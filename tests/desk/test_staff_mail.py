@@ -1,48 +1,18 @@
 """Colleagues without system access (procedure 000 S 7.1): the notification mail carries
-what they need, and answering it works the ticket (bot/staffmail.py, bot/notify.py).
+what they need, and answering it works the ticket (bot/desk/staff_mail.py, bot/desk/notify.py).
 Through the real ingest path, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.rules_file import load_rules
 from bot.core.staff_commands import parse
-from bot.desk import directory, intake, queries
-from bot.desk.context import Desk
-from bot.store.models import Outbox, Task, make_engine, make_sessionmaker
-from tests.conftest import OPERATOR, Clock
-
-REPO = Path(__file__).resolve().parent.parent
-CUSTOMERS = """\
-company,domains,advisor,website_access,contact_name,contact_email,contact_phone
-Bakkerij Jansen,bakkerij-jansen.nl,marta,yes,Jan Jansen,jan@bakkerij-jansen.nl,+31 6 1234 5678
-Hotel Zee,hotelzee.nl,pieter,yes,Zeger Zee,zeger@hotelzee.nl,
-"""
-CONTRACTS = """\
-contract,company,start,end,auto_renew,term_months,notice_months,status
-C-200,Hotel Zee,2025-03-01,2027-02-28,yes,12,1,active
-"""
-
-
-@pytest.fixture
-def desk(settings, tmp_path):
-    clock = Clock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
-    engine = make_engine(settings.database_url)
-    svc = Desk(settings, make_sessionmaker(engine), clock=clock,
-                  rules=load_rules(REPO / "rules.yaml"))
-    (tmp_path / "c.csv").write_text(CUSTOMERS)
-    (tmp_path / "k.csv").write_text(CONTRACTS)
-    with svc.sessions() as s, s.begin():
-        directory.import_customers(s, tmp_path / "c.csv", clock(), known_people=set(svc.ruleset.people))
-        directory.import_contracts(s, tmp_path / "k.csv", clock())
-    yield svc
-    engine.dispose()
+from bot.desk import intake, queries
+from bot.store.models import Outbox, Task
+from tests.conftest import OPERATOR
 
 
 def mail(sender: str, subject: str, body: str, mid: str, in_reply_to: str | None = None) -> bytes:

@@ -19,8 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.store.models import RawMail, Spool, Ticket, make_engine
-from tests.mailgen import customer_mail
-from tests.servers import Dovecot, free_port
+from tests.conftest import RULES
+from tests.support.mailgen import customer_mail
+from tests.support.servers import Dovecot, free_port
 
 ADDRESS = "support@desk.example"
 SEEN = b"\\Seen"
@@ -38,6 +39,9 @@ def base_env() -> dict[str, str]:
             if k not in ("DATABASE_URL", "IMAP_URL", "SMTP_URL") and not k.startswith("TICKETBOT_")}
 
 
+HANG = 120  # seconds: a bound that only catches a hang; a slow machine must not fail a test
+
+
 def wait_until(condition, timeout: float, what: str, proc: Bot | None = None,
                interval: float = 0.05):
     """Poll for state another process makes (files, ports, rows): there is no event."""
@@ -52,6 +56,27 @@ def wait_until(condition, timeout: float, what: str, proc: Bot | None = None,
         if time.monotonic() > deadline:
             detail = f"\n{proc.stderr()[-3000:]}" if proc is not None else ""
             pytest.fail(f"timed out after {timeout} s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def wait_for_progress(measure, done, what: str, proc: Bot | None = None, stall: float = 180,
+                      interval: float = 0.1):
+    """Wait while the bot makes progress: `measure()` is polled until `done(value)`; the
+    test fails only when the value has not changed for `stall` seconds (a hang), never
+    because a loaded machine is slow."""
+    last, since = object(), time.monotonic()
+    while True:
+        value = measure()
+        if done(value):
+            return value
+        if value != last:
+            last, since = value, time.monotonic()
+        if proc is not None and proc.proc.poll() is not None:
+            pytest.fail(f"the bot exited ({proc.proc.returncode}) while waiting for {what}:\n"
+                        f"{proc.stderr()[-3000:]}")
+        if time.monotonic() - since > stall:
+            detail = f"\n{proc.stderr()[-3000:]}" if proc is not None else ""
+            pytest.fail(f"no progress for {stall} s waiting for {what} (at {value!r}){detail}")
         time.sleep(interval)
 
 
@@ -72,7 +97,7 @@ class Bot:
     def stderr(self) -> str:
         return self.err_path.read_text(errors="replace")
 
-    def terminate(self, timeout: float = 30) -> int:
+    def terminate(self, timeout: float = HANG) -> int:
         self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout)
@@ -129,7 +154,7 @@ def bot_env(tmp_path) -> dict[str, str]:
         "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
         "TICKETBOT_WEB_LISTEN": f"127.0.0.1:{free_port()}",
         "TICKETBOT_ADDRESS": ADDRESS,
-        "TICKETBOT_RULES": str(Path(__file__).resolve().parent.parent / "rules.yaml"),
+        "TICKETBOT_RULES": str(RULES),
         "TICKETBOT_MAIL_DIR": str(tmp_path / "out"),
     }
 
@@ -150,12 +175,12 @@ def test_smtp_mail_becomes_ticket_and_acknowledgement_file(bot_env, tmp_path):
     port = smtp_port(bot_env)
     out = Path(bot_env["TICKETBOT_MAIL_DIR"])
     with bot_process(["run"], bot_env, tmp_path) as bot:
-        wait_until(lambda: accepts_connections(port), 20, "the SMTP port", bot)
+        wait_until(lambda: accepts_connections(port), HANG, "the SMTP port", bot)
         mail = customer_mail(1, lang="en", variant="plain", message_id="smtp-1@customer1.example")
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
             refused = client.sendmail("contact1@customer1.example", [ADDRESS], mail)
         assert refused == {}
-        mails = wait_until(lambda: len(eml_files(out)) == 2 and eml_files(out), 20,
+        mails = wait_until(lambda: len(eml_files(out)) == 2 and eml_files(out), HANG,
                            "the acknowledgement and the owner's notice", bot)
         by_to = {read_mail(p)["To"]: read_mail(p) for p in mails}
         ack = by_to["contact1@customer1.example"]
@@ -179,10 +204,10 @@ def test_imap_mail_becomes_ticket(bot_env, tmp_path):
     with Dovecot(tmp_path / "imap") as dovecot:
         env = {**bot_env, "IMAP_URL": dovecot.url}
         with bot_process(["run"], env, tmp_path) as bot:
-            wait_until(lambda: accepts_connections(smtp_port(env)), 20, "the SMTP port", bot)
+            wait_until(lambda: accepts_connections(smtp_port(env)), HANG, "the SMTP port", bot)
             dovecot.append([customer_mail(2, lang="nl", variant="plain",
                                           message_id="imap-2@customer2.example")])
-            mails = wait_until(lambda: len(eml_files(out)) == 2 and eml_files(out), 20,
+            mails = wait_until(lambda: len(eml_files(out)) == 2 and eml_files(out), HANG,
                                "the acknowledgement and the owner's notice", bot)
             ack = {read_mail(p)["To"]: read_mail(p) for p in mails}["contact2@customer2.example"]
             assert ack["Subject"] == "Re: [TB-1] Vraag over factuur 2"
@@ -190,7 +215,7 @@ def test_imap_mail_becomes_ticket(bot_env, tmp_path):
             assert ack["In-Reply-To"] == "<imap-2@customer2.example>"
             # the mail is marked processed after its ticket is committed
             wait_until(lambda: [SEEN in flags for _, flags in dovecot.messages()] == [True],
-                       20, "the mail to be marked \\Seen", bot, interval=0.1)
+                       HANG, "the mail to be marked \\Seen", bot, interval=0.1)
             assert_clean_stop(bot)
     url = bot_env["DATABASE_URL"]
     assert count(url, Ticket) == 1
@@ -240,7 +265,7 @@ def test_procfile_web_and_clock_processes(bot_env, tmp_path):
 
     port = web_port(bot_env)
     with bot_process(["web"], bot_env, tmp_path, name="web") as web:
-        wait_until(lambda: accepts_connections(port), 20, "the web port", web)
+        wait_until(lambda: accepts_connections(port), HANG, "the web port", web)
         status, body = http_get(port, "/healthz")
         assert status == 200
         assert body == {"status": "ok", "database": "ok", "spool": 0,
@@ -261,7 +286,7 @@ def test_procfile_web_and_clock_processes(bot_env, tmp_path):
 
     for run in range(2):
         with bot_process(["clock"], bot_env, tmp_path, name=f"clock{run}") as clock:
-            wait_until(lambda: "clock started" in clock.stderr(), 20, "the clock", clock)
+            wait_until(lambda: "clock started" in clock.stderr(), HANG, "the clock", clock)
             # fixed ids: a restart replaces the jobs, never adds a second copy
             assert sorted(jobs()) == ["ticketbot-contracts_ending",
                                       "ticketbot-open_complaints_report", "ticketbot-sweep"]
@@ -272,13 +297,13 @@ def test_run_serves_health_with_outbox_backlog(bot_env, tmp_path):
     port = web_port(bot_env)
     env = {**bot_env, "SMTP_URL": f"smtp://127.0.0.1:{free_port()}"}  # relay down
     with bot_process(["run"], env, tmp_path) as bot:
-        wait_until(lambda: accepts_connections(smtp_port(env)), 20, "the SMTP port", bot)
-        wait_until(lambda: accepts_connections(port), 20, "the web port", bot)
+        wait_until(lambda: accepts_connections(smtp_port(env)), HANG, "the SMTP port", bot)
+        wait_until(lambda: accepts_connections(port), HANG, "the web port", bot)
         with smtplib.SMTP("127.0.0.1", smtp_port(env), timeout=10) as client:
             client.sendmail("contact1@customer1.example", [ADDRESS], customer_mail(1))
         status, body = wait_until(
             lambda: (r := http_get(port, "/healthz"))[1]["outbox"]["queued"] == 2 and r,
-            20, "the acknowledgement and the owner's notice queued", bot)
+            HANG, "the acknowledgement and the owner's notice queued", bot)
         assert status == 200 and body["spool"] == 0
         bot.terminate(30)
 
@@ -304,21 +329,23 @@ def test_rules_edits_apply_to_the_next_message_and_bad_edits_are_refused(bot_env
             client.sendmail(f"c{i}@example.org", [ADDRESS],
                             f"From: c{i}@example.org\r\nTo: {ADDRESS}\r\nSubject: Hello {i}\r\n"
                             f"Message-ID: <hello-{i}@example.org>\r\n\r\nJust saying hello.\r\n")
-        wait_until(lambda: len(owners(url)) == n, 20, f"ticket {n}", bot)
+        wait_until(lambda: len(owners(url)) == n, HANG, f"ticket {n}", bot)
 
     with bot_process(["run"], env, tmp_path) as bot:
-        wait_until(lambda: accepts_connections(port), 20, "the SMTP port", bot)
+        wait_until(lambda: accepts_connections(port), HANG, "the SMTP port", bot)
         send(1, 1)
         # a valid edit, announced with SIGHUP
-        rules.write_text(original.replace("- name: anything-else\n    description: Anything else goes to sales support (S 3.3).\n    then: {assign: sales_support}",
-                                          "- name: anything-else\n    then: {assign: rob}"))
+        rules.write_text(original.replace(
+            "- name: anything-else\n    description: Anything else goes to sales support (S 3.3).\n"
+            "    then: {assign: sales_support}",
+            "- name: anything-else\n    then: {assign: rob}"))
         assert rules.read_text() != original
         bot.proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: "reloaded (" in bot.stderr(), 20, "the reload", bot)
+        wait_until(lambda: "reloaded (" in bot.stderr(), HANG, "the reload", bot)
         send(2, 2)
         # an invalid edit, noticed from the file alone: logged, the last good rules stay
         rules.write_text(rules.read_text().replace("assign: rob}", "assign: robert}"))
-        wait_until(lambda: "not reloaded" in bot.stderr(), 20, "the refusal", bot)
+        wait_until(lambda: "not reloaded" in bot.stderr(), HANG, "the refusal", bot)
         send(3, 3)
         assert_clean_stop_allowing_rule_errors(bot)
     assert owners(url) == ["sanne", "rob", "rob"]
@@ -356,8 +383,8 @@ def test_web_serves_slack_events_in_http_mode(bot_env, tmp_path):
     signatures get 401, Slack's URL check is answered, a DM to the bot opens a ticket."""
     import json
 
-    from tests.fakeslack import BOT_TOKEN, FakeSlack
-    from tests.test_slack import (
+    from tests.support.fakeslack import BOT_TOKEN, FakeSlack
+    from tests.support.slack_requests import (
         SECRET,
         envelope,
         http_post,
@@ -370,7 +397,7 @@ def test_web_serves_slack_events_in_http_mode(bot_env, tmp_path):
         env = {**bot_env, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
                "SLACK_API_URL": slack.url, "SLACK_CHANNEL": "C0DESK0001"}
         with bot_process(["web"], env, tmp_path, name="web") as web:
-            wait_until(lambda: accepts_connections(port), 20, "the web port", web)
+            wait_until(lambda: accepts_connections(port), HANG, "the web port", web)
             body = json.dumps({"token": "x", "challenge": "c-123", "type": "url_verification"})
             assert http_post(port, body, headers={"X-Slack-Signature": "v0=bad",
                                                   "X-Slack-Request-Timestamp": "1"})[0] == 401

@@ -18,8 +18,8 @@ from sqlalchemy import create_engine, inspect, update
 
 from bot.cli import main
 from bot.store.models import Ticket, make_engine
-from tests.conftest import START
-from tests.mailgen import customer_mail
+from tests.conftest import RULES, START
+from tests.support.mailgen import customer_mail
 
 ADDRESS = "support@desk.example"
 RESULT_KEYS = {"source", "status", "ticket", "warnings"}
@@ -42,7 +42,7 @@ def cli_env(tmp_path, monkeypatch) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path}/ticketbot.sqlite3",
         "TICKETBOT_MAIL_DIR": str(tmp_path / "outgoing"),
         "TICKETBOT_ADDRESS": ADDRESS,
-        "TICKETBOT_RULES": str(Path(__file__).resolve().parent.parent / "rules.yaml"),
+        "TICKETBOT_RULES": str(RULES),
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -425,7 +425,7 @@ def test_output_into_a_closed_pipe_is_not_an_error(cli_env, tmp_path):
 
 
 # --------------------------------------------------------------------------- rules, routing, directory
-REPO_RULES = Path(__file__).resolve().parent.parent / "rules.yaml"
+REPO_RULES = RULES
 
 
 def test_check_rules_ok_and_every_problem_on_its_own_line(cli, tmp_path):

@@ -14,16 +14,17 @@ from sqlalchemy import distinct, func, select
 
 from bot.store.migrate import upgrade
 from bot.store.models import Message, Outbox, RawMail, Spool, Ticket, make_engine
-from tests.mailgen import corpus
-from tests.servers import Dovecot, free_port
-from tests.test_app import (
+from tests.conftest import RULES
+from tests.scenarios.test_app import (
     ADDRESS,
     SEEN,
     assert_clean_stop,
     base_env,
     bot_process,
-    wait_until,
+    wait_for_progress,
 )
+from tests.support.mailgen import corpus
+from tests.support.servers import Dovecot, free_port
 
 N = 2000
 KILL_AT = 300  # tickets committed before the kill
@@ -82,7 +83,7 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(crash_db, tmp
                 "IMAP_URL": dovecot.url,
                 "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
                 "TICKETBOT_ADDRESS": ADDRESS,
-                "TICKETBOT_RULES": str(Path(__file__).resolve().parent.parent / "rules.yaml"),
+                "TICKETBOT_RULES": str(RULES),
                 "TICKETBOT_MAIL_DIR": str(out),
                 # small batches, parsed in-process: many commits, so the kill lands mid-stream
                 "TICKETBOT_IMAP_BATCH": "20",
@@ -93,8 +94,8 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(crash_db, tmp
 
             # ---- first run: killed without warning once some hundreds are stored
             with bot_process(["worker"], env, tmp_path, "first") as first:
-                wait_until(lambda: db.count(Ticket) >= KILL_AT, 60,
-                           f"{KILL_AT} tickets", first)
+                wait_for_progress(lambda: db.count(Ticket), lambda n: n >= KILL_AT,
+                                  f"{KILL_AT} tickets", first)
                 first.kill()
             at_kill = db.count(Ticket)
             assert 0 < at_kill < N, f"the kill did not land mid-stream: {at_kill} tickets"
@@ -108,13 +109,15 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(crash_db, tmp
 
             # ---- second run: finishes the job
             with bot_process(["worker"], env, tmp_path, "second") as second:
-                wait_until(lambda: db.count(Ticket) >= N, 90, f"{N} tickets", second)
-                wait_until(lambda: all(SEEN in flags for _, flags in dovecot.messages()),
-                           30, "every mail \\Seen", second, interval=0.2)
+                wait_for_progress(lambda: db.count(Ticket), lambda n: n >= N, f"{N} tickets",
+                                  second)
+                wait_for_progress(lambda: sum(SEEN in flags for _, flags in dovecot.messages()),
+                                  lambda n: n == N, "every mail \\Seen", second, interval=0.2)
                 # the outbox drains, except a row the killed worker had claimed (its
                 # claim runs for 5 minutes, so a crash cannot send a mail twice at once)
-                wait_until(lambda: set(db.scalars(select(Outbox.id).where(
-                    Outbox.status == "queued"))) <= claimed, 60, "the outbox to drain", second)
+                wait_for_progress(lambda: set(db.scalars(select(Outbox.id).where(
+                    Outbox.status == "queued"))), lambda queued: queued <= claimed,
+                    "the outbox to drain", second)
                 assert_clean_stop(second)
             assert "Traceback" not in second.stderr(), second.stderr()[-3000:]
             messages = dovecot.messages()

@@ -390,3 +390,18 @@ class FakeSlack:
     def _next_ts_unlocked(self) -> str:
         self._ts += 100
         return f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
+
+
+class FakeTime:
+    """The pacer's clock and sleep: sleeping moves the clock, nothing waits for real."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds

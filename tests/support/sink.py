@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Prove that the private test servers in tests/servers.py really work."""
+"""Prove that the private test servers in tests/support/servers.py really work."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import time
 import uuid
 
 import imapclient
+import psycopg
 import pytest
 import sqlalchemy as sa
 from imapclient.exceptions import LoginError
 
 try:
-    from tests.servers import Dovecot, Postgres, free_port
+    from tests.support.servers import Dovecot, Postgres, free_port
 except ImportError:  # tests/ is not a package
     from servers import Dovecot, Postgres, free_port
 
@@ -384,8 +385,8 @@ def test_postgres_start_databases_and_stop(tmp_path):
             assert conn.execute(sa.text("show listen_addresses")).scalar() == "127.0.0.1"
         e1.dispose()
         e2.dispose()
-        with pytest.raises(Exception):
-            pg.create_database("first_db")  # already exists
+        with pytest.raises(psycopg.errors.DuplicateDatabase):
+            pg.create_database("first_db")
     finally:
         pg.stop()
     assert not port_open(pg.port)

@@ -1,0 +1,71 @@
+"""The shape of the code, checked: one unit of work, one clock, imports at the top, and
+every ticket change through the desk actions. (The layer contract itself is
+import-linter's, run by `make test`: see [tool.importlinter] in pyproject.toml.)"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+BOT = Path(__file__).resolve().parent.parent / "bot"
+SOURCES = sorted(p for p in BOT.rglob("*.py") if "migrations" not in p.parts)
+
+
+def rel(p: Path) -> str:
+    return str(p.relative_to(BOT.parent))
+
+
+def calls(tree: ast.AST, name: str) -> list[int]:
+    """Lines where a method or function called `name` is called."""
+    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call)
+            and ((isinstance(n.func, ast.Attribute) and n.func.attr == name)
+                 or (isinstance(n.func, ast.Name) and n.func.id == name))]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=rel)
+def test_only_the_unit_of_work_begins_and_commits(path):
+    allowed = {"bot/store/unit_of_work.py", "bot/store/migrate.py"}  # migrate: alembic's DDL
+    if rel(path) in allowed:
+        return
+    tree = ast.parse(path.read_text())
+    found = {name: calls(tree, name) for name in ("begin", "commit", "begin_nested", "rollback")}
+    assert not any(found.values()), f"{rel(path)} opens or ends a transaction itself: {found}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=rel)
+def test_imports_are_at_module_top(path):
+    tree = ast.parse(path.read_text())
+    nested = [f"{rel(path)}:{sub.lineno}: {ast.unparse(sub)}"
+              for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+              for sub in ast.walk(node) if isinstance(sub, (ast.Import, ast.ImportFrom))]
+    assert not nested, "\n".join(nested)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=rel)
+def test_time_and_environment_come_from_one_place(path):
+    text = path.read_text()
+    if rel(path) != "bot/desk/context.py":  # utcnow(): the one wall clock, injected everywhere
+        assert not re.search(r"datetime\.now\(|date\.today\(|time\.time\(\)", text), rel(path)
+    if rel(path) != "bot/config.py":  # settings come from the environment in one place
+        assert not re.search(r"os\.environ|os\.getenv", text), rel(path)
+
+
+def test_only_the_desk_writes_tickets():
+    """Ticket rows change in the desk layer (actions, intake, SLA state, routing...), never in
+    an adapter, the CLI or the wiring: they call the desk."""
+    outside = [p for p in SOURCES if p.parts[-2] != "desk" and "store" not in p.parts
+               and "delivery" not in p.parts]
+    offenders = [rel(p) for p in outside
+                 if re.search(r"\bTicket\(|\b(?:t|ticket)\.(?:status|owner|kind)\s*=[^=]", p.read_text())]
+    assert not offenders, offenders
+
+
+def test_no_dispatcher_calls_a_private_desk_function():
+    """The CLI, the Slack desk and the staff-mail handler translate their input into the
+    public desk actions; none reaches behind them."""
+    for name in ("cli.py", "desk/slack_desk.py", "desk/staff_mail.py"):
+        text = (BOT / name).read_text()
+        assert not re.search(r"\b(?:actions|intake|queries|outgoing)\._\w+\(", text), name
