@@ -4,11 +4,14 @@ when it changes. Checking the text is pure and lives in bot/core/rules/load.py."
 from __future__ import annotations
 
 import logging
+import stat
 from pathlib import Path
 
 from bot.config import TEMPLATES_DIR
 from bot.core.rules.load import parse_rules
 from bot.core.rules.schema import Problem, RulesError, RuleSet
+
+MAX_BYTES = 1024 * 1024  # the shipped rules.yaml is about 20 KB
 
 
 def template_names(directory: Path | str) -> frozenset[str]:
@@ -25,6 +28,12 @@ def load_rules(path: Path | str, text: str | None = None,
     file = str(path)
     if text is None:
         try:
+            st = path.stat()  # of what a symlink points at
+            if not stat.S_ISREG(st.st_mode):
+                raise RulesError([Problem(file, 0, 0, "not a regular file")])
+            if st.st_size > MAX_BYTES:
+                raise RulesError([Problem(file, 0, 0, f"{st.st_size:,} bytes: a rules file may be "
+                                                      f"at most {MAX_BYTES:,}")])
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise RulesError([Problem(file, 0, 0, "no such file (the rules file is set by "

@@ -8,6 +8,7 @@ import ssl
 from pathlib import Path
 
 from bot.config import MailServerURL
+from bot.core.mail.invisible import has_invisible
 from bot.delivery.transport import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger("bot.smtp_out")
@@ -63,11 +64,23 @@ class SMTPTransport:
         return conn
 
     def send(self, sender: str, recipients: list[str], data: bytes, name: str) -> None:
+        hidden = [a for a in (sender, *recipients) if has_invisible(a)]
+        if hidden:
+            raise PermanentFailure(f"not sent: the address {hidden[0]!r} holds invisible "
+                                   "characters (a look-alike of a real address)")
+        utf8 = not all(a.isascii() for a in (sender, *recipients))
         for attempt in (1, 2):
             try:
                 if self._conn is None:
                     self._conn = self._connect()
-                refused = self._conn.sendmail(sender, recipients, data)
+                options: list[str] = []
+                if utf8:  # checked before MAIL FROM: the connection stays clean
+                    if not self._conn.has_extn("smtputf8"):
+                        raise PermanentFailure(
+                            f"not sent: {', '.join(recipients)} is an internationalised "
+                            "address and the relay does not offer SMTPUTF8")
+                    options = ["SMTPUTF8"]
+                refused = self._conn.sendmail(sender, recipients, data, mail_options=options)
             except smtplib.SMTPServerDisconnected as exc:
                 self._conn = None
                 if attempt == 2:
@@ -89,7 +102,15 @@ class SMTPTransport:
                     raise PermanentFailure(text) from exc
                 raise TemporaryFailure(text) from exc
             except (TimeoutError, OSError, smtplib.SMTPException) as exc:
-                self._conn = None
+                self._drop()
+                raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+            except UnicodeError as exc:  # an address or header the relay cannot take
+                self._drop()  # mid-transaction: never reuse the connection for the next mail
+                raise PermanentFailure(f"not sent: {type(exc).__name__}: {exc}") from exc
+            except PermanentFailure:
+                raise
+            except Exception as exc:  # anything else mid-transaction: a clean start next time
+                self._drop()
                 raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
             if refused:
                 raise PermanentFailure(f"refused: {refused}")
@@ -101,6 +122,15 @@ class SMTPTransport:
                 self._conn.rset()
         except (OSError, smtplib.SMTPException):
             self._conn = None
+
+    def _drop(self) -> None:
+        """Forget the connection (closing it quietly): the next mail opens a new one."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except (OSError, smtplib.SMTPException):
+                pass
 
     def close(self) -> None:
         if self._conn is not None:

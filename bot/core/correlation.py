@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -105,10 +106,16 @@ def reopen_decision(status: str, resolved_at: datetime | None, now: datetime, da
     return "new-linked"
 
 
+MAX_KEY = 400  # the width of raw_mail.dedupe_key
+
+
 def dedupe_key(message_id: str | None, sha256: str) -> str:
-    """The key that makes a mail stored once: its Message-ID, or its bytes' hash."""
-    return f"mid:{message_id}"[:400] if message_id else f"sha256:{sha256}"
-
-
-def ids_header(ids: Iterable[str]) -> str:
-    return " ".join(f"<{i}>" for i in ids)
+    """The key that makes a mail stored once: its Message-ID, or its bytes' hash. A
+    Message-ID too long for the column is keyed by the hash of the whole id, never cut:
+    two ids that share their first 400 characters are two mails."""
+    if not message_id:
+        return f"sha256:{sha256}"
+    key = f"mid:{message_id}"
+    if len(key) <= MAX_KEY:
+        return key
+    return "mid-sha256:" + hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()

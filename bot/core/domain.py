@@ -41,6 +41,10 @@ class ContractStatus(enum.StrEnum):
 
 CLOSED = (Status.RESOLVED, Status.CLOSED)
 
+# Routing and language detection read at most this much of a mail's text: enough for
+# any message a person writes, and a 25 MB mail costs no more to route than a short one.
+READ_LIMIT = 64 * 1024
+
 
 @dataclass
 class Attachment:
@@ -88,6 +92,8 @@ class InboundMessage:
     # Why no automatic mail may be sent to this sender (None: a person wrote it).
     auto_reason: str | None = None
     is_bounce: bool = False
+    # any delivery-status report (failed, delayed, delivered, relayed): never a ticket
+    is_delivery_report: bool = False
     # For a delivery report: the Message-IDs of the mail(s) it reports on.
     bounced_message_ids: list[str] = field(default_factory=list)
     language: str | None = None  # "nl", "en", "pl" or None when unsure

@@ -29,7 +29,7 @@ from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.events import record
-from bot.desk.views import cancellation_dict, iso, task_dict, ticket_dict
+from bot.desk.views import cancellation_dict, iso, task_dict, ticket_dict, valid_number
 from bot.store.models import Company, Message, Outbox, Task, Ticket
 
 log = logging.getLogger("bot.actions")
@@ -38,7 +38,7 @@ ACTION_KINDS = sla_state.FIRST_ACTIONS  # reply, call, meeting, visit, action
 
 
 def ticket_or_refuse(s: Session, number: int) -> Ticket:
-    ticket = s.get(Ticket, number)
+    ticket = s.get(Ticket, number) if valid_number(number) else None
     if ticket is None:
         raise Refused(f"no ticket {number}")
     return ticket
@@ -329,7 +329,7 @@ def complete_task(desk: Desk, actor: Actor, task_id: int, note: str | None = Non
     check(actor, Verb.TASK)
     now = desk.clock()
     with desk.uow.write(s) as s:
-        task = s.get(Task, task_id)
+        task = s.get(Task, task_id) if valid_number(task_id) else None
         if task is None:
             raise Refused(f"no task {task_id}")
         if task.done_at is not None:

@@ -195,6 +195,14 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         log.warning("ticket %s: delivery failure reported for %s", ticket.id,
                     msg.bounced_message_ids)
         return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=ticket)
+    if msg.is_delivery_report:  # delayed, delivered, relayed: news about our mail, not a request
+        if match.ticket is not None:
+            record(s, match.ticket, now, "system", "delivery-report", {"source": item.source},
+                   "a mail server reported on a mail we sent (not a failure)")
+        s.add(_raw(item, now, "ignored", "delivery-status report, not a failure"))
+        log.info("ignored %s: a delivery-status report", item.source)
+        return IngestResult(item.source, "ignored", None, msg.warnings,
+                            reason="delivery-status report")
 
     linked: Ticket | None = None
     why_linked: str | None = None
@@ -210,7 +218,13 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
             return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=ticket)
         decision = correlation.reopen_decision(ticket.status, ticket.resolved_at, now,
                                                settings.reopen_days)
-        if decision == "new-linked":
+        if not _belongs(s, ticket, msg, now):
+            # A tag or a References hit alone proves nothing (anyone can write "[TB-1]"):
+            # a stranger's mail never joins, reopens or reads another customer's ticket.
+            decision = "new-linked"
+            why_linked = (f"it names ticket {ticket.id} ({match.how}), but "
+                          f"{msg.from_addr or 'the sender'} is not that ticket's customer")
+        elif decision == "new-linked":
             why_linked = (f"reply to ticket {ticket.id}, resolved more than "
                           f"{settings.reopen_days} days ago")
         elif _cancellation_in_reply(s, desk, ticket, msg, now):
@@ -275,6 +289,28 @@ def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
     record(s, ticket, now, customer, "message", {"how": how, "message_id": msg.message_id})
     s.add(_raw(item, now, "appended", ticket=ticket))
     log.info("ticket %s: message appended (%s)", ticket.id, how)
+
+
+def _belongs(s: Session, ticket: Ticket, msg: InboundMessage, now: datetime) -> bool:
+    """Whether the sender may write on this ticket: its contact, someone the customer
+    wrote to or copied on it, or someone at the same company (a colleague of the
+    customer). Staff are recognised before this."""
+    addr = (msg.from_addr or "").lower()
+    if not addr:
+        return False
+    if ticket.contact_email and addr == ticket.contact_email.lower():
+        return True
+    if ticket.company is not None:
+        ident = directory.identify(s, addr, msg.from_name or "", now, create=False, flush=False)
+        if (ident.company is not None and ident.company is ticket.company) or (
+                ident.company_id is not None and ident.company_id == ticket.company_id):
+            return True
+    return any(addr in _addresses(m.to_addrs) | _addresses(m.cc_addrs)
+               for m in ticket.messages if m.direction == Direction.IN)
+
+
+def _addresses(header: str | None) -> set[str]:
+    return {a.strip().lower() for a in (header or "").split(",") if a.strip()}
 
 
 def _cancellation_in_reply(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.core import slack_text
 from bot.core.domain import Channel, InboundMessage, OutboxStatus
 from bot.core.mail.compose import build_mail, new_message_id
 from bot.core.rules.schema import Person, RuleSet
@@ -59,7 +60,8 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
     rendered = desk.renderer.render_mail(template, lang, {"person": person, **context})
     channel = channel_for(person, settings, by_mail)
     if channel == Channel.SLACK:
-        text = f"*{rendered.subject}*\n{rendered.text}".strip()
+        # the notice carries the customer's words: Slack shows them, never acts on them
+        text = f"*{slack_text.escape(rendered.subject)}*\n{slack_text.escape(rendered.text)}".strip()
         row = Outbox(ticket_id=ticket.id if ticket else None, channel=Channel.SLACK, purpose=purpose,
                      automatic=False, to_addr=person.slack, subject=rendered.subject,
                      template=template, language=rendered.language, body_text=rendered.text,

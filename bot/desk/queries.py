@@ -5,7 +5,8 @@ rules.yaml sees nothing of any ticket."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -20,7 +21,7 @@ from bot.desk import directory, routing, sla_state
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
-from bot.desk.views import cancellation_dict, iso, task_dict, ticket_dict
+from bot.desk.views import cancellation_dict, iso, task_dict, ticket_dict, valid_number
 from bot.store.models import Message, Outbox, Spool, Task, Ticket
 
 
@@ -38,6 +39,8 @@ def ticket_detail(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | Non
     """The ticket with its messages, attachments, watchers, tasks and events; None
     when there is no such ticket."""
     check(actor, Verb.VIEW)
+    if not valid_number(number):
+        return None
     with desk.uow.read() as s:
         t = s.get(Ticket, number)
         if t is None:
@@ -70,14 +73,19 @@ def search(desk: Desk, actor: Actor, words: str, limit: int = 10) -> list[dict[s
     words = words.strip()
     with desk.uow.read() as s:
         if words.lstrip("#").isdigit():
-            q = select(Ticket).where(Ticket.id == int(words.lstrip("#")))
+            number = int(words.lstrip("#"))
+            if not valid_number(number):
+                return []
+            q = select(Ticket).where(Ticket.id == number)
         else:
-            like = f"%{words.lower()}%"
+            # the words are words: % and _ match themselves, not any text
+            like = "%" + re.sub(r"([\\%_])", r"\\\1", words.lower()) + "%"
             q = select(Ticket).where(or_(
-                func.lower(Ticket.subject).like(like), func.lower(Ticket.customer).like(like),
-                func.lower(Ticket.contact_email).like(like),
+                func.lower(Ticket.subject).like(like, escape="\\"),
+                func.lower(Ticket.customer).like(like, escape="\\"),
+                func.lower(Ticket.contact_email).like(like, escape="\\"),
                 Ticket.id.in_(select(Message.ticket_id).where(
-                    func.lower(Message.visible_text).like(like)))))
+                    func.lower(Message.visible_text).like(like, escape="\\")))))
         return [ticket_dict(desk, t) for t in s.scalars(q.order_by(Ticket.id.desc()).limit(limit))]
 
 
@@ -168,19 +176,36 @@ def explain(desk: Desk, actor: Actor, raw: bytes, source: str = "file") -> dict[
     return out
 
 
+STUCK_AFTER = timedelta(minutes=15)  # a due outbox row older than this: delivery is stuck
+
+
 def health(desk: Desk) -> dict[str, Any]:
     """What an operator or a load balancer needs to know: can we reach the database,
-    is mail piling up. Raises when the database cannot be read."""
+    is mail piling up. `status` is "stuck" (the web process answers 503) when an outbox
+    row has been due for longer than STUCK_AFTER. Raises when the database cannot be
+    read."""
     now = desk.clock()
     with desk.uow.read() as s:
-        queued, oldest = s.execute(select(func.count(), func.min(Outbox.created_at))
-                                   .where(Outbox.status == OutboxStatus.QUEUED)).one()
+        queued, first_queued = s.execute(select(func.count(), func.min(Outbox.created_at))
+                                         .where(Outbox.status == OutboxStatus.QUEUED)).one()
+        first_due = s.scalar(select(func.min(Outbox.next_attempt_at)).where(
+            Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now))
         failed = s.scalar(select(func.count()).where(Outbox.status == OutboxStatus.FAILED))
         spooled = s.scalar(select(func.count()).select_from(Spool))
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    return {"status": "ok", "database": "ok",
-            "outbox": {"queued": queued, "failed": failed,
-                       "oldest_queued_seconds": round((now - oldest).total_seconds())
-                       if oldest else None},
-            "spool": spooled}
+    oldest, due_since = _aware(first_queued), _aware(first_due)
+    stuck = due_since is not None and now - due_since > STUCK_AFTER
+    out: dict[str, Any] = {
+        "status": "stuck" if stuck else "ok", "database": "ok",
+        "outbox": {"queued": queued, "failed": failed,
+                   "oldest_queued_seconds": round((now - oldest).total_seconds()) if oldest else None,
+                   "due_for_seconds": round((now - due_since).total_seconds()) if due_since else 0},
+        "spool": spooled}
+    if stuck:
+        out["reason"] = (f"an outgoing mail or post has been due for more than "
+                         f"{int(STUCK_AFTER.total_seconds() // 60)} minutes: is the sender running, "
+                         "can it reach the relay and Slack?")
+    return out
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

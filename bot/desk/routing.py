@@ -11,7 +11,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.core.domain import InboundMessage
+from bot.core.domain import READ_LIMIT, InboundMessage
+from bot.core.mail.invisible import strip_invisible
 from bot.core.mail.quotes import without_signature
 from bot.core.rules.engine import Decision, resolve_target, route
 from bot.core.rules.facts import Facts
@@ -22,9 +23,13 @@ from bot.store.models import Event, Ticket, Watcher
 
 
 def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
+    """What the rules look at: the customer's own words, the first READ_LIMIT of them,
+    without characters nobody sees (a zero-width space must not hide a keyword)."""
+    body = (msg.visible_text or msg.text or "")[:READ_LIMIT]
     return Facts(
         from_addr=msg.from_addr or "", to=tuple(msg.to) + tuple(msg.cc),
-        subject=msg.subject or "", body=without_signature(msg.visible_text or msg.text or ""),
+        subject=strip_invisible(msg.subject or ""),
+        body=strip_invisible(without_signature(body)),
         attachments=tuple((a.filename or "", a.content_type) for a in msg.attachments
                           if not a.inline),
         channel=msg.channel.value, language=msg.language,

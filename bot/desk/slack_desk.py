@@ -28,6 +28,7 @@ from bot.desk import actions, intake, queries, slack_posts
 from bot.desk.actor import Actor, Verb, Via, refusal, slack_actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
+from bot.desk.views import valid_number
 from bot.store.models import Event, Ticket
 
 SLACK_EVENTS = ("slack-reply", "note", "slack-intake")
@@ -164,7 +165,7 @@ class SlackDesk:
         answer = self._do(verb, [str(number)], actor)
         desk = self.desk
         with desk.uow.write() as s:
-            t = s.get(Ticket, number)
+            t = s.get(Ticket, number) if valid_number(number) else None
             if refusal(actor, Verb.VIEW) or t is None or not t.slack_ts:
                 if channel:  # only the person who pressed the button sees the answer
                     slack_posts.tell_only(s, t.id if t else None, channel, user, answer,

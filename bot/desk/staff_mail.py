@@ -13,7 +13,7 @@ stores the mail, with the colleague as the actor:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -63,7 +63,7 @@ def handle(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage, actor: A
                          refused=done, s=s)
         record(s, ticket, now, "system", "staff-mail-refused",
                {"command": done, "from": actor.key}, str(exc))
-        if actor.person is not None:
+        if actor.person is not None and not _told_lately(s, actor.person.email, now):
             notify.tell(s, desk, actor.person, now, purpose="staff-refused",
                         template="staff-refused", ticket=ticket,
                         context={"tag": desk.tag(ticket.id), "subject": ticket.subject,
@@ -71,6 +71,17 @@ def handle(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage, actor: A
         outcome = f"refused: {exc}"
     ticket.updated_at = now
     return f"{done} by {actor.key}: {outcome}"
+
+
+REFUSAL_WINDOW = timedelta(hours=1)
+
+
+def _told_lately(s: Session, email: str, now: datetime) -> bool:
+    """A colleague hears of refused commands at most once per window: forged mail in
+    their name cannot flood their mailbox (only they are ever told)."""
+    return bool(s.scalar(select(func.count()).select_from(Outbox).where(
+        Outbox.purpose == "staff-refused", func.lower(Outbox.to_addr) == email.lower(),
+        Outbox.created_at > now - REFUSAL_WINDOW)))
 
 
 def _run(s: Session, desk: Desk, ticket: Ticket, cmd: StaffCommand, actor: Actor) -> None:

@@ -9,6 +9,14 @@ from typing import Any
 from bot.desk.context import Desk
 from bot.store.models import Cancellation, Task, Ticket
 
+MAX_NUMBER = 2**31 - 1  # ticket and task numbers are 32-bit integers in every database
+
+
+def valid_number(number: int) -> bool:
+    """A number that can be a ticket's or a task's (1 up to 2**31 - 1): anything else,
+    e.g. a 23-digit number typed in Slack, is simply no ticket, never an error."""
+    return 0 < number <= MAX_NUMBER
+
 
 def iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value else None

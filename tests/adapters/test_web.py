@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 
 import pytest
 
 from bot.adapters.web import WebApp, WebServer
-from bot.desk import queries
+from bot.desk import intake, queries
+from tests.support.mailgen import customer_mail
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
@@ -42,6 +44,19 @@ def test_health_of_a_real_database(serve, service):
     assert json.loads(body)["database"] == "ok"
 
 
+def test_a_stuck_outbox_is_503_and_says_why(serve, service, clock):
+    """Issue 10.9: a mail due for longer than 15 minutes means delivery is stuck."""
+    intake.ingest_raw(service, customer_mail(1, variant="plain"), "t")  # queues the ack
+    port = serve(WebApp(lambda: queries.health(service)))
+    clock.advance(minutes=14)
+    assert get(port, "/healthz")[0] == 200
+    clock.advance(minutes=2)
+    status, body = get(port, "/healthz")
+    data = json.loads(body)
+    assert status == 503 and data["status"] == "stuck" and "due for more than 15 minutes" in data["reason"]
+    assert data["outbox"]["due_for_seconds"] == 16 * 60
+
+
 def test_unreachable_database_is_503(serve):
     def broken():
         raise ConnectionRefusedError("connection to 127.0.0.1:1 refused")
@@ -68,3 +83,52 @@ def test_busy_port_is_a_clear_error(serve):
     port = serve(WebApp(dict))
     with pytest.raises(OSError, match=f"cannot listen for HTTP on 127.0.0.1:{port}"):
         WebServer(WebApp(dict), "127.0.0.1", port)
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Wait (up to a hang bound) for the server to close the connection."""
+    sock.settimeout(60)
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+
+
+def still_open(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""
+    except BlockingIOError:
+        return True
+    finally:
+        sock.setblocking(True)
+
+
+def test_a_slow_request_is_cut_off():
+    """Issue 10.18: headers that never finish end the request after the timeout."""
+    server = WebServer(WebApp(lambda: {"status": "ok"}), "127.0.0.1", 0, timeout=0.5)
+    server.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)) as slow:
+            slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and then nothing more
+            assert closed_by_server(slow)
+        assert get(server.port, "/healthz")[0] == 200
+    finally:
+        server.stop()
+
+
+def test_one_client_cannot_hold_every_connection():
+    """Issue 10.18: one client address holds at most `per_client` connections; the next
+    one is closed at once (the held ones stay: their timeout is far away)."""
+    server = WebServer(WebApp(lambda: {"status": "ok"}), "127.0.0.1", 0, timeout=300,
+                       per_client=3)
+    server.start()
+    held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(3)]
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)) as extra:
+            assert closed_by_server(extra)
+        assert all(still_open(sock) for sock in held)
+    finally:
+        for sock in held:
+            sock.close()
+        server.stop()

@@ -74,4 +74,7 @@ def test_reopen_decision():
 def test_dedupe_key():
     assert correlation.dedupe_key("a@b", "ff") == "mid:a@b"
     assert correlation.dedupe_key(None, "ff") == "sha256:ff"
-    assert len(correlation.dedupe_key("x" * 1000, "ff")) == 400
+    long_key = correlation.dedupe_key("x" * 1000, "ff")
+    assert len(long_key) <= 400 and long_key.startswith("mid-sha256:")
+    # never cut: two long ids that share their first 400 characters are two keys
+    assert correlation.dedupe_key("x" * 1000 + "y", "ff") != long_key

@@ -113,6 +113,34 @@ def test_missing_file(tmp_path):
         load_rules(tmp_path / "nowhere.yaml")
 
 
+def test_only_a_regular_file_of_at_most_a_megabyte_is_read(tmp_path):
+    """Issue 10.13: a rules path pointing at a folder, a device or a huge file is refused
+    before it is read."""
+    with pytest.raises(RulesError, match="not a regular file"):
+        load_rules(tmp_path)
+    big = tmp_path / "big.yaml"
+    big.write_text(BASE + "# " + "x" * (1024 * 1024) + "\n")
+    with pytest.raises(RulesError, match=r"big.yaml: 1,0\d\d,\d\d\d bytes: a rules file may be at most 1,048,576"):
+        load_rules(big)
+    link = tmp_path / "link.yaml"
+    link.symlink_to("/dev/null")
+    with pytest.raises(RulesError, match="not a regular file"):
+        load_rules(link)
+
+
+def test_lines_of_another_file_are_not_repeated_into_the_log(tmp_path):
+    """Issue 10.13: pointed at a password-hash file by mistake, the validator says where
+    the unknown keys are, never what they hold."""
+    shadow = tmp_path / "shadow"
+    shadow.write_text("root:$6$Xq2kz$S3cr3tHashValue0123456789:19700:0:99999:7:::\n"
+                      "daemon:*:19700:0:99999:7:::\n")
+    with pytest.raises(RulesError) as err:
+        load_rules(shadow)
+    text = str(err.value)
+    assert "S3cr3tHash" not in text and "19700" not in text and "daemon:*" not in text
+    assert "unknown key (not shown)" in text
+
+
 def test_duplicate_yaml_key_is_a_problem(tmp_path):
     text = BASE + "rules:\n  - name: a\n    name: b\n    then: {assign: sanne}\n"
     assert problems(tmp_path, text) == ["10:5: duplicate key 'name'"]

@@ -100,3 +100,48 @@ def test_two_senders_at_once_deliver_each_mail_once(service, clock):
             outcomes.append(b._deliver(oid, clock.now))
         assert outcomes.count("sent") == 10 and outcomes.count(None) == 10
         assert len(sink.handler.wait_for(10)) == 10
+
+
+def intl_mail(n: int) -> bytes:
+    """A customer whose address is internationalised (RFC 6532: UTF-8 in the header)."""
+    return (f"From: J\u00f6rg M\u00fcller <j\u00f6rg@m\u00fcller.de>\r\n"
+            f"To: support@desk.example\r\nSubject: Vraag {n}\r\n"
+            f"Message-ID: <intl-{n}@m\u00fcller.de>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nGoedendag, een vraag.\r\n").encode()
+
+
+def test_an_internationalised_address_never_costs_another_customer_their_mail(service, clock):
+    """Issue 10.3: the acknowledgement to jörg@müller.de fails alone, with its reason, when
+    the relay has no SMTPUTF8; the next customer's mail on the same connection is sent."""
+    first = intake.ingest_raw(service, intl_mail(1), "t").ticket
+    intake.ingest_raw(service, customer_mail(2, variant="plain"), "t")
+    with Sink() as sink:
+        sender = sender_for(service, sink.url)
+        assert sender.run_once(clock.now) == {"sent": 1, "retry": 0, "failed": 1}
+        [got] = sink.handler.wait_for(1)
+    failed, sent = rows(service)
+    assert failed.ticket_id == first and failed.to_addr == "j\u00f6rg@m\u00fcller.de"
+    assert failed.status == "failed" and "SMTPUTF8" in failed.last_error
+    assert sent.status == "sent" and got.rcpt_tos == [sent.to_addr]
+    # a relay that offers SMTPUTF8 gets it, UTF-8 headers and all
+    clock.advance(minutes=1)
+    intake.ingest_raw(service, intl_mail(3), "t")
+    with Sink(smtputf8=True) as sink:
+        assert sender_for(service, sink.url).run_once(clock.now) == {"sent": 1, "retry": 0, "failed": 0}
+        [got] = sink.handler.wait_for(1)
+    assert got.rcpt_tos == ["j\u00f6rg@m\u00fcller.de"]
+    assert "To: j\u00f6rg@m\u00fcller.de".encode() in got.data
+
+
+def test_an_address_with_invisible_characters_is_not_mailed(service, clock):
+    """Issue 10.10: a zero-width space in an address (a look-alike) is refused for sending,
+    with the reason, and does not disturb the relay connection."""
+    intake.ingest_raw(service, customer_mail(4, variant="plain").replace(
+        b"contact4@customer4.example", "contact4\u200b@customer4.example".encode()), "t")
+    intake.ingest_raw(service, customer_mail(5, variant="plain"), "t")
+    with Sink(smtputf8=True) as sink:
+        sender = sender_for(service, sink.url)
+        assert sender.run_once(clock.now) == {"sent": 1, "retry": 0, "failed": 1}
+        sink.handler.wait_for(1)
+    bad = next(r for r in rows(service) if r.status == "failed")
+    assert "invisible" in bad.last_error

@@ -102,14 +102,17 @@ def test_duplicates_within_one_batch(service):
 def test_reply_to_our_acknowledgement_joins_the_ticket(service):
     intake.ingest_raw(service, mail(9, message_id="first@c.example"), "t")
     [ack] = outbox_rows(service)
-    reply = mail(10, subject="Re: something else entirely", in_reply_to=ack.message_id)
+    reply = mail(9, message_id="second@c.example", subject="Re: something else entirely",
+                 in_reply_to=ack.message_id)
     r = intake.ingest_raw(service, reply, "t")
     assert (r.status, r.ticket) == ("appended", 1)
     assert len(outbox_rows(service)) == 1  # no second acknowledgement
 
 
 def test_cc_colleague_reply_threads_by_the_customers_message_id(service):
-    intake.ingest_raw(service, mail(11, message_id="orig@c.example"), "t")
+    # the customer copied a colleague at another company; the colleague answers all
+    intake.ingest_raw(service, mail(11, message_id="orig@c.example").replace(
+        b"Subject:", b"Cc: contact12@othercompany.example\r\nSubject:", 1), "t")
     colleague = mail(12, domain="othercompany.example", in_reply_to="orig@c.example",
                      subject="Re: Question")
     assert intake.ingest_raw(service, colleague, "t").ticket == 1
@@ -117,7 +120,7 @@ def test_cc_colleague_reply_threads_by_the_customers_message_id(service):
 
 def test_subject_tag_threads_without_headers_and_unknown_tag_makes_a_new_ticket(service):
     intake.ingest_raw(service, mail(13), "t")
-    r = intake.ingest_raw(service, mail(14, subject="AW: [TB - 1] Vraag"), "t")
+    r = intake.ingest_raw(service, mail(13, message_id="tag14@c.example", subject="AW: [TB - 1] Vraag"), "t")
     assert (r.status, r.ticket) == ("appended", 1)
     r = intake.ingest_raw(service, mail(15, subject="Re: [TB-999] lost"), "t")
     assert (r.status, r.ticket) == ("created", 2)
@@ -129,7 +132,7 @@ def test_reply_to_resolved_ticket_reopens_within_14_days_later_links_a_new_one(s
         t = s.get(Ticket, 1)
         t.status, t.resolved_at = "resolved", clock.now
     clock.advance(days=14)
-    r = intake.ingest_raw(service, mail(17, in_reply_to="r1@c.example"), "t")
+    r = intake.ingest_raw(service, mail(16, message_id="r2@c.example", in_reply_to="r1@c.example"), "t")
     assert (r.status, r.ticket) == ("appended", 1)
     d = queries.ticket_detail(service, OPERATOR, 1)
     assert d["status"] == "open" and d["resolved"] is None
@@ -139,7 +142,7 @@ def test_reply_to_resolved_ticket_reopens_within_14_days_later_links_a_new_one(s
         t = s.get(Ticket, 1)
         t.status, t.resolved_at = "closed", clock.now
     clock.advance(days=14, seconds=1)
-    r = intake.ingest_raw(service, mail(18, in_reply_to="r1@c.example"), "t")
+    r = intake.ingest_raw(service, mail(16, message_id="r3@c.example", in_reply_to="r1@c.example"), "t")
     assert r.status == "created" and r.ticket == 2
     d2 = queries.ticket_detail(service, OPERATOR, 2)
     assert d2["linked_ticket"] == 1 and d2["status"] == "new"
@@ -269,3 +272,41 @@ def test_a_constraint_failure_quarantines_the_mail_instead_of_losing_it(service)
         assert raw.status == "quarantined" and "IntegrityError" in raw.error
         assert raw.content == mail(1, message_id="lost@customer.example")
     assert count(service, Ticket) == 0
+
+
+def test_a_delayed_delivery_notice_opens_no_ticket(service):
+    """Issue 10.16: a delivery-status report that is not a failure (delayed) is news about
+    our mail, not a customer: no ticket, no acknowledgement, no notice; its bytes are kept."""
+    intake.ingest_raw(service, mail(40), "t")
+    [ack] = outbox_rows(service)
+    delayed = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>\r\n"
+        "To: support@desk.example\r\nSubject: Delayed Mail (still being retried)\r\n"
+        "Return-Path: <>\r\nMessage-ID: <delay1@mx.customer.example>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nStill trying.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.customer.example\r\n\r\n"
+        "Final-Recipient: rfc822; contact40@customer40.example\r\nAction: delayed\r\n"
+        "Status: 4.4.7\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: <{ack.message_id}>\r\nSubject: {ack.subject}\r\n\r\n--B--\r\n"
+    ).encode()
+    r = intake.ingest_raw(service, delayed, "t")
+    assert (r.status, r.reason) == ("ignored", "delivery-status report")
+    assert count(service, Ticket) == 1 and len(outbox_rows(service)) == 1
+    d = queries.ticket_detail(service, OPERATOR, 1)
+    assert d["bounced"] is False and d["status"] == "new"
+    with service.sessions() as s:
+        assert s.scalar(select(RawMail.status).where(RawMail.source == "t").order_by(
+            RawMail.id.desc()).limit(1)) == "ignored"
+
+
+def test_message_ids_that_share_their_first_400_characters_are_two_mails(service):
+    """Issue 10.11: a long Message-ID is never cut for deduplication."""
+    stem = "x" * 420
+    a = intake.ingest_raw(service, mail(41, message_id=f"{stem}.a@c.example"), "t")
+    b = intake.ingest_raw(service, mail(42, message_id=f"{stem}.b@c.example"), "t")
+    again = intake.ingest_raw(service, mail(41, message_id=f"{stem}.a@c.example"), "t")
+    assert (a.status, b.status, again.status) == ("created", "created", "duplicate")
+    assert count(service, Ticket) == 2

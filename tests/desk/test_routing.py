@@ -399,3 +399,16 @@ def test_a_cancellation_sent_as_a_reply_gets_its_own_linked_ticket(desk):
     reply2["In-Reply-To"] = f"<{ack.message_id}>"
     reply2.set_content("Dank u wel!\n")
     assert intake.ingest_raw(desk, bytes(reply2), "reply2").status == "appended"
+
+
+def test_invisible_characters_neither_hide_a_keyword_nor_reach_staff(desk):
+    """Issue 10.14: zero-width characters cannot hide a cancellation from routing; a
+    right-to-left override cannot disguise an attachment's name in what staff read."""
+    raw = mail("jan@bakkerij-jansen.nl", "Op\u200bzeg\u200bging contract",
+               "Goedendag,\n\nHierbij zeg ik het contract op.\n",
+               attachment=("factuur\u202efdp.exe", b"MZ"))
+    assert queries.explain(desk, OPERATOR, raw)["kind"] == "cancellation"
+    t = ingest(desk, raw)
+    assert t["subject"] == "Opzegging contract" and t["kind"] == "cancellation"
+    [name] = [a["name"] for m in t["messages"] for a in m["attachments"]]
+    assert name == "factuurfdp.exe"

@@ -373,3 +373,64 @@ def test_the_weekly_report_is_a_dm_and_a_mail_with_the_csv(desk):
     [mailed] = [m for m in desk.mails_to("henk@desk.example") if "Openstaande" in m["Subject"]]
     [csv_part] = list(mailed.iter_attachments())
     assert csv_part.get_filename() == "open-complaints-2026-11-30.csv"
+
+
+HOSTILE = ("<!channel>", "<!here>", "<http://evil.example|klik")
+
+
+def test_customer_text_never_pings_or_links_in_slack(desk):
+    """Issue 10.1: mrkdwn control sequences in a customer's subject, name and body reach
+    the thread root, the owner's DM and the thread's posts as text, never as a mention, a
+    broadcast or a disguised link."""
+    m = EmailMessage()
+    m["From"] = '"<!here> Jan" <jan@bakkerij-jansen.nl>'
+    m["To"] = "support@desk.example"
+    m["Subject"] = "Klacht <!channel> <@U0SANNE01> over de bezorging"
+    m["Message-ID"] = "<evil1@x>"
+    m.set_content("Ik ben ontevreden. <http://evil.example|klik hier> <!channel>\n")
+    n = intake.ingest_raw(desk.svc, bytes(m), "t").ticket
+    desk.send()
+    root = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
+    dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"].startswith("D"))
+    # the customer writes again: their mail goes into the thread
+    desk.clock.advance(hours=1)
+    again = EmailMessage()
+    again["From"] = '"<!here> Jan" <jan@bakkerij-jansen.nl>'
+    again["To"] = "support@desk.example"
+    again["Subject"] = f"Re: [TB-{n}] Klacht"
+    again["Message-ID"] = "<evil2@x>"
+    again["In-Reply-To"] = "<evil1@x>"
+    again.set_content("<!channel> nog steeds niets <http://evil.example|klik>\n")
+    intake.ingest_raw(desk.svc, bytes(again), "t")
+    desk.send()
+    posted = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts"))
+    for call in (root, dm, posted):
+        every_text = json.dumps(call.params, ensure_ascii=False)
+        for bad in HOSTILE:
+            assert bad not in every_text, (bad, call.params)
+    assert "&lt;!channel&gt; &lt;@U0SANNE01&gt;" in root.params["text"]
+    assert "<@" not in root.params["text"] and "<@" not in dm.params["text"]
+    assert "&lt;http://evil.example|klik hier&gt;" in dm.params["text"]
+    assert "&lt;!channel&gt; nog steeds niets" in posted.params["text"]
+    # the bot's own mention of the owner (from rules.yaml) is still a real mention
+    fields = [f["text"] for f in root.params["blocks"][1]["fields"]]
+    assert fields[2] == f"*Owner*\n<@{SANNE}>"
+
+
+def test_wildcards_and_huge_numbers_are_plain_input(desk):
+    """Issue 10.15 and 10.17: `%` searches for a percent sign, not every ticket; a
+    23-digit ticket number is no ticket (never a 500 that Slack retries)."""
+    n, root_ts = open_complaint(desk)
+    assert desk.command("search %") == "Nothing found for “%”."
+    assert desk.command("search _") == "Nothing found for “_”."
+    assert desk.command("search bezorging").startswith(f"[TB-{n}]")
+    huge = "9" * 23
+    assert desk.command(f"show {huge}") == f"No ticket {huge}."
+    assert desk.command(f"resolve {huge}") == f"Not done: no ticket {huge}."
+    assert desk.command(f"search {huge}") == f"Nothing found for “{huge}”."
+    status = wsgi_post(desk.events, block_actions_form(
+        {"action_id": "ticket_resolve", "block_id": f"ticket-{n}", "value": huge, "type": "button",
+         "action_ts": "1800000000.000900", "text": {"type": "plain_text", "text": "Resolve"}},
+        message_ts=root_ts, user=SANNE), "application/x-www-form-urlencoded")[0]
+    assert status == 200
+    assert queries.ticket_detail(desk.svc, OPERATOR, n)["status"] == "new"

@@ -184,3 +184,24 @@ def test_the_advisor_also_hears_of_a_new_contact_at_their_customer(desk):
 def test_parse(body, name, arg, text, problem):
     c = parse(body)
     assert (c.name, c.arg, c.text, c.problem) == (name, arg, text, problem)
+
+
+def test_forged_commands_name_the_command_and_mail_the_real_colleague_once(desk):
+    """Issue 10.7: each refusal says which command was refused (not "#note"); a flood of
+    forged mails in a colleague's name tells that colleague once per window, nobody else."""
+    n, _ = invoice_ticket(desk)
+    for i in range(5):
+        intake.ingest_raw(desk, mail("debiteuren@desk.example", f"Re: [TB-{n}] Factuur",
+                                     "#reply\nU krijgt uw geld terug.\n", f"forged{i}@evil"), "t")
+    [told] = outbox(desk, purpose="staff-refused")
+    assert told.to_addr == "debiteuren@desk.example"
+    assert "#reply" in told.subject + told.body_text
+    assert outbox(desk, purpose="reply") == []
+    t = queries.ticket_detail(desk, OPERATOR, n)
+    refusals = [e for e in t["events"] if e["action"] == "staff-mail-refused"]
+    assert len(refusals) == 5 and all(e["detail"]["command"] == "#reply" for e in refusals)
+    # an hour later the colleague may be told again
+    desk.clock.advance(hours=1, minutes=1)
+    intake.ingest_raw(desk, mail("debiteuren@desk.example", f"Re: [TB-{n}] Factuur",
+                                 "#resolve\n", "forged9@evil"), "t")
+    assert len(outbox(desk, purpose="staff-refused")) == 2

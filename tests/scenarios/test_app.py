@@ -269,7 +269,8 @@ def test_procfile_web_and_clock_processes(bot_env, tmp_path):
         status, body = http_get(port, "/healthz")
         assert status == 200
         assert body == {"status": "ok", "database": "ok", "spool": 0,
-                        "outbox": {"queued": 0, "failed": 0, "oldest_queued_seconds": None}}
+                        "outbox": {"queued": 0, "failed": 0, "oldest_queued_seconds": None,
+                                   "due_for_seconds": 0}}
         assert http_get(port, "/nothing-here") == (404, {"error": "not found"})
         assert not accepts_connections(smtp_port(bot_env))  # web alone runs no intake
         assert_clean_stop(web)

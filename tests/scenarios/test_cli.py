@@ -123,8 +123,8 @@ def test_ingest_reply_is_appended_and_unreadable_files_are_quarantined(cli, tmp_
     folder = tmp_path / "mail"
     first = write(folder / "1-first.eml", customer_mail(0, message_id="q1@customer.example",
                                                          variant="plain"))
-    reply = write(folder / "2-reply.eml", customer_mail(
-        5, message_id="q2@other.example", variant="plain", subject="Re: something else",
+    reply = write(folder / "2-reply.eml", customer_mail(  # the same customer answers
+        0, message_id="q2@customer.example", variant="plain", subject="Re: something else",
         in_reply_to="q1@customer.example"))
     empty = write(folder / "3-empty.eml", b"")
     junk = write(folder / "4-garbage.eml", GARBAGE)
@@ -139,7 +139,7 @@ def test_ingest_reply_is_appended_and_unreadable_files_are_quarantined(cli, tmp_
     assert rows[3]["warnings"] and rows[3]["warnings"][0].startswith("unreadable:")
     detail = cli.json("show", "1")
     inbound = [m for m in detail["messages"] if m["direction"] == "in"]
-    assert [m["message_id"] for m in inbound] == ["q1@customer.example", "q2@other.example"]
+    assert [m["message_id"] for m in inbound] == ["q1@customer.example", "q2@customer.example"]
     assert [t["number"] for t in cli.json("tickets")] == [1]
 
 

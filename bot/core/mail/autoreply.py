@@ -262,6 +262,24 @@ def bounce_info(em: Message) -> tuple[bool, list[str]]:
         return False, []
 
 
+def is_delivery_report(em: Message) -> bool:
+    """A delivery-status report of any action (failed, delayed, delivered, relayed): a
+    standard DSN, or a mailer daemon's / null sender's notice about a delay. Never a
+    customer writing; never a ticket of its own."""
+    try:
+        if content_type_of(em) == "multipart/report":
+            report_type = (header_param(raw_header(em, "content-type"), "report-type") or "").lower()
+            return report_type in ("delivery-status", "")
+        from_raw = _raw_header(em, "from") or ""
+        sender = parseaddr(from_raw)[1].lower() or from_raw.strip().lower()
+        rp = _raw_header(em, "return-path")
+        null_sender = rp is not None and rp.strip() in ("<>", "", "< >")
+        daemon = _local_part(sender) in ("mailer-daemon", "postmaster")
+        return (daemon or null_sender) and bool(_DELAY_SUBJECT.search(_raw_header(em, "subject") or ""))
+    except Exception:  # a malformed report must not break the parser
+        return False
+
+
 def _bounce_info(em: Message) -> tuple[bool, list[str]]:
     ctype = content_type_of(em)
     from_raw = _raw_header(em, "from") or ""

@@ -11,6 +11,9 @@ from email.utils import format_datetime
 
 # Lines are folded at 78 and ended with CRLF, as SMTP wants.
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=78)
+# An internationalised address (jörg@müller.de) is written as UTF-8 (RFC 6532); the
+# relay must then offer SMTPUTF8 (bot/adapters/smtp_out.py).
+SMTPUTF8_POLICY = email.policy.SMTPUTF8.clone(max_line_length=78)
 
 
 def new_message_id(domain: str, ticket: int | None) -> str:
@@ -38,7 +41,8 @@ def build_mail(
     ``headers`` may hold: in_reply_to (bare id), references (list of bare ids),
     thread_index, thread_topic, automatic (bool), language.
     """
-    msg = EmailMessage(policy=SMTP_POLICY)
+    ascii_only = from_addr.isascii() and to_addr.isascii()
+    msg = EmailMessage(policy=SMTP_POLICY if ascii_only else SMTPUTF8_POLICY)
     msg["From"] = Address(display_name=from_name, addr_spec=from_addr)
     msg["To"] = to_addr
     msg["Subject"] = subject

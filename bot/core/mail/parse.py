@@ -37,16 +37,18 @@ from functools import lru_cache
 
 from inscriptis import get_text as _inscriptis_get_text
 
-from bot.core.domain import Attachment, Channel, InboundMessage, UnreadableMail
+from bot.core.domain import READ_LIMIT, Attachment, Channel, InboundMessage, UnreadableMail
 from bot.core.mail.autoreply import (
     automatic_reason,
     bounce_info,
     content_type_of,
     disposition_of,
     header_param,
+    is_delivery_report,
     parse_message_ids,
     raw_header,
 )
+from bot.core.mail.invisible import strip_invisible
 from bot.core.mail.language import detect_language
 from bot.core.mail.quotes import visible_text as _visible_text
 
@@ -836,9 +838,16 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
         raise UnreadableMail("no mail headers and no text")
 
     out.visible_text = _visible_text(out.text)
+    # what staff read: no invisible characters in names, subjects and file names
+    out.subject = strip_invisible(out.subject)
+    out.from_name = strip_invisible(out.from_name)
+    for a in out.attachments:
+        if a.filename:
+            a.filename = strip_invisible(a.filename)
 
     # -- loops, bounces, language -------------------------------------------
     out.is_bounce, out.bounced_message_ids = bounce_info(msg)
+    out.is_delivery_report = out.is_bounce or is_delivery_report(msg)
     out.auto_reason = automatic_reason(out, own_addresses)
-    out.language = detect_language(out.subject + "\n" + out.visible_text)
+    out.language = detect_language(out.subject + "\n" + out.visible_text[:READ_LIMIT])
     return out

@@ -53,6 +53,8 @@ from bot.core.time import sla_policy
 
 CondTest = Callable[[Facts], bool | str]
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,40}$")
+
 
 # --------------------------------------------------------------------------- loading
 class Located(dict):
@@ -128,7 +130,10 @@ class _Checker:
     def keys(self, m: Located, allowed: set[str], what: str) -> None:
         for k in m:
             if k not in allowed:
-                self.add(m.key_marks[k], f"unknown key {k!r} in {what}; expected one of "
+                # a key that is not even a name (a line of some other file, a secret) is
+                # not repeated into the log
+                shown = repr(k) if isinstance(k, str) and _PLAIN_KEY.match(k) else "(not shown)"
+                self.add(m.key_marks[k], f"unknown key {shown} in {what}; expected one of "
                                          f"{', '.join(sorted(allowed))}")
 
     def name(self, value, where, what: str) -> str | None:
