@@ -82,7 +82,26 @@ def _ingest_one_safely(desk: Desk, item: Prepared, now: datetime) -> IngestResul
 
 
 def _key(item: Prepared) -> str:
+    if item.clash:
+        return f"clash:{item.sha256}"
     return correlation.dedupe_key(item.message.message_id if item.message else None, item.sha256)
+
+
+def _same_mail(s: Session, item: Prepared, earlier: InboundMessage | None) -> bool:
+    """Whether a mail whose dedupe key is known is that same mail again (a redelivery,
+    perhaps with other transport headers): same sender and same text. A mail that
+    merely reuses a Message-ID (by accident or on purpose) is not."""
+    msg = item.message
+    if msg is None or not msg.message_id:
+        return True  # keyed by its bytes: the same bytes
+    if earlier is not None:
+        return earlier.from_addr == msg.from_addr and earlier.text == msg.text
+    row = s.execute(select(Message.from_addr, Message.text).where(
+        Message.message_id == msg.message_id[:400], Message.direction == Direction.IN)
+        .order_by(Message.id).limit(1)).first()
+    if row is None:
+        return True  # stored without a message (ignored, quarantined): keep it so
+    return row.from_addr == msg.from_addr[:320] and (row.text or "") == (msg.text or "")
 
 
 def _stored_ticket(desk: Desk, item: Prepared) -> int | None | bool:
@@ -132,7 +151,18 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
     s.info["acks"] = []
     s.info["after_flush"] = []
     results = []
+    in_batch: dict[str, InboundMessage | None] = {}
     for item, key in zip(items, keys, strict=True):
+        if key in known and not _same_mail(s, item, in_batch.get(key)):
+            item.clash = True  # same Message-ID, another mail: keep it, keyed by its bytes
+            key = _key(item)
+            if key not in known:
+                known.update(s.execute(select(RawMail.dedupe_key, RawMail.ticket_id)
+                                       .where(RawMail.dedupe_key == key)).all())
+            if item.message is not None and key not in known:
+                item.message.warnings.append(
+                    "another mail with this Message-ID arrived before; this one is kept "
+                    "as a message of its own (Message-ID clash)")
         if key in known:
             results.append(IngestResult(item.source, "duplicate", None,
                                         item.message.warnings if item.message else [],
@@ -141,6 +171,7 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
         with s.no_autoflush:
             result = _ingest(s, desk, item, now)
         known[key] = result._ticket_obj
+        in_batch[key] = item.message
         results.append(result)
     spooled = [i.spool_id for i in items if i.spool_id is not None]
     if spooled:  # each spooled mail leaves the spool in the transaction storing it

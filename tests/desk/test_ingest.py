@@ -310,3 +310,26 @@ def test_message_ids_that_share_their_first_400_characters_are_two_mails(service
     again = intake.ingest_raw(service, mail(41, message_id=f"{stem}.a@c.example"), "t")
     assert (a.status, b.status, again.status) == ("created", "created", "duplicate")
     assert count(service, Ticket) == 2
+
+
+def test_a_reused_message_id_with_other_content_is_kept_not_dropped(service):
+    """Issue 10.5: the same Message-ID from another sender with other text is a second
+    mail: its ticket is made, its bytes kept; a true redelivery (other transport headers)
+    and a second copy of the clashing mail are still duplicates."""
+    first = mail(50, message_id="same@c.example")
+    other = mail(51, message_id="same@c.example")
+    a = intake.ingest_raw(service, first, "t")
+    b = intake.ingest_raw(service, other, "t")
+    assert (a.status, b.status) == ("created", "created") and a.ticket != b.ticket
+    assert any("Message-ID clash" in w for w in b.warnings)
+    redelivered = b"Received: from relay2.example by mx.desk.example; Mon, 2 Nov 2026\r\n" + first
+    assert intake.ingest_raw(service, redelivered, "t").status == "duplicate"
+    assert intake.ingest_raw(service, other, "t").status == "duplicate"
+    with service.sessions() as s:
+        kept = set(s.scalars(select(RawMail.content).where(RawMail.status == "created")))
+    assert {first, other} <= kept
+    # and within one batch too
+    from bot.core.mail.prepare import prepare
+    results = intake.ingest_prepared(service, [prepare(mail(52, message_id="twice@c.example"), "x"),
+                                               prepare(mail(53, message_id="twice@c.example"), "y")])
+    assert [r.status for r in results] == ["created", "created"]

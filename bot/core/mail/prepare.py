@@ -40,6 +40,9 @@ class Prepared:
     error: str | None = None  # why it could not be read
     spool_id: int | None = None  # set when it came from the SMTP spool: deleted on commit
     received_at: datetime | None = None  # when it reached us, if known (the SMTP spool)
+    # another mail arrived before with the same Message-ID but another sender or text:
+    # this one is kept too, keyed by its bytes (never dropped as a "duplicate")
+    clash: bool = False
 
 
 def prepare(raw: bytes, source: str, own_addresses: Iterable[str] = ()) -> Prepared:
