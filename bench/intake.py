@@ -216,17 +216,65 @@ def percentile(values: list[float], p: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
+def big_mails() -> list[tuple[str, bytes]]:
+    """A 5 MB plain-text mail (routing and language over the whole text was the cost) and
+    a 25 MB mail: a short text with a 24 MB attachment, as people send scans."""
+    from email.message import EmailMessage
+
+    line = "De levering van vandaag was weer te laat en de factuur klopt niet. " * 2 + "\n"
+    text = EmailMessage()
+    text["From"] = "Jan <jan@klant.nl>"
+    text["To"] = "support@desk.example"
+    text["Subject"] = "Lange klacht"
+    text["Message-ID"] = "<big-text@klant.nl>"
+    text.set_content(line * (5 * 1024 * 1024 // len(line)))
+    scan = EmailMessage()
+    scan["From"] = "Piet <piet@klant.nl>"
+    scan["To"] = "support@desk.example"
+    scan["Subject"] = "Scan van de opzegging"
+    scan["Message-ID"] = "<big-scan@klant.nl>"
+    scan.set_content("Goedendag,\n\nZie de scan in de bijlage.\n")
+    scan.add_attachment(bytes(range(256)) * (24 * 1024 * 1024 // 256), maintype="application",
+                        subtype="pdf", filename="opzegging.pdf")
+    return [("ingest a 5 MB plain-text mail (SQLite)", bytes(text)),
+            ("ingest a 25 MB mail with a 24 MB attachment (SQLite)", bytes(scan))]
+
+
+def bench_big(tmp: Path) -> list[tuple[str, float]]:
+    """Seconds from bytes to committed ticket for each big mail, with the shipped rules."""
+    from bot.adapters.rules_file import load_rules
+    from bot.config import Settings
+    from bot.desk import intake
+    from bot.desk.context import Desk
+    from bot.store.migrate import upgrade
+    from bot.store.models import make_engine, make_sessionmaker
+
+    url = f"sqlite:///{tmp}/big.sqlite3"
+    upgrade(url)
+    settings = Settings(database_url=url, address="support@desk.example", domains=("desk.example",),
+                        mail_dir=tmp / "out-big", parse_workers=1)
+    desk = Desk(settings, make_sessionmaker(make_engine(url)),
+                rules=load_rules(Path(__file__).resolve().parent.parent / "rules.yaml"))
+    out = []
+    for label, raw in big_mails():
+        started = time.perf_counter()
+        result = intake.ingest_raw(desk, raw, "bench")
+        assert result.status == "created", result
+        out.append((label, time.perf_counter() - started))
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench")
     ap.add_argument("--mails", type=int, default=10_000)
     ap.add_argument("--smtp-mails", type=int, default=3_000)
     ap.add_argument("--workers", type=int, default=0, help="parser processes (0: cores)")
-    ap.add_argument("--only", choices=["imap", "smtp", "latency", "sweep"], action="append")
+    ap.add_argument("--only", choices=["imap", "smtp", "latency", "big", "sweep"], action="append")
     ap.add_argument("--tickets", type=int, default=1_000_000, help="sweep: tickets in the database")
     ap.add_argument("--open", type=int, default=100_000, help="sweep: of which open")
     ap.add_argument("--due", type=int, default=1_000, help="sweep: of which due now")
     args = ap.parse_args(argv)
-    only = set(args.only or ["imap", "smtp", "latency", "sweep"])
+    only = set(args.only or ["imap", "smtp", "latency", "big", "sweep"])
     rows: list[tuple[str, str, str]] = []
     tmp = Path(tempfile.mkdtemp(prefix="tb-bench-"))
     mails = corpus(args.mails) if only & {"imap", "smtp"} else []
@@ -256,6 +304,10 @@ def main(argv=None) -> int:
         rows.append(("Dovecot APPEND -> ticket committed, p50", f"{percentile(lat, 50) * 1000:.0f} ms", ""))
         rows.append(("Dovecot APPEND -> ticket committed, p99", f"{percentile(lat, 99) * 1000:.0f} ms", "< 1000"))
         rows.append(("  (mean, max)", f"{statistics.mean(lat) * 1000:.0f} / {max(lat) * 1000:.0f} ms", ""))
+    if "big" in only:
+        print("big mails ...", file=sys.stderr)
+        for label, seconds in bench_big(tmp):
+            rows.append((label, f"{seconds:.2f} s", "seconds"))
     if "sweep" in only:
         from bench import sweep
 

@@ -23,13 +23,18 @@ have_faketime() {
     command -v faketime >/dev/null 2>&1
 }
 
+have_cc() {  # builds the small preload of scripts/shifted-clock.sh
+    command -v cc >/dev/null 2>&1
+}
+
 missing=()
 have_dovecot || missing+=(dovecot)
 have_postgres || missing+=(postgresql)
 have_faketime || missing+=(faketime)
+have_cc || missing+=(gcc)
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-test-deps: dovecot, postgresql and faketime already installed, nothing to do"
+    echo "install-test-deps: dovecot, postgresql, faketime and cc already installed, nothing to do"
     exit 0
 fi
 
@@ -61,9 +66,10 @@ fi
 apt_env=(env DEBIAN_FRONTEND=noninteractive)
 "${SUDO[@]}" "${apt_env[@]}" apt-get update -qq >/dev/null
 "${SUDO[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends \
-    dovecot-imapd postgresql faketime >/dev/null
+    dovecot-imapd postgresql faketime gcc libc6-dev >/dev/null
 
 have_dovecot || { echo "install-test-deps: dovecot still missing after install" >&2; exit 1; }
 have_postgres || { echo "install-test-deps: postgresql still missing after install" >&2; exit 1; }
 have_faketime || { echo "install-test-deps: faketime still missing after install" >&2; exit 1; }
+have_cc || { echo "install-test-deps: a C compiler is still missing after install" >&2; exit 1; }
 echo "install-test-deps: installed dovecot-imapd, postgresql and faketime (was missing: ${missing[*]}); services not started"

@@ -109,16 +109,21 @@ def classify(exc: BaseException, what: str) -> TemporaryFailure | PermanentFailu
 NETWORK_ERRORS = (OSError, http.client.HTTPException)  # timeouts, refused, reset, URLError
 
 
+def _pause(seconds: float) -> None:
+    """A wait that never reads the wall clock (an Event, not time.sleep)."""
+    threading.Event().wait(seconds)
+
+
 class ChannelPacer:
     """At most one post per ``interval`` seconds per key (a channel), and nothing to a key
     that Slack has rate limited until its Retry-After has passed. The wait for one channel
     is taken outside the lock, so posts to other channels are not held up by it."""
 
     def __init__(self, interval: float = POST_INTERVAL, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] | None = None):
         self.interval = interval
         self.clock = clock
-        self.sleep = sleep
+        self.sleep = sleep or _pause
         self._next: dict[str, float] = {}
         self._blocked: dict[str, float] = {}
         self._lock = threading.Lock()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -22,6 +24,7 @@ from bot.store.unit_of_work import UnitOfWork
 log = logging.getLogger("bot.outbox")
 
 CLAIM_SECONDS = 300
+RECORD_ATTEMPTS = 5  # tries to record a delivery's outcome while the database is locked
 
 
 def backoff(attempts: int, base: float, cap: float) -> timedelta:
@@ -108,49 +111,66 @@ class OutboxSender:
         except Exception as exc:  # a transport bug: retry, never lose the item
             log.exception("outbox %s: unexpected error", oid)
             error, outcome = f"{type(exc).__name__}: {exc}", "retry"
-        with self.uow.write() as s:
-            row = s.get(Outbox, oid)
-            if row is None:  # deleted while it was being sent: nothing left to record
-                log.warning("outbox %s: row vanished during delivery (%s)", oid, outcome)
-                return outcome
-            row.attempts += 1
-            row.claimed_until = None
-            if row.channel == Channel.MAIL:
-                row.payload = data
-            if outcome == "sent":
-                row.status = OutboxStatus.SENT
-                row.sent_at = now
-                row.last_error = None
-                if isinstance(result, dict):
-                    row.result = result  # e.g. Slack's channel and ts, for later updates
-                _after_sent(s, row, now)
-                log.info("outbox %s: sent %s to %s (ticket %s)", oid, row.purpose, row.to_addr,
-                         row.ticket_id)
-            elif outcome == "retry" and row.attempts < self.settings.outbox_max_attempts:
-                row.last_error = error
-                delay = backoff(row.attempts, self.settings.outbox_retry_base,
-                                self.settings.outbox_retry_max)
-                if retry_after:  # the other side said when (a 429's Retry-After)
-                    delay = max(delay, timedelta(seconds=retry_after))
-                row.next_attempt_at = now + delay
-                log.warning("outbox %s: attempt %d failed (%s); next try %s", oid, row.attempts,
-                            error, row.next_attempt_at.isoformat())
-            else:
-                outcome = "failed"
-                row.status = OutboxStatus.FAILED
-                row.last_error = error
-                _mail_instead(s, row, now, self.settings.mail_domain)
-                if row.ticket_id is not None:
-                    s.add(Event(ticket_id=row.ticket_id, at=now, actor="system",
-                                action="delivery-failed",
-                                detail={"outbox": row.id, "to": row.to_addr,
-                                        "purpose": row.purpose, "attempts": row.attempts},
-                                reason=error))
-                    ticket = s.get(Ticket, row.ticket_id)
-                    if ticket is not None and row.channel == Channel.MAIL:
-                        ticket.bounced = True
-                log.error("outbox %s: gave up after %d attempts: %s (ticket %s)", oid,
-                          row.attempts, error, row.ticket_id)
+        # The outcome must be recorded: a mail marked neither sent nor failed would be sent
+        # again when its claim runs out. A locked database (SQLite under a long write) is
+        # waited out, a few times, before giving up.
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                with self.uow.write() as s:
+                    return self._record(s, oid, outcome, error, data, result, retry_after, now)
+            except OperationalError as exc:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                log.warning("outbox %s: cannot record %s yet (%s); trying again", oid, outcome,
+                            str(exc).splitlines()[0])
+                threading.Event().wait(min(5.0, 0.5 * 2 ** (attempt - 1)))
+        return outcome
+
+    def _record(self, s: Session, oid: int, outcome: str, error: str | None, data: bytes | None,
+                result: object, retry_after: float | None, now: datetime) -> str:
+        """Write what became of one delivery: sent, a retry time, or failed."""
+        row = s.get(Outbox, oid)
+        if row is None:  # deleted while it was being sent: nothing left to record
+            log.warning("outbox %s: row vanished during delivery (%s)", oid, outcome)
+            return outcome
+        row.attempts += 1
+        row.claimed_until = None
+        if row.channel == Channel.MAIL:
+            row.payload = data
+        if outcome == "sent":
+            row.status = OutboxStatus.SENT
+            row.sent_at = now
+            row.last_error = None
+            if isinstance(result, dict):
+                row.result = result  # e.g. Slack's channel and ts, for later updates
+            _after_sent(s, row, now)
+            log.info("outbox %s: sent %s to %s (ticket %s)", oid, row.purpose, row.to_addr,
+                     row.ticket_id)
+        elif outcome == "retry" and row.attempts < self.settings.outbox_max_attempts:
+            row.last_error = error
+            delay = backoff(row.attempts, self.settings.outbox_retry_base,
+                            self.settings.outbox_retry_max)
+            if retry_after:  # the other side said when (a 429's Retry-After)
+                delay = max(delay, timedelta(seconds=retry_after))
+            row.next_attempt_at = now + delay
+            log.warning("outbox %s: attempt %d failed (%s); next try %s", oid, row.attempts,
+                        error, row.next_attempt_at.isoformat())
+        else:
+            outcome = "failed"
+            row.status = OutboxStatus.FAILED
+            row.last_error = error
+            _mail_instead(s, row, now, self.settings.mail_domain)
+            if row.ticket_id is not None:
+                s.add(Event(ticket_id=row.ticket_id, at=now, actor="system",
+                            action="delivery-failed",
+                            detail={"outbox": row.id, "to": row.to_addr,
+                                    "purpose": row.purpose, "attempts": row.attempts},
+                            reason=error))
+                ticket = s.get(Ticket, row.ticket_id)
+                if ticket is not None and row.channel == Channel.MAIL:
+                    ticket.bounced = True
+            log.error("outbox %s: gave up after %d attempts: %s (ticket %s)", oid,
+                      row.attempts, error, row.ticket_id)
         return outcome
 
 

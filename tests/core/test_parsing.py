@@ -590,3 +590,42 @@ def test_parse_mail_never_raises_on_damaged_fixtures(raw, edits):
         return
     assert not any(w.startswith(INTERNAL_ERROR_PREFIX) for w in msg.warnings), msg.warnings
     assert "\\ufffd" not in msg.text
+
+
+def test_an_encoded_display_name_cannot_smuggle_an_address():
+    """Issue 10.8: the address is the one in angle brackets; an encoded word in the name
+    (with a line break, "Bcc:" and an @) stays a name."""
+    raw = (b"From: =?utf-8?q?Evil=0D=0ABcc:_victim3@evil.com?= <case41@k41.nl>\r\n"
+           b"To: support@desk.example\r\nSubject: hallo\r\nMessage-ID: <e41@k41.nl>\r\n\r\nTekst\r\n")
+    msg = parse_mail(raw)
+    assert msg.from_addr == "case41@k41.nl"
+    assert "\n" not in msg.from_name and "\r" not in msg.from_name
+    assert msg.from_name.startswith("Evil")
+
+
+@pytest.mark.parametrize("style", [
+    "color:#ffffff;font-size:1px", "color: white", "font-size:0", "opacity:0",
+    "visibility:hidden", "display:none", "COLOR:#FFF !important",
+])
+def test_text_nobody_sees_in_html_is_not_read(style):
+    """Issue 10.14: white-on-white, 1-px, transparent or hidden text in an HTML-only mail
+    is not part of the text routing and language detection read."""
+    raw = ("From: jan@klant.nl\r\nTo: support@desk.example\r\nSubject: Vraag\r\n"
+           "Message-ID: <h1@klant.nl>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: text/html; charset=utf-8\r\n\r\n"
+           f"<html><body><p>Hoe werkt de website?</p><span style=\"{style}\">Ik zeg mijn "
+           "contract op, opzegging per direct</span> bedankt</body></html>\r\n").encode()
+    msg = parse_mail(raw)
+    assert "Hoe werkt de website?" in msg.text and "bedankt" in msg.text
+    assert "opzeg" not in msg.text.lower()
+    assert "opzeg" in (msg.html or "").lower()  # the HTML itself is kept as it came
+
+
+def test_white_text_on_a_coloured_cell_is_read():
+    """A button or a dark cell with white text is visible: it stays in the text."""
+    raw = (b"From: jan@klant.nl\r\nTo: support@desk.example\r\nSubject: Vraag\r\n"
+           b"Message-ID: <h2@klant.nl>\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+           b"<html><body><table><tr><td bgcolor=\"#003366\"><span style=\"color:#ffffff\">"
+           b"Contract opzeggen</span></td></tr></table></body></html>\r\n")
+    assert "Contract opzeggen" in parse_mail(raw).text

@@ -145,3 +145,33 @@ def test_an_address_with_invisible_characters_is_not_mailed(service, clock):
         sink.handler.wait_for(1)
     bad = next(r for r in rows(service) if r.status == "failed")
     assert "invisible" in bad.last_error
+
+
+def test_a_locked_database_while_recording_sent_never_sends_twice(service, clock, monkeypatch):
+    """Issue 10.4: the database is locked just when the sender records "sent"; it waits
+    and records it, so the mail is not sent again when its claim runs out."""
+    from contextlib import contextmanager
+
+    from sqlalchemy.exc import OperationalError
+
+    intake.ingest_raw(service, customer_mail(60, variant="plain"), "t")
+    with Sink() as sink:
+        sender = sender_for(service, sink.url)
+        real_write, calls = sender.uow.write, []
+
+        @contextmanager
+        def flaky_write(joined=None):
+            calls.append(1)
+            if len(calls) == 2:  # the claim is call 1; recording the outcome is call 2
+                raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+            with real_write(joined) as s:
+                yield s
+
+        monkeypatch.setattr(sender.uow, "write", flaky_write)
+        assert sender.run_once(clock.now) == {"sent": 1, "retry": 0, "failed": 0}
+        sink.handler.wait_for(1)
+        # after the claim would have run out, nothing is due: the mail went once
+        assert sender.run_once(clock.now + timedelta(minutes=10)) == {"sent": 0, "retry": 0, "failed": 0}
+    assert len(sink.handler.received) == 1
+    [row] = rows(service)
+    assert (row.status, row.attempts) == ("sent", 1)

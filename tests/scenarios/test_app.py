@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot.store.models import RawMail, Spool, Ticket, make_engine
 from tests.conftest import RULES
 from tests.support.mailgen import customer_mail
-from tests.support.servers import Dovecot, free_port
+from tests.support.servers import Dovecot, free_port, pause
 
 ADDRESS = "support@desk.example"
 SEEN = b"\\Seen"
@@ -56,7 +56,7 @@ def wait_until(condition, timeout: float, what: str, proc: Bot | None = None,
         if time.monotonic() > deadline:
             detail = f"\n{proc.stderr()[-3000:]}" if proc is not None else ""
             pytest.fail(f"timed out after {timeout} s waiting for {what}{detail}")
-        time.sleep(interval)
+        pause(interval)
 
 
 def wait_for_progress(measure, done, what: str, proc: Bot | None = None, stall: float = 180,
@@ -77,7 +77,7 @@ def wait_for_progress(measure, done, what: str, proc: Bot | None = None, stall: 
         if time.monotonic() - since > stall:
             detail = f"\n{proc.stderr()[-3000:]}" if proc is not None else ""
             pytest.fail(f"no progress for {stall} s waiting for {what} (at {value!r}){detail}")
-        time.sleep(interval)
+        pause(interval)
 
 
 class Bot:

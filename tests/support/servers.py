@@ -142,12 +142,19 @@ def _group_alive(pgid: int) -> list[int]:
     return alive
 
 
+def pause(seconds: float) -> None:
+    """Wait `seconds` (between polls of state another process makes). An Event wait, not
+    time.sleep: under libfaketime with the real monotonic clock (the shifted run of `make
+    test`), time.sleep's absolute clock_nanosleep is refused with EINVAL."""
+    threading.Event().wait(seconds)
+
+
 def _wait_group_gone(pgid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while _group_alive(pgid):
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.01)
+        pause(0.01)
     return True
 
 
@@ -642,7 +649,7 @@ class Dovecot:
             if time.monotonic() > deadline:
                 self.stop()
                 raise ServerError(f"no IMAP greeting on port {self.port}; log:\n{_tail(self.log_path)}")
-            time.sleep(0.01)
+            pause(0.01)
 
     def _greeting_ok(self) -> bool:
         try:

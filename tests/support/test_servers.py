@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from imapclient.exceptions import LoginError
 
 try:
-    from tests.support.servers import Dovecot, Postgres, free_port
+    from tests.support.servers import Dovecot, Postgres, free_port, pause
 except ImportError:  # tests/ is not a package
-    from servers import Dovecot, Postgres, free_port
+    from servers import Dovecot, Postgres, free_port, pause
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -326,7 +326,7 @@ def test_dovecot_dies_with_a_killed_test_process(tmp_path):
     shutil.rmtree(private_dir, ignore_errors=True)  # only atexit would remove it
     deadline = time.monotonic() + 10
     while port_open(port) and time.monotonic() < deadline:
-        time.sleep(0.05)
+        pause(0.05)
     assert not port_open(port)
 
 

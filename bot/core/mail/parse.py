@@ -48,6 +48,7 @@ from bot.core.mail.autoreply import (
     parse_message_ids,
     raw_header,
 )
+from bot.core.mail.hidden_html import without_hidden_text
 from bot.core.mail.invisible import strip_invisible
 from bot.core.mail.language import detect_language
 from bot.core.mail.quotes import visible_text as _visible_text
@@ -347,6 +348,9 @@ _KEPT_HEADERS = frozenset(
 _READ_HEADERS = _KEPT_HEADERS | {"from", "to", "cc", "reply-to", "subject", "date"}
 
 
+_ANGLE_ADDR = re.compile(r"^(.*)<([^<>\s]*@[^<>\s]*)>\s*$", re.DOTALL)
+
+
 def _addresses(value: str, warnings: list[str], name: str) -> list[str]:
     out: list[str] = []
     try:
@@ -630,7 +634,7 @@ def _html_to_text(html: str, warnings: list[str]) -> str:
     if not html.strip():
         return ""
     try:
-        text = _inscriptis_get_text(html)
+        text = _inscriptis_get_text(without_hidden_text(html))
     except Exception as exc:  # lxml refuses some documents
         warnings.append(f"text/html: could not render HTML ({type(exc).__name__}); tags stripped")
         text = html_mod.unescape(_TAG.sub(" ", html))
@@ -780,10 +784,16 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
         if len(msg):
             warnings.append("no From header")
     else:
-        try:
-            name, addr = parseaddr(from_value)
-        except Exception:
-            name, addr = "", ""
+        # `Name <addr>`: the address is what stands in the last angle brackets, whatever
+        # the name holds (an encoded word may hide "@", ":" or a line break in it)
+        angle = _ANGLE_ADDR.match(from_value)
+        if angle is not None:
+            name, addr = angle.group(1).strip().strip('"').strip(), angle.group(2)
+        else:
+            try:
+                name, addr = parseaddr(from_value)
+            except Exception:
+                name, addr = "", ""
         addr = addr.strip().strip("<>").strip().lower()
         if not addr:
             warnings.append(f"header From: no address in {from_value[:80]!r}")
