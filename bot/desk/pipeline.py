@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import replace
@@ -32,6 +33,19 @@ def _prepare_light(raw: bytes, source: str, own: tuple[str, ...]) -> Prepared:
     return replace(p, raw=b"")
 
 
+def _die_with(parent: int, every: float = 1.0) -> None:
+    """In each parser worker: exit when the bot that started the pool is gone (killed
+    with -9, its pipes never closed), instead of lingering as an orphan."""
+    def watch() -> None:
+        while not threading.Event().wait(every):
+            try:
+                os.kill(parent, 0)
+            except (ProcessLookupError, PermissionError):  # gone (or its pid reused)
+                os._exit(0)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 class Pipeline:
     def __init__(self, desk: Desk, workers: int | None = None):
         self.desk = desk
@@ -45,7 +59,8 @@ class Pipeline:
         if self._pool is None:
             # forkserver: workers start clean, without this process's threads and sockets.
             ctx = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                             initializer=_die_with, initargs=(os.getpid(),))
         return self._pool
 
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:

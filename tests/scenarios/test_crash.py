@@ -5,6 +5,8 @@ raw mail and one acknowledgement per mail, every mail marked \\Seen, no spool le
 from __future__ import annotations
 
 import functools
+import os
+import signal
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from pathlib import Path
@@ -17,6 +19,7 @@ from bot.store.models import Message, Outbox, RawMail, Spool, Ticket, make_engin
 from tests.conftest import RULES
 from tests.scenarios.test_app import (
     ADDRESS,
+    HANG,
     SEEN,
     assert_clean_stop,
     base_env,
@@ -24,7 +27,7 @@ from tests.scenarios.test_app import (
     wait_for_progress,
 )
 from tests.support.mailgen import corpus
-from tests.support.servers import Dovecot, free_port
+from tests.support.servers import Dovecot, _group_alive, free_port
 
 N = 2000
 KILL_AT = 300  # tickets committed before the kill
@@ -149,3 +152,26 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(crash_db, tmp
         assert db.count(Spool) == 0
     finally:
         db.close()
+
+
+def test_parser_processes_die_with_a_killed_bot(tmp_path):
+    """Issue 10.9: after `kill -9` of the bot, its forkserver and parser workers do not
+    linger (they would hold memory and, with a restart, double the parsers)."""
+    url = f"sqlite:///{tmp_path}/ticketbot.sqlite3"
+    upgrade(url)
+    with Dovecot(tmp_path / "imap") as dovecot:
+        dovecot.deliver_files(mails()[:1500])
+        env = {**base_env(), "DATABASE_URL": url, "IMAP_URL": dovecot.url,
+               "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}", "TICKETBOT_ADDRESS": ADDRESS,
+               "TICKETBOT_RULES": str(RULES), "TICKETBOT_MAIL_DIR": str(tmp_path / "out"),
+               "TICKETBOT_IMAP_BATCH": "100", "TICKETBOT_PARSE_WORKERS": "2"}
+        with bot_process(["worker"], env, tmp_path, "bot") as bot:
+            pgid = bot.proc.pid  # its own session: its children share its group
+            # the bot and its parser processes (forkserver, workers) are running
+            wait_for_progress(lambda: len(_group_alive(pgid)), lambda n: n >= 3,
+                              "the parser processes to start", bot)
+            os.kill(bot.proc.pid, signal.SIGKILL)  # the bot alone, not its group
+            bot.proc.wait(HANG)
+            left = wait_for_progress(lambda: _group_alive(pgid), lambda pids: not pids,
+                                     "the parser processes to exit")
+            assert left == []
