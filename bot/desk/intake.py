@@ -12,12 +12,12 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.core import correlation
-from bot.core.domain import Channel, Direction, InboundMessage, Status
+from bot.core.domain import CLOSED, Channel, Direction, InboundMessage, Status
 from bot.core.mail import threadindex
 from bot.core.mail.prepare import IngestResult, Prepared, prepare
 from bot.desk import cancellation_workflow as cancellations
@@ -274,13 +274,32 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         s.add(_raw(item, now, "ignored", f"rule {d.rule}: ignore"))
         log.info("ignored %s: rule %s", item.source, d.rule)
         return IngestResult(item.source, "ignored", None, msg.warnings, reason=f"rule {d.rule}")
+    flooding = _over_cap(s, desk, msg, now)
+    if flooding:
+        flood = _flood_ticket(s, msg.from_addr, now)
+        if flood is not None:  # past the cap: one more message on the sender's flood ticket
+            _add_message(s, flood, item, now)
+            flood.updated_at = now
+            record(s, flood, now, f"customer:{msg.from_addr}", "message",
+                   {"how": "flood", "message_id": msg.message_id})
+            s.add(_raw(item, now, "appended", ticket=flood))
+            log.warning("ticket %s: flood from %s, one more message", flood.id, msg.from_addr)
+            return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=flood)
     ticket = _new_ticket(s, desk, msg, now, linked)
+    _count_new(s, msg.from_addr)
     _add_message(s, ticket, item, now)
     record(s, ticket, now, f"customer:{msg.from_addr}" if msg.from_addr else "system",
            "created", {"channel": msg.channel.value, "source": item.source.split(":")[0],
                        "linked_to": linked.id if linked else None},
            why_linked)
     routing.apply_decision(s, ticket, ident, d, now)
+    if flooding:  # the first mail past the cap: the ticket the rest of the flood joins
+        ticket.category = FLOOD
+        s.info.setdefault("flood_tickets", {})[msg.from_addr] = ticket
+        record(s, ticket, now, "system", "flood",
+               {"cap": desk.ruleset.limits["new_tickets_per_sender_per_hour"]},
+               f"more new tickets from {msg.from_addr} within an hour than the cap "
+               "(rules.yaml limits): the sender's further mails join this ticket")
     sla_state.start(s, rs, ticket)
     s.add(_raw(item, now, "created", ticket=ticket))
     extra: dict = {}
@@ -293,6 +312,38 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
     s.info["acks"].append((ticket, msg, d.ack, extra))
     s.info["after_flush"].append(lambda: notify.new_ticket(s, desk, ticket, msg, ident, now))
     return IngestResult(item.source, "created", None, msg.warnings, _ticket_obj=ticket)
+
+
+FLOOD = "flood"  # the category of a sender's flood ticket
+FLOOD_WINDOW = timedelta(hours=1)
+
+
+def _over_cap(s: Session, desk: Desk, msg: InboundMessage, now: datetime) -> bool:
+    """Whether this sender has opened as many tickets within the window as the cap
+    allows (rules.yaml `limits: new_tickets_per_sender_per_hour`)."""
+    addr = msg.from_addr
+    if not addr:
+        return False
+    counts = s.info.setdefault("new_by_sender", {})
+    if addr not in counts:
+        counts[addr] = s.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.contact_email == addr, Ticket.created_at > now - FLOOD_WINDOW)) or 0
+    return bool(counts[addr] >= desk.ruleset.limits["new_tickets_per_sender_per_hour"])
+
+
+def _count_new(s: Session, addr: str) -> None:
+    if addr and addr in s.info.get("new_by_sender", {}):
+        s.info["new_by_sender"][addr] += 1
+
+
+def _flood_ticket(s: Session, addr: str, now: datetime) -> Ticket | None:
+    """The sender's open flood ticket of this window, if there is one."""
+    staged = s.info.get("flood_tickets", {}).get(addr)
+    if staged is not None:
+        return staged
+    return s.scalars(select(Ticket).where(
+        Ticket.contact_email == addr, Ticket.category == FLOOD, Ticket.status.not_in(CLOSED),
+        Ticket.created_at > now - FLOOD_WINDOW).order_by(Ticket.id.desc())).first()
 
 
 def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,

@@ -295,3 +295,12 @@ def test_a_bad_live_edit_of_any_shape_keeps_the_last_good_rules(tmp_path):
         path.write_text(RULES + bad.replace("rules:\n", ""))
         holder.reload()
     assert holder.rejected == 6 and holder.current.rules[0].name == "urgent"
+
+
+def test_limits_are_whole_numbers_of_at_least_one(tmp_path):
+    found = problems(tmp_path, BASE + "limits:\n  new_tickets_per_sender_per_hour: 0\n  burst: 3\n")
+    assert any("limits: new_tickets_per_sender_per_hour must be a whole number of at least 1" in p
+               for p in found)
+    assert any("unknown key 'burst' in limits" in p for p in found)
+    assert load_rules(write(tmp_path, BASE + "limits:\n  new_tickets_per_sender_per_hour: 7\n")
+                      ).limits == {"new_tickets_per_sender_per_hour": 7}

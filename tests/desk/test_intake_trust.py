@@ -1,6 +1,6 @@
-"""Issue 10.2: a tag or a References hit joins a ticket only when the sender belongs to
-it (its contact, a colleague at the same company, or staff); anyone else's mail becomes
-a new ticket linked to the old one."""
+"""Who may add to a ticket (issue 10.2: a tag or a References hit joins a ticket only when
+the sender belongs to it; anyone else's mail becomes a new ticket linked to the old one),
+and how many tickets one sender may open (issue 10.6: past the cap, one flood ticket)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.desk import actions, intake, queries
 from bot.store.models import Message, Outbox
-from tests.conftest import OPERATOR
+from tests.conftest import OPERATOR, RULES
 
 
 def mail(sender: str, subject: str, mid: str, in_reply_to: str | None = None,
@@ -66,3 +66,30 @@ def test_a_stranger_cannot_reopen_a_resolved_ticket(desk):
     r = intake.ingest_raw(desk, mail("mallory@evil.nl", f"Re: [TB-{first}] Vraag", "mal3@x"), "t")
     assert r.ticket != first
     assert queries.ticket_detail(desk, OPERATOR, first)["status"] == "resolved"
+
+
+def test_a_flood_from_one_sender_joins_one_ticket_and_tells_the_owner_once(make_desk):
+    """Issue 10.6: past the cap (rules.yaml limits) a sender's mails still become messages,
+    nothing lost, but on one flood ticket, with one notice; other senders are untouched."""
+    rules = RULES.read_text() + "\nlimits:\n  new_tickets_per_sender_per_hour: 3\n"
+    desk = make_desk(rules_text=rules)
+    results = [intake.ingest_raw(desk, mail("mallory@evil.nl", f"Vraag {i}", f"fl{i}@evil.nl"), "t")
+               for i in range(10)]
+    tickets = [r.ticket for r in results]
+    assert [r.status for r in results] == ["created"] * 4 + ["appended"] * 6
+    assert len(set(tickets[:4])) == 4 and set(tickets[4:]) == {tickets[3]}
+    flood = queries.ticket_detail(desk, OPERATOR, tickets[3])
+    assert flood["category"] == "flood" and len(inbound(desk, tickets[3])) == 7
+    assert any(e["action"] == "flood" for e in flood["events"])
+    with desk.sessions() as s:
+        notices = s.scalars(select(Outbox).where(Outbox.purpose == "new-ticket")).all()
+    assert len(notices) == 4  # the three tickets within the cap and the flood ticket
+    # a batch counts too, and another customer is not held up
+    from bot.core.mail.prepare import prepare
+    batch = [prepare(mail("spam@evil.org", f"X {i}", f"sp{i}@evil.org"), "b") for i in range(6)]
+    batch.append(prepare(mail("jan@bakkerij-jansen.nl", "Vraag", "jan9@x"), "b"))
+    out = intake.ingest_prepared(desk, batch)
+    assert [r.status for r in out] == ["created"] * 4 + ["appended"] * 2 + ["created"]
+    # an hour later the sender is a sender like any other again
+    desk.clock.advance(hours=1, minutes=1)
+    assert intake.ingest_raw(desk, mail("mallory@evil.nl", "Nieuw", "fl99@evil.nl"), "t").status == "created"

@@ -157,7 +157,9 @@ def test_missed_runs_send_the_breach_once_and_skip_the_stale_reminder(desk, make
 
 def test_two_clocks_sweeping_at_once_send_each_notice_once(desk, make_desk):
     svc = desk
-    numbers = [intake.ingest_raw(svc, mail(f"Klacht {i}", "Ontevreden.\n", i), f"t{i}").ticket
+    # thirty colleagues at one customer (one sender's thirty would be a flood: one ticket)
+    numbers = [intake.ingest_raw(svc, mail(f"Klacht {i}", "Ontevreden.\n", i,
+                                           sender=f"medewerker{i}@bakkerij-jansen.nl"), f"t{i}").ticket
                for i in range(30)]
     at = START + timedelta(days=1, hours=2)  # every first action overdue
     services = [make_desk(start=at, customers=None, contracts=None) for _ in range(2)]

@@ -20,6 +20,7 @@ from bot.core.rules.schema import (
     BOOL_CONDS,
     COND_KEYS,
     DEFAULT_KEYS,
+    DEFAULT_LIMITS,
     DEFAULT_SCHEDULE,
     DEFAULT_SLACK,
     EMAIL,
@@ -27,6 +28,7 @@ from bot.core.rules.schema import (
     JOB_KEYS,
     KIND_KEYS,
     LANGUAGES,
+    LIMIT_KEYS,
     NAME,
     PERSON_KEYS,
     PRIORITIES,
@@ -258,13 +260,33 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
     tz, calendars, policies, schedule = _timing(c, top, defaults, kinds, people, roles, templates,
                                                  default_timezone)
     slack = _slack(c, top, kinds, roles)
+    limits = _limits(c, top)
     if c.problems:
         raise RulesError(c.problems)
     return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
                    default_owner=default_owner, default_language=language,
                    default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
                    timezone=tz, calendars=calendars, policies=policies, schedule=schedule,
-                   slack=slack)
+                   slack=slack, limits=limits)
+
+
+def _limits(c: _Checker, top: Located) -> dict[str, int]:
+    """`limits:` caps per sender; each a positive whole number."""
+    out = dict(DEFAULT_LIMITS)
+    raw = top.get("limits")
+    if raw is None:
+        return out
+    m = c.mapping(raw, top.value_marks.get("limits", top.mark), "limits")
+    if m is None:
+        return out
+    c.keys(m, LIMIT_KEYS, "limits")
+    for key in LIMIT_KEYS & set(m):
+        value = m[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            c.add(m.value_marks.get(key, m.mark), f"limits: {key} must be a whole number of at least 1")
+        else:
+            out[key] = value
+    return out
 
 
 def _slack(c: _Checker, top: Located, kinds, roles) -> dict:

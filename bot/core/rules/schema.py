@@ -22,7 +22,9 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "calendars", "schedule",
-            "slack"}
+            "slack", "limits"}
+LIMIT_KEYS = {"new_tickets_per_sender_per_hour"}
+DEFAULT_LIMITS = {"new_tickets_per_sender_per_hour": 20}
 SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds"}
 SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 DEFAULT_SLACK: dict[str, Any] = {"channels": {}, "intake": (), "explicit": (), "note_prefix": "note:",
@@ -147,6 +149,8 @@ class RuleSet:
     schedule: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()})
     notify_staff: bool = True  # False only for the built-in fallback (nobody real to tell)
     slack: dict = field(default_factory=lambda: dict(DEFAULT_SLACK))
+    # past the cap a sender's new mails join one "flood" ticket (nothing lost, one notice)
+    limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
 
     def slack_channel_for(self, kind: str, role: str | None, default: str | None) -> str | None:
         """The team channel a ticket's thread goes to: by kind, then role, then default."""
