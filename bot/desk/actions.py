@@ -94,8 +94,15 @@ def queued_reply(s: Session, ticket: Ticket, slack_ref: str) -> Outbox | None:
                  if (r.headers or {}).get("slack_ref") == slack_ref), None)
 
 
-def _in_window(row: Outbox, now: datetime) -> bool:
-    return row.status == OutboxStatus.QUEUED and not (row.claimed_until and row.claimed_until > now)
+def _in_window(s: Session, t: Ticket, slack_ref: str,
+               now: datetime) -> tuple[Outbox, Message | None] | None:
+    """The mail a Slack message became and its copy on the ticket, while the mail still
+    waits in its undo window (queued, not being sent); None otherwise."""
+    row = queued_reply(s, t, slack_ref)
+    if row is None or row.status != OutboxStatus.QUEUED or (
+            row.claimed_until and row.claimed_until > now):
+        return None
+    return row, s.scalars(select(Message).where(Message.outbox_id == row.id)).first()
 
 
 def edit_reply(desk: Desk, actor: Actor, number: int, slack_ref: str, text: str, *,
@@ -106,13 +113,13 @@ def edit_reply(desk: Desk, actor: Actor, number: int, slack_ref: str, text: str,
     now = desk.clock()
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
-        row = queued_reply(s, t, slack_ref)
-        if row is None or not _in_window(row, now):
+        found = _in_window(s, t, slack_ref, now)
+        if found is None:
             return False
+        row, msg = found
         rendered = desk.renderer.render_mail(
             "reply", row.language, outgoing.reply_context(desk, t, text, actor.key))
         row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
-        msg = s.scalars(select(Message).where(Message.outbox_id == row.id)).first()
         if msg is not None:
             msg.text = msg.visible_text = rendered.text
         t.updated_at = now
@@ -129,11 +136,11 @@ def cancel_reply(desk: Desk, actor: Actor, number: int, slack_ref: str, *,
     now = desk.clock()
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
-        row = queued_reply(s, t, slack_ref)
-        if row is None or not _in_window(row, now):
+        found = _in_window(s, t, slack_ref, now)
+        if found is None:
             return False
+        row, msg = found
         row.status = OutboxStatus.CANCELLED
-        msg = s.scalars(select(Message).where(Message.outbox_id == row.id)).first()
         if msg is not None:
             s.delete(msg)
         before = (row.headers or {}).get("undo") or {}
