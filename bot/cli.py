@@ -343,8 +343,11 @@ def cmd_sweep(settings: Settings, args) -> int:
     Then delivers the outbox, unless --no-send."""
     desk = _open(settings, args, rules=True)
     now = _now_arg(desk, args.now) or desk.clock()
-    done = jobs.sweep(desk, now)
-    if not args.no_send:
+    rehearse = args.force and now - desk.clock() > jobs.AHEAD
+    done: dict[str, int | bool] = {**jobs.sweep(desk, now, rehearse=rehearse)}
+    if rehearse:
+        done["rehearsal"] = True
+    elif not args.no_send:
         sender = build_sender(settings, desk)
         try:
             sent = sender.run_once(now, limit=10_000)
@@ -448,6 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "weekly report) as of --now, then send the outbox")
     sw.add_argument("--now", help="as of this time, e.g. 2026-12-01T09:00 (desk's time zone)")
     sw.add_argument("--no-send", action="store_true", help="queue only; do not deliver")
+    sw.add_argument("--force", action="store_true",
+                    help="a --now more than an hour ahead: rehearse (show what would go; "
+                         "send and record nothing)")
     sw.add_argument("--json", action="store_true")
     w = sub.add_parser("reply", help="answer the customer by mail (counts as an action)")
     w.add_argument("number", type=int)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.adapters.rules_file import load_rules
 from bot.config import Settings
-from bot.desk import customer_csv
+from bot.desk import customer_csv, jobs
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.store.migrate import upgrade
@@ -154,3 +154,11 @@ def desk(make_desk) -> Desk:
 
 def fixture_mail(name: str) -> bytes:
     return (MAIL_FIXTURES / name).read_bytes()
+
+
+def sweep_at(desk: Desk, when: datetime) -> dict[str, int]:
+    """Move the desk's clock to `when` (never back) and sweep there, as the clock process
+    would at that moment (a sweep ahead of the clock is refused)."""
+    if when > desk.clock.now:  # type: ignore[attr-defined]
+        desk.clock.now = when  # type: ignore[attr-defined]
+    return jobs.sweep(desk, when)

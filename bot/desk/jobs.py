@@ -27,6 +27,7 @@ from bot.core.mail.compose import new_message_id
 from bot.core.time.humanize import format_date
 from bot.desk import notify, queries, sla_state
 from bot.desk.context import Desk
+from bot.desk.errors import Refused
 from bot.desk.sla_state import insert_once
 from bot.store.models import Company, Contact, Contract, Outbox, RunOnce
 
@@ -53,17 +54,33 @@ def last_fire(cron: str, tz: str, now: datetime) -> datetime | None:
     return None
 
 
-def sweep(desk: Desk, now: datetime) -> dict[str, int]:
+AHEAD = timedelta(hours=1)  # how far past the clock a sweep may be asked to run
+
+
+def sweep(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]:
     """Everything time-based that is due as of `now` (the clock process calls this
     every minute; `ticketbot sweep --now` runs it by hand): SLA reminders and
     escalations, then the scheduled jobs (weekly report, contracts ending) whose
-    time has come. Each notice and each job run happens exactly once."""
-    counts = sla_state.sweep(desk, now)
-    counts.update(run_due(desk, now))
+    time has come. Each notice and each job run happens exactly once.
+
+    A sweep records what it sends, so one asked for a moment ahead of the clock would
+    mark notices sent that are not due yet, and the real ones would never go: beyond
+    AHEAD it is refused, unless it is a rehearsal (`rehearse`: counts what would go,
+    records and queues nothing)."""
+    if now - desk.clock() > AHEAD and not rehearse:
+        raise Refused(f"{now:%Y-%m-%d %H:%M} UTC is {_span(now - desk.clock())} after now: a sweep "
+                      "records what it sends, so the real notices would never go (--force "
+                      "rehearses: it shows what would go and sends and records nothing)")
+    counts = sla_state.sweep(desk, now, rehearse=rehearse)
+    counts.update(run_due(desk, now, rehearse=rehearse))
     return counts
 
 
-def run_due(desk: Desk, now: datetime) -> dict[str, int]:
+def _span(delta: timedelta) -> str:
+    return f"{delta.days} days" if delta.days >= 2 else f"{int(delta.total_seconds() // 3600)} hours"
+
+
+def run_due(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]:
     rs = desk.ruleset
     counts: dict[str, int] = {}
     for job in JOBS:
@@ -77,7 +94,7 @@ def run_due(desk: Desk, now: datetime) -> dict[str, int]:
         key = f"{job}@{fire.isoformat()}"
         if now - fire > GRACE:
             continue
-        with desk.uow.write() as s:
+        with (desk.uow.read() if rehearse else desk.uow.write()) as s:
             if s.get(RunOnce, key) is not None:
                 continue
             if not insert_once(s, RunOnce.__table__, {"key": key, "at": now}):

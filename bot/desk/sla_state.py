@@ -144,11 +144,15 @@ def insert_once(s: Session, table, values: dict) -> bool:
     return bool(insert_new(s, table, [values], list(table.primary_key.columns)[:1]))
 
 
-def sweep(desk: Desk, now: datetime, batch: int = 500) -> dict[str, int]:
-    """Send every reminder and escalation due as of `now`, each exactly once."""
+def sweep(desk: Desk, now: datetime, batch: int = 500, rehearse: bool = False) -> dict[str, int]:
+    """Send every reminder and escalation due as of `now`, each exactly once.
+    `rehearse`: count what would go, in one pass, and record and queue nothing."""
     counts = {"reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0}
+    unit = desk.uow.read if rehearse else desk.uow.write
+    if rehearse:
+        batch = 10**9  # one pass: nothing is recorded, so a second would find the same
     while True:
-        with desk.uow.write() as s, s.no_autoflush:
+        with unit() as s, s.no_autoflush:
             q = (select(Ticket).where(Ticket.sla_next_at <= now)
                  .order_by(Ticket.sla_next_at, Ticket.id).limit(batch)
                  .options(selectinload(Ticket.contact)))

@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from bot.desk import actions, intake, jobs, queries
 from bot.desk.context import Desk
+from bot.desk.errors import Refused
 from bot.store.models import Outbox, SlaNotice, Ticket
-from tests.conftest import OPERATOR, RULES, START, who
+from tests.conftest import OPERATOR, RULES, START, sweep_at, who
 
 AMS = ZoneInfo("Europe/Amsterdam")
 UTC = UTC
@@ -82,7 +83,7 @@ def test_a_complaint_walked_through_a_fortnight(desk):
     while clock.now <= end:  # the clock process: a sweep every 15 minutes
         if clock.now in steps:
             steps.pop(clock.now)()
-        jobs.sweep(svc, clock.now)
+        sweep_at(svc, clock.now)
         clock.advance(minutes=15)
     assert not steps
 
@@ -114,7 +115,7 @@ def test_a_complaint_walked_through_a_fortnight(desk):
     assert t["sla"]["next_check"] is None  # nothing left to send for this ticket
     # sweeping again, or as of an earlier time, sends nothing twice
     before = len(notices(svc))
-    assert jobs.sweep(svc, end)["escalations"] == 0 and jobs.sweep(svc, START)["reminders"] == 0
+    assert sweep_at(svc, end)["escalations"] == 0 and sweep_at(svc, START)["reminders"] == 0
     assert len(notices(svc)) == before
 
     with svc.sessions() as s:
@@ -143,14 +144,14 @@ def test_missed_runs_send_the_breach_once_and_skip_the_stale_reminder(desk, make
     svc, _clock = desk, desk.clock
     n = intake.ingest_raw(svc, mail("Klacht", "Ik ben ontevreden.\n", 1), "t1").ticket
     later = START + timedelta(days=3)  # the clock process was down for three days
-    done = jobs.sweep(svc, later)
+    done = sweep_at(svc, later)
     assert (done["reminders"], done["escalations"], done["skipped"]) == (0, 1, 1)
     with svc.sessions() as s:
         ledger = sorted((x.target, x.stage, x.outcome) for x in s.scalars(select(SlaNotice)))
     assert ledger == [("first_action", "breach", "sent"), ("first_action", "remind", "skipped")]
     # a restarted service (new engine, new process state) finds the ledger
     svc2 = make_desk(start=later, customers=None, contracts=None)  # same database
-    assert jobs.sweep(svc2, later + timedelta(minutes=1))["escalations"] == 0
+    assert sweep_at(svc2, later + timedelta(minutes=1))["escalations"] == 0
     assert [p for _, p, _ in notices(svc) if p.startswith("sla")] == ["sla-breach", "sla-breach"]
     assert queries.ticket_detail(svc, OPERATOR, n)["sla"]["next_check"] is not None  # resolution still pending
 
@@ -169,7 +170,7 @@ def test_two_clocks_sweeping_at_once_send_each_notice_once(desk, make_desk):
     def run(s2):
         try:
             barrier.wait(10)
-            results.append(jobs.sweep(s2, at))
+            results.append(sweep_at(s2, at))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -199,8 +200,9 @@ def test_resolving_stops_the_clocks_and_a_customer_reply_reopens_them(desk):
         resolved = s.scalars(select(Outbox).where(Outbox.purpose == "resolved")).one()
         assert resolved.to_addr == "jan@bakkerij-jansen.nl"
         assert "simply reply to this mail" in resolved.body_text  # the customer decides
-    assert jobs.sweep(svc, START + timedelta(days=30)) == {"reminders": 0, "escalations": 0,
-                                                     "skipped": 0, "tickets": 0}
+    # a month on, nothing would be due (a rehearsal: the clock itself stays where it is)
+    assert jobs.sweep(svc, START + timedelta(days=30), rehearse=True) == {
+        "reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0}
     clock.advance(days=2)  # the customer is not happy after all
     intake.ingest_raw(svc, mail(f"Re: [TB-{n}] Klacht", "Nee, nog steeds niet.\n", 2), "t2")
     t = queries.ticket_detail(svc, OPERATOR, n)
@@ -261,8 +263,8 @@ def test_the_weekly_report_can_be_switched_off_and_moved(make_desk):
     assert 'cron: "30 7 * * fri"' in text and "cron: false" in text
     svc = make_desk(start=datetime(2026, 11, 27, 6, 0, tzinfo=UTC),  # Friday 07:00 local
                     rules_text=text)
-    assert "report" not in notices_purposes(svc, jobs.sweep(svc, svc.clock.now))
-    assert jobs.sweep(svc, datetime(2026, 11, 27, 6, 30, tzinfo=UTC)) == {
+    assert "report" not in notices_purposes(svc, sweep_at(svc, svc.clock.now))
+    assert sweep_at(svc, datetime(2026, 11, 27, 6, 30, tzinfo=UTC)) == {
         "reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0,
         "open_complaints_report": 1}
     assert notices(svc) == [("Fri 27 Nov 07:30", "report", "henk")]
@@ -275,11 +277,29 @@ def notices_purposes(svc, _done) -> set[str]:
 def test_contract_ending_notice_to_the_customer_is_sent_once(make_desk):
     text = RULES.read_text().replace("notify_customer: false", "notify_customer: true")
     svc = make_desk(rules_text=text)
-    jobs.sweep(svc, START)
-    jobs.sweep(svc, START + timedelta(days=7))  # the next Monday: the customer is not told again
+    sweep_at(svc, START)
+    sweep_at(svc, START + timedelta(days=7))  # the next Monday: the customer is not told again
     with svc.sessions() as s:
         told = s.scalars(select(Outbox).where(Outbox.purpose == "contract-ending")).all()
     assert [(o.to_addr, o.subject) for o in told] == [
         ("jan@bakkerij-jansen.nl", "Uw contract C-100 loopt af op 31 december 2026")]
     assert "uiterlijk\n30 november 2026" in told[0].body_text or \
         "uiterlijk 30 november 2026" in told[0].body_text
+
+
+def test_a_sweep_ahead_of_the_clock_is_refused_and_a_rehearsal_strands_nothing(desk):
+    """Issue 10.12: a sweep asked for a moment well ahead of the clock would record the
+    notices due by then as sent, and the real ones would never go: it is refused; a
+    rehearsal counts them and records nothing, so they go when they are due."""
+    n = intake.ingest_raw(desk, mail("Klacht", "Ontevreden.\n", 1), "t1").ticket
+    later = START + timedelta(days=3)
+    with pytest.raises(Refused, match="a sweep records what it sends"):
+        jobs.sweep(desk, later)
+    rehearsed = jobs.sweep(desk, later, rehearse=True)
+    assert rehearsed["escalations"] >= 1
+    with desk.sessions() as s:
+        assert s.scalars(select(SlaNotice)).all() == []
+        assert not s.scalars(select(Outbox).where(Outbox.purpose.like("sla-%"))).all()
+    # when the time really comes, the escalations go
+    assert sweep_at(desk, later)["escalations"] == rehearsed["escalations"]
+    assert queries.ticket_detail(desk, OPERATOR, n)["sla"]["first_action_due"] is not None

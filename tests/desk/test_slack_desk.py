@@ -19,10 +19,10 @@ from bot.adapters.slack_app import SlackEventsWSGI, build_app
 from bot.adapters.slack_out import ChannelPacer, SlackTransport, make_client
 from bot.adapters.smtp_out import make_transport
 from bot.delivery.outbox import OutboxSender
-from bot.desk import intake, jobs, queries
+from bot.desk import intake, queries
 from bot.desk.slack_desk import SlackDesk
 from bot.store.models import Outbox, Ticket
-from tests.conftest import OPERATOR, RULES, START, make_settings
+from tests.conftest import OPERATOR, RULES, START, make_settings, sweep_at
 from tests.support.fakeslack import FakeSlack, FakeTime
 from tests.support.slack_requests import (
     SECRET,
@@ -363,7 +363,7 @@ def test_urgent_reaches_the_owner_by_dm_and_by_mail_phone_first(desk):
 def test_the_weekly_report_is_a_dm_and_a_mail_with_the_csv(desk):
     n, _ = open_complaint(desk)
     monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 08:00 in Amsterdam
-    done = jobs.sweep(desk.svc, monday)  # (the complaint's first action is overdue too)
+    done = sweep_at(desk.svc, monday)  # (the complaint's first action is overdue too)
     assert done["open_complaints_report"] == 2
     desk.sender.run_once(monday)
     dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "D0HENK001"

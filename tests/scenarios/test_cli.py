@@ -8,7 +8,7 @@ import mailbox
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from pathlib import Path
@@ -544,7 +544,17 @@ def test_sweep_now_runs_due_work_once_and_delivers(cli, cli_env, tmp_path):
     raw = customer_mail(1, lang="nl", variant="plain", subject="Klacht over de levering")
     [row] = cli.ingest(write(tmp_path / "k.eml", raw))
     n = row["ticket"]
-    rc, out, err = cli("sweep", "--now", "2026-12-07T09:00", "--json")  # Monday, 09:00 local
+    # a sweep far ahead of the clock would mark notices sent that are not due: refused,
+    # and --force only rehearses (sends and records nothing)
+    rc, out, err = cli("sweep", "--now", "2026-12-07T09:00")
+    assert rc == 2 and "a sweep records what it sends" in err
+    rc, out, err = cli("sweep", "--now", "2026-12-07T09:00", "--force", "--json")
+    assert rc == 0, err
+    rehearsed = json.loads(out)
+    assert rehearsed["rehearsal"] is True and rehearsed["escalations"] == 2
+    assert not [o for o in cli.json("outbox") if o["purpose"].startswith("sla-")]
+    cli.now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # Monday, 09:00 in Amsterdam
+    rc, out, err = cli("sweep", "--json")
     assert rc == 0, err
     done = json.loads(out)
     # first action (24 h) and resolution (10 days) both overdue: two escalations (their
@@ -560,7 +570,7 @@ def test_sweep_now_runs_due_work_once_and_delivers(cli, cli_env, tmp_path):
                        ("sla-breach", "debiteuren@desk.example"),
                        ("sla-breach", "debiteuren@desk.example"),
                        ("sla-breach", "henk@desk.example"), ("sla-breach", "henk@desk.example")]
-    rc, out, err = cli("sweep", "--now", "2026-12-07T09:05", "--json")
+    rc, out, err = cli("sweep", "--now", "2026-12-07T09:05", "--json")  # 5 minutes later
     assert rc == 0 and json.loads(out)["escalations"] == 0  # nothing twice
     rc, out, err = cli("resolve", str(n), "--by", "sanne", "--no-mail")
     assert rc == 0 and json.loads(out)["status"] == "resolved"
