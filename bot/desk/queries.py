@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.core import contracts, report
@@ -22,7 +23,7 @@ from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.views import cancellation_dict, iso, task_dict, ticket_dict, valid_number
-from bot.store.models import Message, Outbox, Spool, Task, Ticket
+from bot.store.models import Heartbeat, Message, Outbox, Spool, Task, Ticket
 
 
 def list_tickets(desk: Desk, actor: Actor, status: str | None = None,
@@ -193,6 +194,13 @@ def health(desk: Desk) -> dict[str, Any]:
         failed = s.scalar(select(func.count()).where(Outbox.status == OutboxStatus.FAILED))
         spooled = s.scalar(select(func.count()).select_from(Spool))
     oldest, due_since = _aware(first_queued), _aware(first_due)
+    try:
+        beat(desk, now)
+    except SQLAlchemyError as exc:  # it can be read but not written: a full disk, read-only
+        return {"status": "unwritable", "database": "cannot be written",
+                "reason": f"the database can be read but not written ({type(exc).__name__}): "
+                          "is the disk full, or the database read-only?",
+                "outbox": {"queued": queued, "failed": failed}, "spool": spooled}
     stuck = due_since is not None and now - due_since > STUCK_AFTER
     out: dict[str, Any] = {
         "status": "stuck" if stuck else "ok", "database": "ok",
@@ -205,6 +213,15 @@ def health(desk: Desk) -> dict[str, Any]:
                          f"{int(STUCK_AFTER.total_seconds() // 60)} minutes: is the sender running, "
                          "can it reach the relay and Slack?")
     return out
+
+
+def beat(desk: Desk, now: datetime, name: str = "web") -> None:
+    """Write (and commit) this process's heartbeat: a database that can be read but not
+    written (a full disk, a read-only file or server) is not healthy."""
+    with desk.uow.write() as s:  # a real UPDATE every time, even when nothing changes
+        updated = s.execute(update(Heartbeat).where(Heartbeat.name == name).values(at=now))
+        if not cast(CursorResult[Any], updated).rowcount:
+            s.add(Heartbeat(name=name, at=now))
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -151,6 +151,16 @@ class SlaNotice(Base):
     recipients: Mapped[list | None] = mapped_column(JSON)
 
 
+class Heartbeat(Base):
+    """The health check's proof that the database can be written (not only read): each
+    probe updates its process's row and commits."""
+
+    __tablename__ = "heartbeat"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    at: Mapped[datetime]
+
+
 class RunOnce(Base):
     """Jobs that must run once per due time (the weekly report for Monday 08:00, one
     contract-ending notice): whoever inserts the key does the work."""

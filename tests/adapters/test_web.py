@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from sqlalchemy import event
 
 from bot.adapters.web import WebApp, WebServer
 from bot.desk import intake, queries
@@ -132,3 +133,24 @@ def test_one_client_cannot_hold_every_connection():
         for sock in held:
             sock.close()
         server.stop()
+
+
+def test_a_database_that_cannot_be_written_is_503(serve, service, db_url):
+    """Issue 10.9: /healthz writes (a heartbeat) as well as reads; a database that answers
+    reads but refuses writes (a full disk, a read-only server) is not healthy."""
+    port = serve(WebApp(lambda: queries.health(service)))
+    assert get(port, "/healthz")[0] == 200
+    engine = service.sessions.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            name = conn.exec_driver_sql("SELECT current_database()").scalar()
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+            conn.commit()
+        engine.dispose()  # new connections are read-only
+    else:
+        event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA query_only = ON"))
+        engine.dispose()
+    status, body = get(port, "/healthz")
+    data = json.loads(body)
+    assert status == 503 and data["status"] == "unwritable"
+    assert "can be read but not written" in data["reason"]
