@@ -44,7 +44,7 @@ def build_rows(tickets: list[dict], now: datetime) -> list[dict]:
     rows = []
     for t in sorted(tickets, key=lambda t: (t["created"], t["number"])):
         state, overdue = sla_state(t["created"], t["first_action"], t["action_due"], now)
-        if t.get("sla_state") and t["sla_state"] != "none":  # the ticket's SLA policy (bot/sla.py)
+        if t.get("sla_state") and t["sla_state"] != "none":  # the ticket's SLA policy (bot/core/time/sla_policy.py)
             overdue = t["sla_state"] == "breached"
             parts = [t["sla_state"]]
             for what, due, done in (("first action", t.get("action_due"), t["first_action"]),

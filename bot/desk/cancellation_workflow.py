@@ -1,7 +1,7 @@
 """The written-cancellation workflow (procedure S 3.4), desk side.
 
 On a new cancellation ticket: find the customer's contract, judge the notice (in time or
-not, the real end date: bot/contracts.py), record the customer's reason, give the advisor
+not, the real end date: bot/core/contracts.py), record the customer's reason, give the advisor
 24 hours to call (due date on the ticket) and mail them a copy. Later the advisor records
 the outcome: retained, or lost with a reason; lost ends the contract on its effective
 date and gives sales support a task to revoke the customer's website access.

@@ -1,7 +1,7 @@
 """Routing, the desk side: identify the sender, run the rules, and give a new ticket
 its one owner, its watchers and its explanation; reassign with who, when and why.
 
-The rules engine itself is pure (bot/rules.py); this module brings it the facts from the
+The rules engine itself is pure (bot/core/rules/); this module brings it the facts from the
 directory and writes the decision to the ticket, inside the caller's transaction.
 """
 

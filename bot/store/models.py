@@ -97,7 +97,7 @@ class Ticket(Base):
     updated_at: Mapped[datetime]
     first_action_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
-    # SLA clocks (bot/sla.py). The due columns are for people and reports; `sla_next_at`
+    # SLA clocks (bot/core/time/sla_policy.py). The due columns are for people and reports; `sla_next_at`
     # is when the sweep must next look at this ticket (indexed: a sweep reads only what
     # is due, however many tickets there are). NULL: nothing pending.
     sla_policy: Mapped[str | None] = mapped_column(String(40))

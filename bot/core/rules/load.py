@@ -334,7 +334,7 @@ def _slack(c: _Checker, top: Located, kinds, roles) -> dict:
 
 def _timing(c: _Checker, top: Located, defaults: Located, kinds, people, roles,
             templates: Collection[str] | None, default_timezone: str):
-    """Business calendars, SLA policies and the schedule (bot/sla.py has the semantics)."""
+    """Business calendars, SLA policies and the schedule (bot/core/time/sla_policy.py has the semantics)."""
     tz = defaults.get("timezone") or default_timezone
     try:
         ZoneInfo(str(tz))
