@@ -11,10 +11,8 @@ from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from pathlib import Path
 
-import pytest
 from sqlalchemy import distinct, func, select
 
-from bot.store.migrate import upgrade
 from bot.store.models import Message, Outbox, RawMail, Spool, Ticket, make_engine
 from tests.conftest import RULES
 from tests.scenarios.test_app import (
@@ -43,16 +41,6 @@ def message_ids(raws) -> set[str]:
     return {str(parser.parsebytes(raw)["Message-ID"]).strip().strip("<>") for raw in raws}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def crash_db(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/ticketbot.sqlite3"
-    else:
-        url = request.getfixturevalue("postgres").create_database()
-    upgrade(url)
-    return url
-
-
 class DB:
     def __init__(self, url: str):
         self.engine = make_engine(url)
@@ -72,17 +60,17 @@ class DB:
         self.engine.dispose()
 
 
-def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(crash_db, tmp_path):
+def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(db_url, tmp_path):
     raws = mails()
     assert len(message_ids(raws)) == N  # the corpus itself has no repeated Message-ID
     out = tmp_path / "out"
-    db = DB(crash_db)
+    db = DB(db_url)
     try:
         with Dovecot(tmp_path / "imap") as dovecot:
             dovecot.deliver_files(raws)
             env = {
                 **base_env(),
-                "DATABASE_URL": crash_db,
+                "DATABASE_URL": db_url,
                 "IMAP_URL": dovecot.url,
                 "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
                 "TICKETBOT_ADDRESS": ADDRESS,
@@ -154,14 +142,12 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(crash_db, tmp
         db.close()
 
 
-def test_parser_processes_die_with_a_killed_bot(tmp_path):
+def test_parser_processes_die_with_a_killed_bot(sqlite_url, tmp_path):
     """Issue 10.9: after `kill -9` of the bot, its forkserver and parser workers do not
     linger (they would hold memory and, with a restart, double the parsers)."""
-    url = f"sqlite:///{tmp_path}/ticketbot.sqlite3"
-    upgrade(url)
     with Dovecot(tmp_path / "imap") as dovecot:
         dovecot.deliver_files(mails()[:1500])
-        env = {**base_env(), "DATABASE_URL": url, "IMAP_URL": dovecot.url,
+        env = {**base_env(), "DATABASE_URL": sqlite_url, "IMAP_URL": dovecot.url,
                "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}", "TICKETBOT_ADDRESS": ADDRESS,
                "TICKETBOT_RULES": str(RULES), "TICKETBOT_MAIL_DIR": str(tmp_path / "out"),
                "TICKETBOT_IMAP_BATCH": "100", "TICKETBOT_PARSE_WORKERS": "2"}
