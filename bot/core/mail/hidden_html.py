@@ -48,6 +48,8 @@ def _invisible(element: lxml.html.HtmlElement) -> bool:
 
 def without_hidden_text(html: str) -> str:
     """The HTML with every element a reader cannot see taken out (its tail text stays)."""
+    if "style" not in html.lower():  # only inline styles hide text: nothing to take out
+        return html
     try:
         root = lxml.html.document_fromstring(html)
     except (ValueError, TypeError, lxml.etree.ParserError):
