@@ -109,6 +109,18 @@ def reopen_decision(status: str, resolved_at: datetime | None, now: datetime, da
 MAX_KEY = 400  # the width of raw_mail.dedupe_key
 
 
+MAX_STORED_ID = 400  # the width of message.message_id
+
+
+def stored_id(message_id: str) -> str:
+    """How a Message-ID is stored and looked up for threading: whole when it fits, else
+    ``"sha256 <hex of the whole id>"`` (a space never stands in a parsed id, so no real
+    id can be made to look like another's hash)."""
+    if len(message_id) <= MAX_STORED_ID:
+        return message_id
+    return "sha256 " + hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def dedupe_key(message_id: str | None, sha256: str) -> str:
     """The key that makes a mail stored once: its Message-ID, or its bytes' hash. A
     Message-ID too long for the column is keyed by the hash of the whole id, never cut:

@@ -97,7 +97,7 @@ def _same_mail(s: Session, item: Prepared, earlier: InboundMessage | None) -> bo
     if earlier is not None:
         return earlier.from_addr == msg.from_addr and earlier.text == msg.text
     row = s.execute(select(Message.from_addr, Message.text).where(
-        Message.message_id == msg.message_id[:400], Message.direction == Direction.IN)
+        Message.message_id == correlation.stored_id(msg.message_id), Message.direction == Direction.IN)
         .order_by(Message.id).limit(1)).first()
     if row is None:
         return True  # stored without a message (ignored, quarantined): keep it so
@@ -408,14 +408,15 @@ def _cancellation_in_reply(s: Session, desk: Desk, ticket: Ticket, msg: InboundM
 
 def _ticket_by_message_ids(s: Session, ids: list[str]) -> Ticket | None:
     pending = s.info.get("pending_ids", {})
+    keys = [correlation.stored_id(mid) for mid in ids]
     rows = s.execute(select(Message.message_id, Message.ticket_id)
-                     .where(Message.message_id.in_(ids))).all()
+                     .where(Message.message_id.in_(keys))).all()
     by_id = dict(rows)
-    for mid in ids:  # most specific first
-        if mid in pending:
-            return pending[mid]
-        if mid in by_id:
-            return s.get(Ticket, by_id[mid])
+    for key in keys:  # most specific first
+        if key in pending:
+            return pending[key]
+        if key in by_id:
+            return s.get(Ticket, by_id[key])
     return None
 
 
@@ -444,7 +445,7 @@ def _add_message(s: Session, ticket: Ticket, item: Prepared, now: datetime) -> M
     assert msg is not None
     m = Message(
         ticket=ticket, direction=Direction.IN, channel=msg.channel.value,
-        message_id=(msg.message_id or None) and msg.message_id[:400],
+        message_id=correlation.stored_id(msg.message_id) if msg.message_id else None,
         in_reply_to=" ".join(msg.in_reply_to) or None,
         references=" ".join(msg.references) or None,
         from_addr=msg.from_addr[:320], from_name=msg.from_name[:200],
@@ -460,7 +461,7 @@ def _add_message(s: Session, ticket: Ticket, item: Prepared, now: datetime) -> M
             content_id=a.content_id, content=a.content))
     s.add(m)
     if msg.message_id:
-        s.info.setdefault("pending_ids", {})[msg.message_id] = ticket
+        s.info.setdefault("pending_ids", {})[correlation.stored_id(msg.message_id)] = ticket
     return m
 
 

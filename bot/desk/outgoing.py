@@ -36,7 +36,9 @@ class StoredThread:
     """A stored inbound message, shaped like the parsed one queue_mail threads to."""
 
     def __init__(self, m: Message):
-        self.message_id = m.message_id
+        # an id too long to store is kept as its hash (correlation.stored_id): not an id to
+        # write into In-Reply-To
+        self.message_id = m.message_id if m.message_id and " " not in m.message_id else None
         self.references = (m.references or "").split()
         self.headers: dict[str, str] = {}
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.core import correlation
 from bot.core.domain import Channel, Direction, InboundMessage
 from bot.core.staff_commands import StaffCommand, parse
 from bot.desk import actions, notify
@@ -47,7 +48,7 @@ def handle(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage, actor: A
     summary for the log and the event."""
     cmd = parse(msg.visible_text or msg.text or "")
     s.add(Message(ticket=ticket, direction=Direction.NOTE, channel=Channel.MAIL,
-                  message_id=(msg.message_id or None) and msg.message_id[:400],
+                  message_id=correlation.stored_id(msg.message_id) if msg.message_id else None,
                   from_addr=msg.from_addr[:320], from_name=msg.from_name[:200],
                   subject=msg.subject, text=msg.text, visible_text=msg.visible_text,
                   created_at=now))

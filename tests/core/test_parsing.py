@@ -629,3 +629,37 @@ def test_white_text_on_a_coloured_cell_is_read():
            b"<html><body><table><tr><td bgcolor=\"#003366\"><span style=\"color:#ffffff\">"
            b"Contract opzeggen</span></td></tr></table></body></html>\r\n")
     assert "Contract opzeggen" in parse_mail(raw).text
+
+
+@pytest.mark.parametrize("header, expected", [
+    # an encoded word in a name decodes to a comma and an address: still one mailbox
+    (b"=?utf-8?q?x=2C_y@evil.com?= <k@klant.nl>, \"Doe, J\" <j@klant.nl>",
+     ["k@klant.nl", "j@klant.nl"]),
+    # ... or to a line break and a header
+    (b"=?utf-8?q?A=0D=0ABcc:_v@evil.com?= <z@klant.nl>", ["z@klant.nl"]),
+    # an encoded word where an address would be is no address
+    (b"=?utf-8?q?x@evil.com?= <k@klant.nl>", ["k@klant.nl"]),
+    (b"Team: a@klant.nl, c@klant.nl;, e@klant.nl", ["a@klant.nl", "c@klant.nl", "e@klant.nl"]),
+    (b"undisclosed-recipients:;", []),
+    (b"jan@klant.nl (Jan, de Vries), <@relay.example:piet@klant.nl>", ["jan@klant.nl", "piet@klant.nl"]),
+])
+def test_to_and_cc_are_split_before_their_names_are_decoded(header, expected):
+    """Issue 10.8 for To and Cc: addresses come from the raw header; encoded words are
+    names only."""
+    raw = (b"From: jan@klant.nl\r\nTo: " + header + b"\r\nCc: " + header +
+           b"\r\nSubject: x\r\nMessage-ID: <tc1@klant.nl>\r\n\r\nTekst\r\n")
+    msg = parse_mail(raw)
+    assert msg.to == expected
+    assert msg.cc == expected
+
+
+def test_a_from_with_an_empty_first_mailbox_or_a_junk_first_header_reads_the_usable_one():
+    raw = (b"From: \"X\" <>, \"LTD\" <ly@example.com>\r\nTo: support@desk.example\r\n"
+           b"Subject: x\r\n\r\nTekst\r\n")
+    msg = parse_mail(raw)
+    assert (msg.from_addr, msg.from_name) == ("ly@example.com", "LTD")
+    raw = (b"From: nobody\r\nFrom: Jan <jan@klant.nl>\r\nTo: support@desk.example\r\n"
+           b"Subject: x\r\n\r\nTekst\r\n")
+    msg = parse_mail(raw)
+    assert (msg.from_addr, msg.from_name) == ("jan@klant.nl", "Jan")
+    assert any("2 From headers" in w for w in msg.warnings)

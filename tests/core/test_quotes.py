@@ -147,3 +147,17 @@ def test_empty():
 
 def test_backslashes_untouched():
     assert visible_text("C:\\Users\\x41 and \\n\n-- \nsig") == "C:\\Users\\x41 and \\n"
+
+
+def test_quote_markers_are_looked_for_in_a_bounded_prefix_only():
+    """Issue 10.4: quote stripping reads the first READ_LIMIT characters (whole lines);
+    within them it cuts as always, past them the text is kept whole (never scanned)."""
+    from bot.core.domain import READ_LIMIT
+
+    quote = "\nOn Mon, 3 Nov 2025 at 10:02, Sales Support <support@example.com> wrote:\n> Which order?\n"
+    short = "Order 55-1234.\n" + "padding words here\n" * 100
+    assert visible_text(short + quote + "x\n" * READ_LIMIT) == short.strip()
+    long_own = "Order 55-1234.\n" + "padding words here\n" * (READ_LIMIT // 19 + 10)
+    text = long_own + quote
+    assert len(long_own) > READ_LIMIT
+    assert visible_text(text) == text.strip()

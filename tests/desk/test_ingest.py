@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.adapters.smtp_out import FileTransport
 from bot.delivery.outbox import OutboxSender
-from bot.desk import intake, queries
+from bot.desk import actions, intake, queries
 from bot.store.models import Event, Message, Outbox, RawMail, Ticket
 from tests.conftest import OPERATOR
 from tests.support.mailgen import customer_mail
@@ -310,6 +310,17 @@ def test_message_ids_that_share_their_first_400_characters_are_two_mails(service
     again = intake.ingest_raw(service, mail(41, message_id=f"{stem}.a@c.example"), "t")
     assert (a.status, b.status, again.status) == ("created", "created", "duplicate")
     assert count(service, Ticket) == 2
+    # a staff reply threads to the customer's last mail, whose id is stored as its hash:
+    # the hash is never written into In-Reply-To
+    actions.reply(service, OPERATOR, b.ticket, "Dank u")
+    last = outbox_rows(service)[-1]
+    assert last.purpose == "reply" and last.headers["in_reply_to"] is None
+    assert not any(" " in ref for ref in last.headers["references"])
+    # ... nor for threading: a reply to the second joins the second
+    raw = mail(42, message_id="r42@c.example", subject="Re: nothing")  # (long header lines
+    raw = raw.replace(b"Subject:", f"In-Reply-To: <{stem}.b@c.example>\r\nSubject:".encode(), 1)
+    reply = intake.ingest_raw(service, raw, "t")                          # by hand: unfolded)
+    assert (reply.status, reply.ticket) == ("appended", b.ticket)
 
 
 def test_a_reused_message_id_with_other_content_is_kept_not_dropped(service):

@@ -32,12 +32,13 @@ from datetime import UTC
 from email import errors as email_errors
 from email import policy
 from email.message import Message
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import parseaddr, parsedate_to_datetime
 from functools import lru_cache
 
 from inscriptis import get_text as _inscriptis_get_text
 
 from bot.core.domain import READ_LIMIT, Attachment, Channel, InboundMessage, UnreadableMail
+from bot.core.mail.addresses import first_mailbox, parse_address_list
 from bot.core.mail.autoreply import (
     automatic_reason,
     bounce_info,
@@ -348,19 +349,10 @@ _KEPT_HEADERS = frozenset(
 _READ_HEADERS = _KEPT_HEADERS | {"from", "to", "cc", "reply-to", "subject", "date"}
 
 
-_ANGLE_ADDR = re.compile(r"^(.*)<([^<>\s]*@[^<>\s]*)>\s*$", re.DOTALL)
-
-
-def _addresses(value: str, warnings: list[str], name: str) -> list[str]:
+def _addresses(value: str) -> list[str]:
     out: list[str] = []
-    try:
-        pairs = getaddresses([value])
-    except Exception:
-        warnings.append(f"header {name}: unparseable address list {value[:80]!r}")
-        return out
-    for _, addr in pairs:
-        addr = addr.strip().strip("<>").strip().lower()
-        if addr and addr not in out:
+    for _, addr in parse_address_list(value):
+        if addr not in out:
             out.append(addr)
     return out
 
@@ -779,31 +771,30 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
     out.in_reply_to = parse_message_ids(found.get("in-reply-to"))
     out.references = parse_message_ids(found.get("references"))
 
-    from_value = found.get("from")
-    if from_value is None:
+    # Addresses are split before anything is decoded (core/mail/addresses.py): an
+    # encoded word may hide "@", ",", ":" or a line break, and stands only in names.
+    from_values = [_header_text(str(v), warnings, k) for k, v in msg.raw_items()
+                   if k.strip().lower() == "from"]
+    if not from_values:
         if len(msg):
             warnings.append("no From header")
     else:
-        # `Name <addr>`: the address is what stands in the last angle brackets, whatever
-        # the name holds (an encoded word may hide "@", ":" or a line break in it)
-        angle = _ANGLE_ADDR.match(from_value)
-        if angle is not None:
-            name, addr = angle.group(1).strip().strip('"').strip(), angle.group(2)
-        else:
-            try:
-                name, addr = parseaddr(from_value)
-            except Exception:
-                name, addr = "", ""
-        addr = addr.strip().strip("<>").strip().lower()
+        name, addr = "", ""
+        for value in from_values:       # two From headers: the first one that has a mailbox
+            name, addr = first_mailbox(value)
+            if addr:
+                break
         if not addr:
-            warnings.append(f"header From: no address in {from_value[:80]!r}")
+            warnings.append(f"header From: no address in {from_values[0][:80]!r}")
+        elif len(from_values) > 1:
+            warnings.append(f"{len(from_values)} From headers; read the first with an address")
         out.from_addr = addr
         out.from_name = _fold_ws(decode_header_value(name, warnings)) if name else ""
 
     for field_name, header in (("to", "to"), ("cc", "cc"), ("reply_to", "reply-to")):
         addresses = found.get(header)
         if addresses:
-            setattr(out, field_name, _addresses(decode_header_value(addresses, warnings), warnings, header))
+            setattr(out, field_name, _addresses(addresses))
 
     subject = found.get("subject")
     if subject:

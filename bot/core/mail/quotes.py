@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import re
 
+from bot.core.domain import READ_LIMIT
+
 _DIGIT_OR_AT = re.compile(r"[\d@]")
 
 # A complete attribution, after the lines that make it up were joined with spaces.
@@ -152,8 +154,16 @@ def visible_text(text: str) -> str:
         return ""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    cut = _find_cut(lines)
+    if len(text) > READ_LIMIT:
+        # bounded: the markers are looked for in the first READ_LIMIT characters only
+        # (whole lines); a mail whose own words run past that is shown whole
+        lines = text[:READ_LIMIT].split("\n")[:-1]
+        cut = _find_cut(lines)
+        if cut == len(lines):
+            return text.strip()
+    else:
+        lines = text.split("\n")
+        cut = _find_cut(lines)
     cut = _trailing_quote_start(lines, cut)
     kept = lines[:cut]
     while kept and not kept[0].strip():

@@ -1,0 +1,122 @@
+"""Address lists read before anything in them is decoded.
+
+An RFC 2047 encoded word may only stand in a display name, never in an address; decoding
+a header first lets the name forge structure (``=?utf-8?q?x=2C_y@evil?=`` decodes to a
+comma and an address, ``=?utf-8?q?A=0D=0ABcc:_v@evil?=`` to a group and a line break).
+So the raw header is split here first, treating encoded words, quoted strings, comments
+and angle brackets as opaque, and only the display names are decoded afterwards.
+
+The standard library's ``getaddresses`` is not used: it splits inside encoded words.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ENCODED_WORD = re.compile(r"=\?[^?\s]{1,64}\?[bBqQ]\?[^?]*\?=")
+_ADDR_SPEC = re.compile(r"[^\s<>(),;:\"\\@]+@[^\s<>(),;:\"\\@]+")
+# header values longer than this are cut before they are read (nothing real comes close)
+MAX_HEADER = 16 * 1024
+
+
+def parse_address_list(value: str) -> list[tuple[str, str]]:
+    """(raw display name, lower-case address) for each mailbox in ``value``; elements
+    without a usable address are left out. The names are as written (still encoded)."""
+    out: list[tuple[str, str]] = []
+    for display, angle, comment in _elements(value[:MAX_HEADER]):
+        if angle is not None:
+            addr = angle.strip()
+            name = display
+        else:
+            found = _ADDR_SPEC.findall(_ENCODED_WORD.sub(" ", display))
+            addr = found[-1] if found else ""
+            name = comment      # old style: jan@klant.nl (Jan de Vries)
+        addr = addr.strip().lower()
+        if addr.startswith("mailto:"):
+            addr = addr[len("mailto:"):]
+        if not addr or "@" not in addr or any(c.isspace() for c in addr) or "=?" in addr:
+            continue
+        out.append((_unquote(name.strip()), addr))
+    return out
+
+
+def first_mailbox(value: str) -> tuple[str, str]:
+    """The first mailbox with an address (raw name, address), or ("", "")."""
+    found = parse_address_list(value)
+    return found[0] if found else ("", "")
+
+
+def _unquote(name: str) -> str:
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1]
+        name = re.sub(r"\\(.)", r"\1", name)
+    return name.strip()
+
+
+def _elements(value: str) -> list[tuple[str, str | None, str]]:
+    """Split at top-level commas (and group markers); each element is its display text
+    (comments dropped), the content of its last angle brackets (or None) and its last
+    comment."""
+    elements: list[tuple[str, str | None, str]] = []
+    display: list[str] = []
+    angle: str | None = None
+    comment = ""
+    i, n = 0, len(value)
+
+    def close() -> None:
+        nonlocal angle, comment
+        text = "".join(display).strip()
+        if text or angle is not None:
+            elements.append((text, angle, comment))
+        display.clear()
+        angle, comment = None, ""
+
+    while i < n:
+        c = value[i]
+        if c == "=" and value.startswith("=?", i):
+            m = _ENCODED_WORD.match(value, i)
+            if m is not None:
+                display.append(m.group())
+                i = m.end()
+                continue
+        if c == '"':
+            j = i + 1
+            while j < n and value[j] != '"':
+                j += 2 if value[j] == "\\" else 1
+            display.append(value[i:j + 1])
+            i = j + 1
+            continue
+        if c == "(":
+            depth, j = 1, i + 1
+            while j < n and depth:
+                if value[j] == "\\":
+                    j += 1
+                elif value[j] == "(":
+                    depth += 1
+                elif value[j] == ")":
+                    depth -= 1
+                j += 1
+            comment = value[i + 1:j - 1].strip()
+            display.append(" ")
+            i = j
+            continue
+        if c == "<":
+            j = value.find(">", i + 1)
+            if j < 0:
+                j = n
+            inner = value[i + 1:j]
+            # a route (<@a,@b:x@y>) keeps only the address after its colon
+            angle = inner.rsplit(":", 1)[-1] if inner.startswith("@") else inner
+            i = j + 1
+            continue
+        if c == ",":
+            close()
+        elif c == ":":
+            display.clear()     # a group's name: its members follow
+        elif c == ";":
+            close()
+        else:
+            display.append(c)
+        i += 1
+    close()
+    return elements
