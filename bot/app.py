@@ -19,7 +19,7 @@ from bot.adapters.smtp_in import IntakeHandler, IntakeServer
 from bot.adapters.smtp_out import make_transport
 from bot.adapters.web import WebApp, WebServer
 from bot.config import Settings
-from bot.delivery.outbox import OutboxSender
+from bot.delivery.outbox import LANES, OutboxSender
 from bot.delivery.transport import Transport
 from bot.desk import intake, queries
 from bot.desk.context import Clock, Desk, utcnow
@@ -93,14 +93,16 @@ class Worker:
     desk: Desk
     stop: threading.Event = field(default_factory=threading.Event)
     spool_ready: threading.Event = field(default_factory=threading.Event)
-    outbox_ready: threading.Event = field(default_factory=threading.Event)
+    # one wake-up per outbox lane (delivery/outbox.py LANES): set after every commit
+    lane_ready: dict[str, threading.Event] = field(
+        default_factory=lambda: {lane: threading.Event() for lane in LANES})
     threads: list[threading.Thread] = field(default_factory=list)
     smtp_server: IntakeServer | None = None
     imap: IMAPPoller | None = None
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.desk)
-        self.desk.uow.on_commit = self.outbox_ready.set
+        self.desk.uow.on_commit = self.wake_outbox
         self.sender = build_sender(self.settings, self.desk)
 
     def _thread(self, name: str, target) -> None:
@@ -123,16 +125,22 @@ class Worker:
                 self.spool_ready.wait(5.0)
                 self.spool_ready.clear()
 
-    def outbox_loop(self) -> None:
+    def wake_outbox(self) -> None:
+        for ready in self.lane_ready.values():
+            ready.set()
+
+    def outbox_loop(self, lane: str) -> None:
+        """Deliver one lane's rows (mail, or Slack) as they come due."""
+        ready = self.lane_ready[lane]
         while not self.stop.is_set():
             now = self.desk.clock()
-            counts = self.sender.run_once(now)
+            counts = self.sender.run_once(now, lane=lane)
             if sum(counts.values()):
                 continue
-            nxt = self.sender.next_due_at()
+            nxt = self.sender.next_due_at(lane)
             wait = 5.0 if nxt is None else max(0.05, min(5.0, (nxt - now).total_seconds()))
-            self.outbox_ready.wait(wait)
-            self.outbox_ready.clear()
+            ready.wait(wait)
+            ready.clear()
 
     def start(self, smtp: bool = True, imap: bool = True) -> None:
         if smtp:
@@ -145,7 +153,8 @@ class Worker:
             server.start()
             self.smtp_server = server
         self._thread("spool", self.spool_loop)
-        self._thread("outbox", self.outbox_loop)
+        for lane in LANES:
+            self._thread(f"outbox-{lane}", lambda lane=lane: self.outbox_loop(lane))
         if imap and self.settings.imap_url is not None:
             self.imap = IMAPPoller(self.settings, self.pipeline)
             self._thread("imap", lambda: self.imap.run(self.stop))
@@ -157,7 +166,7 @@ class Worker:
     def shutdown(self) -> None:
         self.stop.set()
         self.spool_ready.set()
-        self.outbox_ready.set()
+        self.wake_outbox()
         if self.smtp_server is not None:
             self.smtp_server.stop()
         for t in self.threads:

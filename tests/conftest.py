@@ -22,6 +22,7 @@ RULES = REPO / "rules.yaml"  # the shipped rules
 FIXTURES = REPO / "tests" / "fixtures"
 MAIL_FIXTURES = FIXTURES / "mail"  # real-shaped mails
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Amsterdam
+HANG = 120  # seconds: a bound that only catches a hang; a slow machine must not fail a test
 
 # The customer directory every desk test shares (`make_desk`, `desk`): a customer with an
 # advisor and a phone number, one without an advisor, and a second advisor's customer.

@@ -27,6 +27,11 @@ CLAIM_SECONDS = 300
 RECORD_ATTEMPTS = 5  # tries to record a delivery's outcome while the database is locked
 
 
+# Lanes: each delivers its own channels, in its own thread, so mail never waits behind
+# Slack's pacing (one post per second per channel, Retry-After) or a Slack outage.
+LANES: dict[str, tuple[str, ...]] = {"mail": (Channel.MAIL,), "slack": (Channel.SLACK,)}
+
+
 def backoff(attempts: int, base: float, cap: float) -> timedelta:
     """Delay before the next try after ``attempts`` failed ones: base, 2·base, 4·base, … cap."""
     return timedelta(seconds=min(cap, base * (2 ** max(0, attempts - 1))))
@@ -38,23 +43,27 @@ class OutboxSender:
         self.uow = uow
         self.transports = transports  # channel -> transport
 
-    def due(self, now: datetime, limit: int = 100) -> list[int]:
+    def due(self, now: datetime, limit: int = 100, lane: str | None = None) -> list[int]:
+        """Due rows, oldest first; of one lane's channels, or of all."""
         with self.uow.read() as s:
-            return list(s.scalars(
-                select(Outbox.id).where(
-                    Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now,
-                    or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
-                .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)))
+            q = select(Outbox.id).where(
+                Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now,
+                or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+            if lane is not None:
+                q = q.where(Outbox.channel.in_(LANES[lane]))
+            return list(s.scalars(q.order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)))
 
-    def next_due_at(self) -> datetime | None:
+    def next_due_at(self, lane: str | None = None) -> datetime | None:
         with self.uow.read() as s:
-            return s.scalar(select(Outbox.next_attempt_at).where(Outbox.status == OutboxStatus.QUEUED)
-                            .order_by(Outbox.next_attempt_at).limit(1))
+            q = select(Outbox.next_attempt_at).where(Outbox.status == OutboxStatus.QUEUED)
+            if lane is not None:
+                q = q.where(Outbox.channel.in_(LANES[lane]))
+            return s.scalar(q.order_by(Outbox.next_attempt_at).limit(1))
 
-    def run_once(self, now: datetime, limit: int = 100) -> dict[str, int]:
-        """Try every due item once. Returns counts by outcome."""
+    def run_once(self, now: datetime, limit: int = 100, lane: str | None = None) -> dict[str, int]:
+        """Try every due item (of one lane, or all) once. Returns counts by outcome."""
         counts = {"sent": 0, "retry": 0, "failed": 0}
-        for oid in self.due(now, limit):
+        for oid in self.due(now, limit, lane):
             outcome = self._deliver(oid, now)
             if outcome:
                 counts[outcome] += 1

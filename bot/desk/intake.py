@@ -276,8 +276,8 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         return IngestResult(item.source, "ignored", None, msg.warnings, reason=f"rule {d.rule}")
     flooding = _over_cap(s, desk, msg, now)
     if flooding:
-        flood = _flood_ticket(s, msg.from_addr, now)
-        if flood is not None:  # past the cap: one more message on the sender's flood ticket
+        flood = _flood_ticket(s, msg.from_addr, flooding, now)
+        if flood is not None:  # past the cap: one more message on the flood ticket
             _add_message(s, flood, item, now)
             flood.updated_at = now
             record(s, flood, now, f"customer:{msg.from_addr}", "message",
@@ -295,11 +295,11 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
     routing.apply_decision(s, ticket, ident, d, now)
     if flooding:  # the first mail past the cap: the ticket the rest of the flood joins
         ticket.category = FLOOD
-        s.info.setdefault("flood_tickets", {})[msg.from_addr] = ticket
-        record(s, ticket, now, "system", "flood",
-               {"cap": desk.ruleset.limits["new_tickets_per_sender_per_hour"]},
-               f"more new tickets from {msg.from_addr} within an hour than the cap "
-               "(rules.yaml limits): the sender's further mails join this ticket")
+        by, key, limit = flooding
+        s.info.setdefault("flood_tickets", {})[key] = ticket
+        record(s, ticket, now, "system", "flood", {"cap": desk.ruleset.limits[limit], "by": by},
+               f"more new tickets from {key} within an hour than the cap "
+               f"(rules.yaml limits: {limit}): further mails from {key} join this ticket")
     sla_state.start(s, rs, ticket)
     s.add(_raw(item, now, "created", ticket=ticket))
     extra: dict = {}
@@ -318,32 +318,70 @@ FLOOD = "flood"  # the category of a sender's flood ticket
 FLOOD_WINDOW = timedelta(hours=1)
 
 
-def _over_cap(s: Session, desk: Desk, msg: InboundMessage, now: datetime) -> bool:
-    """Whether this sender has opened as many tickets within the window as the cap
-    allows (rules.yaml `limits: new_tickets_per_sender_per_hour`)."""
+def _domain_of(addr: str) -> str | None:
+    """The domain a domain cap counts, or None (no address, or free mail)."""
+    domain = addr.rpartition("@")[2]
+    return domain if domain and not directory.is_free_mail(domain) else None
+
+
+def _over_cap(s: Session, desk: Desk, msg: InboundMessage,
+              now: datetime) -> tuple[str, str, str] | None:
+    """Whether this sender, or their domain, has opened as many tickets within the window
+    as rules.yaml `limits` allow: ("sender" | "domain", the address or "@domain", the
+    limit's name), or None."""
     addr = msg.from_addr
     if not addr:
-        return False
+        return None
+    limits = desk.ruleset.limits
+    since = now - FLOOD_WINDOW
     counts = s.info.setdefault("new_by_sender", {})
     if addr not in counts:
         counts[addr] = s.scalar(select(func.count()).select_from(Ticket).where(
-            Ticket.contact_email == addr, Ticket.created_at > now - FLOOD_WINDOW)) or 0
-    return bool(counts[addr] >= desk.ruleset.limits["new_tickets_per_sender_per_hour"])
+            Ticket.contact_email == addr, Ticket.created_at > since)) or 0
+    if counts[addr] >= limits["new_tickets_per_sender_per_hour"]:
+        return "sender", addr, "new_tickets_per_sender_per_hour"
+    domain = _domain_of(addr)
+    if domain is None:
+        return None
+    by_domain = s.info.setdefault("new_by_domain", {})
+    if domain not in by_domain:
+        by_domain[domain] = s.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.created_at > since,
+            Ticket.contact_email.like("%@" + _like_escape(domain), escape="\\"))) or 0
+    if by_domain[domain] >= limits["new_tickets_per_domain_per_hour"]:
+        return "domain", "@" + domain, "new_tickets_per_domain_per_hour"
+    return None
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _count_new(s: Session, addr: str) -> None:
     if addr and addr in s.info.get("new_by_sender", {}):
         s.info["new_by_sender"][addr] += 1
+    domain = _domain_of(addr) if addr else None
+    if domain and domain in s.info.get("new_by_domain", {}):
+        s.info["new_by_domain"][domain] += 1
 
 
-def _flood_ticket(s: Session, addr: str, now: datetime) -> Ticket | None:
-    """The sender's open flood ticket of this window, if there is one."""
-    staged = s.info.get("flood_tickets", {}).get(addr)
-    if staged is not None:
-        return staged
-    return s.scalars(select(Ticket).where(
-        Ticket.contact_email == addr, Ticket.category == FLOOD, Ticket.status.not_in(CLOSED),
-        Ticket.created_at > now - FLOOD_WINDOW).order_by(Ticket.id.desc())).first()
+def _flood_ticket(s: Session, addr: str, flooding: tuple[str, str, str],
+                  now: datetime) -> Ticket | None:
+    """The open flood ticket of this window that the mail joins: the sender's own, or,
+    when it is their domain that floods, any of the domain's."""
+    staged = s.info.get("flood_tickets", {})
+    by, key, _ = flooding
+    if addr in staged:
+        return staged[addr]
+    if by == "domain" and key in staged:
+        return staged[key]
+    q = select(Ticket).where(Ticket.category == FLOOD, Ticket.status.not_in(CLOSED),
+                             Ticket.created_at > now - FLOOD_WINDOW)
+    own = s.scalars(q.where(Ticket.contact_email == addr).order_by(Ticket.id.desc())).first()
+    if own is not None or by != "domain":
+        return own
+    return s.scalars(q.where(Ticket.contact_email.like("%" + _like_escape(key), escape="\\"))
+                     .order_by(Ticket.id.desc())).first()
 
 
 def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,

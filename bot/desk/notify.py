@@ -9,9 +9,10 @@ retries by the outbox) and an event on the ticket saying who was told what, and 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -131,18 +132,55 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
         slack_posts.root_post(s, desk, ticket, now)
     cancellation = kind is not None and kind.workflow == "cancellation"
     if owner is not None and not cancellation:  # a cancellation's owner gets the copy (S 3.4)
-        row = tell(s, desk, owner, now, purpose="new-ticket", template="new-ticket",
-                   context=context, ticket=ticket)
-        told.append(owner.key)
-        if ticket.urgent and row.channel != Channel.MAIL:  # urgent: a mail as well as the DM
-            tell(s, desk, owner, now, purpose="urgent-mail", template="new-ticket",
-                 context=context, ticket=ticket, by_mail=True)
+        if _within_cap(s, desk, owner, ticket, now):
+            row = tell(s, desk, owner, now, purpose="new-ticket", template="new-ticket",
+                       context=context, ticket=ticket)
+            told.append(owner.key)
+            if ticket.urgent and row.channel != Channel.MAIL:  # urgent: a mail as well as the DM
+                tell(s, desk, owner, now, purpose="urgent-mail", template="new-ticket",
+                     context=context, ticket=ticket, by_mail=True)
     also = (ticket.kind == "appointment" or cancellation
             or (ident is not None and ident.how == "new-contact-at-known-company"))
-    if also and advisor is not None and advisor.key != ticket.owner:
+    if also and advisor is not None and advisor.key != ticket.owner \
+            and _within_cap(s, desk, advisor, ticket, now):
         why = ("cancellation" if cancellation else "appointment"
                if ticket.kind == "appointment" else "new-contact")
         tell(s, desk, advisor, now, purpose="advisor-copy", template="new-ticket",
              context={**context, "is_owner": False, "why": why}, ticket=ticket)
         told.append(advisor.key)
     return told
+
+
+# Notices of new tickets a person gets within NOTICE_WINDOW, up to rules.yaml `limits:
+# notices_per_person_per_hour`; past it, one "notices-held" notice per window says that
+# more is waiting (and where), and each held notice is an event on its ticket.
+NOTICE_WINDOW = timedelta(hours=1)
+CAPPED = ("new-ticket", "advisor-copy")
+
+
+def _within_cap(s: Session, desk: Desk, person: Person, ticket: Ticket, now: datetime) -> bool:
+    """Whether one more new-ticket notice may go to ``person`` now; if not, the notice is
+    held: an event on the ticket, and the person told once per window."""
+    cap = desk.ruleset.limits["notices_per_person_per_hour"]
+    since = now - NOTICE_WINDOW
+    cache = s.info.setdefault("notice_counts", {})
+    if person.key not in cache:
+        to = [a for a in (person.slack, person.email) if a]
+        rows = s.execute(select(Outbox.purpose, func.count()).where(
+            Outbox.to_addr.in_(to), Outbox.created_at > since,
+            Outbox.purpose.in_((*CAPPED, "notices-held"))).group_by(Outbox.purpose)).all()
+        counts = dict(rows)
+        cache[person.key] = [sum(counts.get(p, 0) for p in CAPPED), counts.get("notices-held", 0)]
+    counted = cache[person.key]
+    if counted[0] < cap:
+        counted[0] += 1
+        return True
+    s.add(Event(ticket_id=ticket.id, at=now, actor="system", action="notice-held",
+                detail={"to": person.key, "cap": cap},
+                reason=f"{person.key} was told of {cap} new tickets within the hour (rules.yaml "
+                       "limits: notices_per_person_per_hour)"))
+    if not counted[1]:
+        counted[1] += 1
+        tell(s, desk, person, now, purpose="notices-held", template="notices-held",
+             context={"cap": cap, "tag": desk.tag(ticket.id), "ticket": ticket.id}, ticket=ticket)
+    return False

@@ -303,4 +303,8 @@ def test_limits_are_whole_numbers_of_at_least_one(tmp_path):
                for p in found)
     assert any("unknown key 'burst' in limits" in p for p in found)
     assert load_rules(write(tmp_path, BASE + "limits:\n  new_tickets_per_sender_per_hour: 7\n")
-                      ).limits == {"new_tickets_per_sender_per_hour": 7}
+                      ).limits == {"new_tickets_per_sender_per_hour": 7,  # the others: defaults
+                                   "new_tickets_per_domain_per_hour": 60, "notices_per_person_per_hour": 30}
+    found = problems(tmp_path, BASE + "limits:\n  notices_per_person_per_hour: -2\n")
+    assert any("limits: notices_per_person_per_hour must be a whole number of at least 1" in p
+               for p in found)

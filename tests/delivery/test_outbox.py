@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.adapters.smtp_out import SMTPTransport
+from bot.app import Worker
 from bot.config import MailServerURL
 from bot.delivery.outbox import OutboxSender, backoff
 from bot.desk import intake, queries
 from bot.store.models import Outbox
-from tests.conftest import OPERATOR
+from tests.conftest import HANG, OPERATOR
 from tests.support.mailgen import customer_mail
 from tests.support.sink import Sink
 
@@ -175,3 +178,57 @@ def test_a_locked_database_while_recording_sent_never_sends_twice(service, clock
     assert len(sink.handler.received) == 1
     [row] = rows(service)
     assert (row.status, row.attempts) == ("sent", 1)
+
+
+class _Blocking:
+    """A Slack transport stuck in its pacing (or an outage) until released."""
+
+    def __init__(self):
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def send(self, *args):
+        self.started.set()
+        self.release.wait(HANG)
+        return {"channel": "C1", "ts": "1.1"}
+
+    def describe(self):
+        return "blocked Slack"
+
+    def close(self):
+        self.release.set()
+
+
+class _Recorder:
+    def __init__(self):
+        self.sent = threading.Event()
+
+    def send(self, *args):
+        self.sent.set()
+
+    def describe(self):
+        return "recorder"
+
+    def close(self):
+        pass
+
+
+def test_mail_is_never_delivered_behind_slack(service, clock):
+    """Issue 10.6: mail and Slack posts are delivered in separate lanes: an
+    acknowledgement goes out while a Slack post (queued before it) waits on Slack."""
+    with service.uow.write() as s:
+        s.add(Outbox(channel="slack", purpose="slack-root", automatic=True, to_addr="C1",
+                  subject="", status="queued", attempts=0, created_at=clock.now,
+                  payload=json.dumps({"method": "chat.postMessage", "args": {"text": "x"}}).encode(),
+                  next_attempt_at=clock.now - timedelta(minutes=1)))
+    intake.ingest_raw(service, customer_mail(1, variant="plain"), "t")  # queues an ack
+    worker = Worker(service.settings, service)
+    slack, mail = _Blocking(), _Recorder()
+    worker.sender.transports = {"slack": slack, "mail": mail}
+    worker.start(smtp=False, imap=False)
+    try:
+        assert slack.started.wait(HANG), "the Slack post was never tried"
+        assert mail.sent.wait(HANG), "the acknowledgement waited behind Slack"
+        assert not slack.release.is_set()
+    finally:
+        slack.release.set()
+        worker.shutdown()

@@ -4,9 +4,10 @@ and how many tickets one sender may open (issue 10.6: past the cap, one flood ti
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.desk import actions, intake, queries
 from bot.store.models import Message, Outbox
@@ -71,7 +72,8 @@ def test_a_stranger_cannot_reopen_a_resolved_ticket(desk):
 def test_a_flood_from_one_sender_joins_one_ticket_and_tells_the_owner_once(make_desk):
     """Issue 10.6: past the cap (rules.yaml limits) a sender's mails still become messages,
     nothing lost, but on one flood ticket, with one notice; other senders are untouched."""
-    rules = RULES.read_text() + "\nlimits:\n  new_tickets_per_sender_per_hour: 3\n"
+    rules = RULES.read_text().replace("new_tickets_per_sender_per_hour: 20",
+                                      "new_tickets_per_sender_per_hour: 3")
     desk = make_desk(rules_text=rules)
     results = [intake.ingest_raw(desk, mail("mallory@evil.nl", f"Vraag {i}", f"fl{i}@evil.nl"), "t")
                for i in range(10)]
@@ -93,3 +95,54 @@ def test_a_flood_from_one_sender_joins_one_ticket_and_tells_the_owner_once(make_
     # an hour later the sender is a sender like any other again
     desk.clock.advance(hours=1, minutes=1)
     assert intake.ingest_raw(desk, mail("mallory@evil.nl", "Nieuw", "fl99@evil.nl"), "t").status == "created"
+
+
+def _limits(**caps) -> str:
+    rules = RULES.read_text()
+    for key, value in caps.items():
+        rules, n = re.subn(rf"{key}: \d+", f"{key}: {value}", rules)
+        assert n == 1, key
+    return rules
+
+
+def test_a_flood_from_one_domain_joins_one_ticket_free_mail_is_not_a_domain(make_desk):
+    """Issue 10.6: many senders at one domain are capped like one sender; senders at a
+    free-mail domain are strangers to each other and are not."""
+    desk = make_desk(rules_text=_limits(new_tickets_per_domain_per_hour=3))
+    results = [intake.ingest_raw(desk, mail(f"bot{i}@evil.nl", f"Vraag {i}", f"d{i}@evil.nl"), "t")
+               for i in range(7)]
+    assert [r.status for r in results] == ["created"] * 4 + ["appended"] * 3
+    flood = results[3].ticket
+    assert {r.ticket for r in results[3:]} == {flood}
+    detail = queries.ticket_detail(desk, OPERATOR, flood)
+    assert detail["category"] == "flood" and len(inbound(desk, flood)) == 4
+    [event] = [e for e in detail["events"] if e["action"] == "flood"]
+    assert event["detail"] == {"cap": 3, "by": "domain"}
+    free = [intake.ingest_raw(desk, mail(f"klant{i}@gmail.com", f"Vraag {i}", f"g{i}@gmail.com"), "t")
+            for i in range(6)]
+    assert [r.status for r in free] == ["created"] * 6
+
+
+def test_past_a_persons_notice_cap_they_are_told_once_that_more_is_waiting(make_desk):
+    """Issue 10.6: new-ticket notices to one person are capped per hour; past the cap the
+    tickets are made and owned as usual, each held notice is an event, and the person
+    gets one notice that more is waiting; an hour later notices flow again."""
+    desk = make_desk(rules_text=_limits(notices_per_person_per_hour=3))
+    results = [intake.ingest_raw(desk, mail(f"info@firma{i}.nl", f"Vraag {i}", f"n{i}@firma{i}.nl"), "t")
+               for i in range(6)]
+    assert [r.status for r in results] == ["created"] * 6
+    owners = {queries.ticket_detail(desk, OPERATOR, r.ticket)["owner"] for r in results}
+    assert len(owners) == 1
+    with desk.sessions() as s:
+        purposes = [o.purpose for o in s.scalars(select(Outbox).order_by(Outbox.id))
+                    if o.purpose in ("new-ticket", "notices-held")]
+    assert purposes == ["new-ticket"] * 3 + ["notices-held"]
+    held = [r.ticket for r in results
+            if any(e["action"] == "notice-held"
+                   for e in queries.ticket_detail(desk, OPERATOR, r.ticket)["events"])]
+    assert held == [r.ticket for r in results[3:]]
+    desk.clock.advance(hours=1, minutes=1)
+    intake.ingest_raw(desk, mail("info@firma9.nl", "Nog een vraag", "n9@firma9.nl"), "t")
+    with desk.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Outbox)
+                        .where(Outbox.purpose == "new-ticket")) == 4

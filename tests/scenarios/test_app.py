@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.store.models import RawMail, Spool, Ticket, make_engine
-from tests.conftest import RULES
+from tests.conftest import HANG, RULES
 from tests.support.mailgen import customer_mail
 from tests.support.servers import Dovecot, free_port, pause
 
@@ -39,7 +39,6 @@ def base_env() -> dict[str, str]:
             if k not in ("DATABASE_URL", "IMAP_URL", "SMTP_URL") and not k.startswith("TICKETBOT_")}
 
 
-HANG = 120  # seconds: a bound that only catches a hang; a slow machine must not fail a test
 
 
 def wait_until(condition, timeout: float, what: str, proc: Bot | None = None,

@@ -14,10 +14,9 @@ from pathlib import Path
 from sqlalchemy import distinct, func, select
 
 from bot.store.models import Message, Outbox, RawMail, Spool, Ticket, make_engine
-from tests.conftest import RULES
+from tests.conftest import HANG, RULES
 from tests.scenarios.test_app import (
     ADDRESS,
-    HANG,
     SEEN,
     assert_clean_stop,
     base_env,

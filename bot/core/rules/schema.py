@@ -23,8 +23,13 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "calendars", "schedule",
             "slack", "limits"}
-LIMIT_KEYS = {"new_tickets_per_sender_per_hour"}
-DEFAULT_LIMITS = {"new_tickets_per_sender_per_hour": 20}
+# Flood caps (issue 10.6), each within a sliding hour. Past a sender's or a domain's cap,
+# new mails join one "flood" ticket; past a person's notice cap, they get one notice that
+# more is waiting instead of one per ticket. Free-mail domains have no domain cap.
+DEFAULT_LIMITS = {"new_tickets_per_sender_per_hour": 20,
+                  "new_tickets_per_domain_per_hour": 60,
+                  "notices_per_person_per_hour": 30}
+LIMIT_KEYS = set(DEFAULT_LIMITS)
 SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds"}
 SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 DEFAULT_SLACK: dict[str, Any] = {"channels": {}, "intake": (), "explicit": (), "note_prefix": "note:",
@@ -149,7 +154,7 @@ class RuleSet:
     schedule: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()})
     notify_staff: bool = True  # False only for the built-in fallback (nobody real to tell)
     slack: dict = field(default_factory=lambda: dict(DEFAULT_SLACK))
-    # past the cap a sender's new mails join one "flood" ticket (nothing lost, one notice)
+    # flood caps (DEFAULT_LIMITS): nothing is lost past them, staff are told once
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
 
     def slack_channel_for(self, kind: str, role: str | None, default: str | None) -> str | None:
