@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.desk import jobs
+from bot.desk import clock_jump, jobs
 from bot.desk.context import Desk
 
 log = logging.getLogger("bot.clock")
@@ -32,8 +32,10 @@ JOBS_TABLE = "apscheduler_jobs"
 SWEEP_JOB = "ticketbot-sweep"
 
 # Jobs are stored as a textual reference to a module-level function; the live desk
-# they act on is registered here when the scheduler starts (it cannot be pickled).
+# they act on is registered here when the scheduler starts (it cannot be pickled), with
+# the guard that holds sweeps while the wall clock has jumped ahead (desk/clock_jump.py).
 _desks: dict[str, Desk] = {}
+_guards: dict[str, clock_jump.JumpGuard] = {}
 
 
 def sweep_job(name: str = "default") -> None:
@@ -41,7 +43,24 @@ def sweep_job(name: str = "default") -> None:
     if desk is None:
         log.warning("sweep: no desk registered as %r; skipped", name)
         return
-    done = jobs.sweep(desk, desk.clock())
+    now = desk.clock()
+    guard = _guards.setdefault(name, clock_jump.JumpGuard())
+    ahead = guard.ahead(now)
+    if ahead is not None:
+        if guard.held_since is None:
+            guard.held_since = now
+            log.error("the wall clock jumped %s ahead of the monotonic clock: sweeps are held "
+                      "(nothing is sent early) until it comes back; if the new time is right, "
+                      "restart the clock process to accept it", ahead)
+            with desk.uow.write() as s:
+                clock_jump.hold(s, now)
+        return
+    if guard.held_since is not None:
+        log.warning("the wall clock is back (held since %s): sweeps go on", guard.held_since)
+        guard.held_since = None
+        with desk.uow.write() as s:
+            clock_jump.release(s)
+    done = jobs.sweep(desk, now)
     if any(done.values()):
         log.info("sweep: %s", ", ".join(f"{n} {k}" for k, n in sorted(done.items()) if n))
 
@@ -49,6 +68,9 @@ def sweep_job(name: str = "default") -> None:
 def build_scheduler(settings: Settings, desk: Desk, engine: Engine,
                     name: str = "default") -> BackgroundScheduler:
     _desks[name] = desk
+    _guards[name] = clock_jump.JumpGuard()  # a new clock process trusts the wall clock
+    with desk.uow.write() as s:
+        clock_jump.release(s)
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},

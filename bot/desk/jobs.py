@@ -25,7 +25,7 @@ from bot.core.contracts import add_months
 from bot.core.domain import Channel, ContractStatus, OutboxStatus
 from bot.core.mail.compose import new_message_id
 from bot.core.time.humanize import format_date
-from bot.desk import notify, queries, sla_state
+from bot.desk import clock_jump, notify, queries, sla_state
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.sla_state import insert_once
@@ -54,7 +54,8 @@ def last_fire(cron: str, tz: str, now: datetime) -> datetime | None:
     return None
 
 
-AHEAD = timedelta(hours=1)  # how far past the clock a sweep may be asked to run
+# how far past the clock a sweep may be asked to run: the same bound as a clock jump
+AHEAD = clock_jump.AHEAD
 
 
 def sweep(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]:
@@ -71,6 +72,9 @@ def sweep(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]:
         raise Refused(f"{now:%Y-%m-%d %H:%M} UTC is {_span(now - desk.clock())} after now: a sweep "
                       "records what it sends, so the real notices would never go (--force "
                       "rehearses: it shows what would go and sends and records nothing)")
+    if not rehearse:  # a clock that was ahead before: undo what it recorded too early
+        with desk.uow.write() as s:
+            clock_jump.undo_future(s, now)
     counts = sla_state.sweep(desk, now, rehearse=rehearse)
     counts.update(run_due(desk, now, rehearse=rehearse))
     return counts

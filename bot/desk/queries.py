@@ -18,7 +18,7 @@ from bot.core.domain import CLOSED, OutboxStatus
 from bot.core.mail.prepare import prepare
 from bot.core.time import sla_policy as sla
 from bot.desk import cancellation_workflow as cancellations
-from bot.desk import directory, routing, sla_state
+from bot.desk import clock_jump, directory, routing, sla_state
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -193,6 +193,7 @@ def health(desk: Desk) -> dict[str, Any]:
             Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now))
         failed = s.scalar(select(func.count()).where(Outbox.status == OutboxStatus.FAILED))
         spooled = s.scalar(select(func.count()).select_from(Spool))
+        held = clock_jump.held_since(s)
     oldest, due_since = _aware(first_queued), _aware(first_due)
     try:
         beat(desk, now)
@@ -203,12 +204,16 @@ def health(desk: Desk) -> dict[str, Any]:
                 "outbox": {"queued": queued, "failed": failed}, "spool": spooled}
     stuck = due_since is not None and now - due_since > STUCK_AFTER
     out: dict[str, Any] = {
-        "status": "stuck" if stuck else "ok", "database": "ok",
+        "status": "clock-held" if held else "stuck" if stuck else "ok", "database": "ok",
         "outbox": {"queued": queued, "failed": failed,
                    "oldest_queued_seconds": round((now - oldest).total_seconds()) if oldest else None,
                    "due_for_seconds": round((now - due_since).total_seconds()) if due_since else 0},
         "spool": spooled}
-    if stuck:
+    if held:
+        out["reason"] = (f"the clock process holds its sweeps since {held:%Y-%m-%d %H:%M} UTC: the "
+                         "wall clock jumped ahead; reminders and escalations wait until it is "
+                         "back, or until the clock process is restarted to accept the new time")
+    elif stuck:
         out["reason"] = (f"an outgoing mail or post has been due for more than "
                          f"{int(STUCK_AFTER.total_seconds() // 60)} minutes: is the sender running, "
                          "can it reach the relay and Slack?")

@@ -303,3 +303,72 @@ def test_a_sweep_ahead_of_the_clock_is_refused_and_a_rehearsal_strands_nothing(d
     # when the time really comes, the escalations go
     assert sweep_at(desk, later)["escalations"] == rehearsed["escalations"]
     assert queries.ticket_detail(desk, OPERATOR, n)["sla"]["first_action_due"] is not None
+
+
+class _Monotonic:
+    """The monotonic clock, moved by hand (it never jumps)."""
+
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_a_wall_clock_that_jumps_ahead_holds_the_sweeps_until_it_is_back(desk):
+    """Issue 10.12 (an NTP step): the clock process sees the wall clock run ahead of the
+    monotonic clock and holds its sweeps, so nothing is sent early; /healthz says why;
+    when the wall clock is back, the notices go at their real time."""
+    from bot import scheduler
+    from bot.desk.clock_jump import JumpGuard
+
+    n = intake.ingest_raw(desk, mail("Klacht", "Ontevreden.\n", 1), "t1").ticket
+    mono = _Monotonic()
+    scheduler._desks["jump"] = desk
+    scheduler._guards["jump"] = JumpGuard(monotonic=mono)
+    try:
+        scheduler.sweep_job("jump")  # the first reading is trusted
+        assert queries.health(desk)["status"] == "ok"
+        mono.t += 60
+        desk.clock.now = START + timedelta(days=1500)  # a minute later the clock says 2030
+        scheduler.sweep_job("jump")
+        with desk.sessions() as s:
+            assert s.scalars(select(SlaNotice)).all() == []
+        health = queries.health(desk)
+        assert health["status"] == "clock-held" and "jumped ahead" in health["reason"]
+        mono.t += 60
+        desk.clock.now = START + timedelta(minutes=2)  # NTP puts it back
+        scheduler.sweep_job("jump")
+        assert queries.health(desk)["status"] == "ok"
+        # three days on, for real: the escalations go, once
+        mono.t += 3 * 86400
+        desk.clock.now = START + timedelta(days=3)
+        scheduler.sweep_job("jump")
+        with desk.sessions() as s:
+            fired = s.scalars(select(SlaNotice).where(SlaNotice.ticket_id == n)).all()
+        assert fired and all(f.fired_at.replace(tzinfo=UTC) == desk.clock.now for f in fired)
+    finally:
+        scheduler._desks.pop("jump", None)
+        scheduler._guards.pop("jump", None)
+
+
+def test_what_a_clock_jump_recorded_is_undone_when_the_clock_is_back(desk):
+    """Issue 10.12: a jump the guard did not see (the clock process started while the
+    clock was wrong) marked notices sent for a time that has not come: once the clock is
+    back, the next sweep undoes that and the real notices go when they are due."""
+    n = intake.ingest_raw(desk, mail("Klacht", "Ontevreden.\n", 1), "t1").ticket
+    wrong = START + timedelta(days=1500)
+    desk.clock.now = wrong
+    jumped = jobs.sweep(desk, wrong)
+    assert jumped["escalations"] >= 1
+    intake.ingest_raw(desk, mail("Vraag", "Nog een vraag.\n", 2, sender="piet@bakkerij-jansen.nl"), "t2")
+    desk.clock.now = START + timedelta(minutes=5)  # back
+    jobs.sweep(desk, desk.clock.now)
+    with desk.sessions() as s:
+        assert s.scalars(select(SlaNotice).where(SlaNotice.ticket_id == n)).all() == []
+        made_then = s.scalars(select(Outbox).where(Outbox.created_at > START + timedelta(days=1))).all()
+        assert made_then and all(o.next_attempt_at.replace(tzinfo=UTC) <= desk.clock.now
+                                 for o in made_then if o.status == "queued")
+    due_then = jobs.sweep(desk, START + timedelta(days=3), rehearse=True)
+    assert 1 <= due_then["escalations"] < jumped["escalations"]  # (2030 had them all)
+    assert sweep_at(desk, START + timedelta(days=3))["escalations"] == due_then["escalations"]
