@@ -17,11 +17,11 @@ from bot.adapters.slack_app import build_app, mount_http, start_socket_mode
 from bot.adapters.slack_out import SlackTransport
 from bot.adapters.smtp_in import IntakeHandler, IntakeServer
 from bot.adapters.smtp_out import make_transport
-from bot.adapters.web import WebApp, WebServer
+from bot.adapters.web import WebServer, create_app
 from bot.config import Settings
 from bot.delivery.outbox import LANES, OutboxSender
 from bot.delivery.transport import Transport
-from bot.desk import intake, queries
+from bot.desk import intake
 from bot.desk.context import Clock, Desk, utcnow
 from bot.desk.pipeline import Pipeline
 from bot.desk.slack_desk import SlackDesk
@@ -224,13 +224,15 @@ def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
         if settings.slack_enabled:
             slack_app = build_app(settings, SlackDesk(desk))
         if "web" in parts:
-            webapp = WebApp(lambda: queries.health(desk))
+            webapp = create_app(desk)
             if slack_app is not None and settings.slack_mode == "http":
                 mount_http(webapp, slack_app, settings)
                 log.info("Slack: events at /slack/events (HTTP mode)")
             web = WebServer(webapp, *settings.web_listen)
             stoppers.append(web.stop)
             web.start()
+            log.info("web face at %s (sign in with the address rules.yaml has for you)",
+                     settings.public_url)
         if "worker" in parts and slack_app is not None and settings.slack_mode == "socket":
             holder: list = []
             threading.Thread(target=_socket_mode, args=(slack_app, settings, stop, holder),

@@ -98,6 +98,9 @@ class Settings:
     domains: tuple[str, ...] = ()  # recipient domains accepted by the SMTP server
     smtp_listen: tuple[str, int] = ("127.0.0.1", 2525)
     web_listen: tuple[str, int] = ("127.0.0.1", 8080)
+    web_url: str | None = None  # the web face's public address, for links (TICKETBOT_WEB_URL)
+    # signs the web face's session cookies; unset: one is made and kept in the database
+    secret_key: str | None = field(default=None, repr=False)
     sweep_seconds: float = 60.0  # how often the clock sweeps for due work
     smtp_max_size: int = 25 * 1024 * 1024
     rules_path: Path = Path("rules.yaml")
@@ -132,6 +135,14 @@ class Settings:
     @property
     def accepted_domains(self) -> frozenset[str]:
         return frozenset(d.lower() for d in (self.domains or (self.mail_domain,)))
+
+    @property
+    def public_url(self) -> str:
+        """Where people reach the web face (links in mails and Slack posts), no trailing /."""
+        if self.web_url:
+            return self.web_url.rstrip("/")
+        host, port = self.web_listen
+        return f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0', '') else host}:{port}"
 
     @property
     def slack_enabled(self) -> bool:
@@ -209,6 +220,17 @@ class Settings:
             kw["smtp_listen"] = _hostport("TICKETBOT_SMTP_LISTEN", smtp_listen)
         if web_listen := get("TICKETBOT_WEB_LISTEN"):
             kw["web_listen"] = _hostport("TICKETBOT_WEB_LISTEN", web_listen)
+        if web_url := get("TICKETBOT_WEB_URL"):
+            parts = urlsplit(web_url)
+            if parts.scheme not in {"http", "https"} or not parts.hostname:
+                raise ConfigError(f"TICKETBOT_WEB_URL={web_url!r}: expected the web face's address, "
+                                  "such as https://desk.example.com")
+            kw["web_url"] = web_url
+        if secret_key := get("TICKETBOT_SECRET_KEY"):
+            if len(secret_key) < 32:
+                raise ConfigError("TICKETBOT_SECRET_KEY: too short; use at least 32 random "
+                                  "characters (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+            kw["secret_key"] = secret_key
         kw.update(_slack_settings(get))
         if "timezone" in kw:
             try:

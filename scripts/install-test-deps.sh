@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the tests need from Debian: the real servers they start privately
-# (tests/support/servers.py: Dovecot IMAP and a PostgreSQL server) and faketime (the suite is
-# run again with the clock shifted).  Idempotent; no apt calls when all are present.
+# (tests/support/servers.py: Dovecot IMAP and a PostgreSQL server), faketime (the suite is
+# run again with the clock shifted) and Chromium with its WebDriver (the web face's
+# browser tests, tests/scenarios/test_browser.py).  Idempotent; no apt calls when all are present.
 # Never starts the system services.
 set -euo pipefail
 
@@ -27,14 +28,19 @@ have_cc() {  # builds the small preload of scripts/shifted-clock.sh
     command -v cc >/dev/null 2>&1
 }
 
+have_chromium() {
+    command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
+}
+
 missing=()
 have_dovecot || missing+=(dovecot)
 have_postgres || missing+=(postgresql)
 have_faketime || missing+=(faketime)
 have_cc || missing+=(gcc)
+have_chromium || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-test-deps: dovecot, postgresql, faketime and cc already installed, nothing to do"
+    echo "install-test-deps: dovecot, postgresql, faketime, cc and chromium already installed, nothing to do"
     exit 0
 fi
 
@@ -66,10 +72,11 @@ fi
 apt_env=(env DEBIAN_FRONTEND=noninteractive)
 "${SUDO[@]}" "${apt_env[@]}" apt-get update -qq >/dev/null
 "${SUDO[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends \
-    dovecot-imapd postgresql faketime gcc libc6-dev >/dev/null
+    dovecot-imapd postgresql faketime gcc libc6-dev chromium chromium-driver fonts-dejavu-core >/dev/null
 
 have_dovecot || { echo "install-test-deps: dovecot still missing after install" >&2; exit 1; }
 have_postgres || { echo "install-test-deps: postgresql still missing after install" >&2; exit 1; }
 have_faketime || { echo "install-test-deps: faketime still missing after install" >&2; exit 1; }
 have_cc || { echo "install-test-deps: a C compiler is still missing after install" >&2; exit 1; }
-echo "install-test-deps: installed dovecot-imapd, postgresql and faketime (was missing: ${missing[*]}); services not started"
+have_chromium || { echo "install-test-deps: chromium or chromedriver still missing after install" >&2; exit 1; }
+echo "install-test-deps: installed dovecot-imapd, postgresql, faketime and chromium (was missing: ${missing[*]}); services not started"

@@ -35,12 +35,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Protocol
 
+from flask import Flask, Response, request
 from slack_bolt import App
+from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
@@ -305,80 +305,42 @@ def build_app(settings, handlers: SlackHandlers, *, client: WebClient | None = N
     return app
 
 
-def _plain(start_response, status: HTTPStatus, text: str,
-           extra: list[tuple[str, str]] | None = None) -> list[bytes]:
-    data = text.encode()
-    start_response(f"{status.value} {status.phrase}",
-                   [("Content-Type", "text/plain; charset=utf-8"),
-                    ("Content-Length", str(len(data)))] + (extra or []))
-    return [data]
+def _signed(verifier: SignatureVerifier, body: bytes, timestamp: str, signature: str) -> bool:
+    if not timestamp.strip().isdigit() or not signature:
+        return False
+    try:
+        return verifier.is_valid(body, timestamp.strip(), signature)
+    except (ValueError, TypeError):
+        return False
 
 
-class SlackEventsWSGI:
-    """``POST /slack/events`` for HTTP mode: events, interactivity and slash commands.
-    Checks Slack's v0 signature first; a request without a valid one (bad or missing
-    signature, timestamp over five minutes off) is a 401 with a one-line body, and is
-    logged without its body. Mount it with ``WebApp.mount(EVENTS_PATH, ...)``."""
+def mount_http(web_app: Flask, bolt_app: App, settings, max_body: int = MAX_BODY) -> None:
+    """``POST /slack/events`` for HTTP mode (events, interactivity and slash commands) on
+    the web face's Flask app, through slack-bolt's Flask adapter. Slack's v0 signature is
+    checked first: a request without a valid one (bad or missing signature, timestamp
+    over five minutes off) is a 401 with a one-line body, logged without its body."""
+    secret = settings.slack_signing_secret or ""
+    if not secret:
+        raise ValueError("SLACK_SIGNING_SECRET is needed for Slack's HTTP mode")
+    verifier = SignatureVerifier(secret)
+    handler = SlackRequestHandler(bolt_app)
 
-    def __init__(self, app: App, signing_secret: str, max_body: int = MAX_BODY,
-                 verifier: SignatureVerifier | None = None):
-        if not signing_secret:
-            raise ValueError("SLACK_SIGNING_SECRET is needed for Slack's HTTP mode")
-        self.app = app
-        self.max_body = max_body
-        self.verifier = verifier or SignatureVerifier(signing_secret)
-
-    def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") != "POST":
-            return _plain(start_response, HTTPStatus.METHOD_NOT_ALLOWED, "POST only\n",
-                          [("Allow", "POST")])
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return _plain(start_response, HTTPStatus.BAD_REQUEST, "bad Content-Length\n")
-        if length > self.max_body:
-            return _plain(start_response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large\n")
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
-        headers: dict[str, Any] = {k[5:].lower().replace("_", "-"): v
-                                   for k, v in environ.items() if k.startswith("HTTP_")}
-        if environ.get("CONTENT_TYPE"):
-            headers["content-type"] = environ["CONTENT_TYPE"]
-        if not self._signed(body, headers):
+    def slack_events():
+        if (request.content_length or 0) > max_body:
+            return Response("too large\n", 413, mimetype="text/plain")
+        body = request.get_data(cache=True)
+        if not _signed(verifier, body, request.headers.get("X-Slack-Request-Timestamp", ""),
+                       request.headers.get("X-Slack-Signature", "")):
             log.warning("Slack request from %s refused: bad or missing signature, or a stale "
-                        "timestamp", environ.get("REMOTE_ADDR", "?"))
-            return _plain(start_response, HTTPStatus.UNAUTHORIZED, "invalid signature\n")
+                        "timestamp", request.remote_addr or "?")
+            return Response("invalid signature\n", 401, mimetype="text/plain")
         try:
-            text = body.decode("utf-8")
+            body.decode("utf-8")
         except UnicodeDecodeError:
-            return _plain(start_response, HTTPStatus.BAD_REQUEST, "not UTF-8\n")
-        resp = self.app.dispatch(BoltRequest(body=text, query=environ.get("QUERY_STRING", ""),
-                                             headers=headers))
-        data = (resp.body or "").encode()
-        out = [(k, v) for k, values in resp.headers.items() if k.lower() != "content-length"
-               for v in values]
-        out.append(("Content-Length", str(len(data))))
-        try:
-            phrase = HTTPStatus(resp.status).phrase
-        except ValueError:
-            phrase = "Status"
-        start_response(f"{resp.status} {phrase}", out)
-        return [data]
+            return Response("not UTF-8\n", 400, mimetype="text/plain")
+        return handler.handle(request)
 
-
-    def _signed(self, body: bytes, headers: dict) -> bool:
-        timestamp = headers.get("x-slack-request-timestamp", "")
-        signature = headers.get("x-slack-signature", "")
-        if not timestamp.strip().isdigit() or not signature:
-            return False
-        try:
-            return self.verifier.is_valid(body, timestamp.strip(), signature)
-        except (ValueError, TypeError):
-            return False
-
-
-def mount_http(web_app, bolt_app: App, settings) -> None:
-    """Serve Slack's HTTP mode on ``web_app`` (a `bot.adapters.web.WebApp`)."""
-    web_app.mount(EVENTS_PATH, SlackEventsWSGI(bolt_app, settings.slack_signing_secret or ""))
+    web_app.add_url_rule(EVENTS_PATH, "slack_events", slack_events, methods=["POST"])
 
 
 def socket_mode_handler(app: App, app_token: str) -> SocketModeHandler:

@@ -231,3 +231,40 @@ def beat(desk: Desk, now: datetime, name: str = "web") -> None:
 
 def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def customer_card(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | None:
+    """Who the ticket's customer is, for the owner to act without looking anything up:
+    company, contact, phone, advisor, contracts with their notice deadline (the last day
+    a written cancellation is in time for the current term), and open tickets."""
+    check(actor, Verb.VIEW)
+    if not valid_number(number):
+        return None
+    today = desk.clock().astimezone(desk.tz).date()
+    with desk.uow.read() as s:
+        t = s.get(Ticket, number)
+        if t is None:
+            return None
+        company, contact = t.company, t.contact
+        advisor = desk.ruleset.people.get(company.advisor) if company and company.advisor else None
+        card_contracts = []
+        for c in (company.contracts if company else []):
+            deadline = contracts.add_months(c.end, -c.notice_months) if c.end else None
+            card_contracts.append({"reference": c.reference, "status": str(c.status), "start": iso(c.start),
+                              "end": iso(c.end), "auto_renew": c.auto_renew,
+                              "notice_months": c.notice_months, "notice_deadline": iso(deadline),
+                              "deadline_passed": bool(deadline and deadline < today),
+                              "ends_on": iso(c.ends_on)})
+        others = s.execute(select(Ticket.id, Ticket.subject, Ticket.status).where(
+            Ticket.id != t.id, Ticket.status.not_in(CLOSED),
+            (Ticket.company_id == company.id) if company else (Ticket.contact_email == t.contact_email))
+            .order_by(Ticket.id.desc()).limit(10)).all()
+        return {
+            "company": company.name if company else t.customer,
+            "prospect": bool(company and company.prospect), "known": company is not None,
+            "contact": contact.name if contact else t.contact_name, "email": t.contact_email,
+            "phone": contact.phone if contact else None,
+            "advisor": advisor.name if advisor else (company.advisor if company else None),
+            "contracts": card_contracts,
+            "open_tickets": [{"number": n, "subject": subj, "status": str(st)} for n, subj, st in others],
+        }

@@ -161,6 +161,30 @@ class Heartbeat(Base):
     at: Mapped[datetime]
 
 
+class LoginToken(Base):
+    """A one-time sign-in link for the web face (bot/desk/signin.py): only the hash of the
+    token is kept; it is good once, until `expires_at`."""
+
+    __tablename__ = "login_token"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person: Mapped[str] = mapped_column(String(200))  # a person key from rules.yaml
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Setting(Base):
+    """Values the desk makes for itself and keeps, e.g. the web session key when
+    TICKETBOT_SECRET_KEY is not set (never written to the repository or the log)."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class RunOnce(Base):
     """Jobs that must run once per due time (the weekly report for Monday 08:00, one
     contract-ending notice): whoever inserts the key does the work."""

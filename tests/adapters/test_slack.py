@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 import yaml
+from flask import Flask
 from sqlalchemy import select
 
 from bot.adapters import slack_app, slack_out
@@ -25,7 +26,6 @@ from bot.adapters.slack_app import (
     COMMAND_FAILED,
     EVENT_SCOPES,
     METHOD_SCOPES,
-    SlackEventsWSGI,
     build_app,
     mount_http,
     socket_mode_handler,
@@ -36,7 +36,7 @@ from bot.adapters.slack_out import (
     make_client,
     slack_user_active,
 )
-from bot.adapters.web import WebApp, WebServer
+from bot.adapters.web import WebServer, create_app
 from bot.config import ConfigError, Settings
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.transport import PermanentFailure, TemporaryFailure
@@ -140,8 +140,11 @@ def handlers() -> RecordingHandlers:
 
 
 @pytest.fixture
-def events(slack_settings, handlers) -> SlackEventsWSGI:
-    return SlackEventsWSGI(build_app(slack_settings, handlers), SECRET)
+def events(slack_settings, handlers) -> Flask:
+    """A Flask app with Slack's HTTP endpoint mounted, as the web face mounts it."""
+    app = Flask("slack-test")
+    mount_http(app, build_app(slack_settings, handlers), slack_settings)
+    return app
 
 
 # ----------------------------------------------------------------------------- transport
@@ -392,8 +395,10 @@ def test_temporary_failure_is_backwards_compatible():
 # ----------------------------------------------------------------------------- HTTP mode
 
 @pytest.fixture
-def web(slack_settings, handlers):
-    app = WebApp(lambda: {"status": "ok"})
+def web(slack_settings, handlers, service):
+    """The web face itself (sign-in, CSRF on forms) with Slack mounted: Slack's signed
+    posts need neither a session nor a CSRF token."""
+    app = create_app(service)
     mount_http(app, build_app(slack_settings, handlers), slack_settings)
     server = WebServer(app, "127.0.0.1", 0)
     server.start()
@@ -434,9 +439,8 @@ def test_bad_missing_or_stale_signatures_are_401(web, handlers, slack, caplog):
 
 
 def test_only_post(events):
-    got = {}
-    out = events({"REQUEST_METHOD": "GET"}, lambda s, h: got.update(status=s))
-    assert got["status"] == "405 Method Not Allowed" and b"".join(out) == b"POST only\n"
+    r = events.test_client().get("/slack/events")
+    assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
 
 
 def test_url_verification_challenge(events):
@@ -693,4 +697,5 @@ def test_slack_setting_mistakes_are_named_without_their_values(env, message):
 
 def test_http_mode_needs_the_signing_secret(slack_settings, handlers):
     with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):
-        SlackEventsWSGI(build_app(slack_settings, handlers), "")
+        mount_http(Flask("x"), build_app(slack_settings, handlers),
+                   slack_settings.with_(slack_signing_secret=None))

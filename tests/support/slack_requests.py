@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import json
 import time
 import urllib.error
 import urllib.request
 from urllib.parse import urlencode
+
+from werkzeug.test import EnvironBuilder
 
 from bot.adapters.slack_app import COMMAND, EVENTS_PATH
 from tests.support.fakeslack import APP_ID, TEAM_ID
@@ -86,11 +87,9 @@ def wsgi_post(app, body: str, content_type: str = "application/json",
               headers: dict | None = None) -> tuple[int, str, bytes]:
     """One request straight into a WSGI app: (status, content type, body)."""
     data = body.encode()
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": EVENTS_PATH, "QUERY_STRING": "",
-               "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(data)),
-               "wsgi.input": io.BytesIO(data), "REMOTE_ADDR": "127.0.0.1"}
-    for k, v in (headers if headers is not None else signed_headers(body)).items():
-        environ["HTTP_" + k.upper().replace("-", "_")] = v
+    environ = EnvironBuilder(path=EVENTS_PATH, method="POST", data=data, content_type=content_type,
+                             headers=headers if headers is not None else signed_headers(body),
+                             environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
     got = {}
 
     def start_response(status, hdrs):

@@ -1,14 +1,14 @@
-"""The `web` process: a small threaded WSGI server for the health endpoint and, when
-Slack runs in HTTP mode, Slack's events endpoint.
+"""The `web` process's HTTP server: the standard library's threaded WSGI server, hardened.
 
-Traffic here is a load balancer's health probe and a help desk's Slack events (a few per
-second at most), so the standard library's server, one thread per request, is enough and
-adds no dependency. Routes are plain WSGI apps, so any WSGI server can host `WebApp`.
+Traffic here is a desk's staff in their browsers, a load balancer's health probe and
+Slack's events (a few requests per second at most), so one thread per request is enough
+and adds no dependency. It closes a request that does not arrive whole within
+REQUEST_TIMEOUT and caps the connections one client address may hold (PER_CLIENT). Any
+WSGI server can host the app (`app.create_app`) instead, e.g. behind a reverse proxy.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import socketserver
 import threading
@@ -69,47 +69,6 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
         log.debug("%s %s", self.address_string(), format % args)
-
-
-def json_response(start_response, status: str, body: dict) -> list[bytes]:
-    data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"),
-                            ("Content-Length", str(len(data)))])
-    return [data]
-
-
-class WebApp:
-    """Routes by exact path; everything else is 404. Errors become a 500 with a short
-    JSON body, never a stack trace."""
-
-    def __init__(self, health: Callable[[], dict]):
-        self.routes: dict[str, WSGIApp] = {"/healthz": self._health, "/health": self._health}
-        self._health_fn = health
-
-    def mount(self, path: str, app: WSGIApp) -> None:
-        self.routes[path] = app
-
-    def __call__(self, environ, start_response):
-        app = self.routes.get(environ.get("PATH_INFO", ""))
-        if app is None:
-            return json_response(start_response, "404 Not Found", {"error": "not found"})
-        try:
-            return app(environ, start_response)
-        except Exception:
-            log.exception("error handling %s", environ.get("PATH_INFO"))
-            return json_response(start_response, "500 Internal Server Error",
-                                 {"error": "internal error; see the server log"})
-
-    def _health(self, environ, start_response):
-        try:
-            body = self._health_fn()
-        except Exception as exc:
-            log.warning("health check failed: %s: %s", type(exc).__name__, exc)
-            return json_response(start_response, "503 Service Unavailable",
-                                 {"status": "unavailable", "database": "unreachable"})
-        if body.get("status", "ok") != "ok":  # e.g. "stuck": the load balancer should know
-            return json_response(start_response, "503 Service Unavailable", body)
-        return json_response(start_response, "200 OK", body)
 
 
 class WebServer:

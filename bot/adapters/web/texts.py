@@ -1,0 +1,64 @@
+"""The web face's words in Dutch; English is the key itself. The language is the desk's
+(rules.yaml `defaults: language`): nl gets these, every other language gets English."""
+
+from __future__ import annotations
+
+NL: dict[str, str] = {
+    "Ticket desk": "Ticketbalie", "Dashboard": "Overzicht", "Tickets": "Tickets", "Mine": "Van mij",
+    "Search tickets": "Zoek tickets", "Sign out": "Afmelden", "Sign in": "Aanmelden",
+    "Back to the dashboard": "Terug naar het overzicht",
+    "Too many attempts. Wait a few minutes and try again.":
+        "Te veel pogingen. Wacht een paar minuten en probeer het opnieuw.",
+    "If that address belongs to someone at the desk, a sign-in link is on its way. It works once, for 15 minutes.":
+        "Hoort dat adres bij iemand van de balie, dan is er een aanmeldlink onderweg. Hij werkt één keer, "
+        "15 minuten lang.",
+    "Your work address": "Uw werkadres", "Mail me a sign-in link": "Mail mij een aanmeldlink",
+    "This link does not work (any more): it works once, for 15 minutes.":
+        "Deze link werkt niet (meer): hij werkt één keer, 15 minuten lang.",
+    "Ask for a new one": "Vraag een nieuwe aan", "Sign in to the ticket desk": "Aanmelden bij de ticketbalie",
+    "The desk now": "De balie nu", "Open tickets by owner": "Open tickets per eigenaar",
+    "Open tickets by kind": "Open tickets per soort", "Owner": "Eigenaar", "Nothing open.": "Niets open.",
+    "Oldest open complaints": "Oudste open klachten", "Ticket": "Ticket", "Customer": "Klant",
+    "Age": "Leeftijd", "SLA": "SLA", "days": "dagen", "No open complaints.": "Geen open klachten.",
+    "SLA met": "SLA gehaald", "This week": "Deze week", "This month": "Deze maand",
+    "first_action": "eerste actie", "resolution": "oplossing", "next action": "volgende actie",
+    "Opened and resolved per week": "Geopend en opgelost per week", "opened": "geopend",
+    "resolved": "opgelost", "Outgoing mail": "Uitgaande mail", "queued": "in de wachtrij",
+    "failed": "mislukt", "oldest due for": "oudste wacht al", "min": "min",
+    "new": "nieuw", "overdue": "te laat", "due-today": "vandaag", "waiting": "wacht op klant",
+    "on-track": "op schema", "open": "open", "closed": "gesloten", "sent": "verstuurd",
+    "Words": "Woorden", "Status": "Status", "any": "alle", "not resolved": "niet opgelost",
+    "anyone": "iedereen", "Role": "Rol", "Kind": "Soort", "From": "Vanaf", "Until": "Tot en met",
+    "Sort": "Sorteer", "newest": "nieuwste", "oldest": "oudste", "due": "termijn",
+    "updated": "laatst bijgewerkt", "Show": "Toon", "tickets": "tickets", "page": "pagina",
+    "Subject": "Onderwerp", "Due": "Termijn", "Opened": "Geopend", "(no subject)": "(geen onderwerp)",
+    "urgent": "spoed", "No tickets match.": "Geen tickets gevonden.", "previous": "vorige", "next": "volgende",
+    "Reply preview": "Voorbeeld antwoord", "This mail goes to the customer": "Deze mail gaat naar de klant",
+    "To": "Aan", "Send this reply": "Verstuur dit antwoord",
+    "Back to the ticket, without sending": "Terug naar het ticket, zonder te versturen",
+    "Linked to": "Gekoppeld aan", "Category": "Categorie", "Conversation": "Gesprek", "Note": "Notitie",
+    "We": "Wij", "automatic": "automatisch", "Quoted history": "Eerdere berichten",
+    "Read with repairs": "Gelezen met reparaties", "Reply to the customer": "Antwoord de klant",
+    "Preview the mail": "Bekijk de mail", "Internal note": "Interne notitie", "Add note": "Notitie toevoegen",
+    "(unknown company)": "(onbekend bedrijf)", "prospect": "prospect", "Phone": "Telefoon",
+    "Advisor": "Adviseur", "Contract": "Contract", "open-ended": "onbepaalde tijd",
+    "Notice deadline": "Opzegtermijn tot", "Ends on": "Eindigt op", "Other open tickets": "Andere open tickets",
+    "Clocks": "Termijnen", "done": "gedaan", "since": "sinds", "Work the ticket": "Werk het ticket af",
+    "reason": "reden", "Reopen": "Heropen", "note for the customer": "opmerking voor de klant",
+    "Resolve": "Opgelost", "Take it": "Neem het over", "Assign to": "Toewijzen aan", "role": "rol",
+    "the customer's advisor": "de adviseur van de klant", "Assign": "Toewijzen", "Action": "Actie",
+    "what was agreed": "wat is afgesproken", "Log action": "Actie vastleggen",
+    "No longer waiting": "Wacht niet meer", "Waiting on the customer": "Wacht op de klant",
+    "Change kind": "Wijzig soort", "Save": "Opslaan", "What happened": "Wat er gebeurde",
+    "Watchers": "Volgers", "call": "telefoongesprek", "meeting": "afspraak", "visit": "bezoek",
+    "action": "actie", "active": "actief", "cancelled": "opgezegd",
+}
+
+
+def translator(language: str | None):
+    table = NL if (language or "").lower().startswith("nl") else {}
+
+    def _(text: str) -> str:
+        return table.get(text, text)
+
+    return _

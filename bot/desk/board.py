@@ -1,0 +1,304 @@
+"""What the web face shows: the dashboard, the ticket finder, an attachment, the preview
+of a reply. Views like those in queries.py: each checks the actor first and reads in one
+unit of work; none changes anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+
+from bot.core.domain import CLOSED, Status
+from bot.desk import outgoing, queries
+from bot.desk.actor import Actor, Verb, check
+from bot.desk.context import Desk
+from bot.desk.views import iso, ticket_dict, valid_number
+from bot.store.models import Attachment, Message, Ticket
+
+SLA_STATES = ("new", "overdue", "due-today", "waiting", "on-track")
+PAGE_SIZE = 50
+SORTS = {
+    "newest": (Ticket.id.desc(),),
+    "oldest": (Ticket.id.asc(),),
+    "due": (Ticket.action_due_at.is_(None), Ticket.action_due_at.asc(), Ticket.id.asc()),
+    "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
+}
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _day_bounds(desk: Desk, now: datetime) -> tuple[datetime, datetime]:
+    """Start and end of today in the desk's time zone, as UTC."""
+    tz = _local_tz(desk)
+    local = now.astimezone(tz)
+    start = datetime(local.year, local.month, local.day, tzinfo=tz)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def _sla_state_expr(now: datetime, end_of_day: datetime):
+    """The SLA state of a ticket as SQL (for grouping and filtering)."""
+    return case(
+        (Ticket.status.in_(CLOSED), "closed"),
+        (Ticket.status == Status.WAITING, "waiting"),
+        (and_(Ticket.action_due_at.is_not(None), Ticket.action_due_at < now), "overdue"),
+        (and_(Ticket.action_due_at.is_not(None), Ticket.action_due_at < end_of_day), "due-today"),
+        (Ticket.status == Status.NEW, "new"),
+        else_="on-track")
+
+
+def sla_state(t: Ticket, now: datetime, end_of_day: datetime) -> str:
+    due = _aware(t.action_due_at)
+    if t.status in CLOSED:
+        return "closed"
+    if t.status == Status.WAITING:
+        return "waiting"
+    if due is not None and due < now:
+        return "overdue"
+    if due is not None and due < end_of_day:
+        return "due-today"
+    return "new" if t.status == Status.NEW else "on-track"
+
+
+def dashboard(desk: Desk, actor: Actor, weeks: int = 8) -> dict[str, Any]:
+    """The state of the desk: open tickets by owner, kind and SLA state; the oldest open
+    complaints; SLA met this week and month; opened and resolved per week; the outbox."""
+    check(actor, Verb.VIEW)
+    now = desk.clock()
+    _, end_of_day = _day_bounds(desk, now)
+    state = _sla_state_expr(now, end_of_day).label("state")
+    open_ = Ticket.status.not_in(CLOSED)
+    with desk.uow.read() as s:
+        by_owner: dict[str, dict[str, int]] = {}
+        for owner, st, n in s.execute(select(Ticket.owner, state, func.count())
+                                      .where(open_).group_by(Ticket.owner, state)):
+            by_owner.setdefault(owner, dict.fromkeys(SLA_STATES, 0))[st] = n
+        by_kind = dict(s.execute(select(Ticket.kind, func.count()).where(open_)
+                                 .group_by(Ticket.kind).order_by(func.count().desc())).all())
+        totals = dict.fromkeys(SLA_STATES, 0)
+        for counts in by_owner.values():
+            for k, n in counts.items():
+                totals[k] += n
+        complaints = s.scalars(select(Ticket).where(open_, Ticket.kind == "complaint")
+                               .order_by(Ticket.created_at, Ticket.id).limit(10)).all()
+        oldest = [{**_row(desk, t, now, end_of_day),
+                   "age_days": (now - (_aware(t.created_at) or now)).days} for t in complaints]
+        week_start = _week_start(desk, now)
+        month_start = _month_start(desk, now)
+        sla = {"week": _sla_met(s, week_start, now), "month": _sla_met(s, month_start, now)}
+        first = week_start - timedelta(weeks=weeks - 1)
+        opened = _per_week(s, Ticket.created_at, first, now, desk)
+        resolved = _per_week(s, Ticket.resolved_at, first, now, desk)
+    series = []
+    tz = _local_tz(desk)
+    for i in range(weeks):
+        start = first + timedelta(weeks=i)
+        key = start.astimezone(tz).date().isoformat()
+        series.append({"week": key, "opened": opened.get(key, 0), "resolved": resolved.get(key, 0)})
+    health = queries.health(desk)
+    return {"now": iso(now), "by_owner": dict(sorted(by_owner.items())), "totals": totals,
+            "by_kind": by_kind, "oldest_complaints": oldest, "sla": sla, "weeks": series,
+            "outbox": health.get("outbox", {}), "health": health.get("status"),
+            "health_reason": health.get("reason")}
+
+
+def _local_tz(desk: Desk) -> ZoneInfo:
+    return ZoneInfo(desk.ruleset.timezone)
+
+
+def _week_start(desk: Desk, now: datetime) -> datetime:
+    local = now.astimezone(_local_tz(desk))
+    monday = local.date() - timedelta(days=local.weekday())
+    return datetime(monday.year, monday.month, monday.day, tzinfo=_local_tz(desk)).astimezone(UTC)
+
+
+def _month_start(desk: Desk, now: datetime) -> datetime:
+    local = now.astimezone(_local_tz(desk))
+    return datetime(local.year, local.month, 1, tzinfo=_local_tz(desk)).astimezone(UTC)
+
+
+def _sla_met(s, since: datetime, now: datetime) -> dict[str, Any]:
+    """First actions and resolutions whose deadline fell in [since, now]: met or not."""
+    out: dict[str, Any] = {}
+    for name, due, done in (("first_action", Ticket.first_action_due_at, Ticket.first_action_at),
+                            ("resolution", Ticket.resolution_due_at, Ticket.resolved_at)):
+        met = func.sum(case((and_(done.is_not(None), done <= due), 1), else_=0))
+        total, ok = s.execute(select(func.count(), met).where(due >= since, due <= now)).one()
+        total, ok = int(total or 0), int(ok or 0)
+        out[name] = {"due": total, "met": ok, "breached": total - ok,
+                     "percent": round(100 * ok / total) if total else None}
+    return out
+
+
+def _per_week(s, column, first: datetime, now: datetime, desk: Desk) -> dict[str, int]:
+    """Counts per local week (key: the Monday's date) of ``column`` in [first, now]."""
+    tz = _local_tz(desk)
+    counts: dict[str, int] = {}
+    for (value,) in s.execute(select(column).where(column >= first, column <= now)):
+        local = value.replace(tzinfo=value.tzinfo or UTC).astimezone(tz).date()
+        key = (local - timedelta(days=local.weekday())).isoformat()
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _row(desk: Desk, t: Ticket, now: datetime, end_of_day: datetime) -> dict[str, Any]:
+    return {**ticket_dict(desk, t), "sla_state": sla_state(t, now, end_of_day)}
+
+
+@dataclass
+class Filters:
+    """The ticket list's filters, as the URL carries them (bookmarkable)."""
+
+    status: str = ""          # new | open | waiting | resolved | closed | "open-all" (not closed)
+    owner: str = ""
+    role: str = ""
+    kind: str = ""
+    customer: str = ""
+    sla: str = ""             # one of SLA_STATES
+    since: date | None = None
+    until: date | None = None
+    q: str = ""               # words in the subject, messages and notes
+    sort: str = "newest"
+    page: int = 1
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_args(cls, args: Any) -> Filters:
+        f = cls()
+        for name in ("status", "owner", "role", "kind", "customer", "sla", "q"):
+            setattr(f, name, (args.get(name) or "").strip()[:200])
+        f.sort = args.get("sort") if args.get("sort") in SORTS else "newest"
+        try:
+            f.page = max(1, min(10_000, int(args.get("page") or 1)))
+        except ValueError:
+            f.page = 1
+        for name in ("since", "until"):
+            raw = (args.get(name) or "").strip()
+            if raw:
+                try:
+                    setattr(f, name, date.fromisoformat(raw))
+                except ValueError:
+                    f.problems.append(f"{name}: {raw[:20]!r} is not a date (YYYY-MM-DD)")
+        if f.sla and f.sla not in SLA_STATES:
+            f.problems.append(f"sla: one of {', '.join(SLA_STATES)}")
+            f.sla = ""
+        return f
+
+    def args(self, **changes: Any) -> dict[str, str]:
+        """The query string of these filters (with ``changes``), empty values left out."""
+        out = {k: getattr(self, k) for k in ("status", "owner", "role", "kind", "customer",
+                                             "sla", "q", "sort", "page")}
+        out.update({"since": self.since.isoformat() if self.since else "",
+                    "until": self.until.isoformat() if self.until else ""})
+        out.update(changes)
+        return {k: str(v) for k, v in out.items()
+                if v not in ("", None) and not (k == "page" and str(v) == "1")
+                and not (k == "sort" and v == "newest")}
+
+
+def _like(words: str) -> str:
+    return "%" + re.sub(r"([\\%_])", r"\\\1", words.lower()) + "%"
+
+
+def _filtered(q: Select, f: Filters, now: datetime, end_of_day: datetime, tz: ZoneInfo) -> Select:
+    if f.status == "open-all":
+        q = q.where(Ticket.status.not_in(CLOSED))
+    elif f.status:
+        q = q.where(Ticket.status == f.status)
+    if f.owner:
+        q = q.where(Ticket.owner == f.owner)
+    if f.role:
+        q = q.where(Ticket.owner_role == f.role)
+    if f.kind:
+        q = q.where(Ticket.kind == f.kind)
+    if f.customer:
+        like = _like(f.customer)
+        q = q.where(or_(func.lower(Ticket.customer).like(like, escape="\\"),
+                        func.lower(Ticket.contact_email).like(like, escape="\\"),
+                        func.lower(Ticket.contact_name).like(like, escape="\\")))
+    if f.sla:
+        q = q.where(_sla_state_expr(now, end_of_day) == f.sla)
+    if f.since:
+        q = q.where(Ticket.created_at >= datetime(f.since.year, f.since.month, f.since.day, tzinfo=tz))
+    if f.until:
+        end = datetime(f.until.year, f.until.month, f.until.day, tzinfo=tz) + timedelta(days=1)
+        q = q.where(Ticket.created_at < end)
+    if f.q:
+        words = f.q.strip()
+        if words.lstrip("#").isdigit() and valid_number(int(words.lstrip("#"))):
+            return q.where(Ticket.id == int(words.lstrip("#")))
+        for word in words.split()[:8]:  # every word somewhere: subject, customer or a message
+            like = _like(word)
+            q = q.where(or_(
+                func.lower(Ticket.subject).like(like, escape="\\"),
+                func.lower(Ticket.customer).like(like, escape="\\"),
+                func.lower(Ticket.contact_email).like(like, escape="\\"),
+                exists().where(Message.ticket_id == Ticket.id,
+                               func.lower(Message.text).like(like, escape="\\"))))
+    return q
+
+
+def find_tickets(desk: Desk, actor: Actor, f: Filters) -> dict[str, Any]:
+    """One page of the tickets that pass the filters, with the total."""
+    check(actor, Verb.VIEW)
+    now = desk.clock()
+    _, end_of_day = _day_bounds(desk, now)
+    tz = _local_tz(desk)
+    with desk.uow.read() as s:
+        base = _filtered(select(Ticket), f, now, end_of_day, tz)
+        total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
+        rows = s.scalars(base.order_by(*SORTS[f.sort]).offset((f.page - 1) * PAGE_SIZE)
+                         .limit(PAGE_SIZE)).all()
+        tickets = [_row(desk, t, now, end_of_day) for t in rows]
+    pages = max(1, -(-total // PAGE_SIZE))
+    return {"tickets": tickets, "total": total, "page": f.page, "pages": pages}
+
+
+def attachment(desk: Desk, actor: Actor, number: int, attachment_id: int) -> dict[str, Any] | None:
+    """One attachment of one ticket: name, type and bytes; None when there is none."""
+    check(actor, Verb.VIEW)
+    if not valid_number(number) or not valid_number(attachment_id):
+        return None
+    with desk.uow.read() as s:
+        a = s.scalar(select(Attachment).join(Message, Attachment.message_id == Message.id)
+                     .where(Attachment.id == attachment_id, Message.ticket_id == number))
+        if a is None:
+            return None
+        return {"name": a.filename or f"attachment-{a.id}", "type": a.content_type or "",
+                "size": a.size, "content": a.content or b""}
+
+
+def reply_preview(desk: Desk, actor: Actor, number: int, text: str) -> dict[str, Any] | None:
+    """The mail a reply would be, exactly as `actions.reply` would queue it (recipient,
+    subject, text), without queueing anything."""
+    check(actor, Verb.REPLY)
+    if not valid_number(number):
+        return None
+    with desk.uow.read() as s:
+        t = s.get(Ticket, number)
+        if t is None:
+            return None
+        rendered = desk.renderer.render_mail("reply", t.language,
+                                             outgoing.reply_context(desk, t, text, actor.key))
+        return {"to": t.contact_email, "subject": rendered.subject, "text": rendered.text}
+
+
+def attachments_of(desk: Desk, actor: Actor, number: int) -> dict[int, list[dict[str, Any]]]:
+    """Per message id, its attachments with their ids (for download links)."""
+    check(actor, Verb.VIEW)
+    with desk.uow.read() as s:
+        out: dict[int, list[dict[str, Any]]] = {}
+        for a_id, m_id, name, ctype, size, inline in s.execute(
+                select(Attachment.id, Attachment.message_id, Attachment.filename,
+                       Attachment.content_type, Attachment.size, Attachment.inline)
+                .join(Message, Attachment.message_id == Message.id)
+                .where(Message.ticket_id == number).order_by(Attachment.id)):
+            out.setdefault(m_id, []).append({"id": a_id, "name": name or f"attachment-{a_id}",
+                                             "type": ctype, "size": size, "inline": inline})
+        return out

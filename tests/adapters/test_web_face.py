@@ -1,0 +1,262 @@
+"""The web face through Flask's test client: sign-in by one-time link, sessions, CSRF,
+rate limits, every page and form, attachments that are never rendered. The browser tests
+(real Chromium) are in tests/scenarios/test_browser.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+
+from bot.adapters.web import create_app
+from bot.desk import intake, queries
+from bot.store.models import LoginToken, Outbox
+from tests.conftest import OPERATOR
+
+LINK = re.compile(r"http://localhost:8080/login/([A-Za-z0-9_-]+)")
+
+
+def customer_mail(n: int, sender: str, subject: str, body: str,
+                  attachment: tuple[str, str, bytes] | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Klant {n} <{sender}>"
+    msg["To"] = "support@desk.example"
+    msg["Subject"] = subject
+    msg["Message-ID"] = f"<web{n}@klant.example>"
+    msg["Date"] = "Mon, 23 Nov 2026 09:00:00 +0000"
+    msg.set_content(body)
+    if attachment:
+        name, ctype, data = attachment
+        main, sub = ctype.split("/")
+        msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
+    return msg.as_bytes()
+
+
+@pytest.fixture
+def web(desk):
+    app = create_app(desk)
+    app.config["TESTING"] = True
+    return app
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+def mailed_link(desk, to: str) -> str:
+    with desk.sessions() as s:
+        rows = s.scalars(select(Outbox).where(Outbox.purpose == "sign-in", Outbox.to_addr == to)
+                         .order_by(Outbox.id)).all()
+    assert rows, f"no sign-in mail to {to}"
+    m = LINK.search(rows[-1].body_text)
+    assert m, rows[-1].body_text
+    return m.group(1)
+
+
+def sign_in(client, desk, email: str = "sanne@desk.example") -> None:
+    page = client.get("/login").get_data(as_text=True)
+    r = client.post("/login", data={"email": email, "csrf": csrf_of(page), "next": "/"})
+    assert r.status_code == 200
+    token = mailed_link(desk, email)
+    page = client.get(f"/login/{token}").get_data(as_text=True)
+    r = client.post(f"/login/{token}", data={"csrf": csrf_of(page)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/")
+
+
+def csrf(client) -> str:
+    return csrf_of(client.get("/").get_data(as_text=True))
+
+
+def test_every_page_and_form_needs_a_session(web, desk):
+    n = intake.ingest_raw(desk, customer_mail(1, "jan@bakkerij-jansen.nl", "Vraag", "Hallo"), "t").ticket
+    client = web.test_client()
+    for path in ("/", "/tickets", f"/tickets/{n}", f"/tickets/{n}/files/1", "/tickets?q=x"):
+        r = client.get(path)
+        assert r.status_code == 302 and "/login?next=" in r.headers["Location"], path
+    # a form without a session is refused, whatever it carries
+    for action in ("note", "resolve", "reply", "assign", "take", "reopen", "wait", "kind", "field", "action"):
+        r = client.post(f"/tickets/{n}/{action}", data={"text": "x", "csrf": "x"})
+        assert r.status_code == 403, action
+    assert queries.ticket_detail(desk, OPERATOR, n)["status"] == "new"
+    assert client.get("/healthz").status_code == 200  # the load balancer needs no session
+
+
+def test_a_one_time_link_signs_in_once_within_fifteen_minutes(web, desk):
+    client = web.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = csrf_of(page)
+    # the same answer for a stranger as for staff: nobody learns who works here
+    stranger = client.post("/login", data={"email": "mallory@evil.nl", "csrf": token})
+    staff = client.post("/login", data={"email": "Sanne@Desk.example", "csrf": token})
+    assert stranger.status_code == staff.status_code == 200
+    assert _without_email(stranger.get_data(as_text=True)) == _without_email(staff.get_data(as_text=True))
+    with desk.sessions() as s:
+        assert [o.to_addr for o in s.scalars(select(Outbox).where(Outbox.purpose == "sign-in"))] == \
+            ["sanne@desk.example"]
+        stored = s.scalars(select(LoginToken)).one()
+    link = mailed_link(desk, "sanne@desk.example")
+    assert stored.token_hash != link and link not in stored.token_hash  # only the hash is kept
+    # opening the link (a mail scanner does) uses nothing up
+    assert client.get(f"/login/{link}").status_code == 200
+    confirm = csrf_of(client.get(f"/login/{link}").get_data(as_text=True))
+    assert client.post(f"/login/{link}", data={"csrf": confirm}).status_code == 302
+    assert client.get("/").status_code == 200
+    # used once: a second use (another browser) is refused
+    other = web.test_client()
+    c2 = csrf_of(other.get(f"/login/{link}").get_data(as_text=True))
+    assert other.post(f"/login/{link}", data={"csrf": c2}).status_code == 400
+    assert other.get("/").status_code == 302
+    # a link older than 15 minutes is refused
+    client2 = web.test_client()
+    c3 = csrf_of(client2.get("/login").get_data(as_text=True))
+    client2.post("/login", data={"email": "rob@desk.example", "csrf": c3})
+    late = mailed_link(desk, "rob@desk.example")
+    desk.clock.advance(minutes=16)
+    c4 = csrf_of(client2.get(f"/login/{late}").get_data(as_text=True))
+    assert client2.post(f"/login/{late}", data={"csrf": c4}).status_code == 400
+    # signing out ends the session
+    client.post("/logout", data={"csrf": csrf(client)})
+    assert client.get("/").status_code == 302
+
+
+def _without_email(html: str) -> str:
+    return re.sub(r'value="[^"]*"', "", html)
+
+
+def test_forms_without_the_csrf_token_are_refused(web, desk):
+    n = intake.ingest_raw(desk, customer_mail(2, "jan@bakkerij-jansen.nl", "Vraag", "Hallo"), "t").ticket
+    client = web.test_client()
+    sign_in(client, desk)
+    assert client.post(f"/tickets/{n}/note", data={"text": "zonder token"}).status_code == 403
+    assert client.post(f"/tickets/{n}/resolve", data={"csrf": "forged"}).status_code == 403
+    assert client.post("/login", data={"email": "sanne@desk.example"}).status_code == 403
+    assert client.post("/logout").status_code == 403
+    d = queries.ticket_detail(desk, OPERATOR, n)
+    assert d["status"] == "new" and not [m for m in d["messages"] if m["direction"] == "note"]
+
+
+def test_asking_for_links_is_rate_limited(web, desk):
+    client = web.test_client()
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    codes = [client.post("/login", data={"email": "sanne@desk.example", "csrf": token}).status_code
+             for _ in range(7)]
+    assert codes == [200] * 5 + [429] * 2
+    with desk.sessions() as s:
+        assert len(s.scalars(select(Outbox).where(Outbox.purpose == "sign-in")).all()) == 5
+
+
+def test_a_person_removed_from_rules_yaml_is_signed_out(web, desk):
+    client = web.test_client()
+    sign_in(client, desk)
+    assert client.get("/").status_code == 200
+    people = {k: p for k, p in desk.ruleset.people.items() if k != "sanne"}
+    desk.rules = dataclasses.replace(desk.ruleset, people=people)  # rules.yaml reloaded without her
+    assert client.get("/").status_code == 302
+
+
+def test_the_dashboard_list_search_and_dossier(web, desk):
+    a = intake.ingest_raw(desk, customer_mail(3, "jan@bakkerij-jansen.nl", "Klacht over advertentie",
+                                              "Onze advertentie stond er niet in. Zeer ontevreden."), "t").ticket
+    b = intake.ingest_raw(desk, customer_mail(4, "info@onbekend.nl", "Factuur 2026-114",
+                                              "De factuur klopt niet, zie bijlage. Het woord zeppelin.",
+                                              ("factuur-2026-114.pdf", "application/pdf", b"%PDF-1.4 test")),
+                          "t").ticket
+    client = web.test_client()
+    sign_in(client, desk)
+    home = client.get("/").get_data(as_text=True)
+    assert "Klacht over advertentie" in home or str(a) in home
+    assert 'id="by-owner"' in home and "<svg" in home
+    listed = client.get("/tickets").get_data(as_text=True)
+    assert "Klacht over advertentie" in listed and "Factuur 2026-114" in listed
+    found = client.get("/tickets?q=zeppelin").get_data(as_text=True)
+    assert "Factuur 2026-114" in found and "Klacht over advertentie" not in found
+    assert "1 tickets" in found
+    by_kind = client.get("/tickets?kind=complaint").get_data(as_text=True)
+    assert "Klacht over advertentie" in by_kind and "Factuur 2026-114" not in by_kind
+    wildcard = client.get("/tickets?q=%25").get_data(as_text=True)
+    assert "0 tickets" in wildcard
+    bad = client.get("/tickets?since=gisteren")
+    assert bad.status_code == 200 and "is not a date" in bad.get_data(as_text=True)
+    page = client.get(f"/tickets/{b}").get_data(as_text=True)
+    assert "factuur-2026-114.pdf" in page and "De factuur klopt niet" in page
+    assert client.get("/tickets/999999").status_code == 404
+    assert client.get("/tickets/99999999999999999999999").status_code == 404
+
+
+def test_attachments_are_downloaded_never_rendered(web, desk):
+    script = b"<html><script>alert(document.cookie)</script></html>"
+    n = intake.ingest_raw(desk, customer_mail(5, "jan@bakkerij-jansen.nl", "Bestand", "Zie bijlage",
+                                              ("x.html", "text/html", script)), "t").ticket
+    client = web.test_client()
+    sign_in(client, desk)
+    page = client.get(f"/tickets/{n}").get_data(as_text=True)
+    href = re.search(r'href="(/tickets/\d+/files/\d+)"', page).group(1)
+    r = client.get(href)
+    assert r.status_code == 200 and r.data == script
+    assert r.headers["Content-Disposition"].startswith("attachment;")
+    assert r.headers["Content-Type"].startswith("application/octet-stream")
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in r.headers["Content-Security-Policy"]
+    # a file of another ticket is not reachable through this one
+    other = intake.ingest_raw(desk, customer_mail(6, "piet@bakkerij-jansen.nl", "Ander", "x"), "t").ticket
+    assert client.get(href.replace(f"/tickets/{n}/", f"/tickets/{other}/")).status_code == 404
+
+
+def test_the_forms_call_the_desk_actions(web, desk):
+    n = intake.ingest_raw(desk, customer_mail(7, "jan@bakkerij-jansen.nl", "Vraag over plaatsing",
+                                              "Wanneer komt mijn advertentie?"), "t").ticket
+    client = web.test_client()
+    sign_in(client, desk)
+    token = csrf(client)
+    client.post(f"/tickets/{n}/note", data={"csrf": token, "text": "Even nagaan bij productie"})
+    preview = client.post(f"/tickets/{n}/reply", data={"csrf": token, "text": "Volgende week dinsdag."})
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Volgende week dinsdag." in html and "jan@bakkerij-jansen.nl" in html
+    with desk.sessions() as s:  # a preview sends nothing
+        assert not s.scalars(select(Outbox).where(Outbox.purpose == "reply")).all()
+    sent = client.post(f"/tickets/{n}/reply", data={"csrf": token, "text": "Volgende week dinsdag.",
+                                                    "send": "1"})
+    assert sent.status_code == 302
+    client.post(f"/tickets/{n}/kind", data={"csrf": token, "kind": "appointment"})
+    client.post(f"/tickets/{n}/assign", data={"csrf": token, "target": "rob", "reason": "regio"})
+    client.post(f"/tickets/{n}/take", data={"csrf": token})
+    client.post(f"/tickets/{n}/resolve", data={"csrf": token, "note": ""})
+    d = queries.ticket_detail(desk, OPERATOR, n)
+    assert d["status"] == "resolved" and d["kind"] == "appointment" and d["owner"] == "sanne"
+    actors = {e["actor"] for e in d["events"] if e["action"] in ("note", "reply", "kind", "assigned",
+                                                                 "resolved", "taken")}
+    assert actors == {"sanne"}
+    with desk.sessions() as s:
+        [reply] = s.scalars(select(Outbox).where(Outbox.purpose == "reply")).all()
+    assert "Volgende week dinsdag." in reply.body_text and reply.to_addr == "jan@bakkerij-jansen.nl"
+    # a refusal is shown on the page, not a trace
+    r = client.post(f"/tickets/{n}/kind", data={"csrf": token, "kind": "nonsense"}, follow_redirects=True)
+    assert r.status_code == 200 and "Traceback" not in r.get_data(as_text=True)
+    client.post(f"/tickets/{n}/reopen", data={"csrf": token, "reason": "klant belde"})
+    assert queries.ticket_detail(desk, OPERATOR, n)["status"] != "resolved"
+
+
+def test_customer_text_is_escaped_on_every_page(web, desk):
+    evil = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    n = intake.ingest_raw(desk, customer_mail(8, "jan@bakkerij-jansen.nl", f"Hoi {evil}",
+                                              f"Tekst {evil}"), "t").ticket
+    client = web.test_client()
+    sign_in(client, desk)
+    for path in ("/", "/tickets", f"/tickets/{n}", "/tickets?q=script"):
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x" not in html, path
+    assert "&lt;script&gt;" in client.get(f"/tickets/{n}").get_data(as_text=True)
+
+
+def test_a_session_ends_after_twelve_hours_by_the_desks_clock(web, desk):
+    client = web.test_client()
+    sign_in(client, desk)
+    desk.clock.advance(hours=11, minutes=59)
+    assert client.get("/").status_code == 200
+    desk.clock.advance(minutes=2)
+    assert client.get("/").status_code == 302
