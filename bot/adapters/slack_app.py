@@ -5,7 +5,7 @@ Slack reaches the bot in one of two ways (issue #4):
 - **Socket Mode** when SLACK_APP_TOKEN is set: the bot opens a WebSocket to Slack, so no
   public URL is needed (`start_socket_mode`).
 - **HTTP mode** otherwise: Slack posts to ``/slack/events`` on the web process
-  (`SlackEventsWSGI`, mounted on `bot.adapters.web.WebApp`); every request must carry a
+  (`mount_http`, on the web face's Flask app); every request must carry a
   valid v0 signature made with SLACK_SIGNING_SECRET and a timestamp at most five minutes
   old, or it is answered 401 and goes no further.
 

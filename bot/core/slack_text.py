@@ -50,9 +50,11 @@ def ephemeral_payload(user: str, text: str, thread_ts: str | None = None) -> byt
 
 def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
             customer: str | None, contact_name: str | None, contact_email: str | None,
-            owner: str, due: datetime | None, tz: tzinfo) -> tuple[str, list[dict[str, Any]]]:
-    """The root of a ticket's thread: summary, customer, owner, due time, buttons.
-    `owner` is mrkdwn already (a mention or an escaped name)."""
+            owner: str, due: datetime | None, tz: tzinfo,
+            link: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The root of a ticket's thread: summary, customer, owner, due time, buttons, and a
+    link to the ticket's page on the web face. `owner` is mrkdwn already (a mention or an
+    escaped name); `link` is the desk's own URL."""
     when = due.astimezone(tz).strftime("%a %d %b %H:%M") if due else "—"
     flag = ":rotating_light: *URGENT* " if urgent else ""
     text = f"{flag}{tag} {escape(label)}: {escape(subject)}"
@@ -71,7 +73,7 @@ def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
              "text": {"type": "plain_text", "text": "Show"}}]},
         {"type": "context", "elements": [{"type": "mrkdwn", "text":
             "Reply in this thread to answer the customer by mail; start with `note:` for "
-            "an internal note."}]},
+            "an internal note." + (f" <{link}|Open in the desk>" if link else "")}]},
     ]
     return text, blocks
 
@@ -84,8 +86,9 @@ def customer_wrote(who: str, text: str) -> str:
     return f"*{escape(who)}* wrote:\n>>> {escape(body)}"
 
 
-def ticket_card(d: dict[str, Any]) -> str:
-    """`/ticket show`: a ticket as a few lines (`d` from bot.desk.views.ticket_detail)."""
+def ticket_card(d: dict[str, Any], link: str | None = None) -> str:
+    """`/ticket show`: a ticket as a few lines (`d` from bot.desk.views.ticket_detail),
+    with `link` (the desk's own URL of its page) when given."""
     last = next((m for m in reversed(d["messages"]) if m["direction"] == Direction.IN), None)
     lines = [f"*{d['tag']} {escape(d['subject'] or '')}*",
              f"{d['kind']} · {d['status']} · owner {d['owner']} · customer "
@@ -94,6 +97,8 @@ def ticket_card(d: dict[str, Any]) -> str:
         lines.append(f"first action due {d['sla']['first_action_due']}")
     if last:
         lines.append(f"> {escape((last['text'] or '').strip()[:500])}")
+    if link:
+        lines.append(f"<{link}|Open in the desk>")
     return "\n".join(lines)
 
 

@@ -50,5 +50,9 @@ class Desk:
         """The desk's time zone (rules.yaml `defaults: timezone`, else TICKETBOT_TIMEZONE)."""
         return ZoneInfo(self.ruleset.timezone)
 
+    def dossier_url(self, number: int) -> str:
+        """The ticket's page on the web face, for links in staff mail and Slack posts."""
+        return f"{self.settings.public_url}/tickets/{number}"
+
     def tag(self, number: int) -> str:
         return correlation.format_tag(self.settings.tag_prefix, number)

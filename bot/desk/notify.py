@@ -58,6 +58,8 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
     settings = desk.settings
     rs = desk.ruleset
     lang = language or rs.default_language
+    if ticket is not None:
+        context = {"dossier": desk.dossier_url(ticket.id), **context}
     rendered = desk.renderer.render_mail(template, lang, {"person": person, **context})
     channel = channel_for(person, settings, by_mail)
     if channel == Channel.SLACK:

@@ -175,6 +175,7 @@ def cancellation_copy(s: Session, desk: Desk, ticket: Ticket, c: Cancellation, m
         s, desk, ticket, now, purpose="cancellation-copy", template="cancellation-copy",
         to_addr=person.email, automatic=False, reply_to=msg, language=lang,
         context={"tag": desk.tag(ticket.id), "subject": ticket.subject,
+                 "dossier": desk.dossier_url(ticket.id),
                  **cancellations.copy_context(c, ticket, rs, msg, lang, rs.timezone)})
 
 

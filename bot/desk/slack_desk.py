@@ -196,7 +196,7 @@ class SlackDesk:
         try:
             if verb == "show":
                 d = queries.ticket_detail(desk, actor, n)
-                return slack_text.ticket_card(d) if d else f"No ticket {n}."
+                return slack_text.ticket_card(d, desk.dossier_url(n)) if d else f"No ticket {n}."
             if verb == "take":
                 actions.take(desk, actor, n, "taken in Slack")
                 return f"{tag} is yours now."

@@ -38,7 +38,8 @@ def root_post(s: Session, desk: Desk, ticket: Ticket, now: datetime) -> Outbox |
     text, blocks = slack_text.summary(
         tag=desk.tag(ticket.id), ticket_id=ticket.id, label=label, subject=ticket.subject,
         urgent=ticket.urgent, customer=ticket.customer, contact_name=ticket.contact_name,
-        contact_email=ticket.contact_email, owner=who, due=ticket.action_due_at, tz=desk.tz)
+        contact_email=ticket.contact_email, owner=who, due=ticket.action_due_at, tz=desk.tz,
+        link=desk.dossier_url(ticket.id))
     row = slack_row(ticket.id, channel, "slack-root", text,
                     slack_text.post_payload(text, blocks), now)
     s.add(row)

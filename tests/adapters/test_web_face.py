@@ -260,3 +260,16 @@ def test_a_session_ends_after_twelve_hours_by_the_desks_clock(web, desk):
     assert client.get("/").status_code == 200
     desk.clock.advance(minutes=2)
     assert client.get("/").status_code == 302
+
+
+def test_staff_mail_and_the_slack_thread_link_to_the_tickets_page(make_desk, settings):
+    desk = make_desk(settings=settings.with_(web_url="https://desk.example.com/", slack_bot_token="xoxb-t",
+                                             slack_signing_secret="s", slack_channel="C0DESK0001"))
+    n = intake.ingest_raw(desk, customer_mail(9, "info@drukkerij.nl", "Klacht", "Zeer ontevreden"), "t").ticket
+    link = f"https://desk.example.com/tickets/{n}"
+    with desk.sessions() as s:
+        rows = s.scalars(select(Outbox).where(Outbox.ticket_id == n)).all()
+    root = next(r for r in rows if r.purpose == "slack-root")
+    assert f"<{link}|Open in the desk>" in root.payload.decode()
+    notices = [r for r in rows if r.purpose == "new-ticket"]
+    assert notices and all(link in r.body_text for r in notices)

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.slack_app import SlackEventsWSGI, build_app
+from bot.adapters.slack_app import build_app, mount_http
 from bot.adapters.slack_out import ChannelPacer, SlackTransport, make_client
 from bot.adapters.smtp_out import make_transport
+from bot.adapters.web import create_app
 from bot.delivery.outbox import OutboxSender
 from bot.desk import intake, queries
 from bot.desk.slack_desk import SlackDesk
@@ -56,7 +57,9 @@ class SlackRig:
             "mail": make_transport(None, self.mail_dir),
             "slack": SlackTransport(make_client(slack.bot_token, slack.url, timeout=2),
                                     ChannelPacer(clock=self.ftime.clock, sleep=self.ftime.sleep))})
-        self.events = SlackEventsWSGI(build_app(self.settings, SlackDesk(self.svc)), SECRET)
+        # the web face, with Slack's endpoint mounted as `ticketbot web` mounts it
+        self.events = create_app(self.svc)
+        mount_http(self.events, build_app(self.settings, SlackDesk(self.svc)), self.settings)
         self.n = 0
 
     def send(self, after: timedelta = timedelta(0)) -> dict:
