@@ -273,3 +273,33 @@ def test_staff_mail_and_the_slack_thread_link_to_the_tickets_page(make_desk, set
     assert f"<{link}|Open in the desk>" in root.payload.decode()
     notices = [r for r in rows if r.purpose == "new-ticket"]
     assert notices and all(link in r.body_text for r in notices)
+
+
+def test_the_monthly_report_page_csv_and_charts(web, desk):
+    """Complaints of November counted, SLA met and breached by owner, CSV and PNG charts."""
+    a = intake.ingest_raw(desk, customer_mail(10, "info@drukkerij.nl", "Klacht: advertentie niet geplaatst",
+                                              "Zeer ontevreden, de advertentie stond er niet in."), "t").ticket
+    b = intake.ingest_raw(desk, customer_mail(11, "jan@bakkerij-jansen.nl", "Klacht over de factuur",
+                                              "Ik ben ontevreden over de factuur."), "t").ticket
+    from bot.desk import actions
+    actions.log_action(desk, OPERATOR, a, "call", "gebeld")  # in time
+    desk.clock.advance(days=3)
+    actions.resolve(desk, OPERATOR, a, None)
+    desk.clock.advance(days=10)  # into December: b's first action and resolution were missed
+    client = web.test_client()
+    sign_in(client, desk)
+    page = client.get("/reports?month=2026-11")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    kinds = {queries.ticket_detail(desk, OPERATOR, n)["kind"] for n in (a, b)}
+    assert kinds <= {"complaint", "dispute"}, kinds
+    received = re.search(r"Ontvangen</th><td class=\"num\">(\d+)<", html) or \
+        re.search(r"Received</th><td class=\"num\">(\d+)<", html)
+    assert received and received.group(1) == "2"
+    csv_text = client.get("/reports.csv?month=2026-11&table=sla-owner").get_data(as_text=True)
+    assert csv_text.startswith("\ufeffgroup,first_action_due,first_action_met,first_action_breached")
+    assert client.get("/reports.csv?month=2026-11&table=nonsense").status_code == 404
+    png = client.get("/reports/chart/complaints-trend.png?month=2026-11")
+    assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/reports?month=november").status_code == 400
+    assert client.get("/reports?month=2026-11&print=1").status_code == 200

@@ -176,6 +176,15 @@ def test_a_staff_member_works_a_ticket_in_the_browser(browser, make_desk, settin
         browser.get(f"{base}/tickets?status=open-all&sort=oldest")
         shot(browser, "09-list")
         assert str(other) in browser.find_element(By.ID, "tickets").text
+        # 8. the month's report, with its charts drawn (images the browser decoded)
+        browser.get(f"{base}/reports?month=2026-11")
+        wait(browser, lambda d: d.find_elements(By.ID, "complaint-summary"), "the report")
+        images = browser.find_elements(By.CSS_SELECTOR, ".report img")
+        wait(browser, lambda d: all(d.execute_script("return arguments[0].complete && "
+                                                     "arguments[0].naturalWidth > 0", i) for i in images),
+             "the charts")
+        assert len(images) == 2
+        shot(browser, "10-report")
     finally:
         sink.stop()
         server.stop()

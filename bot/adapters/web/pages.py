@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 
 from bot.adapters.web.texts import translator
 from bot.core.time.humanize import when
-from bot.desk import actions, board, queries
+from bot.desk import actions, board, queries, reports
 from bot.desk.actions import ACTION_KINDS
 from bot.desk.context import Desk
 from bot.desk.errors import NotAllowed, Refused
@@ -203,5 +203,49 @@ def template_globals() -> dict[str, Any]:
         kind = rs.kinds.get(name)
         return (kind.label.get(lang) or kind.label.get("en") or name) if kind is not None else name
 
+    def people_name(key: str) -> str:
+        return rs.people[key].name if key in rs.people else key
+
     return {"local": local, "tag": lambda n: desk().tag(n), "me": g.get("person"),
-            "_": translator(lang), "lang": lang, "kind_label": kind_label}
+            "_": translator(lang), "lang": lang, "kind_label": kind_label, "people_name": people_name}
+
+
+# ------------------------------------------------------------------------ reports
+def _report():
+    month = request.args.get("month") or reports.default_month(desk())
+    try:
+        return reports.monthly(desk(), g.actor, month)
+    except NotAllowed as exc:
+        abort(403, str(exc))
+    except Refused as exc:
+        abort(400, str(exc))
+
+
+@bp.get("/reports")
+def report_page():
+    r = _report()
+    return render_template("reports.html", r=r, charts=reports.CHARTS,
+                           printable=request.args.get("print") == "1")
+
+
+@bp.get("/reports.csv")
+def report_csv():
+    r = _report()
+    table = request.args.get("table", "sla-owner")
+    try:
+        text = reports.csv_table(r, table)
+    except Refused as exc:
+        abort(404, str(exc))
+    resp = Response("\ufeff" + text, mimetype="text/csv")  # Excel reads the BOM as UTF-8
+    resp.headers["Content-Disposition"] = f'attachment; filename="{table}-{r["month"]}.csv"'
+    return resp
+
+
+@bp.get("/reports/chart/<name>.png")
+def report_chart(name: str):
+    r = _report()
+    try:
+        png = reports.chart(r, name, desk().ruleset.default_language)
+    except Refused as exc:
+        abort(404, str(exc))
+    return Response(png, mimetype="image/png")

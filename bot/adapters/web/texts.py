@@ -52,6 +52,20 @@ NL: dict[str, str] = {
     "Change kind": "Wijzig soort", "Save": "Opslaan", "What happened": "Wat er gebeurde",
     "Watchers": "Volgers", "call": "telefoongesprek", "meeting": "afspraak", "visit": "bezoek",
     "action": "actie", "active": "actief", "cancelled": "opgezegd",
+    "Reports": "Rapporten", "Report": "Rapport", "Month": "Maand", "Printable": "Afdrukbaar",
+    "Complaints": "Klachten", "in the spirit of ISO 10002": "naar de geest van ISO 10002",
+    "Received": "Ontvangen", "Acknowledged": "Ontvangst bevestigd", "Resolved": "Opgelost",
+    "Still open": "Nog open", "Reopened": "Heropend",
+    "Time to first action, median": "Tijd tot eerste actie, mediaan",
+    "Time to resolution, median / 90 %": "Tijd tot oplossing, mediaan / 90 %",
+    "Complaints per month": "Klachten per maand", "By category": "Naar categorie",
+    "By customer": "Naar klant", "By advisor": "Naar adviseur",
+    "Written cancellations": "Schriftelijke opzeggingen", "Retained": "Behouden", "Lost": "Verloren",
+    "Pending": "Nog open", "lost": "verloren", "SLA performance": "SLA-prestaties",
+    "SLA met per month": "SLA gehaald per maand", "By owner": "Naar eigenaar", "By role": "Naar rol",
+    "By kind": "Naar soort", "met": "gehaald", "breached": "niet gehaald",
+    "median h to first action": "mediaan uur tot eerste actie", "90 % h": "90 % uur",
+    "No deadlines fell in this month.": "Geen termijnen in deze maand.",
 }
 
 
