@@ -20,12 +20,13 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.core import report
+from bot.core import analysis, report
 from bot.core.contracts import add_months
 from bot.core.domain import Channel, ContractStatus, OutboxStatus
 from bot.core.mail.compose import new_message_id
 from bot.core.time.humanize import format_date
-from bot.desk import clock_jump, notify, queries, sla_state
+from bot.desk import clock_jump, notify, queries, reports, sla_state
+from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.sla_state import insert_once
@@ -34,7 +35,7 @@ from bot.store.models import Company, Contact, Contract, Outbox, RunOnce
 log = logging.getLogger("bot.jobs")
 
 GRACE = timedelta(hours=24)
-JOBS = ("open_complaints_report", "contracts_ending")
+JOBS = ("open_complaints_report", "contracts_ending", "monthly_report")
 
 
 def last_fire(cron: str, tz: str, now: datetime) -> datetime | None:
@@ -204,4 +205,36 @@ def _tell_customer(desk: Desk, s: Session, cfg: dict[str, Any], contract: Contra
     return 1
 
 
-RUNNERS = {"open_complaints_report": open_complaints_report, "contracts_ending": contracts_ending}
+def monthly_report(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
+                   fire: datetime) -> int:
+    """On the month's first working day: last month's report (complaint analysis and SLA
+    performance) to the sales manager by mail, charts shown in the mail, the tables as CSV;
+    a Slack user also gets a DM with the link to the report page."""
+    rs = desk.ruleset
+    today = now.astimezone(desk.tz).date()
+    cal = rs.calendars.get(cfg.get("calendar") or "office")
+    first = cal.first_business_day(today.year, today.month) if cal is not None else None
+    if first is not None and today != first or first is None and today.weekday() >= 5:
+        return 0
+    month = analysis.previous_month(today)
+    data = reports.monthly(desk, Actor.system(), month)
+    lang = rs.default_language
+    inline = tuple((name, "image/png", reports.chart(data, name, lang)) for name in reports.CHARTS)
+    files = tuple((f"{table}-{month}.csv", "text/csv", ("\ufeff" + reports.csv_table(data, table)).encode())
+                  for table in ("complaints-summary", "complaints-customer", "sla-owner", "sla-kind"))
+    context = {"month": month, "c": data["complaints"], "sla": data["sla"], "subject": f"report {month}",
+               "link": f"{desk.settings.public_url}/reports?month={month}"}
+    sent = 0
+    for person in notify.resolve_people(rs, None, [cfg.get("to") or "sales_manager"]):
+        row = notify.tell(s, desk, person, now, purpose="report", template="report-monthly",
+                          context=context, attachments=files, inline=inline, by_mail=True)
+        sent += 1
+        if notify.channel_for(person, desk.settings) != row.channel:  # and a DM with the link
+            notify.tell(s, desk, person, now, purpose="report", template="report-monthly",
+                        context=context)
+            sent += 1
+    return sent
+
+
+RUNNERS = {"open_complaints_report": open_complaints_report, "contracts_ending": contracts_ending,
+           "monthly_report": monthly_report}

@@ -52,9 +52,11 @@ def resolve_people(rs: RuleSet, ticket: Ticket | None, names) -> list[Person]:
 def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
          template: str, context: dict[str, Any], ticket: Ticket | None = None,
          language: str | None = None, attachments: tuple[tuple[str, str, bytes], ...] = (),
+         inline: tuple[tuple[str, str, bytes], ...] = (),
          by: str = "system", by_mail: bool = False) -> Outbox:
     """Queue one notice to one person. `attachments` (mail only): (file name, content
-    type, bytes); Slack gets the text alone. `by_mail`: mail even to a Slack user."""
+    type, bytes); `inline` (mail only): (content id, type, bytes) of images its HTML
+    shows; Slack gets the text alone. `by_mail`: mail even to a Slack user."""
     settings = desk.settings
     rs = desk.ruleset
     lang = language or rs.default_language
@@ -79,12 +81,12 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
         headers = {"automatic": True, "language": rendered.language,
                    "thread_topic": rendered.subject}
         payload = None
-        if attachments:  # assembled now: the outbox row has no place for the files
+        if attachments or inline:  # assembled now: the outbox row has no place for files
             payload = build_mail(subject=rendered.subject, text=rendered.text, html=rendered.html,
                                  language=rendered.language, from_addr=settings.address,
                                  from_name=settings.address_name, to_addr=person.email,
                                  message_id=mid, headers=headers, now=now,
-                                 attachments=attachments)
+                                 attachments=attachments, inline=inline)
         row = Outbox(ticket_id=ticket.id if ticket else None, channel=Channel.MAIL, purpose=purpose,
                      automatic=False, to_addr=person.email, subject=rendered.subject,
                      message_id=mid,

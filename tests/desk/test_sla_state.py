@@ -101,6 +101,7 @@ def test_a_complaint_walked_through_a_fortnight(desk):
         ("Thu 26 Nov 11:00", "sla-breach", "henk"),
         ("Mon 30 Nov 08:00", "report", "henk"),
         ("Mon 30 Nov 08:00", "contracts-ending", "marta"),
+        ("Tue 01 Dec 08:00", "report", "henk"),  # November's report, on December's first working day
         # 10 days + 4 days waiting on the customer (paused): due Monday 7 Dec 10:00; the
         # 75 % reminder (Friday 22:00) waited for Monday's opening
         ("Mon 07 Dec 08:00", "report", "henk"),
@@ -372,3 +373,35 @@ def test_what_a_clock_jump_recorded_is_undone_when_the_clock_is_back(desk):
     due_then = jobs.sweep(desk, START + timedelta(days=3), rehearse=True)
     assert 1 <= due_then["escalations"] < jumped["escalations"]  # (2030 had them all)
     assert sweep_at(desk, START + timedelta(days=3))["escalations"] == due_then["escalations"]
+
+
+def test_the_monthly_report_goes_on_the_first_working_day_with_its_charts(desk):
+    """Issue 11: last month's report to the sales manager on the month's first working
+    day (public holidays count), once, the charts inside the mail, the tables as CSV."""
+    intake.ingest_raw(desk, mail("Klacht", "Zeer ontevreden over de plaatsing.\n", 1), "t1")
+    ams = ZoneInfo("Europe/Amsterdam")
+
+    def reports_sent() -> list[Outbox]:
+        with desk.sessions() as s:
+            return list(s.scalars(select(Outbox).where(Outbox.template == "report-monthly")))
+
+    sweep_at(desk, datetime(2026, 12, 1, 8, 0, 30, tzinfo=ams).astimezone(UTC))  # Tuesday 1 Dec
+    [row] = reports_sent()
+    assert row.to_addr == "henk@desk.example" and row.subject.startswith("Maandrapport 2026-11: 1 klacht")
+    msg = email.message_from_bytes(row.payload, policy=email.policy.default)
+    related = next(p for p in msg.walk() if p.get_content_type() == "multipart/related")
+    images = {p["Content-ID"]: p.get_content() for p in related.iter_parts() if p.get_content_maintype() == "image"}
+    assert set(images) == {"<complaints-trend>", "<complaints-category>", "<sla-trend>"}
+    assert all(data[:4] == b"\x89PNG" for data in images.values())
+    assert 'src="cid:sla-trend"' in msg.get_body(("html",)).get_content()
+    names = sorted(p.get_filename() for p in msg.iter_attachments())
+    assert names == ["complaints-customer-2026-11.csv", "complaints-summary-2026-11.csv",
+                     "sla-kind-2026-11.csv", "sla-owner-2026-11.csv"]
+    sweep_at(desk, datetime(2026, 12, 2, 8, 0, 30, tzinfo=ams).astimezone(UTC))  # not again
+    assert len(reports_sent()) == 1
+    # 1 January is a public holiday: the report for December goes on Monday 4 January
+    sweep_at(desk, datetime(2027, 1, 1, 8, 0, 30, tzinfo=ams).astimezone(UTC))
+    assert len(reports_sent()) == 1
+    sweep_at(desk, datetime(2027, 1, 4, 8, 0, 30, tzinfo=ams).astimezone(UTC))
+    assert [r.subject[:19] for r in reports_sent()] == ["Maandrapport 2026-1", "Maandrapport 2026-1"]
+    assert reports_sent()[1].subject.startswith("Maandrapport 2026-12")

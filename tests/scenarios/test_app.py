@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from pathlib import Path
@@ -270,7 +271,10 @@ def test_procfile_web_and_clock_processes(bot_env, tmp_path):
         assert body == {"status": "ok", "database": "ok", "spool": 0,
                         "outbox": {"queued": 0, "failed": 0, "oldest_queued_seconds": None,
                                    "due_for_seconds": 0}}
-        assert http_get(port, "/nothing-here") == (404, {"error": "not found"})
+        # any other path is the web face's: without a session, its sign-in page
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/nothing-here", timeout=10) as r:
+            assert r.status == 200 and r.url.endswith("/login?next=/nothing-here")
+            assert b'name="email"' in r.read()
         assert not accepts_connections(smtp_port(bot_env))  # web alone runs no intake
         assert_clean_stop(web)
 
@@ -289,7 +293,8 @@ def test_procfile_web_and_clock_processes(bot_env, tmp_path):
             wait_until(lambda: "clock started" in clock.stderr(), HANG, "the clock", clock)
             # fixed ids: a restart replaces the jobs, never adds a second copy
             assert sorted(jobs()) == ["ticketbot-contracts_ending",
-                                      "ticketbot-open_complaints_report", "ticketbot-sweep"]
+                                      "ticketbot-monthly_report", "ticketbot-open_complaints_report",
+                                      "ticketbot-sweep"]
             assert_clean_stop(clock)
 
 

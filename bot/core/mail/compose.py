@@ -35,11 +35,13 @@ def build_mail(
     headers: dict,
     now: datetime,
     attachments: tuple[tuple[str, str, bytes], ...] | list = (),
+    inline: tuple[tuple[str, str, bytes], ...] | list = (),
 ) -> bytes:
     """Assemble a rendered mail into bytes.
 
     ``headers`` may hold: in_reply_to (bare id), references (list of bare ids),
-    thread_index, thread_topic, automatic (bool), language.
+    thread_index, thread_topic, automatic (bool), language. ``inline``: (content id,
+    content type, bytes) of images the HTML shows as ``cid:ID`` (multipart/related).
     """
     ascii_only = from_addr.isascii() and to_addr.isascii()
     msg = EmailMessage(policy=SMTP_POLICY if ascii_only else SMTPUTF8_POLICY)
@@ -68,6 +70,12 @@ def build_mail(
     msg.set_content(text, charset="utf-8", cte="quoted-printable")
     if html is not None:
         msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+        html_part = msg.get_body(("html",))
+        for cid, content_type, data in inline:
+            maintype, _, subtype = content_type.partition("/")
+            assert html_part is not None
+            html_part.add_related(data, maintype=maintype, subtype=subtype, cid=f"<{cid}>",
+                                  disposition="inline")
     for filename, content_type, data in attachments:  # (name, "text/csv", bytes)
         maintype, _, subtype = content_type.partition("/")
         if maintype == "text":  # declared as UTF-8, so readers decode it right

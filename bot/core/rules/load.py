@@ -413,6 +413,12 @@ def _timing(c: _Checker, top: Located, defaults: Located, kinds, people, roles,
                 schedule[job]["notify_customer"] = m["notify_customer"]
         if "customer_template" in m:
             schedule[job]["customer_template"] = str(m["customer_template"])
+        if "calendar" in m:
+            if m["calendar"] not in calendars:
+                c.add(at["calendar"], f"schedule: {job}: calendar {m['calendar']!r} is not one "
+                                      f"of calendars: ({', '.join(sorted(calendars)) or 'none'})")
+            else:
+                schedule[job]["calendar"] = m["calendar"]
     ce = schedule["contracts_ending"]
     if ce.get("notify_customer") and templates is not None and ce['customer_template'] not in templates:
         c.add(sec.value_marks.get("contracts_ending", top.mark),

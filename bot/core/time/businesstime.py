@@ -120,6 +120,19 @@ class BusinessCalendar:
     def _local_date(self, utc_moment: datetime) -> date:  # the day whose span may hold it
         return utc_moment.astimezone(self._zone).date()
 
+    def is_business_day(self, day: date) -> bool:
+        """Whether local date `day` has opening hours (not a closed weekday or holiday)."""
+        return self.always_open or self._span(day) is not None
+
+    def first_business_day(self, year: int, month: int) -> date | None:
+        """The first day of the month with opening hours (None: the whole month closed)."""
+        day = date(year, month, 1)
+        while day.month == month:
+            if self.is_business_day(day):
+                return day
+            day += ONE_DAY
+        return None
+
     def is_open(self, moment: datetime) -> bool:
         m = _utc(moment)
         if self.always_open:
