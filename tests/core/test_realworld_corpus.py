@@ -22,7 +22,8 @@ How a field is compared:
   bounce, delivery report). The issue's bar is all of them.
 - ``person``: of the mails a person wrote, those the bot would acknowledge. A person's
   post that came through a mailing list (List-Id, ``Precedence: list/bulk``) counts as
-  read right when it is refused: RFC 3834 forbids answering list mail automatically.
+  read right when it is refused: RFC 3834 forbids answering list mail automatically;
+  so does a mail whose reading has no sender address (nobody to answer).
 """
 
 from __future__ import annotations
@@ -44,14 +45,14 @@ OWN = ("support@ticketbot.example",)
 
 # Agreement floors (share of scored mails). Measured first; raised as the parser got better.
 FLOORS = {
-    "from_addr": 0.985,
-    "from_name": 0.98,
-    "subject": 0.97,
-    "body": 0.97,
-    "attachments": 0.968,
-    "language": 0.638,
-    "machine": 0.736,
-    "person": 1.0,
+    "from_addr": 1.0,       # first measured 98.6 %
+    "from_name": 1.0,       # 98.2 %
+    "subject": 0.995,       # 97.3 %
+    "body": 0.985,          # 97.1 %
+    "attachments": 0.985,   # 96.8 %
+    "language": 0.638,      # 63.8 %
+    "machine": 0.768,       # 73.7 %
+    "person": 1.0,          # 100 %
 }
 
 
@@ -64,7 +65,8 @@ _LIST_REASONS = ("list-id", "precedence: list", "precedence: bulk")
 
 
 def no_automatic_answer(msg: InboundMessage) -> bool:
-    return msg.auto_reason is not None or msg.is_bounce or msg.is_delivery_report
+    """As the desk decides (bot/desk/outgoing.py: no sender address, no automatic mail)."""
+    return msg.auto_reason is not None or msg.is_bounce or msg.is_delivery_report or not msg.from_addr
 
 
 @dataclass
@@ -114,7 +116,7 @@ def score_entry(entry: dict, msg: InboundMessage, scores: dict[str, Score]) -> N
     if entry["machine"]:
         scores["machine"].add(f, refused, "no automatic answer", msg.auto_reason)
     else:
-        ok = not refused or (msg.auto_reason or "").startswith(_LIST_REASONS)
+        ok = not refused or (msg.auto_reason or "").startswith(_LIST_REASONS) or not entry["from_addr"]
         scores["person"].add(f, ok, "acknowledged", msg.auto_reason)
 
 
