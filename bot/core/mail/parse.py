@@ -210,6 +210,22 @@ _KEPT_HEADERS = frozenset(
         "sender",
         "delivered-to",
         "x-original-to",
+        # machine senders that do not say so (autoreply.machine_reason)
+        "x-mailman-version",
+        "x-cron-env",
+        "x-github-reason",
+        "x-gitlab-project",
+        "x-jira-fingerprint",
+        "x-redmine-project",
+        "x-bugzilla-product",
+        "x-launchpad-bug",
+        "x-trac-ticket-id",
+        "x-report-abuse",
+        "x-csa-complaints",
+        "x-mc-user",
+        "x-campaign",
+        "x-campaign-id",
+        "feedback-id",
     }
 )
 # Headers parse_mail itself reads.
