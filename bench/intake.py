@@ -2,7 +2,7 @@
 
     make bench                      # everything, 10,000 mails
     python -m bench --mails 2000    # smaller corpus
-    python -m bench --only imap     # imap | smtp | latency | sweep
+    python -m bench --only imap     # imap | smtp | latency | big | sweep | parse
     python -m bench --only sweep --tickets 100000   # the SLA sweep on a smaller table
 
 Each measured part runs the bot's code in a child process of its own, so the peak
@@ -269,15 +269,15 @@ def main(argv=None) -> int:
     ap.add_argument("--mails", type=int, default=10_000)
     ap.add_argument("--smtp-mails", type=int, default=3_000)
     ap.add_argument("--workers", type=int, default=0, help="parser processes (0: cores)")
-    ap.add_argument("--only", choices=["imap", "smtp", "latency", "big", "sweep"], action="append")
+    ap.add_argument("--only", choices=["imap", "smtp", "latency", "big", "sweep", "parse"], action="append")
     ap.add_argument("--tickets", type=int, default=1_000_000, help="sweep: tickets in the database")
     ap.add_argument("--open", type=int, default=100_000, help="sweep: of which open")
     ap.add_argument("--due", type=int, default=1_000, help="sweep: of which due now")
     args = ap.parse_args(argv)
-    only = set(args.only or ["imap", "smtp", "latency", "big", "sweep"])
+    only = set(args.only or ["imap", "smtp", "latency", "big", "sweep", "parse"])
     rows: list[tuple[str, str, str]] = []
     tmp = Path(tempfile.mkdtemp(prefix="tb-bench-"))
-    mails = corpus(args.mails) if only & {"imap", "smtp"} else []
+    mails = corpus(args.mails) if only & {"imap", "smtp", "parse"} else []
     size = sum(map(len, mails)) / 1e6
     if mails:
         print(f"corpus: {len(mails)} mails, {size:.1f} MB (plain, HTML-only, attachments, "
@@ -308,6 +308,11 @@ def main(argv=None) -> int:
         print("big mails ...", file=sys.stderr)
         for label, seconds in bench_big(tmp):
             rows.append((label, f"{seconds:.2f} s", "seconds"))
+    if "parse" in only:
+        from bench import parse
+
+        print("parse_mail alone ...", file=sys.stderr)
+        rows.extend(parse.rows_for(mails))
     if "sweep" in only:
         from bench import sweep
 

@@ -33,8 +33,12 @@ class Renderer:
                            autoescape=True)
 
     def languages(self, name: str, language: str | None) -> list[str]:
-        out = []
-        for lang in (language, self.default_language, "en"):
+        """The customer's language, then English for a language the desk has no text in
+        (a German customer of a Dutch desk reads English sooner than Dutch), then the
+        desk's default; with no language known, the desk's default first."""
+        out: list[str] = []
+        order = (language, "en", self.default_language) if language else (self.default_language, "en")
+        for lang in order:
             if lang and lang not in out:
                 out.append(lang)
         return out
@@ -44,8 +48,8 @@ class Renderer:
         return self._html.get_template(name).render(**context)
 
     def render_mail(self, name: str, language: str | None, context: dict) -> RenderedMail:
-        """Render templates/mail/NAME.LANG.{subject,txt,html}; falls back to the default
-        language, then English. The subject template is one line; HTML is optional."""
+        """Render templates/mail/NAME.LANG.{subject,txt,html}; falls back as ``languages``
+        says. The subject template is one line; HTML is optional."""
         for lang in self.languages(name, language):
             try:
                 text_t = self._text.get_template(f"mail/{name}.{lang}.txt")

@@ -1,4 +1,4 @@
-"""detect_language: stopword counts for nl / en / pl, default when unsure."""
+"""detect_language: stopword counts for nl / en / pl / de, default when unsure."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ from tests.conftest import MAIL_FIXTURES
         ("Dzień dobry, czy zamówienie jest już gotowe?", "pl"),
         # Diacritics alone count as Polish evidence.
         ("Zażółć gęślą jaźń", "pl"),
+        # German, with the words it shares with Dutch (die, was, hier, er, dank)
+        ("Sehr geehrte Damen und Herren, die Rechnung ist leider falsch.", "de"),
+        ("Hallo, was ist hier los? Er hat die Bestellung nicht bekommen. Vielen Dank", "de"),
+        ("Wir kündigen hiermit den Vertrag zum 31.12.", "de"),
+        ("Die Hasen und die Frösche", "de"),
+        # ... and Dutch with the same words stays Dutch
+        ("Die factuur was niet goed, er staat hier een fout in. Dank u wel", "nl"),
+        ("Wat is er aan de hand met mijn bestelling?", "nl"),
     ],
 )
 def test_detects(text, expected):
@@ -64,3 +72,27 @@ def test_shared_words_do_not_count():
 )
 def test_fixture_languages(name, expected):
     assert parse_mail((MAIL_FIXTURES / name).read_bytes()).language == expected
+
+
+def test_ack_language_falls_back_to_english_before_the_desk_default(tmp_path):
+    """A German customer gets German where a template exists, else English, not the
+    Dutch desk's default; with no language known, the desk's default."""
+    from datetime import date
+    from pathlib import Path
+
+    from bot.core.render import Renderer
+    from bot.core.time.humanize import format_date
+
+    shipped = Path(__file__).resolve().parents[2] / "templates"
+    ctx = {"tag": "[TB-7]", "subject": "Rechnung", "name": "Frau Weber", "desk": "Desk", "ticket": 7}
+    ack = Renderer(shipped, default_language="nl").render_mail("ack", "de", ctx)
+    assert ack.language == "de" and "vielen Dank für Ihre Nachricht" in ack.text and ack.html
+    (tmp_path / "mail").mkdir()
+    for lang in ("nl", "en"):
+        (tmp_path / "mail" / f"hello.{lang}.txt").write_text(lang)
+        (tmp_path / "mail" / f"hello.{lang}.subject").write_text(lang)
+    r = Renderer(tmp_path, default_language="nl")
+    assert r.render_mail("hello", "de", {}).language == "en"
+    assert r.render_mail("hello", "nl", {}).language == "nl"
+    assert r.render_mail("hello", None, {}).language == "nl"
+    assert format_date(date(2026, 12, 31), "de") == "31. Dezember 2026"

@@ -243,3 +243,57 @@ def test_delay_warning_from_mailer_daemon_is_not_a_bounce():
 )
 def test_parse_message_ids(value, ids):
     assert parse_message_ids(value) == ids
+
+
+# ------------------------------------------------------------- machine senders that do not say so (issue 13)
+
+
+@pytest.mark.parametrize(
+    "kw, reason",
+    [
+        ({"headers": {"x-mailman-version": "2.1.9"}}, "mailing-list software (x-mailman)"),
+        ({"from_addr": "python-list-request@python.example"}, "robot-sender (from): request"),
+        ({"from_addr": "users-owner@lists.example"}, "robot-sender (from): owner"),
+        ({"from_addr": "mailman-admin@lists.example"}, "robot-sender (from): admin"),
+        ({"from_addr": "owner-announce@lists.example"}, "robot-sender (from): owner"),
+        ({"from_addr": "gmail-noreply@google.example"}, "robot-sender (from): noreply"),
+        ({"from_addr": "News@InsideApple.example"}, "robot-sender (from): news"),
+        ({"headers": {"sender": "Google Calendar <calendar-notification@google.example>"}},
+         "robot-sender (sender): notification"),
+        ({"subject": "Cron <root@web1> /usr/local/bin/backup"}, "cron"),
+        ({"headers": {"x-cron-env": "<SHELL=/bin/sh>"}}, "cron"),
+        ({"from_addr": "root@web1.klant.nl"}, "system account: root"),
+        ({"from_addr": "www-data@mangaverde.example"}, "system account: www-data"),
+        ({"headers": {"x-github-reason": "mention"}}, "issue tracker (github)"),
+        ({"headers": {"x-jira-fingerprint": "abc"}}, "issue tracker (jira)"),
+        ({"headers": {"x-redmine-project": "desk"}}, "issue tracker (redmine)"),
+        ({"headers": {"x-report-abuse": "Please forward ..."}}, "bulk sender (x-report-abuse)"),
+        ({"headers": {"x-mailer": "PG-MAILINGLIST PRO L4593"}}, "bulk mailer: PG-MAILINGLIST PRO L4593"),
+        ({"return_path": "bounce-md_30112948.55a0@mandrill.example"}, "bulk return path"),
+        ({"return_path": "npai@ns307334.example"}, "bulk return path"),
+        ({"subject": "Report domain: klant.nl Submitter: google.com Report-ID: 22446"}, "report: dmarc"),
+        ({"subject": "Read: invitation", "headers": {"content-type": "application/ms-tnef"}}, "read receipt"),
+        ({"subject": "Automatic reply: Invoice 123"}, "auto-reply subject"),
+        ({"subject": "Abwesenheitsnotiz: Rechnung"}, "auto-reply subject"),
+    ],
+)
+def test_machine_senders_without_auto_submitted(kw, reason):
+    assert automatic_reason(person(**kw)) == reason
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"from_addr": "newton@klant.nl"},
+        {"from_addr": "rootje@klant.nl"},
+        {"from_addr": "jan.owner@klant.nl"},
+        {"subject": "Read: the attached contract, please"},       # a person, not TNEF
+        {"subject": "Re: out of office hours support"},
+        {"subject": "Cron job failing on our server"},
+        {"headers": {"x-mailer": "Microsoft Outlook 16.0"}},
+        {"return_path": "bouncer.jan@example.com"},
+        {"return_path": "www-data@shop.klant.nl"},      # a web form: the customer is in From
+    ],
+)
+def test_people_who_merely_look_like_machines(kw):
+    assert automatic_reason(person(**kw)) is None

@@ -222,7 +222,7 @@ def test_cp1252_labelled_latin1():
     assert msg.from_name == "Henk Smit"
     assert msg.to == ["support@example.com"]
     assert msg.warnings == [
-        "header Subject: raw 8-bit text, not UTF-8; read as windows-1252",
+        "header Subject: raw 8-bit text, not UTF-8; read as cp1252 (the part declares iso-8859-1)",
         "text/plain: labelled 'iso-8859-1' but contains cp1252 characters; read as cp1252",
     ]
     assert msg.language == "nl"
@@ -393,7 +393,7 @@ def test_decode_bytes_undeclared_and_unknown():
     assert decode_bytes("café ’s".encode(), None) == "café ’s"
     warnings: list[str] = []
     assert decode_bytes("Zoë €".encode("cp1252"), "x-nonsense", warnings) == "Zoë €"
-    assert warnings == ["text: unknown charset 'x-nonsense', decoded as utf-8/windows-1252"]
+    assert warnings == ["text: unknown charset 'x-nonsense', not UTF-8; read as windows-1252"]
     # Mostly UTF-8 with one stray cp1252 byte: both parts right.
     assert decode_bytes("één ".encode() + "€".encode("cp1252"), "utf-8") == "één €"
 

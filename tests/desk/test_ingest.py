@@ -158,6 +158,21 @@ def test_automatic_mail_gets_no_acknowledgement(service):
     assert events[-1]["action"] == "ack-skipped" and "auto-submitted" in events[-1]["reason"].lower()
 
 
+@pytest.mark.parametrize("header, reason", [
+    (b"X-Mailman-Version: 2.1.9", "x-mailman"),
+    (b"X-Cron-Env: <SHELL=/bin/sh>", "cron"),
+    (b"X-GitHub-Reason: mention", "issue tracker"),
+])
+def test_machine_senders_without_auto_submitted_make_a_ticket_but_get_no_mail(service, header, reason):
+    """Issue 13: the ticket is made, no automatic mail goes out, the reason is an event."""
+    raw = mail(21).replace(b"Subject:", header + b"\r\nSubject:", 1)
+    r = intake.ingest_raw(service, raw, "t")
+    assert r.status == "created"
+    assert outbox_rows(service) == []
+    events = queries.ticket_detail(service, OPERATOR, r.ticket)["events"]
+    assert events[-1]["action"] == "ack-skipped" and reason in events[-1]["reason"]
+
+
 def test_at_most_five_automatic_mails_per_sender_per_day(service, clock):
     for i in range(7):
         intake.ingest_raw(service, mail(100 + i * 2000, message_id=f"flood{i}@c.example"), "t")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 _ENCODED_WORD = re.compile(r"=\?[^?\s]{1,64}\?[bBqQ]\?[^?]*\?=")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _ADDR_SPEC = re.compile(r"[^\s<>(),;:\"\\@]+@[^\s<>(),;:\"\\@]+")
 # header values longer than this are cut before they are read (nothing real comes close)
 MAX_HEADER = 16 * 1024
@@ -28,8 +29,9 @@ def parse_address_list(value: str) -> list[tuple[str, str]]:
             addr = angle.strip()
             name = display
         else:
-            found = _ADDR_SPEC.findall(_ENCODED_WORD.sub(" ", display))
-            addr = found[-1] if found else ""
+            # the first bare address, not one inside a quoted name or an encoded word
+            found = _ADDR_SPEC.findall(_QUOTED.sub(" ", _ENCODED_WORD.sub(" ", display)))
+            addr = found[0] if found else ""
             name = comment      # old style: jan@klant.nl (Jan de Vries)
         addr = addr.strip().lower()
         if addr.startswith("mailto:"):
@@ -41,9 +43,16 @@ def parse_address_list(value: str) -> list[tuple[str, str]]:
 
 
 def first_mailbox(value: str) -> tuple[str, str]:
-    """The first mailbox with an address (raw name, address), or ("", "")."""
+    """The first mailbox with an address (raw name, address); without any, the first
+    name with no usable address (``"Mail Deliver System" <MAILER-DAEMON>``) and ""."""
     found = parse_address_list(value)
-    return found[0] if found else ("", "")
+    if found:
+        return found[0]
+    for display, angle, comment in _elements(value[:MAX_HEADER]):
+        name = _unquote((display if angle is not None else comment).strip())
+        if name and "@" not in name:
+            return name, ""
+    return "", ""
 
 
 def _unquote(name: str) -> str:
@@ -55,24 +64,35 @@ def _unquote(name: str) -> str:
 
 def _elements(value: str) -> list[tuple[str, str | None, str]]:
     """Split at top-level commas (and group markers); each element is its display text
-    (comments dropped), the content of its last angle brackets (or None) and its last
-    comment."""
+    (comments dropped), the content of its first angle brackets (or None) and its last
+    comment. Text after the first angle brackets (a second mailbox without a comma)
+    belongs to nothing."""
     elements: list[tuple[str, str | None, str]] = []
     display: list[str] = []
     angle: str | None = None
     comment = ""
     i, n = 0, len(value)
+    after_angle = False
 
     def close() -> None:
-        nonlocal angle, comment
+        nonlocal angle, comment, after_angle
         text = "".join(display).strip()
         if text or angle is not None:
             elements.append((text, angle, comment))
         display.clear()
-        angle, comment = None, ""
+        angle, comment, after_angle = None, "", False
 
     while i < n:
         c = value[i]
+        if after_angle and c not in ",;":
+            # text after the address (a second mailbox without a comma) belongs to no name
+            if c == '"':
+                j = i + 1
+                while j < n and value[j] != '"':
+                    j += 2 if value[j] == "\\" else 1
+                i = j
+            i += 1
+            continue
         if c == "=" and value.startswith("=?", i):
             m = _ENCODED_WORD.match(value, i)
             if m is not None:
@@ -106,9 +126,12 @@ def _elements(value: str) -> list[tuple[str, str | None, str]]:
                 j = n
             inner = value[i + 1:j]
             # a route (<@a,@b:x@y>) keeps only the address after its colon
-            angle = inner.rsplit(":", 1)[-1] if inner.startswith("@") else inner
+            if angle is None:   # two mailboxes without a comma: the first one counts
+                angle = inner.rsplit(":", 1)[-1] if inner.startswith("@") else inner
+                after_angle = True
             i = j + 1
             continue
+
         if c == ",":
             close()
         elif c == ":":

@@ -57,8 +57,102 @@ _ROBOT_LOCAL = re.compile(
 )
 
 
+# Robots named by what they are: list software's own addresses (Mailman's -request,
+# -owner, -admin, -bounces; Majordomo's owner-), notification and newsletter senders.
+_ROBOT_NAMED = re.compile(
+    r"^(?:.+-(?P<list>request|owner|admin|bounces)|owner-.+|"
+    r"(?:[a-z0-9]+[-_.])?(?P<kind>no[-_.]?reply|notifications?|notify|newsletters?|news|alerts?)"
+    r"(?:[-+._=].*)?)$"
+)
+# The envelope sender of bulk mail: VERP bounce addresses (bounce-md_…@mandrill…,
+# bounces+…@sendgrid…) and the French "n'habite pas à l'adresse indiquée".
+_BULK_RETURN_PATH = re.compile(r"^(bounces?|npai)(?:[-+._=].*)?$")
+# Headers that only mail software writes: (header, reason).
+_MACHINE_HEADERS = (
+    ("x-mailman-version", "mailing-list software (x-mailman)"),
+    ("x-cron-env", "cron"),
+    ("x-github-reason", "issue tracker (github)"),
+    ("x-gitlab-project", "issue tracker (gitlab)"),
+    ("x-jira-fingerprint", "issue tracker (jira)"),
+    ("x-redmine-project", "issue tracker (redmine)"),
+    ("x-bugzilla-product", "issue tracker (bugzilla)"),
+    ("x-launchpad-bug", "issue tracker (launchpad)"),
+    ("x-trac-ticket-id", "issue tracker (trac)"),
+    ("x-report-abuse", "bulk sender (x-report-abuse)"),
+    ("x-csa-complaints", "bulk sender (x-csa-complaints)"),
+    ("x-mc-user", "bulk sender (mailchimp)"),
+    ("x-campaign", "bulk sender (x-campaign)"),
+    ("x-campaign-id", "bulk sender (x-campaign-id)"),
+    ("feedback-id", "bulk sender (feedback-id)"),
+)
+# Mass-mailing programs in X-Mailer.
+_BULK_MAILER = re.compile(
+    r"mailing ?list|newsletter|mass ?mail|bulk|phplist|mailchimp|sendblaster|acymailing|mailpoet|"
+    r"interspire|pressnetwork|campaign",
+    re.IGNORECASE,
+)
+_CRON_SUBJECT = re.compile(r"^Cron <[^>]*>")
+# System accounts as sender: cron jobs, web servers, scripts.
+_SYSTEM_ACCOUNTS = frozenset({"root", "www-data", "daemon", "nobody", "apache", "nginx", "httpd",
+                              "wwwrun", "cron", "logwatch"})
+# An absence notice or auto-reply that carries no header saying so.
+_AUTO_REPLY_SUBJECT = re.compile(
+    r"^(automatic reply|auto[- ]?reply|autoreply|out of (the )?office|automatische antwort|abwesenheitsnotiz|"
+    r"automatisch antwoord|afwezigheidsmelding|odpowied[źz] automatyczna|r[ée]ponse automatique|"
+    r"respuesta autom[áa]tica|risposta automatica)\b",
+    re.IGNORECASE,
+)
+# RFC 7489 7.2.1.1: the subject of a DMARC aggregate report.
+_DMARC_SUBJECT = re.compile(r"^Report domain: \S+ Submitter: ", re.IGNORECASE)
+# Outlook's read receipts travel as TNEF with a "Read:" subject.
+_READ_RECEIPT_SUBJECT = re.compile(r"^(read|not read|gelesen|gelezen|niet gelezen|przeczytano|przeczytana|"
+                                   r"przeczytane|lu|letto|leído)\s*:", re.IGNORECASE)
+
+
 def _local_part(addr: str) -> str:
     return addr.rsplit("@", 1)[0] if "@" in addr else addr
+
+
+def machine_reason(msg: InboundMessage) -> str | None:
+    """Mail software that does not say so in Auto-Submitted or Precedence: list robots,
+    cron, issue trackers, bulk senders, notification robots, DMARC reports, Outlook read
+    receipts. None when nothing shows."""
+    h = msg.headers
+    for name, reason in _MACHINE_HEADERS:
+        if name in h:
+            return reason
+    if any(name.startswith("x-mailman") for name in h):
+        return "mailing-list software (x-mailman)"
+    subject = msg.subject or ""
+    if _CRON_SUBJECT.match(subject):
+        return "cron"
+    mailer = h.get("x-mailer", "")
+    if mailer and _BULK_MAILER.search(mailer):
+        return f"bulk mailer: {mailer[:60]}"
+    for header, addr in (("from", msg.from_addr), ("sender", _bare(h.get("sender", "")))):
+        m = _ROBOT_NAMED.match(_local_part(addr.strip().lower())) if addr else None
+        if m:
+            what = m.group("list") or m.group("kind") or "owner"
+            return f"robot-sender ({header}): {what}"
+    if msg.return_path and _BULK_RETURN_PATH.match(_local_part(msg.return_path)):
+        return "bulk return path"
+    # (From only: a web form's mail has www-data as envelope sender and the customer in From)
+    local = _local_part((msg.from_addr or "").strip().lower())
+    if local in _SYSTEM_ACCOUNTS:
+        return f"system account: {local}"
+    if _AUTO_REPLY_SUBJECT.match(subject):
+        return "auto-reply subject"
+    if _DMARC_SUBJECT.match(subject):
+        return "report: dmarc"
+    if _READ_RECEIPT_SUBJECT.match(subject) and h.get("content-type", "").lower().lstrip().startswith(
+            "application/ms-tnef"):
+        return "read receipt"
+    return None
+
+
+def _bare(value: str) -> str:
+    addr = parseaddr(value)[1]
+    return addr.lower()
 
 
 def automatic_reason(msg: InboundMessage, own_addresses: Iterable[str] = ()) -> str | None:
@@ -69,7 +163,9 @@ def automatic_reason(msg: InboundMessage, own_addresses: Iterable[str] = ()) -> 
     "auto-submitted: <value>", "precedence: <value>", "list-id",
     "list-unsubscribe", "x-auto-response-suppress", "x-autoreply",
     "x-autorespond", "x-autogenerated", "x-loop", "null-return-path",
-    "robot-sender: <local part>", "own-address".
+    "robot-sender: <local part>", "own-address", then what ``machine_reason`` finds
+    (list software, cron, issue trackers, bulk senders, named robots, DMARC reports,
+    Outlook read receipts).
     """
     h = msg.headers
     if msg.is_bounce:
@@ -108,7 +204,7 @@ def automatic_reason(msg: InboundMessage, own_addresses: Iterable[str] = ()) -> 
         own = {a.strip().lower() for a in own_addresses if a}
         if sender in own:
             return "own-address"
-    return None
+    return machine_reason(msg)
 
 
 # ---------------------------------------------------------------------------

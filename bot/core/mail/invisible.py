@@ -17,7 +17,22 @@ def has_invisible(text: str) -> bool:
     return any(is_invisible(ch) for ch in text if not ch.isascii())
 
 
+_ZWJ = "\u200d"
+
+
+def _emoji_side(ch: str) -> bool:
+    return unicodedata.category(ch) in ("So", "Sk") or ch == "\ufe0f"
+
+
 def strip_invisible(text: str) -> str:
+    """``text`` without format characters, except a zero-width joiner inside an emoji
+    sequence (``😵\u200d💫``), which joins pictures and can hide no word."""
     if text.isascii():
         return text
-    return "".join(ch for ch in text if not is_invisible(ch))
+    out = []
+    for i, ch in enumerate(text):
+        if not is_invisible(ch):
+            out.append(ch)
+        elif ch == _ZWJ and 0 < i < len(text) - 1 and _emoji_side(text[i - 1]) and _emoji_side(text[i + 1]):
+            out.append(ch)
+    return "".join(out)

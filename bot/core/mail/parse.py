@@ -5,15 +5,12 @@ each problem becomes a human-readable line in ``InboundMessage.warnings``. It
 raises ``UnreadableMail`` only for input that is not a mail at all (empty,
 whitespace, or binary data without any header).
 
-Charsets are decoded here, not by the stdlib, so the classic traps are handled:
-
-- windows-1252 text labelled iso-8859-1 / latin-1 / us-ascii (C1 control
-  characters U+0080–U+009F after decoding) is decoded as windows-1252 (and
-  iso-8859-2 as windows-1250, etc.);
-- text in a single-byte label that is valid UTF-8 is read as UTF-8;
-- undeclared 8-bit text and unknown charset labels: UTF-8, with the bytes that are
-  not valid UTF-8 read as windows-1252;
-- nothing is ever decoded with ``unicode_escape``: backslashes arrive as written.
+Charsets are decoded by ``bot.core.mail.charsets`` (labels, their traps and cousins,
+then a detector; every repair a warning). Raw 8-bit header bytes and file names are
+read as UTF-8, else in the charset the mail (or the attachment's part) declares, else
+as windows-1252 when plausible, else in the charset the detector finds. RFC 2047
+words are read leniently: spaces inside a word, raw 8-bit bytes inside a word, an
+ISO-2022-JP label over Shift_JIS bytes.
 
 Structured headers are read from the raw header values (``raw_items``) with our
 own decoding, which is both faster than the header registry and in our control
@@ -23,7 +20,6 @@ for raw 8-bit headers.
 from __future__ import annotations
 
 import binascii
-import codecs
 import email
 import html as html_mod
 import re
@@ -33,7 +29,6 @@ from email import errors as email_errors
 from email import policy
 from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
-from functools import lru_cache
 
 from inscriptis import get_text as _inscriptis_get_text
 
@@ -49,6 +44,8 @@ from bot.core.mail.autoreply import (
     parse_message_ids,
     raw_header,
 )
+from bot.core.mail.charsets import C1 as _C1
+from bot.core.mail.charsets import decode_bytes, decode_declared, guess, resolve_charset
 from bot.core.mail.hidden_html import without_hidden_text
 from bot.core.mail.invisible import strip_invisible
 from bot.core.mail.language import detect_language
@@ -60,180 +57,29 @@ __all__ = ["parse_mail", "decode_bytes", "decode_header_value", "INTERNAL_ERROR_
 INTERNAL_ERROR_PREFIX = "parser error, mail read as plain text"
 
 # ---------------------------------------------------------------------------
-# charset decoding
-
-
-def _cp1252_errors(exc: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: bytes that are not valid UTF-8 are read as cp1252."""
-    if isinstance(exc, UnicodeDecodeError):
-        chunk = exc.object[exc.start : exc.end]
-        return bytes(chunk).decode("cp1252", "replace"), exc.end
-    raise exc
-
-
-_CP1252_FALLBACK = "ticketbot.utf8-cp1252"
-codecs.register_error(_CP1252_FALLBACK, _cp1252_errors)
-
-_C1 = re.compile("[\x80-\x9f]")
-
-# Labels Python does not know (or knows under another name) as used in real mail.
-_ALIASES = {
-    "ks_c_5601-1987": "cp949",
-    "ks_c_5601": "cp949",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "iso-8859-8-i": "iso8859-8",
-    "windows-874": "cp874",
-    "x-mac-roman": "mac-roman",
-    "macintosh": "mac-roman",
-    "x-sjis": "shift_jis",
-    "unicode-1-1-utf-8": "utf-8",
-    "utf8mb4": "utf-8",
-    "x-unicode20utf8": "utf-8",
-    "ansi_x3.4-1968": "ascii",
-    "x-user-defined": "cp1252",
-}
-# Labels meaning "no idea": treat like an undeclared charset, without a warning.
-_UNDECLARED = frozenset({"", "unknown", "unknown-8bit", "x-unknown", "default", "none", "8bit"})
-# Codecs that exist in Python but must never be used on mail text.
-_FORBIDDEN = frozenset(
-    {"unicode-escape", "raw-unicode-escape", "unicode-internal", "punycode", "idna", "undefined"}
-)
-# Single-byte charsets whose 0x80-0x9F range is C1 controls in the label but
-# printable characters in the Windows code page mail programs actually used.
-_WINDOWS_FOR = {
-    "ascii": "cp1252",
-    "latin-1": "cp1252",
-    "iso8859-1": "cp1252",
-    "iso8859-15": "cp1252",
-    "cp1252": "cp1252",
-    "iso8859-2": "cp1250",
-    "iso8859-5": "cp1251",
-    "iso8859-7": "cp1253",
-    "iso8859-9": "cp1254",
-    "iso8859-8": "cp1255",
-    "iso8859-6": "cp1256",
-    "iso8859-13": "cp1257",
-    "iso8859-4": "cp1257",
-}
-# Codecs where ASCII bytes mean ASCII text (so an ASCII payload can skip decoding).
-_NOT_ASCII_COMPATIBLE_PREFIXES = ("utf-16", "utf-32", "utf-7", "iso2022", "hz")
-
-
-@lru_cache(maxsize=256)
-def _resolve_charset(label: str | None) -> tuple[str | None, str]:
-    """(python codec name or None, status) with status "none", "ok" or "unknown"."""
-    if label is None:
-        return None, "none"
-    norm = label.strip().strip("\"'").strip().lower()
-    if norm in _UNDECLARED:
-        return None, "none"
-    norm = _ALIASES.get(norm, norm)
-    try:
-        name = codecs.lookup(norm).name
-    except (LookupError, ValueError, TypeError):
-        return None, "unknown"
-    try:
-        codecs.getdecoder(name)
-        b"".decode(name)
-    except (LookupError, ValueError, TypeError, UnicodeError):
-        return None, "unknown"  # not a text encoding (base64, rot13, zlib, ...)
-    if name in _FORBIDDEN:
-        return None, "unknown"
-    return name, "ok"
-
-
-def _utf8_or_cp1252(data: bytes) -> tuple[str, bool]:
-    """Decode as UTF-8; bytes that are not UTF-8 are read as cp1252. (text, was_clean)."""
-    try:
-        return data.decode("utf-8"), True
-    except UnicodeDecodeError:
-        return data.decode("utf-8", _CP1252_FALLBACK), False
-
-
-def _clean(text: str) -> str:
-    if text and text[0] == "\ufeff":
-        text = text[1:]
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    return text
-
-
-def decode_bytes(data: bytes, label: str | None, warnings: list[str] | None = None, where: str = "text") -> str:
-    """Decode ``data`` declared as charset ``label`` (None: undeclared). See module doc."""
-    if warnings is None:
-        warnings = []
-    if not data:
-        return ""
-    name, status = _resolve_charset(label)
-    if status == "unknown":
-        text, clean = _utf8_or_cp1252(data)
-        used = "utf-8" if clean else "utf-8/windows-1252"
-        warnings.append(f"{where}: unknown charset {label!r}, decoded as {used}")
-        return _clean(text)
-    if name is None:
-        if data.isascii():
-            return _clean(data.decode("ascii"))
-        text, clean = _utf8_or_cp1252(data)
-        if not clean:
-            warnings.append(f"{where}: 8-bit text without charset, not UTF-8; read as windows-1252")
-        elif label is None and where != "header":
-            warnings.append(f"{where}: 8-bit text without charset, read as UTF-8")
-        return _clean(text)
-    if data.isascii() and not name.startswith(_NOT_ASCII_COMPATIBLE_PREFIXES):
-        return _clean(data.decode("ascii"))
-    windows = _WINDOWS_FOR.get(name)
-    if windows is not None:
-        # A single-byte label. Valid UTF-8 wins (a mislabel), then the C1 trap.
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            warnings.append(f"{where}: labelled {label!r} but is UTF-8; read as UTF-8")
-            return _clean(text)
-        if name == "ascii":
-            warnings.append(f"{where}: 8-bit bytes in us-ascii text; read as {windows}")
-            return _clean(data.decode(windows, "replace"))
-        text = data.decode(name, "replace")
-        if name != windows and _C1.search(text):
-            warnings.append(
-                f"{where}: labelled {label!r} but contains {windows} characters; read as {windows}"
-            )
-            text = data.decode(windows, "replace")
-        return _clean(text)
-    try:
-        return _clean(data.decode(name))
-    except (UnicodeError, LookupError, ValueError, TypeError):
-        pass
-    if name == "utf-8":
-        warnings.append(f"{where}: invalid UTF-8; undecodable bytes read as windows-1252")
-        return _clean(data.decode("utf-8", _CP1252_FALLBACK))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        warnings.append(f"{where}: labelled {label!r} but is UTF-8; read as UTF-8")
-        return _clean(text)
-    warnings.append(f"{where}: bytes not valid in charset {label!r}; replaced")
-    try:
-        return _clean(data.decode(name, "replace"))
-    except Exception:  # some codecs fail even with errors="replace"
-        return _clean(data.decode("utf-8", _CP1252_FALLBACK))
-
-
-# ---------------------------------------------------------------------------
 # header values
 
-_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
+# Lenient: the encoded text may hold spaces (``=?UTF-8?Q? Personal=C3=A4nderung?=``,
+# ``=?us-ascii?Q?ABC / 123?=``), as mail programs wrote it; it still ends at its first "?".
+_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?]{0,998}?)\?=")
 _WS = re.compile(r"\s+")
 _FOLD = re.compile(r"\r?\n|\r")
 
 
+def _payload_bytes(payload: str, charset: str) -> bytes:
+    """The encoded text as bytes; raw 8-bit text inside a word (already read as text
+    with the rest of the header) goes back to bytes in the word's own charset."""
+    if payload.isascii():
+        return payload.encode("ascii")
+    name = resolve_charset(charset)[0] or "utf-8"
+    try:
+        return payload.encode(name)
+    except (UnicodeError, LookupError):
+        return payload.encode("utf-8", "surrogateescape")
+
+
 def _b_decode(payload: str) -> bytes:
-    raw = payload.encode("ascii", "surrogateescape")
+    raw = "".join(payload.split()).encode("ascii", "surrogateescape")
     raw += b"=" * (-len(raw) % 4)
     try:
         return binascii.a2b_base64(raw)
@@ -268,11 +114,15 @@ def decode_header_value(value: str, warnings: list[str] | None = None) -> str:
             flush()
             out.append(between)
         charset, enc, payload = m.group(1), m.group(2), m.group(3)
+        if " " in payload or "\t" in payload:
+            warnings.append(f"header: encoded word with spaces inside, decoded anyway: {m.group(0)[:60]!r}")
+        if not payload.isascii():
+            warnings.append(f"header: raw 8-bit text inside an encoded word, read as {charset}")
         try:
             if enc in "bB":
                 data = _b_decode(payload)
             else:
-                data = binascii.a2b_qp(payload.encode("ascii", "surrogateescape"), header=True)
+                data = binascii.a2b_qp(_payload_bytes(payload, charset), header=True)
         except (binascii.Error, ValueError):
             warnings.append(f"header: undecodable encoded word {m.group(0)[:60]!r}")
             flush()
@@ -292,17 +142,34 @@ def decode_header_value(value: str, warnings: list[str] | None = None) -> str:
     return "".join(out)
 
 
-def _header_text(value: str, warnings: list[str], name: str) -> str:
-    """Raw header value (surrogate-escaped 8-bit, folded) -> unfolded str."""
+def _raw_8bit_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
+    """Raw 8-bit header bytes -> (text, what was done or None for clean UTF-8): UTF-8,
+    the declared charset, then what ``charsets.guess`` finds."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        pass
+    found = decode_declared(data, declared)
+    if found is not None:
+        return found[0], f"not UTF-8; read as {found[1]} (the part declares {declared})"
+    return guess(data)
+
+
+def _header_text(value: str, warnings: list[str], name: str, declared: str | None = None) -> str:
+    """Raw header value (surrogate-escaped 8-bit, folded) -> unfolded str. ``declared``:
+    the charset of the enclosing part, for raw 8-bit bytes."""
     if not value.isascii():
         try:
             data = value.encode("ascii", "surrogateescape")
         except UnicodeEncodeError:
             pass  # real non-ASCII text already (not from bytes)
         else:
-            value, clean = _utf8_or_cp1252(data)
-            if not clean:
-                warnings.append(f"header {name}: raw 8-bit text, not UTF-8; read as windows-1252")
+            value, how = _raw_8bit_text(data, declared)
+            if how is not None:
+                warnings.append(f"header {name}: raw 8-bit text, {how}")
+    elif "\x1b$" in value:  # raw ISO-2022-JP, not in an encoded word
+        value = decode_bytes(value.encode("ascii"), "iso-2022-jp", warnings, f"header {name}")
+        warnings.append(f"header {name}: raw ISO-2022-JP escapes outside an encoded word; decoded")
     if "\n" in value or "\r" in value:
         value = _FOLD.sub("", value)
     if "\x00" in value:
@@ -343,6 +210,22 @@ _KEPT_HEADERS = frozenset(
         "sender",
         "delivered-to",
         "x-original-to",
+        # machine senders that do not say so (autoreply.machine_reason)
+        "x-mailman-version",
+        "x-cron-env",
+        "x-github-reason",
+        "x-gitlab-project",
+        "x-jira-fingerprint",
+        "x-redmine-project",
+        "x-bugzilla-product",
+        "x-launchpad-bug",
+        "x-trac-ticket-id",
+        "x-report-abuse",
+        "x-csa-complaints",
+        "x-mc-user",
+        "x-campaign",
+        "x-campaign-id",
+        "feedback-id",
     }
 )
 # Headers parse_mail itself reads.
@@ -394,9 +277,27 @@ class _Parts:
         self.attachments: list[Attachment] = []
 
 
+def declared_charset(part: Message, depth: int = 0) -> str | None:
+    """The charset a part declares for its text: its own ``charset`` parameter, or for a
+    multipart the first one a text part inside declares. US-ASCII and UTF-8 say nothing
+    about raw 8-bit header bytes (those would be UTF-8 already), so they do not count."""
+    charset = header_param(_raw_header(part, "content-type"), "charset")
+    if charset and charset.strip().strip("\"'").lower() not in ("us-ascii", "ascii", "utf-8", "utf8"):
+        return charset
+    if depth < 4 and part.is_multipart():
+        payload = part.get_payload()
+        for child in payload if isinstance(payload, list) else ():
+            if isinstance(child, Message) and not content_type_of(child).startswith("message/"):
+                found = declared_charset(child, depth + 1)
+                if found:
+                    return found
+    return None
+
+
 class _Walker:
-    def __init__(self, warnings: list[str], linesep: str) -> None:
+    def __init__(self, warnings: list[str], linesep: str, declared: str | None = None) -> None:
         self.warnings = warnings
+        self.declared = declared
         self.gen_policy = _GEN_POLICY_CRLF if linesep == "\r\n" else _GEN_POLICY_LF
 
     # -- helpers --------------------------------------------------------------
@@ -411,9 +312,10 @@ class _Walker:
         if not (ct.isascii() and cd.isascii()):
             # Raw 8-bit filename: the stdlib would turn it into U+FFFD, so read
             # the parameter from our own decoding of the raw header.
-            name = header_param(_header_text(cd, self.warnings, "Content-Disposition"), "filename")
+            declared = header_param(ct, "charset") or self.declared
+            name = header_param(_header_text(cd, self.warnings, "Content-Disposition", declared), "filename")
             if name is None:
-                name = header_param(_header_text(ct, self.warnings, "Content-Type"), "name")
+                name = header_param(_header_text(ct, self.warnings, "Content-Type", declared), "name")
         if name is None:
             try:
                 name = part.get_filename()
@@ -509,9 +411,10 @@ class _Walker:
             self.visit(child, sub, depth + 1)
             if sub.plain or sub.html:
                 text_attachments = sub.attachments  # keep those of the richest version
-                if sub.plain:
+                # an empty version (a stray part after the last boundary) replaces nothing
+                if any(t.strip() for t in sub.plain) or not best_plain:
                     best_plain = sub.plain
-                if sub.html:
+                if any(t.strip() for t in sub.html) or not best_html:
                     best_html = sub.html
             else:
                 out.attachments.extend(sub.attachments)  # e.g. text/calendar
@@ -565,15 +468,19 @@ class _Walker:
             content = self._generate(inner)
             raw_subject = _raw_header(inner, "subject")
             if raw_subject:
-                subject_text = _header_text(raw_subject, self.warnings, "Subject")
+                subject_text = _header_text(raw_subject, self.warnings, "Subject", declared_charset(inner))
                 subject = _fold_ws(decode_header_value(subject_text, self.warnings))
         else:
             content = self._bytes_payload(part)
+        # the name the mail gives the attached message, else its subject
+        declared = self._filename(part)
         name = _safe_filename(subject)
-        if name:
+        if declared and "." in declared:
+            filename = declared
+        elif name:
             filename = name + ".eml"
         else:
-            filename = self._filename(part) or "message.eml"
+            filename = declared or "message.eml"
         return Attachment(
             filename=filename,
             content_type=content_type_of(part),
@@ -672,6 +579,24 @@ def _repair_headers(raw: bytes) -> tuple[bytes, list[str]] | None:
     return b"".join(kept) + rest, [f"malformed header line ignored: {d!r}" for d in dropped]
 
 
+_LEADING_LINES = 20
+
+
+def _skip_leading_lines(raw: bytes) -> tuple[bytes, int, str] | None:
+    """A mail whose first lines are no headers ("---- Original email message ----",
+    a pasted banner): (the mail from its header block on, lines skipped, the first of
+    them), when a header block (two header lines in a row) follows within 20 lines."""
+    lines = raw.split(b"\n", _LEADING_LINES + 1)[:_LEADING_LINES]
+    offset = 0
+    for i, line in enumerate(lines[:-1]):
+        nxt = lines[i + 1]
+        if i and _HEADER_LINE.match(line) and (_HEADER_LINE.match(nxt) or nxt[:1] in (b" ", b"\t")):
+            first = lines[0].strip().decode("utf-8", "replace")[:60]
+            return raw[offset:], i, first
+        offset += len(line) + 1
+    return None
+
+
 def _looks_binary(data: bytes) -> bool:
     sample = data[:4096]
     if b"\x00" in sample:
@@ -733,6 +658,14 @@ def _message_from_bytes(raw: bytes, warnings: list[str]) -> Message:
 def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
     warnings: list[str] = []
     msg = _message_from_bytes(raw, warnings)
+    if any(isinstance(d, email_errors.FirstHeaderLineIsContinuationDefect) for d in msg.defects):
+        # " From: x" as the first line: a header with stray indentation, not a continuation
+        first, sep, rest = raw.partition(b"\n")
+        if _HEADER_LINE.match(first.lstrip(b" \t")):
+            raw_fixed = first.lstrip(b" \t") + sep + rest
+            msg = _message_from_bytes(raw_fixed, warnings)
+            shown = first.strip()[:60].decode("utf-8", "replace")
+            warnings.append(f"first header line indented; read as a header: {shown!r}")
     if len(msg) and any(isinstance(d, email_errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):
         repaired = _repair_headers(raw)
         if repaired is not None:
@@ -740,6 +673,12 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
             warnings.extend(repaired[1])
         else:
             warnings.append("header block ends without a blank line; the rest is read as body")
+
+    if len(msg) == 0 and not _looks_binary(raw):
+        skipped = _skip_leading_lines(raw)
+        if skipped is not None:
+            msg = _message_from_bytes(skipped[0], warnings)
+            warnings.append(f"{skipped[1]} line(s) before the header block skipped, the first: {skipped[2]!r}")
 
     if len(msg) == 0:
         if _looks_binary(raw):
@@ -751,11 +690,13 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
     # -- headers ------------------------------------------------------------
     found: dict[str, str] = {}
     headers: dict[str, str] = {}
+    eight_bit = any(not str(v).isascii() for _, v in msg.raw_items())
+    declared = declared_charset(msg) if eight_bit else None
     for key, value in msg.raw_items():
         name = key.strip().lower()
         if name in found or not (name in _READ_HEADERS or name.startswith("x-ticketbot")):
             continue
-        text = _header_text(str(value), warnings, key)
+        text = _header_text(str(value), warnings, key, declared)
         found[name] = text
         if name in _KEPT_HEADERS or name.startswith("x-ticketbot"):
             headers[name] = text
@@ -773,16 +714,19 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
 
     # Addresses are split before anything is decoded (core/mail/addresses.py): an
     # encoded word may hide "@", ",", ":" or a line break, and stands only in names.
-    from_values = [_header_text(str(v), warnings, k) for k, v in msg.raw_items()
+    from_warnings: list[str] = []
+    from_values = [_header_text(str(v), from_warnings, k, declared) for k, v in msg.raw_items()
                    if k.strip().lower() == "from"]
+    warnings.extend(w for w in from_warnings if w not in warnings)
     if not from_values:
         if len(msg):
             warnings.append("no From header")
     else:
-        name, addr = "", ""
+        name, addr = first_mailbox(from_values[0])
         for value in from_values:       # two From headers: the first one that has a mailbox
-            name, addr = first_mailbox(value)
-            if addr:
+            found_name, found_addr = first_mailbox(value)
+            if found_addr:
+                name, addr = found_name, found_addr
                 break
         if not addr:
             warnings.append(f"header From: no address in {from_values[0][:80]!r}")
@@ -818,7 +762,7 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
 
     # -- body -----------------------------------------------------------------
     linesep = "\r\n" if b"\r\n" in raw[:4096] else "\n"
-    walker = _Walker(warnings, linesep)
+    walker = _Walker(warnings, linesep, declared_charset(msg))
     parts = _Parts()
     if len(msg) == 0:
         payload = walker._bytes_payload(msg)

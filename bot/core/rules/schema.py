@@ -14,7 +14,7 @@ ROLES = ("receivables", "advisor", "webmaster", "rsm", "sales_support", "sales_m
 BASE_KINDS = ("complaint", "question", "request", "appointment", "advertising",
               "cancellation", "technical", "invoice")
 PRIORITIES = ("low", "normal", "high", "urgent")
-LANGUAGES = ("nl", "en", "pl")
+LANGUAGES = ("nl", "en", "pl", "de")
 CHANNELS = ("mail", "slack")
 ADVISOR = "advisor"  # assign target: the customer's advisor, else the RSM
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")

@@ -11,15 +11,18 @@ MONTHS = {
            "september", "oktober", "november", "december"],
     "pl": ["stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia",
            "września", "października", "listopada", "grudnia"],
+    "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
+           "September", "Oktober", "November", "Dezember"],
 }
 
 
 def format_date(d: date | None, language: str | None) -> str:
-    """31 december 2026 / 31 December 2026 / 31 grudnia 2026."""
+    """31 december 2026 / 31 December 2026 / 31 grudnia 2026 / 31. Dezember 2026."""
     if d is None:
         return ""
     months = MONTHS.get(language or "en", MONTHS["en"])
-    return f"{d.day} {months[d.month - 1]} {d.year}"
+    day = f"{d.day}." if language == "de" else f"{d.day}"
+    return f"{day} {months[d.month - 1]} {d.year}"
 
 
 def when(moment: datetime, tz: tzinfo, language: str | None) -> str:

@@ -1,0 +1,195 @@
+"""Issue 13: the classes of misreading found on real-world mail, one minimal mail each."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.mail.addresses import first_mailbox, parse_address_list
+from bot.core.mail.charsets import cp1252_plausible, decode_bytes, iso2022jp_as_cp932
+from bot.core.mail.invisible import strip_invisible
+from bot.core.mail.parse import decode_header_value, parse_mail
+
+
+def mail(headers: bytes, body: bytes = b"Tekst\r\n") -> bytes:
+    return headers.replace(b"\n", b"\r\n") + b"\r\n" + body
+
+
+# ------------------------------------------------------------ 8-bit header bytes
+
+
+def test_raw_8bit_subject_in_the_charset_the_mail_declares():
+    subject = "转发：会议通知".encode("gb2312")
+    raw = mail(b"From: li@example.cn\nSubject: " + subject +
+               b"\nContent-Type: text/plain; charset=GB2312\n", "你好".encode("gb2312"))
+    msg = parse_mail(raw)
+    assert msg.subject == "转发：会议通知"
+    assert "header Subject: raw 8-bit text, not UTF-8; read as gb18030 (the part declares GB2312)" in msg.warnings
+
+
+def test_raw_8bit_subject_of_a_multipart_uses_its_first_text_part_charset():
+    raw = mail(b"From: a@example.ru\nSubject: " + "Рассылка: тендер".encode("cp1251") +
+               b"\nContent-Type: multipart/alternative; boundary=b\n",
+               b"--b\r\nContent-Type: text/plain; charset=windows-1251\r\n\r\n" +
+               "Привет".encode("cp1251") + b"\r\n--b--\r\n")
+    assert parse_mail(raw).subject == "Рассылка: тендер"
+
+
+def test_raw_8bit_filename_in_the_charset_its_part_declares():
+    name = "报价单.pdf".encode("gb2312")
+    raw = mail(b"From: li@example.cn\nSubject: x\nContent-Type: multipart/mixed; boundary=b\n",
+               b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"
+               b"--b\r\nContent-Type: application/pdf; charset=\"GB2312\"; name=\"" + name + b"\"\r\n"
+               b"Content-Disposition: attachment; filename=\"" + name + b"\"\r\n\r\n%PDF\r\n--b--\r\n")
+    msg = parse_mail(raw)
+    assert [a.filename for a in msg.attachments] == ["报价单.pdf"]
+    assert any("read as gb18030 (the part declares GB2312)" in w for w in msg.warnings)
+
+
+def test_undeclared_bytes_that_are_not_cp1252_plausible_go_to_the_detector():
+    text = "Уведомление участникам тендеров о переносе сроков подачи заявок".encode("cp1251")
+    assert not cp1252_plausible(text)
+    warnings: list[str] = []
+    assert decode_bytes(text, None, warnings, "body").startswith("Уведомление")
+    assert warnings == ["body: 8-bit text without charset, not UTF-8 nor windows-1252; detected as cp1251"]
+
+
+def test_cp1252_plausible_is_western_text():
+    assert cp1252_plausible("Die Hasen und die Frösche, café “quoted” €5".encode("cp1252"))
+    assert cp1252_plausible("Zoë €".encode("cp1252"))
+    assert not cp1252_plausible("[트래블로] 지금, 오픈베타".encode("euc-kr"))
+    assert not cp1252_plausible("会议通知".encode("gb2312"))
+    assert not cp1252_plausible(b"abc\x81def")  # a byte cp1252 does not have
+
+
+def test_undeclared_western_bytes_stay_windows_1252_with_a_warning():
+    warnings: list[str] = []
+    assert decode_bytes("café ’s".encode("cp1252"), None, warnings, "body") == "café ’s"
+    assert warnings == ["body: 8-bit text without charset, not UTF-8; read as windows-1252"]
+
+
+# ------------------------------------------------------------ RFC 2047, leniently
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=?UTF-8?Q? Personal=C3=A4nderung?=", "Personaländerung"),
+    ("=?us-ascii?Q?ABC / 123?=", "ABC / 123"),
+    ("=?utf-8?q?a?= plain =?utf-8?q?b?=", "a plain b"),
+])
+def test_encoded_words_with_spaces_inside(value, expected):
+    warnings: list[str] = []
+    assert " ".join(decode_header_value(value, warnings).split()) == expected
+    assert any("spaces inside" in w for w in warnings) == (" " in value.split("?")[3])
+
+
+def test_iso_2022_jp_label_holding_shift_jis():
+    import base64
+    word = "=?ISO-2022-JP?B?" + base64.b64encode("テスト".encode("shift_jis")).decode() + "?="
+    warnings: list[str] = []
+    assert decode_header_value(word, warnings) == "テスト"
+    assert warnings == ["header: not valid 'iso-2022-jp'; read as cp932"]
+
+
+def test_raw_8bit_inside_an_encoded_word():
+    raw = mail(b"From: a@example.de\nSubject: =?iso-8859-1?Q?Die_Hasen_und_die_Fr\xf6sche?=\n")
+    msg = parse_mail(raw)
+    assert msg.subject == "Die Hasen und die Frösche"
+    assert any("raw 8-bit text inside an encoded word" in w for w in msg.warnings)
+
+
+# ------------------------------------------------------------ ISO-2022-JP extensions
+
+
+def test_iso_2022_jp_with_nec_row_13_is_read_with_the_cp932_table():
+    data = b"\x1b$B-!-\"\x1b(B test \x1b$B$3$s$K$A$O\x1b(B"   # ①② test こんにちは
+    warnings: list[str] = []
+    assert decode_bytes(data, "iso-2022-jp", warnings) == "①② test こんにちは"
+    assert warnings == ["text: not valid 'iso-2022-jp'; read as iso-2022-jp with the cp932 table"]
+    assert iso2022jp_as_cp932(b"\x1b(I12\x1b(B") == "ｱｲ"  # half-width katakana
+
+
+def test_7bit_bytes_never_prove_utf_8():
+    """A strict codec that fails on 7-bit data is not 'labelled X but is UTF-8'."""
+    warnings: list[str] = []
+    assert decode_bytes(b"\x1b$B\x7f\x7f\x1b(B x", "iso-2022-jp", warnings) == "\ufffd x"
+    assert warnings == ["text: bytes not valid in charset 'iso-2022-jp'; replaced"]
+    warnings = []
+    assert decode_bytes(b"\x1b$(Q.!\x1b(B", "iso-2022-jp", warnings) == "俱"   # JIS X 0213 plane 1
+    assert warnings == ["text: not valid 'iso-2022-jp'; read as iso-2022-jp-2004"]
+    # 8-bit UTF-8 under an ISO-2022-JP label is UTF-8
+    warnings = []
+    assert decode_bytes("日本語".encode(), "iso-2022-jp", warnings) == "日本語"
+    assert warnings == ["text: labelled 'iso-2022-jp' but is UTF-8; read as UTF-8"]
+
+
+def test_undeclared_iso_2022_jp_body():
+    raw = mail(b"From: a@example.jp\nSubject: x\n", b"\x1b$B$3$s$K$A$O\x1b(B\r\n")
+    msg = parse_mail(raw)
+    assert msg.text.strip() == "こんにちは"
+    assert any("holds ISO-2022-JP escapes" in w for w in msg.warnings)
+
+
+# ------------------------------------------------------------ the header block
+
+
+def test_leading_lines_that_are_no_headers_are_skipped():
+    raw = ("---- Original email message ----\r\nFrom: Jan Novák <jan@firma.cz>\r\nSubject: Čtvrtek\r\n"
+           "Content-Type: text/plain; charset=windows-1250\r\n\r\nČtvrtek schůzka\r\n").encode("cp1250")
+    msg = parse_mail(raw)
+    assert (msg.from_addr, msg.from_name, msg.subject) == ("jan@firma.cz", "Jan Novák", "Čtvrtek")
+    assert msg.text == "Čtvrtek schůzka\n"
+    assert msg.warnings[0] == ("1 line(s) before the header block skipped, the first: "
+                               "'---- Original email message ----'")
+
+
+def test_an_indented_first_header_is_a_header():
+    raw = mail(b" From: James <james@example.org>\nSubject: plain\n")
+    msg = parse_mail(raw)
+    assert (msg.from_addr, msg.subject) == ("james@example.org", "plain")
+    assert any("first header line indented" in w for w in msg.warnings)
+
+
+def test_text_that_is_no_mail_still_reads_as_body():
+    msg = parse_mail(b"just some words\r\nand more\r\n")
+    assert msg.from_addr == "" and "just some words" in msg.text
+
+
+# ------------------------------------------------------------ From
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Bob Dunite <bob@extern> Bobby Dunite <bobby@extern>", ("Bob Dunite", "bob@extern")),
+    ("tim@powerupdev.com concierge@powerupdev.com", ("", "tim@powerupdev.com")),
+    ('"x@evil.example" jan@klant.nl', ("", "jan@klant.nl")),
+    ('"Mail Deliver System" <MAILER-DAEMON>', ("Mail Deliver System", "")),
+])
+def test_two_mailboxes_without_a_comma_and_a_name_without_an_address(value, expected):
+    assert first_mailbox(value) == expected
+
+
+def test_a_second_mailbox_glued_to_the_first_is_no_name():
+    assert parse_address_list('a <a@x.example> "Doe, John" <b@x.example>, c@y.example') == [
+        ("a", "a@x.example"), ("", "c@y.example")]
+
+
+# ------------------------------------------------------------ body and attachments
+
+
+def test_an_empty_part_after_the_last_boundary_does_not_replace_the_text():
+    raw = mail(b"From: a@example.org\nSubject: x\nContent-Type: multipart/alternative; boundary=b\n",
+               b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe real text\r\n"
+               b"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>The real text</p>\r\n--b\r\n")
+    assert parse_mail(raw).text.strip() == "The real text"
+
+
+def test_an_attached_message_keeps_the_name_the_mail_gives_it():
+    raw = mail(b"From: a@example.org\nSubject: x\nContent-Type: multipart/mixed; boundary=b\n",
+               b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+               b"--b\r\nContent-Type: message/rfc822; name=\"thanks.eml\"\r\n\r\n"
+               b"From: c@example.org\r\nSubject: Thanks\r\n\r\nthanks\r\n--b\r\n"
+               b"Content-Type: message/rfc822\r\n\r\nFrom: c@example.org\r\nSubject: Other\r\n\r\nx\r\n--b--\r\n")
+    assert [a.filename for a in parse_mail(raw).attachments] == ["thanks.eml", "Other.eml"]
+
+
+def test_a_joiner_inside_an_emoji_is_kept_and_between_letters_removed():
+    assert strip_invisible("sallo 😵\u200d💫") == "sallo 😵\u200d💫"
+    assert strip_invisible("Op\u200dzeg\u200bging") == "Opzegging"
