@@ -63,10 +63,9 @@ class Case:
 
     @property
     def complaint(self) -> bool:
-        """The complaint was recognised: kind complaint, or (for a cancellation whose
-        reason is dissatisfaction) a complaint rule matched alongside and is recorded
-        in the ticket's `routed` event."""
-        return self.got["kind"] == "complaint" or bool(self.got.get("complaint_rules"))
+        """The complaint was recognised: kind complaint, or category complaint (a
+        cancellation whose reason is dissatisfaction keeps its kind and is marked so)."""
+        return self.got["kind"] == "complaint" or self.got.get("category") == "complaint"
 
     @property
     def autoreply_wrong(self) -> bool:
@@ -186,13 +185,11 @@ def evaluate(rules_path: Path = RULES, work: Path | None = None) -> list[Case]:
             if report.rejected:
                 raise RuntimeError(f"{what}.csv: rejected rows {report.rejected}")
         rs = desk.ruleset
-        complaint_rules = {r.name for r in rs.rules if r.actions.get("kind") == "complaint"}
         directory = _directory()
         cases = []
         for label in labels():
             raw = (EVAL / "mails" / label["file"]).read_bytes()
             got = queries.explain(desk, operator, raw, source=label["file"])
-            got["complaint_rules"] = [r for r in got["matched"] if r in complaint_rules]
             sender = got["sender"]["email"] or ""
             cases.append(Case(label["file"], label,
                               expected_person(label["owner"], sender, rs, directory), got))
@@ -241,15 +238,20 @@ def table(cases: list[Case]) -> str:
     return "\n".join(lines)
 
 
+def _key(condition: str) -> str:
+    """`text: klacht, ontevreden, ...` -> `text` (the words are in rules.yaml)."""
+    return condition.split(":", 1)[0]
+
+
 def trace_lines(got: dict) -> list[str]:
     """The explain trace, short: each rule that matched with what it found, and every
     condition that was looked at and turned down with a reason (a negation, a condition,
     a quoted subject)."""
     out = []
     for t in got["trace"]:
-        found = [f"{x['condition']} -> {x['detail']}" for x in t["conditions"]
+        found = [f"{_key(x['condition'])}: {x['detail']}" for x in t["conditions"]
                  if x["result"] and x["detail"]]
-        refused = [f"{x['condition']} -> {x['detail']}" for x in t["conditions"]
+        refused = [f"{_key(x['condition'])}: {x['detail']}" for x in t["conditions"]
                    if not x["result"] and x["detail"]]
         if t["matched"]:
             out.append(f"    + {t['rule']} (line {t['line']}): " + ("; ".join(found) or "matched"))

@@ -17,18 +17,23 @@ import pytest
 from bench import routing
 
 # Per language: owner, kind, cancellation recall, cancellation precision, complaint
-# recall (percent). Start (2026-12, before issue 16's rule work): see the README.
+# recall (percent). Start, shipped rules before issue 16 (nl/en/pl/de): owner 67.7 / 53.9 /
+# 69.7 / 18.4, kind 40.6 / 40.8 / 51.3 / 7.9, cancellation recall 87.5 / 58.3 / 100 / 0,
+# precision 63.6 / 70.0 / 63.2 / -, complaint recall 8.0 / 16.7 / 36.8 / 0.0, and 11 of 12
+# auto-replies urgent or with a specialist. The floors below are the figures after the
+# rule work (the word lists were written with these mails' misroutes in view, so they are
+# figures on a tuning set, not on held-out mail).
 FLOORS = {
-    "nl": {"owner": 67.7, "kind": 40.6, "cancel_recall": 87.5, "cancel_precision": 63.6,
-           "complaint_recall": 8.0},
-    "en": {"owner": 53.9, "kind": 40.8, "cancel_recall": 58.3, "cancel_precision": 70.0,
-           "complaint_recall": 16.7},
-    "pl": {"owner": 69.7, "kind": 51.3, "cancel_recall": 100.0, "cancel_precision": 63.2,
-           "complaint_recall": 36.8},
-    "de": {"owner": 18.4, "kind": 7.9, "cancel_recall": 0.0, "cancel_precision": 0.0,
-           "complaint_recall": 0.0},
+    "nl": {"owner": 96.9, "kind": 95.8, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "en": {"owner": 92.1, "kind": 93.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 94.4},
+    "pl": {"owner": 98.7, "kind": 97.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 94.7},
+    "de": {"owner": 98.7, "kind": 97.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
 }
-MAX_AUTOREPLY_WRONG = 11  # auto-replies made urgent or given to anyone but sales support
+MAX_AUTOREPLY_WRONG = 0  # auto-replies made urgent or given to anyone but sales support
 
 
 @pytest.fixture(scope="module")
