@@ -2,7 +2,8 @@
 
     make bench                      # everything, 10,000 mails
     python -m bench --mails 2000    # smaller corpus
-    python -m bench --only imap     # imap | smtp | latency | big | sweep | parse
+    python -m bench --only imap     # imap | smtp | latency | big | sweep | parse | routing
+    python -m bench --only routing --misroutes   # the routing score and every misroute
     python -m bench --only sweep --tickets 100000   # the SLA sweep on a smaller table
 
 Each measured part runs the bot's code in a child process of its own, so the peak
@@ -269,12 +270,15 @@ def main(argv=None) -> int:
     ap.add_argument("--mails", type=int, default=10_000)
     ap.add_argument("--smtp-mails", type=int, default=3_000)
     ap.add_argument("--workers", type=int, default=0, help="parser processes (0: cores)")
-    ap.add_argument("--only", choices=["imap", "smtp", "latency", "big", "sweep", "parse"], action="append")
+    ap.add_argument("--only", choices=["imap", "smtp", "latency", "big", "sweep", "parse", "routing"],
+                    action="append")
+    ap.add_argument("--misroutes", action="store_true",
+                    help="routing: list every misroute with its explain trace")
     ap.add_argument("--tickets", type=int, default=1_000_000, help="sweep: tickets in the database")
     ap.add_argument("--open", type=int, default=100_000, help="sweep: of which open")
     ap.add_argument("--due", type=int, default=1_000, help="sweep: of which due now")
     args = ap.parse_args(argv)
-    only = set(args.only or ["imap", "smtp", "latency", "big", "sweep", "parse"])
+    only = set(args.only or ["imap", "smtp", "latency", "big", "sweep", "parse", "routing"])
     rows: list[tuple[str, str, str]] = []
     tmp = Path(tempfile.mkdtemp(prefix="tb-bench-"))
     mails = corpus(args.mails) if only & {"imap", "smtp", "parse"} else []
@@ -321,6 +325,12 @@ def main(argv=None) -> int:
                 print(f"SLA sweep on {db}: writing {args.tickets:,} tickets ...", file=sys.stderr)
                 r = sweep.bench_sweep(tmp, db, pg, args.tickets, args.open, args.due, _receive)
                 rows.extend(sweep.rows_for(db, r, args.tickets, args.open, args.due))
+    if "routing" in only:
+        from bench import routing
+
+        print("routing: the labelled evaluation set (tests/fixtures/routing_eval) ...",
+              file=sys.stderr)
+        rows.extend(routing.main(show_misroutes=args.misroutes))
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     print(f"\n{'figure'.ljust(w0)}  {'measured'.rjust(w1)}  target")

@@ -7,6 +7,7 @@ directory and writes the decision to the ticket, inside the caller's transaction
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -20,6 +21,9 @@ from bot.core.rules.schema import ADVISOR, RuleSet
 from bot.desk import directory
 from bot.desk.errors import Refused
 from bot.store.models import Event, Ticket, Watcher
+
+# Re:, RE:, AW:, Antw:, Odp:, SV:, Vs: (one or more, as mail programs stack them)
+REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|antw|odp|sv|vs|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
 def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
@@ -35,6 +39,8 @@ def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
         channel=msg.channel.value, language=msg.language,
         customer="known" if ident.known_company else ("prospect" if ident.prospect else "unknown"),
         company=ident.company_name, advisor=ident.advisor,
+        automatic=msg.auto_reason or "",
+        reply=bool(msg.in_reply_to) or bool(REPLY_PREFIX.match(msg.subject or "")),
     )
 
 

@@ -25,7 +25,8 @@ def mail(n: int, subject: str) -> bytes:
     m["To"] = "support@desk.example"
     m["Subject"] = subject
     m["Message-ID"] = f"<r{n}@bedrijf{n}.nl>"
-    m.set_content("Goedendag,\n\nIk ben hier niet tevreden over.\n")
+    # the subject decides ("niet tevreden" in the body would make every mail a complaint)
+    m.set_content("Goedendag,\n\nZie het onderwerp.\n")
     return bytes(m)
 
 

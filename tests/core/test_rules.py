@@ -53,9 +53,10 @@ def test_the_shipped_example_is_valid_and_covers_every_role():
     ("rules:\n  - name: a\n    when: {subject_regex: 'inv(oice'}\n    then: {assign: sanne}\n",
      ["10:27: rule 'a': bad regular expression 'inv(oice': missing ), unterminated subpattern at position 4"]),
     ("rules:\n  - name: a\n    when: {subjekt: x}\n    then: {assign: sanne}\n",
-     ["10:12: rule 'a': unknown condition 'subjekt'; expected one of all, any, attachment_name, body, "
-      "body_regex, channel, customer, from, from_domain, has_advisor, has_attachment, language, "
-      "not, subject, subject_regex, text, text_regex, to"]),
+     ["10:12: rule 'a': unknown condition 'subjekt'; expected one of all, any, attachment_name, "
+      "automatic, body, body_regex, body_stated, body_stated_regex, channel, customer, from, "
+      "from_domain, has_advisor, has_attachment, language, not, reply, subject, subject_regex, "
+      "subject_stated, subject_stated_regex, text, text_regex, text_stated, text_stated_regex, to"]),
     ("rules:\n  - name: a\n    when: {subject: x}\n    then: {assign: sanne}\n"
      "  - name: a\n    when: {subject: y}\n    then: {assign: sanne}\n",
      ["12:11: rule 'a': duplicate rule name (also on line 9)"]),
@@ -308,3 +309,72 @@ def test_limits_are_whole_numbers_of_at_least_one(tmp_path):
     found = problems(tmp_path, BASE + "limits:\n  notices_per_person_per_hour: -2\n")
     assert any("limits: notices_per_person_per_hour must be a whole number of at least 1" in p
                for p in found)
+
+
+# --------------------------------------------------------------------------- issue 16
+SHIPPED = load_rules(REPO / "rules.yaml")
+
+
+def decide(subject: str, body: str, **kw):
+    return route(SHIPPED, Facts(from_addr="jan@x.nl", subject=subject, body=body,
+                                customer="known", company="X", advisor="marta", **kw))
+
+
+@pytest.mark.parametrize("subject, body, why", [
+    ("Geen opzegging", "Wij zeggen NIET op, integendeel.", "negated ('geen')"),
+    ("Umowa", "NIE rezygnujemy z umowy.", "negated ('nie')"),
+    ("Vertrag", "Wir kündigen nicht den Vertrag, nur die Zahlungsweise ändert sich.", "negated ('nicht')"),
+    ("Nota", "Als de factuur niet gecorrigeerd wordt, zeggen we het contract op.", "conditional ('als')"),
+    ("Faktura", "Jeśli faktura nie zostanie skorygowana, wypowiemy umowę.", "conditional ('jesli')"),
+    ("Rechnung", "Sollte die Rechnung nicht korrigiert werden, kündigen wir den Vertrag.",
+     "conditional ('sollte')"),
+    ("Vraag", "Hoe snel kan ik opzeggen als we stoppen?", "a question"),
+    ("Gerücht", "Es gibt das Gerücht, wir würden kündigen.", "hypothetical ('gerucht')"),
+])
+def test_a_negated_conditional_or_asked_cancellation_is_none_and_explain_says_why(subject, body, why):
+    d = decide(subject, body)
+    assert d.kind != "cancellation", d.matched
+    trace = next(t for t in d.trace if t.rule == "written-cancellation")
+    assert not trace.matched and why in trace.conditions[0].detail, trace.conditions[0].detail
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Vertragskündigung", "Hiermit sprechen wir die Vertragskündigung zum nächstmöglichen Termin aus."),
+    ("Brief", "Hierbij bevestigen wij de contractopzegging van overeenkomst K-1."),
+    ("Kündigung", "Kündige hiermit."),
+    ("Not renewing", "We won't be renewing. Please take this as our written notice."),
+    ("umowa", "Rezygnujemy. Proszę zakończyć umowę z końcem okresu."),
+])
+def test_compounds_and_plain_forms_are_cancellations(subject, body):
+    assert decide(subject, body).kind == "cancellation"
+
+
+def test_a_reply_never_cancels_by_its_subject_alone():
+    thanks = "Dank voor de bevestiging, helder zo."
+    assert decide("Opzegging ontvangen", thanks).kind == "cancellation"  # a new mail: its subject counts
+    d = decide("Re: Opzegging ontvangen", thanks, reply=True)
+    assert (d.kind, d.owner) == ("remark", "sanne")
+    trace = next(t for t in d.trace if t.rule == "written-cancellation")
+    assert "a reply to an earlier mail" in trace.conditions[0].detail
+
+
+def test_an_auto_reply_is_never_urgent_nor_for_a_specialist():
+    d = decide("Out of Office: RE: Invoice 12", "For anything urgent call the office.",
+               automatic="auto-submitted: auto-replied")
+    assert (d.kind, d.owner, d.urgent, d.ack) == ("remark", "sanne", False, False)
+    d = decide("Automatische Antwort", "Rechnungen leiten wir weiter. Dringend: 0800")
+    assert (d.kind, d.owner, d.urgent) == ("remark", "sanne", False)
+
+
+def test_a_dissatisfied_cancellation_keeps_its_kind_and_is_marked_a_complaint():
+    d = decide("Es reicht - Kündigung", "Es reicht mir. Hiermit kündige ich unseren Vertrag.")
+    assert (d.kind, d.category, d.owner) == ("cancellation", "complaint", "marta")
+
+
+def test_scopes_are_checked(tmp_path):
+    assert problems(tmp_path, BASE + "scopes:\n  negation: {nl: [niet, '']}\n  before: 99\n"
+                    "  typo: 1\n") == [
+        "9:18: scopes: negation: nl has an empty word (it would match everything)",
+        "10:11: scopes: before must be a number of words from 0 to 10",
+        "11:3: unknown key 'typo' in scopes; expected one of after, before, condition, "
+        "hypothetical, negation"]

@@ -53,7 +53,8 @@ class Decision:
 
 def _evaluate(cond: Condition, facts: Facts) -> ConditionTrace:
     r = cond.test(facts)
-    return ConditionTrace(cond.describe(), bool(r), r if isinstance(r, str) else "")
+    # str(): a Miss (a reason why not, e.g. a negated keyword) is shown as plain text
+    return ConditionTrace(cond.describe(), bool(r), str(r) if isinstance(r, str) else "")
 
 
 def resolve_target(rs: RuleSet, target: str, facts: Facts) -> tuple[str | None, str | None, str]:

@@ -23,6 +23,8 @@ class Facts:
     customer: str = "unknown"  # known | unknown | prospect
     company: str | None = None
     advisor: str | None = None  # person key of the company's advisor
+    automatic: str = ""  # why the mail is automatic (auto-reply, bulk, list...), "" if a person wrote it
+    reply: bool = False  # an answer to an earlier mail (In-Reply-To, or a Re:/AW:/Odp: subject)
 
     @property
     def from_domain(self) -> str:
@@ -42,20 +44,117 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ł", "l")
 
 
-def _keyword_test(part: str, words: list[str]) -> Callable[[Facts], str | bool]:
+class Miss(str):
+    """A condition that does not hold, with the reason shown by --explain (a keyword
+    found only where it is negated or conditional). False in a boolean test."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """Words that take a keyword out of what the customer states (rules.yaml `scopes`):
+    a negation near it in its clause ("wir kündigen nicht", "NIE rezygnujemy"), a
+    condition opening its sentence ("als de factuur niet gecorrigeerd wordt, zeggen we
+    op"), or hearsay and hypotheses in its sentence ("das Gerücht, wir würden kündigen").
+    All folded; each list is the union over the languages of the file."""
+
+    negation: tuple[str, ...] = ()
+    condition: tuple[str, ...] = ()
+    hypothetical: tuple[str, ...] = ()
+    before: int = 3  # words before a keyword a negation reaches
+    after: int = 2  # words after it ("wir kündigen nicht", "wij zeggen niet op")
+
+
+_SENTENCE_END = re.compile(r"[.!?:]+(?=\s|$)|[;\n]+|\s[-–]\s")
+_CLAUSE_END = re.compile(r"[.!?:]+(?=\s|$)|[;,\n()\"„“”]+|\s[-–]\s")
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def _bounds(text: str, start: int, end: int, rx: re.Pattern) -> tuple[int, int]:
+    left = 0
+    for m in rx.finditer(text, 0, start):
+        left = m.end()
+    after = rx.search(text, end)
+    return left, (after.start() if after else len(text))
+
+
+def _words(text: str) -> list[str]:
+    return [fold(w).replace("’", "'") for w in _WORD.findall(text)]
+
+
+def _is(word: str, entries: tuple[str, ...]) -> str | None:
+    """The entry a word is: whole words, or an entry starting with "'" as an ending
+    ("n't" finds "don't"), or ending in "*" as a stem ("jeśli*")."""
+    for e in entries:
+        if e == word or (e.startswith("'") and word.endswith(e[1:]) and len(word) > len(e)) \
+                or (e.endswith("*") and word.startswith(e[:-1])):
+            return e
+    return None
+
+
+def unstated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> str | None:
+    """Why text[start:end] is not stated by the writer (negated, conditional,
+    hypothetical), or None when it is. `own`: the keyword or pattern itself, whose own
+    negation words ("niet verlengen", "won't be renewing") do not negate it."""
+    s0, s1 = _bounds(text, start, end, _SENTENCE_END)
+    sentence = text[s0:s1].strip()
+    ending = _SENTENCE_END.match(text, s1)
+    if ending and "?" in ending.group(0):  # "Hoe lang is de opzegtermijn?" asks, not states
+        return f"a question: {sentence[:120]!r}"
+    first = _words(sentence)[:2]
+    for n in (2, 1):  # "o ile", "jeśli"
+        if len(first) >= n and (hit := _is(" ".join(first[:n]), scopes.condition)):
+            return f"conditional ({hit!r}): {sentence[:120]!r}"
+    hypo = next((w for w in _words(sentence) if _is(w, scopes.hypothetical)), None)
+    if hypo:
+        return f"hypothetical ({hypo!r}): {sentence[:120]!r}"
+    c0, c1 = _bounds(text, start, end, _CLAUSE_END)
+    own_words = set(_words(own))
+    near = (_words(text[c0:start])[-scopes.before:] if scopes.before else []) \
+        + [w for w in _words(text[start:end]) if w not in own_words] \
+        + _words(text[end:c1])[:scopes.after]
+    neg = next((w for w in near if _is(w, scopes.negation)), None)
+    if neg:
+        return f"negated ({neg!r}): {text[c0:c1].strip()[:120]!r}"
+    return None
+
+
+def _keyword_test(part: str, words: list[str], scopes: Scopes | None = None
+                  ) -> Callable[[Facts], str | bool]:
     # A keyword matches at the start of a word: "cancel" finds "cancellation",
     # "factuur" finds "factuurnummer", but "rekening" does not find "verrekening".
-    pattern = re.compile("|".join(rf"(?<!\w){re.escape(fold(w))}" for w in words))
+    # "*opzegging": also at the end of a compound (contractopzegging, Vertragskündigung)
+    pattern = re.compile("|".join(re.escape(fold(w[1:])) if w.startswith("*") and len(w) > 1
+                                  else rf"(?<!\w){re.escape(fold(w))}" for w in words))
 
     def test(f: Facts) -> str | bool:
-        m = pattern.search(f.folded(part))
-        return f"found {m.group(0)!r}" if m else False
+        if scopes is None:
+            m = pattern.search(f.folded(part))
+            return f"found {m.group(0)!r}" if m else False
+        return _first_stated(pattern, f.folded(part), scopes, "found", keyword=True)
 
     return test
 
 
-def _regex_test(getter: Callable[[Facts], str], rx: re.Pattern) -> Callable[[Facts], str | bool]:
+def _first_stated(rx: re.Pattern, text: str, scopes: Scopes, verb: str,
+                  keyword: bool) -> str | bool:
+    """The first match the writer states; else a Miss saying why each was left out."""
+    left_out = []
+    for m in rx.finditer(text):
+        why = unstated(text, m.start(), m.end(), scopes, m.group(0) if keyword else rx.pattern)
+        if why is None:
+            return f"{verb} {m.group(0)!r}"
+        left_out.append(f"{m.group(0)!r} left out, {why}")
+    return Miss("; ".join(left_out[:3])) if left_out else False
+
+
+def _regex_test(getter: Callable[[Facts], str], rx: re.Pattern, scopes: Scopes | None = None
+                ) -> Callable[[Facts], str | bool]:
     def test(f: Facts) -> str | bool:
+        if scopes is not None:
+            return _first_stated(rx, getter(f), scopes, "matched", keyword=False)
         m = rx.search(getter(f))
         return f"matched {m.group(0)!r}" if m else False
 

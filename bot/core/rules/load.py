@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.core.rules.facts import _TEXT, Facts, _keyword_test, _regex_test
+from bot.core.rules.facts import _TEXT, Facts, Miss, Scopes, _keyword_test, _regex_test, fold
 from bot.core.rules.schema import (
     ACTION_KEYS,
     ADVISOR,
@@ -37,6 +37,8 @@ from bot.core.rules.schema import (
     ROLES,
     RULE_KEYS,
     SCHEDULE_KEYS,
+    SCOPE_KEYS,
+    SCOPE_LISTS,
     SLACK_CHANNEL,
     SLACK_ID,
     SLACK_KEYS,
@@ -115,6 +117,7 @@ class _Checker:
     def __init__(self, file: str):
         self.file = file
         self.problems: list[Problem] = []
+        self.scopes = Scopes()  # read before the rules: the *_stated conditions use them
 
     def add(self, where: tuple[int, int], reason: str) -> None:
         self.problems.append(Problem(self.file, where[0], where[1], reason))
@@ -159,6 +162,9 @@ class _Checker:
         v = m.get(key)
         if isinstance(v, (str, int, float)) and not isinstance(v, bool):
             return [str(v)]
+        if isinstance(v, list) and any(isinstance(x, list) for x in v):
+            # lists of lists: shared word lists by YAML alias, e.g. [*complaint_words, ...]
+            v = [y for x in v for y in (x if isinstance(x, list) else [x])]
         if isinstance(v, list) and v and all(isinstance(x, (str, int)) and not isinstance(x, bool)
                                              for x in v):
             if any(not str(x).strip() for x in v):
@@ -239,6 +245,7 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
     if version != 1:
         c.add(top.value_marks.get("version", top.mark), f"version {version!r}: this bot reads version 1")
     default_ack = defaults.get("ack", "ack")
+    c.scopes = _scopes(c, top)
     rules = _rules(c, top, people, roles, kinds)
     # Templates named by the rules must exist, or every such mail would fail.
     acks = [(default_ack, defaults.value_marks.get("ack", top.mark), "defaults: ack")]
@@ -267,7 +274,39 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
                    default_owner=default_owner, default_language=language,
                    default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
                    timezone=tz, calendars=calendars, policies=policies, schedule=schedule,
-                   slack=slack, limits=limits)
+                   slack=slack, limits=limits, scopes=c.scopes)
+
+
+def _scopes(c: _Checker, top: Located) -> Scopes:
+    """`scopes:` word lists, each a list or a mapping of language -> list."""
+    if "scopes" not in top:
+        return Scopes()
+    m = c.mapping(top["scopes"], top.value_marks["scopes"], "scopes")
+    if m is None:
+        return Scopes()
+    c.keys(m, SCOPE_KEYS, "scopes")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in SCOPE_LISTS:
+        if key not in m:
+            continue
+        got: list[str] = []
+        if isinstance(m[key], dict):  # per language: {nl: [...], en: [...]}
+            langs = c.mapping(m[key], m.value_marks[key], f"scopes: {key}") or Located()
+            for lang in langs:
+                got += c.string_list(langs, lang, f"scopes: {key}") or []
+        else:
+            got = c.string_list(m, key, "scopes") or []
+        lists[key] = tuple(dict.fromkeys(fold(w).replace("’", "'") for w in got))
+    reach = {}
+    for key in ("before", "after"):
+        v = m.get(key, getattr(Scopes(), key))
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 10:
+            c.add(m.value_marks.get(key, top.value_marks["scopes"]),
+                  f"scopes: {key} must be a number of words from 0 to 10")
+            v = getattr(Scopes(), key)
+        reach[key] = v
+    return Scopes(negation=lists.get("negation", ()), condition=lists.get("condition", ()),
+                  hypothetical=lists.get("hypothetical", ()), **reach)
 
 
 def _limits(c: _Checker, top: Located) -> dict[str, int]:
@@ -614,7 +653,7 @@ def _all_detail(conds: tuple[Condition, ...], f: Facts) -> str | bool:
     for cond in conds:
         r = cond.test(f)
         if not r:
-            return False
+            return r if isinstance(r, Miss) else False
         if isinstance(r, str):
             details.append(r)
     return "; ".join(details) or True
@@ -625,8 +664,20 @@ def _all_test(conds: tuple[Condition, ...]) -> CondTest:
     return lambda f: _all_detail(conds, f)
 
 
+def _any_detail(conds: tuple[Condition, ...], f: Facts) -> str | bool:
+    """The first condition that holds; else why keywords were left out, if any were."""
+    misses = []
+    for x in conds:
+        r = x.test(f)
+        if r:
+            return r
+        if isinstance(r, Miss):
+            misses.append(r)
+    return Miss("; ".join(misses)) if misses else False
+
+
 def _any_test(conds: tuple[Condition, ...]) -> CondTest:
-    return lambda f: next((r for x in conds if (r := x.test(f))), False)
+    return lambda f: _any_detail(conds, f)
 
 
 def _not_all_test(conds: tuple[Condition, ...]) -> CondTest:
@@ -639,6 +690,21 @@ def _has_attachment_test(want: bool) -> CondTest:
 
 def _has_advisor_test(want: bool) -> CondTest:
     return lambda f: bool(f.advisor) == want
+
+
+def _automatic_test(want: bool) -> CondTest:
+    return lambda f: (f"automatic: {f.automatic}" if f.automatic else False) if want \
+        else not f.automatic
+
+
+def _reply_test(want: bool) -> CondTest:
+    def test(f: Facts) -> str | bool:
+        if f.reply == want:
+            return True
+        # shown by --explain: why the subject of a reply was not read
+        return Miss("a reply to an earlier mail") if f.reply else False
+
+    return test
 
 
 def _one_of_test(attr: str, values: tuple[str, ...]) -> CondTest:
@@ -697,14 +763,16 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
             at = f" at position {exc.pos + 1}" if exc.pos is not None else ""
             c.add(where, f"{label}: bad regular expression {value!r}: {exc.msg}{at}")
             return None
-        return Condition(key, value, _regex_test(_TEXT[key.removesuffix("_regex")], rx))
+        part = key.removesuffix("_regex").removesuffix("_stated")
+        scopes = c.scopes if key.endswith("_stated_regex") else None
+        return Condition(key, value, _regex_test(_TEXT[part], rx, scopes))
     if key in BOOL_CONDS:
         if not isinstance(value, bool):
             c.add(where, f"{label}: {key} must be true or false")
             return None
-        if key == "has_attachment":
-            return Condition(key, value, _has_attachment_test(value))
-        return Condition(key, value, _has_advisor_test(value))
+        bool_test = {"has_attachment": _has_attachment_test, "has_advisor": _has_advisor_test,
+                     "automatic": _automatic_test, "reply": _reply_test}[key]
+        return Condition(key, value, bool_test(value))
     if key in ENUM_CONDS:
         allowed = ENUM_CONDS[key]
         values = [value] if isinstance(value, str) else value
@@ -726,6 +794,8 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
         return Condition(key, words, _from_domain_test(doms))
     if key == "attachment_name":
         return Condition(key, words, _attachment_name_test([w.lower() for w in words]))
+    if key.endswith("_stated"):
+        return Condition(key, words, _keyword_test(key.removesuffix("_stated"), words, c.scopes))
     return Condition(key, words, _keyword_test(key, words))
 
 

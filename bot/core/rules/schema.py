@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.rules.facts import Facts
+from bot.core.rules.facts import Facts, Scopes
 
 ROLES = ("receivables", "advisor", "webmaster", "rsm", "sales_support", "sales_manager")
 BASE_KINDS = ("complaint", "question", "request", "appointment", "advertising",
@@ -22,7 +22,12 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "calendars", "schedule",
-            "slack", "limits"}
+            "slack", "limits", "scopes"}
+# scopes: words that take a keyword out of what the customer states (`*_stated` conditions),
+# each a list per language (or one list): negation, condition, hypothetical; and how far a
+# negation reaches (words before and after the keyword, in its clause).
+SCOPE_LISTS = ("negation", "condition", "hypothetical")
+SCOPE_KEYS = set(SCOPE_LISTS) | {"before", "after"}
 # Flood caps (issue 10.6), each within a sliding hour. Past a sender's or a domain's cap,
 # new mails join one "flood" ticket; past a person's notice cap, they get one notice that
 # more is waiting instead of one per ticket. Free-mail domains have no domain cap.
@@ -52,9 +57,12 @@ KIND_KEYS = {"sla", "fields", "label", "workflow"}
 WORKFLOWS = {"cancellation"}
 RULE_KEYS = {"name", "when", "then", "continue", "description"}
 ACTION_KEYS = {"kind", "category", "priority", "urgent", "assign", "watchers", "ack", "ignore"}
-LIST_CONDS = {"from", "from_domain", "to", "subject", "body", "text", "attachment_name"}
-REGEX_CONDS = {"subject_regex", "body_regex", "text_regex"}
-BOOL_CONDS = {"has_attachment", "has_advisor"}
+TEXT_PARTS = ("subject", "body", "text")
+# `body_stated` etc.: keywords that count only where the customer states them (see scopes)
+STATED_CONDS = {f"{p}_stated" for p in TEXT_PARTS}
+LIST_CONDS = {"from", "from_domain", "to", "attachment_name"} | set(TEXT_PARTS) | STATED_CONDS
+REGEX_CONDS = {f"{p}_regex" for p in TEXT_PARTS} | {f"{p}_stated_regex" for p in TEXT_PARTS}
+BOOL_CONDS = {"has_attachment", "has_advisor", "automatic", "reply"}
 ENUM_CONDS = {"channel": CHANNELS, "language": LANGUAGES, "customer": ("known", "unknown", "prospect")}
 COMBINATORS = {"all", "any", "not"}
 COND_KEYS = LIST_CONDS | REGEX_CONDS | BOOL_CONDS | set(ENUM_CONDS) | COMBINATORS
@@ -160,6 +168,7 @@ class RuleSet:
     slack: dict = field(default_factory=lambda: dict(DEFAULT_SLACK))
     # flood caps (DEFAULT_LIMITS): nothing is lost past them, staff are told once
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    scopes: Scopes = field(default_factory=Scopes)  # negation, condition, hypothetical words
 
     def slack_channel_for(self, kind: str, role: str | None, default: str | None) -> str | None:
         """The team channel a ticket's thread goes to: by kind, then role, then default."""

@@ -1,0 +1,66 @@
+"""The routing score on the labelled evaluation set (issue 16) has a floor.
+
+tests/fixtures/routing_eval/ holds 324 desk mails in nl/en/pl/de, labelled by the
+procedure by someone who never saw the rules. Every mail goes through the real routing
+(`queries.explain`, the path of `ticketbot route --explain`, with the directory
+imported from the set's CSV files) and the figures per language must not fall below
+the floors here. The floors were set at the measured start and are raised as routing
+improves; never lower one to let a rule change through, and never edit a label to fit
+the rules. `python -m bench --only routing --misroutes` lists every misroute with its
+explain trace.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import routing
+
+# Per language: owner, kind, cancellation recall, cancellation precision, complaint
+# recall (percent). Start, shipped rules before issue 16 (nl/en/pl/de): owner 67.7 / 53.9 /
+# 69.7 / 18.4, kind 40.6 / 40.8 / 51.3 / 7.9, cancellation recall 87.5 / 58.3 / 100 / 0,
+# precision 63.6 / 70.0 / 63.2 / -, complaint recall 8.0 / 16.7 / 36.8 / 0.0, and 11 of 12
+# auto-replies urgent or with a specialist. The floors below are the figures after the
+# rule work (the word lists were written with these mails' misroutes in view, so they are
+# figures on a tuning set, not on held-out mail).
+FLOORS = {
+    "nl": {"owner": 96.9, "kind": 95.8, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "en": {"owner": 92.1, "kind": 93.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 94.4},
+    "pl": {"owner": 98.7, "kind": 97.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 94.7},
+    "de": {"owner": 98.7, "kind": 97.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+}
+MAX_AUTOREPLY_WRONG = 0  # auto-replies made urgent or given to anyone but sales support
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    return routing.evaluate(work=tmp_path_factory.mktemp("routing-eval"))
+
+
+def test_the_set_is_complete(cases):
+    assert len(cases) == 324
+    assert {c.lang for c in cases} == set(FLOORS)
+    # every expected owner is a person of rules.yaml (an advisor label names a company
+    # with an advisor in customers.csv)
+    assert all(not c.expected_owner.startswith("?") for c in cases), \
+        [(c.file, c.expected_owner) for c in cases if c.expected_owner.startswith("?")]
+
+
+@pytest.mark.parametrize("lang", sorted(FLOORS))
+def test_score_per_language_is_not_below_the_floor(cases, lang):
+    print("\n" + routing.table(cases))
+    mine = [c for c in cases if c.lang == lang]
+    got = routing.score(mine, lambda c: c.lang)[lang].figures()
+    below = {k: (round(100 * (got[k] or 0.0), 1), floor) for k, floor in FLOORS[lang].items()
+             if round(100 * (got[k] or 0.0), 1) < floor}
+    assert not below, (f"{lang}: below the floor (measured, floor): {below}\n"
+                       + routing.misroutes(mine))
+
+
+def test_auto_replies_are_never_urgent_nor_for_a_specialist(cases):
+    wrong = [c for c in cases if c.autoreply_wrong]
+    assert len(wrong) <= MAX_AUTOREPLY_WRONG, routing.misroutes(wrong)
