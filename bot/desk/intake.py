@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.core import correlation
@@ -52,7 +52,7 @@ def ingest_prepared(desk: Desk, items: Sequence[Prepared]) -> list[IngestResult]
         with desk.uow.write() as s:
             return _ingest_many(s, desk, items, now)
     except SQLAlchemyError as exc:
-        if len(items) == 1 and not isinstance(exc, IntegrityError):
+        if len(items) == 1 and not isinstance(exc, IntegrityError | DataError):
             raise
         log.warning("batch of %d failed (%s); retrying one by one", len(items), exc)
     except Exception:
@@ -74,6 +74,8 @@ def _ingest_one_safely(desk: Desk, item: Prepared, now: datetime) -> IngestResul
                     s.execute(delete(Spool).where(Spool.id == item.spool_id))
             return IngestResult(item.source, "duplicate", stored or None)
         error = exc  # another constraint: a bug or bad data; keep the mail, quarantined
+    except DataError as exc:  # a value the database refuses: this mail's, not an outage
+        error = exc
     except SQLAlchemyError:
         raise
     except Exception as exc:
@@ -404,8 +406,11 @@ def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
                "the customer replied")
     sla_state.customer_wrote(s, desk.ruleset, ticket, now, was_status=was_status,
                              was_resolved_at=was_resolved_at)
-    slack_posts.customer_wrote(s, desk, ticket, msg.visible_text or msg.text,
-                               msg.from_name or msg.from_addr or "The customer", now)
+    # after the batch's new tickets have their thread roots (a reply in the same batch as
+    # the mail that opened its ticket goes into that thread too)
+    s.info["after_flush"].append(lambda: slack_posts.customer_wrote(
+        s, desk, ticket, msg.visible_text or msg.text, msg.from_name or msg.from_addr or "The customer",
+        now))
     record(s, ticket, now, customer, "message", {"how": how, "message_id": msg.message_id})
     s.add(_raw(item, now, "appended", ticket=ticket))
     log.info("ticket %s: message appended (%s)", ticket.id, how)
@@ -483,7 +488,8 @@ def _add_message(s: Session, ticket: Ticket, item: Prepared, now: datetime) -> M
     assert msg is not None
     m = Message(
         ticket=ticket, direction=Direction.IN, channel=msg.channel.value,
-        message_id=correlation.stored_id(msg.message_id) if msg.message_id else None,
+        # a clashing mail reuses another mail's Message-ID: never a key to thread by
+        message_id=correlation.stored_id(msg.message_id) if msg.message_id and not item.clash else None,
         in_reply_to=" ".join(msg.in_reply_to) or None,
         references=" ".join(msg.references) or None,
         from_addr=msg.from_addr[:320], from_name=msg.from_name[:200],
@@ -498,7 +504,7 @@ def _add_message(s: Session, ticket: Ticket, item: Prepared, now: datetime) -> M
             sha256=hashlib.sha256(a.content).hexdigest(), inline=a.inline,
             content_id=a.content_id, content=a.content))
     s.add(m)
-    if msg.message_id:
+    if msg.message_id and not item.clash:
         s.info.setdefault("pending_ids", {})[correlation.stored_id(msg.message_id)] = ticket
     return m
 

@@ -127,9 +127,10 @@ def acknowledge(s: Session, desk: Desk, ticket: Ticket, msg, now: datetime,
                 template: str | bool = "ack", extra: dict[str, Any] | None = None) -> None:
     """The customer's acknowledgement of a new ticket, unless the rule, the channel, a
     loop or the rate limit says no (then the ticket says why)."""
-    why_not = ("the rule that routed it sends none" if template is False
-               else "opened in Slack: answered in its thread" if msg.channel == Channel.SLACK
-               else no_auto_mail_reason(s, desk, msg.from_addr, msg.auto_reason, now))
+    # the most basic reason first: a machine's mail is never answered, whatever the rule
+    why_not = ("opened in Slack: answered in its thread" if msg.channel == Channel.SLACK
+               else no_auto_mail_reason(s, desk, msg.from_addr, msg.auto_reason, now)
+               or ("the rule that routed it sends none" if template is False else None))
     if why_not:
         record(s, ticket, now, "system", "ack-skipped", None, why_not)
         log.info("ticket %s: no acknowledgement (%s)", ticket.id, why_not)

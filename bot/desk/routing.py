@@ -26,13 +26,17 @@ from bot.store.models import Event, Ticket, Watcher
 REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|antw|odp|sv|vs|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
+SUBJECT_LIMIT = 2000  # characters of a subject routing reads (staff are shown as much)
+
+
 def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
-    """What the rules look at: the customer's own words, the first READ_LIMIT of them,
-    without characters nobody sees (a zero-width space must not hide a keyword)."""
+    """What the rules look at: the customer's own words, the first READ_LIMIT of them
+    (and of the subject, SUBJECT_LIMIT), without characters nobody sees (a zero-width
+    space must not hide a keyword)."""
     body = (msg.visible_text or msg.text or "")[:READ_LIMIT]
     return Facts(
         from_addr=msg.from_addr or "", to=tuple(msg.to) + tuple(msg.cc),
-        subject=strip_invisible(msg.subject or ""),
+        subject=strip_invisible((msg.subject or "")[:SUBJECT_LIMIT]),
         body=strip_invisible(without_signature(body)),
         attachments=tuple((a.filename or "", a.content_type) for a in msg.attachments
                           if not a.inline),

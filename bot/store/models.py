@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
@@ -483,4 +484,43 @@ def _dumps(value: Any) -> str:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
-    return sessionmaker(engine, expire_on_commit=False)
+    maker = sessionmaker(engine, expire_on_commit=False)
+    event.listen(maker, "before_flush", _fit_strings)
+    return maker
+
+
+_STRING_COLUMNS: dict[type, list[tuple[str, int | None]]] = {}
+
+
+def _string_columns(cls: type) -> list[tuple[str, int | None]]:
+    """(attribute, length or None) of every text column of a mapped class."""
+    found = _STRING_COLUMNS.get(cls)
+    if found is None:
+        found = []
+        for prop in inspect(cls).column_attrs:  # type: ignore[var-annotated]
+            column_type = prop.columns[0].type
+            if isinstance(column_type, String):
+                found.append((prop.key, column_type.length))
+        _STRING_COLUMNS[cls] = found
+    return found
+
+
+def _fit_strings(session, flush_context, instances) -> None:
+    """Every text value fits its column before it is written, on every database: cut to
+    the column's length, NUL characters and lone surrogates removed (PostgreSQL refuses
+    them; SQLite would keep them). What a mail holds is never a reason it cannot be
+    stored: its raw bytes are kept whole, in a binary column."""
+    for obj in (*session.new, *session.dirty):
+        for key, length in _string_columns(type(obj)):
+            value = obj.__dict__.get(key)
+            if not isinstance(value, str):
+                continue
+            fitted = value
+            if "\x00" in fitted:
+                fitted = fitted.replace("\x00", "")
+            if not fitted.isascii():
+                fitted = fitted.encode("utf-8", "replace").decode("utf-8")
+            if length is not None and len(fitted) > length:
+                fitted = fitted[:length]
+            if fitted is not value and fitted != value:
+                setattr(obj, key, fitted)

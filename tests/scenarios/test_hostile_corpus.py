@@ -218,7 +218,7 @@ def check_no_ack_because(reason: str) -> Callable[[Outcome], None]:
 
 def check_clash(o: Outcome) -> None:
     assert any("Message-ID clash" in w for w in o.results[0].warnings)
-    assert _first_in(o)["message_id"] == "victim-3@hotelzee.nl"
+    assert _first_in(o)["message_id"] is None  # someone else's id: never a key to thread by
 
 
 def check_reply_after_clash(o: Outcome) -> None:
@@ -281,7 +281,7 @@ def check_idn(o: Outcome) -> None:
 
 
 def check_long_name(o: Outcome) -> None:
-    assert o.tickets[0]["contact_name"] == ("Naam " * 60).strip()
+    assert o.tickets[0]["contact_name"] == ("Naam " * 60)[:200]  # cut at the column's width
 
 
 POSTGRES_DATA_ERROR = ("PostgreSQL refuses a value the intake does not cut or clean; the DataError "
@@ -314,10 +314,7 @@ CASES: dict[str, Case] = {
                                 slack=("&lt;!channel&gt; &lt;!here&gt; &lt;@U0SANNE01&gt; "
                                        "&lt;http://evil.example|klik&gt;",)),
     "slack-thread-reply": Case(statuses=("created", "appended"), contact="thread@slack7.example",
-                               check=check_thread_post, bug_on=("smtp-sqlite",),
-                               bug="a customer's reply that arrives in the same batch as the mail that opens "
-                                   "its ticket never reaches the ticket's Slack thread: slack_posts.has_thread "
-                                   "looks for the root post, which is queued only after the batch is flushed"),
+                               check=check_thread_post),
     # -- look-alike and invisible characters -----------------------------------------
     "homoglyph-name": Case(contact="sanne@desk-example.com", name="\u0405anne Jansen", subject="Vraag van \u0405anne"),
     "bidi-subject": Case(contact="bidi@inv1.example", kind="invoice", subject="Factuur fdp.exe bijgevoegd x"),
@@ -357,10 +354,7 @@ CASES: dict[str, Case] = {
                                envelope=""),
     "dsn-failed-known": Case(statuses=("appended",), tickets=0, acks=0, envelope="", check=check_bounced),
     "dsn-delayed": Case(statuses=("ignored",), tickets=0, acks=0, reason="delivery-status report", envelope="",
-                        check=check_delay_noted,
-                        bug="a delay report is never noted on the ticket of the mail it reports: the "
-                            "'delivery-report' event needs a correlation match, but the original's "
-                            "Message-ID (text/rfc822-headers) is read only for failures (bounce_info)"),
+                        check=check_delay_noted),
     "dsn-relayed": Case(statuses=("ignored",), tickets=0, acks=0, reason="delivery-status report", envelope=""),
     "dsn-delivered": Case(statuses=("ignored",), tickets=0, acks=0, reason="delivery-status report", envelope=""),
     "dsn-disguised": Case(statuses=("ignored",), tickets=0, acks=0, reason="delivery-status report", envelope=""),
@@ -369,13 +363,13 @@ CASES: dict[str, Case] = {
     "delay-nonstandard": Case(statuses=("ignored",), tickets=0, acks=0, reason="delivery-status report",
                               envelope=""),
     # -- automatic mail: a ticket, no acknowledgement -------------------------------------------
-    "null-sender-plain": Case(contact="null@auto0.example", acks=0, envelope="",
+    "null-sender-plain": Case(contact="null@auto0.example", acks=0, envelope="", kind="remark",
                               check=check_no_ack_because("null-return-path")),
-    "auto-submitted": Case(contact="ooo@auto1.example", subject="Automatisch antwoord: Vraag", acks=0,
+    "auto-submitted": Case(contact="ooo@auto1.example", subject="Automatisch antwoord: Vraag", acks=0, kind="remark",
                            check=check_no_ack_because("auto-submitted: auto-replied")),
-    "x-autoreply": Case(contact="ar@auto2.example", subject="Vraag", acks=0,
+    "x-autoreply": Case(contact="ar@auto2.example", subject="Vraag", acks=0, kind="remark",
                         check=check_no_ack_because("x-autoreply")),
-    "precedence-bulk": Case(contact="news@auto3.example", subject="Nieuwsbrief november", acks=0,
+    "precedence-bulk": Case(contact="news@auto3.example", subject="Nieuwsbrief november", acks=0, kind="remark",
                             check=check_no_ack_because("precedence: bulk")),
     "auto-submitted-no": Case(contact="person@auto4.example"),
     # -- Message-IDs ---------------------------------------------------------------------------
@@ -385,10 +379,8 @@ CASES: dict[str, Case] = {
                                   check=check_clash),
     "mid-clash-then-reply": Case(
         statuses=("created", "created", "appended"), tickets=2, contact="first@clash3.example", subject="Levering",
-        check=check_reply_after_clash,
-        bug="after a Message-ID clash, a reply to that Message-ID threads to the clashing (newer) mail's "
-            "ticket: _ticket_by_message_ids keeps the last message row per id (and pending_ids the last "
-            "mail of a batch); the customer's own reply becomes a new ticket linked to the stranger's"),
+        acks=2,
+        check=check_reply_after_clash),
     "mid-2000": Case(statuses=("created", "duplicate"), contact="longid@mid1.example", smtp=500,
                      check=check_long_id),
     "no-message-id": Case(statuses=("created", "duplicate"), contact="noid@mid2.example"),
@@ -402,23 +394,19 @@ CASES: dict[str, Case] = {
     "zip-bomb": Case(contact="zip@big2.example", subject="Backup",
                      check=check_attachment("backup.zip", 15 * 1024 * 1024)),
     "subject-keyword-past-limit": Case(
-        contact="longsubj@big7.example", subject=("Vraag " + "woord " * 12_000)[:2000].strip(),
-        bug="routing reads the whole subject (facts_for cuts the body to READ_LIMIT, not the subject): a "
-            "word 70 KB into a subject staff see cut at 2,000 characters routes the ticket as a "
-            "cancellation, and a 500 KB subject takes seconds of regex per mail"),
+        contact="longsubj@big7.example", subject=("Vraag " + "woord " * 12_000)[:2000].strip()),
     "headers-5000": Case(contact="headers@big4.example", subject="Vraag over levering"),
     "line-5mb": Case(contact="line@big5.example", subject="Lange regel", smtp=500,
                      check=check_text("Begin\nlorem ipsum", "amet lorem")),
     "nul-bytes": Case(contact="nul@nul1.example", subject="Vraag met NUL", name="Nul Name",
-                      check=check_text("Tekst metNUL."),
-                      bug=f"{POSTGRES_DATA_ERROR}: the Content-ID keeps its NUL byte", bug_on=("ingest-postgres",)),
-    "invalid-base64": Case(contact="b64@enc1.example", subject="Kapotte codering"),
+                      check=check_text("Tekst metNUL.")),
+    "invalid-base64": Case(contact="b64@enc1.example", subject="Kapotte codering", kind="technical"),  # "kapot"
     "unknown-charset": Case(contact="charset@enc2.example", subject="Café vraag", name="Zoë",
                             check=check_text("Zoë en één € 5")),
     "binary-garbage": Case(statuses=("quarantined",), tickets=0, acks=0,
                            reason="unreadable: binary data without mail headers"),
     "binary-body": Case(contact="binary@bin2.example", subject="Bijlage"),
-    "broken-mime": Case(contact="broken@bin3.example", subject="Kapotte MIME"),
+    "broken-mime": Case(contact="broken@bin3.example", subject="Kapotte MIME", kind="technical"),
     # -- template injection ------------------------------------------------------------------------
     "template-subject": Case(contact="tpl@tpl1.example",
                              subject="{{ 7*7 }} {% for x in range(3) %}{{ x }}{% endfor %} {{ config }}",
@@ -433,9 +421,7 @@ CASES: dict[str, Case] = {
                                  check=check_text("Een algemene vraag.",
                                                   absent=("factuur", "wachtwoord", "afspraak", "klacht", "opzeg"))),
     "html-style-block-hidden": Case(
-        contact="html@html3.example", subject="Vraag", check=check_text("Een algemene vraag.", absent=("opzeg",)),
-        bug="text hidden by a <style> rule (.x {display: none}) is read: routed as a cancellation; only "
-            "inline styles are honoured (core/mail/hidden_html.py)"),
+        contact="html@html3.example", subject="Vraag", check=check_text("Een algemene vraag.", absent=("opzeg",))),
     "html-alt-hidden": Case(contact="html@html4.example", subject="Vraag",
                             check=check_text("Een algemene vraag over openingstijden.", absent=("opzeg",))),
     "html-entity-twice": Case(
@@ -451,19 +437,12 @@ CASES: dict[str, Case] = {
     "idn-punycode": Case(contact="jorg@xn--mller-kva.de", name="Jörg Müller"),
     # -- more ---------------------------------------------------------------------------------------------
     "own-address-spoof": Case(statuses=("ignored",), tickets=0, acks=0, reason="own address"),
-    "long-display-name": Case(contact="longname@len1.example", check=check_long_name,
-                              bug=f"{POSTGRES_DATA_ERROR}: a display name over 200 characters "
-                                  "(ticket.contact_name is varchar(200))", bug_on=("ingest-postgres",)),
-    "long-address": Case(contact="a" * 64 + "@" + "sub." * 70 + "len2.example",
-                         bug=f"{POSTGRES_DATA_ERROR}: a From address over 320 characters "
-                             "(ticket.contact_email, outbox.to_addr are varchar(320))", bug_on=("ingest-postgres",)),
+    "long-display-name": Case(contact="longname@len1.example", check=check_long_name),
+    # longer than any address can be (RFC 5321: 254): no address, so no contact and no ack
+    "long-address": Case(contact=None, name="Lang", acks=0),
     "long-content-type": Case(contact="longtype@len3.example",
-                              check=check_attachment("x.bin"),
-                              bug=f"{POSTGRES_DATA_ERROR}: a Content-Type over 200 characters "
-                                  "(attachment.content_type is varchar(200))", bug_on=("ingest-postgres",)),
-    "long-auto-submitted": Case(contact="longauto@len4.example", acks=0,
-                                bug=f"{POSTGRES_DATA_ERROR}: an Auto-Submitted value over 200 characters "
-                                    "(message.auto_reason is varchar(200))", bug_on=("ingest-postgres",)),
+                              check=check_attachment("x.bin")),
+    "long-auto-submitted": Case(contact="longauto@len4.example", acks=0, kind="remark"),
 }
 # a Slack payload may hold "<" only where the bot writes mrkdwn of its own: the mention of
 # a ticket's owner and links to the desk's own pages
@@ -749,10 +728,6 @@ def test_ticketbot_ingest_reads_hostile_files(tmp_path, monkeypatch, capsys):
     assert rc == 0 and json.loads(out)["subject"] == "Hallo Bcc: victim@evil.com X-Injected: yes"
 
 
-@pytest.mark.xfail(strict=True, raises=DataError, reason=(
-    "one mail PostgreSQL cannot store stops the SMTP intake: process_spool raises DataError, the spool "
-    "row stays first in line, and the worker's spool loop retries it every 5 s for ever; the mails "
-    "behind it are never made into tickets"))
 def test_a_mail_postgres_cannot_store_does_not_stall_the_smtp_intake(postgres, tmp_path, request):
     rig = _open_rig("smtp-postgres", postgres.create_database(), tmp_path, request)
     results, refused = rig.deliver(corpus("nul-bytes") + [("next.eml", build.plain(

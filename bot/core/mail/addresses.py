@@ -16,6 +16,7 @@ import re
 _ENCODED_WORD = re.compile(r"=\?[^?\s]{1,64}\?[bBqQ]\?[^?]*\?=")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _ADDR_SPEC = re.compile(r"[^\s<>(),;:\"\\@]+@[^\s<>(),;:\"\\@]+")
+MAX_ADDRESS = 254  # RFC 5321's limit on a path: longer is no address
 # header values longer than this are cut before they are read (nothing real comes close)
 MAX_HEADER = 16 * 1024
 
@@ -37,6 +38,8 @@ def parse_address_list(value: str) -> list[tuple[str, str]]:
         if addr.startswith("mailto:"):
             addr = addr[len("mailto:"):]
         if not addr or "@" not in addr or any(c.isspace() for c in addr) or "=?" in addr:
+            continue
+        if len(addr) > MAX_ADDRESS:  # no mail server takes it: not an address to answer
             continue
         out.append((_unquote(name.strip()), addr))
     return out

@@ -343,7 +343,8 @@ def _scan(part: Message, f: _Findings, depth: int) -> None:
 
 
 def bounce_info(em: Message) -> tuple[bool, list[str]]:
-    """(is this a bounce, Message-IDs of the original mail(s) it reports on).
+    """(is this a bounce, Message-IDs of the original mail(s) it reports on; for a report
+    that is not a failure too).
 
     Standard DSNs (multipart/report; report-type=delivery-status) are bounces
     unless every Action is delayed/delivered/relayed/expanded. Non-standard
@@ -398,11 +399,8 @@ def _bounce_info(em: Message) -> tuple[bool, list[str]]:
         if not (daemon or null_sender):
             return False, []
         _scan(em, f, 0)
-        if _DELAY_SUBJECT.search(subject):
-            return False, []
-        is_bounce = bool(_BOUNCE_SUBJECT.search(subject)) or (daemon and f.has_original)
-    if not is_bounce:
-        return False, []
+        is_bounce = not _DELAY_SUBJECT.search(subject) and (
+            bool(_BOUNCE_SUBJECT.search(subject)) or (daemon and f.has_original))
     ids = f.ids
     if not ids:
         for text in f.texts:
@@ -415,4 +413,7 @@ def _bounce_info(em: Message) -> tuple[bool, list[str]]:
         if i not in seen:
             seen.add(i)
             out.append(i)
-    return True, out
+    # a report that is not a failure (delayed, relayed, delivered) still names the mail it
+    # is about, so it can be noted on that mail's ticket
+    reported = is_bounce or is_report or bool(_DELAY_SUBJECT.search(subject))
+    return is_bounce, out if reported else []
