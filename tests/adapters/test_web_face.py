@@ -5,6 +5,7 @@ rate limits, every page and form, attachments that are never rendered. The brows
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from email.message import EmailMessage
 
@@ -303,3 +304,22 @@ def test_the_monthly_report_page_csv_and_charts(web, desk):
     assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert client.get("/reports?month=november").status_code == 400
     assert client.get("/reports?month=2026-11&print=1").status_code == 200
+
+
+def test_the_rules_check_routes_a_pasted_or_uploaded_mail_and_stores_nothing(web, desk):
+    client = web.test_client()
+    sign_in(client, desk)
+    token = csrf(client)
+    raw = customer_mail(12, "jan@bakkerij-jansen.nl", "Factuur 2026-114 klopt niet",
+                        "Het bedrag op de factuur is te hoog.").decode()
+    pasted = client.post("/rules/check", data={"csrf": token, "raw": raw}).get_data(as_text=True)
+    assert 'id="route"' in pasted and "Ruud de Boer" in pasted and 'id="trace"' in pasted
+    uploaded = client.post("/rules/check", data={"csrf": token, "raw": "",
+                                                 "file": (io.BytesIO(raw.encode()), "mail.eml")},
+                           content_type="multipart/form-data").get_data(as_text=True)
+    assert "Ruud de Boer" in uploaded
+    empty = client.post("/rules/check", data={"csrf": token, "raw": " "}).get_data(as_text=True)
+    assert "Paste a mail" in empty and 'id="route"' not in empty
+    with desk.sessions() as s:
+        assert not s.scalars(select(Outbox).where(Outbox.purpose != "sign-in")).all()  # nobody told
+    assert queries.list_tickets(desk, OPERATOR) == []

@@ -185,6 +185,15 @@ def test_a_staff_member_works_a_ticket_in_the_browser(browser, make_desk, settin
              "the charts")
         assert len(images) == 2
         shot(browser, "10-report")
+        # 9. the rules check: a pasted mail, routed and explained, nothing stored
+        browser.get(f"{base}/rules/check")
+        browser.find_element(By.ID, "raw").send_keys(
+            "From: Jan <jan@bakkerij-jansen.nl>\nSubject: Factuur klopt niet\n\n"
+            "Het bedrag op de factuur is te hoog.\n")
+        browser.find_element(By.ID, "check").click()
+        wait(browser, lambda d: d.find_elements(By.ID, "route"), "the routing")
+        shot(browser, "11-rules-check")
+        assert "Ruud de Boer" in browser.find_element(By.ID, "route").text
     finally:
         sink.stop()
         server.stop()

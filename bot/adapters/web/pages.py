@@ -249,3 +249,28 @@ def report_chart(name: str):
     except Refused as exc:
         abort(404, str(exc))
     return Response(png, mimetype="image/png")
+
+
+# ------------------------------------------------------------------------ rules check
+@bp.route("/rules/check", methods=["GET", "POST"])
+def rules_check():
+    """`ticketbot route --explain` in the browser: a pasted or uploaded mail, routed by
+    the rules in force, nothing stored."""
+    out = error = None
+    raw_text = ""
+    if request.method == "POST":
+        upload = request.files.get("file")
+        raw = upload.read() if upload is not None and upload.filename else b""
+        if not raw:
+            raw_text = request.form.get("raw") or ""
+            raw = raw_text.replace("\r\n", "\n").encode("utf-8", "surrogateescape")
+        if not raw.strip():
+            error = "Paste a mail or choose a file first."
+        else:
+            try:
+                out = queries.explain(desk(), g.actor, raw, "web")
+            except NotAllowed as exc:
+                abort(403, str(exc))
+            except Refused as exc:
+                error = str(exc)
+    return render_template("rules_check.html", out=out, error=error, raw=raw_text)

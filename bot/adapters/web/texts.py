@@ -66,6 +66,17 @@ NL: dict[str, str] = {
     "By kind": "Naar soort", "met": "gehaald", "breached": "niet gehaald",
     "median h to first action": "mediaan uur tot eerste actie", "90 % h": "90 % uur",
     "No deadlines fell in this month.": "Geen termijnen in deze maand.",
+    "Rules check": "Regels testen",
+    "Paste a mail (its source, headers and all) or upload an .eml file: see who it would go to "
+    "and why, without storing anything.":
+        "Plak een mail (de bron, met alle kopregels) of kies een .eml-bestand: zie naar wie hij zou gaan en "
+        "waarom, zonder iets op te slaan.",
+    "The mail": "De mail", "or a file": "of een bestand", "Route it": "Routeer", "It would go to": "Hij gaat naar",
+    "Sender": "Afzender", "advisor": "adviseur", "Language": "Taal", "Priority": "Prioriteit",
+    "Why this owner": "Waarom deze eigenaar", "Rule": "Regel", "(none matched: defaults)": "(geen: standaard)",
+    "ignored (no ticket)": "genegeerd (geen ticket)", "Cancellation": "Opzegging",
+    "no contract found for this sender": "geen contract gevonden voor deze afzender",
+    "Every rule tried": "Elke geprobeerde regel", "line": "regel", "yes": "ja", "no": "nee",
 }
 
 
