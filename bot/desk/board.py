@@ -12,13 +12,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
+from bot.core.contracts import add_months
 from bot.core.domain import CLOSED, Status
 from bot.desk import outgoing, queries
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.views import iso, ticket_dict, valid_number
-from bot.store.models import Attachment, Message, Ticket
+from bot.store.models import Attachment, Company, CompanyDomain, Contact, Message, Ticket
 
 SLA_STATES = ("new", "overdue", "due-today", "waiting", "on-track")
 PAGE_SIZE = 50
@@ -302,3 +304,42 @@ def attachments_of(desk: Desk, actor: Actor, number: int) -> dict[int, list[dict
             out.setdefault(m_id, []).append({"id": a_id, "name": name or f"attachment-{a_id}",
                                              "type": ctype, "size": size, "inline": inline})
         return out
+
+
+def customers(desk: Desk, actor: Actor, words: str = "", page: int = 1) -> dict[str, Any]:
+    """Companies with their domains, advisor, contacts, contracts (and each contract's
+    notice deadline) and open tickets; a page of PAGE_SIZE, by name, filtered by words
+    in the name, a domain or a contact's address."""
+    check(actor, Verb.VIEW)
+    today = desk.clock().astimezone(_local_tz(desk)).date()
+    with desk.uow.read() as s:
+        q = select(Company).where(Company.prospect.is_(False))
+        if words.strip():
+            like = _like(words.strip())
+            q = q.where(or_(func.lower(Company.name).like(like, escape="\\"),
+                            exists().where(CompanyDomain.company_id == Company.id,
+                                           CompanyDomain.domain.like(like, escape="\\")),
+                            exists().where(Contact.company_id == Company.id,
+                                           func.lower(Contact.email).like(like, escape="\\"))))
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        rows = s.scalars(q.options(selectinload(Company.domains), selectinload(Company.contacts),
+                                   selectinload(Company.contracts))
+                         .order_by(func.lower(Company.name)).offset((page - 1) * PAGE_SIZE)
+                         .limit(PAGE_SIZE)).all()
+        open_counts = dict(s.execute(select(Ticket.company_id, func.count()).where(
+            Ticket.company_id.in_([c.id for c in rows]), Ticket.status.not_in(CLOSED))
+            .group_by(Ticket.company_id)).all())
+        out = []
+        for c in rows:
+            contracts = []
+            for k in sorted(c.contracts, key=lambda k: (k.end or date.max, k.id)):
+                deadline = add_months(k.end, -k.notice_months) if k.end else None
+                contracts.append({"reference": k.reference, "status": str(k.status), "start": iso(k.start),
+                                  "end": iso(k.end), "auto_renew": k.auto_renew, "notice_deadline": iso(deadline),
+                                  "deadline_passed": bool(deadline and deadline < today), "ends_on": iso(k.ends_on)})
+            out.append({"id": c.id, "name": c.name, "advisor": c.advisor, "website_access": c.website_access,
+                        "domains": sorted(d.domain for d in c.domains),
+                        "contacts": [{"name": p.name, "email": p.email, "phone": p.phone}
+                                     for p in sorted(c.contacts, key=lambda p: p.email)],
+                        "contracts": contracts, "open_tickets": open_counts.get(c.id, 0)})
+    return {"customers": out, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE))}

@@ -323,3 +323,27 @@ def test_the_rules_check_routes_a_pasted_or_uploaded_mail_and_stores_nothing(web
     with desk.sessions() as s:
         assert not s.scalars(select(Outbox).where(Outbox.purpose != "sign-in")).all()  # nobody told
     assert queries.list_tickets(desk, OPERATOR) == []
+
+
+def test_customers_are_listed_and_imported_from_an_uploaded_csv(web, desk):
+    client = web.test_client()
+    sign_in(client, desk)
+    listed = client.get("/customers").get_data(as_text=True)
+    assert "Bakkerij Jansen" in listed and "C-100" in listed
+    token = csrf(client)
+    csv_bytes = ("company,domains,advisor,website_access,contact_name,contact_email,contact_phone\n"
+                 "Drukkerij De Vries,drukkerij-devries.nl,pieter,no,Els de Vries,els@drukkerij-devries.nl,\n"
+                 "Zonder Adviseur,zonder.nl,nobody,no,,,\n").encode()
+    r = client.post("/customers/import", data={"csrf": token, "what": "customers",
+                                               "file": (io.BytesIO(csv_bytes), "klanten.csv")},
+                    content_type="multipart/form-data")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'id="import-report"' in html
+    assert "1 toegevoegd" in html or "1 added" in html
+    assert "regel 3" in html or "line 3" in html  # the unknown advisor, rejected with its line
+    found = client.get("/customers?q=devries").get_data(as_text=True)
+    assert "Drukkerij De Vries" in found and "Bakkerij Jansen" not in found
+    no_csrf = client.post("/customers/import", data={"what": "customers",
+                                                     "file": (io.BytesIO(csv_bytes), "k.csv")},
+                          content_type="multipart/form-data")
+    assert no_csrf.status_code == 403

@@ -91,7 +91,7 @@ def mail_with_pdf() -> bytes:
     return msg.as_bytes()
 
 
-def test_a_staff_member_works_a_ticket_in_the_browser(browser, make_desk, settings):
+def test_a_staff_member_works_a_ticket_in_the_browser(browser, make_desk, settings, tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     desk = make_desk(settings=settings.with_(web_url=base))
@@ -194,6 +194,17 @@ def test_a_staff_member_works_a_ticket_in_the_browser(browser, make_desk, settin
         wait(browser, lambda d: d.find_elements(By.ID, "route"), "the routing")
         shot(browser, "11-rules-check")
         assert "Ruud de Boer" in browser.find_element(By.ID, "route").text
+        # 10. customers: a CSV uploaded, its per-row report, the new company listed
+        csv_path = tmp_path / "klanten.csv"
+        csv_path.write_text("company,domains,advisor,website_access,contact_name,contact_email,contact_phone\n"
+                            "Drukkerij De Vries,drukkerij-devries.nl,pieter,no,Els de Vries,"
+                            "els@drukkerij-devries.nl,+31 10 555 0199\n", encoding="utf-8")
+        browser.get(f"{base}/customers")
+        browser.find_element(By.ID, "csv-file").send_keys(str(csv_path))
+        browser.find_element(By.ID, "upload").click()
+        wait(browser, lambda d: d.find_elements(By.ID, "import-report"), "the import report")
+        shot(browser, "12-customers")
+        assert "Drukkerij De Vries" in browser.find_element(By.ID, "customers").text
     finally:
         sink.stop()
         server.stop()

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import mimetypes
 import re
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +16,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 
 from bot.adapters.web.texts import translator
 from bot.core.time.humanize import when
-from bot.desk import actions, board, queries, reports
+from bot.desk import actions, board, customer_csv, queries, reports
 from bot.desk.actions import ACTION_KINDS
 from bot.desk.context import Desk
 from bot.desk.errors import NotAllowed, Refused
@@ -274,3 +276,37 @@ def rules_check():
             except Refused as exc:
                 error = str(exc)
     return render_template("rules_check.html", out=out, error=error, raw=raw_text)
+
+
+# ------------------------------------------------------------------------ customers
+@bp.get("/customers")
+def customers():
+    try:
+        page = max(1, min(10_000, int(request.args.get("page") or 1)))
+    except ValueError:
+        page = 1
+    words = (request.args.get("q") or "").strip()[:200]
+    found = board.customers(desk(), g.actor, words, page)
+    return render_template("customers.html", found=found, q=words)
+
+
+@bp.post("/customers/import")
+def customers_import():
+    """CSV upload, as `ticketbot import customers|contracts FILE`: the same per-row report."""
+    what = request.form.get("what", "")
+    if what not in customer_csv.WHAT:
+        abort(400, f"import what? one of {', '.join(customer_csv.WHAT)}")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a CSV file first.", "error")
+        return redirect(url_for("pages.customers"))
+    with tempfile.TemporaryDirectory(prefix="ticketbot-import-") as tmp:
+        path = Path(tmp) / "upload.csv"
+        upload.save(path)
+        try:
+            report = customer_csv.import_file(desk(), g.actor, what, path)
+        except NotAllowed as exc:
+            abort(403, str(exc))
+    found = board.customers(desk(), g.actor)
+    return render_template("customers.html", found=found, q="", report=report.as_dict(), what=what,
+                           filename=upload.filename)

@@ -77,6 +77,14 @@ NL: dict[str, str] = {
     "ignored (no ticket)": "genegeerd (geen ticket)", "Cancellation": "Opzegging",
     "no contract found for this sender": "geen contract gevonden voor deze afzender",
     "Every rule tried": "Elke geprobeerde regel", "line": "regel", "yes": "ja", "no": "nee",
+    "Customers": "Klanten", "Name, domain or address": "Naam, domein of adres", "Import": "Importeer",
+    "customers": "klanten", "contracts": "contracten", "CSV file": "CSV-bestand", "Imported": "Geïmporteerd",
+    "added": "toegevoegd", "changed": "gewijzigd", "unchanged": "ongewijzigd", "rejected": "geweigerd",
+    "companies": "bedrijven", "Company": "Bedrijf", "Contacts": "Contactpersonen", "Contracts": "Contracten",
+    "Open tickets": "Open tickets", "website access": "websitetoegang", "until": "tot",
+    "notice by": "opzeggen uiterlijk", "No customers yet: import them from a CSV file.":
+        "Nog geen klanten: importeer ze uit een CSV-bestand.",
+    "Choose a CSV file first.": "Kies eerst een CSV-bestand.",
 }
 
 
