@@ -65,14 +65,14 @@ def reply(desk: Desk, actor: Actor, number: int, text: str, *, delay_seconds: fl
     now = desk.clock()
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
-        if not t.contact_email:
+        if not t.answer_to:
             raise Refused(f"ticket {t.id} has no customer address to reply to")
         if not text.strip():
             raise Refused("the reply is empty")
         before = {"first_action_at": iso(t.first_action_at), "status": t.status,
                   "awaiting_since": iso(t.awaiting_since)}
         row = outgoing.queue_mail(
-            s, desk, t, now, purpose="reply", template="reply", to_addr=t.contact_email,
+            s, desk, t, now, purpose="reply", template="reply", to_addr=t.answer_to,
             automatic=False, reply_to=outgoing.last_inbound(s, t),
             context=outgoing.reply_context(desk, t, text, actor.key))
         row.next_attempt_at = now + timedelta(seconds=delay_seconds)
@@ -231,7 +231,7 @@ def resolve(desk: Desk, actor: Actor, number: int, note: str | None = None,
         sla_state.refresh(s, desk.ruleset, t)
         t.updated_at = now
         record(s, t, now, actor.key, "resolved", {"from": old}, note)
-        if tell_customer and t.contact_email and t.channel == Channel.MAIL:
+        if tell_customer and t.answer_to and t.channel == Channel.MAIL:
             outgoing.resolved_mail(s, desk, t, now, note)
         return ticket_dict(desk, t)
 

@@ -288,7 +288,7 @@ def reply_preview(desk: Desk, actor: Actor, number: int, text: str) -> dict[str,
             return None
         rendered = desk.renderer.render_mail("reply", t.language,
                                              outgoing.reply_context(desk, t, text, actor.key))
-        return {"to": t.contact_email, "subject": rendered.subject, "text": rendered.text}
+        return {"to": t.answer_to, "subject": rendered.subject, "text": rendered.text}
 
 
 def attachments_of(desk: Desk, actor: Actor, number: int) -> dict[int, list[dict[str, Any]]]:

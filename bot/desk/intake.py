@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from bot.core import correlation
 from bot.core.domain import CLOSED, Channel, Direction, InboundMessage, Status
 from bot.core.mail import threadindex
+from bot.core.mail.addresses import reply_address
 from bot.core.mail.prepare import IngestResult, Prepared, prepare
+from bot.core.pleasantries import only_thanks
 from bot.desk import cancellation_workflow as cancellations
 from bot.desk import (
     directory,
@@ -326,6 +328,26 @@ def _domain_of(addr: str) -> str | None:
     return domain if domain and not directory.is_free_mail(domain) else None
 
 
+def _recent_counts(s: Session, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    """New tickets within the flood window, per sender and per domain: read once per
+    batch (one grouped query on the indexed creation time), then counted along."""
+    counts = s.info.get("recent_counts")
+    if counts is None:
+        by_sender: dict[str, int] = {}
+        by_domain: dict[str, int] = {}
+        for addr, n in s.execute(select(Ticket.contact_email, func.count()).where(
+                Ticket.created_at > now - FLOOD_WINDOW, Ticket.contact_email.is_not(None))
+                .group_by(Ticket.contact_email)):
+            if addr is None:
+                continue
+            by_sender[addr] = n
+            domain = _domain_of(addr)
+            if domain:
+                by_domain[domain] = by_domain.get(domain, 0) + n
+        counts = s.info["recent_counts"] = (by_sender, by_domain)
+    return counts
+
+
 def _over_cap(s: Session, desk: Desk, msg: InboundMessage,
               now: datetime) -> tuple[str, str, str] | None:
     """Whether this sender, or their domain, has opened as many tickets within the window
@@ -335,22 +357,11 @@ def _over_cap(s: Session, desk: Desk, msg: InboundMessage,
     if not addr:
         return None
     limits = desk.ruleset.limits
-    since = now - FLOOD_WINDOW
-    counts = s.info.setdefault("new_by_sender", {})
-    if addr not in counts:
-        counts[addr] = s.scalar(select(func.count()).select_from(Ticket).where(
-            Ticket.contact_email == addr, Ticket.created_at > since)) or 0
-    if counts[addr] >= limits["new_tickets_per_sender_per_hour"]:
+    by_sender, by_domain = _recent_counts(s, now)
+    if by_sender.get(addr, 0) >= limits["new_tickets_per_sender_per_hour"]:
         return "sender", addr, "new_tickets_per_sender_per_hour"
     domain = _domain_of(addr)
-    if domain is None:
-        return None
-    by_domain = s.info.setdefault("new_by_domain", {})
-    if domain not in by_domain:
-        by_domain[domain] = s.scalar(select(func.count()).select_from(Ticket).where(
-            Ticket.created_at > since,
-            Ticket.contact_email.like("%@" + _like_escape(domain), escape="\\"))) or 0
-    if by_domain[domain] >= limits["new_tickets_per_domain_per_hour"]:
+    if domain and by_domain.get(domain, 0) >= limits["new_tickets_per_domain_per_hour"]:
         return "domain", "@" + domain, "new_tickets_per_domain_per_hour"
     return None
 
@@ -360,11 +371,14 @@ def _like_escape(text: str) -> str:
 
 
 def _count_new(s: Session, addr: str) -> None:
-    if addr and addr in s.info.get("new_by_sender", {}):
-        s.info["new_by_sender"][addr] += 1
-    domain = _domain_of(addr) if addr else None
-    if domain and domain in s.info.get("new_by_domain", {}):
-        s.info["new_by_domain"][domain] += 1
+    counts = s.info.get("recent_counts")
+    if not addr or counts is None:
+        return
+    by_sender, by_domain = counts
+    by_sender[addr] = by_sender.get(addr, 0) + 1
+    domain = _domain_of(addr)
+    if domain:
+        by_domain[domain] = by_domain.get(domain, 0) + 1
 
 
 def _flood_ticket(s: Session, addr: str, flooding: tuple[str, str, str],
@@ -394,6 +408,10 @@ def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
     _add_message(s, ticket, item, now)
     ticket.updated_at = now
     customer = f"customer:{msg.from_addr}"
+    if decision == "reopen" and only_thanks(msg.visible_text or msg.text, msg.from_name):
+        decision = "thanks"
+        record(s, ticket, now, customer, "thanks", None,
+               "the customer said thanks on a resolved ticket: it stays resolved")
     if decision == "reopen":
         old = ticket.status
         ticket.status = Status.OPEN
@@ -404,8 +422,9 @@ def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
         ticket.status = Status.OPEN
         record(s, ticket, now, customer, "status", {"from": Status.WAITING, "to": Status.OPEN},
                "the customer replied")
-    sla_state.customer_wrote(s, desk.ruleset, ticket, now, was_status=was_status,
-                             was_resolved_at=was_resolved_at)
+    if decision != "thanks":  # a thanks leaves the resolved ticket and its clocks alone
+        sla_state.customer_wrote(s, desk.ruleset, ticket, now, was_status=was_status,
+                                 was_resolved_at=was_resolved_at)
     # after the batch's new tickets have their thread roots (a reply in the same batch as
     # the mail that opened its ticket goes into that thread too)
     s.info["after_flush"].append(lambda: slack_posts.customer_wrote(
@@ -424,6 +443,8 @@ def _belongs(s: Session, ticket: Ticket, msg: InboundMessage, now: datetime) -> 
     if not addr:
         return False
     if ticket.contact_email and addr == ticket.contact_email.lower():
+        return True
+    if ticket.reply_to and addr == ticket.reply_to.lower():  # the customer behind a web form
         return True
     if ticket.company is not None:
         ident = directory.identify(s, addr, msg.from_name or "", now, create=False, flush=False)
@@ -473,6 +494,7 @@ def _new_ticket(s: Session, desk: Desk, msg: InboundMessage, now: datetime,
     ticket = Ticket(
         kind="question", status=Status.NEW, subject=subject[:2000] or "(no subject)",
         contact_email=msg.from_addr or None, contact_name=msg.from_name or None,
+        reply_to=reply_address(msg.reply_to, msg.from_addr, msg.headers, settings.all_own_addresses),
         owner=settings.default_owner, priority="normal", channel=msg.channel.value,
         language=msg.language or settings.default_language,
         linked_ticket_id=linked.id if linked else None, thread_index=thread_index,

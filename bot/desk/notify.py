@@ -166,15 +166,19 @@ def _within_cap(s: Session, desk: Desk, person: Person, ticket: Ticket, now: dat
     """Whether one more new-ticket notice may go to ``person`` now; if not, the notice is
     held: an event on the ticket, and the person told once per window."""
     cap = desk.ruleset.limits["notices_per_person_per_hour"]
-    since = now - NOTICE_WINDOW
-    cache = s.info.setdefault("notice_counts", {})
+    cache = s.info.get("notice_counts")
+    if cache is None:  # read once per transaction: notices of the window, per address
+        by_addr: dict[str, list[int]] = {}
+        for to, purpose, n in s.execute(select(Outbox.to_addr, Outbox.purpose, func.count()).where(
+                Outbox.created_at > now - NOTICE_WINDOW, Outbox.purpose.in_((*CAPPED, "notices-held")))
+                .group_by(Outbox.to_addr, Outbox.purpose)):
+            counted = by_addr.setdefault(to, [0, 0])
+            counted[0 if purpose in CAPPED else 1] += n
+        cache = s.info["notice_counts"] = {"by_addr": by_addr}
     if person.key not in cache:
-        to = [a for a in (person.slack, person.email) if a]
-        rows = s.execute(select(Outbox.purpose, func.count()).where(
-            Outbox.to_addr.in_(to), Outbox.created_at > since,
-            Outbox.purpose.in_((*CAPPED, "notices-held"))).group_by(Outbox.purpose)).all()
-        counts = dict(rows)
-        cache[person.key] = [sum(counts.get(p, 0) for p in CAPPED), counts.get("notices-held", 0)]
+        addresses = [a for a in (person.slack, person.email) if a]
+        cache[person.key] = [sum(cache["by_addr"].get(a, [0, 0])[0] for a in addresses),
+                             sum(cache["by_addr"].get(a, [0, 0])[1] for a in addresses)]
     counted = cache[person.key]
     if counted[0] < cap:
         counted[0] += 1

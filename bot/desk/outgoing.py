@@ -138,7 +138,7 @@ def acknowledge(s: Session, desk: Desk, ticket: Ticket, msg, now: datetime,
     queue_mail(
         s, desk, ticket, now, purpose="ack",
         template=template if isinstance(template, str) else "ack",
-        to_addr=msg.from_addr, automatic=True, reply_to=msg,
+        to_addr=ticket.answer_to or msg.from_addr, automatic=True, reply_to=msg,
         context={"tag": desk.tag(ticket.id), "subject": ticket.subject, "name": msg.from_name,
                  "desk": desk.settings.address_name, "ticket": ticket.id, **(extra or {})},
     )
@@ -156,7 +156,7 @@ def reply_context(desk: Desk, t: Ticket, text: str, by: str) -> dict[str, Any]:
 def resolved_mail(s: Session, desk: Desk, t: Ticket, now: datetime, note: str | None) -> None:
     """Procedure 003: the customer decides: "resolved, reply if it is not"."""
     queue_mail(
-        s, desk, t, now, purpose="resolved", template="resolved", to_addr=t.contact_email or "",
+        s, desk, t, now, purpose="resolved", template="resolved", to_addr=t.answer_to or "",
         automatic=False, reply_to=last_inbound(s, t),
         context={"tag": desk.tag(t.id), "subject": t.subject, "name": t.contact_name or "",
                  "desk": desk.settings.address_name, "note": note or "",

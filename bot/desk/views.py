@@ -41,7 +41,8 @@ def ticket_dict(desk: Desk, t: Ticket) -> dict[str, Any]:
     return {
         "number": t.id, "tag": desk.tag(t.id), "kind": t.kind,
         "status": str(t.status), "subject": t.subject, "customer": t.customer,
-        "contact": t.contact_email, "contact_name": t.contact_name, "owner": t.owner,
+        "contact": t.contact_email, "contact_name": t.contact_name, "reply_to": t.reply_to,
+        "owner": t.owner,
         "owner_role": t.owner_role, "rule": t.rule, "category": t.category,
         "priority": t.priority, "urgent": t.urgent, "channel": str(t.channel),
         "language": t.language,

@@ -79,6 +79,9 @@ class Ticket(Base):
     customer: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(320), index=True)
     contact_name: Mapped[str | None] = mapped_column(String(200))
+    # where the customer asked to be answered (their mail's Reply-To: one person's
+    # address, not ours, not a list); None: the contact address
+    reply_to: Mapped[str | None] = mapped_column(String(320))
     owner: Mapped[str] = mapped_column(String(200), index=True)  # a person key from rules.yaml
     owner_role: Mapped[str | None] = mapped_column(String(40))  # the role it was routed by
     priority: Mapped[str] = mapped_column(String(20), default="normal")
@@ -94,7 +97,7 @@ class Ticket(Base):
     bounced: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     thread_index: Mapped[str | None] = mapped_column(String(200))  # Outlook conversation root
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # flood caps, reports
     updated_at: Mapped[datetime]
     first_action_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
@@ -130,6 +133,11 @@ class Ticket(Base):
     @property
     def number(self) -> int:
         return self.id
+
+    @property
+    def answer_to(self) -> str | None:
+        """The address mail to the customer goes to: their Reply-To, else the contact."""
+        return self.reply_to or self.contact_email
 
 
 class SlaNotice(Base):
@@ -443,7 +451,7 @@ class Outbox(Base):
     claimed_until: Mapped[datetime | None]
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. Slack's channel and ts
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # notice caps
     sent_at: Mapped[datetime | None]
 
 

@@ -331,9 +331,9 @@ def test_customers_are_listed_and_imported_from_an_uploaded_csv(web, desk):
     listed = client.get("/customers").get_data(as_text=True)
     assert "Bakkerij Jansen" in listed and "C-100" in listed
     token = csrf(client)
-    csv_bytes = ("company,domains,advisor,website_access,contact_name,contact_email,contact_phone\n"
-                 "Drukkerij De Vries,drukkerij-devries.nl,pieter,no,Els de Vries,els@drukkerij-devries.nl,\n"
-                 "Zonder Adviseur,zonder.nl,nobody,no,,,\n").encode()
+    csv_bytes = (b"company,domains,advisor,website_access,contact_name,contact_email,contact_phone\n"
+                 b"Drukkerij De Vries,drukkerij-devries.nl,pieter,no,Els de Vries,els@drukkerij-devries.nl,\n"
+                 b"Zonder Adviseur,zonder.nl,nobody,no,,,\n")
     r = client.post("/customers/import", data={"csrf": token, "what": "customers",
                                                "file": (io.BytesIO(csv_bytes), "klanten.csv")},
                     content_type="multipart/form-data")

@@ -359,3 +359,56 @@ def test_a_reused_message_id_with_other_content_is_kept_not_dropped(service):
     results = intake.ingest_prepared(service, [prepare(mail(52, message_id="twice@c.example"), "x"),
                                                prepare(mail(53, message_id="twice@c.example"), "y")])
     assert [r.status for r in results] == ["created", "created"]
+
+
+def _form_mail(n: int, reply_to: str, extra: str = "") -> bytes:
+    return (f"From: Webshop <noreply@shop{n}.example>\r\nReply-To: Klant <{reply_to}>\r\n"
+            f"To: support@desk.example\r\nSubject: Contactformulier: vraag over levering\r\n"
+            f"Message-ID: <form{n}@shop.example>\r\n{extra}\r\n"
+            "Naam: Klaas\r\nVraag: wanneer wordt mijn advertentie geplaatst?\r\n").encode()
+
+
+def test_a_web_forms_reply_to_is_where_the_customer_is_answered(service):
+    """Issue 13: a form or shop sends as noreply@ with the customer in Reply-To: the
+    acknowledgement and every reply go to that address, and the customer's own reply
+    from it joins the ticket; the dossier shows both addresses."""
+    r = intake.ingest_raw(service, _form_mail(1, "klaas@gmail.com"), "t")
+    assert r.status == "created"
+    d = queries.ticket_detail(service, OPERATOR, r.ticket)
+    assert (d["contact"], d["reply_to"]) == ("noreply@shop1.example", "klaas@gmail.com")
+    [ack] = [o for o in outbox_rows(service) if o.purpose == "ack"]
+    assert ack.to_addr == "klaas@gmail.com"
+    actions.reply(service, OPERATOR, r.ticket, "Volgende week.")
+    assert outbox_rows(service)[-1].to_addr == "klaas@gmail.com"
+    answer = (b"From: Klaas <klaas@gmail.com>\r\nTo: support@desk.example\r\n"
+              b"Subject: Re: Contactformulier\r\nMessage-ID: <k2@gmail.com>\r\n"
+              b"In-Reply-To: <form1@shop.example>\r\n\r\nPrima, dank u.\r\n")
+    assert intake.ingest_raw(service, answer, "t").ticket == r.ticket
+
+
+def test_a_lists_or_a_robots_reply_to_is_not_the_customer(service):
+    listed = intake.ingest_raw(service, _form_mail(2, "list@lists.example", "List-Id: <x.lists.example>\r\n"), "t")
+    assert queries.ticket_detail(service, OPERATOR, listed.ticket)["reply_to"] is None
+    robot = intake.ingest_raw(service, _form_mail(3, "no-reply@elsewhere.example"), "t")
+    d = queries.ticket_detail(service, OPERATOR, robot.ticket)
+    assert d["reply_to"] is None
+    assert not [o for o in outbox_rows(service) if o.purpose == "ack" and o.ticket_id == robot.ticket]
+
+
+def test_thanks_alone_does_not_reopen_a_resolved_ticket(service, clock):
+    """Issue 13: "Bedankt!" on a resolved ticket is kept and noted, the ticket stays
+    resolved; a reply that says more reopens it."""
+    intake.ingest_raw(service, mail(17, message_id="t1@c.example"), "t")
+    actions.resolve(service, OPERATOR, 1, None)
+    clock.advance(days=1)
+    sender = message_from_bytes(mail(17), policy=policy.default)["From"]
+    thanks = (f"From: {sender}\r\nTo: support@desk.example\r\nSubject: Re: vraag\r\n"
+              "Message-ID: <t2@c.example>\r\nIn-Reply-To: <t1@c.example>\r\n\r\n"
+              "Hartelijk bedankt!\r\n").encode()
+    r = intake.ingest_raw(service, thanks, "t")
+    d = queries.ticket_detail(service, OPERATOR, 1)
+    assert (r.status, r.ticket, d["status"]) == ("appended", 1, "resolved")
+    assert [e["action"] for e in d["events"]][-2:] == ["thanks", "message"]
+    more = mail(17, message_id="t3@c.example", in_reply_to="t1@c.example")  # a whole question
+    intake.ingest_raw(service, more, "t")
+    assert queries.ticket_detail(service, OPERATOR, 1)["status"] == "open"

@@ -84,7 +84,7 @@ NL: dict[str, str] = {
     "Open tickets": "Open tickets", "website access": "websitetoegang", "until": "tot",
     "notice by": "opzeggen uiterlijk", "No customers yet: import them from a CSV file.":
         "Nog geen klanten: importeer ze uit een CSV-bestand.",
-    "Choose a CSV file first.": "Kies eerst een CSV-bestand.",
+    "Choose a CSV file first.": "Kies eerst een CSV-bestand.", "Answered at": "Antwoorden naar",
 }
 
 

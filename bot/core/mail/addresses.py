@@ -146,3 +146,22 @@ def _elements(value: str) -> list[tuple[str, str | None, str]]:
         i += 1
     close()
     return elements
+
+
+_ROBOT = re.compile(r"^(?:no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?)\b", re.IGNORECASE)
+
+
+def reply_address(reply_to: list[str], from_addr: str, headers: dict[str, str],
+                  own: frozenset[str] | set[str]) -> str | None:
+    """Where a customer asked to be answered, when it is one person's address: a single
+    Reply-To that is not the sender's own, not ours, not a mailing list's (a list sets
+    Reply-To to itself) and not a robot's. Web forms, shops and ERPs send as noreply@
+    with the customer in Reply-To."""
+    if len(reply_to) != 1 or any(h in headers for h in ("list-id", "list-post")):
+        return None
+    addr = reply_to[0].lower()
+    if addr == (from_addr or "").lower() or addr in own or _ROBOT.match(addr.partition("@")[0]):
+        return None
+    if not addr.isprintable() or any(c.isspace() for c in addr):
+        return None
+    return addr

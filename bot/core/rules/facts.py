@@ -121,13 +121,24 @@ def unstated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> 
     return None
 
 
+def keyword_pattern(words: list[str]) -> re.Pattern:
+    """One regex for a word list: the plain words behind a single word-start check (so the
+    alternatives are tried only where a word starts, not at every character), the
+    "*compound" endings anywhere. Longer words first, so the longest match is reported."""
+    starts = sorted({re.escape(fold(w)) for w in words if not (w.startswith("*") and len(w) > 1)},
+                    key=lambda w: (-len(w), w))
+    ends = sorted({re.escape(fold(w[1:])) for w in words if w.startswith("*") and len(w) > 1},
+                  key=lambda w: (-len(w), w))
+    parts = ([rf"(?<!\w)(?:{'|'.join(starts)})"] if starts else []) + ends
+    return re.compile("|".join(parts) or r"(?!x)x")
+
+
 def _keyword_test(part: str, words: list[str], scopes: Scopes | None = None
                   ) -> Callable[[Facts], str | bool]:
     # A keyword matches at the start of a word: "cancel" finds "cancellation",
     # "factuur" finds "factuurnummer", but "rekening" does not find "verrekening".
     # "*opzegging": also at the end of a compound (contractopzegging, Vertragskündigung)
-    pattern = re.compile("|".join(re.escape(fold(w[1:])) if w.startswith("*") and len(w) > 1
-                                  else rf"(?<!\w){re.escape(fold(w))}" for w in words))
+    pattern = keyword_pattern(words)
 
     def test(f: Facts) -> str | bool:
         if scopes is None:
