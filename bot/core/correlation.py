@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Generic, TypeVar
 
 from bot.core.domain import CLOSED, InboundMessage
+from bot.core.mail import threadindex
 
 # Reply and forward prefixes in the languages our customers' mail clients use:
 # en Re/Fwd/Fw, nl Antw/Doorst, de AW/WG, pl Odp/PD, sv/da SV, fr TR, and Outlook's RE[2]:
@@ -81,9 +82,12 @@ def correlate(
     prefix: str,
     find_by_message_ids: Callable[[list[str]], T | None],
     find_by_number: Callable[[int], T | None],
+    find_by_conversation: Callable[[str], T | None] | None = None,
 ) -> Match[T]:
-    """Stored Message-IDs first (so a CC'd colleague's reply threads too), then the tag.
-    A tag that names no ticket (a typo, another system's tag) is ignored."""
+    """Stored Message-IDs first (so a CC'd colleague's reply threads too), then the tag,
+    then Outlook's conversation (the Thread-Index header block: a reply that lost its
+    In-Reply-To, References and tag). A tag that names no ticket (a typo, another
+    system's tag) is ignored."""
     ids = candidate_ids(msg)
     if ids:
         found = find_by_message_ids(ids)
@@ -94,6 +98,11 @@ def correlate(
         found = find_by_number(number)
         if found is not None:
             return Match(found, "subject-tag")
+    key = threadindex.conversation_key(msg.headers.get("thread-index"))
+    if key is not None and find_by_conversation is not None:
+        found = find_by_conversation(key)
+        if found is not None:
+            return Match(found, "thread-index")
     return Match(None, "new")
 
 

@@ -214,6 +214,8 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         msg, settings.tag_prefix,
         lambda ids: _ticket_by_message_ids(s, ids),
         lambda n: s.get(Ticket, n),
+        lambda key: s.scalars(select(Ticket).where(Ticket.conversation == key)
+                              .order_by(Ticket.id.desc()).limit(1)).first(),
     )
     if msg.is_bounce:
         if match.ticket is None:
@@ -498,6 +500,7 @@ def _new_ticket(s: Session, desk: Desk, msg: InboundMessage, now: datetime,
         owner=settings.default_owner, priority="normal", channel=msg.channel.value,
         language=msg.language or settings.default_language,
         linked_ticket_id=linked.id if linked else None, thread_index=thread_index,
+        conversation=threadindex.conversation_key(thread_index),
         created_at=now, updated_at=now,
         slack_channel=msg.slack_channel, slack_ts=msg.slack_ts,  # opened in Slack: its thread
     )

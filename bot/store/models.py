@@ -97,6 +97,9 @@ class Ticket(Base):
     bounced: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     thread_index: Mapped[str | None] = mapped_column(String(200))  # Outlook conversation root
+    # its header block as hex (core/mail/threadindex.conversation_key): Outlook replies
+    # that carry nothing else of the conversation still find the ticket
+    conversation: Mapped[str | None] = mapped_column(String(44), index=True)
     created_at: Mapped[datetime] = mapped_column(index=True)  # flood caps, reports
     updated_at: Mapped[datetime]
     first_action_at: Mapped[datetime | None]

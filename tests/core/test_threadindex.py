@@ -32,3 +32,17 @@ def test_child_appends_five_bytes_keeping_the_parent():
 def test_garbage_parent_starts_a_new_conversation():
     assert len(base64.b64decode(threadindex.child_thread_index("not base64!", NOW))) == 22
     assert not threadindex.is_valid("AQHZ")
+
+
+def test_a_replys_conversation_key_is_its_roots():
+    from datetime import UTC, datetime
+
+    from bot.core.mail import threadindex
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    root = threadindex.new_thread_index(now)
+    child = threadindex.child_thread_index(threadindex.child_thread_index(root, now), now)
+    key = threadindex.conversation_key(root)
+    assert key is not None and len(key) == 44
+    assert threadindex.conversation_key(child) == key
+    assert threadindex.conversation_key(threadindex.new_thread_index(now)) != key
+    assert threadindex.conversation_key("not base64!") is None and threadindex.conversation_key(None) is None

@@ -412,3 +412,22 @@ def test_thanks_alone_does_not_reopen_a_resolved_ticket(service, clock):
     more = mail(17, message_id="t3@c.example", in_reply_to="t1@c.example")  # a whole question
     intake.ingest_raw(service, more, "t")
     assert queries.ticket_detail(service, OPERATOR, 1)["status"] == "open"
+
+
+def test_an_outlook_reply_with_only_its_thread_index_joins_the_ticket(service, clock):
+    """Issue 13: Outlook's Thread-Index is read as well as written: a reply that lost its
+    In-Reply-To, References and tag (subject changed) still joins its conversation's
+    ticket, from the customer; from a stranger it is a new ticket linked to it."""
+    from bot.core.mail import threadindex
+    root = threadindex.new_thread_index(clock.now)
+    first = (f"From: Jan <jan@klant.example>\r\nTo: support@desk.example\r\nSubject: Offerte\r\n"
+             f"Message-ID: <o1@klant.example>\r\nThread-Index: {root}\r\n\r\nGraag een offerte.\r\n")
+    a = intake.ingest_raw(service, first.encode(), "t")
+    child = threadindex.child_thread_index(root, clock.now)
+    reply = (f"From: Jan <jan@klant.example>\r\nTo: support@desk.example\r\nSubject: nog iets\r\n"
+             f"Message-ID: <o2@klant.example>\r\nThread-Index: {child}\r\n\r\nEn de prijs?\r\n")
+    b = intake.ingest_raw(service, reply.encode(), "t")
+    assert (b.status, b.ticket) == ("appended", a.ticket)
+    stranger = reply.replace("jan@klant.example", "eve@evil.example").replace("o2@", "o3@")
+    c = intake.ingest_raw(service, stranger.encode(), "t")
+    assert c.status == "created" and queries.ticket_detail(service, OPERATOR, c.ticket)["linked_ticket"] == a.ticket

@@ -52,3 +52,12 @@ def is_valid(value: str) -> bool:
     except (ValueError, TypeError):
         return False
     return len(raw) >= 22 and (len(raw) - 22) % 5 == 0
+
+
+def conversation_key(value: str | None) -> str | None:
+    """The conversation a Thread-Index belongs to: its 22-byte header block (a FILETIME
+    and a GUID), as hex; every reply in the conversation carries the same. None when the
+    value is not a Thread-Index."""
+    if not value or not is_valid(value):
+        return None
+    return base64.b64decode(value.strip(), validate=True)[:22].hex()
