@@ -26,7 +26,7 @@ from bot.config import ConfigError, Settings
 from bot.core import report
 from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
-from bot.desk import actions, customer_csv, jobs, queries
+from bot.desk import actions, corrections, customer_csv, jobs, queries
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -317,6 +317,30 @@ def cmd_export(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_routing(settings: Settings, args) -> int:
+    """`ticketbot routing report`: the rules behind tickets people corrected (reassigned,
+    kind changed), the words they matched on, and suggested edits (never applied)."""
+    desk = _open(settings, args, rules=True)
+    since = _now_arg(desk, args.since) if args.since else None
+    rows = corrections.report(desk, _actor(args, desk), since)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    if not rows:
+        print("no routed ticket was corrected by hand" + (f" since {args.since}" if args.since else ""))
+        return 0
+    for r in rows:
+        print(f"rule {r['rule']}: {r['corrected']} corrected")
+        for change, n in r["changes"]:
+            print(f"  {n} x {change}")
+        if r["words"]:
+            print(f"  matched on: {', '.join(r['words'])}")
+        for ex in r["examples"]:
+            print(f"  e.g. {ex['ticket']} {ex['subject']}")
+        print(f"  suggestion: {r['suggestion']}")
+    return 0
+
+
 def cmd_report(settings: Settings, args) -> int:
     desk = _open(settings, args, rules=True)
     now = _now_arg(desk, args.now) or desk.clock()
@@ -443,6 +467,11 @@ def build_parser() -> argparse.ArgumentParser:
     tk.add_argument("--done", type=int, metavar="ID", help="mark task ID done")
     tk.add_argument("--note", help="with --done: what was done")
     tk.add_argument("--by", help="with --done: who did it (default: cli:$USER)")
+    ro = sub.add_parser("routing", help="routing report: the rules behind tickets people corrected, "
+                                        "with suggested edits (never applied)")
+    ro.add_argument("what", choices=["report"])
+    ro.add_argument("--since", help="corrections from this time on (ISO; the desk's time zone)")
+    ro.add_argument("--json", action="store_true")
     rp = sub.add_parser("report", help="reports; open-complaints: every open complaint with its age")
     rp.add_argument("name", choices=["open-complaints"])
     rp.add_argument("--format", choices=["table", "csv", "html", "json"], default="table")
@@ -501,6 +530,7 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
+            "routing": cmd_routing,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
             "kind": cmd_work}

@@ -71,6 +71,10 @@ def apply_decision(s: Session, ticket: Ticket, ident: directory.Identity, d: Dec
         ticket.watchers.append(Watcher(person=person))
     s.add(Event(ticket=ticket, at=now, actor="rules", action="routed",
                 detail={"rule": d.rule, "matched": d.matched, "kind": d.kind,
+                        # what made the matching rules match (e.g. "found 'factuur'"), for
+                        # `ticketbot routing report`
+                        "evidence": [c.detail[:200] for t in d.trace if t.matched
+                                     for c in t.conditions if c.result and c.detail][:10],
                         "owner": d.owner, "role": d.owner_role, "watchers": d.watchers,
                         "priority": d.priority, "sender": ident.how},
                 reason=d.owner_reason))

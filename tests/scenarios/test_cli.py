@@ -499,6 +499,9 @@ def test_import_export_assign_and_cancellation_outcome(cli, cli_env, tmp_path):
 
     rc, out, err = cli("assign", str(n), "pieter", "--reason", "Marta is away", "--by", "sanne")
     assert rc == 0 and err.strip() == f"ticket {n}: now owned by pieter"
+    # the correction shows in the routing report, with a suggestion
+    rc, out, err = cli("routing", "report")
+    assert rc == 0 and "1 corrected" in out and "owner advisor → " in out and "suggestion:" in out
     with pytest.raises(SystemExit) as exit_:  # argparse: usage and the missing option
         cli("assign", str(n), "pieter")
     assert exit_.value.code == 2 and "--reason" in cli.capsys.readouterr().err
