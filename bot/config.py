@@ -121,6 +121,9 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)  # xapp-…: Socket Mode
     slack_signing_secret: str | None = field(default=None, repr=False)  # HTTP mode
     slack_channel: str | None = None  # team channel when rules.yaml names none
+    # "Sign in with Slack" on the web face (OpenID Connect): the app's client id and secret
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"  # Web API base URL (proxies, tests)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -147,6 +150,11 @@ class Settings:
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token)
+
+    @property
+    def slack_sign_in(self) -> bool:
+        """Whether the web face offers "Sign in with Slack" (OpenID Connect)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @property
     def slack_mode(self) -> str | None:
@@ -266,6 +274,12 @@ def _slack_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
                           "events at /slack/events)")
     if channel := get("SLACK_CHANNEL"):
         kw["slack_channel"] = channel
+    client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+    if bool(client_id) != bool(client_secret):
+        raise ConfigError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (Sign in with Slack); "
+                          "find both under Basic Information")
+    if client_id:
+        kw["slack_client_id"], kw["slack_client_secret"] = client_id, client_secret
     if url := get("SLACK_API_URL"):
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:

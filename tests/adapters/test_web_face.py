@@ -4,10 +4,12 @@ rate limits, every page and form, attachments that are never rendered. The brows
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 import re
 from email.message import EmailMessage
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from bot.adapters.web import create_app
 from bot.desk import intake, queries
 from bot.store.models import LoginToken, Outbox
 from tests.conftest import OPERATOR
+from tests.support.fakeslack import FakeSlack
 
 LINK = re.compile(r"http://localhost:8080/login/([A-Za-z0-9_-]+)")
 
@@ -347,3 +350,50 @@ def test_customers_are_listed_and_imported_from_an_uploaded_csv(web, desk):
                                                      "file": (io.BytesIO(csv_bytes), "k.csv")},
                           content_type="multipart/form-data")
     assert no_csrf.status_code == 403
+
+
+@pytest.fixture
+def slack_web(make_desk, settings):
+    with FakeSlack() as slack:
+        desk = make_desk(settings=settings.with_(
+            slack_bot_token=slack.bot_token, slack_signing_secret="s", slack_api_url=slack.url,
+            slack_client_id=slack.client_id, slack_client_secret=slack.client_secret))
+        app = create_app(desk)
+        app.config["TESTING"] = True
+        yield app, desk, slack
+
+
+def test_sign_in_with_slack_for_the_people_of_rules_yaml(slack_web):
+    """OpenID Connect against the fake Slack: the state binds the callback to the
+    browser that started it, the code is traded with the app's secret, and the Slack user
+    must be a person in rules.yaml."""
+    app, desk, slack = slack_web
+    client = app.test_client()
+    assert 'id="slack-sign-in"' in client.get("/login").get_data(as_text=True)
+    start = client.get("/login/slack")
+    assert start.status_code == 302 and start.headers["Location"].startswith(
+        "https://slack.com/openid/connect/authorize?")
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    # Slack sends the browser back; a forged state, or none, is refused
+    forged = app.test_client()
+    assert forged.get(f"/login/slack/callback?code={slack.oidc_code('U0SANNE01')}&state={state}").status_code == 400
+    done = client.get(f"/login/slack/callback?code={slack.oidc_code('U0SANNE01')}&state={state}")
+    assert done.status_code == 302 and client.get("/").status_code == 200
+    assert "Sanne Jansen" in client.get("/").get_data(as_text=True)
+    token_call = slack.calls_to("openid.connect.token")[-1]
+    assert token_call.auth == "Basic " + base64.b64encode(f"{slack.client_id}:{slack.client_secret}".encode()).decode()
+    assert token_call.params["redirect_uri"] == "http://localhost:8080/login/slack/callback"
+    # the state works once
+    again = client.get(f"/login/slack/callback?code={slack.oidc_code('U0SANNE01')}&state={state}")
+    assert again.status_code == 400
+    # a Slack user who is in nobody's list is told so, and not signed in
+    stranger = app.test_client()
+    s2 = parse_qs(urlsplit(stranger.get("/login/slack").headers["Location"]).query)["state"][0]
+    r = stranger.get(f"/login/slack/callback?code={slack.oidc_code('U0ALICE001')}&state={s2}")
+    assert r.status_code == 403 and stranger.get("/").status_code == 302
+
+
+def test_without_slack_client_settings_there_is_no_slack_sign_in(web):
+    client = web.test_client()
+    assert 'id="slack-sign-in"' not in client.get("/login").get_data(as_text=True)
+    assert client.get("/login/slack").status_code == 404

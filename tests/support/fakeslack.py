@@ -16,6 +16,7 @@ the client's timeout fires). Only the Web API is faked; everything else is real.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections import defaultdict, deque
@@ -90,6 +91,11 @@ class FakeSlack:
         self._ts = 1_700_000_000_000_000  # microseconds; every ts is larger than the last
         self._lock = threading.Lock()
         self._release = threading.Event()  # lets hung requests finish at stop()
+        # Sign in with Slack (OpenID Connect): codes Slack gave a browser, and the
+        # userInfo each access token answers
+        self.client_id, self.client_secret = "1234.5678", "oidc-secret"
+        self.oidc_codes: dict[str, str] = {}  # code -> user id
+        self.oidc_tokens: dict[str, dict] = {}  # "Bearer xoxp-…" -> userInfo
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -247,6 +253,12 @@ class FakeSlack:
     # ----------------------------------------------------------------- the methods
 
     def _dispatch(self, method: str, p: dict, auth: str | None) -> dict:
+        if method == "openid.connect.token":  # the app authenticates with its id and secret
+            with self._lock:
+                return self._m_openid_connect_token(p, auth)
+        if method == "openid.connect.userInfo" and auth in self.oidc_tokens:
+            with self._lock:
+                return self.oidc_tokens[auth]
         if auth is None:
             return {"ok": False, "error": "not_authed"}
         if auth != f"Bearer {self.bot_token}":
@@ -289,6 +301,29 @@ class FakeSlack:
             msg["thread_ts"] = m.thread_ts
             msg["parent_user_id"] = self.bot_user_id
         return msg
+
+    def oidc_code(self, user_id: str) -> str:
+        """What Slack puts in the callback after a user signed in there."""
+        code = f"code-{len(self.oidc_codes) + 1}-{user_id}"
+        self.oidc_codes[code] = user_id
+        return code
+
+    def _m_openid_connect_token(self, p: dict, auth: str | None) -> dict:
+        client = (p.get("client_id"), p.get("client_secret"))
+        if auth and auth.startswith("Basic "):  # HTTP Basic, as slack_sdk sends them
+            client = tuple(base64.b64decode(auth[6:]).decode().split(":", 1))
+        if client != (self.client_id, self.client_secret):
+            return {"ok": False, "error": "invalid_client_id"}
+        user_id = self.oidc_codes.pop(p.get("code", ""), None)  # a code works once
+        if user_id is None:
+            return {"ok": False, "error": "invalid_code"}
+        token = f"xoxp-oidc-{user_id}"
+        user = self.users.get(user_id, {})
+        self.oidc_tokens[f"Bearer {token}"] = {
+            "ok": True, "sub": user_id, "https://slack.com/user_id": user_id,
+            "https://slack.com/team_id": "T0DESK0001", "email": user.get("profile", {}).get("email"),
+            "email_verified": True, "name": user.get("real_name", "")}
+        return {"ok": True, "access_token": token, "token_type": "Bearer", "id_token": "eyJ.x.y"}
 
     def _m_auth_test(self, p: dict) -> dict:
         return {"ok": True, "url": "https://fake-desk.slack.com/", "team": "Fake Desk",

@@ -14,24 +14,28 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.adapters.slack_out import make_client
 from bot.desk import signin
 from bot.desk.actor import Actor, Via
 from bot.desk.context import Desk
 
 SESSION_HOURS = 12
-PUBLIC = {"auth.login", "auth.login_link", "auth.redeem_page", "auth.redeem", "static", "health",
-          "slack_events"}
+PUBLIC = {"auth.login", "auth.login_link", "auth.redeem_page", "auth.redeem", "auth.slack_login",
+          "auth.slack_callback", "static", "health", "slack_events"}
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger("bot.web")
 
 
 class RateLimit:
@@ -168,5 +172,64 @@ def configure(app, the_desk: Desk) -> None:
                 "redeem_client": RateLimit(20, 900)},
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["slack_sign_in"] = the_desk.settings.slack_sign_in
     app.before_request(require_sign_in)
     app.register_blueprint(bp)
+
+
+# ------------------------------------------------------------------ Sign in with Slack
+# OpenID Connect: the browser goes to Slack, Slack sends it back with a code, the server
+# trades the code for a token (with the app's secret) and asks Slack who it is. The Slack
+# user id must be a person's `slack:` in rules.yaml. A `state` bound to the session stops
+# a forged callback.
+SLACK_AUTHORIZE = "https://slack.com/openid/connect/authorize"
+
+
+def _slack_callback_url() -> str:
+    return f"{desk().settings.public_url}/login/slack/callback"
+
+
+@bp.get("/login/slack")
+def slack_login():
+    settings = desk().settings
+    if not settings.slack_sign_in:
+        abort(404, "Sign in with Slack is not set up here.")
+    state = secrets.token_urlsafe(24)
+    session["slack_state"] = state
+    query = urlencode({"response_type": "code", "scope": "openid email profile",
+                       "client_id": settings.slack_client_id, "state": state,
+                       "nonce": secrets.token_urlsafe(16), "redirect_uri": _slack_callback_url()})
+    return redirect(f"{SLACK_AUTHORIZE}?{query}")
+
+
+@bp.get("/login/slack/callback")
+def slack_callback():
+    settings = desk().settings
+    if not settings.slack_sign_in:
+        abort(404, "Sign in with Slack is not set up here.")
+    if not current_app.config["LIMITS"]["redeem_client"].allow(_client()):
+        return render_template("login_confirm.html", limited=True, token=""), 429
+    expected = session.pop("slack_state", "")
+    state, code = request.args.get("state", ""), request.args.get("code", "")
+    if not expected or not hmac.compare_digest(state, expected) or not code or len(code) > 500:
+        return render_template("login_confirm.html", failed=True, token=""), 400
+    try:
+        client = make_client(None, settings.slack_api_url)
+        token = client.openid_connect_token(client_id=settings.slack_client_id or "",
+                                            client_secret=settings.slack_client_secret or "",
+                                            code=code, redirect_uri=_slack_callback_url())
+        who = make_client(str(token["access_token"]), settings.slack_api_url).openid_connect_userInfo()
+    except (SlackApiError, SlackClientError, KeyError, OSError) as exc:
+        log.warning("web: Sign in with Slack failed: %s", type(exc).__name__)
+        return render_template("login_confirm.html", failed=True, token=""), 400
+    user_id = str(who.get("https://slack.com/user_id") or who.get("sub") or "")
+    person = next((p for p in desk().ruleset.people.values() if p.slack and p.slack == user_id), None)
+    if person is None:
+        log.info("web: a Slack user who is in nobody's list tried to sign in")
+        return render_template("login_confirm.html", failed=True, token="", stranger=True), 403
+    session.clear()
+    session["person"] = person.key
+    session["at"] = desk().clock().timestamp()
+    csrf_token()
+    log.info("web: %s signed in with Slack", person.key)
+    return redirect(url_for("pages.dashboard"))

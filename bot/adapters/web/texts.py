@@ -85,6 +85,9 @@ NL: dict[str, str] = {
     "notice by": "opzeggen uiterlijk", "No customers yet: import them from a CSV file.":
         "Nog geen klanten: importeer ze uit een CSV-bestand.",
     "Choose a CSV file first.": "Kies eerst een CSV-bestand.", "Answered at": "Antwoorden naar",
+    "or": "of", "Sign in with Slack": "Aanmelden met Slack",
+    "Your Slack account is not one of the desk's people (rules.yaml). Ask the desk's administrator to add you.":
+        "Uw Slack-account hoort niet bij de mensen van de balie (rules.yaml). Vraag de beheerder u toe te voegen.",
 }
 
 
