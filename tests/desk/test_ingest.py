@@ -386,6 +386,18 @@ def test_a_web_forms_reply_to_is_where_the_customer_is_answered(service):
     assert intake.ingest_raw(service, answer, "t").ticket == r.ticket
 
 
+def test_a_persons_reply_to_elsewhere_does_not_steer_our_mail(service):
+    raw = (b"From: Eve <eve@evil.example>\r\nReply-To: jan@bakkerij-jansen.nl\r\nTo: support@desk.example\r\n"
+           b"Subject: Vraag\r\nMessage-ID: <e1@evil.example>\r\n\r\nHallo\r\n")
+    r = intake.ingest_raw(service, raw, "t")
+    assert queries.ticket_detail(service, OPERATOR, r.ticket)["reply_to"] is None
+    assert [o.to_addr for o in outbox_rows(service) if o.purpose == "ack"] == ["eve@evil.example"]
+    same = (b"From: Invoices <invoices@drukkerij.example>\r\nReply-To: els@drukkerij.example\r\n"
+            b"To: support@desk.example\r\nSubject: Vraag\r\nMessage-ID: <d1@drukkerij.example>\r\n\r\nHallo\r\n")
+    r2 = intake.ingest_raw(service, same, "t")
+    assert queries.ticket_detail(service, OPERATOR, r2.ticket)["reply_to"] == "els@drukkerij.example"
+
+
 def test_a_lists_or_a_robots_reply_to_is_not_the_customer(service):
     listed = intake.ingest_raw(service, _form_mail(2, "list@lists.example", "List-Id: <x.lists.example>\r\n"), "t")
     assert queries.ticket_detail(service, OPERATOR, listed.ticket)["reply_to"] is None

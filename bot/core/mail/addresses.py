@@ -155,12 +155,20 @@ def reply_address(reply_to: list[str], from_addr: str, headers: dict[str, str],
                   own: frozenset[str] | set[str]) -> str | None:
     """Where a customer asked to be answered, when it is one person's address: a single
     Reply-To that is not the sender's own, not ours, not a mailing list's (a list sets
-    Reply-To to itself) and not a robot's. Web forms, shops and ERPs send as noreply@
-    with the customer in Reply-To."""
+    Reply-To to itself) and not a robot's; and only when the sender is a robot sending for
+    someone (web forms, shops and ERPs send as noreply@ with the customer in Reply-To) or
+    the Reply-To is at the sender's own domain. A person's mail with a Reply-To elsewhere
+    is answered at its From: a Reply-To must not steer our mail to someone else (a
+    stranger naming a customer's address)."""
     if len(reply_to) != 1 or any(h in headers for h in ("list-id", "list-post")):
         return None
     addr = reply_to[0].lower()
-    if addr == (from_addr or "").lower() or addr in own or _ROBOT.match(addr.partition("@")[0]):
+    sender = (from_addr or "").lower()
+    if addr == sender or addr in own or _ROBOT.match(addr.partition("@")[0]):
+        return None
+    robot_sender = bool(_ROBOT.match(sender.partition("@")[0]))
+    same_domain = sender.partition("@")[2] == addr.partition("@")[2] != ""
+    if not (robot_sender or same_domain):
         return None
     if not addr.isprintable() or any(c.isspace() for c in addr):
         return None
