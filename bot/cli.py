@@ -95,7 +95,7 @@ def cmd_ingest(settings: Settings, args) -> int:
         batch: list[tuple[str, bytes]] = []
 
         def flush() -> None:
-            for r in pipeline.ingest(batch):
+            for r in pipeline.ingest(batch, acknowledge=not args.no_ack):
                 counts[r.status] = counts.get(r.status, 0) + 1
                 if args.json:
                     print(json.dumps(r.as_dict(), ensure_ascii=False))
@@ -317,6 +317,22 @@ def cmd_export(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_search(settings: Settings, args) -> int:
+    """The same search as Slack's `/ticket search`: a number, or words in the subject,
+    the customer, the contact or any message."""
+    desk = _open(settings, args, rules=True)
+    words = " ".join(args.words)
+    found = queries.search(desk, _actor(args, desk), words, limit=args.limit)
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=1))
+        return 0
+    for d in found:
+        print(f"{d['tag']}  {d['status']:<8} {d['owner']:<10} {d['subject']}")
+    if not found:
+        print(f"nothing found for {words!r}", file=sys.stderr)
+    return 0
+
+
 def cmd_routing(settings: Settings, args) -> int:
     """`ticketbot routing report`: the rules behind tickets people corrected (reassigned,
     kind changed), the words they matched on, and suggested edits (never applied)."""
@@ -427,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("paths", nargs="+")
     i.add_argument("--json", action="store_true", help="one JSON object per message")
     i.add_argument("--workers", type=int, default=None, help="parser processes (default: cores)")
+    i.add_argument("--no-ack", action="store_true",
+                   help="mail no customer (an old archive): tickets only, each saying so")
     t = sub.add_parser("tickets", help="list tickets")
     t.add_argument("--status")
     t.add_argument("--json", action="store_true")
@@ -467,6 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
     tk.add_argument("--done", type=int, metavar="ID", help="mark task ID done")
     tk.add_argument("--note", help="with --done: what was done")
     tk.add_argument("--by", help="with --done: who did it (default: cli:$USER)")
+    se = sub.add_parser("search", help="tickets by number or by words (as /ticket search in Slack)")
+    se.add_argument("words", nargs="+")
+    se.add_argument("--limit", type=int, default=20)
+    se.add_argument("--json", action="store_true")
     ro = sub.add_parser("routing", help="routing report: the rules behind tickets people corrected, "
                                         "with suggested edits (never applied)")
     ro.add_argument("what", choices=["report"])
@@ -530,7 +552,7 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
-            "routing": cmd_routing,
+            "routing": cmd_routing, "search": cmd_search,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
             "kind": cmd_work}

@@ -43,7 +43,7 @@ def ingest_raw(desk: Desk, raw: bytes, source: str) -> IngestResult:
     return ingest_prepared(desk, [prepare(raw, source, desk.settings.all_own_addresses)])[0]
 
 
-def ingest_prepared(desk: Desk, items: Sequence[Prepared]) -> list[IngestResult]:
+def ingest_prepared(desk: Desk, items: Sequence[Prepared], *, acknowledge: bool = True) -> list[IngestResult]:
     """Store a batch in one transaction; on any failure redo them one by one, so one
     bad mail is quarantined and the others still land. Raises only when the database
     itself cannot be written (callers must then not mark the mails processed)."""
@@ -52,21 +52,21 @@ def ingest_prepared(desk: Desk, items: Sequence[Prepared]) -> list[IngestResult]
     now = desk.clock()
     try:
         with desk.uow.write() as s:
-            return _ingest_many(s, desk, items, now)
+            return _ingest_many(s, desk, items, now, acknowledge)
     except SQLAlchemyError as exc:
         if len(items) == 1 and not isinstance(exc, IntegrityError | DataError):
             raise
         log.warning("batch of %d failed (%s); retrying one by one", len(items), exc)
     except Exception:
         log.exception("batch of %d failed; retrying one by one", len(items))
-    return [_ingest_one_safely(desk, item, now) for item in items]
+    return [_ingest_one_safely(desk, item, now, acknowledge) for item in items]
 
 
-def _ingest_one_safely(desk: Desk, item: Prepared, now: datetime) -> IngestResult:
+def _ingest_one_safely(desk: Desk, item: Prepared, now: datetime, acknowledge: bool = True) -> IngestResult:
     error: Exception
     try:
         with desk.uow.write() as s:
-            return _ingest_many(s, desk, [item], now)[0]
+            return _ingest_many(s, desk, [item], now, acknowledge)[0]
     except IntegrityError as exc:
         stored = _stored_ticket(desk, item)
         if stored is not False:
@@ -139,7 +139,9 @@ def _raw(item: Prepared, now: datetime, status: str, error: str | None = None,
 
 
 def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
-                 now: datetime) -> list[IngestResult]:
+                 now: datetime, acknowledge: bool = True) -> list[IngestResult]:
+    """`acknowledge=False` (`ticketbot ingest --no-ack`, an archive): no customer is
+    mailed; each ticket says so."""
     keys = [_key(i) for i in items]
     known: dict[str, object] = dict(s.execute(select(RawMail.dedupe_key, RawMail.ticket_id)
                                               .where(RawMail.dedupe_key.in_(set(keys)))).all())
@@ -183,7 +185,10 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
     s.flush()
     # Phase 2: now that tickets have numbers, write the acknowledgements.
     for ticket, msg, template, extra in s.info.pop("acks"):
-        outgoing.acknowledge(s, desk, ticket, msg, now, template, extra)
+        if acknowledge:
+            outgoing.acknowledge(s, desk, ticket, msg, now, template, extra)
+        else:
+            record(s, ticket, now, "system", "ack-skipped", None, "ingested without acknowledgements (--no-ack)")
         log.info("ticket %s: created from %s, %s for %s", ticket.id, msg.from_addr or "?",
                  ticket.kind, ticket.owner)
     for fn in s.info.pop("after_flush"):

@@ -77,10 +77,10 @@ class Pipeline:
                 p.message.raw = raw
         return out
 
-    def ingest(self, items: Sequence[tuple[str, bytes]]) -> list[IngestResult]:
+    def ingest(self, items: Sequence[tuple[str, bytes]], acknowledge: bool = True) -> list[IngestResult]:
         """Parse and store; raises if the database cannot be written (nothing then
-        counts as processed)."""
-        return intake.ingest_prepared(self.desk, self.prepare_many(items))
+        counts as processed). `acknowledge=False`: no customer is mailed (an archive)."""
+        return intake.ingest_prepared(self.desk, self.prepare_many(items), acknowledge=acknowledge)
 
     def process_spool(self, limit: int = 200) -> list[IngestResult]:
         """Turn spooled SMTP mail into tickets, one batch; each spool row is deleted in

@@ -119,6 +119,23 @@ def test_ingest_single_eml_then_again_is_duplicate(cli, tmp_path):
     assert [t["number"] for t in cli.json("tickets")] == [1]
 
 
+def test_ingest_an_archive_without_acknowledgements_then_search_it(cli, tmp_path):
+    """Issue 14: `ingest --no-ack` mails no customer (each ticket says so); `search` is
+    Slack's /ticket search on the command line."""
+    a = write(tmp_path / "a.eml", customer_mail(2, message_id="a@customer.example", subject="Zeppelin-advertentie"))
+    b = write(tmp_path / "b.eml", customer_mail(3, message_id="b@customer.example", subject="Quokka-vraag"))
+    rc, out, err = cli("ingest", "--no-ack", str(a), str(b))
+    assert rc == 0
+    assert not [o for o in cli.json("outbox") if o["purpose"] == "ack"]
+    events = [e for e in cli.json("show", "1")["events"] if e["action"] == "ack-skipped"]
+    assert events and "--no-ack" in events[0]["reason"]
+    rc, out, err = cli("search", "zeppelin")
+    assert rc == 0 and out.splitlines() == [out.splitlines()[0]] and "Zeppelin-advertentie" in out
+    assert [d["number"] for d in cli.json("search", "quokka")] == [2]
+    rc, out, err = cli("search", "nothing-like-this")
+    assert rc == 0 and out == "" and "nothing found" in err
+
+
 def test_ingest_reply_is_appended_and_unreadable_files_are_quarantined(cli, tmp_path):
     folder = tmp_path / "mail"
     first = write(folder / "1-first.eml", customer_mail(0, message_id="q1@customer.example",
