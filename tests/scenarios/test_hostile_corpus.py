@@ -38,7 +38,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import DataError
 
 from bot.adapters.rules_file import load_rules
 from bot.adapters.smtp_in import IntakeHandler, IntakeServer
@@ -88,8 +87,7 @@ class Case:
     them; `acks`: acknowledgements queued; `reason`: the intake's reason for the last mail
     (ignored, quarantined); `smtp`: the SMTP server refuses every mail of the case with
     this code (nothing is stored); `slack`: escaped text some Slack payload must carry;
-    `untouched`: tickets the case must leave exactly as they were; `check`: more; `bug`:
-    what is wrong today (xfail, strict) on the passes in `bug_on` (all when empty)."""
+    `untouched`: tickets the case must leave exactly as they were; `check`: more."""
 
     statuses: tuple[str, ...] = ("created",)
     tickets: int = 1
@@ -105,8 +103,6 @@ class Case:
     linked: int | None = None
     envelope: str = "sender@hostile.example"
     check: Callable[[Outcome], None] | None = None
-    bug: str | None = None
-    bug_on: tuple[str, ...] = ()
 
 
 @dataclass
@@ -284,9 +280,6 @@ def check_long_name(o: Outcome) -> None:
     assert o.tickets[0]["contact_name"] == ("Naam " * 60)[:200]  # cut at the column's width
 
 
-POSTGRES_DATA_ERROR = ("PostgreSQL refuses a value the intake does not cut or clean; the DataError "
-                       "escapes ingest_prepared (only IntegrityError is quarantined)")
-
 CASES: dict[str, Case] = {
     # -- Slack mrkdwn in every field -----------------------------------------------
     "slack-subject": Case(contact="sam@slack1.example",
@@ -425,9 +418,7 @@ CASES: dict[str, Case] = {
     "html-alt-hidden": Case(contact="html@html4.example", subject="Vraag",
                             check=check_text("Een algemene vraag over openingstijden.", absent=("opzeg",))),
     "html-entity-twice": Case(
-        contact="entity@html5.example", subject="Vraag", check=check_text("Schrijf &lt;b&gt; en &amp; zo."),
-        bug="HTML entities are decoded twice (inscriptis unescapes text lxml has unescaped already): "
-            "'&amp;lt;b&amp;gt;' in an HTML-only mail reads '<b>' instead of '&lt;b&gt;'"),
+        contact="entity@html5.example", subject="Vraag", check=check_text("Schrijf &lt;b&gt; en &amp; zo.")),
     # -- flood -------------------------------------------------------------------------------------------
     "flood": Case(statuses=("created",) * 21 + ("appended",) * 9, tickets=21, contact="flood@flood.example",
                   subject="Vraag 1", acks=5, check=check_flood),
@@ -542,12 +533,8 @@ def rigs(request, tmp_path_factory) -> Callable[[str, pytest.FixtureRequest], Ri
 
 def _params():
     for pass_name in PASSES:
-        for case, c in CASES.items():
-            marks = []
-            if c.bug and (not c.bug_on or pass_name in c.bug_on):
-                raises = DataError if c.bug.startswith(POSTGRES_DATA_ERROR) else AssertionError
-                marks.append(pytest.mark.xfail(strict=True, reason=c.bug, raises=raises))
-            yield pytest.param(pass_name, case, marks=marks, id=f"{pass_name}-{case}")
+        for case in CASES:
+            yield pytest.param(pass_name, case, id=f"{pass_name}-{case}")
 
 
 # ------------------------------------------------------------------ the checks
@@ -636,7 +623,7 @@ def test_hostile_mail(rigs, request, pass_name: str, case: str):
     c = CASES[case]
     desk = rig.desk
     desk.clock.advance(hours=2)  # type: ignore[attr-defined]
-    rig.sender.run_once(desk.clock(), lane="mail")  # what a case that failed (xfail) left queued
+    rig.sender.run_once(desk.clock(), lane="mail")  # what an earlier, failed case left queued
     mails = corpus(case)
     assert mails, case
     with desk.sessions() as s:

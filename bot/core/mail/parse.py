@@ -30,7 +30,9 @@ from email import policy
 from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
 
-from inscriptis import get_text as _inscriptis_get_text
+import lxml.etree
+import lxml.html
+from inscriptis import Inscriptis
 
 from bot.core.domain import READ_LIMIT, Attachment, Channel, InboundMessage, UnreadableMail
 from bot.core.mail.addresses import first_mailbox, parse_address_list
@@ -529,11 +531,33 @@ _BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _TRAILING_WS = re.compile(r"[ \t]+\n")
 
 
+_XML_DECLARATION = re.compile(r"^<\?xml [^>]*\?>", re.IGNORECASE)
+
+
+def _render_html(html: str) -> str:
+    """HTML as text by inscriptis, with each entity decoded once. lxml decodes entities
+    while parsing and inscriptis decodes the text again ("&amp;lt;" would read "<"), so
+    the parsed text is given back its "&" as "&amp;" before inscriptis renders it."""
+    html = _XML_DECLARATION.sub("", html.strip(), count=1)
+    if not html:
+        return ""
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except lxml.etree.ParserError:
+        tree = lxml.html.document_fromstring("<pre>" + html + "</pre>")
+    for node in tree.iter():
+        if isinstance(node.tag, str) and node.text:
+            node.text = node.text.replace("&", "&amp;")
+        if node.tail:
+            node.tail = node.tail.replace("&", "&amp;")
+    return Inscriptis(tree, None).get_text()
+
+
 def _html_to_text(html: str, warnings: list[str]) -> str:
     if not html.strip():
         return ""
     try:
-        text = _inscriptis_get_text(without_hidden_text(html))
+        text = _render_html(without_hidden_text(html))
     except Exception as exc:  # lxml refuses some documents
         warnings.append(f"text/html: could not render HTML ({type(exc).__name__}); tags stripped")
         text = html_mod.unescape(_TAG.sub(" ", html))
