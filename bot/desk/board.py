@@ -5,7 +5,6 @@ unit of work; none changes anything.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -14,12 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from bot.core.contracts import add_months
 from bot.core.domain import CLOSED, Status
 from bot.desk import outgoing, queries
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
-from bot.desk.views import iso, ticket_dict, valid_number
+from bot.desk.views import aware, contains, contract_dict, iso, ticket_dict, valid_number
 from bot.store.models import Attachment, Company, CompanyDomain, Contact, Message, Ticket
 
 SLA_STATES = ("new", "overdue", "due-today", "waiting", "on-track")
@@ -30,10 +28,6 @@ SORTS = {
     "due": (Ticket.action_due_at.is_(None), Ticket.action_due_at.asc(), Ticket.id.asc()),
     "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
 }
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _day_bounds(desk: Desk, now: datetime) -> tuple[datetime, datetime]:
@@ -56,7 +50,7 @@ def _sla_state_expr(now: datetime, end_of_day: datetime):
 
 
 def sla_state(t: Ticket, now: datetime, end_of_day: datetime) -> str:
-    due = _aware(t.action_due_at)
+    due = aware(t.action_due_at)
     if t.status in CLOSED:
         return "closed"
     if t.status == Status.WAITING:
@@ -90,7 +84,7 @@ def dashboard(desk: Desk, actor: Actor, weeks: int = 8) -> dict[str, Any]:
         complaints = s.scalars(select(Ticket).where(open_, Ticket.kind == "complaint")
                                .order_by(Ticket.created_at, Ticket.id).limit(10)).all()
         oldest = [{**_row(desk, t, now, end_of_day),
-                   "age_days": (now - (_aware(t.created_at) or now)).days} for t in complaints]
+                   "age_days": (now - (aware(t.created_at) or now)).days} for t in complaints]
         week_start = _week_start(desk, now)
         month_start = _month_start(desk, now)
         sla = {"week": _sla_met(s, week_start, now), "month": _sla_met(s, month_start, now)}
@@ -204,10 +198,6 @@ class Filters:
                 and not (k == "sort" and v == "newest")}
 
 
-def _like(words: str) -> str:
-    return "%" + re.sub(r"([\\%_])", r"\\\1", words.lower()) + "%"
-
-
 def _filtered(q: Select, f: Filters, now: datetime, end_of_day: datetime, tz: ZoneInfo) -> Select:
     if f.status == "open-all":
         q = q.where(Ticket.status.not_in(CLOSED))
@@ -220,7 +210,7 @@ def _filtered(q: Select, f: Filters, now: datetime, end_of_day: datetime, tz: Zo
     if f.kind:
         q = q.where(Ticket.kind == f.kind)
     if f.customer:
-        like = _like(f.customer)
+        like = contains(f.customer)
         q = q.where(or_(func.lower(Ticket.customer).like(like, escape="\\"),
                         func.lower(Ticket.contact_email).like(like, escape="\\"),
                         func.lower(Ticket.contact_name).like(like, escape="\\")))
@@ -236,7 +226,7 @@ def _filtered(q: Select, f: Filters, now: datetime, end_of_day: datetime, tz: Zo
         if words.lstrip("#").isdigit() and valid_number(int(words.lstrip("#"))):
             return q.where(Ticket.id == int(words.lstrip("#")))
         for word in words.split()[:8]:  # every word somewhere: subject, customer or a message
-            like = _like(word)
+            like = contains(word)
             q = q.where(or_(
                 func.lower(Ticket.subject).like(like, escape="\\"),
                 func.lower(Ticket.customer).like(like, escape="\\"),
@@ -315,7 +305,7 @@ def customers(desk: Desk, actor: Actor, words: str = "", page: int = 1) -> dict[
     with desk.uow.read() as s:
         q = select(Company).where(Company.prospect.is_(False))
         if words.strip():
-            like = _like(words.strip())
+            like = contains(words.strip())
             q = q.where(or_(func.lower(Company.name).like(like, escape="\\"),
                             exists().where(CompanyDomain.company_id == Company.id,
                                            CompanyDomain.domain.like(like, escape="\\")),
@@ -331,12 +321,8 @@ def customers(desk: Desk, actor: Actor, words: str = "", page: int = 1) -> dict[
             .group_by(Ticket.company_id)).all())
         out = []
         for c in rows:
-            contracts = []
-            for k in sorted(c.contracts, key=lambda k: (k.end or date.max, k.id)):
-                deadline = add_months(k.end, -k.notice_months) if k.end else None
-                contracts.append({"reference": k.reference, "status": str(k.status), "start": iso(k.start),
-                                  "end": iso(k.end), "auto_renew": k.auto_renew, "notice_deadline": iso(deadline),
-                                  "deadline_passed": bool(deadline and deadline < today), "ends_on": iso(k.ends_on)})
+            contracts = [contract_dict(k, today)
+                         for k in sorted(c.contracts, key=lambda k: (k.end or date.max, k.id))]
             out.append({"id": c.id, "name": c.name, "advisor": c.advisor, "website_access": c.website_access,
                         "domains": sorted(d.domain for d in c.domains),
                         "contacts": [{"name": p.name, "email": p.email, "phone": p.phone}

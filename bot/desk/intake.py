@@ -34,6 +34,7 @@ from bot.desk import (
 )
 from bot.desk.context import Desk
 from bot.desk.events import record
+from bot.desk.views import like_escape
 from bot.store.models import Attachment, IMAPState, Message, RawMail, Spool, Ticket
 
 log = logging.getLogger("bot.ingest")
@@ -373,10 +374,6 @@ def _over_cap(s: Session, desk: Desk, msg: InboundMessage,
     return None
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _count_new(s: Session, addr: str) -> None:
     counts = s.info.get("recent_counts")
     if not addr or counts is None:
@@ -403,7 +400,7 @@ def _flood_ticket(s: Session, addr: str, flooding: tuple[str, str, str],
     own = s.scalars(q.where(Ticket.contact_email == addr).order_by(Ticket.id.desc())).first()
     if own is not None or by != "domain":
         return own
-    return s.scalars(q.where(Ticket.contact_email.like("%" + _like_escape(key), escape="\\"))
+    return s.scalars(q.where(Ticket.contact_email.like("%" + like_escape(key), escape="\\"))
                      .order_by(Ticket.id.desc())).first()
 
 

@@ -5,8 +5,7 @@ rules.yaml sees nothing of any ticket."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, or_, select, update
@@ -22,7 +21,7 @@ from bot.desk import clock_jump, directory, routing, sla_state
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
-from bot.desk.views import cancellation_dict, iso, task_dict, ticket_dict, valid_number
+from bot.desk.views import aware, cancellation_dict, contains, contract_dict, iso, task_dict, ticket_dict, valid_number
 from bot.store.models import Heartbeat, Message, Outbox, Spool, Task, Ticket
 
 
@@ -80,7 +79,7 @@ def search(desk: Desk, actor: Actor, words: str, limit: int = 10) -> list[dict[s
             q = select(Ticket).where(Ticket.id == number)
         else:
             # the words are words: % and _ match themselves, not any text
-            like = "%" + re.sub(r"([\\%_])", r"\\\1", words.lower()) + "%"
+            like = contains(words)
             q = select(Ticket).where(or_(
                 func.lower(Ticket.subject).like(like, escape="\\"),
                 func.lower(Ticket.customer).like(like, escape="\\"),
@@ -194,7 +193,7 @@ def health(desk: Desk) -> dict[str, Any]:
         failed = s.scalar(select(func.count()).where(Outbox.status == OutboxStatus.FAILED))
         spooled = s.scalar(select(func.count()).select_from(Spool))
         held = clock_jump.held_since(s)
-    oldest, due_since = _aware(first_queued), _aware(first_due)
+    oldest, due_since = aware(first_queued), aware(first_due)
     try:
         beat(desk, now)
     except SQLAlchemyError as exc:  # it can be read but not written: a full disk, read-only
@@ -229,8 +228,6 @@ def beat(desk: Desk, now: datetime, name: str = "web") -> None:
             s.add(Heartbeat(name=name, at=now))
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def customer_card(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | None:
@@ -247,14 +244,7 @@ def customer_card(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | Non
             return None
         company, contact = t.company, t.contact
         advisor = desk.ruleset.people.get(company.advisor) if company and company.advisor else None
-        card_contracts = []
-        for c in (company.contracts if company else []):
-            deadline = contracts.add_months(c.end, -c.notice_months) if c.end else None
-            card_contracts.append({"reference": c.reference, "status": str(c.status), "start": iso(c.start),
-                              "end": iso(c.end), "auto_renew": c.auto_renew,
-                              "notice_months": c.notice_months, "notice_deadline": iso(deadline),
-                              "deadline_passed": bool(deadline and deadline < today),
-                              "ends_on": iso(c.ends_on)})
+        card_contracts = [contract_dict(c, today) for c in (company.contracts if company else [])]
         others = s.execute(select(Ticket.id, Ticket.subject, Ticket.status).where(
             Ticket.id != t.id, Ticket.status.not_in(CLOSED),
             (Ticket.company_id == company.id) if company else (Ticket.contact_email == t.contact_email))

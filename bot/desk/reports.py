@@ -5,7 +5,7 @@ facts in one read; bot/core/analysis.py counts; bot/core/charts.py draws."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,14 +16,11 @@ from bot.core.domain import OutboxStatus
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
+from bot.desk.views import aware
 from bot.store.models import Cancellation, Company, Event, Outbox, Ticket
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 TREND_MONTHS = 6
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def default_month(desk: Desk) -> str:
@@ -60,13 +57,13 @@ def gather(desk: Desk, since: datetime, until: datetime) -> list[Facts]:
                 Outbox.status == OutboxStatus.SENT)))
         facts = []
         for t, advisor, outcome, reason in rows:
-            created = _aware(t.created_at)
+            created = aware(t.created_at)
             assert created is not None
             facts.append(Facts(
                 number=t.id, kind=t.kind, owner=t.owner, role=t.owner_role, customer=t.customer,
                 advisor=advisor, category=t.category, created=created,
-                first_action_due=_aware(t.first_action_due_at), first_action_at=_aware(t.first_action_at),
-                resolution_due=_aware(t.resolution_due_at), resolved_at=_aware(t.resolved_at),
+                first_action_due=aware(t.first_action_due_at), first_action_at=aware(t.first_action_at),
+                resolution_due=aware(t.resolution_due_at), resolved_at=aware(t.resolved_at),
                 reopened=reopened.get(t.id, 0), acknowledged=t.id in acked,
                 cancellation=outcome, cancellation_reason=reason))
         return facts

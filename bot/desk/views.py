@@ -3,11 +3,13 @@ every channel renders, the CLI as text or JSON, Slack as mrkdwn, the web as HTML
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
+from bot.core.contracts import add_months
 from bot.desk.context import Desk
-from bot.store.models import Cancellation, Task, Ticket
+from bot.store.models import Cancellation, Contract, Task, Ticket
 
 MAX_NUMBER = 2**31 - 1  # ticket and task numbers are 32-bit integers in every database
 
@@ -16,6 +18,30 @@ def valid_number(number: int) -> bool:
     """A number that can be a ticket's or a task's (1 up to 2**31 - 1): anything else,
     e.g. a 23-digit number typed in Slack, is simply no ticket, never an error."""
     return 0 < number <= MAX_NUMBER
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A stored time as UTC-aware (SQLite gives it back naive)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def like_escape(text: str) -> str:
+    """Text for a LIKE pattern (with escape="\\"): its % and _ match themselves."""
+    return re.sub(r"([\\%_])", r"\\\1", text)
+
+
+def contains(words: str) -> str:
+    """The LIKE pattern of lower-case text that holds ``words``, literally."""
+    return "%" + like_escape(words.lower()) + "%"
+
+
+def contract_dict(c: Contract, today: date) -> dict[str, Any]:
+    """A contract with its notice deadline: the last day a written cancellation is in
+    time for the current term (and whether that day has passed)."""
+    deadline = add_months(c.end, -c.notice_months) if c.end else None
+    return {"reference": c.reference, "status": str(c.status), "start": iso(c.start), "end": iso(c.end),
+            "auto_renew": c.auto_renew, "notice_months": c.notice_months, "notice_deadline": iso(deadline),
+            "deadline_passed": bool(deadline and deadline < today), "ends_on": iso(c.ends_on)}
 
 
 def iso(value: datetime | date | None) -> str | None:

@@ -116,6 +116,14 @@ def _client() -> str:
     return request.remote_addr or "?"
 
 
+def _start_session(person) -> None:
+    """A fresh session for ``person``: nothing from before the sign-in carries over."""
+    session.clear()
+    session["person"] = person.key
+    session["at"] = desk().clock().timestamp()
+    csrf_token()
+
+
 @bp.get("/login")
 def login():
     csrf_token()
@@ -147,10 +155,7 @@ def redeem(token: str):
     person = signin.redeem(desk(), token)
     if person is None:
         return render_template("login_confirm.html", token=token, failed=True), 400
-    session.clear()  # a fresh session: nothing from before the sign-in carries over
-    session["person"] = person.key
-    session["at"] = desk().clock().timestamp()
-    csrf_token()
+    _start_session(person)
     return redirect(url_for("pages.dashboard"))
 
 
@@ -227,9 +232,6 @@ def slack_callback():
     if person is None:
         log.info("web: a Slack user who is in nobody's list tried to sign in")
         return render_template("login_confirm.html", failed=True, token="", stranger=True), 403
-    session.clear()
-    session["person"] = person.key
-    session["at"] = desk().clock().timestamp()
-    csrf_token()
+    _start_session(person)
     log.info("web: %s signed in with Slack", person.key)
     return redirect(url_for("pages.dashboard"))
