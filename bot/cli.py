@@ -26,7 +26,7 @@ from bot.config import ConfigError, Settings
 from bot.core import report
 from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
-from bot.desk import actions, corrections, customer_csv, jobs, queries
+from bot.desk import actions, corrections, customer_csv, jobs, portal, queries
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -317,6 +317,28 @@ def cmd_export(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_portal(settings: Settings, args) -> int:
+    """The customer portal's links and admins (bot/desk/portal.py)."""
+    desk = _open(settings, args)
+    actor = _actor(args, desk)
+    if args.portal_command == "revoke":
+        if portal.revoke(desk, actor, args.contact):
+            print(f"{args.contact}: portal links revoked; the next mail to them carries a new one")
+        else:
+            print(f"{args.contact}: had no active portal link")
+        return 0
+    if args.portal_command == "admin":
+        out = portal.set_admin(desk, actor, args.contact, args.value == "yes")
+        print(f"{out['email']}: portal admin of {out['company']}: {'yes' if out['portal_admin'] else 'no'}")
+        return 0
+    rows = portal.contacts(desk, actor)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        _print_table(rows, ["email", "name", "company", "portal_admin", "link", "link_sent"])
+    return 0
+
+
 def cmd_search(settings: Settings, args) -> int:
     """The same search as Slack's `/ticket search`: a number, or words in the subject,
     the customer, the contact or any message."""
@@ -544,6 +566,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="customers or contracts as CSV (the import format)")
     ex.add_argument("what", choices=["customers", "contracts"])
     ex.add_argument("file", nargs="?", help="default: standard output")
+    po = sub.add_parser("portal", help="the customer portal: revoke a contact's links, portal admins")
+    pos = po.add_subparsers(dest="portal_command", required=True)
+    pr = pos.add_parser("revoke", help="end every portal link of a contact (address or id) at once")
+    pr.add_argument("contact")
+    pa = pos.add_parser("admin", help="a contact sees all of their company's tickets in the portal (yes|no)")
+    pa.add_argument("contact")
+    pa.add_argument("value", choices=["yes", "no"])
+    pl = pos.add_parser("list", help="contacts with a portal link or portal admin rights")
+    pl.add_argument("--json", action="store_true")
     return p
 
 
@@ -552,7 +583,7 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
-            "routing": cmd_routing, "search": cmd_search,
+            "routing": cmd_routing, "search": cmd_search, "portal": cmd_portal,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
             "kind": cmd_work}

@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.domain import CLOSED, Channel, OutboxStatus, Status
+from bot.core.domain import CLOSED, Channel, Direction, OutboxStatus, Status
+from bot.core.mail.prepare import prepare
 from bot.desk import cancellation_workflow as cancellations
-from bot.desk import outgoing, routing, sla_state
+from bot.desk import intake, outgoing, portal, routing, sla_state, slack_posts
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -74,7 +75,8 @@ def reply(desk: Desk, actor: Actor, number: int, text: str, *, delay_seconds: fl
         row = outgoing.queue_mail(
             s, desk, t, now, purpose="reply", template="reply", to_addr=t.answer_to,
             automatic=False, reply_to=outgoing.last_inbound(s, t),
-            context=outgoing.reply_context(desk, t, text, actor.key))
+            context={**outgoing.reply_context(desk, t, text, actor.key),
+                     "portal_link": outgoing.portal_link(s, desk, t, now)})
         row.next_attempt_at = now + timedelta(seconds=delay_seconds)
         _acted(s, desk, t, now, actor.key, "reply")
         if slack_ref is not None:
@@ -355,3 +357,109 @@ def complete_task(desk: Desk, actor: Actor, task_id: int, note: str | None = Non
             record(s, ticket, now, actor.key, "task-done", detail, note)
         s.flush()
         return task_dict(task)
+
+
+# ------------------------------------------------------------------ the customer portal
+# A customer (Actor.for_contact, Via.PORTAL) on their own tickets. What they write enters
+# the desk exactly as their mail would (bot/desk/intake.py: the reopen rules, the Slack
+# thread, routing and the acknowledgement of a new request), in this action's unit of work.
+def _from_portal(s: Session, desk: Desk, actor: Actor, subject: str, text: str,
+                 files: list[tuple[str, str, bytes]], now: datetime,
+                 thread: list[str] | None = None) -> Ticket:
+    assert actor.customer is not None
+    raw = portal.as_mail(desk, actor, subject, text, files, now, thread)
+    item = prepare(raw, f"portal:{actor.customer.contact_id}", tuple(desk.settings.all_own_addresses))
+    result = intake.ingest_in(s, desk, item, now)
+    ticket = s.get(Ticket, result.ticket) if result.ticket is not None else None
+    if ticket is None or result.status not in ("created", "appended"):
+        raise Refused(f"the desk did not take the message in ({result.reason or result.status})")
+    return ticket
+
+
+def _portal_text(text: str, files: list[tuple[str, str, bytes]]) -> str:
+    text = (text or "").strip()
+    if len(text) > portal.MAX_TEXT:
+        raise Refused(f"the message is longer than {portal.MAX_TEXT} characters")
+    if not text and not files:
+        raise Refused("the message is empty")
+    portal.check_files(files)
+    return text
+
+
+def portal_reply(desk: Desk, actor: Actor, number: int, text: str,
+                 files: list[tuple[str, str, bytes]] | None = None, *,
+                 s: Session | None = None) -> dict[str, Any]:
+    """The customer answers on their ticket in the portal (files: (name, type, bytes),
+    at most portal.MAX_FILES_BYTES together). Returns the ticket it landed on: this one,
+    or a new one linked to it when it was resolved longer ago than the reopen window."""
+    check(actor, Verb.PORTAL_REPLY)
+    files = list(files or [])
+    text = _portal_text(text, files)
+    now = desk.clock()
+    with desk.uow.write(s) as s:
+        t = portal.customer_ticket(s, actor, number)
+        thread = [m.message_id for m in t.messages
+                  if m.message_id and m.direction in (Direction.IN, Direction.OUT)]
+        landed = _from_portal(s, desk, actor, f"Re: {desk.tag(t.id)} {t.subject}", text, files, now,
+                              thread)
+        record(s, landed, now, actor.key, "portal", {"how": "reply", "files": len(files)},
+               "written in the customer portal")
+        return {"ticket": landed.id, "status": str(landed.status)}
+
+
+def portal_request(desk: Desk, actor: Actor, kind: str, subject: str, text: str,
+                   files: list[tuple[str, str, bytes]] | None = None, label: str | None = None, *,
+                   s: Session | None = None) -> dict[str, Any]:
+    """A new request from the portal, with the kind the customer chose (portal.KINDS).
+    The rules route it as they route mail, reading the kind's label before the subject
+    ("Klacht: ...", `label`); when they still make it another kind, the customer's choice
+    stands (except a cancellation, which only the rules start: it runs a procedure)."""
+    check(actor, Verb.PORTAL_REQUEST)
+    if kind not in portal.KINDS or kind not in desk.ruleset.kinds:
+        raise Refused(f"unknown kind {kind!r}; one of {', '.join(portal.KINDS)}")
+    files = list(files or [])
+    text = _portal_text(text, files)
+    subject = " ".join((subject or "").split())[:200]
+    if not subject:
+        raise Refused("the subject is empty")
+    now = desk.clock()
+    with desk.uow.write(s) as s:
+        t = _from_portal(s, desk, actor, f"{label}: {subject}" if label else subject, text, files, now)
+        if t.kind != kind and kind != "cancellation" and t.created_at == now:
+            old = t.kind
+            t.kind = kind
+            sla_state.kind_changed(s, desk.ruleset, t)
+            record(s, t, now, actor.key, "kind", {"from": old, "to": kind},
+                   "the kind the customer chose in the portal")
+        record(s, t, now, actor.key, "portal", {"how": "request", "kind": kind, "files": len(files)},
+               "filed in the customer portal")
+        return {"ticket": t.id, "kind": t.kind, "status": str(t.status)}
+
+
+def portal_decide(desk: Desk, actor: Actor, number: int, solved: bool, *,
+                  s: Session | None = None) -> dict[str, Any]:
+    """Procedure 003, the customer decides: on a resolved ticket, "solved" closes it (the
+    resolution confirmed), "not solved" reopens it; the ticket's Slack thread hears it."""
+    check(actor, Verb.PORTAL_DECIDE)
+    now = desk.clock()
+    with desk.uow.write(s) as s:
+        t = portal.customer_ticket(s, actor, number)
+        if t.status != Status.RESOLVED:
+            raise Refused(f"ticket {t.id} is {t.status}, not resolved")
+        if solved:
+            t.status = Status.CLOSED
+            t.updated_at = now
+            record(s, t, now, actor.key, "confirmed", {"from": Status.RESOLVED, "to": Status.CLOSED},
+                   "the customer confirmed in the portal that it is solved")
+            said = "The customer confirmed in the portal that it is solved: closed."
+        else:
+            resolved_at = t.resolved_at
+            t.status, t.resolved_at = Status.OPEN, None
+            sla_state.reopened(s, desk.ruleset, t, now, resolved_at)
+            t.updated_at = now
+            record(s, t, now, actor.key, "reopened", {"from": Status.RESOLVED, "to": Status.OPEN},
+                   "the customer says in the portal that it is not solved")
+            said = "The customer says in the portal that it is *not solved*: reopened."
+        if desk.settings.slack_enabled and slack_posts.has_thread(s, t):
+            slack_posts.say(s, t, said, now)
+        return ticket_dict(desk, t)

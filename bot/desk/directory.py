@@ -48,6 +48,8 @@ FREE_MAIL_DOMAINS: frozenset[str] = frozenset({
 
 CUSTOMER_COLUMNS = ("company", "domains", "advisor", "website_access",
                     "contact_name", "contact_email", "contact_phone")
+# optional: yes marks the contact as the company's portal admin (sees all its tickets)
+OPTIONAL_CUSTOMER_COLUMNS = ("portal_admin",)
 CONTRACT_COLUMNS = ("contract", "company", "start", "end", "auto_renew", "term_months",
                     "notice_months", "status")
 CONTRACT_REQUIRED = ("contract", "company", "start", "end")
@@ -469,6 +471,13 @@ def import_customers(s: Session, path: Path, now: datetime, *,
             phone = r["contact_phone"] or None
             if phone is not None:
                 _check_length(phone, 50, "contact_phone")
+            portal_admin: bool | None = None
+            if r.get("portal_admin"):
+                portal_admin = _parse_bool(r["portal_admin"])
+                if portal_admin is None:
+                    raise _Rejected(f"unknown portal_admin value {r['portal_admin']!r} (use yes or no)")
+                if portal_admin and not email:
+                    raise _Rejected("portal_admin needs a contact_email")
 
             key = name.lower()
             given = {"advisor": advisor, "website_access": wa,
@@ -542,7 +551,7 @@ def import_customers(s: Session, path: Path, now: datetime, *,
         if email is not None:
             if contact is None:
                 contact = Contact(email=email, name=cname, phone=phone, company=target,
-                                  created_at=now, updated_at=now)
+                                  portal_admin=bool(portal_admin), created_at=now, updated_at=now)
                 s.add(contact)
                 contacts[email] = contact
                 added = True
@@ -556,6 +565,9 @@ def import_customers(s: Session, path: Path, now: datetime, *,
                     touched = True
                 if phone is not None and contact.phone != phone:
                     contact.phone = phone
+                    touched = True
+                if portal_admin is not None and bool(contact.portal_admin) != portal_admin:
+                    contact.portal_admin = portal_admin
                     touched = True
                 if touched:
                     contact.updated_at = now

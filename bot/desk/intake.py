@@ -63,6 +63,12 @@ def ingest_prepared(desk: Desk, items: Sequence[Prepared], *, acknowledge: bool 
     return [_ingest_one_safely(desk, item, now, acknowledge) for item in items]
 
 
+def ingest_in(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResult:
+    """One message, in the caller's transaction (a customer's message from the portal:
+    the portal's action is one unit of work); a failure is the caller's, not quarantined."""
+    return _ingest_many(s, desk, [item], now)[0]
+
+
 def _ingest_one_safely(desk: Desk, item: Prepared, now: datetime, acknowledge: bool = True) -> IngestResult:
     error: Exception
     try:

@@ -17,6 +17,7 @@ from bot.core.mail import threadindex
 from bot.core.mail.compose import new_message_id
 from bot.core.time.humanize import format_date
 from bot.desk import cancellation_workflow as cancellations
+from bot.desk import portal
 from bot.desk.context import Desk
 from bot.desk.events import record
 from bot.store.models import Cancellation, Message, Outbox, Task, Ticket
@@ -91,6 +92,16 @@ def queue_mail(s: Session, desk: Desk, ticket: Ticket, now: datetime, *, purpose
     return row
 
 
+def portal_link(s: Session, desk: Desk, ticket: Ticket, now: datetime) -> str | None:
+    """The customer's personal portal link for a mail about this ticket: only to the
+    contact's own address (not to a Reply-To elsewhere), and only when the web face's
+    address is configured (bot/desk/portal.py)."""
+    contact = ticket.contact
+    if contact is None or not ticket.answer_to or ticket.answer_to.lower() != contact.email.lower():
+        return None
+    return portal.link_for(s, desk, contact, now)
+
+
 # ------------------------------------------------------------------ automatic mail
 def auto_sent(s: Session, addrs: set[str], now: datetime) -> dict[str, int]:
     """Automatic mails sent to each address in the last 24 h."""
@@ -140,7 +151,8 @@ def acknowledge(s: Session, desk: Desk, ticket: Ticket, msg, now: datetime,
         template=template if isinstance(template, str) else "ack",
         to_addr=ticket.answer_to or msg.from_addr, automatic=True, reply_to=msg,
         context={"tag": desk.tag(ticket.id), "subject": ticket.subject, "name": msg.from_name,
-                 "desk": desk.settings.address_name, "ticket": ticket.id, **(extra or {})},
+                 "desk": desk.settings.address_name, "ticket": ticket.id,
+                 "portal_link": portal_link(s, desk, ticket, now), **(extra or {})},
     )
 
 
@@ -160,7 +172,7 @@ def resolved_mail(s: Session, desk: Desk, t: Ticket, now: datetime, note: str | 
         automatic=False, reply_to=last_inbound(s, t),
         context={"tag": desk.tag(t.id), "subject": t.subject, "name": t.contact_name or "",
                  "desk": desk.settings.address_name, "note": note or "",
-                 "reopen_days": desk.settings.reopen_days})
+                 "reopen_days": desk.settings.reopen_days, "portal_link": portal_link(s, desk, t, now)})
 
 
 # ------------------------------------------------------------------ to colleagues

@@ -275,10 +275,30 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str | None] = mapped_column(String(50))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    # the customer portal shows this contact all of the company's tickets, not only their own
+    portal_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")
+
+
+class PortalLink(Base):
+    """A contact's personal link to the customer portal (bot/desk/portal.py): the link is
+    signed with the desk's key and names a generation; only its SHA-256 is kept. Revoking
+    ends every link of the contact (the next mail carries a new one)."""
+
+    __tablename__ = "portal_link"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", name="fk_portal_link_contact"),
+                                            unique=True)
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime]  # the last mail that carried it: valid LINK_DAYS from then
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Contract(Base):
