@@ -25,6 +25,7 @@ import email.policy
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -295,6 +296,18 @@ def _shown(m: Message, outbox: dict[int, Outbox], now: datetime) -> bool:
     return not (row.status == OutboxStatus.QUEUED and row.next_attempt_at > now)
 
 
+TOKEN = re.compile(r"/portal/k/[0-9]+\.[0-9]+\.[A-Za-z0-9_-]+")
+
+
+def shown_text(m: Message) -> str:
+    """A message's words for the portal: our mails without the footer that carries the
+    personal link, and no link token anywhere (a customer may quote our mail)."""
+    text = m.visible_text or m.text or ""
+    if m.direction == Direction.OUT and "/portal/k/" in text and "\n-- \n" in text:
+        text = text[:text.rindex("\n-- \n")].rstrip()
+    return TOKEN.sub("/portal/k/…", text)
+
+
 def ticket_view(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | None:
     """One ticket as its customer sees it: the conversation, without internal notes,
     events or mail to colleagues; None when there is no such ticket *for this customer*."""
@@ -312,7 +325,7 @@ def ticket_view(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | None:
             "from": (desk.settings.address_name if m.direction == Direction.OUT
                      else m.from_name or m.from_addr),
             "date": m.sent_date if m.direction == Direction.IN and m.sent_date else m.created_at,
-            "text": m.visible_text or m.text,
+            "text": shown_text(m),
             "attachments": [{"id": a.id, "name": a.filename or f"attachment-{a.id}", "size": a.size}
                             for a in m.attachments if not a.inline],
         } for m in t.messages if _shown(m, outbox, now)]

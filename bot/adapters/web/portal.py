@@ -108,8 +108,25 @@ def _customer():
 def _page(name: str, status: int = 200, **context):
     resp = make_response(render_template(f"portal/{name}", _=g._, lang=g.lang, customer=g.customer,
                                          csrf=auth.csrf_token(), names=NAMES, languages=LANGUAGES,
-                                         local=_local, **context), status)
+                                         local=_local, reflow=reflow, **context), status)
     return resp
+
+
+def reflow(text: str) -> list[str]:
+    """Paragraphs of a plain-text mail, with the line breaks a mail program put in to wrap
+    (a line of WRAPPED characters or more runs on) taken out; short lines (a signature, an
+    address) keep theirs. Shown with white-space: pre-wrap."""
+    out = []
+    for para in re.split(r"\n\s*\n", text.strip()):
+        lines = para.split("\n")
+        joined = lines[0]
+        for prev, line in zip(lines, lines[1:], strict=False):
+            joined += (" " if len(prev.rstrip()) >= WRAPPED and line.strip() else "\n") + line
+        out.append(joined)
+    return out
+
+
+WRAPPED = 60
 
 
 def _local(moment: datetime | None) -> str:
