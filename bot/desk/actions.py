@@ -26,7 +26,7 @@ from bot.core.domain import CLOSED, Channel, Direction, OutboxStatus, Status
 from bot.core.mail.prepare import prepare
 from bot.desk import cancellation_workflow as cancellations
 from bot.desk import intake, outgoing, portal, routing, sla_state, slack_posts
-from bot.desk.actor import Actor, Verb, check
+from bot.desk.actor import Actor, Verb, check, check_customer
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.events import record
@@ -392,7 +392,7 @@ def portal_reply(desk: Desk, actor: Actor, number: int, text: str,
     """The customer answers on their ticket in the portal (files: (name, type, bytes),
     at most portal.MAX_FILES_BYTES together). Returns the ticket it landed on: this one,
     or a new one linked to it when it was resolved longer ago than the reopen window."""
-    check(actor, Verb.PORTAL_REPLY)
+    check_customer(actor, Verb.PORTAL_REPLY)
     files = list(files or [])
     text = _portal_text(text, files)
     now = desk.clock()
@@ -414,7 +414,7 @@ def portal_request(desk: Desk, actor: Actor, kind: str, subject: str, text: str,
     The rules route it as they route mail, reading the kind's label before the subject
     ("Klacht: ...", `label`); when they still make it another kind, the customer's choice
     stands (except a cancellation, which only the rules start: it runs a procedure)."""
-    check(actor, Verb.PORTAL_REQUEST)
+    check_customer(actor, Verb.PORTAL_REQUEST)
     if kind not in portal.KINDS or kind not in desk.ruleset.kinds:
         raise Refused(f"unknown kind {kind!r}; one of {', '.join(portal.KINDS)}")
     files = list(files or [])
@@ -440,7 +440,7 @@ def portal_decide(desk: Desk, actor: Actor, number: int, solved: bool, *,
                   s: Session | None = None) -> dict[str, Any]:
     """Procedure 003, the customer decides: on a resolved ticket, "solved" closes it (the
     resolution confirmed), "not solved" reopens it; the ticket's Slack thread hears it."""
-    check(actor, Verb.PORTAL_DECIDE)
+    check_customer(actor, Verb.PORTAL_DECIDE)
     now = desk.clock()
     with desk.uow.write(s) as s:
         t = portal.customer_ticket(s, actor, number)

@@ -138,8 +138,6 @@ def refusal(actor: Actor, verb: Verb) -> str | None:
     """Why `actor` may not do `verb`; None when they may."""
     if actor.customer is not None:
         return None if verb in CUSTOMER_MAY else "customers act in the portal, on their own tickets only"
-    if verb in CUSTOMER_MAY and not actor.trusted:
-        return "the portal's actions are the customer's own"
     if verb is Verb.TAKE and actor.person is None:
         return ("tickets can only be taken by a person in rules.yaml (people: with their "
                 "slack id)")
@@ -152,6 +150,14 @@ def refusal(actor: Actor, verb: Verb) -> str | None:
         return ("the mail does not answer a notification sent to this address, so its "
                 "command was not run (kept as a note)")
     return None
+
+
+def check_customer(actor: Actor, verb: Verb) -> None:
+    """`check`, and the actor must be a customer: the portal's actions are a customer's own
+    (staff answer through their own channels)."""
+    check(actor, verb)
+    if actor.customer is None:
+        raise NotAllowed("the portal's actions are a customer's own")
 
 
 def check(actor: Actor, verb: Verb) -> None:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.domain import Direction, OutboxStatus, Status
 from bot.core.mail.compose import new_message_id
-from bot.desk.actor import Actor, Verb, check, customer_may_see
+from bot.desk.actor import Actor, Verb, check, check_customer, customer_may_see
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.signin import SECRET_SETTING
@@ -244,7 +244,7 @@ def language_of(s: Session, desk: Desk, contact: Contact) -> str:
 
 
 def language(desk: Desk, actor: Actor) -> str:
-    check(actor, Verb.PORTAL_VIEW)
+    check_customer(actor, Verb.PORTAL_VIEW)
     assert actor.customer is not None
     with desk.uow.read() as s:
         contact = s.get(Contact, actor.customer.contact_id)
@@ -271,7 +271,7 @@ def customer_ticket(s: Session, actor: Actor, number: int) -> Ticket:
 
 
 def my_tickets(desk: Desk, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
-    check(actor, Verb.PORTAL_VIEW)
+    check_customer(actor, Verb.PORTAL_VIEW)
     with desk.uow.read() as s:
         rows = s.scalars(select(Ticket).where(_visible(actor))
                          .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit))
@@ -311,7 +311,7 @@ def shown_text(m: Message) -> str:
 def ticket_view(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | None:
     """One ticket as its customer sees it: the conversation, without internal notes,
     events or mail to colleagues; None when there is no such ticket *for this customer*."""
-    check(actor, Verb.PORTAL_VIEW)
+    check_customer(actor, Verb.PORTAL_VIEW)
     now = desk.clock()
     with desk.uow.read() as s:
         try:
@@ -335,7 +335,7 @@ def ticket_view(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | None:
 
 def attachment(desk: Desk, actor: Actor, number: int, attachment_id: int) -> dict[str, Any] | None:
     """A file of a message the customer sees on their ticket; None otherwise."""
-    check(actor, Verb.PORTAL_VIEW)
+    check_customer(actor, Verb.PORTAL_VIEW)
     if not valid_number(attachment_id):
         return None
     now = desk.clock()

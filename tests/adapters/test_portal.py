@@ -178,6 +178,8 @@ def test_the_desk_refuses_a_customer_everything_but_the_portal(pdesk):
     with pytest.raises(NotAllowed):  # and staff cannot act as a customer
         actions.portal_reply(pdesk, Actor.of(pdesk.ruleset.people["sanne"], Via.WEB), n["jan"], "as Jan")
     assert portal.ticket_view(pdesk, actor, n["olga"]) is None
+    with pytest.raises(NotAllowed):
+        portal.my_tickets(pdesk, Actor.of(pdesk.ruleset.people["sanne"], Via.WEB))
 
 
 def test_a_company_admin_sees_the_company_and_a_contact_only_their_own(pdesk, app, tmp_path):
@@ -270,8 +272,8 @@ def test_attachments_are_capped_at_10_mb_together(pdesk, app):
         assert "10 MB" in r.get_data(as_text=True)
     with pdesk.sessions() as s:
         assert not s.scalars(select(Message).where(Message.text.contains("te groot"))).first()
-    r = client.post(f"/portal/tickets/{n['jan']}/reply",
-                    data={"csrf": token, "text": "Hier is het", "files": [(io.BytesIO(PDF), "bewijs.pdf", "application/pdf")]},
+    files = [(io.BytesIO(PDF), "bewijs.pdf", "application/pdf")]
+    r = client.post(f"/portal/tickets/{n['jan']}/reply", data={"csrf": token, "text": "Hier is het", "files": files},
                     content_type="multipart/form-data")
     assert r.status_code == 302
     d = queries.ticket_detail(pdesk, OPERATOR, n["jan"])

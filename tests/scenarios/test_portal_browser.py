@@ -115,7 +115,8 @@ def test_a_customer_follows_answers_and_reopens_in_the_portal(browser, make_desk
 
             # 5. the staff see it in the ticket's Slack thread ...
             sender.run_once(desk.clock())
-            post = slack.wait_for("chat.postMessage", where=lambda c: "bewijs van betaling" in str(c.params.get("text")))
+            post = slack.wait_for("chat.postMessage",
+                                  where=lambda c: "bewijs van betaling" in str(c.params.get("text")))
             assert post.params["thread_ts"] == root.response["ts"]
             # ... and in the dossier, with the file
             d = queries.ticket_detail(desk, OPERATOR, number)
