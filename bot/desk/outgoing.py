@@ -83,11 +83,18 @@ def queue_mail(s: Session, desk: Desk, ticket: Ticket, now: datetime, *, purpose
     if automatic and "auto_sent" in s.info:
         counts = s.info["auto_sent"]
         counts[to_addr] = counts.get(to_addr, 0) + 1
+    # the ticket's copy (the dossier, Slack, the API) without the customer's personal
+    # portal link: whoever reads the dossier must not be able to act as the customer
+    text, html = rendered.text, rendered.html
+    link = context.get("portal_link")
+    if link:
+        text = text.replace(link, portal.masked(link))
+        html = html.replace(link, portal.masked(link)) if html is not None else None
     s.add(Message(ticket_id=ticket.id, direction=Direction.OUT, channel=Channel.MAIL,
                   message_id=mid, in_reply_to=in_reply_to, references=" ".join(refs) or None,
                   from_addr=settings.address, from_name=settings.address_name,
                   to_addrs=to_addr, cc_addrs="", subject=rendered.subject,
-                  text=rendered.text, visible_text=rendered.text, html=rendered.html,
+                  text=text, visible_text=text, html=html,
                   outbox=row, created_at=now))
     return row
 

@@ -55,6 +55,7 @@ MAX_FILES_BYTES = 10 * 1024 * 1024  # attachments of one portal message, togethe
 MAX_FILES = 10
 MAX_TEXT = 50_000
 LANGUAGES = ("nl", "en", "pl", "de")
+TOKEN = re.compile(r"/portal/k/[0-9]+\.[0-9]+\.[A-Za-z0-9_-]+")  # a link's token, wherever it is quoted
 
 
 # ------------------------------------------------------------------ links
@@ -101,6 +102,11 @@ def link_for(s: Session, desk: Desk, contact: Contact, now: datetime, base: str 
     row.token_hash = _hash(token)  # also after the secret key was changed
     row.sent_at = now
     return f"{base.rstrip('/')}/portal/k/{token}"
+
+
+def masked(link: str) -> str:
+    """A link as the ticket's copy of the mail keeps it: the token left out."""
+    return TOKEN.sub("/portal/k/…", link)
 
 
 def _valid(s: Session, desk: Desk, contact_id: int, generation: int, now: datetime,
@@ -294,9 +300,6 @@ def _shown(m: Message, outbox: dict[int, Outbox], now: datetime) -> bool:
         return False
     # a reply still in its undo window (Slack) may yet be taken back
     return not (row.status == OutboxStatus.QUEUED and row.next_attempt_at > now)
-
-
-TOKEN = re.compile(r"/portal/k/[0-9]+\.[0-9]+\.[A-Za-z0-9_-]+")
 
 
 def shown_text(m: Message) -> str:

@@ -110,6 +110,9 @@ def test_acknowledgement_and_reply_carry_a_personal_link(pdesk, app, make_desk, 
         assert token not in (row.token_hash or "") and len(row.token_hash) == 64  # only the hash is kept
     actions.reply(pdesk, who(pdesk, "sanne"), n["jan"], "Uw advertentie verschijnt maandag.")
     assert link_in(pdesk, "jan@bakkerij-jansen.nl", "reply") == token  # the same link, per contact
+    # the ticket's copies of these mails (the dossier) leave the token out: staff cannot act as Jan
+    texts = [m["full_text"] for m in queries.ticket_detail(pdesk, OPERATOR, n["jan"])["messages"]]
+    assert all(token not in t for t in texts) and sum(f"{BASE}/portal/k/…" in t for t in texts) == 2
     assert link_in(pdesk, "olga@drukkerij-oost.nl") != token
     # the link opens the portal
     client = open_portal(app, token)
