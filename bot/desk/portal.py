@@ -172,7 +172,9 @@ def request_link(desk: Desk, email: str, language: str | None) -> bool:
             log.info("portal: a link was asked for an address that is no contact's")
             return False
         link = link_for(s, desk, contact, now, base=settings.public_url)
-        lang = language if language in LANGUAGES else language_of(s, desk, contact)
+        # the language of their mails; a contact without tickets: the page's
+        lang = _ticket_language(s, contact) or (language if language in LANGUAGES else None) \
+            or language_of(s, desk, contact)
         rendered = desk.renderer.render_mail("portal-link", lang, {
             "name": contact.name or "", "link": link, "days": LINK_DAYS, "desk": settings.address_name})
         mid = new_message_id(settings.mail_domain, None)
@@ -240,12 +242,16 @@ def _contact(s: Session, who: str) -> Contact:
     return contact
 
 
-def language_of(s: Session, desk: Desk, contact: Contact) -> str:
-    """The language of the contact's mails: their latest ticket's detected language."""
+def _ticket_language(s: Session, contact: Contact) -> str | None:
     lang = s.scalar(select(Ticket.language).where(
         or_(Ticket.contact_id == contact.id, func.lower(Ticket.contact_email) == contact.email))
         .order_by(Ticket.id.desc()).limit(1))
-    lang = (lang or desk.ruleset.default_language or "en")[:2].lower()
+    return lang[:2].lower() if lang else None
+
+
+def language_of(s: Session, desk: Desk, contact: Contact) -> str:
+    """The language of the contact's mails: their latest ticket's detected language."""
+    lang = _ticket_language(s, contact) or (desk.ruleset.default_language or "en")[:2].lower()
     return lang if lang in LANGUAGES else "en"
 
 

@@ -93,6 +93,14 @@ def test_a_customer_follows_answers_and_reopens_in_the_portal(browser, make_desk
             browser.get(f"{base}/portal/")
             wait(browser, lambda d: d.find_elements(By.ID, "email"), "the portal's start page")
             shots(browser, "01-start")
+            browser.find_element(By.ID, "email").send_keys("jan@bakkerij-jansen.nl")
+            browser.find_element(By.ID, "ask").click()
+            wait(browser, lambda d: d.find_elements(By.ID, "link-sent"), "the link-sent notice")
+            shots(browser, "01-link-sent")
+            sender.run_once(desk.clock())
+            mailed = [message_from_bytes(m.data, policy=policy.default) for m in sink.handler.wait_for(2)]
+            again = next(m for m in mailed if m["Subject"] == "Uw persoonlijke link naar uw verzoeken")
+            assert link in again.get_body(("plain",)).get_content()  # the same personal link
 
             # 3. the link from the mail: the customer's requests, in Dutch
             browser.get(link)
@@ -128,7 +136,7 @@ def test_a_customer_follows_answers_and_reopens_in_the_portal(browser, make_desk
             browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
             wait(browser, lambda d: d.find_elements(By.ID, "link-sent"), "the link-sent notice")
             sender.run_once(desk.clock())
-            got = [message_from_bytes(m.data, policy=policy.default) for m in sink.handler.wait_for(2)]
+            got = [message_from_bytes(m.data, policy=policy.default) for m in sink.handler.wait_for(3)]
             signin = next(m for m in got if m["To"] == "sanne@desk.example")
             staff_link = re.search(rf"{re.escape(base)}/login/\S+",
                                    signin.get_body(("plain",)).get_content()).group()
