@@ -14,12 +14,15 @@ import pytest
 from sqlalchemy import select
 
 from bot.adapters.web import create_app
+from bot.app import open_desk
+from bot.config import Settings
 from bot.core.domain import Direction
 from bot.desk import actions, customer_csv, intake, portal, queries
 from bot.desk.actor import Actor, Via
 from bot.desk.errors import NotAllowed, Refused
 from bot.store.models import Contact, Message, Outbox, PortalLink, Ticket
-from tests.conftest import OPERATOR, who
+from tests.conftest import OPERATOR, START, who
+from tests.scenarios.test_cli import cli, cli_env  # noqa: F401 - the command line's fixtures
 
 BASE = "http://portal.test"
 LINK = re.compile(rf"{re.escape(BASE)}/portal/k/([0-9]+\.[0-9]+\.[A-Za-z0-9_-]+)")
@@ -376,3 +379,27 @@ def test_the_portal_speaks_the_customers_language(pdesk, app):
     assert code == 200 and 'lang="pl"' in html and "Nowe zgłoszenie" in html
     code, html = page(app.test_client(), "/portal/?lang=de")
     assert 'lang="de"' in html and "Link zusenden" in html
+
+
+def test_the_command_line_revokes_links_and_makes_admins(cli, cli_env, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("TICKETBOT_WEB_URL", BASE)
+    csv_path = tmp_path / "klanten.csv"
+    csv_path.write_text("company,domains,advisor,website_access,contact_name,contact_email,contact_phone,"
+                        "portal_admin\nBakkerij Jansen,bakkerij-jansen.nl,,,Jan,jan@bakkerij-jansen.nl,,yes\n",
+                        encoding="utf-8")
+    assert cli("import", "customers", str(csv_path))[0] == 0
+    eml = tmp_path / "vraag.eml"
+    eml.write_bytes(mail(1, "jan@bakkerij-jansen.nl", "Vraag", "Hallo"))
+    cli.ingest(eml)
+    [row] = cli.json("portal", "list")
+    assert (row["email"], row["portal_admin"], row["link"]) == ("jan@bakkerij-jansen.nl", True, "active")
+    desk = open_desk(Settings.from_env(), clock=lambda: START)
+    token = link_in(desk, "jan@bakkerij-jansen.nl")
+    assert portal.redeem(desk, token) is not None
+    rc, out, _ = cli("portal", "revoke", "jan@bakkerij-jansen.nl")
+    assert rc == 0 and "revoked" in out
+    assert portal.redeem(desk, token) is None
+    assert cli.json("portal", "list")[0]["link"] == "revoked"
+    assert cli("portal", "revoke", "nobody@nowhere.example")[0] == 2
+    assert cli("portal", "admin", "jan@bakkerij-jansen.nl", "no")[0] == 0
+    assert cli.json("portal", "list")[0]["portal_admin"] is False
