@@ -8,10 +8,14 @@ import json
 import logging
 import mailbox
 import os
+import smtplib
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from bot.adapters.rules_file import load_rules
 from bot.app import (
@@ -28,7 +32,7 @@ from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
 from bot.desk import actions, corrections, customer_csv, jobs, queries
 from bot.desk.actor import Actor
-from bot.desk.context import Desk
+from bot.desk.context import Desk, utcnow
 from bot.desk.errors import Refused
 from bot.desk.pipeline import Pipeline
 from bot.store.migrate import upgrade
@@ -177,9 +181,24 @@ def cmd_outbox(settings: Settings, args) -> int:
 
 
 def cmd_db(settings: Settings, args) -> int:
-    upgrade(settings.database_url)
-    print("database is up to date", file=sys.stderr)
+    before, after = upgrade(settings.database_url)
+    where = _database_name(settings.database_url)
+    if before is None:
+        print(f"database created: {where} (schema {after})", file=sys.stderr)
+    elif before != after:
+        print(f"database upgraded: {where} (schema {before} -> {after})", file=sys.stderr)
+    else:
+        print(f"database is up to date: {where} (schema {after})", file=sys.stderr)
     return 0
+
+
+def _database_name(url: str) -> str:
+    """The database as a person names it: the SQLite file, or the server and database
+    without the password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return parsed.render_as_string(hide_password=True)
 
 
 def _actor(args, desk: Desk) -> Actor:
@@ -314,6 +333,67 @@ def cmd_export(settings: Settings, args) -> int:
             customer_csv.export_file(desk, actor, args.what, f)
     else:
         customer_csv.export_file(desk, actor, args.what, sys.stdout)
+    return 0
+
+
+TEST_MAIL = """\
+From: Jan de Vries <jan@klant.example>
+To: {to}
+Subject: Factuur 2026-114 klopt niet
+Date: {date}
+Message-ID: <{mid}@klant.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+Goedendag,
+
+Op factuur 2026-114 staat een advertentie die wij niet besteld hebben.
+Kunt u dit corrigeren?
+
+Met vriendelijke groet,
+Jan de Vries
+"""
+
+
+def cmd_send_test_mail(settings: Settings, args) -> int:
+    """A customer's mail to the running bot's SMTP intake: the quick start's first step,
+    with nothing to install."""
+    host, port = settings.smtp_listen
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    now = utcnow()
+    to = args.to or settings.address
+    raw = TEST_MAIL.format(to=to, date=format_datetime(now), mid=f"test-{now:%Y%m%d%H%M%S%f}")
+    raw = raw.replace("jan@klant.example", args.sender)
+    try:
+        with smtplib.SMTP(host, port, timeout=30) as smtp:
+            smtp.ehlo()
+            smtp.mail(args.sender)
+            code, said = smtp.rcpt(to)
+            if code != 250:
+                raise UserError(f"smtp://{host}:{port} refused {to}: {code} {said.decode()}")
+            code, said = smtp.data(raw.encode("utf-8"))
+    except (OSError, smtplib.SMTPException) as exc:
+        raise UserError(f"could not hand the test mail to smtp://{host}:{port} ({exc}); "
+                        "is the bot running (make run)?") from exc
+    if code != 250:
+        raise UserError(f"smtp://{host}:{port} answered {code} {said.decode()}")
+    print(f"sent: {args.sender} -> {to} at smtp://{host}:{port}, {said.decode()}")
+    print("next: .venv/bin/ticketbot tickets   (then: .venv/bin/ticketbot show NUMBER)")
+    return 0
+
+
+def cmd_mail(settings: Settings, args) -> int:
+    """What became of a mail, by the reference the SMTP server answered with."""
+    desk = _open(settings, args, rules=True)
+    found = queries.mail_fate(desk, _actor(args, desk), args.ref)
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=1))
+    elif not found:
+        raise UserError(f"no mail with reference {args.ref}")
+    else:
+        _print_table(found, ["ref", "status", "ticket", "received_at", "source", "error"])
     return 0
 
 
@@ -537,6 +617,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("number", type=int)
     w.add_argument("kind")
     w.add_argument("--by")
+    tm = sub.add_parser("send-test-mail", help="mail the running bot as a customer would (SMTP)")
+    tm.add_argument("--from", dest="sender", default="jan@klant.example")
+    tm.add_argument("--to", help="default: the desk's address (TICKETBOT_ADDRESS)")
+    ml = sub.add_parser("mail", help="what became of a mail: the reference in SMTP's 'queued as'")
+    ml.add_argument("ref")
+    ml.add_argument("--json", action="store_true")
     im = sub.add_parser("import", help="upsert customers or contracts from CSV")
     im.add_argument("what", choices=["customers", "contracts"])
     im.add_argument("file")
@@ -552,7 +638,8 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
-            "routing": cmd_routing, "search": cmd_search,
+            "routing": cmd_routing, "search": cmd_search, "send-test-mail": cmd_send_test_mail,
+            "mail": cmd_mail,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
             "kind": cmd_work}
