@@ -17,11 +17,11 @@ endif
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
 	  echo "python3-venv missing: installing it"; apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/pip install --quiet --quiet --disable-pip-version-check -e .
 	@touch $(STAMP)
 
 $(TESTSTAMP): $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(TESTSTAMP)
 
 install: $(STAMP)
