@@ -10,6 +10,7 @@ import mailbox
 import os
 import smtplib
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -35,6 +36,7 @@ from bot.desk.actor import Actor
 from bot.desk.context import Desk, utcnow
 from bot.desk.errors import Refused
 from bot.desk.pipeline import Pipeline
+from bot.store.backup import BackupError, backup
 from bot.store.migrate import upgrade
 
 log = logging.getLogger("bot.cli")
@@ -380,7 +382,33 @@ def cmd_send_test_mail(settings: Settings, args) -> int:
     if code != 250:
         raise UserError(f"smtp://{host}:{port} answered {code} {said.decode()}")
     print(f"sent: {args.sender} -> {to} at smtp://{host}:{port}, {said.decode()}")
-    print("next: .venv/bin/ticketbot tickets   (then: .venv/bin/ticketbot show NUMBER)")
+    ref = said.decode().rpartition("queued as ")[2].strip()
+    if args.no_wait or not ref:
+        return 0
+    # Wait until the bot has made it a ticket (it is quick), so the next command finds it.
+    desk = _open(settings, args, rules=True)
+    actor = _actor(args, desk)
+    deadline = time.monotonic() + args.wait
+    while True:
+        fate = [f for f in queries.mail_fate(desk, actor, ref) if f["status"] != "spooled"]
+        if fate:
+            print(f"it became ticket {fate[0]['ticket']} ({fate[0]['status']}). "
+                  f"Next: .venv/bin/ticketbot tickets" if fate[0]["ticket"] else
+                  f"the bot {fate[0]['status']} it: .venv/bin/ticketbot mail {ref}")
+            return 0
+        if time.monotonic() > deadline:
+            print(f"not yet a ticket after {args.wait:g} s: is the bot's worker running on "
+                  f"this database? (.venv/bin/ticketbot mail {ref} tells later)", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+
+
+def cmd_backup(settings: Settings, args) -> int:
+    try:
+        size = backup(settings.database_url, Path(args.file))
+    except BackupError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"backed up {_database_name(settings.database_url)} to {args.file} ({size:,} bytes)")
     return 0
 
 
@@ -620,6 +648,11 @@ def build_parser() -> argparse.ArgumentParser:
     tm = sub.add_parser("send-test-mail", help="mail the running bot as a customer would (SMTP)")
     tm.add_argument("--from", dest="sender", default="jan@klant.example")
     tm.add_argument("--to", help="default: the desk's address (TICKETBOT_ADDRESS)")
+    tm.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+                    help="how long to wait for the ticket (default 30)")
+    tm.add_argument("--no-wait", action="store_true", help="do not wait for the ticket")
+    bk = sub.add_parser("backup", help="a consistent copy of the SQLite database, while it runs")
+    bk.add_argument("file", help="the new file")
     ml = sub.add_parser("mail", help="what became of a mail: the reference in SMTP's 'queued as'")
     ml.add_argument("ref")
     ml.add_argument("--json", action="store_true")
@@ -639,7 +672,7 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
             "routing": cmd_routing, "search": cmd_search, "send-test-mail": cmd_send_test_mail,
-            "mail": cmd_mail,
+            "mail": cmd_mail, "backup": cmd_backup,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
             "kind": cmd_work}

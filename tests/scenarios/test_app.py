@@ -224,6 +224,8 @@ def test_quick_start_ready_line_test_mail_and_its_reference(bot_env, tmp_path):
             said = sent.stdout.splitlines()[0]
             assert said.startswith(f"sent: {sender} -> {ADDRESS} at smtp://")
             refs.append(said.rpartition("queued as ")[2])
+            # it waits for the ticket, so the README's next command finds it
+            assert sent.stdout.splitlines()[1].startswith(f"it became ticket [TB-{len(refs)}] (created)")
         assert all(len(r) == 12 and int(r, 16) >= 0 for r in refs) and refs[0] != refs[1]
         wait_until(lambda: count(bot_env["DATABASE_URL"], Ticket) == 2, HANG, "two tickets", bot)
         fate = run_cli(["mail", refs[1]], bot_env, tmp_path)

@@ -14,7 +14,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, update
+from sqlalchemy import create_engine, inspect, text, update
 
 from bot.cli import main
 from bot.store.models import Ticket, make_engine
@@ -599,3 +599,25 @@ def test_sweep_now_runs_due_work_once_and_delivers(cli, cli_env, tmp_path):
     assert rc == 0 and json.loads(out)["status"] == "resolved"
     rc, out, err = cli("sweep", "--now", "tomorrow")
     assert rc == 2 and "use an ISO time" in err
+
+
+# --------------------------------------------------------------------------- backup
+def test_backup_copies_the_sqlite_database_and_refuses_what_it_cannot(cli, cli_env, tmp_path,
+                                                                     monkeypatch):
+    mails = tmp_path / "in"
+    for i in range(3):
+        write(mails / f"{i}.eml", customer_mail(i, message_id=f"b{i}@customer.example"))
+    assert cli("ingest", str(mails))[0] == 0
+    copy = tmp_path / "backups" / "copy.sqlite3"
+    rc, out, err = cli("backup", str(copy))
+    assert (rc, err) == (0, "")
+    assert out.startswith(f"backed up {tmp_path}/ticketbot.sqlite3 to {copy} (")
+    engine = create_engine(f"sqlite:///{copy}")
+    with engine.connect() as conn:
+        assert conn.scalar(text("select count(*) from ticket")) == 3
+    engine.dispose()
+    # never over an existing file, never a PostgreSQL database
+    assert cli("backup", str(copy))[2] == f"ticketbot: {copy} exists already; name a new file\n"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://desk:secret@db.example/tickets")
+    rc, out, err = cli("backup", str(tmp_path / "pg.dump"))
+    assert rc == 2 and out == "" and "pg_dump" in err and "secret" not in err
