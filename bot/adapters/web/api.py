@@ -85,7 +85,8 @@ def error_response(status: int, message: str, field: str | None = None, code: st
 def http_error(exc: HTTPException) -> Response:
     """A werkzeug error (unknown path, wrong method, body too large) in the API's shape."""
     code = exc.code or 500
-    headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
+    allowed = getattr(exc, "valid_methods", None)  # a 405 says which methods are allowed
+    headers = {"Allow": ", ".join(allowed)} if allowed else None
     return error_response(code, exc.description or exc.name, headers=headers)
 
 
