@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.desk import board, queries
@@ -30,6 +30,13 @@ from bot.store.models import Company, Contact, Contract, Event, Message, Ticket
 
 T = TypeVar("T")
 PAGE = 100
+STAFF_SCOPES = ("read", "write")  # the desk's own integrations: they see internal notes
+
+
+def sees_internal(actor: Actor) -> bool:
+    """Internal notes are for the desk: its people, the operator, the bot, and staff-scope
+    tokens; any other scope (a customer's) never sees them."""
+    return actor.scope is None or actor.scope in STAFF_SCOPES
 
 
 class PreconditionFailed(Refused):
@@ -67,9 +74,13 @@ def ticket_full(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | None:
     files = board.attachments_of(desk, actor, number)
     for m in d["messages"]:
         m["attachments"] = files.get(m["id"], [])
-    d["notes"] = [{"at": e["at"], "by": e["actor"], "text": e["reason"],
-                   "action": bool((e["detail"] or {}).get("action"))}
-                  for e in d["events"] if e["action"] == "note"]
+    if sees_internal(actor):
+        d["notes"] = [{"at": e["at"], "by": e["actor"], "text": e["reason"],
+                       "action": bool((e["detail"] or {}).get("action"))}
+                      for e in d["events"] if e["action"] == "note"]
+    else:  # nothing internal: no notes, no note messages, no audit trail (it quotes notes)
+        d["notes"], d["events"] = [], []
+        d["messages"] = [m for m in d["messages"] if m["direction"] != "note"]
     d["etag"] = etag(desk, actor, number)
     return d
 
@@ -82,8 +93,9 @@ def guarded(desk: Desk, number: int, if_match: str | None,
     if not valid_number(number):
         raise NoSuchTicket(f"no ticket {number}")
     with desk.uow.write() as s:
-        locked = s.execute(update(Ticket).where(Ticket.id == number).values(id=Ticket.id))
-        if not locked.rowcount:  # type: ignore[attr-defined]
+        # an UPDATE that changes nothing: a row lock (PostgreSQL), the write lock (SQLite)
+        locked = s.execute(update(Ticket).where(Ticket.id == number).values(status=Ticket.status))
+        if not cast(CursorResult[Any], locked).rowcount:
             raise NoSuchTicket(f"no ticket {number}")
         current = _etag(s, number)
         if if_match is not None and if_match != "*" and if_match != current:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import threading
 import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -20,10 +21,10 @@ from bot.adapters.web.api import API_LIST_PATH, api_list_path
 from bot.adapters.web.auth import RateLimit
 from bot.adapters.web.openapi import document
 from bot.cli import main
-from bot.desk import api_tokens, intake, queries
+from bot.desk import api_tokens, api_views, intake, queries
 from bot.desk.actor import Actor, Verb, refusal
 from bot.store.models import ApiToken, Contact, Event, Task, Ticket
-from tests.conftest import OPERATOR, START
+from tests.conftest import HANG, OPERATOR, START
 
 
 def mail(n: int, subject: str = "Vraag over de factuur", body: str = "Hallo, een vraag.",
@@ -354,6 +355,43 @@ def test_if_match_stops_a_lost_update_between_two_integrations(api, desk):
     before = headers_etag(api, n)
     api.post(f"/api/v1/tickets/{n}/assign", {"target": "pieter"})
     assert headers_etag(api, n) != before
+
+
+def test_two_integrations_writing_at_once_with_one_etag_one_wins(api, desk):
+    """The race itself: both send the same If-Match at the same moment; exactly one
+    write goes through, the other gets 412, every round."""
+    n = ticket(desk)
+    other = f"Bearer {api_tokens.create(desk, 'accounting', 'write')}"
+    for round_ in range(4):
+        etag = headers_etag(api, n)
+        barrier = threading.Barrier(2)
+        results: list[int] = []
+
+        def write(token: str, text: str, etag=etag, barrier=barrier, results=results) -> None:
+            barrier.wait(HANG)
+            results.append(api.post(f"/api/v1/tickets/{n}/notes", {"text": text}, token=token,
+                                    headers={"If-Match": etag})[0])
+
+        threads = [threading.Thread(target=write, args=("write", f"crm {round_}")),
+                   threading.Thread(target=write, args=(other, f"accounting {round_}"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(HANG)
+        assert sorted(results) == [200, 412], results
+    notes = [e for e in queries.ticket_detail(desk, OPERATOR, n)["events"] if e["action"] == "note"]
+    assert len(notes) == 4
+
+
+def test_internal_notes_are_for_staff_scopes_only(api, desk):
+    n = ticket(desk)
+    api.post(f"/api/v1/tickets/{n}/notes", {"text": "intern: niet voor de klant"})
+    staff = api_views.ticket_full(desk, Actor.integration("bi", "read"), n)
+    assert staff is not None and [x["text"] for x in staff["notes"]] == ["intern: niet voor de klant"]
+    outsider = api_views.ticket_full(desk, Actor.integration("someone", "portal"), n)
+    assert outsider is not None and outsider["notes"] == [] and outsider["events"] == []
+    assert "intern" not in json.dumps(outsider)
+    assert outsider["messages"] and all(m["direction"] != "note" for m in outsider["messages"])
 
 
 def test_requests_are_rate_limited_per_token(api, desk):
