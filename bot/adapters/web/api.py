@@ -18,11 +18,13 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from bot.adapters.web import openapi
@@ -237,6 +239,12 @@ def with_etag(resp: Response, etag: str | None) -> Response:
 
 
 # ------------------------------------------------------------------ docs
+@bp.app_template_filter("code_spans")
+def code_spans(text: str) -> Markup:
+    """The OpenAPI descriptions' `code` as <code>, everything else escaped."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text or ""))))
+
+
 @bp.get("/openapi.json")
 def openapi_json():
     return jsonify(openapi.document(request.host_url.rstrip("/") + PREFIX))

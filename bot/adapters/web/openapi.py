@@ -278,7 +278,9 @@ def document(server: str = "/api/v1") -> dict[str, Any]:
                                 "`Authorization: Bearer <token>` (`ticketbot api-token create NAME "
                                 "--scope read|write`): a read token may only read (`x-scope: read`), "
                                 "a write token may do what a person may. Errors are always "
-                                "`{\"error\": {\"code\", \"message\", \"field\"}}`."},
+                                "`{\"error\": {\"code\", \"message\", \"field\"}}`; besides the answers listed per "
+                                "endpoint, any request may get 405 (another method) or 413 (a body "
+                                "over 2 MB)."},
         "servers": [{"url": server}],
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
