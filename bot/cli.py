@@ -317,26 +317,6 @@ def cmd_export(settings: Settings, args) -> int:
     return 0
 
 
-def cmd_api_token(settings: Settings, args) -> int:
-    """REST API tokens: create (printed once, only its hash is kept), list, revoke."""
-    desk = _open(settings, args)
-    if args.action == "create":
-        token = api_tokens.create(desk, args.name, args.scope)
-        print(token)
-        print(f"API token for {args.name} (scope {args.scope}): shown this once; keep it as a "
-              "secret. Send it as Authorization: Bearer <token>.", file=sys.stderr)
-    elif args.action == "revoke":
-        api_tokens.revoke(desk, args.name)
-        print(f"API token of {args.name} revoked", file=sys.stderr)
-    else:
-        rows = api_tokens.list_tokens(desk)
-        if args.json:
-            print(json.dumps(rows, ensure_ascii=False, indent=1))
-        else:
-            _print_table(rows, ["name", "scope", "created", "revoked"])
-    return 0
-
-
 def cmd_search(settings: Settings, args) -> int:
     """The same search as Slack's `/ticket search`: a number, or words in the subject,
     the customer, the contact or any message."""
@@ -584,7 +564,30 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "routing": cmd_routing, "search": cmd_search,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
-            "kind": cmd_work, "api-token": cmd_api_token}
+            "kind": cmd_work}
+
+
+def cmd_api_token(settings: Settings, args) -> int:
+    """REST API tokens: create (printed once, only its hash is kept), list, revoke."""
+    desk = _open(settings, args)
+    if args.action == "create":
+        token = api_tokens.create(desk, args.name, args.scope)
+        print(token)
+        print(f"API token for {args.name} (scope {args.scope}): shown this once; keep it as a "
+              "secret. Send it as Authorization: Bearer <token>.", file=sys.stderr)
+    elif args.action == "revoke":
+        api_tokens.revoke(desk, args.name)
+        print(f"API token of {args.name} revoked", file=sys.stderr)
+    else:
+        rows = api_tokens.list_tokens(desk)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=1))
+        else:
+            _print_table(rows, ["name", "scope", "created", "revoked"])
+    return 0
+
+
+COMMANDS["api-token"] = cmd_api_token
 
 
 def main(argv: list[str] | None = None) -> int:
