@@ -31,7 +31,7 @@ from bot.config import ConfigError, Settings
 from bot.core import report
 from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
-from bot.desk import actions, corrections, customer_csv, jobs, queries
+from bot.desk import actions, api_tokens, corrections, customer_csv, jobs, queries
 from bot.desk.actor import Actor
 from bot.desk.context import Desk, utcnow
 from bot.desk.errors import Refused
@@ -663,6 +663,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="customers or contracts as CSV (the import format)")
     ex.add_argument("what", choices=["customers", "contracts"])
     ex.add_argument("file", nargs="?", help="default: standard output")
+    at = sub.add_parser("api-token", help="REST API tokens, one per integration")
+    at_sub = at.add_subparsers(dest="action", required=True)
+    atc = at_sub.add_parser("create", help="a new token, printed once (kept hashed)")
+    atc.add_argument("name")
+    atc.add_argument("--scope", choices=list(api_tokens.SCOPES), required=True)
+    atl = at_sub.add_parser("list", help="the tokens: name, scope, made, revoked")
+    atl.add_argument("--json", action="store_true")
+    atr = at_sub.add_parser("revoke", help="end a token at once")
+    atr.add_argument("name")
     return p
 
 
@@ -676,6 +685,29 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
             "kind": cmd_work}
+
+
+def cmd_api_token(settings: Settings, args) -> int:
+    """REST API tokens: create (printed once, only its hash is kept), list, revoke."""
+    desk = _open(settings, args)
+    if args.action == "create":
+        token = api_tokens.create(desk, args.name, args.scope)
+        print(token)
+        print(f"API token for {args.name} (scope {args.scope}): shown this once; keep it as a "
+              "secret. Send it as Authorization: Bearer <token>.", file=sys.stderr)
+    elif args.action == "revoke":
+        api_tokens.revoke(desk, args.name)
+        print(f"API token of {args.name} revoked", file=sys.stderr)
+    else:
+        rows = api_tokens.list_tokens(desk)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=1))
+        else:
+            _print_table(rows, ["name", "scope", "created", "revoked"])
+    return 0
+
+
+COMMANDS["api-token"] = cmd_api_token
 
 
 def main(argv: list[str] | None = None) -> int:
