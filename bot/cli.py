@@ -341,21 +341,24 @@ def cmd_export(settings: Settings, args) -> int:
 TEST_MAIL = """\
 From: Jan de Vries <jan@klant.example>
 To: {to}
-Subject: Factuur 2026-114 klopt niet
+Subject: {subject}
 Date: {date}
 Message-ID: <{mid}@klant.example>
 MIME-Version: 1.0
 Content-Type: text/plain; charset=utf-8
 Content-Transfer-Encoding: 8bit
 
+{body}
+"""
+TEST_SUBJECT = "Factuur 2026-114 klopt niet"
+TEST_BODY = """\
 Goedendag,
 
 Op factuur 2026-114 staat een advertentie die wij niet besteld hebben.
 Kunt u dit corrigeren?
 
 Met vriendelijke groet,
-Jan de Vries
-"""
+Jan de Vries"""
 
 
 def cmd_send_test_mail(settings: Settings, args) -> int:
@@ -366,8 +369,10 @@ def cmd_send_test_mail(settings: Settings, args) -> int:
         host = "127.0.0.1"
     now = utcnow()
     to = args.to or settings.address
-    raw = TEST_MAIL.format(to=to, date=format_datetime(now), mid=f"test-{now:%Y%m%d%H%M%S%f}")
-    raw = raw.replace("jan@klant.example", args.sender)
+    raw = TEST_MAIL.format(to=to, date=format_datetime(now), mid=f"test-{now:%Y%m%d%H%M%S%f}",
+                           subject=" ".join(args.subject.split()), body=args.body)
+    if args.sender != "jan@klant.example":  # another sender: no name to go with it
+        raw = raw.replace("Jan de Vries <jan@klant.example>", args.sender, 1)
     try:
         with smtplib.SMTP(host, port, timeout=30) as smtp:
             smtp.ehlo()
@@ -648,6 +653,8 @@ def build_parser() -> argparse.ArgumentParser:
     tm = sub.add_parser("send-test-mail", help="mail the running bot as a customer would (SMTP)")
     tm.add_argument("--from", dest="sender", default="jan@klant.example")
     tm.add_argument("--to", help="default: the desk's address (TICKETBOT_ADDRESS)")
+    tm.add_argument("--subject", default=TEST_SUBJECT)
+    tm.add_argument("--body", default=TEST_BODY)
     tm.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
                     help="how long to wait for the ticket (default 30)")
     tm.add_argument("--no-wait", action="store_true", help="do not wait for the ticket")
