@@ -64,7 +64,10 @@ class Api:
         if body is not None:
             data = json.dumps(body).encode()
             h["Content-Type"] = "application/json"
-        conn.request(method, path, body=data, headers=h)
+        try:
+            conn.request(method, path, body=data, headers=h)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a body over the limit: the server answered 413 before reading it all
         r = conn.getresponse()
         content = r.read()
         hdrs = {k.lower(): v for k, v in r.getheaders()}
