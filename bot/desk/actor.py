@@ -12,6 +12,8 @@ acting. The rules of this desk:
 - A colleague's mail that does not answer a notification the bot sent to that very
   address (a From line is easily forged) may only leave a note, marked unverified.
 - Taking a ticket needs a person to give it to.
+- An integration (a REST API token, `Actor.integration`) with scope `read` may only
+  view; with scope `write` it may do what a person may (except take: it is no person).
 - A customer in the portal (`Actor.for_contact`, Via.PORTAL) may only do the portal's
   verbs, and only on their own tickets (their company's when they are its portal admin):
   `customer_may_see` says which. Every other verb, every staff view, is refused.
@@ -83,6 +85,7 @@ class Actor:
     person: Person | None = None
     verified: bool = True  # mail: it answers a notification sent to that address
     trusted: bool = False  # the operator at the command line, or the bot itself
+    scope: str | None = None  # an integration's token scope: "read" | "write"
     customer: Customer | None = None  # a customer in the portal
 
     @classmethod
@@ -97,6 +100,11 @@ class Actor:
     @classmethod
     def of(cls, person: Person, via: Via, verified: bool = True) -> Actor:
         return cls(person.key, via, person, verified=verified)
+
+    @classmethod
+    def integration(cls, name: str, scope: str) -> Actor:
+        """An integration calling the REST API with its token: recorded as "api:NAME"."""
+        return cls(f"api:{name}", Via.API, scope=scope)
 
     @classmethod
     def stranger(cls, key: str, via: Via) -> Actor:
@@ -143,6 +151,10 @@ def refusal(actor: Actor, verb: Verb) -> str | None:
                 "slack id)")
     if actor.trusted:
         return None
+    if actor.scope is not None:  # an integration: its token's scope decides
+        if actor.scope == "write" or verb is Verb.VIEW:
+            return None
+        return f"this API token's scope is {actor.scope}: it may only read"
     if actor.person is None:
         return ("you are not in rules.yaml (people:), so you can neither see nor change "
                 "tickets; ask the desk's administrator to add you")
