@@ -19,7 +19,9 @@ HELP = """`/ticket` commands:
 • `/ticket assign 12 marta [reason]` — give it to a person or role
 • `/ticket resolve 12 [note for the customer]` · `/ticket reopen 12`
 • `/ticket kind 12 complaint` · `/ticket note 12 text`
-• `/ticket search words` — by number, customer or text"""
+• `/ticket search words` — by number, customer or text
+• `/ticket new customer@example.com [kind] text` — a ticket for the customer (they get the
+  acknowledgement; add `#noack` if not) · `/ticket call customer@example.com text` — a phone call"""
 
 MAX_QUOTE = 3000
 

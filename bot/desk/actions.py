@@ -15,16 +15,21 @@ marked as action, resolving. Reassigning, plain notes and status changes do not.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.domain import CLOSED, Channel, OutboxStatus, Status
+from bot.core.domain import CLOSED, Channel, InboundMessage, OutboxStatus, Status
+from bot.core.mail.language import detect_language
+from bot.core.mail.prepare import Prepared
 from bot.desk import cancellation_workflow as cancellations
-from bot.desk import outgoing, routing, sla_state
+from bot.desk import directory, intake, outgoing, routing, sla_state
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -355,3 +360,57 @@ def complete_task(desk: Desk, actor: Actor, task_id: int, note: str | None = Non
             record(s, ticket, now, actor.key, "task-done", detail, note)
         s.flush()
         return task_dict(task)
+
+
+# ------------------------------------------------------------------ on behalf of a customer
+def open_on_behalf(desk: Desk, actor: Actor, customer: str, kind: str | None, text: str, *,
+                   ack: bool = True, source: str = "cli", name: str = "",
+                   subject: str | None = None, ref: str | None = None,
+                   s: Session | None = None) -> dict[str, Any]:
+    """A request that reached a colleague first (procedure 000 S 1.1: identify the caller):
+    a ticket whose contact is the customer (directory, routing and advisor as for their own
+    mail), the colleague recorded (an on-behalf event) and watching it, the customer
+    acknowledged unless `ack` is False. `kind` "call": a phone call, logged as the first
+    action; another kind overrides the rules' choice. `ref` ("channel:ts"): the Slack
+    message it came from; the same message opens one ticket only (the answer then says
+    `duplicate`)."""
+    check(actor, Verb.OPEN)
+    rs = desk.ruleset
+    addr = directory.normalize_email(customer)
+    if addr is None:
+        raise Refused(f"{customer!r} is not a mail address; give the customer's address")
+    if rs.person_for_email(addr) is not None or addr in desk.settings.all_own_addresses:
+        raise Refused(f"{addr} is the desk's own address; give the customer's address")
+    how = None
+    if kind == "call":
+        how, kind = "call", None
+    if kind and kind not in rs.kinds:
+        raise Refused(f"unknown kind {kind!r}; kinds: {', '.join(sorted(rs.kinds))} (or call)")
+    text = (text or "").strip()
+    if not text:
+        raise Refused("what did the customer ask? The text is empty")
+    now = desk.clock()
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), text)
+    mid = (f"onbehalf.{ref.replace(':', '.')}@slack" if ref
+           else f"onbehalf-{uuid.uuid4().hex}@{desk.settings.mail_domain}")
+    msg = InboundMessage(channel=Channel.MAIL, message_id=mid, from_addr=addr, from_name=name,
+                         to=[desk.settings.address], subject=(subject or first)[:200], text=text,
+                         visible_text=text, date=now, language=detect_language(text))
+    raw = json.dumps({"on_behalf_of": addr, "by": actor.key, "via": actor.via, "source": source,
+                      "kind": kind, "how": how, "ref": ref, "text": text},
+                     ensure_ascii=False).encode()
+    item = Prepared(f"{source}:{actor.key}"[:200], raw,
+                    hashlib.sha256(raw if not ref else ref.encode()).hexdigest(), msg)
+    with desk.uow.write(s) as s:
+        s.info.setdefault("on_behalf", {})[id(item)] = intake.OnBehalf(
+            by=actor.key, source=source, ack=ack, kind=kind, how=how)
+        result = intake.ingest_in(s, desk, [item], now)[0]
+        s.info["on_behalf"].pop(id(item), None)
+        t = s.get(Ticket, result.ticket) if result.ticket else None
+        if t is None:
+            raise Refused(f"no ticket was opened ({result.reason or result.status})")
+        duplicate = result.status != "created"
+        if how == "call" and not duplicate:
+            record(s, t, now, actor.key, "action", {"how": "call", "via": actor.via}, text)
+            _acted(s, desk, t, now, actor.key, "call")
+        return {**ticket_dict(desk, t), "duplicate": duplicate}

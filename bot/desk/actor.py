@@ -50,6 +50,7 @@ class Verb(enum.StrEnum):
     TASK = "task"
     EDIT_REPLY = "edit-reply"
     DIRECTORY = "directory"  # import customers and contracts
+    OPEN = "open"  # open a ticket on behalf of a customer (a call, a forward, a Slack message)
 
 
 UNVERIFIED_MAY = frozenset({Verb.NOTE})

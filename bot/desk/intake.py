@@ -69,6 +69,13 @@ def ingest_prepared(desk: Desk, items: Sequence[Prepared], *, acknowledge: bool 
     return [_ingest_one_safely(desk, item, now, acknowledge) for item in items]
 
 
+def ingest_in(s: Session, desk: Desk, items: Sequence[Prepared], now: datetime, *,
+              acknowledge: bool = True) -> list[IngestResult]:
+    """Ingest within the caller's unit of work (a desk action that opens a ticket on a
+    customer's behalf): no retry one by one, a failure fails the action."""
+    return _ingest_many(s, desk, items, now, acknowledge)
+
+
 def _ingest_one_safely(desk: Desk, item: Prepared, now: datetime, acknowledge: bool = True) -> IngestResult:
     error: Exception
     try:

@@ -20,6 +20,8 @@ posted or mailed twice.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,6 +34,8 @@ from bot.desk.views import valid_number
 from bot.store.models import Event, Ticket
 
 SLACK_EVENTS = ("slack-reply", "note", "slack-intake")
+MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")  # how Slack writes an address
+NOACK = re.compile(r"(?:^|\s)(?:#no-?ack|--no-?ack)(?=\s|$)", re.IGNORECASE)
 
 
 class SlackDesk:
@@ -179,7 +183,34 @@ class SlackDesk:
             return slack_text.HELP
         if words[0].isdigit():
             words = ["show", *words]
+        if words[0].lower() in ("new", "call"):
+            return self._open(words[0].lower(), text.split(None, 1)[1] if len(words) > 1 else "",
+                              self._actor(user), source="slack-command")
         return self._do(words[0].lower(), words[1:], self._actor(user))
+
+    def _open(self, verb: str, rest: str, actor: Actor, *, source: str,
+              ref: str | None = None) -> str:
+        """`/ticket new customer@example.com [kind] text` and `/ticket call customer@… text`:
+        a ticket for the customer, opened by the colleague (actions.open_on_behalf)."""
+        rest = MAILTO.sub(r"\1", rest)
+        ack = not NOACK.search(rest)
+        rest = NOACK.sub(" ", rest).strip()
+        customer, _, text = rest.partition(" ")
+        kind: str | None = "call" if verb == "call" else None
+        first, _, after = text.strip().partition(" ")
+        if verb == "new" and (first.lower() in self.desk.ruleset.kinds or first.lower() == "call"):
+            kind, text = first.lower(), after
+        if not customer or "@" not in customer or not text.strip():
+            return (f"Usage: `/ticket {verb} customer@example.com "
+                    f"{'' if verb == 'call' else '[kind] '}what they asked`")
+        try:
+            d = actions.open_on_behalf(self.desk, actor, customer, kind, text, ack=ack,
+                                       source=source, ref=ref)
+        except Refused as exc:
+            return f"Not done: {str(exc).rstrip('.')}."
+        told = "acknowledged by mail" if ack else "not acknowledged (#noack)"
+        return (f"{d['tag']} opened for {slack_text.escape(d['contact'] or customer)} "
+                f"({d['kind']}, owner {d['owner']}); the customer is {told}.")
 
     def _do(self, verb: str, args: list[str], actor: Actor) -> str:
         desk = self.desk
