@@ -20,7 +20,9 @@ posted or mailed twice.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +37,8 @@ from bot.store.models import Event, Ticket
 
 SLACK_EVENTS = ("slack-reply", "note", "slack-intake")
 MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")  # how Slack writes an address
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+SHORTCUT = "ticket_from_message"  # bot/adapters/slack_app.py registers it under this id
 NOACK = re.compile(r"(?:^|\s)(?:#no-?ack|--no-?ack)(?=\s|$)", re.IGNORECASE)
 
 
@@ -254,6 +258,90 @@ class SlackDesk:
         except Refused as exc:
             return f"Not done: {str(exc).rstrip('.')}."
         return f"Unknown command `{verb}`.\n\n{slack_text.HELP}"
+
+    # ------------------------------------------------------------------ on behalf: shortcut, reaction
+    def _customer_in(self, text: str, author_email: str = "") -> str:
+        """The customer a message is about: its author when that is not one of the desk,
+        else the first address in it that is not the desk's."""
+        rs, own = self.desk.ruleset, self.desk.settings.all_own_addresses
+        for addr in [author_email, *(m.group(0) for m in EMAIL.finditer(MAILTO.sub(r"\1", text)))]:
+            addr = (addr or "").lower()
+            if addr and addr not in own and rs.person_for_email(addr) is None:
+                return addr
+        return ""
+
+    def on_shortcut(self, *, user: str, channel: str, message: dict) -> dict | None:
+        actor = self._actor(user)
+        why = refusal(actor, Verb.OPEN)
+        if why:
+            with self.desk.uow.write() as s:
+                slack_posts.tell_only(s, None, channel, user, f":no_entry: Not done: {why}.",
+                                      self.desk.clock())
+            return None
+        rs = self.desk.ruleset
+        kinds = [(k, (v.label.get(rs.default_language) if v.label else None) or k)
+                 for k, v in sorted(rs.kinds.items())] + [("call", "Phone call")]
+        text = MAILTO.sub(r"\1", message.get("text") or "")
+        meta = json.dumps({"channel": channel, "ts": message.get("ts")})
+        return slack_text.on_behalf_view(SHORTCUT, meta, self._customer_in(text), text, kinds)
+
+    def on_view_submission(self, *, user: str, values: dict, private_metadata: str
+                           ) -> dict[str, str] | None:
+        try:
+            meta = json.loads(private_metadata or "{}")
+        except ValueError:
+            meta = {}
+        channel, ts = meta.get("channel"), meta.get("ts")
+        get = lambda block: (values.get(block) or {}).get(block)  # noqa: E731
+        customer, text = (get("customer") or "").strip(), get("text") or ""
+        if "@" not in customer:
+            return {"customer": "A mail address, like customer@example.com"}
+        try:
+            d = actions.open_on_behalf(self.desk, self._actor(user), customer, get("kind") or None,
+                                       text, ack="ack" in (get("ack") or []),
+                                       source="slack-shortcut",
+                                       ref=f"{channel}:{ts}" if channel and ts else None)
+        except Refused as exc:
+            return {"customer" if "address" in str(exc) else "text": str(exc).rstrip(".")[:150]}
+        if channel:
+            with self.desk.uow.write() as s:
+                slack_posts.tell_only(s, d["number"], channel, user, self._opened(d), self.desk.clock())
+        return None
+
+    def on_reaction(self, *, channel: str, ts: str, user: str, reaction: str,
+                    fetch: Callable[[], dict | None]) -> None:
+        """The intake reaction (rules.yaml slack: intake_reaction) on any message of a
+        channel the bot is in: that message is a ticket, once."""
+        wanted = self.desk.ruleset.slack.get("intake_reaction")
+        actor = self._actor(user)
+        if not wanted or reaction.split("::")[0] != wanted or refusal(actor, Verb.OPEN):
+            return
+        message = fetch()
+        desk = self.desk
+        if message is None:
+            answer = ":warning: I cannot read that message (is the bot in this channel?)."
+        else:
+            customer = self._customer_in(message.get("text") or "", message.get("email") or "")
+            author_is_customer = customer and customer == (message.get("email") or "").lower()
+            try:
+                if not customer:
+                    raise Refused("which customer is it? Use the message's shortcut "
+                                  "“Create ticket for…” to give their address")
+                d = actions.open_on_behalf(
+                    desk, actor, customer, None, message.get("text") or "",
+                    name=(message.get("name") or "") if author_is_customer else "",
+                    source="slack-reaction", ref=f"{channel}:{ts}")
+                answer = self._opened(d)
+            except Refused as exc:
+                answer = f":no_entry: Not done: {str(exc).rstrip('.')}."
+        with desk.uow.write() as s:
+            slack_posts.tell_only(s, None, channel, user, answer, desk.clock())
+
+    def _opened(self, d: dict) -> str:
+        if d.get("duplicate"):
+            return f"{d['tag']} was opened for this message already."
+        return (f"{d['tag']} opened for {slack_text.escape(d['contact'] or '')} "
+                f"({d['kind']}, owner {d['owner']}).")
 
     def _search(self, actor: Actor, words: str) -> str:
         words = words.strip()

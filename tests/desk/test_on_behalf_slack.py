@@ -15,6 +15,12 @@ from bot.store.models import Event, Ticket, make_engine, make_sessionmaker
 from tests.conftest import RULES, START
 from tests.desk.test_slack_desk import SANNE, STRANGER, TEAM, SlackRig
 from tests.support.fakeslack import FakeSlack
+from tests.support.slack_requests import (
+    message_shortcut_form,
+    reaction_event,
+    view_submission_form,
+    wsgi_post,
+)
 
 
 @pytest.fixture
@@ -112,3 +118,103 @@ def test_ticketbot_new_on_the_command_line(tmp_path, monkeypatch, capsys):
     engine.dispose()
     rc = main(["new", "sanne@desk.example", "Vraag"])
     assert rc == 2 and "desk's own address" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the message shortcut
+def shortcut(rig, message: dict, user: str = SANNE) -> tuple[int, dict | None]:
+    body = message_shortcut_form(message, user=user, channel=TEAM)
+    status, _, _ = wsgi_post(rig.events, body, "application/x-www-form-urlencoded")
+    opened = rig.slack.calls_to("views.open")
+    return status, opened[-1].params["view"] if opened else None
+
+
+def submit(rig, view: dict, customer: str, text: str, kind: str | None = None,
+           ack: bool = True, user: str = SANNE) -> tuple[int, bytes]:
+    values = {"customer": {"customer": {"type": "plain_text_input", "value": customer}},
+              "kind": {"kind": {"type": "static_select", "selected_option":
+                                {"text": {"type": "plain_text", "text": kind}, "value": kind}
+                                if kind else None}},
+              "text": {"text": {"type": "plain_text_input", "value": text}},
+              "ack": {"ack": {"type": "checkboxes", "selected_options":
+                              [{"text": {"type": "plain_text", "text": "ack"}, "value": "ack"}]
+                              if ack else []}}}
+    body = view_submission_form(view, values, user=user)
+    status, _, out = wsgi_post(rig.events, body, "application/x-www-form-urlencoded")
+    return status, out
+
+
+def test_the_create_ticket_shortcut_opens_a_modal_and_its_submission_a_ticket(rig):
+    message = {"type": "message", "user": SANNE, "ts": "1700000050.000100", "team": "T0FAKE0001",
+               "text": "Klant <mailto:olga@drukkerij-oost.nl|olga@drukkerij-oost.nl> belde: "
+                       "de drukproef is kwijt."}
+    status, view = shortcut(rig, message)
+    assert status == 200 and view is not None
+    assert view["callback_id"] == "ticket_from_message"
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    assert blocks["customer"]["element"]["initial_value"] == "olga@drukkerij-oost.nl"
+    assert blocks["text"]["element"]["initial_value"].startswith("Klant olga@drukkerij-oost.nl belde")
+    status, out = submit(rig, view, "olga@drukkerij-oost.nl", "De drukproef is kwijt.",
+                         kind="complaint")
+    assert status == 200 and out == b""
+    [t] = tickets(rig)
+    assert (t.contact_email, t.customer, t.kind) == ("olga@drukkerij-oost.nl", "Drukkerij Oost", "complaint")
+    assert [e.detail["source"] for e in t.events if e.action == "on-behalf"] == ["slack-shortcut"]
+    # the same message submitted again: still one ticket
+    submit(rig, view, "olga@drukkerij-oost.nl", "De drukproef is kwijt.")
+    assert len(tickets(rig)) == 1
+    rig.send()
+    assert len(rig.mails_to("olga@drukkerij-oost.nl")) == 1
+    told = rig.slack.calls_to("chat.postEphemeral")
+    assert [c.params["text"] for c in told] == [
+        f"[TB-{t.id}] opened for olga@drukkerij-oost.nl (complaint, owner {t.owner}).",
+        f"[TB-{t.id}] was opened for this message already."]
+
+
+def test_a_bad_address_in_the_modal_is_shown_at_its_field(rig):
+    _, view = shortcut(rig, {"type": "message", "user": SANNE, "ts": "1700000051.000100",
+                             "text": "iets zonder adres"})
+    assert view is not None
+    status, out = submit(rig, view, "geen adres", "Vraag")
+    assert status == 200
+    assert json.loads(out) == {"response_action": "errors",
+                               "errors": {"customer": "A mail address, like customer@example.com"}}
+    assert tickets(rig) == []
+
+
+# ------------------------------------------------------------------ the intake reaction
+@pytest.fixture
+def reaction_rig(make_desk, db_url, tmp_path):
+    with FakeSlack() as slack:
+        slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
+        slack.add_user("U0JAN00001", "jan", "Jan Jansen", "jan@bakkerij-jansen.nl")  # Slack Connect
+        yield SlackRig(make_desk, db_url, tmp_path, slack,
+                       rules_extra="\nslack:\n  intake_reaction: ':ticket:'\n")
+
+
+def test_the_intake_reaction_makes_any_message_a_ticket_once(reaction_rig):
+    rig = reaction_rig
+    rig.slack.add_message("C0OTHER001", "1700000060.000100", "U0JAN00001",
+                          "Onze bestelling 5521 is nog niet geleverd.")
+    assert rig.post(reaction_event("ticket", "1700000060.000100", user=SANNE,
+                                   channel="C0OTHER001", item_user="U0JAN00001")) == 200
+    [t] = tickets(rig)
+    assert (t.contact_email, t.contact_name, t.customer) == (
+        "jan@bakkerij-jansen.nl", "Jan Jansen", "Bakkerij Jansen")
+    assert t.subject == "Onze bestelling 5521 is nog niet geleverd."
+    assert [e.detail["source"] for e in t.events if e.action == "on-behalf"] == ["slack-reaction"]
+    # another person's same reaction, and another reaction: nothing more
+    rig.post(reaction_event("ticket", "1700000060.000100", user="U0HENK001", channel="C0OTHER001"))
+    rig.post(reaction_event("eyes", "1700000060.000100", user=SANNE, channel="C0OTHER001"))
+    assert len(tickets(rig)) == 1
+    rig.send()
+    assert len(rig.mails_to("jan@bakkerij-jansen.nl")) == 1
+
+
+def test_a_reaction_on_a_colleagues_message_without_a_customer_says_what_to_do(reaction_rig):
+    rig = reaction_rig
+    rig.slack.add_message("C0DESK0001", "1700000061.000100", SANNE, "Iemand belde over een factuur")
+    rig.post(reaction_event("ticket", "1700000061.000100", user=SANNE, channel=TEAM))
+    assert tickets(rig) == []
+    rig.send()
+    [told] = rig.slack.calls_to("chat.postEphemeral")
+    assert "Create ticket for…" in told.params["text"]

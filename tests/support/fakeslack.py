@@ -85,6 +85,7 @@ class FakeSlack:
         self.users[bot_user_id] = self._user(bot_user_id, "ticketbot", "ticketbot", None)
         self.users[bot_user_id].update(is_bot=True)
         self.messages: dict[tuple[str, str], _Message] = {}  # the bot's own posts
+        self.people_messages: dict[tuple[str, str], dict] = {}  # what people wrote (add_message)
         self.reactions: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.dms: dict[str, str] = {}  # user id -> D… channel
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
@@ -144,6 +145,17 @@ class FakeSlack:
     def add_user(self, user_id: str, name: str, real_name: str, email: str | None,
                  deleted: bool = False) -> None:
         self.users[user_id] = self._user(user_id, name, real_name, email, deleted)
+
+    def add_message(self, channel: str, ts: str, user: str, text: str,
+                    thread_ts: str | None = None, files: list[dict] | None = None) -> dict:
+        """A message a person wrote in ``channel`` (conversations.history/replies read it)."""
+        msg = {"type": "message", "user": user, "text": text, "ts": ts, "team": TEAM_ID}
+        if thread_ts:
+            msg["thread_ts"] = thread_ts
+        if files:
+            msg["files"] = files
+        self.people_messages[(channel, ts)] = msg
+        return msg
 
     def fail(self, method: str, *, status: int = 200, retry_after: float | None = None,
              error: str | None = None, times: int = 1, body: bytes | None = None) -> None:
@@ -421,6 +433,34 @@ class FakeSlack:
         view.update(id="V0FAKE0001", team_id=TEAM_ID, app_id=APP_ID, bot_id=self.bot_id,
                     hash="1700000000.fakehash", state={"values": {}})
         return {"ok": True, "view": view}
+
+    def _m_conversations_history(self, p: dict) -> dict:
+        channel = p.get("channel")
+        if (err := self._channel_error(channel)) is not None:
+            return err
+        latest, inclusive = p.get("latest"), str(p.get("inclusive")).lower() in ("1", "true")
+        msgs = sorted((m for (c, _), m in self.people_messages.items()
+                       if c == channel and not (m.get("thread_ts") and m["thread_ts"] != m["ts"])
+                       and (latest is None or float(m["ts"]) < float(latest)
+                            or (inclusive and m["ts"] == latest))),
+                      key=lambda m: float(m["ts"]), reverse=True)
+        limit = int(p.get("limit") or 100)
+        return {"ok": True, "messages": msgs[:limit], "has_more": len(msgs) > limit,
+                "pin_count": 0, "response_metadata": {"next_cursor": ""}}
+
+    def _m_conversations_replies(self, p: dict) -> dict:
+        channel, ts = p.get("channel"), p.get("ts")
+        if (err := self._channel_error(channel)) is not None:
+            return err
+        msg = self.people_messages.get((channel, ts or ""))
+        if msg is None:
+            return {"ok": False, "error": "thread_not_found"}
+        root = msg.get("thread_ts") or ts
+        thread = sorted((m for (c, _), m in self.people_messages.items()
+                         if c == channel and (m["ts"] == root or m.get("thread_ts") == root)),
+                        key=lambda m: float(m["ts"]))
+        return {"ok": True, "messages": thread, "has_more": False,
+                "response_metadata": {"next_cursor": ""}}
 
     def _next_ts_unlocked(self) -> str:
         self._ts += 100
