@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.core.domain import Channel, OutboxStatus
 from bot.core.mail.compose import build_mail, new_message_id
 from bot.delivery.transport import PermanentFailure, TemporaryFailure, Transport
-from bot.store.models import Event, Outbox, Ticket
+from bot.store.models import Attachment, Event, Outbox, Ticket
 from bot.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
@@ -101,7 +101,7 @@ class OutboxSender:
                 args = (self.settings.address, [row.to_addr], data, f"{row.id:08d}")
             else:
                 data = row.payload
-                args = (_in_thread(s, row),)
+                args = (_with_file(s, _in_thread(s, row)),)
         error = None
         outcome = "sent"
         result = None
@@ -199,6 +199,28 @@ def _in_thread(s: Session, row: Outbox) -> Outbox | SimpleNamespace | None:
     payload.setdefault("args", {})["thread_ts"] = ticket.slack_ts
     return SimpleNamespace(to_addr=ticket.slack_channel, payload=json.dumps(payload).encode(),
                            id=row.id, purpose=row.purpose, ticket_id=row.ticket_id)
+
+
+def _with_file(s: Session, target: Outbox | SimpleNamespace | None
+               ) -> Outbox | SimpleNamespace | None:
+    """A Slack file upload ({"attachment": id} in its payload) carries the stored
+    attachment's bytes to the transport as ``file``."""
+    if target is None:
+        return None
+    try:
+        payload = json.loads(target.payload or b"{}")
+    except ValueError:
+        return target
+    attachment_id = payload.get("attachment") if isinstance(payload, dict) else None
+    if attachment_id is None:
+        return target
+    content = s.scalar(select(Attachment.content).where(Attachment.id == attachment_id))
+    if content is None:
+        return target  # gone (the ticket was deleted): the transport refuses the empty upload
+    payload.pop("attachment")
+    return SimpleNamespace(to_addr=target.to_addr, payload=json.dumps(payload).encode(),
+                           id=target.id, purpose=target.purpose, ticket_id=target.ticket_id,
+                           file=content)
 
 
 def _after_sent(s: Session, row: Outbox, now: datetime) -> None:

@@ -513,7 +513,7 @@ def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
     """The customer's message on their ticket: it reopens a resolved one, ends waiting,
     restarts the next-action clock, and goes into the ticket's Slack thread."""
     was_status, was_resolved_at = ticket.status, ticket.resolved_at
-    _add_message(s, ticket, item, now)
+    stored = _add_message(s, ticket, item, now)
     ticket.updated_at = now
     customer = f"customer:{msg.from_addr}"
     if decision == "reopen" and only_thanks(msg.visible_text or msg.text, msg.from_name):
@@ -538,6 +538,8 @@ def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
     s.info["after_flush"].append(lambda: slack_posts.customer_wrote(
         s, desk, ticket, msg.visible_text or msg.text, msg.from_name or msg.from_addr or "The customer",
         now))
+    if any(not a.inline for a in msg.attachments):  # their files, after the words
+        s.info["after_flush"].append(lambda: slack_posts.files(s, desk, ticket, stored.attachments, now))
     record(s, ticket, now, customer, "message", {"how": how, "message_id": msg.message_id})
     s.add(_raw(item, now, "appended", ticket=ticket))
     log.info("ticket %s: message appended (%s)", ticket.id, how)
