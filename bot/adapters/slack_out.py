@@ -33,6 +33,8 @@ import json
 import logging
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -266,6 +268,28 @@ class SlackTransport:
             return {"channel": args["channel"], "ts": str(args.get("ts", ""))}
         return {"channel": resp.get("channel") or args["channel"],
                 "ts": resp.get("ts") or str(args.get("ts", ""))}
+
+    def download(self, url: str, limit: int = 100 * 1024 * 1024) -> bytes:
+        """A file people shared in Slack (url_private / url_private_download), read with the
+        bot token (files:read). Slack answers a request it does not accept with its HTML
+        sign-in page, not an error: that is a PermanentFailure."""
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.client.token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.client.timeout) as resp:
+                kind = resp.headers.get_content_type()
+                data = resp.read(limit + 1)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 429 or exc.code >= 500:
+                raise TemporaryFailure(f"Slack file download: HTTP {exc.code}") from None
+            raise PermanentFailure(f"Slack file download: HTTP {exc.code}") from None
+        except NETWORK_ERRORS as exc:
+            raise classify(exc, "file download") from None
+        if kind == "text/html":
+            raise PermanentFailure("Slack file download: answered with a sign-in page "
+                                   "(the bot token lacks files:read, or the file is not shared with it)")
+        if len(data) > limit:
+            raise PermanentFailure(f"Slack file download: larger than {limit} bytes")
+        return data
 
     def close(self) -> None:
         pass

@@ -61,11 +61,13 @@ def _acted(s: Session, desk: Desk, t: Ticket, now: datetime, by: str, how: str) 
 
 # ------------------------------------------------------------------ to the customer
 def reply(desk: Desk, actor: Actor, number: int, text: str, *, delay_seconds: float = 0,
-          slack_ref: str | None = None, s: Session | None = None) -> dict[str, Any]:
+          slack_ref: str | None = None, files: list[dict] | None = None,
+          s: Session | None = None) -> dict[str, Any]:
     """Answer the customer by mail, threaded with their last mail; an action.
     `delay_seconds`: the mail waits that long in the outbox (Slack's undo window);
     `slack_ref` ("channel:ts"): the Slack message it came from, so an edit or a
-    delete within the window changes or cancels it."""
+    delete within the window changes or cancels it. `files`: Slack files ({name,
+    mimetype, size, url}) the mail carries; fetched when it is sent."""
     check(actor, Verb.REPLY)
     now = desk.clock()
     with desk.uow.write(s) as s:
@@ -81,6 +83,9 @@ def reply(desk: Desk, actor: Actor, number: int, text: str, *, delay_seconds: fl
             automatic=False, reply_to=outgoing.last_inbound(s, t),
             context=outgoing.reply_context(desk, t, text, actor.key))
         row.next_attempt_at = now + timedelta(seconds=delay_seconds)
+        if files:
+            row.headers = {**(row.headers or {}), "files": [
+                {k: f.get(k) for k in ("name", "mimetype", "size", "url")} for f in files]}
         _acted(s, desk, t, now, actor.key, "reply")
         if slack_ref is not None:
             # the undo window: what to put back if the Slack message is deleted in time

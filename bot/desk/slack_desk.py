@@ -93,8 +93,14 @@ class SlackDesk:
                 elif explicit and not lowered.startswith(slack["reply_prefix"]):
                     actions.add_note(desk, actor, t.id, text.strip(), slack_ref=ref, s=s)
                 else:
+                    attached, too_big = self._mail_files(files)
                     actions.reply(desk, actor, t.id, self._reply_text(text),
-                                  delay_seconds=slack["undo_seconds"], slack_ref=ref, s=s)
+                                  delay_seconds=slack["undo_seconds"], slack_ref=ref,
+                                  files=attached, s=s)
+                    if too_big:
+                        slack_posts.say(s, t, ":warning: Not attached to the mail (over "
+                                        f"{desk.settings.notice_attachments_max // 1_000_000} MB "
+                                        f"together): {slack_text.escape(', '.join(too_big))}.", now)
             except Refused as exc:
                 if refusal(actor, Verb.REPLY):  # not one of the desk: only they hear of it
                     slack_posts.tell_only(s, t.id, channel, user,
@@ -102,6 +108,23 @@ class SlackDesk:
                                           now, thread_ts=thread_ts)
                 else:
                     slack_posts.say(s, t, f":warning: Not mailed: {str(exc).rstrip('.')}.", now)
+
+    def _mail_files(self, files: list[dict]) -> tuple[list[dict], list[str]]:
+        """The Slack files a reply mails along, in order, while their total stays within
+        TICKETBOT_NOTICE_ATTACHMENTS_MAX; the names of the rest."""
+        cap, total = self.desk.settings.notice_attachments_max, 0
+        attached: list[dict] = []
+        too_big: list[str] = []
+        for f in files or []:
+            size = int(f.get("size") or 0)
+            if not f.get("url"):
+                continue
+            if total + size > cap:
+                too_big.append(f.get("name") or "file")
+                continue
+            total += size
+            attached.append(f)
+        return attached, too_big
 
     def on_message_changed(self, *, channel: str, ts: str, thread_ts: str | None, user: str,
                            text: str) -> None:

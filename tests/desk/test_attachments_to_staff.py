@@ -18,7 +18,7 @@ from bot.store.models import Outbox
 from tests.conftest import RULES, make_settings
 from tests.desk.test_slack_desk import SANNE, TEAM, SlackRig
 from tests.support.fakeslack import FakeSlack
-from tests.support.slack_requests import SECRET
+from tests.support.slack_requests import SECRET, message_event
 
 PDF = b"%PDF-1.4\n%\xc7\xec\x8f\xa2\n1 0 obj\n<</Type/Catalog>>\nendobj\ntrailer\n<</Root 1 0 R>>\n%%EOF\n"
 
@@ -117,3 +117,48 @@ def test_a_customers_later_mail_brings_its_files_into_the_thread(make_desk, db_u
     rig.send()
     assert [u["filename"] for u in slack.uploads] == ["factuur-2026-114.pdf", "pakbon.pdf"]
     assert RULES.exists()
+
+
+# ------------------------------------------------------------------ staff files to the customer
+def with_downloads(rig: Rig) -> Rig:
+    """The outbox sender as `ticketbot worker` wires it: Slack files fetched by the Slack
+    transport (url_private with the bot token)."""
+    rig.sender.fetch_file = rig.sender.transports["slack"].download
+    return rig
+
+
+def test_a_staff_reply_with_a_file_in_slack_mails_the_file_to_the_customer(make_desk, db_url,
+                                                                         tmp_path, slack):
+    rig = with_downloads(Rig(make_desk, db_url, tmp_path, slack))
+    n = intake.ingest_raw(rig.svc, invoice_mail(), "t").ticket
+    rig.send()
+    root_ts = rig.ticket(n).slack_ts
+    credit = b"%PDF-1.4 creditnota 2026-7\n%%EOF\n"
+    f = slack.add_file("creditnota-2026-7.pdf", credit, user=SANNE)
+    event = message_event("Hierbij de creditnota.", "1700000900.000100", user=SANNE, channel=TEAM,
+                          thread_ts=root_ts, files=[f], subtype="file_share")
+    assert rig.post(event) == 200
+    rig.send(after=timedelta(seconds=61))  # after the undo window
+    [mail] = [m for m in rig.mails_to("jan@bakkerij-jansen.nl") if "creditnota" in
+              m.get_body(("plain",)).get_content()]
+    assert [(p.get_filename(), p.get_content()) for p in mail.iter_attachments()] == [
+        ("creditnota-2026-7.pdf", credit)]
+    download = slack.wait_for("files-pri")
+    assert download.auth == f"Bearer {slack.bot_token}"
+
+
+def test_files_over_the_cap_stay_in_slack_and_the_thread_says_so(make_desk, db_url, tmp_path, slack):
+    rig = with_downloads(Rig(make_desk, db_url, tmp_path, slack, notice_attachments_max=20))
+    n = intake.ingest_raw(rig.svc, invoice_mail(), "t").ticket
+    rig.send()
+    small = slack.add_file("klein.txt", b"0123456789", "text/plain", user=SANNE)
+    big = slack.add_file("groot.pdf", b"x" * 50, user=SANNE)
+    event = message_event("Twee bestanden.", "1700000901.000100", user=SANNE, channel=TEAM,
+                          thread_ts=rig.ticket(n).slack_ts, files=[big, small], subtype="file_share")
+    rig.post(event)
+    rig.send(after=timedelta(seconds=61))
+    [mail] = [m for m in rig.mails_to("jan@bakkerij-jansen.nl") if "Twee bestanden" in
+              m.get_body(("plain",)).get_content()]
+    assert [p.get_filename() for p in mail.iter_attachments()] == ["klein.txt"]
+    said = slack.wait_for("chat.postMessage", where=lambda c: "Not attached" in c.params["text"])
+    assert "groot.pdf" in said.params["text"]
