@@ -4,6 +4,7 @@ remarks there, and messages only one person sees. The texts are bot/core/slack_t
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -102,3 +103,18 @@ def files(s: Session, desk: Desk, ticket: Ticket, attachments: Sequence[Attachme
         say(s, ticket, f":paperclip: Too large for Slack: {names}; in the dossier: "
                        f"{desk.dossier_url(ticket.id)}", now)
     return queued
+
+
+def upload(s: Session, ticket_id: int | None, to: str, name: str, content: bytes,
+           now: datetime, comment: str | None = None) -> Outbox:
+    """A file (a report's CSV) uploaded to a channel or a person's DM (`to`: C… or U…),
+    carried in the outbox row itself (small files only; a ticket's attachments are read
+    from their rows instead, see `files`)."""
+    args: dict = {"filename": name, "title": name,
+                  "content_b64": base64.b64encode(content).decode("ascii")}
+    if comment:
+        args["initial_comment"] = comment
+    row = slack_row(ticket_id, to, "slack-file", name,
+                    json.dumps({"method": "files.upload", "args": args}).encode(), now)
+    s.add(row)
+    return row

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from bot.desk import intake
 from bot.store.models import Outbox
-from tests.conftest import RULES, make_settings
-from tests.desk.test_slack_desk import SANNE, TEAM, SlackRig
+from tests.conftest import RULES, make_settings, sweep_at
+from tests.desk.test_slack_desk import SANNE, TEAM, SlackRig, open_complaint
 from tests.support.fakeslack import FakeSlack
 from tests.support.slack_requests import SECRET, message_event
 
@@ -162,3 +162,21 @@ def test_files_over_the_cap_stay_in_slack_and_the_thread_says_so(make_desk, db_u
     assert [p.get_filename() for p in mail.iter_attachments()] == ["klein.txt"]
     said = slack.wait_for("chat.postMessage", where=lambda c: "Not attached" in c.params["text"])
     assert "groot.pdf" in said.params["text"]
+
+
+# ------------------------------------------------------------------ the weekly report's CSV
+def test_the_weekly_report_dm_comes_with_its_csv_uploaded(make_desk, db_url, tmp_path, slack):
+    slack.add_user("U0HENK001", "henk", "Henk Mulder", "henk@desk.example")
+    rig = Rig(make_desk, db_url, tmp_path, slack)
+    n, _ = open_complaint(rig)
+    monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 08:00 in Amsterdam
+    sweep_at(rig.svc, monday)
+    rig.sender.run_once(monday)
+    dm = slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "D0HENK001"
+                        and "Openstaande" in c.params["text"])
+    complete = slack.wait_for("files.completeUploadExternal")
+    assert complete.params["channel_id"] == dm.params["channel"]
+    [up] = slack.uploads
+    assert up["filename"] == "open-complaints-2026-11-30.csv"
+    csv_text = up["content"].decode("utf-8-sig")
+    assert f"TB-{n}" in csv_text and csv_text.splitlines()[0].count(",") >= 3
