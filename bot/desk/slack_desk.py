@@ -170,13 +170,29 @@ class SlackDesk:
     # ------------------------------------------------------------------ new tickets
     def on_intake_message(self, *, channel: str, ts: str, user: str, text: str,
                           files: list[dict]) -> None:
-        """An intake channel or a DM to the bot (D…) opens a ticket, routed by the rules."""
+        """An intake channel or a DM to the bot (D…) opens a ticket, routed by the rules. A
+        colleague's message that names a customer's address is that customer's ticket
+        (actions.open_on_behalf), acknowledged unless it says #noack."""
         rs = self.desk.ruleset
         if not (channel in rs.slack["intake"] or channel.startswith("D")):
             return
         if not text.strip():
             return
         person = next((p for p in rs.people.values() if p.slack == user), None)
+        customer = self._customer_in(text) if person is not None else ""
+        if customer and person is not None:  # a colleague passing on a customer's request
+            ack = not NOACK.search(text)
+            try:
+                d = actions.open_on_behalf(self.desk, Actor.of(person, Via.SLACK), customer, None,
+                                           NOACK.sub(" ", MAILTO.sub(r"\1", text)).strip(),
+                                           ack=ack, source="slack-intake", ref=f"{channel}:{ts}")
+                answer = self._opened(d)
+            except Refused as exc:
+                answer = f":no_entry: Not done: {str(exc).rstrip('.')}."
+            with self.desk.uow.write() as s:
+                slack_posts.tell_only(s, None, channel, user, answer, self.desk.clock(),
+                                      thread_ts=None)
+            return
         intake.ingest_slack(self.desk, channel=channel, ts=ts, user=user, text=text,
                             email=person.email if person else "",
                             name=person.name if person else user)

@@ -16,6 +16,7 @@ from tests.conftest import RULES, START
 from tests.desk.test_slack_desk import SANNE, STRANGER, TEAM, SlackRig
 from tests.support.fakeslack import FakeSlack
 from tests.support.slack_requests import (
+    message_event,
     message_shortcut_form,
     reaction_event,
     view_submission_form,
@@ -218,3 +219,35 @@ def test_a_reaction_on_a_colleagues_message_without_a_customer_says_what_to_do(r
     rig.send()
     [told] = rig.slack.calls_to("chat.postEphemeral")
     assert "Create ticket for…" in told.params["text"]
+
+
+# ------------------------------------------------------------------ the intake channel
+@pytest.fixture
+def intake_rig(make_desk, db_url, tmp_path):
+    with FakeSlack() as slack:
+        slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
+        yield SlackRig(make_desk, db_url, tmp_path, slack,
+                       rules_extra="\nslack:\n  intake: [C0SALES001]\n")
+
+
+def test_a_colleagues_post_in_the_intake_channel_naming_a_customer_is_the_customers(intake_rig):
+    rig = intake_rig
+    event = message_event("Jan (<mailto:jan@bakkerij-jansen.nl|jan@bakkerij-jansen.nl>) belde: "
+                          "de bezorging is niet gekomen.", "1700000070.000100", user=SANNE,
+                          channel="C0SALES001")
+    assert rig.post(event) == 200
+    assert rig.post(event) == 200  # Slack sends it again: still one ticket
+    [t] = tickets(rig)
+    assert (t.contact_email, t.customer) == ("jan@bakkerij-jansen.nl", "Bakkerij Jansen")
+    assert [e.detail["source"] for e in t.events if e.action == "on-behalf"] == ["slack-intake"]
+    rig.send()
+    assert len(rig.mails_to("jan@bakkerij-jansen.nl")) == 1
+
+
+def test_a_colleagues_own_question_in_the_intake_channel_stays_theirs(intake_rig):
+    rig = intake_rig
+    rig.post(message_event("De printer is weer stuk.", "1700000071.000100", user=SANNE,
+                           channel="C0SALES001"))
+    [t] = tickets(rig)
+    assert t.contact_email == "sanne@desk.example" and t.channel == "slack"
+    assert t.customer is None  # the desk's own domain is no prospect company
