@@ -102,6 +102,7 @@ class Settings:
     # signs the web face's session cookies; unset: one is made and kept in the database
     secret_key: str | None = field(default=None, repr=False)
     sweep_seconds: float = 60.0  # how often the clock sweeps for due work
+    api_rate_per_minute: int = 600  # REST API requests per token per minute (TICKETBOT_API_RATE)
     smtp_max_size: int = 25 * 1024 * 1024
     rules_path: Path = Path("rules.yaml")
     templates_dir: Path = TEMPLATES_DIR  # the mail templates (TICKETBOT_TEMPLATES)
@@ -218,6 +219,7 @@ class Settings:
             "TICKETBOT_OUTBOX_MAX_ATTEMPTS": ("outbox_max_attempts", int),
             "TICKETBOT_OUTBOX_RETRY_BASE": ("outbox_retry_base", float),
             "TICKETBOT_SWEEP_SECONDS": ("sweep_seconds", float),
+            "TICKETBOT_API_RATE": ("api_rate_per_minute", int),
             "TICKETBOT_NOTICE_ATTACHMENTS_MAX": ("notice_attachments_max", int),
             "TICKETBOT_SLACK_FILE_MAX": ("slack_file_max", int),
         }

@@ -41,10 +41,23 @@ from flask import Flask, Response, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger("bot.slack")
+
+
+class _BoltTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and, as we hand it a client
+    made with that token, warns at every start that "`token` will be unused": true and
+    harmless, so not said."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("bot.slack.bolt").addFilter(_BoltTokenNotice())
 
 EVENTS_PATH = "/slack/events"
 COMMAND = "/ticket"

@@ -12,6 +12,8 @@ acting. The rules of this desk:
 - A colleague's mail that does not answer a notification the bot sent to that very
   address (a From line is easily forged) may only leave a note, marked unverified.
 - Taking a ticket needs a person to give it to.
+- An integration (a REST API token, `Actor.integration`) with scope `read` may only
+  view; with scope `write` it may do what a person may (except take: it is no person).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class Actor:
     person: Person | None = None
     verified: bool = True  # mail: it answers a notification sent to that address
     trusted: bool = False  # the operator at the command line, or the bot itself
+    scope: str | None = None  # an integration's token scope: "read" | "write"
 
     @classmethod
     def operator(cls, name: str, person: Person | None = None) -> Actor:
@@ -76,6 +79,11 @@ class Actor:
     @classmethod
     def of(cls, person: Person, via: Via, verified: bool = True) -> Actor:
         return cls(person.key, via, person, verified=verified)
+
+    @classmethod
+    def integration(cls, name: str, scope: str) -> Actor:
+        """An integration calling the REST API with its token: recorded as "api:NAME"."""
+        return cls(f"api:{name}", Via.API, scope=scope)
 
     @classmethod
     def stranger(cls, key: str, via: Via) -> Actor:
@@ -95,6 +103,10 @@ def refusal(actor: Actor, verb: Verb) -> str | None:
                 "slack id)")
     if actor.trusted:
         return None
+    if actor.scope is not None:  # an integration: its token's scope decides
+        if actor.scope == "write" or verb is Verb.VIEW:
+            return None
+        return f"this API token's scope is {actor.scope}: it may only read"
     if actor.person is None:
         return ("you are not in rules.yaml (people:), so you can neither see nor change "
                 "tickets; ask the desk's administrator to add you")

@@ -410,8 +410,24 @@ def _check_length(value: str, limit: int, what: str) -> None:
         raise _Rejected(f"{what} longer than {limit} characters")
 
 
-def import_customers(s: Session, path: Path, now: datetime, *,
-                     known_people: set[str] | None = None) -> ImportReport:
+def records_as_rows(records: Sequence[dict], columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+    """JSON records (the REST API's upserts) as the rows of a CSV file with ``columns``:
+    the same cells, so the same validation; "line" n is the n-th record (from 1).
+    true/false become yes/no, numbers their digits, null or a missing key an empty cell."""
+    def cell(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, list):
+            return ";".join(str(v) for v in value)
+        return _cell_in(str(value))
+    return [(i, {c: cell(r.get(c)) for c in columns}) for i, r in enumerate(records, 1)]
+
+
+def import_customers(s: Session, path: Path | None, now: datetime, *,
+                     known_people: set[str] | None = None,
+                     records: Sequence[dict] | None = None) -> ImportReport:
     """Upsert companies (by name, case-insensitively) and contacts (by address) from a CSV
     file with the columns of CUSTOMER_COLUMNS; one row per contact, the company columns
     repeated; a row without contact_email only updates the company.
@@ -420,10 +436,12 @@ def import_customers(s: Session, path: Path, now: datetime, *,
     website access). A non-empty ``domains`` cell (``;``-separated) is the company's
     complete list of domains. A row naming an unknown company whose domains (or whose
     contact) belong to a prospect turns that prospect into this customer. Bad rows are
-    rejected as a whole, with their line number; the rest is imported.
+    rejected as a whole, with their line number; the rest is imported. ``records``
+    instead of ``path``: JSON records with the same columns (records_as_rows).
     """
     report = ImportReport()
-    rows = _read_rows(path, CUSTOMER_COLUMNS, report)
+    rows = (records_as_rows(records or [], CUSTOMER_COLUMNS) if records is not None or path is None
+            else _read_rows(path, CUSTOMER_COLUMNS, report))
     if rows is None:
         return report
     s.flush()
@@ -604,15 +622,18 @@ def _parse_int(value: str, what: str, minimum: int) -> int | None:
     return n
 
 
-def import_contracts(s: Session, path: Path, now: datetime) -> ImportReport:
+def import_contracts(s: Session, path: Path | None, now: datetime, *,
+                     records: Sequence[dict] | None = None) -> ImportReport:
     """Upsert contracts by reference from a CSV file with the columns of CONTRACT_COLUMNS.
 
     ``start``/``end`` are YYYY-MM-DD; an empty ``end`` is an open-ended contract. Empty
     (or absent) auto_renew, term_months, notice_months and status keep the stored value;
-    a new contract gets yes, 12, 1 and active.
+    a new contract gets yes, 12, 1 and active. ``records`` instead of ``path``: JSON
+    records with the same columns (records_as_rows).
     """
     report = ImportReport()
-    rows = _read_rows(path, CONTRACT_REQUIRED, report)
+    rows = (records_as_rows(records or [], CONTRACT_COLUMNS) if records is not None or path is None
+            else _read_rows(path, CONTRACT_REQUIRED, report))
     if rows is None:
         return report
     s.flush()

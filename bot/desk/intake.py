@@ -24,7 +24,7 @@ from bot.core.mail import forwarded, threadindex
 from bot.core.mail.addresses import reply_address
 from bot.core.mail.language import detect_language
 from bot.core.mail.parse import parse_mail
-from bot.core.mail.prepare import IngestResult, Prepared, prepare
+from bot.core.mail.prepare import IngestResult, Prepared, mail_ref, prepare
 from bot.core.mail.quotes import visible_text
 from bot.core.pleasantries import only_thanks
 from bot.core.rules.schema import Person
@@ -671,13 +671,16 @@ def ingest_slack(desk: Desk, *, channel: str, ts: str, user: str, text: str, ema
 
 
 # ------------------------------------------------------------------ SMTP spool
-def spool(desk: Desk, raw: bytes, source: str) -> int:
-    """Commit the bytes of a mail accepted over SMTP; a ticket is made from it later."""
+def spool(desk: Desk, raw: bytes, source: str) -> str:
+    """Commit the bytes of a mail accepted over SMTP; a ticket is made from it later.
+
+    Returns the mail's reference for the SMTP answer (`queued as 3fa9c2d1e0b7`): the start
+    of its SHA-256, which the kept raw mail carries too, so `ticketbot mail REF` tells what
+    became of it (a spool row's id would not do: SQLite gives an emptied table's next row
+    id 1 again)."""
     with desk.uow.write() as s:
-        row = Spool(source=source[:200], content=raw, received_at=desk.clock())
-        s.add(row)
-        s.flush()
-        return row.id
+        s.add(Spool(source=source[:200], content=raw, received_at=desk.clock()))
+    return mail_ref(raw)
 
 
 def pending_spool(desk: Desk, limit: int) -> list[tuple[int, str, bytes, datetime]]:

@@ -187,6 +187,20 @@ class LoginToken(Base):
     used_at: Mapped[datetime | None]
 
 
+class ApiToken(Base):
+    """A REST API token of one integration (bot/desk/api_tokens.py): only the SHA-256 of
+    the token is kept; `scope` read (view only) or write (what a person may do)."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # the integration
+    scope: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 class Setting(Base):
     """Values the desk makes for itself and keeps, e.g. the web session key when
     TICKETBOT_SECRET_KEY is not set (never written to the repository or the log)."""
