@@ -79,9 +79,11 @@ def watch_rules(desk: Desk, stop: threading.Event, hup: threading.Event,
 def build_sender(settings: Settings, desk: Desk) -> OutboxSender:
     """The outbox sender with a transport per channel (mail: SMTP relay or files)."""
     transports: dict[str, Transport] = {"mail": make_transport(settings.smtp_url, settings.mail_dir)}
+    fetch_file = None
     if settings.slack_enabled:
-        transports["slack"] = SlackTransport.from_settings(settings)
-    return OutboxSender(settings, desk.uow, transports)
+        slack = SlackTransport.from_settings(settings)
+        transports["slack"], fetch_file = slack, slack.download
+    return OutboxSender(settings, desk.uow, transports, fetch_file=fetch_file)
 
 
 def close_sender(sender: OutboxSender) -> None:

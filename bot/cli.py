@@ -560,6 +560,16 @@ def cmd_work(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_new(settings: Settings, args) -> int:
+    """A ticket for a customer who phoned, or asked a colleague (actions.open_on_behalf)."""
+    desk = _open(settings, args, rules=True)
+    text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
+    result = actions.open_on_behalf(desk, _actor(args, desk), args.customer, args.kind, text,
+                                    ack=not args.no_ack, source="cli", name=args.name or "")
+    print(json.dumps(result, ensure_ascii=False, default=str))
+    return 0
+
+
 def cmd_run(settings: Settings, args) -> int:
     return run_forever(settings, PARTS if args.command == "run" else (args.command,))
 
@@ -641,6 +651,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a --now more than an hour ahead: rehearse (show what would go; "
                          "send and record nothing)")
     sw.add_argument("--json", action="store_true")
+    w = sub.add_parser("new", help="a ticket for a customer who phoned or asked a colleague "
+                                   "(they get the acknowledgement)")
+    w.add_argument("customer", help="the customer's mail address")
+    w.add_argument("text", nargs="+", help="what they asked; - reads it from standard input")
+    w.add_argument("--kind", help="a kind from rules.yaml (default: as the rules route it), or "
+                                  "call: a phone call, logged as the first action")
+    w.add_argument("--no-ack", action="store_true", help="do not acknowledge the customer")
+    w.add_argument("--name", help="the customer's name, if the directory does not know it")
+    w.add_argument("--by", help="who took the request: a person from rules.yaml")
     w = sub.add_parser("reply", help="answer the customer by mail (counts as an action)")
     w.add_argument("number", type=int)
     w.add_argument("text", help="the reply; - reads it from standard input")
@@ -722,7 +741,7 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "mail": cmd_mail, "backup": cmd_backup, "portal": cmd_portal,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
-            "kind": cmd_work}
+            "kind": cmd_work, "new": cmd_new}
 
 
 def cmd_api_token(settings: Settings, args) -> int:

@@ -61,6 +61,7 @@ class Verb(enum.StrEnum):
     PORTAL_REPLY = "portal-reply"
     PORTAL_REQUEST = "portal-request"
     PORTAL_DECIDE = "portal-decide"  # "solved" / "not solved" on a resolved ticket
+    OPEN = "open"  # open a ticket on behalf of a customer (a call, a forward, a Slack message)
 
 
 UNVERIFIED_MAY = frozenset({Verb.NOTE})

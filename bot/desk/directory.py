@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -142,14 +142,24 @@ class Identity:
         return {k: v for k, v in self.__dict__.items() if k not in ("contact", "company")}
 
 
+def desk_domains(people_emails: Iterable[str], own: Iterable[str] = ()) -> frozenset[str]:
+    """The desk's own mail domains: those of its people (rules.yaml) and the domains it
+    receives mail for, free-mail services excepted. Never a customer, never a prospect."""
+    found = {e.rsplit("@", 1)[-1].lower() for e in people_emails if e and "@" in e}
+    found |= {d.lower() for d in own if d}
+    return frozenset(d for d in found if not is_free_mail(d))
+
+
 def identify(s: Session, email: str, name: str, now: datetime, *,
-             create: bool = True, flush: bool = True) -> Identity:
+             create: bool = True, flush: bool = True,
+             ours: Collection[str] = ()) -> Identity:
     """Who sent this mail (S 1.1): by the contact's address first, then by the company's
     mail domain (a subdomain matches its parent: a@nl.acme.com is acme.com), never by a
     free-mail domain.
 
     With ``create`` an unknown contact is recorded: at the known company, or at a new
-    prospect company named after the domain (S 3.2), or without a company for free mail.
+    prospect company named after the domain (S 3.2), or without a company for free mail
+    and for the desk's own domains (``ours``: a colleague is never a prospect).
     Without ``create`` nothing is written and the answer says what would happen.
     New rows are flushed (not committed) so their ids are in the answer; a second call
     for the same address in the same session finds the contact made by the first. With
@@ -183,7 +193,9 @@ def identify(s: Session, email: str, name: str, now: datetime, *,
                          how=how)
 
     company, how = None, "free-mail"
-    if not free:
+    if any(d in ours for d in _parents(domain)):
+        how = "desk"
+    elif not free:
         company = _company_by_domain(s, domain)
         if company is None:
             # Named after this domain but without it registered (e.g. entered by hand).
@@ -202,7 +214,7 @@ def identify(s: Session, email: str, name: str, now: datetime, *,
         return Identity(addr, name, None, company.id if company is not None else None,
                         would_be, company.advisor if company is not None else None,
                         False, company is not None and not company.prospect,
-                        company is None or company.prospect, how)
+                        (company is None or company.prospect) and how != "desk", how)
 
     if how == "prospect":
         company = Company(name=domain[:200], advisor=None, website_access=False, prospect=True,
@@ -226,7 +238,7 @@ def _identity(addr: str, name: str, contact: Contact, company: Company | None, *
                     company.name if company is not None else None,
                     company.advisor if company is not None else None,
                     known_contact, company is not None and not company.prospect,
-                    company is None or company.prospect, how, contact, company)
+                    (company is None or company.prospect) and how != "desk", how, contact, company)
 
 
 PREFETCH = "directory_prefetch"

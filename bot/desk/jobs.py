@@ -25,7 +25,7 @@ from bot.core.contracts import add_months
 from bot.core.domain import Channel, ContractStatus, OutboxStatus
 from bot.core.mail.compose import new_message_id
 from bot.core.time.humanize import format_date
-from bot.desk import clock_jump, notify, queries, reports, sla_state
+from bot.desk import clock_jump, notify, queries, reports, sla_state, slack_posts
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -138,6 +138,8 @@ def open_complaints_report(desk: Desk, s: Session, cfg: dict[str, Any], now: dat
                         template="report-open-complaints", context=context,
                         attachments=((name, "text/csv", csv_bytes),), by_mail=True)
             sent += 1
+            if person.slack:  # the CSV the DM speaks of, uploaded into that DM
+                slack_posts.upload(s, None, person.slack, name, csv_bytes, now)
     return sent
 
 
