@@ -50,6 +50,8 @@ class Verb(enum.StrEnum):
     TASK = "task"
     EDIT_REPLY = "edit-reply"
     DIRECTORY = "directory"  # import customers and contracts
+    HOLD = "hold"  # put an invoice on hold from collection, or release it
+    TIME = "time"  # log time spent on a ticket
 
 
 UNVERIFIED_MAY = frozenset({Verb.NOTE})
