@@ -396,7 +396,7 @@ def hold_invoice(desk: Desk, actor: Actor, number: int, invoice: str, *, release
 
 
 def log_time(desk: Desk, actor: Actor, number: int, duration: str, note: str | None = None, *,
-             s: Session | None = None) -> dict[str, Any]:
+             slack_ref: str | None = None, s: Session | None = None) -> dict[str, Any]:
     """Time spent on the ticket by the actor (`duration`: 15m, 1h30, 1.5h, 90). Not an
     action for the SLA clocks: it says how long, not what was done."""
     check(actor, Verb.TIME)
@@ -411,8 +411,10 @@ def log_time(desk: Desk, actor: Actor, number: int, duration: str, note: str | N
         entry = TimeEntry(ticket_id=t.id, person=person, minutes=minutes,
                           note=(note or "").strip() or None, via=str(actor.via), at=now)
         s.add(entry)
-        record(s, t, now, actor.key, "time", {"minutes": minutes, "person": person,
-                                              "via": str(actor.via)}, entry.note)
+        detail: dict[str, Any] = {"minutes": minutes, "person": person, "via": str(actor.via)}
+        if slack_ref:
+            detail["slack_ref"] = slack_ref  # a re-sent Slack event logs nothing twice
+        record(s, t, now, actor.key, "time", detail, entry.note)
         s.flush()
         total = sum(e for e in s.scalars(select(TimeEntry.minutes).where(TimeEntry.ticket_id == t.id)))
         return {"ticket": t.id, "tag": desk.tag(t.id), "person": person, "minutes": minutes,
