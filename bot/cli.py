@@ -26,8 +26,8 @@ from bot.app import (
 from bot.config import ConfigError, Settings
 from bot.core import report
 from bot.core.domain import Direction
-from bot.core.worktime import format_minutes
 from bot.core.rules.schema import RulesError
+from bot.core.worktime import format_minutes
 from bot.desk import actions, corrections, customer_csv, holds, jobs, queries, timesheet
 from bot.desk.actor import Actor
 from bot.desk.context import Desk

@@ -295,9 +295,9 @@ def set_field(desk: Desk, actor: Actor, number: int, name: str, value: str, *,
             # the field names the invoice in dispute: that one is held, the old one released
             if old and old != value:
                 holds.release(s, ticket, str(old), now, actor.key, f"field {name} changed")
-            number = invoices.normalise(value)
-            if number:
-                holds.hold(s, ticket, number, now, actor.key, "field")
+            invoice = invoices.normalise(value)
+            if invoice:
+                holds.hold(s, ticket, invoice, now, actor.key, "field")
         return dict(fields)
 
 

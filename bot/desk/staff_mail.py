@@ -104,9 +104,9 @@ def _run(s: Session, desk: Desk, ticket: Ticket, cmd: StaffCommand, actor: Actor
         duration, _, note = cmd.arg.partition(" ")
         actions.log_time(desk, actor, n, duration, (note + "\n" + cmd.text).strip() or None, s=s)
     elif cmd.name in ("hold", "release"):
-        invoice, _, why = cmd.arg.partition(" ")
+        invoice, _, said = cmd.arg.partition(" ")
         actions.hold_invoice(desk, actor, n, invoice, release=cmd.name == "release",
-                             reason=(why + " " + cmd.text).strip() or None, s=s)
+                             reason=(said + " " + cmd.text).strip() or None, s=s)
     elif cmd.name == "done":
         tasks = s.scalars(select(Task).where(Task.ticket_id == n, Task.done_at.is_(None))
                           .order_by(Task.id)).all()

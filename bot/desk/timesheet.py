@@ -62,7 +62,7 @@ def time_report(desk: Desk, actor: Actor, month: str) -> dict[str, Any]:
         cell = cells[(person, customer or contact or "(unknown)", kind)]
         cell[0] += 1
         cell[1] += minutes
-    rows = [{"month": month, "person": p, "name": people[p].name if p in people else p,
+    rows: list[dict[str, Any]] = [{"month": month, "person": p, "name": people[p].name if p in people else p,
              "customer": c, "kind": k, "entries": n, "minutes": m, "hours": round(m / 60, 2),
              "duration": format_minutes(m)}
             for (p, c, k), (n, m) in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1].lower(), kv[0][2]))]
