@@ -36,6 +36,9 @@ log = logging.getLogger("bot.jobs")
 
 GRACE = timedelta(hours=24)
 JOBS = ("open_complaints_report", "contracts_ending", "monthly_report", "invoice_holds_export")
+# jobs that run every working day and usually have nothing to send: a sweep reports them
+# only when they sent something
+QUIET = frozenset({"invoice_holds_export"})
 
 
 def last_fire(cron: str, tz: str, now: datetime) -> datetime | None:
@@ -108,7 +111,8 @@ def run_due(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]
             claimed = s.get(RunOnce, key)
             if claimed is not None:  # inserted just above, in this transaction
                 claimed.detail = {"sent": sent}
-            counts[job] = sent
+            if sent or job not in QUIET:
+                counts[job] = sent
             log.info("%s for %s: %d notice(s)", job, fire.isoformat(), sent)
     return counts
 

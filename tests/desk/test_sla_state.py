@@ -267,7 +267,7 @@ def test_the_weekly_report_can_be_switched_off_and_moved(make_desk):
     assert "report" not in notices_purposes(svc, sweep_at(svc, svc.clock.now))
     assert sweep_at(svc, datetime(2026, 11, 27, 6, 30, tzinfo=UTC)) == {
         "reminders": 0, "escalations": 0, "skipped": 0, "tickets": 0,
-        "open_complaints_report": 1, "invoice_holds_export": 0}
+        "open_complaints_report": 1}
     assert notices(svc) == [("Fri 27 Nov 07:30", "report", "henk")]
 
 
