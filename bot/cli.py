@@ -210,8 +210,8 @@ def _in_desk_time(desk: Desk, value):
     return value
 
 
-def _dumps(desk: Desk, value) -> str:
-    return json.dumps(_in_desk_time(desk, value), ensure_ascii=False, indent=1)
+def _dumps(desk: Desk, value, indent: int | None = 1) -> str:
+    return json.dumps(_in_desk_time(desk, value), ensure_ascii=False, indent=indent, default=str)
 
 
 def cmd_outbox(settings: Settings, args) -> int:
@@ -317,7 +317,7 @@ def cmd_cancellation(settings: Settings, args) -> int:
     out = actions.cancellation_outcome(desk, _actor(args, desk), args.number, args.outcome,
                                        args.reason)
     if args.json:
-        print(json.dumps(out, ensure_ascii=False, indent=1))
+        print(_dumps(desk, out))
     else:
         ends = f"; the contract ends on {out['contract_ends_on']}" if out["contract_ends_on"] else ""
         print(f"ticket {args.number}: {out['outcome']}{ends}")
@@ -479,7 +479,7 @@ def cmd_work(settings: Settings, args) -> int:
         result = actions.set_waiting(desk, actor, n, not args.off)
     else:
         result = actions.set_kind(desk, actor, n, args.kind)
-    print(json.dumps(result, ensure_ascii=False, default=str))
+    print(_dumps(desk, result, indent=None))
     return 0
 
 
