@@ -13,7 +13,8 @@ posted or mailed twice.
   start with `note:` are internal notes; in an `explicit` channel only messages that
   start with `reply:` are mailed, everything else is a note.
 - A message in an intake channel, or a DM to the bot, opens a ticket (channel slack).
-- `/ticket` and the buttons: take, assign, resolve, reopen, kind, note, show, search.
+- `/ticket` and the buttons: take, assign, resolve, reopen, kind, note, show (with the
+  customer card), search, time, hold, release; `time: 15m [note]` in a thread logs time.
 - Someone who is not in rules.yaml is refused every action and every view, with a
   message only they see; their thread messages are never mailed.
 """
