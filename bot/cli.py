@@ -8,6 +8,7 @@ import json
 import logging
 import mailbox
 import os
+import re
 import smtplib
 import sys
 import time
@@ -31,7 +32,8 @@ from bot.config import ConfigError, Settings
 from bot.core import report
 from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
-from bot.desk import actions, api_tokens, corrections, customer_csv, jobs, portal, queries
+from bot.core.worktime import format_minutes
+from bot.desk import actions, api_tokens, corrections, customer_csv, holds, jobs, portal, queries, timesheet
 from bot.desk.actor import Actor
 from bot.desk.context import Desk, utcnow
 from bot.desk.errors import Refused
@@ -129,8 +131,10 @@ def cmd_tickets(settings: Settings, args) -> int:
     desk = _open(settings, args)
     rows = queries.list_tickets(desk, _actor(args, desk), args.status)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(_dumps(desk, rows))
     else:
+        for r in rows:
+            r["created"] = _local(desk, r["created"])
         _print_table(rows, ["number", "status", "kind", "owner", "contact", "subject", "created"])
     return 0
 
@@ -141,27 +145,79 @@ def cmd_show(settings: Settings, args) -> int:
     if d is None:
         raise UserError(f"no ticket {args.number}")
     if args.json:
-        print(json.dumps(d, ensure_ascii=False, indent=1))
+        print(_dumps(desk, d))
         return 0
     print(f"{d['tag']} {d['subject']}")
     for key in ("status", "kind", "owner", "priority", "contact", "language", "created",
                 "first_action", "resolved", "linked_ticket", "bounced"):
         if d.get(key) not in (None, False):
-            print(f"  {key}: {d[key]}")
+            value = _local(desk, d[key]) if key in ("created", "first_action", "resolved") else d[key]
+            print(f"  {key}: {value}")
+    if d.get("watchers"):
+        print(f"  watchers: {', '.join(d['watchers'])}")
+    for name, value in (d.get("fields") or {}).items():
+        print(f"  field {name}: {value}")
+    if d.get("holds"):
+        print("  invoices on hold: " + ", ".join(
+            f"{h['invoice']} (since {_local(desk, h['held_since'])})" for h in d["holds"]
+            if not h["released"]) or "none")
+    if d.get("time", {}).get("entries"):
+        print(f"  time: {d['time']['total']}")
     for m in d["messages"]:
         arrow = {Direction.IN: "<-", Direction.OUT: "->", Direction.NOTE: "##"}.get(m["direction"], "  ")
         who = m["from"] if m["direction"] != Direction.OUT else f"to {m['to']}"
         extra = f" [{m['delivery']}]" if m["delivery"] else ""
-        print(f"\n{arrow} {m['date']} {who}{extra}: {m['subject']}")
+        print(f"\n{arrow} {_local(desk, m['date'])} {who}{extra}: {m['subject']}")
         for line in (m["text"] or "").strip().splitlines():
             print(f"   {line}")
         for a in m["attachments"]:
             print(f"   [attachment] {a['name']} ({a['type']}, {a['size']} bytes)")
+    if d.get("time", {}).get("entries"):
+        print("\ntime:")
+        for e in d["time"]["entries"]:
+            note = f" — {e['note']}" if e["note"] else ""
+            print(f"  {_local(desk, e['at'])} {e['person']}: {e['duration']}{note}")
     print("\nevents:")
     for e in d["events"]:
         reason = f" — {e['reason']}" if e["reason"] else ""
-        print(f"  {e['at']} {e['actor']}: {e['action']}{reason}")
+        print(f"  {_local(desk, e['at'])} {e['actor']}: {e['action']}{_event_detail(e)}{reason}")
     return 0
+
+
+def _event_detail(e: dict) -> str:
+    """What changed, for the events whose detail a person needs: fields, kind, owner,
+    status, holds, time."""
+    d = e.get("detail") or {}
+    a = e["action"]
+    if a == "field":
+        return f" {d.get('field')}: {d.get('from') or '(empty)'} -> {d.get('to')}"
+    if a in ("kind", "status", "reassigned") and "to" in d:
+        return f" {d.get('from')} -> {d.get('to')}"
+    if a in ("invoice-hold", "invoice-released"):
+        return f" {d.get('invoice')}"
+    if a == "time" and "minutes" in d:
+        return f" {format_minutes(d['minutes'])} ({d.get('person')})"
+    return ""
+
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _in_desk_time(desk: Desk, value):
+    """Every ISO time in a JSON answer in the desk's time zone, with its offset, to the
+    second (2026-11-23T10:00:00+01:00)."""
+    if isinstance(value, dict):
+        return {k: _in_desk_time(desk, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_desk_time(desk, v) for v in value]
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        t = datetime.fromisoformat(value)
+        return t.astimezone(desk.tz).replace(microsecond=0).isoformat()
+    return value
+
+
+def _dumps(desk: Desk, value, indent: int | None = 1) -> str:
+    return json.dumps(_in_desk_time(desk, value), ensure_ascii=False, indent=indent, default=str)
 
 
 def cmd_outbox(settings: Settings, args) -> int:
@@ -175,7 +231,7 @@ def cmd_outbox(settings: Settings, args) -> int:
         print(", ".join(f"{n} {k}" for k, n in counts.items()), file=sys.stderr)
     rows = queries.list_outbox(desk, _actor(args, desk), args.status)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(_dumps(desk, rows))
     else:
         _print_table(rows, ["id", "ticket", "channel", "to", "subject", "status", "attempts",
                             "last_error"])
@@ -282,7 +338,7 @@ def cmd_cancellation(settings: Settings, args) -> int:
     out = actions.cancellation_outcome(desk, _actor(args, desk), args.number, args.outcome,
                                        args.reason)
     if args.json:
-        print(json.dumps(out, ensure_ascii=False, indent=1))
+        print(_dumps(desk, out))
     else:
         ends = f"; the contract ends on {out['contract_ends_on']}" if out["contract_ends_on"] else ""
         print(f"ticket {args.number}: {out['outcome']}{ends}")
@@ -304,8 +360,10 @@ def cmd_tasks(settings: Settings, args) -> int:
         return 0
     rows = queries.list_tasks(desk, _actor(args, desk), open_only=not args.all)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(_dumps(desk, rows))
     else:
+        for r in rows:
+            r["due"] = _local(desk, r["due"])
         _print_table(rows, ["id", "ticket", "kind", "assignee", "due", "title"])
     return 0
 
@@ -459,7 +517,7 @@ def cmd_search(settings: Settings, args) -> int:
     words = " ".join(args.words)
     found = queries.search(desk, _actor(args, desk), words, limit=args.limit)
     if args.json:
-        print(json.dumps(found, ensure_ascii=False, indent=1))
+        print(_dumps(desk, found))
         return 0
     for d in found:
         print(f"{d['tag']}  {d['status']:<8} {d['owner']:<10} {d['subject']}")
@@ -556,7 +614,7 @@ def cmd_work(settings: Settings, args) -> int:
         result = actions.set_waiting(desk, actor, n, not args.off)
     else:
         result = actions.set_kind(desk, actor, n, args.kind)
-    print(json.dumps(result, ensure_ascii=False, default=str))
+    print(_dumps(desk, result, indent=None))
     return 0
 
 
@@ -568,6 +626,76 @@ def cmd_new(settings: Settings, args) -> int:
                                     ack=not args.no_ack, source="cli", name=args.name or "")
     print(json.dumps(result, ensure_ascii=False, default=str))
     return 0
+
+
+def cmd_holds(settings: Settings, args) -> int:
+    """The invoices on hold from collection (a complaint about them is open)."""
+    desk = _open(settings, args)
+    rows = holds.list_holds(desk, _actor(args, desk), open_only=not args.all)
+    if args.csv:
+        sys.stdout.write(holds.to_csv(rows))
+    elif args.json:
+        print(_dumps(desk, rows))
+    else:
+        for r in rows:
+            r["held_since"] = _local(desk, r["held_since"])
+        _print_table(rows, ["invoice", "tag", "customer", "status", "owner", "held_since", "source"]
+                     + (["released"] if args.all else []))
+    return 0
+
+
+def cmd_hold(settings: Settings, args) -> int:
+    """Put an invoice on hold for a ticket by hand, or (--release) take it off hold."""
+    desk = _open(settings, args, rules=True)
+    rows = actions.hold_invoice(desk, _actor(args, desk), args.number, args.invoice,
+                                release=args.release, reason=args.reason)
+    held = ", ".join(r["invoice"] for r in rows) or "none"
+    print(f"ticket {args.number}: invoice {args.invoice} "
+          f"{'released' if args.release else 'on hold'}; on hold now: {held}")
+    return 0
+
+
+def cmd_time(settings: Settings, args) -> int:
+    """Log time spent on a ticket: `ticketbot time 4 15m called the customer`."""
+    desk = _open(settings, args, rules=True)
+    out = actions.log_time(desk, _actor(args, desk), args.number, args.duration,
+                           " ".join(args.note) or None)
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        print(f"{out['tag']}: {out['duration']} logged for {out['person']}; "
+              f"{out['total']} on this ticket in all")
+    return 0
+
+
+def cmd_time_report(settings: Settings, args) -> int:
+    """Time logged in a month per person, customer and kind."""
+    desk = _open(settings, args, rules=True)
+    month = args.month or desk.clock().astimezone(desk.tz).strftime("%Y-%m")
+    rep = timesheet.time_report(desk, _actor(args, desk), month)
+    if args.csv:
+        sys.stdout.write(timesheet.to_csv(rep))
+    elif args.json:
+        print(json.dumps(rep, ensure_ascii=False, indent=1))
+    else:
+        print(f"time logged in {month}: {rep['total']}")
+        _print_table(rep["rows"], ["person", "customer", "kind", "entries", "duration"])
+        for key in ("person", "customer", "kind"):
+            totals = rep[f"per_{key}"]
+            if totals:
+                print(f"\nper {key}: " + ", ".join(f"{t[key]} {t['duration']}" for t in totals))
+    return 0
+
+
+def _local(desk: Desk, value: str | None) -> str:
+    """An ISO time as a person reads it at the terminal: the desk's time zone, to the
+    minute, with the zone's abbreviation (CET, CEST)."""
+    if not value:
+        return ""
+    t = datetime.fromisoformat(value)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(desk.tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def cmd_run(settings: Settings, args) -> int:
@@ -708,6 +836,26 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("what", choices=["customers", "contracts"])
     im.add_argument("file")
     im.add_argument("--json", action="store_true")
+    hl = sub.add_parser("holds", help="invoices on hold from collection (a complaint about them is open)")
+    hl.add_argument("--csv", action="store_true", help="as CSV (what receivables is mailed)")
+    hl.add_argument("--json", action="store_true")
+    hl.add_argument("--all", action="store_true", help="released holds too")
+    ho = sub.add_parser("hold", help="put an invoice on hold for a ticket, or --release it")
+    ho.add_argument("number", type=int)
+    ho.add_argument("invoice", help="the invoice number, e.g. 2026-114")
+    ho.add_argument("--release", action="store_true", help="take it off hold")
+    ho.add_argument("--reason")
+    ho.add_argument("--by", help="who does it (default: cli:$USER)")
+    tm = sub.add_parser("time", help="log time spent on a ticket: ticketbot time 4 15m [note]")
+    tm.add_argument("number", type=int)
+    tm.add_argument("duration", help="15m, 1h30, 1.5h or 90 (minutes)")
+    tm.add_argument("note", nargs="*")
+    tm.add_argument("--by", help="whose time: a person from rules.yaml (default: cli:$USER)")
+    tm.add_argument("--json", action="store_true")
+    tr = sub.add_parser("time-report", help="time logged in a month per person, customer and kind")
+    tr.add_argument("--month", help="YYYY-MM (default: this month)")
+    tr.add_argument("--csv", action="store_true")
+    tr.add_argument("--json", action="store_true")
     ex = sub.add_parser("export", help="customers or contracts as CSV (the import format)")
     ex.add_argument("what", choices=["customers", "contracts"])
     ex.add_argument("file", nargs="?", help="default: standard output")
@@ -741,7 +889,8 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "mail": cmd_mail, "backup": cmd_backup, "portal": cmd_portal,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
-            "kind": cmd_work, "new": cmd_new}
+            "kind": cmd_work, "new": cmd_new, "holds": cmd_holds, "hold": cmd_hold, "time": cmd_time,
+            "time-report": cmd_time_report}
 
 
 def cmd_api_token(settings: Settings, args) -> int:

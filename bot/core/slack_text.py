@@ -19,6 +19,9 @@ HELP = """`/ticket` commands:
 • `/ticket assign 12 marta [reason]` — give it to a person or role
 • `/ticket resolve 12 [note for the customer]` · `/ticket reopen 12`
 • `/ticket kind 12 complaint` · `/ticket note 12 text`
+• `/ticket time 12 15m [note]` — time you spent on it (15m, 1h30, 1.5h, 90); in the
+  ticket's thread: `time: 15m [note]`
+• `/ticket hold 12 2026-114` · `/ticket release 12 2026-114` — keep an invoice from collection
 • `/ticket search words` — by number, customer or text
 • `/ticket new customer@example.com [kind] text` — a ticket for the customer (they get the
   acknowledgement; add `#noack` if not) · `/ticket call customer@example.com text` — a phone call"""
@@ -53,7 +56,8 @@ def ephemeral_payload(user: str, text: str, thread_ts: str | None = None) -> byt
 def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
             customer: str | None, contact_name: str | None, contact_email: str | None,
             owner: str, due: datetime | None, tz: tzinfo,
-            link: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+            link: str | None = None,
+            card: dict[str, Any] | None = None) -> tuple[str, list[dict[str, Any]]]:
     """The root of a ticket's thread: summary, customer, owner, due time, buttons, and a
     link to the ticket's page on the web face. `owner` is mrkdwn already (a mention or an
     escaped name); `link` is the desk's own URL."""
@@ -63,6 +67,8 @@ def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
     fields = [f"*Customer*\n{escape(customer or '(unknown)')}",
               f"*Contact*\n{escape(contact_name or '')} {escape(contact_email or '')}".strip(),
               f"*Owner*\n{owner}", f"*First action due*\n{when}"]
+    if card is not None:
+        fields += [f"*{label}*\n{value}" for label, value in card_fields(card)]
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
@@ -80,6 +86,28 @@ def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
     return text, blocks
 
 
+def card_fields(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """The customer card (bot/desk/card.py) as (label, mrkdwn) pairs: contract status and
+    notice deadline, the customer's other open tickets, invoices on hold."""
+    c = card.get("contract")
+    if c is None:
+        contract = "none on file"
+    else:
+        contract = f"{escape(c['reference'])}: {c['status']}"
+        if c["status"] == "active" and c.get("end"):
+            contract += f", ends {c['end']}"
+            if c.get("auto_renew") and c.get("notice_deadline"):
+                passed = " (passed)" if c.get("deadline_passed") else ""
+                contract += f"; notice by {c['notice_deadline']}{passed}"
+        elif c.get("ends_on"):
+            contract += f", ends {c['ends_on']}"
+    others = card.get("open_tickets_count") or 0
+    held = card.get("open_holds") or []
+    return [("Contract", contract),
+            ("Other open tickets", str(others) if others else "none"),
+            ("Invoices on hold", ", ".join(escape(h["invoice"]) for h in held) if held else "none")]
+
+
 def customer_wrote(who: str, text: str) -> str:
     """The customer's mail, quoted into the ticket's thread."""
     body = text.strip()
@@ -88,15 +116,21 @@ def customer_wrote(who: str, text: str) -> str:
     return f"*{escape(who)}* wrote:\n>>> {escape(body)}"
 
 
-def ticket_card(d: dict[str, Any], link: str | None = None) -> str:
+def ticket_card(d: dict[str, Any], link: str | None = None,
+                card: dict[str, Any] | None = None) -> str:
     """`/ticket show`: a ticket as a few lines (`d` from bot.desk.views.ticket_detail),
-    with `link` (the desk's own URL of its page) when given."""
+    with the customer card (contract, other open tickets, invoices on hold) and `link`
+    (the desk's own URL of its page) when given."""
     last = next((m for m in reversed(d["messages"]) if m["direction"] == Direction.IN), None)
     lines = [f"*{d['tag']} {escape(d['subject'] or '')}*",
              f"{d['kind']} · {d['status']} · owner {d['owner']} · customer "
              f"{escape(d['customer'] or '(unknown)')} {escape('<' + (d['contact'] or '') + '>')}"]
     if d["sla"]["first_action_due"]:
         lines.append(f"first action due {d['sla']['first_action_due']}")
+    if card is not None:
+        lines.append(" · ".join(f"{label.lower()}: {value}" for label, value in card_fields(card)))
+    if (d.get("time") or {}).get("total_minutes"):
+        lines.append(f"time logged: {d['time']['total']}")
     if last:
         lines.append(f"> {escape((last['text'] or '').strip()[:500])}")
     if link:

@@ -25,17 +25,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core import invoices
 from bot.core.domain import CLOSED, Channel, Direction, InboundMessage, OutboxStatus, Status
 from bot.core.mail.language import detect_language
 from bot.core.mail.prepare import Prepared, prepare
+from bot.core.worktime import DurationError, format_minutes, parse_minutes
 from bot.desk import cancellation_workflow as cancellations
-from bot.desk import directory, intake, outgoing, portal, routing, sla_state, slack_posts
+from bot.desk import directory, holds, intake, outgoing, portal, routing, sla_state, slack_posts
 from bot.desk.actor import Actor, Verb, check, check_customer
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.events import record
 from bot.desk.views import cancellation_dict, iso, task_dict, ticket_dict, valid_number
-from bot.store.models import Company, Message, Outbox, Task, Ticket
+from bot.store.models import Company, Message, Outbox, Task, Ticket, TimeEntry
 
 log = logging.getLogger("bot.actions")
 
@@ -242,6 +244,7 @@ def resolve(desk: Desk, actor: Actor, number: int, note: str | None = None,
         sla_state.refresh(s, desk.ruleset, t)
         t.updated_at = now
         record(s, t, now, actor.key, "resolved", {"from": old}, note)
+        holds.release(s, t, None, now, actor.key, "the ticket was resolved")
         if tell_customer and t.answer_to and t.channel == Channel.MAIL:
             outgoing.resolved_mail(s, desk, t, now, note)
         return ticket_dict(desk, t)
@@ -299,6 +302,13 @@ def set_field(desk: Desk, actor: Actor, number: int, name: str, value: str, *,
         ticket.fields = fields  # a new dict: JSON columns see assignment, not mutation
         ticket.updated_at = now
         record(s, ticket, now, actor.key, "field", {"field": name, "from": old, "to": value})
+        if name in holds.INVOICE_FIELDS and ticket.status not in CLOSED:
+            # the field names the invoice in dispute: that one is held, the old one released
+            if old and old != value:
+                holds.release(s, ticket, str(old), now, actor.key, f"field {name} changed")
+            invoice = invoices.normalise(value)
+            if invoice:
+                holds.hold(s, ticket, invoice, now, actor.key, "field")
         return dict(fields)
 
 
@@ -526,3 +536,58 @@ def open_on_behalf(desk: Desk, actor: Actor, customer: str, kind: str | None, te
             record(s, t, now, actor.key, "action", {"how": "call", "via": actor.via}, text)
             _acted(s, desk, t, now, actor.key, "call")
         return {**ticket_dict(desk, t), "duplicate": duplicate}
+
+
+# ------------------------------------------------------------------ invoice holds, time
+def hold_invoice(desk: Desk, actor: Actor, number: int, invoice: str, *, release: bool = False,
+                 reason: str | None = None, s: Session | None = None) -> list[dict[str, Any]]:
+    """Put an invoice on hold from collection for this ticket (or, `release`, take it
+    off hold) by hand; returns the ticket's open holds."""
+    check(actor, Verb.HOLD)
+    now = desk.clock()
+    value = invoices.normalise(invoice)
+    if value is None:
+        raise Refused(f"{invoice!r} is not an invoice number (letters, digits, - / . _; "
+                      "at least one digit)")
+    with desk.uow.write(s) as s:
+        t = ticket_or_refuse(s, number)
+        if release:
+            if not holds.release(s, t, value, now, actor.key, reason or "released by hand"):
+                held = ", ".join(h.invoice for h in holds.open_holds(s, t)) or "none"
+                raise Refused(f"invoice {value} is not on hold for ticket {t.id} (held: {held})")
+        else:
+            if t.status in CLOSED:
+                raise Refused(f"ticket {t.id} is {t.status}: a hold lasts while the ticket is "
+                              "open; reopen it first")
+            if holds.hold(s, t, value, now, actor.key, "hand") is None:
+                raise Refused(f"invoice {value} is already on hold for ticket {t.id}")
+        t.updated_at = now
+        s.flush()
+        return [holds.hold_dict(h, t, desk.tag(t.id), desk.tz) for h in holds.open_holds(s, t)]
+
+
+def log_time(desk: Desk, actor: Actor, number: int, duration: str, note: str | None = None, *,
+             slack_ref: str | None = None, s: Session | None = None) -> dict[str, Any]:
+    """Time spent on the ticket by the actor (`duration`: 15m, 1h30, 1.5h, 90). Not an
+    action for the SLA clocks: it says how long, not what was done."""
+    check(actor, Verb.TIME)
+    try:
+        minutes = parse_minutes(duration)
+    except DurationError as exc:
+        raise Refused(str(exc)) from None
+    now = desk.clock()
+    with desk.uow.write(s) as s:
+        t = ticket_or_refuse(s, number)
+        person = actor.person.key if actor.person is not None else actor.key
+        entry = TimeEntry(ticket_id=t.id, person=person, minutes=minutes,
+                          note=(note or "").strip() or None, via=str(actor.via), at=now)
+        s.add(entry)
+        detail: dict[str, Any] = {"minutes": minutes, "person": person, "via": str(actor.via)}
+        if slack_ref:
+            detail["slack_ref"] = slack_ref  # a re-sent Slack event logs nothing twice
+        record(s, t, now, actor.key, "time", detail, entry.note)
+        s.flush()
+        total = sum(e for e in s.scalars(select(TimeEntry.minutes).where(TimeEntry.ticket_id == t.id)))
+        return {"ticket": t.id, "tag": desk.tag(t.id), "person": person, "minutes": minutes,
+                "duration": format_minutes(minutes), "note": entry.note,
+                "total_minutes": total, "total": format_minutes(total)}

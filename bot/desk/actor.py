@@ -62,6 +62,8 @@ class Verb(enum.StrEnum):
     PORTAL_REQUEST = "portal-request"
     PORTAL_DECIDE = "portal-decide"  # "solved" / "not solved" on a resolved ticket
     OPEN = "open"  # open a ticket on behalf of a customer (a call, a forward, a Slack message)
+    HOLD = "hold"  # put an invoice on hold from collection, or release it
+    TIME = "time"  # log time spent on a ticket
 
 
 UNVERIFIED_MAY = frozenset({Verb.NOTE})

@@ -31,6 +31,7 @@ from bot.core.rules.schema import Person
 from bot.desk import cancellation_workflow as cancellations
 from bot.desk import (
     directory,
+    holds,
     notify,
     outgoing,
     routing,
@@ -361,6 +362,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         s.info["after_flush"].append(
             lambda: outgoing.cancellation_copy(s, desk, ticket, c, msg, now))
     s.info["acks"].append((ticket, msg, d.ack, extra))
+    s.info["after_flush"].append(lambda: holds.on_routed(s, ticket, msg, now))
     s.info["after_flush"].append(lambda: notify.new_ticket(s, desk, ticket, msg, ident, now))
     return IngestResult(item.source, "created", None, msg.warnings, _ticket_obj=ticket)
 

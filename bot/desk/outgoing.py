@@ -195,7 +195,7 @@ def cancellation_copy(s: Session, desk: Desk, ticket: Ticket, c: Cancellation, m
         s, desk, ticket, now, purpose="cancellation-copy", template="cancellation-copy",
         to_addr=person.email, automatic=False, reply_to=msg, language=lang,
         context={"tag": desk.tag(ticket.id), "subject": ticket.subject,
-                 "dossier": desk.dossier_url(ticket.id),
+                 "dossier": desk.dossier_url(ticket.id), "access": person.access,
                  **cancellations.copy_context(c, ticket, rs, msg, lang, rs.timezone)})
 
 
@@ -213,7 +213,7 @@ def tell_revoke(s: Session, desk: Desk, ticket: Ticket, c: Cancellation, now: da
     queue_mail(
         s, desk, ticket, now, purpose="task", template="revoke-access", to_addr=person.email,
         automatic=False, language=lang,
-        context={"tag": desk.tag(ticket.id),
+        context={"tag": desk.tag(ticket.id), "access": person.access,
                  "assignee_name": person.name, "customer": ticket.customer or ticket.contact_email,
                  "decided_by": c.decided_by, "reason": c.outcome_reason or "",
                  "contract": c.contract.reference if c.contract else None,

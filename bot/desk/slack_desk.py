@@ -13,7 +13,8 @@ posted or mailed twice.
   start with `note:` are internal notes; in an `explicit` channel only messages that
   start with `reply:` are mailed, everything else is a note.
 - A message in an intake channel, or a DM to the bot, opens a ticket (channel slack).
-- `/ticket` and the buttons: take, assign, resolve, reopen, kind, note, show, search.
+- `/ticket` and the buttons: take, assign, resolve, reopen, kind, note, show (with the
+  customer card), search, time, hold, release; `time: 15m [note]` in a thread logs time.
 - Someone who is not in rules.yaml is refused every action and every view, with a
   message only they see; their thread messages are never mailed.
 """
@@ -28,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import slack_text
+from bot.core.worktime import looks_like_duration
 from bot.desk import actions, intake, queries, slack_posts
 from bot.desk.actor import Actor, Verb, Via, refusal, slack_actor
 from bot.desk.context import Desk
@@ -35,11 +37,12 @@ from bot.desk.errors import Refused
 from bot.desk.views import valid_number
 from bot.store.models import Event, Ticket
 
-SLACK_EVENTS = ("slack-reply", "note", "slack-intake")
+SLACK_EVENTS = ("slack-reply", "note", "slack-intake", "time")
 MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")  # how Slack writes an address
 EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 SHORTCUT = "ticket_from_message"  # bot/adapters/slack_app.py registers it under this id
 NOACK = re.compile(r"(?:^|\s)(?:#no-?ack|--no-?ack)(?=\s|$)", re.IGNORECASE)
+TIME_PREFIX = "time:"  # a thread message `time: 15m [note]` logs time instead of replying
 
 
 class SlackDesk:
@@ -86,8 +89,11 @@ class SlackDesk:
             lowered = text.lstrip().lower()
             # a ticket opened in Slack is answered in Slack: its thread is the conversation
             explicit = channel in slack["explicit"] or t.channel == "slack"
+            logged = self._time_in_thread(s, t, text, actor, ref, user)
             try:
-                if lowered.startswith(slack["note_prefix"]):
+                if logged:
+                    pass
+                elif lowered.startswith(slack["note_prefix"]):
                     note = text.lstrip()[len(slack["note_prefix"]):].strip()
                     actions.add_note(desk, actor, t.id, note, slack_ref=ref, s=s)
                 elif explicit and not lowered.startswith(slack["reply_prefix"]):
@@ -125,6 +131,28 @@ class SlackDesk:
             total += size
             attached.append(f)
         return attached, too_big
+
+    def _time_in_thread(self, s: Session, t: Ticket, text: str, actor: Actor, ref: str,
+                        user: str) -> bool:
+        """`time: 15m [note]` in a ticket's thread logs time (and is never mailed); False
+        when the message is not one (its first word after `time:` is no duration)."""
+        body = text.strip()
+        if not body.lower().startswith(TIME_PREFIX):
+            return False
+        duration, _, note = body[len(TIME_PREFIX):].strip().partition(" ")
+        if not looks_like_duration(duration):
+            return False
+        now = self.desk.clock()
+        try:
+            out = actions.log_time(self.desk, actor, t.id, duration, note or None, slack_ref=ref, s=s)
+        except Refused as exc:
+            channel, _, _ = ref.partition(":")
+            slack_posts.tell_only(s, t.id, channel, user, f":no_entry: Time not logged: "
+                                  f"{str(exc).rstrip('.')}.", now, thread_ts=t.slack_ts)
+            return True
+        slack_posts.say(s, t, f":stopwatch: {out['duration']} logged for {out['person']}; "
+                              f"{out['total']} in all.", now)
+        return True
 
     def on_message_changed(self, *, channel: str, ts: str, thread_ts: str | None, user: str,
                            text: str) -> None:
@@ -270,7 +298,9 @@ class SlackDesk:
         try:
             if verb == "show":
                 d = queries.ticket_detail(desk, actor, n)
-                return slack_text.ticket_card(d, desk.dossier_url(n)) if d else f"No ticket {n}."
+                if d is None:
+                    return f"No ticket {n}."
+                return slack_text.ticket_card(d, desk.dossier_url(n), queries.customer_card(desk, actor, n))
             if verb == "take":
                 actions.take(desk, actor, n, "taken in Slack")
                 return f"{tag} is yours now."
@@ -289,6 +319,21 @@ class SlackDesk:
             if verb == "kind":
                 actions.set_kind(desk, actor, n, rest)
                 return f"{tag} is a {rest} now."
+            if verb == "time":
+                duration, _, note = rest.partition(" ")
+                if not duration:
+                    return "How long? `/ticket time 12 15m called the customer`"
+                out = actions.log_time(desk, actor, n, duration, note or None)
+                return f"{tag}: {out['duration']} logged for {out['person']}; {out['total']} in all."
+            if verb in ("hold", "release"):
+                invoice, _, reason = rest.partition(" ")
+                if not invoice:
+                    return f"Which invoice? `/ticket {verb} 12 2026-114`"
+                held = actions.hold_invoice(desk, actor, n, invoice, release=verb == "release",
+                                            reason=reason or None)
+                now_held = ", ".join(slack_text.escape(h["invoice"]) for h in held) or "none"
+                return (f"{tag}: invoice {slack_text.escape(invoice)} "
+                        f"{'released' if verb == 'release' else 'on hold'}; on hold now: {now_held}.")
             if verb == "note":
                 if not rest:
                     return "A note needs text: `/ticket note 12 called, will call back`"

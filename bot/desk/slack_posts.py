@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.core import slack_text
 from bot.core.domain import Channel, OutboxStatus
+from bot.desk import card
 from bot.desk.context import Desk
 from bot.store.models import Attachment, Outbox, Ticket
 
@@ -42,7 +43,7 @@ def root_post(s: Session, desk: Desk, ticket: Ticket, now: datetime) -> Outbox |
         tag=desk.tag(ticket.id), ticket_id=ticket.id, label=label, subject=ticket.subject,
         urgent=ticket.urgent, customer=ticket.customer, contact_name=ticket.contact_name,
         contact_email=ticket.contact_email, owner=who, due=ticket.action_due_at, tz=desk.tz,
-        link=desk.dossier_url(ticket.id))
+        link=desk.dossier_url(ticket.id), card=card.card(s, desk, ticket))
     row = slack_row(ticket.id, channel, "slack-root", text,
                     slack_text.post_payload(text, blocks), now)
     s.add(row)

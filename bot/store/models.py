@@ -492,6 +492,37 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
 
 
+class InvoiceHold(Base):
+    """An invoice kept from collection while a complaint about it is open (aftersales
+    procedure 001, receivables): from the customer's text, a ticket field or by hand;
+    resolving the ticket releases it."""
+
+    __tablename__ = "invoice_hold"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    invoice: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(20))  # text | field | hand
+    held_at: Mapped[datetime]
+    held_by: Mapped[str] = mapped_column(String(200))
+    released_at: Mapped[datetime | None] = mapped_column(index=True)  # NULL: still held
+    released_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class TimeEntry(Base):
+    """Time a person spent on a ticket (aftersales procedure 001)."""
+
+    __tablename__ = "time_entry"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    person: Mapped[str] = mapped_column(String(200), index=True)  # a person key, or who logged it
+    minutes: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(10))  # cli | slack | mail | web
+    at: Mapped[datetime] = mapped_column(index=True)  # when it was logged: the month it counts in
+
+
 class IMAPState(Base):
     """Where the poller is in each folder: UIDVALIDITY and the highest UID handled."""
 

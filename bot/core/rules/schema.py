@@ -43,17 +43,20 @@ DEFAULT_SLACK: dict[str, Any] = {"channels": {}, "intake": (), "explicit": (), "
                                  # a reaction (e.g. ticket) that makes any message a ticket
                                  "intake_reaction": None}
 DEFAULT_KEYS = {"owner", "language", "ack", "timezone", "calendar"}
-SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending", "monthly_report"}
+SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending", "monthly_report", "invoice_holds_export"}
 JOB_KEYS = {"open_complaints_report": {"cron", "to"},
             "contracts_ending": {"cron", "within", "notify_customer", "customer_template"},
-            "monthly_report": {"cron", "to", "calendar"}}
+            "monthly_report": {"cron", "to", "calendar"},
+            "invoice_holds_export": {"cron", "to"}}
 DEFAULT_SCHEDULE: dict[str, dict[str, Any]] = {
     "open_complaints_report": {"cron": "0 8 * * mon", "to": "sales_manager"},
     # tried at 08:00 on the weekdays of the month's first week; sent on its first working
     # day by `calendar` (holidays included), about the month before
     "monthly_report": {"cron": "0 8 1-7 * mon-fri", "to": "sales_manager", "calendar": "office"},
     "contracts_ending": {"cron": "0 8 * * mon", "within": 60, "notify_customer": False,
-                         "customer_template": "contract-ending"}}
+                         "customer_template": "contract-ending"},
+    # the invoices on hold, as CSV, to receivables (off unless rules.yaml sets a cron)
+    "invoice_holds_export": {"cron": None, "to": "receivables"}}
 PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone"}
 ROLE_KEYS = {"default", "members", "manager"}
 KIND_KEYS = {"sla", "fields", "label", "workflow"}
