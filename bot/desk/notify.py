@@ -59,23 +59,38 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
     shows; Slack gets the text alone. `by_mail`: mail even to a Slack user."""
     settings = desk.settings
     rs = desk.ruleset
-    lang = language or rs.default_language
+    lang = language or rs.language_of(person)  # the recipient's language (rules.yaml)
     if ticket is not None:
         context = {"dossier": desk.dossier_url(ticket.id), **context}
-    rendered = desk.renderer.render_mail(template, lang, {"person": person, **context})
     channel = channel_for(person, settings, by_mail)
+    # `slack`: the template may format for Slack; `attached`: files really go with it
+    # (mail only: a DM never claims a file it does not carry)
+    rendered = desk.renderer.render_mail(template, lang, {
+        "person": person, "slack": channel == Channel.SLACK,
+        "attached": bool(attachments) and channel == Channel.MAIL, **context})
     if channel == Channel.SLACK:
         # the notice carries the customer's words: Slack shows them, never acts on them
         text = f"*{slack_text.escape(rendered.subject)}*\n{slack_text.escape(rendered.text)}".strip()
-        row = Outbox(ticket_id=ticket.id if ticket else None, channel=Channel.SLACK, purpose=purpose,
-                     automatic=False, to_addr=person.slack, subject=rendered.subject,
-                     template=template, language=rendered.language, body_text=rendered.text,
-                     payload=json.dumps({"method": "chat.postMessage",
-                                         "args": {"channel": person.slack, "text": text}}).encode(),
-                     # if Slack does not know the person (deactivated, wrong id): mail
-                     headers={"fallback_email": person.email, "language": rendered.language},
-                     body_html=rendered.html,
-                     status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now)
+        parts = slack_text.split(text)  # a long one (a report) as several messages
+        for i, part in enumerate(parts):
+            if len(parts) > 1:
+                part = f"({i + 1}/{len(parts)}) {part}" if i else f"{part}\n({i + 1}/{len(parts)})"
+            one = Outbox(ticket_id=ticket.id if ticket else None, channel=Channel.SLACK,
+                         purpose=purpose, automatic=False, to_addr=person.slack,
+                         subject=rendered.subject, template=template, language=rendered.language,
+                         body_text=rendered.text if i == 0 else part,
+                         payload=json.dumps({"method": "chat.postMessage",
+                                             "args": {"channel": person.slack, "text": part}}).encode(),
+                         # if Slack does not know the person (deactivated, wrong id): mail,
+                         # the whole text once (the first part's row carries it)
+                         headers={"language": rendered.language,
+                                  **({"fallback_email": person.email} if i == 0 else {}),
+                                  **({"part": [i + 1, len(parts)]} if len(parts) > 1 else {})},
+                         body_html=rendered.html if i == 0 else None,
+                         status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now)
+            if i == 0:
+                row = one
+            s.add(one)  # in order: inserted, and so delivered, part by part
     else:
         mid = new_message_id(settings.mail_domain, ticket.id if ticket else None)
         headers = {"automatic": True, "language": rendered.language,
@@ -119,18 +134,24 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
     due = ticket.action_due_at
     context = {
         "tag": desk.tag(ticket.id), "ticket": ticket.id,
-        "subject": ticket.subject, "kind": (kind.label.get(rs.default_language) if kind else None)
-        or ticket.kind, "urgent": ticket.urgent,
+        "subject": ticket.subject, "urgent": ticket.urgent,
         "customer": ticket.customer or "", "contact_name": ticket.contact_name or "",
         "contact_email": ticket.contact_email or "",
         "phone": (contact.phone if contact is not None else None) or "",
         "advisor": advisor.name if advisor else "", "owner_name": owner.name if owner else ticket.owner,
-        "due": when(due, tz, rs.default_language) if due else "",
         "expect": policy.name if policy else "",
         "text": (msg.visible_text or msg.text or "").strip()[:4000],
         "attachments": [a.filename for a in msg.attachments if a.filename and not a.inline],
         "rule": ticket.rule or "", "why": "", "is_owner": True,
     }
+
+    def said(person: Person, **more: Any) -> dict[str, Any]:
+        """The context in the person's language: the kind's label and the due time."""
+        lang = rs.language_of(person)
+        return {**context, "kind": (kind.label.get(lang) or kind.label.get("en") if kind else None)
+                or ticket.kind,
+                "due": when(due, tz, lang) if due else "", **more}
+
     told: list[str] = []
     if ticket.channel == Channel.MAIL:  # a ticket opened in Slack has its thread already
         slack_posts.root_post(s, desk, ticket, now)
@@ -138,11 +159,11 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
     if owner is not None and not cancellation:  # a cancellation's owner gets the copy (S 3.4)
         if _within_cap(s, desk, owner, ticket, now):
             row = tell(s, desk, owner, now, purpose="new-ticket", template="new-ticket",
-                       context=context, ticket=ticket)
+                       context=said(owner), ticket=ticket)
             told.append(owner.key)
             if ticket.urgent and row.channel != Channel.MAIL:  # urgent: a mail as well as the DM
                 tell(s, desk, owner, now, purpose="urgent-mail", template="new-ticket",
-                     context=context, ticket=ticket, by_mail=True)
+                     context=said(owner), ticket=ticket, by_mail=True)
     also = (ticket.kind == "appointment" or cancellation
             or (ident is not None and ident.how == "new-contact-at-known-company"))
     if also and advisor is not None and advisor.key != ticket.owner \
@@ -150,7 +171,7 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
         why = ("cancellation" if cancellation else "appointment"
                if ticket.kind == "appointment" else "new-contact")
         tell(s, desk, advisor, now, purpose="advisor-copy", template="new-ticket",
-             context={**context, "is_owner": False, "why": why}, ticket=ticket)
+             context=said(advisor, is_owner=False, why=why), ticket=ticket)
         told.append(advisor.key)
     return told
 

@@ -171,7 +171,7 @@ def cancellation_copy(s: Session, desk: Desk, ticket: Ticket, c: Cancellation, m
     person = rs.people.get(ticket.owner)
     if person is None:
         return
-    lang = rs.default_language
+    lang = rs.language_of(person)
     queue_mail(
         s, desk, ticket, now, purpose="cancellation-copy", template="cancellation-copy",
         to_addr=person.email, automatic=False, reply_to=msg, language=lang,
@@ -189,7 +189,7 @@ def tell_revoke(s: Session, desk: Desk, ticket: Ticket, c: Cancellation, now: da
     person = rs.people.get(task.assignee) if task else None
     if task is None or person is None or task.due_at is None:
         return
-    lang = rs.default_language
+    lang = rs.language_of(person)
     due = task.due_at.astimezone(desk.tz)
     queue_mail(
         s, desk, ticket, now, purpose="task", template="revoke-access", to_addr=person.email,

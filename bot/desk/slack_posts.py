@@ -34,12 +34,13 @@ def root_post(s: Session, desk: Desk, ticket: Ticket, now: datetime) -> Outbox |
     who = (f"<@{owner.slack}>" if owner and owner.slack
            else slack_text.escape(owner.name if owner else ticket.owner))
     kind = rs.kinds.get(ticket.kind)
-    label = (kind.label.get("en") if kind and kind.label else None) or ticket.kind
+    lang = rs.default_language  # the channel is shared: the desk's language
+    label = (kind.label.get(lang) or kind.label.get("en") if kind and kind.label else None) or ticket.kind
     text, blocks = slack_text.summary(
         tag=desk.tag(ticket.id), ticket_id=ticket.id, label=label, subject=ticket.subject,
         urgent=ticket.urgent, customer=ticket.customer, contact_name=ticket.contact_name,
         contact_email=ticket.contact_email, owner=who, due=ticket.action_due_at, tz=desk.tz,
-        link=desk.dossier_url(ticket.id))
+        link=desk.dossier_url(ticket.id), language=lang, note_prefix=rs.slack["note_prefix"])
     row = slack_row(ticket.id, channel, "slack-root", text,
                     slack_text.post_payload(text, blocks), now)
     s.add(row)

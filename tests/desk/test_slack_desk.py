@@ -131,14 +131,17 @@ def open_complaint(desk) -> tuple[int, str]:
 def test_a_new_ticket_is_a_thread_in_the_team_channel_and_a_dm_to_its_owner(desk):
     n, root_ts = open_complaint(desk)
     root = desk.slack.calls_to("chat.postMessage", lambda c: c.params["channel"] == TEAM)[0]
-    assert root.params["text"] == f"[TB-{n}] Complaint: Klacht over de bezorging"
+    # the channel reads the desk's language (rules.yaml defaults: language nl), like the DM
+    assert root.params["text"] == f"[TB-{n}] Klacht: Klacht over de bezorging"
     blocks = root.params["blocks"]
     assert blocks[0] == {"type": "section", "text": {"type": "mrkdwn",
-                                                     "text": f"*[TB-{n}] Complaint: Klacht over de bezorging*"}}
+                                                     "text": f"*[TB-{n}] Klacht: Klacht over de bezorging*"}}
     fields = [f["text"] for f in blocks[1]["fields"]]
-    assert fields[0] == "*Customer*\nBakkerij Jansen"
-    assert fields[2] == f"*Owner*\n<@{SANNE}>"
-    assert fields[3] == "*First action due*\nTue 24 Nov 10:00"  # 24 h, Amsterdam time
+    assert fields[0] == "*Klant*\nBakkerij Jansen"
+    assert fields[2] == f"*Eigenaar*\n<@{SANNE}>"
+    assert fields[3] == "*Eerste actie uiterlijk*\ndi 24 november 2026 10:00"  # 24 h, Amsterdam time
+    assert [e["text"]["text"] for e in blocks[2]["elements"]] == ["Oppakken", "Oplossen", "Tonen"]
+    assert "Antwoord in deze thread" in blocks[3]["elements"][0]["text"]
     assert [(e["action_id"], e["value"]) for e in blocks[2]["elements"]] == [
         ("ticket_take", str(n)), ("ticket_resolve", str(n)), ("ticket_show", str(n))]
     t = desk.ticket(n)
@@ -360,7 +363,7 @@ def test_urgent_reaches_the_owner_by_dm_and_by_mail_phone_first(desk):
     [mailed] = desk.mails_to("sanne@desk.example")
     assert mailed["Subject"].startswith(f"SPOED [TB-{n}]")
     root = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
-    assert root.params["text"].startswith(":rotating_light: *URGENT* ")
+    assert root.params["text"].startswith(":rotating_light: *SPOED* ")
 
 
 def test_the_weekly_report_is_a_dm_and_a_mail_with_the_csv(desk):
@@ -371,11 +374,17 @@ def test_the_weekly_report_is_a_dm_and_a_mail_with_the_csv(desk):
     desk.sender.run_once(monday)
     dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "D0HENK001"
                              and "Openstaande" in c.params["text"])
-    assert dm.params["text"].startswith("*Openstaande klachten op Mon 30 Nov 2026 08:00: 1")
+    # Dutch throughout: the weekday, the column titles, the SLA words; the table as a code
+    # block; and no claim of a CSV file the DM does not carry (the mail has it)
+    assert dm.params["text"].startswith("*Openstaande klachten op ma 30 november 2026 08:00: 1")
     assert f"[TB-{n}]" in dm.params["text"]
+    assert "Leeftijd (dagen)" in dm.params["text"] and "Age (days)" not in dm.params["text"]
+    assert "eerste actie over tijd sinds" in dm.params["text"]
+    assert "```" in dm.params["text"] and "bijgevoegd" not in dm.params["text"]
     [mailed] = [m for m in desk.mails_to("henk@desk.example") if "Openstaande" in m["Subject"]]
     [csv_part] = list(mailed.iter_attachments())
     assert csv_part.get_filename() == "open-complaints-2026-11-30.csv"
+    assert "(ook als CSV-bestand bijgevoegd)" in mailed.get_body(("plain",)).get_content()
 
 
 HOSTILE = ("<!channel>", "<!here>", "<http://evil.example|klik")
@@ -417,7 +426,7 @@ def test_customer_text_never_pings_or_links_in_slack(desk):
     assert "&lt;!channel&gt; nog steeds niets" in posted.params["text"]
     # the bot's own mention of the owner (from rules.yaml) is still a real mention
     fields = [f["text"] for f in root.params["blocks"][1]["fields"]]
-    assert fields[2] == f"*Owner*\n<@{SANNE}>"
+    assert fields[2] == f"*Eigenaar*\n<@{SANNE}>"
 
 
 def test_wildcards_and_huge_numbers_are_plain_input(desk):

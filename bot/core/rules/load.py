@@ -23,6 +23,7 @@ from bot.core.rules.schema import (
     DEFAULT_LIMITS,
     DEFAULT_SCHEDULE,
     DEFAULT_SLACK,
+    DIGEST_AT,
     EMAIL,
     ENUM_CONDS,
     JOB_KEYS,
@@ -30,6 +31,7 @@ from bot.core.rules.schema import (
     LANGUAGES,
     LIMIT_KEYS,
     NAME,
+    NOTIFY_MODES,
     PERSON_KEYS,
     PRIORITIES,
     REGEX_CONDS,
@@ -42,6 +44,7 @@ from bot.core.rules.schema import (
     SLACK_CHANNEL,
     SLACK_ID,
     SLACK_KEYS,
+    STAFF_LANGUAGES,
     TOP_KEYS,
     WORKFLOWS,
     Condition,
@@ -507,9 +510,38 @@ def _people(c: _Checker, top: Located) -> dict[str, Person]:
                 c.add(marks[i] if marks and i < len(marks) else p.value_marks["roles"],
                       f"person {key!r}: unknown role {r!r}; roles are {', '.join(ROLES)}")
         roles = [r for r in roles if r in ROLES]
+        language, notify, digest_at = _person_notices(c, p, key)
         people[key] = Person(key, str(p.get("name") or key), email, str(slack) if slack else None,
-                             access, tuple(roles), str(p["phone"]) if p.get("phone") else None)
+                             access, tuple(roles), str(p["phone"]) if p.get("phone") else None,
+                             language, notify, digest_at)
     return people
+
+
+def _person_notices(c: _Checker, p: Located, key: str) -> tuple[str | None, str, str | None]:
+    """A person's `language:` (nl, en, pl; none: the desk's) and `notify:` each | digest
+    with `digest_at: "HH:MM"` (desk time) for a digest."""
+    language = p.get("language")
+    if language is not None and str(language) not in STAFF_LANGUAGES:
+        c.add(p.value_marks["language"],
+              f"person {key!r}: language must be one of {', '.join(STAFF_LANGUAGES)}")
+        language = None
+    notify = str(p.get("notify", "each"))
+    if notify not in NOTIFY_MODES:
+        c.add(p.value_marks["notify"], f"person {key!r}: notify must be each or digest")
+        notify = "each"
+    digest_at = p.get("digest_at")
+    if isinstance(digest_at, int) and not isinstance(digest_at, bool):  # YAML 1.1: 08:30 is 510
+        digest_at = f"{digest_at // 60:02d}:{digest_at % 60:02d}"
+    if digest_at is not None and not DIGEST_AT.match(str(digest_at)):
+        c.add(p.value_marks["digest_at"], f"person {key!r}: digest_at must be a time like \"08:30\"")
+        digest_at = None
+    if notify == "digest" and digest_at is None and "digest_at" not in p:
+        c.add(p.value_marks["notify"], f"person {key!r}: notify: digest needs digest_at, "
+                                       "e.g. digest_at: \"08:30\"")
+    if digest_at is not None and notify != "digest":
+        c.add(p.value_marks["digest_at"], f"person {key!r}: digest_at needs notify: digest")
+    return (str(language) if language is not None else None), notify, \
+        (str(digest_at) if digest_at is not None else None)
 
 
 def _roles(c: _Checker, top: Located, people: dict[str, Person]) -> dict[str, Role]:
