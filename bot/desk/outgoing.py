@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.core.domain import Channel, Direction, OutboxStatus
 from bot.core.mail import threadindex
 from bot.core.mail.compose import new_message_id
+from bot.core.mail.quotes import signs_off
 from bot.core.time.humanize import format_date
 from bot.desk import cancellation_workflow as cancellations
 from bot.desk.context import Desk
@@ -146,9 +147,11 @@ def acknowledge(s: Session, desk: Desk, ticket: Ticket, msg, now: datetime,
 
 # ------------------------------------------------------------------ to the customer
 def reply_context(desk: Desk, t: Ticket, text: str, by: str) -> dict[str, Any]:
-    """What templates/mail/reply.* needs: the staff member's words and name."""
+    """What templates/mail/reply.* needs: the staff member's words and name, and
+    whether their words sign off already (then the template adds no second closing)."""
     person = desk.ruleset.people.get(by)
     return {"tag": desk.tag(t.id), "subject": t.subject, "text": text.strip(),
+            "signed": signs_off(text),
             "staff_name": person.name if person else by,
             "desk": desk.settings.address_name, "name": t.contact_name or ""}
 

@@ -184,6 +184,24 @@ def test_a_staff_reply_is_mailed_after_the_undo_window_and_marked_sent(desk):
     assert desk.ticket(n).first_action_at == START  # the reply is the first action
 
 
+def test_a_slack_reply_that_signs_itself_gets_no_second_sign_off(desk):
+    """Issue 14: staff sign their Slack answers themselves ("Groet, Sanne"); the mail
+    signed again under it (the reply template's closing). Signed once now: the staff's
+    own, or else the template's."""
+    n, root_ts = open_complaint(desk)
+    assert desk.post(message_event("Beste Jan,\n\nmorgen komt de krant.\n\nGroet,\nSanne",
+                                   "1800000000.000700", user=SANNE, channel=TEAM,
+                                   thread_ts=root_ts)) == 200
+    assert desk.post(message_event("En nog iets: de bezorger is gewaarschuwd.", "1800000000.000800",
+                                   user=SANNE, channel=TEAM, thread_ts=root_ts)) == 200
+    desk.send(timedelta(seconds=61))
+    signed, unsigned = [m.get_body(("plain",)).get_content().replace("\r\n", "\n")
+                        for m in desk.mails_to("jan@bakkerij-jansen.nl")[1:]]
+    assert signed.rstrip().endswith("Groet,\nSanne")
+    assert "Met vriendelijke groet" not in signed and signed.count("Sanne") == 1
+    assert unsigned.rstrip().endswith("Met vriendelijke groet,\nSanne Jansen\nSales Support")
+
+
 def test_deleting_within_the_window_cancels_the_mail_and_notes_are_never_mailed(desk):
     n, root_ts = open_complaint(desk)
     assert desk.post(message_event("Oeps, verkeerde klant", "1800000000.000300", user=SANNE,
