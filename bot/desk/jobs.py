@@ -25,7 +25,7 @@ from bot.core.contracts import add_months
 from bot.core.domain import Channel, ContractStatus, OutboxStatus
 from bot.core.mail.compose import new_message_id
 from bot.core.time.humanize import format_date, short_when
-from bot.desk import clock_jump, notify, queries, reports, sla_state
+from bot.desk import clock_jump, digest, notify, queries, reports, sla_state
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -78,6 +78,10 @@ def sweep(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]:
             clock_jump.undo_future(s, now)
     counts = sla_state.sweep(desk, now, rehearse=rehearse)
     counts.update(run_due(desk, now, rehearse=rehearse))
+    # after the reminders: one due now is in today's digest (bot/desk/digest.py)
+    digests = digest.run_due(desk, now, rehearse=rehearse)
+    if digests:
+        counts["digests"] = digests
     return counts
 
 

@@ -24,7 +24,7 @@ from bot.core.time.humanize import when
 from bot.desk import slack_posts
 from bot.desk.context import Desk
 from bot.desk.directory import Identity
-from bot.store.models import Event, Outbox, Ticket
+from bot.store.models import DigestItem, Event, Outbox, Ticket
 
 
 def channel_for(person: Person, settings: Settings, by_mail: bool = False) -> Channel:
@@ -115,6 +115,34 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
     return row
 
 
+# Notices a person with `notify: digest` gets once a day in their digest (bot/desk/digest.py)
+# rather than one by one; urgent tickets, escalations, sign-in links, refusals and the
+# reports still go at once.
+DIGESTED = ("new-ticket", "advisor-copy", "sla-remind", "notices-held")
+
+
+def notice(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
+           template: str, context: dict[str, Any], ticket: Ticket | None = None,
+           by: str = "system") -> Outbox | None:
+    """`tell`, or, for a person who reads a daily digest, keep the notice for it
+    (None: held; it goes with the digest at the person's `digest_at`)."""
+    if person.notify != "digest" or purpose not in DIGESTED or (ticket is not None and ticket.urgent):
+        return tell(s, desk, person, now, purpose=purpose, template=template, context=context,
+                    ticket=ticket, by=by)
+    if ticket is not None:
+        context = {"dossier": desk.dossier_url(ticket.id), **context}
+    rendered = desk.renderer.render_mail(template, desk.ruleset.language_of(person), {
+        "person": person, "slack": False, "attached": False, **context})
+    s.add(DigestItem(person=person.key, ticket_id=ticket.id if ticket else None, purpose=purpose,
+                     subject=rendered.subject, body_text=rendered.text, language=rendered.language,
+                     created_at=now))
+    if ticket is not None:
+        s.add(Event(ticket_id=ticket.id, at=now, actor=by, action="notified",
+                    detail={"to": person.key, "channel": "digest", "purpose": purpose,
+                            "digest_at": person.digest_at}))
+    return None
+
+
 def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
                ident: Identity | None, now: datetime) -> list[str]:
     """Procedure S 7.1: the responsible person hears of a new ticket on their channel;
@@ -158,10 +186,10 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
     cancellation = kind is not None and kind.workflow == "cancellation"
     if owner is not None and not cancellation:  # a cancellation's owner gets the copy (S 3.4)
         if _within_cap(s, desk, owner, ticket, now):
-            row = tell(s, desk, owner, now, purpose="new-ticket", template="new-ticket",
-                       context=said(owner), ticket=ticket)
+            row = notice(s, desk, owner, now, purpose="new-ticket", template="new-ticket",
+                         context=said(owner), ticket=ticket)
             told.append(owner.key)
-            if ticket.urgent and row.channel != Channel.MAIL:  # urgent: a mail as well as the DM
+            if ticket.urgent and row is not None and row.channel != Channel.MAIL:  # urgent: a mail as well as the DM
                 tell(s, desk, owner, now, purpose="urgent-mail", template="new-ticket",
                      context=said(owner), ticket=ticket, by_mail=True)
     also = (ticket.kind == "appointment" or cancellation
@@ -170,7 +198,7 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
             and _within_cap(s, desk, advisor, ticket, now):
         why = ("cancellation" if cancellation else "appointment"
                if ticket.kind == "appointment" else "new-contact")
-        tell(s, desk, advisor, now, purpose="advisor-copy", template="new-ticket",
+        notice(s, desk, advisor, now, purpose="advisor-copy", template="new-ticket",
              context=said(advisor, is_owner=False, why=why), ticket=ticket)
         told.append(advisor.key)
     return told
@@ -210,6 +238,6 @@ def _within_cap(s: Session, desk: Desk, person: Person, ticket: Ticket, now: dat
                        "limits: notices_per_person_per_hour)"))
     if not counted[1]:
         counted[1] += 1
-        tell(s, desk, person, now, purpose="notices-held", template="notices-held",
+        notice(s, desk, person, now, purpose="notices-held", template="notices-held",
              context={"cap": cap, "tag": desk.tag(ticket.id), "ticket": ticket.id}, ticket=ticket)
     return False

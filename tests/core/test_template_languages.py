@@ -98,6 +98,9 @@ CONTEXTS = {
                       "reason": "price", "contract": "C-100", "effective_end": "31-12", "due": "x",
                       "task": 4},
     "sign-in": {"minutes": 15, "link": "https://desk/in/abc"},
+    "digest": {"count": 2, "date": "1 december 2026",
+               "items": [{"at": "30 november 2026 10:00", "subject": "[#12] Nieuw", "text": "..."},
+                         {"at": "30 november 2026 11:00", "subject": "[#13] Nieuw", "text": "..."}]},
     "staff-refused": {"tag": "[#12]", "command": "#resolve", "reason": "no", "subject": "S"},
 }
 STAFF = sorted(n for n in inventory(MAIL) if n not in CUSTOMER_TEMPLATES)

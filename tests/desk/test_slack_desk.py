@@ -44,12 +44,14 @@ class SlackRig:
     signed requests) and the outbox sender behind it (posting to the fake Slack, mail to
     files)."""
 
-    def __init__(self, make_desk, db_url, tmp_path, slack: FakeSlack, rules_extra: str = ""):
+    def __init__(self, make_desk, db_url, tmp_path, slack: FakeSlack, rules_extra: str = "",
+                 rules_text: str | None = None):
         self.slack = slack
         self.settings = make_settings(db_url, tmp_path, slack_bot_token=slack.bot_token,
                                       slack_signing_secret=SECRET, slack_api_url=slack.url,
                                       slack_channel=TEAM)
-        self.svc = make_desk(settings=self.settings, rules_text=RULES.read_text() + rules_extra)
+        self.svc = make_desk(settings=self.settings,
+                             rules_text=(rules_text or RULES.read_text()) + rules_extra)
         self.clock = self.svc.clock
         self.ftime = FakeTime()
         self.mail_dir = Path(self.settings.mail_dir)

@@ -277,6 +277,7 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
                    default_owner=default_owner, default_language=language,
                    default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
                    timezone=tz, calendars=calendars, policies=policies, schedule=schedule,
+                   default_calendar=str(defaults.get("calendar", "office")),
                    slack=slack, limits=limits, scopes=c.scopes)
 
 

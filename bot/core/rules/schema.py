@@ -169,6 +169,7 @@ class RuleSet:
     source: str = "(built in)"
     timezone: str = "Europe/Amsterdam"
     calendars: dict = field(default_factory=dict)  # name -> BusinessCalendar
+    default_calendar: str = "office"  # defaults: calendar (digests go on its business days)
     policies: dict = field(default_factory=dict)  # name -> sla.Policy
     schedule: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()})
     notify_staff: bool = True  # False only for the built-in fallback (nobody real to tell)
