@@ -8,7 +8,6 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
-
 # Which mail templates go to customers: those exist in every language a customer may
 # write in; every other template goes to staff and exists in exactly the staff
 # languages (rules.yaml `language:` per person). tests/core/test_template_languages.py

@@ -162,7 +162,6 @@ def contracts_ending(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
          .order_by(Contract.end, Contract.id))
     by_advisor: dict[str, list[dict]] = defaultdict(list)
     sent = 0
-    lang = rs.default_language  # the customer's notice (below); each advisor reads their own
     for contract, company in s.execute(q):
         ends = contract.ends_on if contract.status == ContractStatus.CANCELLED else contract.end
         if ends is None or not (today <= ends <= until):

@@ -210,7 +210,7 @@ def signs_off(text: str) -> bool:
     """Whether a text a person wrote ends with its own closing ("Groet,\nSanne"): a
     closing line with at most SIGN_OFF_MAX_LINES lines under it. A reply that signs
     itself gets no second sign-off from the template (templates/mail/reply.*)."""
-    lines = [line for line in text.rstrip().splitlines()]
+    lines = text.rstrip().splitlines()
     for i in range(len(lines) - 1, max(-1, len(lines) - 2 - SIGN_OFF_MAX_LINES), -1):
         if _CLOSING.match(lines[i]) or _CLOSING_DE.match(lines[i]):
             return True
