@@ -143,12 +143,15 @@ def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
     return text, blocks
 
 
-def customer_wrote(who: str, text: str) -> str:
-    """The customer's mail, quoted into the ticket's thread."""
+WROTE = {"en": "wrote", "nl": "schreef", "pl": "napisał(a)"}
+
+
+def customer_wrote(who: str, text: str, language: str = "en") -> str:
+    """The customer's mail, quoted into the ticket's thread (in the desk's language)."""
     body = text.strip()
     if len(body) > MAX_QUOTE:
         body = body[:MAX_QUOTE] + "…"
-    return f"*{escape(who)}* wrote:\n>>> {escape(body)}"
+    return f"*{escape(who)}* {WROTE.get(language, WROTE['en'])}:\n>>> {escape(body)}"
 
 
 def ticket_card(d: dict[str, Any], link: str | None = None) -> str:

@@ -58,7 +58,7 @@ def customer_wrote(s: Session, desk: Desk, ticket: Ticket, text: str, who: str,
     """The customer's mail, into the ticket's thread."""
     if not desk.settings.slack_enabled or not has_thread(s, ticket):
         return
-    body = slack_text.customer_wrote(who, text)
+    body = slack_text.customer_wrote(who, text, desk.ruleset.default_language)
     s.add(slack_row(ticket.id, "thread", "slack-customer", body,
                     slack_text.post_payload(body, thread_of=ticket.id), now))
 

@@ -251,7 +251,7 @@ def test_the_customers_reply_is_posted_into_the_thread(desk):
     desk.send()
     post = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts"))
     assert (post.params["channel"], post.params["thread_ts"]) == (TEAM, root_ts)
-    assert post.params["text"] == "*Jan Jansen* wrote:\n>>> En vandaag weer niets!"
+    assert post.params["text"] == "*Jan Jansen* schreef:\n>>> En vandaag weer niets!"  # the desk's language
 
 
 def test_ticket_command_and_buttons(desk):
