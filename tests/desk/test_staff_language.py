@@ -176,3 +176,14 @@ def test_the_digest_waits_for_a_business_day(make_desk):
     assert "digests" not in sweep_at(desk, saturday + timedelta(days=1))
     assert sweep_at(desk, datetime(2026, 11, 30, 7, 30, tzinfo=UTC))["digests"] == 1  # Monday 08:30
     assert json.loads(json.dumps(outbox(desk, purpose="digest")[0].subject)).startswith("Samenvatting")
+
+
+def test_without_defaults_language_the_desk_speaks_ticketbot_language():
+    text = RULES.read_text().replace("  language: nl            # acknowledgements", "  # (no language)")
+    assert "language: nl" not in text.split("people:")[0]
+    assert parse_rules(text, "rules.yaml").default_language == "en"
+    rs = parse_rules(text, "rules.yaml", default_language="pl")
+    assert rs.default_language == "pl" and rs.language_of(rs.people["henk"]) == "pl"
+    assert parse_rules(RULES.read_text(), "rules.yaml", default_language="pl").default_language == "nl"
+    with pytest.raises(RulesError, match="TICKETBOT_LANGUAGE 'fr'"):
+        parse_rules(text, "rules.yaml", default_language="fr")

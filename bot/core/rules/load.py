@@ -194,10 +194,11 @@ def _shape(value) -> str:
 
 
 def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
-                default_timezone: str = "Europe/Amsterdam") -> RuleSet:
+                default_timezone: str = "Europe/Amsterdam", default_language: str = "en") -> RuleSet:
     """Check the text of a rules file; raises RulesError listing every problem.
     `file` names it in the problems; `templates`: the mail template names that exist
-    (None: not checked); `default_timezone`: when the file sets none."""
+    (None: not checked); `default_timezone`, `default_language` (TICKETBOT_LANGUAGE): when
+    the file sets none."""
     loader = _Loader(text)
     loader.problems = []
     try:
@@ -212,7 +213,7 @@ def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
     for line, col, reason in loader.problems:
         c.add((line, col), reason)
     try:
-        return _check(c, doc, file, templates, default_timezone)
+        return _check(c, doc, file, templates, default_timezone, default_language)
     except RulesError:
         raise
     except Exception as exc:  # a shape the checks did not foresee: still a clear answer
@@ -222,7 +223,7 @@ def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
 
 
 def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
-           default_timezone: str) -> RuleSet:
+           default_timezone: str, default_language: str = "en") -> RuleSet:
     top = c.mapping(doc, (1, 1), "the file")
     if top is None:
         raise RulesError(c.problems)
@@ -240,10 +241,12 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
     elif default_owner in roles and roles[default_owner].person is None:
         c.add(defaults.value_marks.get("owner", top.mark),
               f"defaults: owner role {default_owner!r} has no person")
-    language = str(defaults.get("language", "en"))
+    language = str(defaults.get("language", default_language))
     if language not in LANGUAGES:
         c.add(defaults.value_marks.get("language", top.mark),
-              f"defaults: language must be one of {', '.join(LANGUAGES)}")
+              f"defaults: language must be one of {', '.join(LANGUAGES)}" if "language" in defaults
+              else f"TICKETBOT_LANGUAGE {language!r} (the desk's language when rules.yaml sets "
+                   f"none) must be one of {', '.join(LANGUAGES)}")
     version = top.get("version", 1)
     if version != 1:
         c.add(top.value_marks.get("version", top.mark), f"version {version!r}: this bot reads version 1")
