@@ -180,7 +180,7 @@ def test_the_digest_waits_for_a_business_day(make_desk):
 
 def test_without_defaults_language_the_desk_speaks_ticketbot_language():
     text = RULES.read_text().replace("  language: nl            # acknowledgements", "  # (no language)")
-    assert "language: nl" not in text.split("people:")[0]
+    assert "\n  language: nl" not in text.split("people:")[0]
     assert parse_rules(text, "rules.yaml").default_language == "en"
     rs = parse_rules(text, "rules.yaml", default_language="pl")
     assert rs.default_language == "pl" and rs.language_of(rs.people["henk"]) == "pl"
