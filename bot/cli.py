@@ -8,10 +8,15 @@ import json
 import logging
 import mailbox
 import os
+import smtplib
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from bot.adapters.rules_file import load_rules
 from bot.app import (
@@ -26,11 +31,12 @@ from bot.config import ConfigError, Settings
 from bot.core import report
 from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
-from bot.desk import actions, corrections, customer_csv, jobs, queries
+from bot.desk import actions, api_tokens, corrections, customer_csv, jobs, portal, queries
 from bot.desk.actor import Actor
-from bot.desk.context import Desk
+from bot.desk.context import Desk, utcnow
 from bot.desk.errors import Refused
 from bot.desk.pipeline import Pipeline
+from bot.store.backup import BackupError, backup
 from bot.store.migrate import upgrade
 
 log = logging.getLogger("bot.cli")
@@ -177,9 +183,24 @@ def cmd_outbox(settings: Settings, args) -> int:
 
 
 def cmd_db(settings: Settings, args) -> int:
-    upgrade(settings.database_url)
-    print("database is up to date", file=sys.stderr)
+    before, after = upgrade(settings.database_url)
+    where = _database_name(settings.database_url)
+    if before is None:
+        print(f"database created: {where} (schema {after})", file=sys.stderr)
+    elif before != after:
+        print(f"database upgraded: {where} (schema {before} -> {after})", file=sys.stderr)
+    else:
+        print(f"database is up to date: {where} (schema {after})", file=sys.stderr)
     return 0
+
+
+def _database_name(url: str) -> str:
+    """The database as a person names it: the SQLite file, or the server and database
+    without the password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return parsed.render_as_string(hide_password=True)
 
 
 def _actor(args, desk: Desk) -> Actor:
@@ -318,6 +339,120 @@ def cmd_export(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_portal(settings: Settings, args) -> int:
+    """The customer portal's links and admins (bot/desk/portal.py)."""
+    desk = _open(settings, args)
+    actor = _actor(args, desk)
+    if args.portal_command == "revoke":
+        if portal.revoke(desk, actor, args.contact):
+            print(f"{args.contact}: portal links revoked; the next mail to them carries a new one")
+        else:
+            print(f"{args.contact}: had no active portal link")
+        return 0
+    if args.portal_command == "admin":
+        out = portal.set_admin(desk, actor, args.contact, args.value == "yes")
+        print(f"{out['email']}: portal admin of {out['company']}: {'yes' if out['portal_admin'] else 'no'}")
+        return 0
+    rows = portal.contacts(desk, actor)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        _print_table(rows, ["email", "name", "company", "portal_admin", "link", "link_sent"])
+    return 0
+
+
+TEST_MAIL = """\
+From: Jan de Vries <jan@klant.example>
+To: {to}
+Subject: {subject}
+Date: {date}
+Message-ID: <{mid}@klant.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+{body}
+"""
+TEST_SUBJECT = "Factuur 2026-114 klopt niet"
+TEST_BODY = """\
+Goedendag,
+
+Op factuur 2026-114 staat een advertentie die wij niet besteld hebben.
+Kunt u dit corrigeren?
+
+Met vriendelijke groet,
+Jan de Vries"""
+
+
+def cmd_send_test_mail(settings: Settings, args) -> int:
+    """A customer's mail to the running bot's SMTP intake: the quick start's first step,
+    with nothing to install."""
+    host, port = settings.smtp_listen
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    now = utcnow()
+    to = args.to or settings.address
+    raw = TEST_MAIL.format(to=to, date=format_datetime(now), mid=f"test-{now:%Y%m%d%H%M%S%f}",
+                           subject=" ".join(args.subject.split()), body=args.body)
+    if args.sender != "jan@klant.example":  # another sender: no name to go with it
+        raw = raw.replace("Jan de Vries <jan@klant.example>", args.sender, 1)
+    try:
+        with smtplib.SMTP(host, port, timeout=30) as smtp:
+            smtp.ehlo()
+            smtp.mail(args.sender)
+            code, said = smtp.rcpt(to)
+            if code != 250:
+                raise UserError(f"smtp://{host}:{port} refused {to}: {code} {said.decode()}")
+            code, said = smtp.data(raw.encode("utf-8"))
+    except (OSError, smtplib.SMTPException) as exc:
+        raise UserError(f"could not hand the test mail to smtp://{host}:{port} ({exc}); "
+                        "is the bot running (make run)?") from exc
+    if code != 250:
+        raise UserError(f"smtp://{host}:{port} answered {code} {said.decode()}")
+    print(f"sent: {args.sender} -> {to} at smtp://{host}:{port}, {said.decode()}")
+    ref = said.decode().rpartition("queued as ")[2].strip()
+    if args.no_wait or not ref:
+        return 0
+    # Wait until the bot has made it a ticket (it is quick), so the next command finds it.
+    desk = _open(settings, args, rules=True)
+    actor = _actor(args, desk)
+    deadline = time.monotonic() + args.wait
+    while True:
+        fate = [f for f in queries.mail_fate(desk, actor, ref) if f["status"] != "spooled"]
+        if fate:
+            print(f"it became ticket {fate[0]['ticket']} ({fate[0]['status']}). "
+                  f"Next: .venv/bin/ticketbot tickets" if fate[0]["ticket"] else
+                  f"the bot {fate[0]['status']} it: .venv/bin/ticketbot mail {ref}")
+            return 0
+        if time.monotonic() > deadline:
+            print(f"not yet a ticket after {args.wait:g} s: is the bot's worker running on "
+                  f"this database? (.venv/bin/ticketbot mail {ref} tells later)", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+
+
+def cmd_backup(settings: Settings, args) -> int:
+    try:
+        size = backup(settings.database_url, Path(args.file))
+    except BackupError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"backed up {_database_name(settings.database_url)} to {args.file} ({size:,} bytes)")
+    return 0
+
+
+def cmd_mail(settings: Settings, args) -> int:
+    """What became of a mail, by the reference the SMTP server answered with."""
+    desk = _open(settings, args, rules=True)
+    found = queries.mail_fate(desk, _actor(args, desk), args.ref)
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=1))
+    elif not found:
+        raise UserError(f"no mail with reference {args.ref}")
+    else:
+        _print_table(found, ["ref", "status", "ticket", "received_at", "source", "error"])
+    return 0
+
+
 def cmd_search(settings: Settings, args) -> int:
     """The same search as Slack's `/ticket search`: a number, or words in the subject,
     the customer, the contact or any message."""
@@ -426,6 +561,16 @@ def cmd_work(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_new(settings: Settings, args) -> int:
+    """A ticket for a customer who phoned, or asked a colleague (actions.open_on_behalf)."""
+    desk = _open(settings, args, rules=True)
+    text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
+    result = actions.open_on_behalf(desk, _actor(args, desk), args.customer, args.kind, text,
+                                    ack=not args.no_ack, source="cli", name=args.name or "")
+    print(json.dumps(result, ensure_ascii=False, default=str))
+    return 0
+
+
 def cmd_run(settings: Settings, args) -> int:
     return run_forever(settings, PARTS if args.command == "run" else (args.command,))
 
@@ -507,6 +652,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a --now more than an hour ahead: rehearse (show what would go; "
                          "send and record nothing)")
     sw.add_argument("--json", action="store_true")
+    w = sub.add_parser("new", help="a ticket for a customer who phoned or asked a colleague "
+                                   "(they get the acknowledgement)")
+    w.add_argument("customer", help="the customer's mail address")
+    w.add_argument("text", nargs="+", help="what they asked; - reads it from standard input")
+    w.add_argument("--kind", help="a kind from rules.yaml (default: as the rules route it), or "
+                                  "call: a phone call, logged as the first action")
+    w.add_argument("--no-ack", action="store_true", help="do not acknowledge the customer")
+    w.add_argument("--name", help="the customer's name, if the directory does not know it")
+    w.add_argument("--by", help="who took the request: a person from rules.yaml")
     w = sub.add_parser("reply", help="answer the customer by mail (counts as an action)")
     w.add_argument("number", type=int)
     w.add_argument("text", help="the reply; - reads it from standard input")
@@ -538,6 +692,19 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("number", type=int)
     w.add_argument("kind")
     w.add_argument("--by")
+    tm = sub.add_parser("send-test-mail", help="mail the running bot as a customer would (SMTP)")
+    tm.add_argument("--from", dest="sender", default="jan@klant.example")
+    tm.add_argument("--to", help="default: the desk's address (TICKETBOT_ADDRESS)")
+    tm.add_argument("--subject", default=TEST_SUBJECT)
+    tm.add_argument("--body", default=TEST_BODY)
+    tm.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+                    help="how long to wait for the ticket (default 30)")
+    tm.add_argument("--no-wait", action="store_true", help="do not wait for the ticket")
+    bk = sub.add_parser("backup", help="a consistent copy of the SQLite database, while it runs")
+    bk.add_argument("file", help="the new file")
+    ml = sub.add_parser("mail", help="what became of a mail: the reference in SMTP's 'queued as'")
+    ml.add_argument("ref")
+    ml.add_argument("--json", action="store_true")
     im = sub.add_parser("import", help="upsert customers or contracts from CSV")
     im.add_argument("what", choices=["customers", "contracts"])
     im.add_argument("file")
@@ -545,6 +712,24 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="customers or contracts as CSV (the import format)")
     ex.add_argument("what", choices=["customers", "contracts"])
     ex.add_argument("file", nargs="?", help="default: standard output")
+    at = sub.add_parser("api-token", help="REST API tokens, one per integration")
+    at_sub = at.add_subparsers(dest="action", required=True)
+    atc = at_sub.add_parser("create", help="a new token, printed once (kept hashed)")
+    atc.add_argument("name")
+    atc.add_argument("--scope", choices=list(api_tokens.SCOPES), required=True)
+    atl = at_sub.add_parser("list", help="the tokens: name, scope, made, revoked")
+    atl.add_argument("--json", action="store_true")
+    atr = at_sub.add_parser("revoke", help="end a token at once")
+    atr.add_argument("name")
+    po = sub.add_parser("portal", help="the customer portal: revoke a contact's links, portal admins")
+    pos = po.add_subparsers(dest="portal_command", required=True)
+    pr = pos.add_parser("revoke", help="end every portal link of a contact (address or id) at once")
+    pr.add_argument("contact")
+    pa = pos.add_parser("admin", help="a contact sees all of their company's tickets in the portal (yes|no)")
+    pa.add_argument("contact")
+    pa.add_argument("value", choices=["yes", "no"])
+    pl = pos.add_parser("list", help="contacts with a portal link or portal admin rights")
+    pl.add_argument("--json", action="store_true")
     return p
 
 
@@ -553,10 +738,34 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
-            "routing": cmd_routing, "search": cmd_search,
+            "routing": cmd_routing, "search": cmd_search, "send-test-mail": cmd_send_test_mail,
+            "mail": cmd_mail, "backup": cmd_backup, "portal": cmd_portal,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
-            "kind": cmd_work}
+            "kind": cmd_work, "new": cmd_new}
+
+
+def cmd_api_token(settings: Settings, args) -> int:
+    """REST API tokens: create (printed once, only its hash is kept), list, revoke."""
+    desk = _open(settings, args)
+    if args.action == "create":
+        token = api_tokens.create(desk, args.name, args.scope)
+        print(token)
+        print(f"API token for {args.name} (scope {args.scope}): shown this once; keep it as a "
+              "secret. Send it as Authorization: Bearer <token>.", file=sys.stderr)
+    elif args.action == "revoke":
+        api_tokens.revoke(desk, args.name)
+        print(f"API token of {args.name} revoked", file=sys.stderr)
+    else:
+        rows = api_tokens.list_tokens(desk)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=1))
+        else:
+            _print_table(rows, ["name", "scope", "created", "revoked"])
+    return 0
+
+
+COMMANDS["api-token"] = cmd_api_token
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,9 @@ HELP = """`/ticket` commands:
 • `/ticket assign 12 marta [reason]` — give it to a person or role
 • `/ticket resolve 12 [note for the customer]` · `/ticket reopen 12`
 • `/ticket kind 12 complaint` · `/ticket note 12 text`
-• `/ticket search words` — by number, customer or text"""
+• `/ticket search words` — by number, customer or text
+• `/ticket new customer@example.com [kind] text` — a ticket for the customer (they get the
+  acknowledgement; add `#noack` if not) · `/ticket call customer@example.com text` — a phone call"""
 
 MAX_QUOTE = 3000
 
@@ -174,3 +176,41 @@ def search_lines(found: list[tuple[str, str, str, str]]) -> str:
     """(tag, status, owner, subject) per ticket found."""
     return "\n".join(f"{tag} {status} · {owner} · {escape(subject)}"
                      for tag, status, owner, subject in found)
+
+
+def on_behalf_view(callback_id: str, metadata: str, customer: str, text: str,
+                   kinds: list[tuple[str, str]]) -> dict[str, Any]:
+    """The modal of the message shortcut "Create ticket for…": the customer's address
+    (guessed from the message), the kind (or a phone call; empty: the rules decide), the
+    request (the message's text) and whether the customer is acknowledged."""
+    def option(value: str, label: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": label[:75]}, "value": value}
+
+    customer_input: dict[str, Any] = {"type": "plain_text_input", "action_id": "customer",
+                                      "placeholder": {"type": "plain_text",
+                                                      "text": "customer@example.com"}}
+    if customer:
+        customer_input["initial_value"] = customer
+    ack = option("ack", "Send the customer the acknowledgement")
+    return {
+        "type": "modal", "callback_id": callback_id, "private_metadata": metadata[:3000],
+        "title": {"type": "plain_text", "text": "Create ticket for…"},
+        "submit": {"type": "plain_text", "text": "Create ticket"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "customer", "element": customer_input,
+             "label": {"type": "plain_text", "text": "Customer's mail address"}},
+            {"type": "input", "block_id": "kind", "optional": True,
+             "element": {"type": "static_select", "action_id": "kind",
+                         "placeholder": {"type": "plain_text", "text": "as the rules route it"},
+                         "options": [option(k, label) for k, label in kinds][:100]},
+             "label": {"type": "plain_text", "text": "Kind"}},
+            {"type": "input", "block_id": "text",
+             "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
+                         "initial_value": text[:3000]},
+             "label": {"type": "plain_text", "text": "What the customer asked"}},
+            {"type": "input", "block_id": "ack", "optional": True,
+             "element": {"type": "checkboxes", "action_id": "ack", "options": [ack],
+                         "initial_options": [ack]},
+             "label": {"type": "plain_text", "text": "Acknowledgement"}},
+        ]}

@@ -25,7 +25,7 @@ from bot.core.contracts import add_months
 from bot.core.domain import Channel, ContractStatus, OutboxStatus
 from bot.core.mail.compose import new_message_id
 from bot.core.time.humanize import format_date, short_when
-from bot.desk import clock_jump, digest, notify, queries, reports, sla_state
+from bot.desk import clock_jump, digest, notify, queries, reports, sla_state, slack_posts
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -135,6 +135,8 @@ def open_complaints_report(desk: Desk, s: Session, cfg: dict[str, Any], now: dat
                    "subject": "open complaints",
                    "table": report.render(rows, "table", now, language=lang),
                    "overdue": sum(1 for r in rows if r["overdue"])}
+        if notify.channel_for(person, desk.settings) == Channel.SLACK and person.slack:
+            context["attached"] = True  # the DM may say so: the CSV is uploaded into it (below)
         row = notify.tell(s, desk, person, now, purpose="report",
                           template="report-open-complaints", context=context,
                           attachments=((name, "text/csv", csv_bytes),))
@@ -144,6 +146,8 @@ def open_complaints_report(desk: Desk, s: Session, cfg: dict[str, Any], now: dat
                         template="report-open-complaints", context=context,
                         attachments=((name, "text/csv", csv_bytes),), by_mail=True)
             sent += 1
+            if person.slack:  # the CSV the DM speaks of, uploaded into that DM
+                slack_posts.upload(s, None, person.slack, name, csv_bytes, now)
     return sent
 
 

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.core import slack_text
-from bot.core.domain import Channel, InboundMessage, OutboxStatus
+from bot.core.domain import Channel, Direction, InboundMessage, OutboxStatus
 from bot.core.mail.compose import build_mail, new_message_id
 from bot.core.rules.schema import Person, RuleSet
 from bot.core.time.humanize import when
 from bot.desk import slack_posts
 from bot.desk.context import Desk
 from bot.desk.directory import Identity
-from bot.store.models import DigestItem, Event, Outbox, Ticket
+from bot.store.models import Attachment, DigestItem, Event, Message, Outbox, Ticket
 
 
 def channel_for(person: Person, settings: Settings, by_mail: bool = False) -> Channel:
@@ -64,7 +64,8 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
         context = {"dossier": desk.dossier_url(ticket.id), **context}
     channel = channel_for(person, settings, by_mail)
     # `slack`: the template may format for Slack; `attached`: files really go with it
-    # (mail only: a DM never claims a file it does not carry)
+    # (mail only: a DM never claims a file it does not carry, unless the caller, who
+    # uploads the file into the DM, says `attached` in the context)
     rendered = desk.renderer.render_mail(template, lang, {
         "person": person, "slack": channel == Channel.SLACK,
         "attached": bool(attachments) and channel == Channel.MAIL, **context})
@@ -123,12 +124,13 @@ DIGESTED = ("new-ticket", "advisor-copy", "sla-remind", "notices-held")
 
 def notice(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
            template: str, context: dict[str, Any], ticket: Ticket | None = None,
-           by: str = "system") -> Outbox | None:
+           by: str = "system", attachments: tuple[tuple[str, str, bytes], ...] = ()) -> Outbox | None:
     """`tell`, or, for a person who reads a daily digest, keep the notice for it
-    (None: held; it goes with the digest at the person's `digest_at`)."""
+    (None: held; it goes with the digest at the person's `digest_at`, its files named
+    there and in the ticket's page, not attached)."""
     if person.notify != "digest" or purpose not in DIGESTED or (ticket is not None and ticket.urgent):
         return tell(s, desk, person, now, purpose=purpose, template=template, context=context,
-                    ticket=ticket, by=by)
+                    ticket=ticket, by=by, attachments=attachments)
     if ticket is not None:
         context = {"dossier": desk.dossier_url(ticket.id), **context}
     rendered = desk.renderer.render_mail(template, desk.ruleset.language_of(person), {
@@ -172,6 +174,10 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
         "attachments": [a.filename for a in msg.attachments if a.filename and not a.inline],
         "rule": ticket.rule or "", "why": "", "is_owner": True,
     }
+    stored = customer_files(s, ticket)
+    mail_files, linked = files_for_mail(desk, stored)
+    # more than the cap: named, and linked to the dossier
+    context["attachments_linked"] = desk.dossier_url(ticket.id) if linked else ""
 
     def said(person: Person, **more: Any) -> dict[str, Any]:
         """The context in the person's language: the kind's label and the due time."""
@@ -182,16 +188,17 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
 
     told: list[str] = []
     if ticket.channel == Channel.MAIL:  # a ticket opened in Slack has its thread already
-        slack_posts.root_post(s, desk, ticket, now)
+        if slack_posts.root_post(s, desk, ticket, now) is not None:
+            slack_posts.files(s, desk, ticket, stored, now)
     cancellation = kind is not None and kind.workflow == "cancellation"
     if owner is not None and not cancellation:  # a cancellation's owner gets the copy (S 3.4)
         if _within_cap(s, desk, owner, ticket, now):
             row = notice(s, desk, owner, now, purpose="new-ticket", template="new-ticket",
-                         context=said(owner), ticket=ticket)
+                         context=said(owner), ticket=ticket, attachments=mail_files)
             told.append(owner.key)
             if ticket.urgent and row is not None and row.channel != Channel.MAIL:  # urgent: a mail as well as the DM
                 tell(s, desk, owner, now, purpose="urgent-mail", template="new-ticket",
-                     context=said(owner), ticket=ticket, by_mail=True)
+                     context=said(owner), ticket=ticket, by_mail=True, attachments=mail_files)
     also = (ticket.kind == "appointment" or cancellation
             or (ident is not None and ident.how == "new-contact-at-known-company"))
     if also and advisor is not None and advisor.key != ticket.owner \
@@ -199,9 +206,28 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
         why = ("cancellation" if cancellation else "appointment"
                if ticket.kind == "appointment" else "new-contact")
         notice(s, desk, advisor, now, purpose="advisor-copy", template="new-ticket",
-             context=said(advisor, is_owner=False, why=why), ticket=ticket)
+               context=said(advisor, is_owner=False, why=why), ticket=ticket)
         told.append(advisor.key)
     return told
+
+
+def customer_files(s: Session, ticket: Ticket) -> list[Attachment]:
+    """The files of the customer's first message on the ticket (not inline images)."""
+    first = s.scalars(select(Message).where(Message.ticket_id == ticket.id,
+                                            Message.direction == Direction.IN)
+                      .order_by(Message.id).limit(1)).first()
+    return [a for a in first.attachments if not a.inline] if first is not None else []
+
+
+def files_for_mail(desk: Desk, stored: list[Attachment]) -> tuple[tuple[tuple[str, str, bytes], ...], bool]:
+    """The files a notice mail carries: all of them while their total stays within
+    TICKETBOT_NOTICE_ATTACHMENTS_MAX (default 10 MB), else none (the mail links the
+    dossier: True)."""
+    if not stored:
+        return (), False
+    if sum(a.size for a in stored) > desk.settings.notice_attachments_max:
+        return (), True
+    return tuple((a.filename or f"attachment-{a.id}", a.content_type, a.content) for a in stored), False
 
 
 # Notices of new tickets a person gets within NOTICE_WINDOW, up to rules.yaml `limits:

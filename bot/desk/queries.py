@@ -5,6 +5,8 @@ rules.yaml sees nothing of any ticket."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.core import contracts, report
 from bot.core.domain import CLOSED, OutboxStatus
-from bot.core.mail.prepare import prepare
+from bot.core.mail.prepare import MAIL_REF_LENGTH, prepare
 from bot.core.time import sla_policy as sla
 from bot.desk import cancellation_workflow as cancellations
 from bot.desk import clock_jump, directory, routing, sla_state
@@ -22,7 +24,7 @@ from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.views import aware, cancellation_dict, contains, contract_dict, iso, task_dict, ticket_dict, valid_number
-from bot.store.models import Heartbeat, Message, Outbox, Spool, Task, Ticket
+from bot.store.models import Heartbeat, Message, Outbox, RawMail, Spool, Task, Ticket
 
 
 def list_tickets(desk: Desk, actor: Actor, status: str | None = None,
@@ -258,3 +260,33 @@ def customer_card(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | Non
             "contracts": card_contracts,
             "open_tickets": [{"number": n, "subject": subj, "status": str(st)} for n, subj, st in others],
         }
+
+
+def mail_fate(desk: Desk, actor: Actor, ref: str) -> list[dict[str, object]]:
+    """What became of the mails whose SHA-256 starts with `ref` (an SMTP answer's
+    `queued as` reference): still spooled, or kept with its status and ticket."""
+    check(actor, Verb.VIEW)
+    ref = ref.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{8,64}", ref):
+        raise Refused(f"{ref!r} is not a mail reference (8 to 64 hexadecimal digits)")
+    with desk.uow.read() as s:
+        found: list[dict[str, object]] = [
+            {"ref": r.sha256[:MAIL_REF_LENGTH], "status": r.status, "source": r.source,
+             "ticket": desk.tag(r.ticket_id) if r.ticket_id else None, "error": r.error,
+             "received_at": _local(desk, r.received_at)}
+            for r in s.scalars(select(RawMail).where(RawMail.sha256.startswith(ref))
+                               .order_by(RawMail.id).limit(20))]
+        if not found:
+            for sp in s.scalars(select(Spool).order_by(Spool.id).limit(10_000)):
+                if hashlib.sha256(sp.content).hexdigest().startswith(ref):
+                    found.append({"ref": ref, "status": "spooled", "source": sp.source,
+                                  "ticket": None, "error": None,
+                                  "received_at": _local(desk, sp.received_at)})
+    return found
+
+
+def _local(desk: Desk, when: datetime) -> str:
+    """A moment as ISO 8601 in the desk's time zone, with its offset, to the second."""
+    moment = aware(when)
+    assert moment is not None
+    return moment.astimezone(desk.tz).isoformat(timespec="seconds")

@@ -72,6 +72,7 @@ COMPLAINTS = {"received": 3, "acknowledged": 3, "resolved": 2, "open": 1, "reope
 CONTEXTS = {
     "new-ticket": {**TICKET, "urgent": True, "advisor": "Marta", "due": "24 november 2026 10:00",
                    "expect": "complaint", "attachments": ["factuur.pdf"], "rule": "", "why": "",
+                   "attachments_linked": "https://desk/t/12",
                    "is_owner": True},
     "notices-held": {"cap": 30, "tag": "[#12]", "ticket": 12},
     "sla-remind": {**TICKET, "target": "first action", "target_text": "1 business day",

@@ -395,12 +395,14 @@ def test_the_weekly_report_is_a_dm_and_a_mail_with_the_csv(desk):
     dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "D0HENK001"
                              and "Openstaande" in c.params["text"])
     # Dutch throughout: the weekday, the column titles, the SLA words; the table as a code
-    # block; and no claim of a CSV file the DM does not carry (the mail has it)
+    # block; the CSV file it speaks of really uploaded into the DM
     assert dm.params["text"].startswith("*Openstaande klachten op ma 30 november 2026 08:00: 1")
     assert f"[TB-{n}]" in dm.params["text"]
     assert "Leeftijd (dagen)" in dm.params["text"] and "Age (days)" not in dm.params["text"]
     assert "eerste actie over tijd sinds" in dm.params["text"]
-    assert "```" in dm.params["text"] and "bijgevoegd" not in dm.params["text"]
+    assert "```" in dm.params["text"] and "(ook als CSV-bestand bijgevoegd)" in dm.params["text"]
+    desk.sender.run_once(monday)
+    assert [u["filename"] for u in desk.slack.uploads] == ["open-complaints-2026-11-30.csv"]
     [mailed] = [m for m in desk.mails_to("henk@desk.example") if "Openstaande" in m["Subject"]]
     [csv_part] = list(mailed.iter_attachments())
     assert csv_part.get_filename() == "open-complaints-2026-11-30.csv"

@@ -126,7 +126,9 @@ def test_the_weekly_report_with_500_complaints_fits_slack(make_desk, db_url, tmp
         whole = "\n".join(texts)
         assert all(f"Klant {i:03d} B.V." in whole for i in range(500))
         assert all("blocks" not in c.params or len(c.params["blocks"]) <= 50 for c in posts)
-        assert "bijgevoegd" not in whole  # the DM carries no file, so it claims none
+        rig.sender.run_once(MONDAY_8)  # the CSV the first part speaks of, uploaded into the DM
+        assert "(ook als CSV-bestand bijgevoegd)" in texts[0]
+        assert [u["filename"] for u in slack.uploads] == ["open-complaints-2026-11-30.csv"]
         [mailed] = [m for m in rig.mails_to("henk@desk.example") if "Openstaande" in m["Subject"]]
         assert [a.get_filename() for a in mailed.iter_attachments()] == ["open-complaints-2026-11-30.csv"]
 

@@ -88,6 +88,13 @@ def attachment(number: int, attachment_id: int):
     a = board.attachment(desk(), g.actor, number, attachment_id)
     if a is None:
         abort(404, "There is no such file on this ticket.")
+    return download(a)
+
+
+def download(a: dict[str, Any]) -> Response:
+    """An attachment as a download, never rendered: a type a browser would run becomes
+    octet-stream, the name is quoted, the response sandboxed. (The REST API serves its
+    files with this as well.)"""
     ctype = (a["type"] or "").split(";")[0].strip().lower() or "application/octet-stream"
     if ACTIVE_TYPES.search(ctype) or not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", ctype):
         ctype = "application/octet-stream"

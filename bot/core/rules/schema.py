@@ -35,10 +35,13 @@ DEFAULT_LIMITS = {"new_tickets_per_sender_per_hour": 20,
                   "new_tickets_per_domain_per_hour": 60,
                   "notices_per_person_per_hour": 30}
 LIMIT_KEYS = set(DEFAULT_LIMITS)
-SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds"}
+SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds",
+              "intake_reaction"}
 SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 DEFAULT_SLACK: dict[str, Any] = {"channels": {}, "intake": (), "explicit": (), "note_prefix": "note:",
-                                 "reply_prefix": "reply:", "undo_seconds": 60}
+                                 "reply_prefix": "reply:", "undo_seconds": 60,
+                                 # a reaction (e.g. ticket) that makes any message a ticket
+                                 "intake_reaction": None}
 DEFAULT_KEYS = {"owner", "language", "ack", "timezone", "calendar"}
 SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending", "monthly_report"}
 JOB_KEYS = {"open_complaints_report": {"cron", "to"},
