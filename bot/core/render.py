@@ -12,7 +12,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 # write in; every other template goes to staff and exists in exactly the staff
 # languages (rules.yaml `language:` per person). tests/core/test_template_languages.py
 # holds templates/mail/ to this.
-CUSTOMER_TEMPLATES = frozenset({"ack", "ack-cancellation", "reply", "resolved", "contract-ending"})
+CUSTOMER_TEMPLATES = frozenset({"ack", "ack-cancellation", "reply", "resolved", "contract-ending",
+                                "portal-link"})
 CUSTOMER_LANGUAGES = ("nl", "en", "pl", "de")
 STAFF_LANGUAGES = ("nl", "en", "pl")
 

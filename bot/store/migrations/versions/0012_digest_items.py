@@ -2,7 +2,7 @@
 `notify: digest` with `digest_at`)
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0009
 Create Date: 2026-11-30 11:00:00
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import bot.store.models
 
 revision = '0012'
-down_revision = '0006'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
