@@ -283,7 +283,8 @@ def _open(settings: Settings, args, rules: bool = False) -> Desk:
 def cmd_check_rules(settings: Settings, args) -> int:
     path = Path(args.file) if args.file else settings.rules_path
     # RulesError: printed by main, one line per problem
-    rs = load_rules(path, templates=settings.templates_dir, default_timezone=settings.timezone)
+    rs = load_rules(path, templates=settings.templates_dir, default_timezone=settings.timezone,
+                    default_language=settings.default_language)
     print(f"{path}: OK ({len(rs.rules)} rules, {len(rs.people)} people, "
           f"{len(rs.kinds)} kinds)")
     return 0

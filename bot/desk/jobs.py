@@ -24,8 +24,8 @@ from bot.core import analysis, report
 from bot.core.contracts import add_months
 from bot.core.domain import Channel, ContractStatus, OutboxStatus
 from bot.core.mail.compose import new_message_id
-from bot.core.time.humanize import format_date
-from bot.desk import clock_jump, holds, notify, queries, reports, sla_state, slack_posts
+from bot.core.time.humanize import format_date, short_when
+from bot.desk import clock_jump, digest, holds, notify, queries, reports, sla_state, slack_posts
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -81,6 +81,10 @@ def sweep(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]:
             clock_jump.undo_future(s, now)
     counts = sla_state.sweep(desk, now, rehearse=rehearse)
     counts.update(run_due(desk, now, rehearse=rehearse))
+    # after the reminders: one due now is in today's digest (bot/desk/digest.py)
+    digests = digest.run_due(desk, now, rehearse=rehearse)
+    if digests:
+        counts["digests"] = digests
     return counts
 
 
@@ -126,13 +130,17 @@ def open_complaints_report(desk: Desk, s: Session, cfg: dict[str, Any], now: dat
     tz = ZoneInfo(rs.timezone)
     as_of = now.astimezone(tz)
     csv_bytes = report.render(rows, "csv", now).encode("utf-8-sig")  # Excel reads the BOM
-    context = {"rows": rows, "count": len(rows), "as_of": as_of.strftime("%a %d %b %Y %H:%M"),
-               "subject": "open complaints",
-               "table": report.render(rows, "table", now),
-               "overdue": sum(1 for r in rows if r["overdue"])}
     name = f"open-complaints-{as_of:%Y-%m-%d}.csv"
     sent = 0
     for person in people:
+        lang = rs.language_of(person)  # titles, weekday and SLA words in the reader's language
+        context = {"rows": report.translate_sla(rows, lang), "count": len(rows),
+                   "as_of": short_when(now, tz, lang), "columns": report.columns(lang),
+                   "subject": "open complaints",
+                   "table": report.render(rows, "table", now, language=lang),
+                   "overdue": sum(1 for r in rows if r["overdue"])}
+        if notify.channel_for(person, desk.settings) == Channel.SLACK and person.slack:
+            context["attached"] = True  # the DM may say so: the CSV is uploaded into it (below)
         row = notify.tell(s, desk, person, now, purpose="report",
                           template="report-open-complaints", context=context,
                           attachments=((name, "text/csv", csv_bytes),))
@@ -162,7 +170,6 @@ def contracts_ending(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
          .order_by(Contract.end, Contract.id))
     by_advisor: dict[str, list[dict]] = defaultdict(list)
     sent = 0
-    lang = rs.default_language
     for contract, company in s.execute(q):
         ends = contract.ends_on if contract.status == ContractStatus.CANCELLED else contract.end
         if ends is None or not (today <= ends <= until):
@@ -171,9 +178,8 @@ def contracts_ending(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
         deadline = add_months(ends, -contract.notice_months) if renews else None
         advisor = company.advisor if company.advisor in rs.people else rs.resolve("rsm")
         row = {"company": company.name, "reference": contract.reference,
-               "ends": format_date(ends, lang), "ends_iso": ends.isoformat(),
-               "renews": renews, "term_months": contract.term_months,
-               "notice_by": format_date(deadline, lang) if deadline else "",
+               "ends_on": ends, "ends_iso": ends.isoformat(),
+               "renews": renews, "term_months": contract.term_months, "deadline": deadline,
                "status": contract.status, "days_left": (ends - today).days}
         if advisor:
             by_advisor[advisor].append(row)
@@ -181,9 +187,12 @@ def contracts_ending(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
             sent += _tell_customer(desk, s, cfg, contract, company, ends, deadline, now)
     for key, rows in sorted(by_advisor.items()):
         person = rs.people[key]
+        plang = rs.language_of(person)
+        said = [{**r, "ends": format_date(r["ends_on"], plang),
+                 "notice_by": format_date(r["deadline"], plang) if r["deadline"] else ""} for r in rows]
         notify.tell(s, desk, person, now, purpose="contracts-ending", template="contracts-ending",
-                    context={"rows": rows, "count": len(rows), "within": int(cfg.get("within") or 60),
-                             "as_of": format_date(today, lang)})
+                    context={"rows": said, "count": len(rows), "within": int(cfg.get("within") or 60),
+                             "as_of": format_date(today, plang)})
         sent += 1
     return sent
 
@@ -224,14 +233,18 @@ def monthly_report(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
         return 0
     month = analysis.previous_month(today)
     data = reports.monthly(desk, Actor.system(), month)
-    lang = rs.default_language
-    inline = tuple((name, "image/png", reports.chart(data, name, lang)) for name in reports.CHARTS)
     files = tuple((f"{table}-{month}.csv", "text/csv", ("\ufeff" + reports.csv_table(data, table)).encode())
                   for table in ("complaints-summary", "complaints-customer", "sla-owner", "sla-kind"))
     context = {"month": month, "c": data["complaints"], "sla": data["sla"], "subject": f"report {month}",
                "link": f"{desk.settings.public_url}/reports?month={month}"}
     sent = 0
+    charts_in: dict[str, tuple] = {}  # the charts' titles in each reader's language
     for person in notify.resolve_people(rs, None, [cfg.get("to") or "sales_manager"]):
+        lang = rs.language_of(person)
+        if lang not in charts_in:
+            charts_in[lang] = tuple((name, "image/png", reports.chart(data, name, lang))
+                                    for name in reports.CHARTS)
+        inline = charts_in[lang]
         row = notify.tell(s, desk, person, now, purpose="report", template="report-monthly",
                           context=context, attachments=files, inline=inline, by_mail=True)
         sent += 1

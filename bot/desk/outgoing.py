@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.core.domain import Channel, Direction, OutboxStatus
 from bot.core.mail import threadindex
 from bot.core.mail.compose import new_message_id
+from bot.core.mail.quotes import signs_off
 from bot.core.time.humanize import format_date
 from bot.desk import cancellation_workflow as cancellations
 from bot.desk import portal
@@ -165,9 +166,11 @@ def acknowledge(s: Session, desk: Desk, ticket: Ticket, msg, now: datetime,
 
 # ------------------------------------------------------------------ to the customer
 def reply_context(desk: Desk, t: Ticket, text: str, by: str) -> dict[str, Any]:
-    """What templates/mail/reply.* needs: the staff member's words and name."""
+    """What templates/mail/reply.* needs: the staff member's words and name, and
+    whether their words sign off already (then the template adds no second closing)."""
     person = desk.ruleset.people.get(by)
     return {"tag": desk.tag(t.id), "subject": t.subject, "text": text.strip(),
+            "signed": signs_off(text),
             "staff_name": person.name if person else by,
             "desk": desk.settings.address_name, "name": t.contact_name or ""}
 
@@ -190,7 +193,7 @@ def cancellation_copy(s: Session, desk: Desk, ticket: Ticket, c: Cancellation, m
     person = rs.people.get(ticket.owner)
     if person is None:
         return
-    lang = rs.default_language
+    lang = rs.language_of(person)
     queue_mail(
         s, desk, ticket, now, purpose="cancellation-copy", template="cancellation-copy",
         to_addr=person.email, automatic=False, reply_to=msg, language=lang,
@@ -208,7 +211,7 @@ def tell_revoke(s: Session, desk: Desk, ticket: Ticket, c: Cancellation, now: da
     person = rs.people.get(task.assignee) if task else None
     if task is None or person is None or task.due_at is None:
         return
-    lang = rs.default_language
+    lang = rs.language_of(person)
     due = task.due_at.astimezone(desk.tz)
     queue_mail(
         s, desk, ticket, now, purpose="task", template="revoke-access", to_addr=person.email,

@@ -111,22 +111,32 @@ def csv_table(report: dict[str, Any], table: str) -> str:
 CHARTS = ("sla-trend", "complaints-trend", "complaints-category")
 
 
+CHART_WORDS = {
+    "en": {"sla-trend": "SLA met per month (%)", "first": "first action", "resolution": "resolution",
+           "complaints-trend": "Complaints per month", "complaints-category": "Complaints by category"},
+    "nl": {"sla-trend": "SLA gehaald per maand (%)", "first": "eerste actie", "resolution": "oplossing",
+           "complaints-trend": "Klachten per maand", "complaints-category": "Klachten naar categorie"},
+    "pl": {"sla-trend": "SLA dotrzymane w miesiącu (%)", "first": "pierwsze działanie",
+           "resolution": "rozwiązanie", "complaints-trend": "Reklamacje w miesiącu",
+           "complaints-category": "Reklamacje według kategorii"},
+}
+
+
 def chart(report: dict[str, Any], name: str, language: str) -> bytes:
-    """One of CHARTS as PNG."""
-    nl = language == "nl"
+    """One of CHARTS as PNG, its words in `language` (nl, en, pl)."""
+    w = CHART_WORDS.get(language, CHART_WORDS["en"])
     if name == "sla-trend":
         rows = report["sla_trend"]
-        return charts.bars("SLA gehaald per maand (%)" if nl else "SLA met per month (%)",
-                           [r["group"] for r in rows],
-                           {("eerste actie" if nl else "first action"): [r["first_action_met_pct"] for r in rows],
-                            ("oplossing" if nl else "resolution"): [r["resolution_met_pct"] for r in rows]},
+        return charts.bars(w["sla-trend"], [r["group"] for r in rows],
+                           {w["first"]: [r["first_action_met_pct"] for r in rows],
+                            w["resolution"]: [r["resolution_met_pct"] for r in rows]},
                            percent=True)
     if name == "complaints-trend":
         rows = report["complaints"]["trend"]
-        return charts.bars("Klachten per maand" if nl else "Complaints per month",
+        return charts.bars(w["complaints-trend"],
                            [r["month"] for r in rows], {"": [r["received"] for r in rows]})
     if name == "complaints-category":
         rows = report["complaints"]["by_category"] or [("—", 0)]
-        return charts.bars("Klachten naar categorie" if nl else "Complaints by category",
+        return charts.bars(w["complaints-category"],
                            [k for k, _ in rows], {"": [n for _, n in rows]}, horizontal=True)
     raise Refused(f"no chart {name!r}")

@@ -243,8 +243,10 @@ def _send(s: Session, desk: Desk, t: Ticket, policy: sla.Policy, timer: sla.Time
     template = "sla-remind" if timer.stage == "remind" else "sla-breach"
     for person in people:
         role = "owner" if person.key == t.owner else "escalation"
-        notify.tell(s, desk, person, now, purpose=f"sla-{timer.stage}", template=template,
-                    context={**base, "role": role}, ticket=t)
+        lang = rs.language_of(person)  # dates in the recipient's language
+        notify.notice(s, desk, person, now, purpose=f"sla-{timer.stage}", template=template,
+                      context={**base, "role": role, "due": when(timer.due, tz, lang),
+                               "created": when(t.created_at, tz, lang)}, ticket=t)
     s.add(Event(ticket_id=t.id, at=now, actor="system", action=f"sla-{timer.stage}",
                 detail={"target": timer.target, "cycle": timer.cycle, "due": timer.due.isoformat(),
                         "to": [p.key for p in people]}))

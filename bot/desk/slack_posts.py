@@ -38,12 +38,14 @@ def root_post(s: Session, desk: Desk, ticket: Ticket, now: datetime) -> Outbox |
     who = (f"<@{owner.slack}>" if owner and owner.slack
            else slack_text.escape(owner.name if owner else ticket.owner))
     kind = rs.kinds.get(ticket.kind)
-    label = (kind.label.get("en") if kind and kind.label else None) or ticket.kind
+    lang = rs.default_language  # the channel is shared: the desk's language
+    label = (kind.label.get(lang) or kind.label.get("en") if kind and kind.label else None) or ticket.kind
     text, blocks = slack_text.summary(
         tag=desk.tag(ticket.id), ticket_id=ticket.id, label=label, subject=ticket.subject,
         urgent=ticket.urgent, customer=ticket.customer, contact_name=ticket.contact_name,
         contact_email=ticket.contact_email, owner=who, due=ticket.action_due_at, tz=desk.tz,
-        link=desk.dossier_url(ticket.id), card=card.card(s, desk, ticket))
+        link=desk.dossier_url(ticket.id), card=card.card(s, desk, ticket), language=lang,
+        note_prefix=rs.slack["note_prefix"])
     row = slack_row(ticket.id, channel, "slack-root", text,
                     slack_text.post_payload(text, blocks), now)
     s.add(row)
@@ -61,7 +63,7 @@ def customer_wrote(s: Session, desk: Desk, ticket: Ticket, text: str, who: str,
     """The customer's mail, into the ticket's thread."""
     if not desk.settings.slack_enabled or not has_thread(s, ticket):
         return
-    body = slack_text.customer_wrote(who, text)
+    body = slack_text.customer_wrote(who, text, desk.ruleset.default_language)
     s.add(slack_row(ticket.id, "thread", "slack-customer", body,
                     slack_text.post_payload(body, thread_of=ticket.id), now))
 

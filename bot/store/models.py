@@ -222,6 +222,26 @@ class RunOnce(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class DigestItem(Base):
+    """A notice held for a person who reads their notices once a day (rules.yaml
+    `notify: digest`, `digest_at`): rendered when it happened, sent with the others in
+    that day's digest (bot/desk/digest.py), which sets `sent_at` and `outbox_id`."""
+
+    __tablename__ = "digest_item"
+    __table_args__ = (Index("ix_digest_item_person_sent", "person", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person: Mapped[str] = mapped_column(String(200))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    purpose: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
 class Watcher(Base):
     """Someone informed about a ticket without being responsible for it."""
 

@@ -40,7 +40,7 @@ def local(value: str | datetime | None) -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return when(moment, desk().tz, desk().ruleset.default_language)
+    return when(moment, desk().tz, language())
 
 
 def _form_text(name: str, required: bool = False) -> str:
@@ -113,7 +113,7 @@ def download(a: dict[str, Any]) -> Response:
 
 # ------------------------------------------------------------------------ the forms
 def _done(number: int, message: str):
-    flash(translator(desk().ruleset.default_language)(message), "ok")
+    flash(translator(language())(message), "ok")
     return redirect(url_for("pages.ticket", number=number))
 
 
@@ -219,9 +219,14 @@ def hold_invoice(number: int):
                 "Invoice released." if release else "Invoice on hold.")
 
 
+def language() -> str:
+    """The signed-in person's language (rules.yaml), else the desk's."""
+    return desk().ruleset.language_of(g.get("person"))
+
+
 def template_globals() -> dict[str, Any]:
     rs = desk().ruleset
-    lang = rs.default_language
+    lang = language()
 
     def kind_label(name: str) -> str:
         kind = rs.kinds.get(name)
@@ -285,7 +290,7 @@ def report_csv():
 def report_chart(name: str):
     r = _report()
     try:
-        png = reports.chart(r, name, desk().ruleset.default_language)
+        png = reports.chart(r, name, language())
     except Refused as exc:
         abort(404, str(exc))
     return Response(png, mimetype="image/png")

@@ -23,6 +23,7 @@ from bot.core.rules.schema import (
     DEFAULT_LIMITS,
     DEFAULT_SCHEDULE,
     DEFAULT_SLACK,
+    DIGEST_AT,
     EMAIL,
     ENUM_CONDS,
     JOB_KEYS,
@@ -30,6 +31,7 @@ from bot.core.rules.schema import (
     LANGUAGES,
     LIMIT_KEYS,
     NAME,
+    NOTIFY_MODES,
     PERSON_KEYS,
     PRIORITIES,
     REGEX_CONDS,
@@ -42,6 +44,7 @@ from bot.core.rules.schema import (
     SLACK_CHANNEL,
     SLACK_ID,
     SLACK_KEYS,
+    STAFF_LANGUAGES,
     TOP_KEYS,
     WORKFLOWS,
     Condition,
@@ -191,10 +194,11 @@ def _shape(value) -> str:
 
 
 def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
-                default_timezone: str = "Europe/Amsterdam") -> RuleSet:
+                default_timezone: str = "Europe/Amsterdam", default_language: str = "en") -> RuleSet:
     """Check the text of a rules file; raises RulesError listing every problem.
     `file` names it in the problems; `templates`: the mail template names that exist
-    (None: not checked); `default_timezone`: when the file sets none."""
+    (None: not checked); `default_timezone`, `default_language` (TICKETBOT_LANGUAGE): when
+    the file sets none."""
     loader = _Loader(text)
     loader.problems = []
     try:
@@ -209,7 +213,7 @@ def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
     for line, col, reason in loader.problems:
         c.add((line, col), reason)
     try:
-        return _check(c, doc, file, templates, default_timezone)
+        return _check(c, doc, file, templates, default_timezone, default_language)
     except RulesError:
         raise
     except Exception as exc:  # a shape the checks did not foresee: still a clear answer
@@ -219,7 +223,7 @@ def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
 
 
 def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
-           default_timezone: str) -> RuleSet:
+           default_timezone: str, default_language: str = "en") -> RuleSet:
     top = c.mapping(doc, (1, 1), "the file")
     if top is None:
         raise RulesError(c.problems)
@@ -237,10 +241,12 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
     elif default_owner in roles and roles[default_owner].person is None:
         c.add(defaults.value_marks.get("owner", top.mark),
               f"defaults: owner role {default_owner!r} has no person")
-    language = str(defaults.get("language", "en"))
+    language = str(defaults.get("language", default_language))
     if language not in LANGUAGES:
         c.add(defaults.value_marks.get("language", top.mark),
-              f"defaults: language must be one of {', '.join(LANGUAGES)}")
+              f"defaults: language must be one of {', '.join(LANGUAGES)}" if "language" in defaults
+              else f"TICKETBOT_LANGUAGE {language!r} (the desk's language when rules.yaml sets "
+                   f"none) must be one of {', '.join(LANGUAGES)}")
     version = top.get("version", 1)
     if version != 1:
         c.add(top.value_marks.get("version", top.mark), f"version {version!r}: this bot reads version 1")
@@ -274,6 +280,7 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
                    default_owner=default_owner, default_language=language,
                    default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
                    timezone=tz, calendars=calendars, policies=policies, schedule=schedule,
+                   default_calendar=str(defaults.get("calendar", "office")),
                    slack=slack, limits=limits, scopes=c.scopes)
 
 
@@ -515,9 +522,38 @@ def _people(c: _Checker, top: Located) -> dict[str, Person]:
                 c.add(marks[i] if marks and i < len(marks) else p.value_marks["roles"],
                       f"person {key!r}: unknown role {r!r}; roles are {', '.join(ROLES)}")
         roles = [r for r in roles if r in ROLES]
+        language, notify, digest_at = _person_notices(c, p, key)
         people[key] = Person(key, str(p.get("name") or key), email, str(slack) if slack else None,
-                             access, tuple(roles), str(p["phone"]) if p.get("phone") else None)
+                             access, tuple(roles), str(p["phone"]) if p.get("phone") else None,
+                             language, notify, digest_at)
     return people
+
+
+def _person_notices(c: _Checker, p: Located, key: str) -> tuple[str | None, str, str | None]:
+    """A person's `language:` (nl, en, pl; none: the desk's) and `notify:` each | digest
+    with `digest_at: "HH:MM"` (desk time) for a digest."""
+    language = p.get("language")
+    if language is not None and str(language) not in STAFF_LANGUAGES:
+        c.add(p.value_marks["language"],
+              f"person {key!r}: language must be one of {', '.join(STAFF_LANGUAGES)}")
+        language = None
+    notify = str(p.get("notify", "each"))
+    if notify not in NOTIFY_MODES:
+        c.add(p.value_marks["notify"], f"person {key!r}: notify must be each or digest")
+        notify = "each"
+    digest_at = p.get("digest_at")
+    if isinstance(digest_at, int) and not isinstance(digest_at, bool):  # YAML 1.1: 08:30 is 510
+        digest_at = f"{digest_at // 60:02d}:{digest_at % 60:02d}"
+    if digest_at is not None and not DIGEST_AT.match(str(digest_at)):
+        c.add(p.value_marks["digest_at"], f"person {key!r}: digest_at must be a time like \"08:30\"")
+        digest_at = None
+    if notify == "digest" and digest_at is None and "digest_at" not in p:
+        c.add(p.value_marks["notify"], f"person {key!r}: notify: digest needs digest_at, "
+                                       "e.g. digest_at: \"08:30\"")
+    if digest_at is not None and notify != "digest":
+        c.add(p.value_marks["digest_at"], f"person {key!r}: digest_at needs notify: digest")
+    return (str(language) if language is not None else None), notify, \
+        (str(digest_at) if digest_at is not None else None)
 
 
 def _roles(c: _Checker, top: Located, people: dict[str, Person]) -> dict[str, Role]:

@@ -57,7 +57,11 @@ DEFAULT_SCHEDULE: dict[str, dict[str, Any]] = {
                          "customer_template": "contract-ending"},
     # the invoices on hold, as CSV, to receivables (off unless rules.yaml sets a cron)
     "invoice_holds_export": {"cron": None, "to": "receivables"}}
-PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone"}
+PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone", "language", "notify", "digest_at"}
+# the languages staff read (notices, reports, the web face); customers' mail has de too
+STAFF_LANGUAGES = ("nl", "en", "pl")
+NOTIFY_MODES = ("each", "digest")  # one message per event, or one a day at `digest_at`
+DIGEST_AT = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 ROLE_KEYS = {"default", "members", "manager"}
 KIND_KEYS = {"sla", "fields", "label", "workflow"}
 WORKFLOWS = {"cancellation"}
@@ -105,6 +109,9 @@ class Person:
     access: str = "email"  # slack | email
     roles: tuple[str, ...] = ()
     phone: str | None = None
+    language: str | None = None  # None: the desk's (RuleSet.language_of)
+    notify: str = "each"  # each | digest (NOTIFY_MODES)
+    digest_at: str | None = None  # "HH:MM" desk time, with notify: digest
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,7 @@ class RuleSet:
     source: str = "(built in)"
     timezone: str = "Europe/Amsterdam"
     calendars: dict = field(default_factory=dict)  # name -> BusinessCalendar
+    default_calendar: str = "office"  # defaults: calendar (digests go on its business days)
     policies: dict = field(default_factory=dict)  # name -> sla.Policy
     schedule: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()})
     notify_staff: bool = True  # False only for the built-in fallback (nobody real to tell)
@@ -175,6 +183,10 @@ class RuleSet:
     # flood caps (DEFAULT_LIMITS): nothing is lost past them, staff are told once
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     scopes: Scopes = field(default_factory=Scopes)  # negation, condition, hypothetical words
+
+    def language_of(self, person: Person | None) -> str:
+        """The language a person reads the desk in: their own, else the desk's."""
+        return (person.language if person is not None else None) or self.default_language
 
     def slack_channel_for(self, kind: str, role: str | None, default: str | None) -> str | None:
         """The team channel a ticket's thread goes to: by kind, then role, then default."""
