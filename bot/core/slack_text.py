@@ -54,6 +54,13 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def file_name(name: str) -> str:
+    """A customer's file name for a Slack upload's filename and title, which Slack shows as
+    they are (no entities): <, > and & become look-alikes, so no name can read as a
+    mention or a link anywhere Slack or a client does parse it."""
+    return name.replace("&", "\uff06").replace("<", "\u2039").replace(">", "\u203a")
+
+
 def post_payload(text: str, blocks: list[dict[str, Any]] | None = None,
                  thread_of: int | None = None) -> bytes:
     """An outbox payload for chat.postMessage; `thread_of`: into that ticket's thread."""

@@ -96,7 +96,7 @@ def files(s: Session, desk: Desk, ticket: Ticket, attachments: Sequence[Attachme
         if a.size > desk.settings.slack_file_max:
             too_big.append(a.filename or "file")
             continue
-        name = a.filename or f"attachment-{a.id}"
+        name = slack_text.file_name(a.filename or f"attachment-{a.id}")
         payload = {"method": "files.upload", "args": {"filename": name, "title": name},
                    "thread_of": ticket.id, "attachment": a.id}
         s.add(slack_row(ticket.id, "thread", "slack-file", name, json.dumps(payload).encode(), now))
@@ -113,6 +113,7 @@ def upload(s: Session, ticket_id: int | None, to: str, name: str, content: bytes
     """A file (a report's CSV) uploaded to a channel or a person's DM (`to`: C… or U…),
     carried in the outbox row itself (small files only; a ticket's attachments are read
     from their rows instead, see `files`)."""
+    name = slack_text.file_name(name)
     args: dict = {"filename": name, "title": name,
                   "content_b64": base64.b64encode(content).decode("ascii")}
     if comment:
