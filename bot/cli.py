@@ -26,7 +26,7 @@ from bot.config import ConfigError, Settings
 from bot.core import report
 from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
-from bot.desk import actions, corrections, customer_csv, jobs, queries
+from bot.desk import actions, corrections, customer_csv, fulltext, jobs, queries
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -333,6 +333,14 @@ def cmd_search(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_reindex(settings: Settings, args) -> int:
+    """`ticketbot reindex`: the full-text search index rebuilt from every ticket."""
+    desk = _open(settings, args)
+    n = fulltext.reindex(desk, _actor(args, desk))
+    print(f"search index rebuilt: {n} tickets", file=sys.stderr)
+    return 0
+
+
 def cmd_routing(settings: Settings, args) -> int:
     """`ticketbot routing report`: the rules behind tickets people corrected (reassigned,
     kind changed), the words they matched on, and suggested edits (never applied)."""
@@ -489,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("words", nargs="+")
     se.add_argument("--limit", type=int, default=20)
     se.add_argument("--json", action="store_true")
+    sub.add_parser("reindex", help="rebuild the full-text search index from every ticket")
     ro = sub.add_parser("routing", help="routing report: the rules behind tickets people corrected, "
                                         "with suggested edits (never applied)")
     ro.add_argument("what", choices=["report"])
@@ -552,7 +561,7 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
-            "routing": cmd_routing, "search": cmd_search,
+            "routing": cmd_routing, "search": cmd_search, "reindex": cmd_reindex,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
             "kind": cmd_work}

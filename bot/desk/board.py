@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from bot.core.domain import CLOSED, Status
-from bot.desk import outgoing, queries
+from bot.desk import fulltext, outgoing, queries
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.views import aware, contains, contract_dict, iso, ticket_dict, valid_number
@@ -27,6 +27,8 @@ SORTS = {
     "oldest": (Ticket.id.asc(),),
     "due": (Ticket.action_due_at.is_(None), Ticket.action_due_at.asc(), Ticket.id.asc()),
     "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
+    # with words searched for (the default then): best match first, then the latest
+    "relevance": ("relevance", Ticket.updated_at.desc(), Ticket.id.desc()),
 }
 
 
@@ -169,7 +171,7 @@ class Filters:
         f = cls()
         for name in ("status", "owner", "role", "kind", "customer", "sla", "q"):
             setattr(f, name, (args.get(name) or "").strip()[:200])
-        f.sort = args.get("sort") if args.get("sort") in SORTS else "newest"
+        f.sort = args.get("sort") if args.get("sort") in SORTS else f.default_sort
         try:
             f.page = max(1, min(10_000, int(args.get("page") or 1)))
         except ValueError:
@@ -186,6 +188,10 @@ class Filters:
             f.sla = ""
         return f
 
+    @property
+    def default_sort(self) -> str:
+        return "relevance" if self.q else "newest"
+
     def args(self, **changes: Any) -> dict[str, str]:
         """The query string of these filters (with ``changes``), empty values left out."""
         out = {k: getattr(self, k) for k in ("status", "owner", "role", "kind", "customer",
@@ -195,10 +201,11 @@ class Filters:
         out.update(changes)
         return {k: str(v) for k, v in out.items()
                 if v not in ("", None) and not (k == "page" and str(v) == "1")
-                and not (k == "sort" and v == "newest")}
+                and not (k == "sort" and v == self.default_sort)}
 
 
-def _filtered(q: Select, f: Filters, now: datetime, end_of_day: datetime, tz: ZoneInfo) -> Select:
+def _filtered(q: Select, f: Filters, now: datetime, end_of_day: datetime, tz: ZoneInfo,
+              s: Any = None) -> Select:
     if f.status == "open-all":
         q = q.where(Ticket.status.not_in(CLOSED))
     elif f.status:
@@ -225,14 +232,11 @@ def _filtered(q: Select, f: Filters, now: datetime, end_of_day: datetime, tz: Zo
         words = f.q.strip()
         if words.lstrip("#").isdigit() and valid_number(int(words.lstrip("#"))):
             return q.where(Ticket.id == int(words.lstrip("#")))
-        for word in words.split()[:8]:  # every word somewhere: subject, customer or a message
-            like = contains(word)
-            q = q.where(or_(
-                func.lower(Ticket.subject).like(like, escape="\\"),
-                func.lower(Ticket.customer).like(like, escape="\\"),
-                func.lower(Ticket.contact_email).like(like, escape="\\"),
-                exists().where(Message.ticket_id == Ticket.id,
-                               func.lower(Message.text).like(like, escape="\\"))))
+        # full text: subject, customer, contact, messages and notes (bot/desk/fulltext.py)
+        found = fulltext.matches(s, words)
+        if found is None:  # no word in it ("%", "*"): nothing
+            return q.where(false())
+        q = q.join(found, found.c.ticket_id == Ticket.id).add_columns(found.c.score.label("relevance"))
     return q
 
 
@@ -243,9 +247,11 @@ def find_tickets(desk: Desk, actor: Actor, f: Filters) -> dict[str, Any]:
     _, end_of_day = _day_bounds(desk, now)
     tz = _local_tz(desk)
     with desk.uow.read() as s:
-        base = _filtered(select(Ticket), f, now, end_of_day, tz)
+        base = _filtered(select(Ticket), f, now, end_of_day, tz, s)
         total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
-        rows = s.scalars(base.order_by(*SORTS[f.sort]).offset((f.page - 1) * PAGE_SIZE)
+        searched = "relevance" in base.selected_columns
+        sort = f.sort if searched or f.sort != "relevance" else "newest"
+        rows = s.scalars(base.order_by(*SORTS[sort]).offset((f.page - 1) * PAGE_SIZE)
                          .limit(PAGE_SIZE)).all()
         tickets = [_row(desk, t, now, end_of_day) for t in rows]
     pages = max(1, -(-total // PAGE_SIZE))

@@ -36,6 +36,7 @@ from sqlalchemy.orm import (
 )
 
 from bot.core.domain import Channel, ContractStatus, OutboxStatus, Status
+from bot.store import search_index
 
 
 class UTCDateTime(TypeDecorator):
@@ -405,6 +406,34 @@ class Attachment(Base):
     message: Mapped[Message] = relationship(back_populates="attachments")
 
 
+class TicketSearch(Base):
+    """What full-text search looks in, one row per ticket (bot/store/search_index.py keeps
+    it in step with every write): `head` the stemmed subject, customer and contact, `body`
+    the stemmed messages and notes. SQLite indexes it with FTS5 (`ticket_fts`, an
+    external-content table kept by triggers), PostgreSQL with a GIN-indexed tsvector
+    column (`tsv`); both made by migration 0013, neither describable here (UNMODELLED)."""
+
+    __tablename__ = "ticket_search"
+
+    ticket_id: Mapped[int] = mapped_column(Id, ForeignKey("ticket.id", ondelete="CASCADE"),
+                                           primary_key=True, autoincrement=False)
+    head: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+# Schema the migrations make that the models cannot say (migration checks leave them out):
+# SQLite's FTS5 table with its shadow tables, PostgreSQL's tsvector column and its index.
+UNMODELLED_TABLE_PREFIX = "ticket_fts"
+UNMODELLED = {("column", "tsv"), ("index", "ix_ticket_search_tsv")}
+
+
+def modelled(name: str | None, type_: str) -> bool:
+    """False for schema objects of UNMODELLED (for Alembic's include_name)."""
+    if type_ == "table" and name and name.startswith(UNMODELLED_TABLE_PREFIX):
+        return False
+    return (type_, name) not in UNMODELLED
+
+
 class Event(Base):
     """Audit trail: who did what to a ticket, when and why."""
 
@@ -497,6 +526,7 @@ def _dumps(value: Any) -> str:
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     maker = sessionmaker(engine, expire_on_commit=False)
     event.listen(maker, "before_flush", _fit_strings)
+    event.listen(maker, "after_flush", search_index.after_flush)  # full-text search in step
     return maker
 
 
