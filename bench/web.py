@@ -165,7 +165,7 @@ def seed_sqlite(path: Path, tickets: int, messages: int) -> None:
     url = f"sqlite:///{path}"
     upgrade(url)
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA journal_mode=OFF")  # a new file: nothing to roll back to
     conn.execute("PRAGMA synchronous=OFF")
     t_sql = f"INSERT INTO ticket ({', '.join(TICKET_COLUMNS)}) VALUES ({', '.join('?' * len(TICKET_COLUMNS))})"
     m_sql = f"INSERT INTO message ({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})"
@@ -198,6 +198,7 @@ def seed_sqlite(path: Path, tickets: int, messages: int) -> None:
     conn.commit()
     conn.execute("ANALYZE")
     conn.commit()
+    conn.execute("PRAGMA journal_mode=WAL")  # as the desk opens it
     conn.close()
 
 

@@ -104,7 +104,7 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)  # flood caps, reports
     updated_at: Mapped[datetime]
     first_action_at: Mapped[datetime | None]
-    resolved_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)  # resolved per week
     # SLA clocks (bot/core/time/sla_policy.py). The due columns are for people and reports; `sla_next_at`
     # is when the sweep must next look at this ticket (indexed: a sweep reads only what
     # is due, however many tickets there are). NULL: nothing pending.
@@ -113,9 +113,9 @@ class Ticket(Base):
     next_action_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     waiting_since: Mapped[datetime | None]  # waiting on the customer since
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    first_action_due_at: Mapped[datetime | None]
+    first_action_due_at: Mapped[datetime | None] = mapped_column(index=True)  # dashboard, reports
     next_action_due_at: Mapped[datetime | None]
-    resolution_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None] = mapped_column(index=True)  # dashboard, reports
     sla_next_at: Mapped[datetime | None] = mapped_column(index=True)
     # Slack: the root message of the ticket's thread in the team channel.
     slack_channel: Mapped[str | None] = mapped_column(String(40))

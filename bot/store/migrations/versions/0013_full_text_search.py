@@ -1,6 +1,7 @@
 """Full-text search: ticket_search (the stemmed subject, customer, messages and notes of
 each ticket), indexed by SQLite FTS5 (ticket_fts, external content, kept by triggers) or
-a PostgreSQL tsvector column with a GIN index; existing tickets indexed (backfill)
+a PostgreSQL tsvector column with a GIN index; existing tickets indexed (backfill); the
+ticket's SLA due times and resolution time indexed (the dashboard, the reports)
 
 Revision ID: 0013
 Revises: 0006
@@ -45,6 +46,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('ticket_id'),
     )
+    # the dashboard's SLA met this week/month and resolved per week, the reports' months
+    for column in ('first_action_due_at', 'resolution_due_at', 'resolved_at'):
+        op.create_index(op.f(f'ix_ticket_{column}'), 'ticket', [column], unique=False)
     bind = op.get_bind()
     for statement in SQLITE if bind.dialect.name == "sqlite" else POSTGRES:
         op.execute(statement)
@@ -57,3 +61,5 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {trigger}")
         op.execute("DROP TABLE ticket_fts")
     op.drop_table('ticket_search')
+    for column in ('first_action_due_at', 'resolution_due_at', 'resolved_at'):
+        op.drop_index(op.f(f'ix_ticket_{column}'), table_name='ticket')
