@@ -71,6 +71,7 @@ class Ticket(Base):
     __table_args__ = (
         # Exactly one responsible person, always (procedure 001): never null, never blank.
         CheckConstraint("owner <> ''", name="ck_ticket_owner_not_blank"),
+        Index("ix_ticket_owner_status", "owner", "status"),  # one person's open tickets
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)  # the ticket number

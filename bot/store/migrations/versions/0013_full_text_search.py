@@ -49,6 +49,7 @@ def upgrade() -> None:
     # the dashboard's SLA met this week/month and resolved per week, the reports' months
     for column in ('first_action_due_at', 'resolution_due_at', 'resolved_at'):
         op.create_index(op.f(f'ix_ticket_{column}'), 'ticket', [column], unique=False)
+    op.create_index('ix_ticket_owner_status', 'ticket', ['owner', 'status'], unique=False)
     bind = op.get_bind()
     for statement in SQLITE if bind.dialect.name == "sqlite" else POSTGRES:
         op.execute(statement)
@@ -61,5 +62,6 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {trigger}")
         op.execute("DROP TABLE ticket_fts")
     op.drop_table('ticket_search')
+    op.drop_index('ix_ticket_owner_status', table_name='ticket')
     for column in ('first_action_due_at', 'resolution_due_at', 'resolved_at'):
         op.drop_index(op.f(f'ix_ticket_{column}'), table_name='ticket')
