@@ -36,6 +36,7 @@ SEED = 11
 
 # (label, path, headers): `{ticket}` is a random ticket number per request
 PATHS: list[tuple[str, str, dict[str, str]]] = [
+    ("baseline: the sign-in page (no database)", "/login", {}),
     ("dashboard", "/", {}),
     ("list, filter: open complaints of sanne", "/tickets?status=open-all&kind=complaint&owner=sanne", {}),
     ("list, filter: page 40 of resolved", "/tickets?status=resolved&page=40", {}),
@@ -325,7 +326,7 @@ def percentile(values: list[float], p: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def measure(url: str, tickets: int, requests: int, paths=None) -> list[dict]:
+def measure(url: str, tickets: int, requests: int, paths=None, report: bool = True) -> list[dict]:
     """Start the server on `url`, sign in, and time every path `requests` times (after 2
     unmeasured warm-up requests); the monthly report 3 times."""
     parent, child = mp.Pipe()
@@ -338,7 +339,7 @@ def measure(url: str, tickets: int, requests: int, paths=None) -> list[dict]:
         client.sign_in(url)
         rng = random.Random(SEED)
         out = []
-        for label, path, headers in [*(paths or PATHS), REPORT]:
+        for label, path, headers in [*(paths or PATHS), *([REPORT] if report else [])]:
             n = 3 if (label, path, headers) == REPORT else requests
             times: list[float] = []
             count = ""
@@ -389,7 +390,7 @@ def main(tmp: Path, tickets: int = 100_000, messages: int = 1_000_000, requests:
     print(f"web: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
     if "sqlite" in dbs:
         CACHE.mkdir(parents=True, exist_ok=True)
-        path = CACHE / f"web-{tickets}-{messages}-s{SEED}-v2.sqlite3"  # v: the seed's shape
+        path = CACHE / f"web-{tickets}-{messages}-s{SEED}-v3.sqlite3"  # v: the seed's shape
         reused = path.exists()
         seeded = None
         if not reused:

@@ -83,7 +83,10 @@ def dashboard(desk: Desk, actor: Actor, weeks: int = 8) -> dict[str, Any]:
         by_owner: dict[str, dict[str, int]] = {}
         kinds: dict[str, int] = {}
         for owner, kind, st in s.execute(select(Ticket.owner, Ticket.kind, state).where(open_)):
-            by_owner.setdefault(owner, dict.fromkeys(SLA_STATES, 0))[st] += 1
+            counts = by_owner.get(owner)
+            if counts is None:
+                counts = by_owner[owner] = dict.fromkeys(SLA_STATES, 0)
+            counts[st] += 1
             kinds[kind] = kinds.get(kind, 0) + 1
         by_kind = dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
         totals = dict.fromkeys(SLA_STATES, 0)

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.core import contracts, report
 from bot.core.domain import CLOSED, OutboxStatus
@@ -22,7 +22,7 @@ from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.views import aware, cancellation_dict, contract_dict, iso, task_dict, ticket_dict, valid_number
-from bot.store.models import Heartbeat, Outbox, Spool, Task, Ticket
+from bot.store.models import Attachment, Heartbeat, Message, Outbox, Spool, Task, Ticket
 
 
 def list_tickets(desk: Desk, actor: Actor, status: str | None = None,
@@ -42,7 +42,10 @@ def ticket_detail(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | Non
     if not valid_number(number):
         return None
     with desk.uow.read() as s:
-        t = s.get(Ticket, number)
+        # messages with their attachments in two queries, not one per message; the
+        # attachments' bytes are not read (the page lists them, a download reads one)
+        t = s.get(Ticket, number, options=[selectinload(Ticket.messages).selectinload(Message.attachments)
+                                           .defer(Attachment.content)])
         if t is None:
             return None
         d = ticket_dict(desk, t)

@@ -84,7 +84,7 @@ class Ticket(Base):
     # where the customer asked to be answered (their mail's Reply-To: one person's
     # address, not ours, not a list); None: the contact address
     reply_to: Mapped[str | None] = mapped_column(String(320))
-    owner: Mapped[str] = mapped_column(String(200), index=True)  # a person key from rules.yaml
+    owner: Mapped[str] = mapped_column(String(200))  # a person key; indexed with status (below)
     owner_role: Mapped[str | None] = mapped_column(String(40))  # the role it was routed by
     priority: Mapped[str] = mapped_column(String(20), default="normal")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -128,3 +128,28 @@ def test_reindex_rebuilds_what_the_writes_kept(desk, tickets):
     assert found(desk, "facturen") == [tickets["nl"]]
     with pytest.raises(Refused):
         fulltext.reindex(desk, who(desk, "sanne").__class__.of(desk.ruleset.people["sanne"], Via.WEB))
+
+
+def test_a_common_word_is_counted_up_to_a_bound_then_listed_newest_first(desk, tickets, monkeypatch):
+    """More matches than board.SEARCH_RANKED: "more than N", newest first (ranking every
+    match of a common word would cost seconds on a big desk); fewer: best match first."""
+    extra = intake.ingest_raw(desk, mail(9, "jan@bakkerij-jansen.nl", "Factuur", "Zie bijlage"), "t").ticket
+    ranked = board.find_tickets(desk, OPERATOR, board.Filters(q="factuur"))
+    assert not ranked["more"] and ranked["total"] == 2
+    assert [t["number"] for t in ranked["tickets"]] == [extra, tickets["nl"]]  # subject first
+    monkeypatch.setattr(board, "SEARCH_RANKED", 1)
+    many = board.find_tickets(desk, OPERATOR, board.Filters(q="factuur"))
+    assert many["more"] and many["total"] == 1
+    assert [t["number"] for t in many["tickets"]] == [extra, tickets["nl"]]  # newest first
+    oldest = board.find_tickets(desk, OPERATOR, board.Filters(q="factuur", sort="oldest"))
+    assert [t["number"] for t in oldest["tickets"]] == [tickets["nl"], extra]
+
+
+def test_the_dashboard_counts_open_tickets_and_weeks(desk, tickets):
+    sanne = who(desk, "sanne")
+    actions.resolve(desk, sanne, tickets["en"], "done")
+    d = board.dashboard(desk, OPERATOR)
+    assert sum(d["totals"].values()) == 3 and sum(d["by_kind"].values()) == 3
+    this_week = d["weeks"][-1]
+    assert this_week == {"week": "2026-11-23", "opened": 4, "resolved": 1}
+    assert all(w["opened"] == 0 and w["resolved"] == 0 for w in d["weeks"][:-1])
