@@ -5,6 +5,7 @@
     python -m bench --only imap     # imap | smtp | latency | big | sweep | parse | routing
     python -m bench --only routing --misroutes   # the routing score and every misroute
     python -m bench --only sweep --tickets 100000   # the SLA sweep on a smaller table
+    python -m bench --only web      # the web face on 100,000 tickets (bench/web.py)
 
 Each measured part runs the bot's code in a child process of its own, so the peak
 memory figures are the bot's, not the harness's (which holds the corpus).
@@ -270,15 +271,19 @@ def main(argv=None) -> int:
     ap.add_argument("--mails", type=int, default=10_000)
     ap.add_argument("--smtp-mails", type=int, default=3_000)
     ap.add_argument("--workers", type=int, default=0, help="parser processes (0: cores)")
-    ap.add_argument("--only", choices=["imap", "smtp", "latency", "big", "sweep", "parse", "routing"],
+    ap.add_argument("--only", choices=["imap", "smtp", "latency", "big", "sweep", "parse", "routing", "web"],
                     action="append")
     ap.add_argument("--misroutes", action="store_true",
                     help="routing: list every misroute with its explain trace")
     ap.add_argument("--tickets", type=int, default=1_000_000, help="sweep: tickets in the database")
     ap.add_argument("--open", type=int, default=100_000, help="sweep: of which open")
     ap.add_argument("--due", type=int, default=1_000, help="sweep: of which due now")
+    ap.add_argument("--web-tickets", type=int, default=100_000, help="web: tickets in the database")
+    ap.add_argument("--web-messages", type=int, default=1_000_000, help="web: messages in the database")
+    ap.add_argument("--web-requests", type=int, default=30, help="web: timed requests per page")
+    ap.add_argument("--web-db", choices=["sqlite", "postgres"], action="append", help="web: only this database")
     args = ap.parse_args(argv)
-    only = set(args.only or ["imap", "smtp", "latency", "big", "sweep", "parse", "routing"])
+    only = set(args.only or ["imap", "smtp", "latency", "big", "sweep", "parse", "routing", "web"])
     rows: list[tuple[str, str, str]] = []
     tmp = Path(tempfile.mkdtemp(prefix="tb-bench-"))
     mails = corpus(args.mails) if only & {"imap", "smtp", "parse"} else []
@@ -331,6 +336,11 @@ def main(argv=None) -> int:
         print("routing: the labelled evaluation set (tests/fixtures/routing_eval) ...",
               file=sys.stderr)
         rows.extend(routing.main(show_misroutes=args.misroutes))
+    if "web" in only:
+        from bench import web
+
+        rows.extend(web.main(tmp, args.web_tickets, args.web_messages, args.web_requests,
+                             tuple(args.web_db or ("sqlite", "postgres"))))
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     print(f"\n{'figure'.ljust(w0)}  {'measured'.rjust(w1)}  target")

@@ -33,7 +33,7 @@ from bot.core import report
 from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
 from bot.core.worktime import format_minutes
-from bot.desk import actions, api_tokens, corrections, customer_csv, holds, jobs, portal, queries, timesheet
+from bot.desk import actions, api_tokens, corrections, customer_csv, fulltext, holds, jobs, portal, queries, timesheet
 from bot.desk.actor import Actor
 from bot.desk.context import Desk, utcnow
 from bot.desk.errors import Refused
@@ -527,6 +527,14 @@ def cmd_search(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_reindex(settings: Settings, args) -> int:
+    """`ticketbot reindex`: the full-text search index rebuilt from every ticket."""
+    desk = _open(settings, args)
+    n = fulltext.reindex(desk, _actor(args, desk))
+    print(f"search index rebuilt: {n} tickets", file=sys.stderr)
+    return 0
+
+
 def cmd_routing(settings: Settings, args) -> int:
     """`ticketbot routing report`: the rules behind tickets people corrected (reassigned,
     kind changed), the words they matched on, and suggested edits (never applied)."""
@@ -763,6 +771,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("words", nargs="+")
     se.add_argument("--limit", type=int, default=20)
     se.add_argument("--json", action="store_true")
+    sub.add_parser("reindex", help="rebuild the full-text search index from every ticket")
     ro = sub.add_parser("routing", help="routing report: the rules behind tickets people corrected, "
                                         "with suggested edits (never applied)")
     ro.add_argument("what", choices=["report"])
@@ -886,7 +895,7 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
-            "routing": cmd_routing, "search": cmd_search, "send-test-mail": cmd_send_test_mail,
+            "routing": cmd_routing, "search": cmd_search, "reindex": cmd_reindex, "send-test-mail": cmd_send_test_mail,
             "mail": cmd_mail, "backup": cmd_backup, "portal": cmd_portal,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,

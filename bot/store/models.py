@@ -36,6 +36,7 @@ from sqlalchemy.orm import (
 )
 
 from bot.core.domain import Channel, ContractStatus, OutboxStatus, Status
+from bot.store import search_index
 
 
 class UTCDateTime(TypeDecorator):
@@ -70,6 +71,7 @@ class Ticket(Base):
     __table_args__ = (
         # Exactly one responsible person, always (procedure 001): never null, never blank.
         CheckConstraint("owner <> ''", name="ck_ticket_owner_not_blank"),
+        Index("ix_ticket_owner_status", "owner", "status"),  # one person's open tickets
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)  # the ticket number
@@ -82,7 +84,7 @@ class Ticket(Base):
     # where the customer asked to be answered (their mail's Reply-To: one person's
     # address, not ours, not a list); None: the contact address
     reply_to: Mapped[str | None] = mapped_column(String(320))
-    owner: Mapped[str] = mapped_column(String(200), index=True)  # a person key from rules.yaml
+    owner: Mapped[str] = mapped_column(String(200))  # a person key; indexed with status (below)
     owner_role: Mapped[str | None] = mapped_column(String(40))  # the role it was routed by
     priority: Mapped[str] = mapped_column(String(20), default="normal")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -103,7 +105,7 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)  # flood caps, reports
     updated_at: Mapped[datetime]
     first_action_at: Mapped[datetime | None]
-    resolved_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)  # resolved per week
     # SLA clocks (bot/core/time/sla_policy.py). The due columns are for people and reports; `sla_next_at`
     # is when the sweep must next look at this ticket (indexed: a sweep reads only what
     # is due, however many tickets there are). NULL: nothing pending.
@@ -112,9 +114,9 @@ class Ticket(Base):
     next_action_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     waiting_since: Mapped[datetime | None]  # waiting on the customer since
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    first_action_due_at: Mapped[datetime | None]
+    first_action_due_at: Mapped[datetime | None] = mapped_column(index=True)  # dashboard, reports
     next_action_due_at: Mapped[datetime | None]
-    resolution_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None] = mapped_column(index=True)  # dashboard, reports
     sla_next_at: Mapped[datetime | None] = mapped_column(index=True)
     # Slack: the root message of the ticket's thread in the team channel.
     slack_channel: Mapped[str | None] = mapped_column(String(40))
@@ -459,6 +461,34 @@ class Attachment(Base):
     message: Mapped[Message] = relationship(back_populates="attachments")
 
 
+class TicketSearch(Base):
+    """What full-text search looks in, one row per ticket (bot/store/search_index.py keeps
+    it in step with every write): `head` the stemmed subject, customer and contact, `body`
+    the stemmed messages and notes. SQLite indexes it with FTS5 (`ticket_fts`, an
+    external-content table kept by triggers), PostgreSQL with a GIN-indexed tsvector
+    column (`tsv`); both made by migration 0013, neither describable here (UNMODELLED)."""
+
+    __tablename__ = "ticket_search"
+
+    ticket_id: Mapped[int] = mapped_column(Id, ForeignKey("ticket.id", ondelete="CASCADE"),
+                                           primary_key=True, autoincrement=False)
+    head: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+# Schema the migrations make that the models cannot say (migration checks leave them out):
+# SQLite's FTS5 table with its shadow tables, PostgreSQL's tsvector column and its index.
+UNMODELLED_TABLE_PREFIX = "ticket_fts"
+UNMODELLED = {("column", "tsv"), ("index", "ix_ticket_search_tsv")}
+
+
+def modelled(name: str | None, type_: str) -> bool:
+    """False for schema objects of UNMODELLED (for Alembic's include_name)."""
+    if type_ == "table" and name and name.startswith(UNMODELLED_TABLE_PREFIX):
+        return False
+    return (type_, name) not in UNMODELLED
+
+
 class Event(Base):
     """Audit trail: who did what to a ticket, when and why."""
 
@@ -582,6 +612,7 @@ def _dumps(value: Any) -> str:
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     maker = sessionmaker(engine, expire_on_commit=False)
     event.listen(maker, "before_flush", _fit_strings)
+    event.listen(maker, "after_flush", search_index.after_flush)  # full-text search in step
     return maker
 
 

@@ -32,7 +32,7 @@ NL: dict[str, str] = {
     "Words": "Woorden", "Status": "Status", "any": "alle", "not resolved": "niet opgelost",
     "anyone": "iedereen", "Role": "Rol", "Kind": "Soort", "From": "Vanaf", "Until": "Tot en met",
     "Sort": "Sorteer", "newest": "nieuwste", "oldest": "oudste", "due": "termijn",
-    "updated": "laatst bijgewerkt", "Show": "Toon", "tickets": "tickets", "page": "pagina",
+    "updated": "laatst bijgewerkt", "relevance": "relevantie", "Show": "Toon", "tickets": "tickets", "page": "pagina",
     "Subject": "Onderwerp", "Due": "Termijn", "Opened": "Geopend", "(no subject)": "(geen onderwerp)",
     "urgent": "spoed", "No tickets match.": "Geen tickets gevonden.", "previous": "vorige", "next": "volgende",
     "Reply preview": "Voorbeeld antwoord", "This mail goes to the customer": "Deze mail gaat naar de klant",
