@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, exists, false, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from bot.core.domain import CLOSED, Status
 from bot.desk import fulltext, outgoing, queries
@@ -226,7 +226,7 @@ class Filters:
 
 
 def _filtered(q: Select, f: Filters, now: datetime, end_of_day: datetime, tz: ZoneInfo,
-              s: Any = None) -> Select:
+              s: Session) -> Select:
     if f.status == "open-all":
         q = q.where(Ticket.status.in_(OPEN))
     elif f.status:
@@ -381,6 +381,6 @@ def tickets_after(desk: Desk, actor: Actor, f: Filters, after: int = 0,
     now = desk.clock()
     _, end_of_day = _day_bounds(desk, now)
     with desk.uow.read() as s:
-        q = _filtered(select(Ticket), f, now, end_of_day, _local_tz(desk)).where(Ticket.id > after)
+        q = _filtered(select(Ticket), f, now, end_of_day, _local_tz(desk), s).where(Ticket.id > after)
         rows = s.scalars(q.order_by(Ticket.id.asc()).limit(limit)).all()
         return [_row(desk, t, now, end_of_day) for t in rows]
