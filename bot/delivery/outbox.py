@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
@@ -25,6 +26,7 @@ log = logging.getLogger("bot.outbox")
 
 CLAIM_SECONDS = 300
 RECORD_ATTEMPTS = 5  # tries to record a delivery's outcome while the database is locked
+RECORD_EVERY = 0.5  # seconds: a batch still sending records what it has sent so far
 
 
 # Lanes: each delivers its own channels, in its own thread, so mail never waits behind
@@ -61,13 +63,31 @@ class OutboxSender:
             return s.scalar(q.order_by(Outbox.next_attempt_at).limit(1))
 
     def run_once(self, now: datetime, limit: int = 100, lane: str | None = None) -> dict[str, int]:
-        """Try every due item (of one lane, or all) once. Returns counts by outcome."""
+        """Try every due item (of one lane, or all) once. Returns counts by outcome.
+
+        One transaction claims the batch and one records its outcomes (more often when
+        sending takes long, and before a Slack thread post whose root went out in this
+        batch): not two per item."""
         counts = {"sent": 0, "retry": 0, "failed": 0}
-        for oid in self.due(now, limit, lane):
-            outcome = self._deliver(oid, now)
+        for outcome in self._deliver_claimed(self._claim_due(now, limit, lane), now):
             if outcome:
                 counts[outcome] += 1
         return counts
+
+    def _claim_due(self, now: datetime, limit: int, lane: str | None) -> list[int]:
+        """Claim up to ``limit`` due rows in one transaction; a second sender running at
+        once claims others (PostgreSQL: SKIP LOCKED) or none of these."""
+        free = (Outbox.status == OutboxStatus.QUEUED,
+                or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+        q = select(Outbox.id).where(Outbox.next_attempt_at <= now, *free)
+        if lane is not None:
+            q = q.where(Outbox.channel.in_(LANES[lane]))
+        q = q.order_by(Outbox.next_attempt_at, Outbox.id).limit(limit) \
+            .with_for_update(skip_locked=True)
+        with self.uow.write() as s:
+            return list(s.scalars(update(Outbox).where(Outbox.id.in_(q.scalar_subquery()), *free)
+                                  .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+                                  .returning(Outbox.id)))
 
     def _claim(self, oid: int, now: datetime) -> bool:
         """Take the row for this sender; a second sender running at once skips it."""
@@ -80,28 +100,59 @@ class OutboxSender:
             return res.rowcount == 1
 
     def _deliver(self, oid: int, now: datetime) -> str | None:
+        """Claim and deliver one row; None when another sender holds it."""
         if not self._claim(oid, now):
             return None
-        data: bytes | None
-        args: tuple[Any, ...]
+        return self._deliver_claimed([oid], now)[0]
+
+    def _prepare(self, s: Session, row: Outbox, now: datetime) -> tuple[bytes | None, tuple[Any, ...]]:
+        """The bytes to keep and the transport's arguments for one row."""
+        if row.channel == Channel.MAIL:
+            data = row.payload or build_mail(
+                subject=row.subject, text=row.body_text, html=row.body_html,
+                language=row.language, from_addr=self.settings.address,
+                from_name=self.settings.address_name, to_addr=row.to_addr,
+                # every mail row is queued with a Message-ID; never send "<None>"
+                message_id=row.message_id or new_message_id(self.settings.mail_domain, row.ticket_id),
+                headers=row.headers or {}, now=now)
+            return data, (self.settings.address, [row.to_addr], data, f"{row.id:08d}")
+        return row.payload, (_in_thread(s, row),)
+
+    def _deliver_claimed(self, ids: list[int], now: datetime) -> list[str | None]:
+        """Deliver rows this sender has claimed, oldest first; outcomes in ``ids`` order."""
+        if not ids:
+            return []
         with self.uow.read() as s:
-            row = s.get(Outbox, oid)
-            if row is None:  # claimed a moment ago, deleted since: nothing to deliver
+            rows = list(s.scalars(select(Outbox).where(Outbox.id.in_(ids))
+                                  .order_by(Outbox.next_attempt_at, Outbox.id)))
+            prepared = {row.id: self._prepare(s, row, now) for row in rows}
+        outcomes: dict[int, str | None] = {}
+        pending: list[tuple] = []
+        started = time.monotonic()
+        for row in rows:
+            data, args = prepared[row.id]
+            if row.channel != Channel.MAIL and args[0] is None and pending:
+                # its thread's root may be among the pending: record them, look again
+                self._record_all(pending, now, outcomes)
+                pending = []
+                with self.uow.read() as s:
+                    fresh = s.get(Outbox, row.id)
+                    if fresh is not None:
+                        data, args = self._prepare(s, fresh, now)
+            pending.append((row.id, *self._send(row, data, args)))
+            if time.monotonic() - started > RECORD_EVERY:
+                self._record_all(pending, now, outcomes)
+                pending, started = [], time.monotonic()
+        if pending:
+            self._record_all(pending, now, outcomes)
+        for oid in ids:
+            if oid not in outcomes:  # claimed a moment ago, deleted since: nothing to deliver
                 log.warning("outbox %s: row vanished after it was claimed", oid)
-                return None
-            transport = self.transports.get(row.channel)
-            if row.channel == Channel.MAIL:
-                data = row.payload or build_mail(
-                    subject=row.subject, text=row.body_text, html=row.body_html,
-                    language=row.language, from_addr=self.settings.address,
-                    from_name=self.settings.address_name, to_addr=row.to_addr,
-                    # every mail row is queued with a Message-ID; never send "<None>"
-                    message_id=row.message_id or new_message_id(self.settings.mail_domain, row.ticket_id),
-                    headers=row.headers or {}, now=now)
-                args = (self.settings.address, [row.to_addr], data, f"{row.id:08d}")
-            else:
-                data = row.payload
-                args = (_in_thread(s, row),)
+        return [outcomes.get(oid) for oid in ids]
+
+    def _send(self, row: Outbox, data: bytes | None, args: tuple[Any, ...]) -> tuple:
+        """Hand one row to its transport: (outcome, error, data, result, retry_after)."""
+        transport = self.transports.get(row.channel)
         error = None
         outcome = "sent"
         result = None
@@ -118,22 +169,28 @@ class OutboxSender:
         except PermanentFailure as exc:
             error, outcome = str(exc), "failed"
         except Exception as exc:  # a transport bug: retry, never lose the item
-            log.exception("outbox %s: unexpected error", oid)
+            log.exception("outbox %s: unexpected error", row.id)
             error, outcome = f"{type(exc).__name__}: {exc}", "retry"
-        # The outcome must be recorded: a mail marked neither sent nor failed would be sent
-        # again when its claim runs out. A locked database (SQLite under a long write) is
-        # waited out, a few times, before giving up.
+        return outcome, error, data, result, retry_after
+
+    def _record_all(self, pending: list[tuple], now: datetime, outcomes: dict[int, str | None]) -> None:
+        """Record the outcomes of a batch in one transaction. They must be recorded: a
+        mail marked neither sent nor failed would be sent again when its claim runs
+        out. A locked database (SQLite under a long write) is waited out, a few times,
+        before giving up."""
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
                 with self.uow.write() as s:
-                    return self._record(s, oid, outcome, error, data, result, retry_after, now)
+                    done = {oid: self._record(s, oid, outcome, error, data, result, retry_after, now)
+                            for oid, outcome, error, data, result, retry_after in pending}
+                outcomes.update(done)
+                return
             except OperationalError as exc:
                 if attempt == RECORD_ATTEMPTS:
                     raise
-                log.warning("outbox %s: cannot record %s yet (%s); trying again", oid, outcome,
-                            str(exc).splitlines()[0])
+                log.warning("outbox: cannot record %d outcomes yet (%s); trying again",
+                            len(pending), str(exc).splitlines()[0])
                 threading.Event().wait(min(5.0, 0.5 * 2 ** (attempt - 1)))
-        return outcome
 
     def _record(self, s: Session, oid: int, outcome: str, error: str | None, data: bytes | None,
                 result: object, retry_after: float | None, now: datetime) -> str:
