@@ -165,8 +165,10 @@ def _setup(env: dict[str, str], tmp: Path) -> None:
 
 
 def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, workers: int = 1,
-             stall: float = 120.0) -> Result:
-    """Start `workers` worker processes on one Dovecot and one database; time them."""
+             stall: float = 120.0, profile: bool = False, code: Path | None = None) -> Result:
+    """Start `workers` worker processes on one Dovecot and one database; time them.
+    ``code``: another checkout of the bot to run instead (put first on PYTHONPATH), for
+    before/after pairs."""
     tmp.mkdir(parents=True, exist_ok=True)
     n = len(mails)
     res = Result(db=db, mails=n, workers=workers)
@@ -174,6 +176,9 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
         dovecot.deliver_files(mails)
         url = pg.create_database() if db == "postgres" else f"sqlite:///{tmp}/ticketbot.sqlite3"
         env = _env(url, dovecot.url, sink, slack, tmp)
+        if code is not None:
+            env["PYTHONPATH"] = str(code)
+            res.notes.append(f"code from {code}")
         _setup(env, tmp)
         engine = create_engine(url, poolclass=NullPool)
         tickets_q = select(func.count()).select_from(Ticket)
@@ -190,7 +195,12 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
                 wenv = dict(env)
                 if i:  # one SMTP listener per process
                     wenv["TICKETBOT_SMTP_LISTEN"] = f"127.0.0.1:{free_port()}"
-                procs.append(subprocess.Popen([ticketbot_exe(), "worker"], env=wenv, cwd=tmp,
+                cmd = [ticketbot_exe(), "worker"]
+                if profile:  # sampled by py-spy (idle threads left out), flame stacks in raw format
+                    cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses",
+                           "--format", "raw", "-r", "200", "-o", str(tmp / f"profile{i}.txt"),
+                           "--", *cmd]
+                procs.append(subprocess.Popen(cmd, env=wenv, cwd=tmp,
                                               stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                               start_new_session=True))
             last, since = None, time.monotonic()
@@ -226,8 +236,16 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
         finally:
             res.load_after = loadavg()
             for p in procs:
-                if p.poll() is None:
+                if profile and p.poll() is None:  # py-spy writes its stacks on SIGINT
+                    os.kill(p.pid, signal.SIGINT)
+                    try:
+                        p.wait(60)
+                    except subprocess.TimeoutExpired:
+                        pass
+                try:
                     os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             for p in procs:
                 try:
                     p.wait(30)
@@ -276,26 +294,41 @@ def rows_for(results: list[Result]) -> list[tuple[str, str, str]]:
 
 
 def bench(mails: list[bytes], tmp: Path, dbs: tuple[str, ...] = ("sqlite", "postgres"),
-          workers: tuple[int, ...] = (1,)) -> list[Result]:
+          workers: tuple[int, ...] = (1,), profile: bool = False,
+          baseline: Path | None = None) -> list[Result]:
     results = []
     with Postgres(tmp / "pg") as pg:
         for db in dbs:
             for w in workers if db == "postgres" else (1,):
                 print(f"e2e: `ticketbot worker` x{w} on {db}, {len(mails)} mails "
                       f"(load {loadavg()}) ...", file=sys.stderr)
-                results.append(run_once(mails, tmp / f"e2e-{db}-{w}", db, pg, w))
+                if baseline is not None:  # before and after, back to back
+                    results.append(run_once(mails, tmp / f"e2e-{db}-{w}-base", db, pg, w,
+                                            code=baseline))
+                results.append(run_once(mails, tmp / f"e2e-{db}-{w}", db, pg, w, profile=profile))
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m bench.e2e [N] [sqlite|postgres ...]: the end-to-end table alone."""
+    """python -m bench.e2e [--profile] [--baseline DIR] [N] [sqlite|postgres ...]: the
+    end-to-end table alone; --profile runs the worker under py-spy (pip install py-spy)
+    and leaves its stacks in the run's directory; --baseline DIR runs that checkout of
+    the bot (git worktree add DIR COMMIT) just before this one, for a before/after pair."""
     import tempfile
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    profile = "--profile" in argv
+    argv = [a for a in argv if a != "--profile"]
+    baseline = None
+    if "--baseline" in argv:
+        i = argv.index("--baseline")
+        baseline = Path(argv[i + 1]).resolve()
+        del argv[i:i + 2]
     n = int(argv.pop(0)) if argv and argv[0].isdigit() else 2000
     dbs = tuple(argv) or ("sqlite", "postgres")
     tmp = Path(tempfile.mkdtemp(prefix="tb-e2e-"))
-    results = bench(corpus(n), tmp, dbs)
+    results = bench(corpus(n), tmp, dbs, profile=profile, baseline=baseline)
+    print(f"runs in {tmp}", file=sys.stderr)
     for name, value, target in rows_for(results):
         print(f"{name:<90} {value:>14}  {target}")
     return 0

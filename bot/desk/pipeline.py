@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import threading
+import sys
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import replace
+from importlib.machinery import ModuleSpec
 
 from bot.core.mail.prepare import IngestResult, Prepared, prepare
-from bot.desk import intake
+from bot.desk import intake, parse_worker
 from bot.desk.context import Desk
 
 log = logging.getLogger("bot.ingest")
@@ -25,25 +25,15 @@ log = logging.getLogger("bot.ingest")
 POOL_THRESHOLD = 8
 
 
-def _prepare_light(raw: bytes, source: str, own: tuple[str, ...]) -> Prepared:
-    """Runs in a worker: parse, then drop the bytes (the parent has them) to halve IPC."""
-    p = prepare(raw, source, own)
-    if p.message is not None:
-        p.message.raw = None
-    return replace(p, raw=b"")
-
-
-def _die_with(parent: int, every: float = 1.0) -> None:
-    """In each parser worker: exit when the bot that started the pool is gone (killed
-    with -9, its pipes never closed), instead of lingering as an orphan."""
-    def watch() -> None:
-        while not threading.Event().wait(every):
-            try:
-                os.kill(parent, 0)
-            except (ProcessLookupError, PermissionError):  # gone (or its pid reused)
-                os._exit(0)
-
-    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+def _children_skip_main() -> None:
+    """multiprocessing runs the parent's main script again in every child it starts, to
+    find functions defined there. For `ticketbot` (a console script) that is all of
+    bot.cli: about a second of CPU and tens of MB in each parser process, for nothing
+    (their function lives in bot.desk.parse_worker). A main module named *.__main__ is
+    left alone (multiprocessing.spawn), so the console script is given that name."""
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None and hasattr(main, "__file__"):
+        main.__spec__ = ModuleSpec("ticketbot.__main__", None)
 
 
 class Pipeline:
@@ -57,10 +47,14 @@ class Pipeline:
         if self.workers <= 1:
             return None
         if self._pool is None:
-            # forkserver: workers start clean, without this process's threads and sockets.
+            # forkserver: workers start clean, without this process's threads and sockets,
+            # forked from a server that has loaded the parser (and only the parser) once.
             ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload([parse_worker.__name__])
+            _children_skip_main()
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
-                                             initializer=_die_with, initargs=(os.getpid(),))
+                                             initializer=parse_worker.die_with,
+                                             initargs=(os.getpid(),))
         return self._pool
 
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:
@@ -69,7 +63,7 @@ class Pipeline:
         if pool is None:
             return [prepare(raw, source, own) for source, raw in items]
         chunk = max(1, len(items) // (self.workers * 4))
-        out = list(pool.map(_prepare_light, [r for _, r in items], [s for s, _ in items],
+        out = list(pool.map(parse_worker.prepare_light, [r for _, r in items], [s for s, _ in items],
                             [own] * len(items), chunksize=chunk))
         for p, (_, raw) in zip(out, items, strict=True):
             p.raw = raw
