@@ -181,6 +181,8 @@ class OutboxSender:
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
                 with self.uow.write() as s:
+                    # the batch's rows in one query; _record finds them in the session
+                    list(s.scalars(select(Outbox).where(Outbox.id.in_([p[0] for p in pending]))))
                     done = {oid: self._record(s, oid, outcome, error, data, result, retry_after, now)
                             for oid, outcome, error, data, result, retry_after in pending}
                 outcomes.update(done)
