@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from importlib.machinery import ModuleSpec
@@ -42,10 +43,15 @@ class Pipeline:
         n = workers if workers is not None else (desk.settings.parse_workers or os.cpu_count() or 1)
         self.workers = max(1, n)
         self._pool: Executor | None = None
+        self._pool_lock = threading.Lock()  # warm() and the first batch may race to start it
 
     def _executor(self) -> Executor | None:
         if self.workers <= 1:
             return None
+        with self._pool_lock:
+            return self._start_pool()
+
+    def _start_pool(self) -> Executor:
         if self._pool is None:
             # forkserver: workers start clean, without this process's threads and sockets,
             # forked from a server that has loaded the parser (and only the parser) once.
@@ -56,6 +62,14 @@ class Pipeline:
                                              initializer=parse_worker.die_with,
                                              initargs=(os.getpid(),))
         return self._pool
+
+    def warm(self) -> None:
+        """Start the parser processes now (the worker calls this at start-up, beside the
+        IMAP login), so the first batch of mail does not wait for them."""
+        pool = self._executor()
+        if pool is not None:
+            for f in [pool.submit(os.getpid) for _ in range(self.workers)]:
+                f.result()
 
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:
         own = tuple(self.desk.settings.all_own_addresses)
