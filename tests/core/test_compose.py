@@ -16,27 +16,29 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 LONG = "Re: Vraag over factuur 12 [TB-123] and a rather long subject that needs folding " * 2
 
 CASES = {
-    "plain ascii": dict(subject="Vraag over factuur 12 [TB-1]", text="Goedendag,\n\nOntvangen.\n",
-                        html=None, headers={}),
-    "html, threaded": dict(subject="Re: Vraag", text="Hallo Jan,\r\nregel twee\n", html="<p>Hallo</p>",
-                           headers={"in_reply_to": "a@b.example", "references": ["x@y", "a@b.example"],
-                                    "thread_index": "AQHXabc=", "thread_topic": "Vraag",
-                                    "automatic": True}),
-    "non-ascii, long": dict(subject="Re: Pytanie dotyczące faktury " + LONG,
-                            text="Dzień dobry — ü € " + "lang " * 40 + "\n.\nFrom here\n",
-                            html="<p>Zoë = €</p>\n" * 30,
-                            headers={"thread_topic": "Zoë Müller over factuur 12", "automatic": False,
-                                     "references": [f"ref-{i}-{'x' * 30}@mail.example" for i in range(25)]}),
-    "name with specials": dict(subject="", text="", html=None, headers={},
-                               from_name='Sales "Support", B.V. ü'),
-    "trailing spaces and dots": dict(subject="  spaced  ", text="line   \n.\n..\nend", html=None,
-                                     headers={}),
+    "plain ascii": {"subject": "Vraag over factuur 12 [TB-1]", "text": "Goedendag,\n\nOntvangen.\n",
+                    "html": None, "headers": {}},
+    "html, threaded": {"subject": "Re: Vraag", "text": "Hallo Jan,\r\nregel twee\n",
+                       "html": "<p>Hallo</p>",
+                       "headers": {"in_reply_to": "a@b.example", "references": ["x@y", "a@b.example"],
+                                   "thread_index": "AQHXabc=", "thread_topic": "Vraag",
+                                   "automatic": True}},
+    "non-ascii, long": {"subject": "Re: Pytanie dotyczące faktury " + LONG,
+                        "text": "Dzień dobry — ü € " + "lang " * 40 + "\n.\nFrom here\n",
+                        "html": "<p>Zoë = €</p>\n" * 30,
+                        "headers": {"thread_topic": "Zoë Müller over factuur 12", "automatic": False,
+                                    "references": [f"ref-{i}-{'x' * 30}@mail.example"
+                                                   for i in range(25)]}},
+    "name with specials": {"subject": "", "text": "", "html": None, "headers": {},
+                           "from_name": 'Sales "Support", B.V. ü'},
+    "trailing spaces and dots": {"subject": "  spaced  ", "text": "line   \n.\n..\nend",
+                                 "html": None, "headers": {}},
 }
 
 
 def _kw(case: dict) -> dict:
-    kw = dict(language="nl", from_addr="support@desk.example", from_name="Sales Support",
-              to_addr="contact1@customer1.example", message_id="tb-1-abc@desk.example", now=NOW)
+    kw = {"language": "nl", "from_addr": "support@desk.example", "from_name": "Sales Support",
+          "to_addr": "contact1@customer1.example", "message_id": "tb-1-abc@desk.example", "now": NOW}
     kw.update(case)
     return kw
 
