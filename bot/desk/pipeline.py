@@ -66,10 +66,13 @@ class Pipeline:
     def warm(self) -> None:
         """Start the parser processes now (the worker calls this at start-up, beside the
         IMAP login), so the first batch of mail does not wait for them."""
-        pool = self._executor()
-        if pool is not None:
-            for f in [pool.submit(os.getpid) for _ in range(self.workers)]:
-                f.result()
+        try:
+            pool = self._executor()
+            if pool is not None:
+                for f in [pool.submit(os.getpid) for _ in range(self.workers)]:
+                    f.result()
+        except Exception as exc:  # stopped meanwhile, or no processes: the first batch tries again
+            log.info("parser processes not started ahead (%s: %s)", type(exc).__name__, exc)
 
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:
         own = tuple(self.desk.settings.all_own_addresses)
