@@ -131,10 +131,11 @@ class OutboxSender:
         started = time.monotonic()
         for row in rows:
             data, args = prepared[row.id]
-            if row.channel != Channel.MAIL and args[0] is None and pending:
-                # its thread's root may be among the pending: record them, look again
-                self._record_all(pending, now, outcomes)
-                pending = []
+            if row.channel != Channel.MAIL and args[0] is None and (pending or outcomes):
+                # its thread's root may have gone out in this batch: record, look again
+                if pending:
+                    self._record_all(pending, now, outcomes)
+                    pending = []
                 with self.uow.read() as s:
                     fresh = s.get(Outbox, row.id)
                     if fresh is not None:
