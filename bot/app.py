@@ -158,6 +158,7 @@ class Worker:
             server = IntakeServer(handler, host, port, self.settings.smtp_max_size)
             server.start()
             self.smtp_server = server
+        self._thread("parsers", self.pipeline.warm)
         self._thread("spool", self.spool_loop)
         for lane in LANES:
             self._thread(f"outbox-{lane}", lambda lane=lane: self.outbox_loop(lane))

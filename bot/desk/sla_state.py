@@ -135,8 +135,12 @@ def insert_new(s: Session, table, rows: list[dict], returning) -> list[tuple]:
     """INSERT that skips rows hitting a unique key; returns `returning` of the rows this
     call inserted (rowcount is not reliable here on every driver)."""
     mod = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = mod.insert(table).values(rows).on_conflict_do_nothing().returning(*returning)
-    return [tuple(r) for r in s.execute(stmt)]
+    stmt = mod.insert(table).on_conflict_do_nothing().returning(*returning)
+    if len(rows) == 1:
+        return [tuple(r) for r in s.execute(stmt.values(rows))]
+    # many rows: one cached statement that SQLAlchemy sends in multi-row batches
+    # ("insertmanyvalues"), not a new statement to compile for every batch size
+    return [tuple(r) for r in s.execute(stmt, rows)]
 
 
 def insert_once(s: Session, table, values: dict) -> bool:

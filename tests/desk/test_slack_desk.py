@@ -254,6 +254,21 @@ def test_the_customers_reply_is_posted_into_the_thread(desk):
     assert post.params["text"] == "*Jan Jansen* schreef:\n>>> En vandaag weer niets!"  # the desk's language
 
 
+def test_a_thread_post_queued_with_its_root_goes_out_in_the_same_run(desk):
+    """Issue 15: the outbox records a batch's outcomes together; a thread post whose root
+    is in the same batch still finds the root's ts (no retry, no 30 s wait)."""
+    n = intake.ingest_raw(desk.svc, customer_mail("Klacht over de bezorging",
+                                                  "De krant kwam weer niet.\n", "k1@x"), "t").ticket
+    intake.ingest_raw(desk.svc, customer_mail(f"Re: [TB-{n}] Klacht over de bezorging",
+                                              "En vandaag weer niets!\n", "k2@x"), "t")
+    counts = desk.send()
+    assert counts["retry"] == 0 and counts["failed"] == 0, counts
+    root = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM
+                               and not c.params.get("thread_ts"))
+    post = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts"))
+    assert (post.params["channel"], post.params["thread_ts"]) == (TEAM, root.response["ts"])
+
+
 def test_ticket_command_and_buttons(desk):
     n, root_ts = open_complaint(desk)
     assert desk.command("help").startswith("`/ticket` commands:")
