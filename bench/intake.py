@@ -2,7 +2,7 @@
 
     make bench                      # everything, 10,000 mails
     python -m bench --mails 2000    # smaller corpus
-    python -m bench --only imap     # imap | smtp | latency | big | sweep | parse | routing
+    python -m bench --only imap     # imap | smtp | latency | big | sweep | parse | routing | webhooks
     python -m bench --only routing --misroutes   # the routing score and every misroute
     python -m bench --only sweep --tickets 100000   # the SLA sweep on a smaller table
 
@@ -270,7 +270,8 @@ def main(argv=None) -> int:
     ap.add_argument("--mails", type=int, default=10_000)
     ap.add_argument("--smtp-mails", type=int, default=3_000)
     ap.add_argument("--workers", type=int, default=0, help="parser processes (0: cores)")
-    ap.add_argument("--only", choices=["imap", "smtp", "latency", "big", "sweep", "parse", "routing"],
+    ap.add_argument("--only", choices=["imap", "smtp", "latency", "big", "sweep", "parse", "routing",
+                                       "webhooks"],
                     action="append")
     ap.add_argument("--misroutes", action="store_true",
                     help="routing: list every misroute with its explain trace")
@@ -278,7 +279,8 @@ def main(argv=None) -> int:
     ap.add_argument("--open", type=int, default=100_000, help="sweep: of which open")
     ap.add_argument("--due", type=int, default=1_000, help="sweep: of which due now")
     args = ap.parse_args(argv)
-    only = set(args.only or ["imap", "smtp", "latency", "big", "sweep", "parse", "routing"])
+    only = set(args.only or ["imap", "smtp", "latency", "big", "sweep", "parse", "routing",
+                             "webhooks"])
     rows: list[tuple[str, str, str]] = []
     tmp = Path(tempfile.mkdtemp(prefix="tb-bench-"))
     mails = corpus(args.mails) if only & {"imap", "smtp", "parse"} else []
@@ -325,6 +327,13 @@ def main(argv=None) -> int:
                 print(f"SLA sweep on {db}: writing {args.tickets:,} tickets ...", file=sys.stderr)
                 r = sweep.bench_sweep(tmp, db, pg, args.tickets, args.open, args.due, _receive)
                 rows.extend(sweep.rows_for(db, r, args.tickets, args.open, args.due))
+    if "webhooks" in only:
+        from bench import webhooks
+
+        with Postgres(tmp / "pg-webhooks") as pg:
+            for db in ("sqlite", "postgres"):
+                print(f"webhook fan-out on {db}: 1,000 events to 3 receivers ...", file=sys.stderr)
+                rows.extend(webhooks.rows_for(db, webhooks.bench_fanout(tmp, db, pg)))
     if "routing" in only:
         from bench import routing
 

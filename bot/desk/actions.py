@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.domain import CLOSED, Channel, OutboxStatus, Status
 from bot.desk import cancellation_workflow as cancellations
-from bot.desk import outgoing, routing, sla_state
+from bot.desk import outgoing, routing, sla_state, webhooks
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -76,6 +76,8 @@ def reply(desk: Desk, actor: Actor, number: int, text: str, *, delay_seconds: fl
             automatic=False, reply_to=outgoing.last_inbound(s, t),
             context=outgoing.reply_context(desk, t, text, actor.key))
         row.next_attempt_at = now + timedelta(seconds=delay_seconds)
+        record(s, t, now, actor.key, "replied", {"via": actor.via, "message_id": row.message_id,
+                                                 "send_at": row.next_attempt_at.isoformat()})
         _acted(s, desk, t, now, actor.key, "reply")
         if slack_ref is not None:
             # the undo window: what to put back if the Slack message is deleted in time
@@ -141,6 +143,7 @@ def cancel_reply(desk: Desk, actor: Actor, number: int, slack_ref: str, *,
             return False
         row, msg = found
         row.status = OutboxStatus.CANCELLED
+        webhooks.cancel_reply(s, t.id, row.message_id)
         if msg is not None:
             s.delete(msg)
         before = (row.headers or {}).get("undo") or {}
@@ -225,10 +228,12 @@ def resolve(desk: Desk, actor: Actor, number: int, note: str | None = None,
         if t.status in CLOSED:
             raise Refused(f"ticket {t.id} is already {t.status}")
         old = t.status
+        met = sla_state.satisfied(t, first=True, answered=True, resolved=True)
         if t.first_action_at is None:
             t.first_action_at = now
         t.status, t.resolved_at, t.waiting_since, t.awaiting_since = Status.RESOLVED, now, None, None
         sla_state.refresh(s, desk.ruleset, t)
+        sla_state.record_met(s, t, now, met)
         t.updated_at = now
         record(s, t, now, actor.key, "resolved", {"from": old}, note)
         if tell_customer and t.answer_to and t.channel == Channel.MAIL:

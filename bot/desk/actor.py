@@ -50,6 +50,7 @@ class Verb(enum.StrEnum):
     TASK = "task"
     EDIT_REPLY = "edit-reply"
     DIRECTORY = "directory"  # import customers and contracts
+    WEBHOOKS = "webhooks"  # add, remove, enable webhook subscriptions
 
 
 UNVERIFIED_MAY = frozenset({Verb.NOTE})
@@ -92,6 +93,9 @@ def refusal(actor: Actor, verb: Verb) -> str | None:
     if verb is Verb.TAKE and actor.person is None:
         return ("tickets can only be taken by a person in rules.yaml (people: with their "
                 "slack id)")
+    if verb is Verb.WEBHOOKS and not actor.trusted:
+        return ("webhook subscriptions are changed by the operator (rules.yaml, `ticketbot "
+                "webhooks`) or a trusted integration (the API)")
     if actor.trusted:
         return None
     if actor.person is None:

@@ -22,7 +22,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "calendars", "schedule",
-            "slack", "limits", "scopes"}
+            "slack", "limits", "scopes", "webhooks"}
 # scopes: words that take a keyword out of what the customer states (`*_stated` conditions),
 # each a list per language (or one list): negation, condition, hypothetical; and how far a
 # negation reaches (words before and after the keyword, in its clause).
@@ -51,6 +51,11 @@ DEFAULT_SCHEDULE: dict[str, dict[str, Any]] = {
     "monthly_report": {"cron": "0 8 1-7 * mon-fri", "to": "sales_manager", "calendar": "office"},
     "contracts_ending": {"cron": "0 8 * * mon", "within": 60, "notify_customer": False,
                          "customer_template": "contract-ending"}}
+# `webhooks:` subscriptions (bot/desk/webhooks.py): each posts the named events, signed
+# with the secret in the environment variable `secret_env` (TICKETBOT_WEBHOOK_...).
+WEBHOOK_KEYS = {"name", "url", "events", "secret_env", "description"}
+WEBHOOK_SECRET_ENV = re.compile(r"^TICKETBOT_WEBHOOK_[A-Z0-9_]+$")
+WEBHOOK_SETTINGS = {"TICKETBOT_WEBHOOK_DISABLE_DAYS", "TICKETBOT_WEBHOOK_TIMEOUT"}  # not secrets
 PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone"}
 ROLE_KEYS = {"default", "members", "manager"}
 KIND_KEYS = {"sla", "fields", "label", "workflow"}
@@ -151,6 +156,17 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """A subscription configured in rules.yaml (read-only for the desk and the API)."""
+
+    name: str
+    url: str
+    events: tuple[str, ...]
+    secret_env: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class RuleSet:
     people: dict[str, Person]
     roles: dict[str, Role]
@@ -169,6 +185,7 @@ class RuleSet:
     # flood caps (DEFAULT_LIMITS): nothing is lost past them, staff are told once
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     scopes: Scopes = field(default_factory=Scopes)  # negation, condition, hypothetical words
+    webhooks: tuple[Webhook, ...] = ()  # `webhooks:` subscriptions
 
     def slack_channel_for(self, kind: str, role: str | None, default: str | None) -> str | None:
         """The team channel a ticket's thread goes to: by kind, then role, then default."""
