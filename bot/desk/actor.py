@@ -54,6 +54,9 @@ class Verb(enum.StrEnum):
 
 
 UNVERIFIED_MAY = frozenset({Verb.NOTE})
+# Where the desk's data goes is the operator's to decide (rules.yaml, the command line, a
+# trusted integration): webhook subscriptions send tickets to another system.
+OPERATOR_ONLY = frozenset({Verb.WEBHOOKS})
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,6 @@ def refusal(actor: Actor, verb: Verb) -> str | None:
     if verb is Verb.TAKE and actor.person is None:
         return ("tickets can only be taken by a person in rules.yaml (people: with their "
                 "slack id)")
-    if verb is Verb.WEBHOOKS and not actor.trusted:
-        return ("webhook subscriptions are changed by the operator (rules.yaml, `ticketbot "
-                "webhooks`) or a trusted integration (the API)")
     if actor.trusted:
         return None
     if actor.person is None:
@@ -104,6 +104,9 @@ def refusal(actor: Actor, verb: Verb) -> str | None:
     if not actor.verified and verb not in UNVERIFIED_MAY:
         return ("the mail does not answer a notification sent to this address, so its "
                 "command was not run (kept as a note)")
+    if verb in OPERATOR_ONLY:
+        return ("webhook subscriptions are changed by the operator (rules.yaml, `ticketbot "
+                "webhooks`) or a trusted integration (the API)")
     return None
 
 

@@ -452,3 +452,47 @@ def test_configured_subscriptions_follow_the_file(hooked):
     [d] = webhooks.list_subscriptions(desk, OPERATOR)
     assert d["url"] == "http://127.0.0.1:9/b" and d["events"] == ["ticket.created", "task.done"]
     assert webhooks.sync_configured(desk) == {"added": 0, "changed": 0, "removed": 0}
+
+
+def test_the_command_line_shows_subscriptions_and_deliveries(tmp_path, monkeypatch, capsys):
+    """`ticketbot webhooks`: settings and secrets from the environment, the subscriptions
+    from rules.yaml, deliveries sent by `ticketbot outbox --send`."""
+    from bot.cli import main
+    from tests.conftest import START
+
+    with Receiver(fail=[500]) as rx:
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(hook_rules([("crm", rx.url, ["ticket.created"])]), encoding="utf-8")
+        for var in ("DATABASE_URL", "IMAP_URL", "SMTP_URL"):
+            monkeypatch.delenv(var, raising=False)
+        env = {"DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3", "TICKETBOT_RULES": str(rules),
+               "TICKETBOT_MAIL_DIR": str(tmp_path / "out"), "TICKETBOT_ADDRESS": "support@desk.example",
+               "TICKETBOT_WEBHOOK_CRM": secret_of("crm")}
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        eml = tmp_path / "in.eml"
+        eml.write_bytes(mail("Vraag", "Goedendag,\n\nEen vraag.\n", 1))
+
+        def run(*argv: str) -> tuple[int, str, str]:
+            capsys.readouterr()
+            rc = main(["--now", START.isoformat(), *argv])
+            out, err = capsys.readouterr()
+            return rc, out, err
+
+        assert run("ingest", str(eml))[0] == 0
+        assert run("outbox", "--send")[0] == 0  # the 500: a retry
+        rc, out, err = run("webhooks", "--json")
+        assert rc == 0, err
+        got = json.loads(out)
+        [sub] = got["subscriptions"]
+        assert (sub["name"], sub["source"], sub["state"], sub["secret_set"]) == (
+            "crm", "rules", "failing", True)
+        [d] = got["deliveries"]
+        assert (d["event"], d["status"], d["attempts"]) == ("ticket.created", "queued", 1)
+        assert "500" in d["last_error"]
+        rc, out, _ = run("--now", (START + timedelta(minutes=1)).isoformat(), "outbox", "--send")
+        rc, out, err = run("webhooks")
+        assert rc == 0, err
+        assert "crm" in out and "active" in out and "0/1/0" in out and "ticket.created" in out
+        assert len(rx.accepted) == 1
+        assert run("webhooks", "--enable", "nope")[0] == 2
