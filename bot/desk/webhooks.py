@@ -50,15 +50,16 @@ def enqueue(s: Session, event: Event) -> None:
     the session next flushes, in the same transaction."""
     if not events_of(event.action, event.detail):
         return
-    pending = s.info.get(PENDING)
-    if pending is None:
-        pending = s.info[PENDING] = []
-        sa_event.listen(s, "after_flush_postexec", _after_flush)
-    pending.append(event)
+    s.info.setdefault(PENDING, []).append(event)
 
 
+@sa_event.listens_for(Session, "after_flush_postexec")
 def _after_flush(s: Session, _flush_context) -> None:
-    pending: list[Event] = s.info.get(PENDING) or []
+    """After each flush: the pending events now have ids (and their tickets too); their
+    outbox rows are added to the session, and the commit's next flush writes them."""
+    pending: list[Event] | None = s.info.get(PENDING)
+    if not pending:
+        return
     ready = [e for e in pending if e.id is not None]
     if not ready:
         return
