@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -119,6 +120,12 @@ class WebhookTransport:
             if conn is None:
                 conn = conns[key] = self._connect(parts)
             try:
+                if conn.sock is None:
+                    conn.connect()
+                    # headers and body are two writes: without this, a kept-alive
+                    # connection waits out the receiver's delayed ACK on every POST
+                    sock: socket.socket = conn.sock  # type: ignore[assignment]
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 conn.request("POST", path, body=body, headers=headers)
                 resp = conn.getresponse()
                 resp.read(MAX_ANSWER)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -180,6 +181,20 @@ def test_408_429_timeouts_are_retried_other_4xx_are_permanent(hooked):
     assert [r.status for r in rx.requests] == [429, 408, 404]
     [row] = webhook_rows(desk)
     assert row.status == "failed" and "404" in row.last_error
+
+
+def test_a_timeout_is_retried(hooked):
+    gate = threading.Event()
+    with Receiver(hold=gate) as rx:
+        desk = hooked(("crm", rx.url, ["ticket.created"]), webhook_timeout=0.5)
+        new_ticket(desk, 1)
+        assert deliver_all(desk) == {"sent": 0, "retry": 1, "failed": 0}
+        assert "timed out" in webhook_rows(desk)[0].last_error
+        gate.set()  # the receiver is quick again
+        desk.clock.advance(seconds=30)
+        assert deliver_all(desk) == {"sent": 1, "retry": 0, "failed": 0}
+        first, second = rx.wait_for(2)
+    assert first.headers["X-Ticketbot-Delivery"] == second.headers["X-Ticketbot-Delivery"]
 
 
 def test_connection_refused_is_retried(hooked):

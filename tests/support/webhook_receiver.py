@@ -1,6 +1,7 @@
 """A webhook receiver for tests and the bench: a real HTTP server on 127.0.0.1 (a free
 port, its own thread) that records every POST, and answers with scripted statuses
-(`fail`: the next answers, e.g. [500]; then `status`, 200 by default)."""
+(`fail`: the next answers, e.g. [500]; then `status`, 200 by default; `hold`: answers
+wait until that event is set)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Receiver:
     status: int = 200
     fail: list[int] = field(default_factory=list)  # answered first, one per request
     extra_headers: dict[str, str] = field(default_factory=dict)  # e.g. a redirect's Location
+    hold: threading.Event | None = None  # answers wait for it (a slow receiver: timeouts)
     requests: list[Request] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
     server: ThreadingHTTPServer | None = None
@@ -49,6 +51,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms stall)
 
             def do_POST(self):  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length") or 0)
@@ -58,6 +61,8 @@ class Receiver:
                     receiver.requests.append(Request(self.path, dict(self.headers.items()), body,
                                                      status, time.monotonic(), time.time()))
                     receiver.arrived.notify_all()
+                if receiver.hold is not None:
+                    receiver.hold.wait(30)
                 self.send_response(status)
                 for k, v in receiver.extra_headers.items():
                     self.send_header(k, v)
