@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TESTSTAMP := $(VENV)/.installed-test
 
 # Local settings (never committed): exported to the bot's environment when present.
 ifneq (,$(wildcard .env))
@@ -12,12 +13,16 @@ endif
 
 .PHONY: run test lint test-shifted bench install test-deps clean
 
+# `make run` installs what running needs; `make test` adds the test tools.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
 	  echo "python3-venv missing: installing it"; apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --quiet --disable-pip-version-check -e .
 	@touch $(STAMP)
+
+$(TESTSTAMP): $(STAMP)
+	$(BIN)/pip install --quiet --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(TESTSTAMP)
 
 install: $(STAMP)
 
@@ -30,11 +35,11 @@ test-deps:
 
 # Lint, types and the import contract, the whole suite (SQLite and PostgreSQL), then the
 # suite again on SQLite with the wall clock 400 days ahead: no test may depend on today.
-test: $(STAMP) test-deps lint
+test: $(TESTSTAMP) test-deps lint
 	$(BIN)/pytest -q -p no:cacheprovider
 	$(MAKE) --no-print-directory test-shifted SHIFT=+400d
 
-lint: $(STAMP)
+lint: $(TESTSTAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
@@ -44,10 +49,10 @@ lint: $(STAMP)
 # out: under libfaketime, Dovecot stops answering the test's own IMAP login right after
 # a client is killed (seen 2026-11-30), which says nothing about the bot's dates.
 SHIFT ?= +400d
-test-shifted: $(STAMP) test-deps
+test-shifted: $(TESTSTAMP) test-deps
 	bash scripts/shifted-clock.sh $(SHIFT) $(BIN)/pytest -q -p no:cacheprovider -k "not postgres and not sigkill"
 
-bench: $(STAMP) test-deps
+bench: $(TESTSTAMP) test-deps
 	$(BIN)/python -m bench
 
 clean:

@@ -26,7 +26,7 @@ from bot.desk import intake, webhooks
 from bot.desk.context import Clock, Desk, utcnow
 from bot.desk.pipeline import Pipeline
 from bot.desk.slack_desk import SlackDesk
-from bot.scheduler import build_scheduler
+from bot.scheduler import SWEEP_JOB, build_scheduler
 from bot.store.migrate import upgrade
 from bot.store.models import make_engine, make_sessionmaker
 
@@ -39,6 +39,10 @@ def setup_logging(level: str = "INFO") -> None:
     # aiosmtpd logs every connection at INFO (including its own start-up probe);
     # the bot logs what matters about each mail itself.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # Alembic names each migration step, APScheduler each job it adds ("Adding job
+    # tentatively"): the bot says in one line each what the database and the clock are.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
 
 
 def open_desk(settings: Settings, migrate: bool = True, rules: bool = False,
@@ -80,10 +84,12 @@ def watch_rules(desk: Desk, stop: threading.Event, hup: threading.Event,
 def build_sender(settings: Settings, desk: Desk) -> OutboxSender:
     """The outbox sender with a transport per channel (mail: SMTP relay or files)."""
     transports: dict[str, Transport] = {"mail": make_transport(settings.smtp_url, settings.mail_dir)}
+    fetch_file = None
     if settings.slack_enabled:
-        transports["slack"] = SlackTransport.from_settings(settings)
+        slack = SlackTransport.from_settings(settings)
+        transports["slack"], fetch_file = slack, slack.download
     transports["webhook"] = WebhookTransport(desk)
-    return OutboxSender(settings, desk.uow, transports)
+    return OutboxSender(settings, desk.uow, transports, fetch_file=fetch_file)
 
 
 def close_sender(sender: OutboxSender) -> None:
@@ -201,6 +207,23 @@ def _socket_mode(slack_app, settings: Settings, stop: threading.Event, holder: l
             delay = min(300.0, delay * 2)
 
 
+def ready_line(settings: Settings, parts: tuple[str, ...]) -> str:
+    """The one line that ends start-up: ready, on which addresses, what to try next."""
+    where = []
+    if "worker" in parts:
+        where.append("mail in on smtp://{}:{}".format(*settings.smtp_listen))
+        if settings.imap_url is not None:
+            where.append(f"IMAP {settings.imap_url.redacted()}")
+    if "web" in parts:
+        where.append(f"web face on {settings.public_url}")
+    if "clock" in parts:
+        where.append("clock running")
+    line = "ticketbot is ready: " + ", ".join(where or ["nothing to run"])
+    if "worker" in parts:
+        line += ". Next, in a second terminal: .venv/bin/ticketbot send-test-mail"
+    return line
+
+
 def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
     """Run the given Procfile parts in this process until SIGTERM or SIGINT."""
     desk = open_desk(settings, rules=True)
@@ -248,7 +271,11 @@ def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
             scheduler = build_scheduler(settings, desk, desk.sessions.kw["bind"])
             scheduler.start()
             stoppers.append(lambda: scheduler.shutdown(wait=True))
-            log.info("clock started: sweep every %s s", settings.sweep_seconds)
+            log.info("clock started: sweep every %s s; %s", settings.sweep_seconds,
+                     "; ".join(f"{job.name} next at {job.next_run_time.astimezone(desk.tz):%Y-%m-%d %H:%M %Z}"
+                               for job in scheduler.get_jobs() if job.id != SWEEP_JOB)
+                     or "no scheduled reports")
+        print(ready_line(settings, parts), flush=True)
         stop.wait()
     finally:
         stop.set()

@@ -8,10 +8,16 @@ import json
 import logging
 import mailbox
 import os
+import re
+import smtplib
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from bot.adapters.rules_file import load_rules
 from bot.app import (
@@ -26,11 +32,13 @@ from bot.config import ConfigError, Settings
 from bot.core import report
 from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
-from bot.desk import actions, corrections, customer_csv, jobs, queries, webhooks
+from bot.core.worktime import format_minutes
+from bot.desk import actions, api_tokens, corrections, customer_csv, holds, jobs, portal, queries, timesheet, webhooks
 from bot.desk.actor import Actor
-from bot.desk.context import Desk
+from bot.desk.context import Desk, utcnow
 from bot.desk.errors import Refused
 from bot.desk.pipeline import Pipeline
+from bot.store.backup import BackupError, backup
 from bot.store.migrate import upgrade
 
 log = logging.getLogger("bot.cli")
@@ -123,8 +131,10 @@ def cmd_tickets(settings: Settings, args) -> int:
     desk = _open(settings, args)
     rows = queries.list_tickets(desk, _actor(args, desk), args.status)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(_dumps(desk, rows))
     else:
+        for r in rows:
+            r["created"] = _local(desk, r["created"])
         _print_table(rows, ["number", "status", "kind", "owner", "contact", "subject", "created"])
     return 0
 
@@ -135,27 +145,79 @@ def cmd_show(settings: Settings, args) -> int:
     if d is None:
         raise UserError(f"no ticket {args.number}")
     if args.json:
-        print(json.dumps(d, ensure_ascii=False, indent=1))
+        print(_dumps(desk, d))
         return 0
     print(f"{d['tag']} {d['subject']}")
     for key in ("status", "kind", "owner", "priority", "contact", "language", "created",
                 "first_action", "resolved", "linked_ticket", "bounced"):
         if d.get(key) not in (None, False):
-            print(f"  {key}: {d[key]}")
+            value = _local(desk, d[key]) if key in ("created", "first_action", "resolved") else d[key]
+            print(f"  {key}: {value}")
+    if d.get("watchers"):
+        print(f"  watchers: {', '.join(d['watchers'])}")
+    for name, value in (d.get("fields") or {}).items():
+        print(f"  field {name}: {value}")
+    if d.get("holds"):
+        print("  invoices on hold: " + ", ".join(
+            f"{h['invoice']} (since {_local(desk, h['held_since'])})" for h in d["holds"]
+            if not h["released"]) or "none")
+    if d.get("time", {}).get("entries"):
+        print(f"  time: {d['time']['total']}")
     for m in d["messages"]:
         arrow = {Direction.IN: "<-", Direction.OUT: "->", Direction.NOTE: "##"}.get(m["direction"], "  ")
         who = m["from"] if m["direction"] != Direction.OUT else f"to {m['to']}"
         extra = f" [{m['delivery']}]" if m["delivery"] else ""
-        print(f"\n{arrow} {m['date']} {who}{extra}: {m['subject']}")
+        print(f"\n{arrow} {_local(desk, m['date'])} {who}{extra}: {m['subject']}")
         for line in (m["text"] or "").strip().splitlines():
             print(f"   {line}")
         for a in m["attachments"]:
             print(f"   [attachment] {a['name']} ({a['type']}, {a['size']} bytes)")
+    if d.get("time", {}).get("entries"):
+        print("\ntime:")
+        for e in d["time"]["entries"]:
+            note = f" — {e['note']}" if e["note"] else ""
+            print(f"  {_local(desk, e['at'])} {e['person']}: {e['duration']}{note}")
     print("\nevents:")
     for e in d["events"]:
         reason = f" — {e['reason']}" if e["reason"] else ""
-        print(f"  {e['at']} {e['actor']}: {e['action']}{reason}")
+        print(f"  {_local(desk, e['at'])} {e['actor']}: {e['action']}{_event_detail(e)}{reason}")
     return 0
+
+
+def _event_detail(e: dict) -> str:
+    """What changed, for the events whose detail a person needs: fields, kind, owner,
+    status, holds, time."""
+    d = e.get("detail") or {}
+    a = e["action"]
+    if a == "field":
+        return f" {d.get('field')}: {d.get('from') or '(empty)'} -> {d.get('to')}"
+    if a in ("kind", "status", "reassigned") and "to" in d:
+        return f" {d.get('from')} -> {d.get('to')}"
+    if a in ("invoice-hold", "invoice-released"):
+        return f" {d.get('invoice')}"
+    if a == "time" and "minutes" in d:
+        return f" {format_minutes(d['minutes'])} ({d.get('person')})"
+    return ""
+
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _in_desk_time(desk: Desk, value):
+    """Every ISO time in a JSON answer in the desk's time zone, with its offset, to the
+    second (2026-11-23T10:00:00+01:00)."""
+    if isinstance(value, dict):
+        return {k: _in_desk_time(desk, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_desk_time(desk, v) for v in value]
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        t = datetime.fromisoformat(value)
+        return t.astimezone(desk.tz).replace(microsecond=0).isoformat()
+    return value
+
+
+def _dumps(desk: Desk, value, indent: int | None = 1) -> str:
+    return json.dumps(_in_desk_time(desk, value), ensure_ascii=False, indent=indent, default=str)
 
 
 def cmd_outbox(settings: Settings, args) -> int:
@@ -169,7 +231,7 @@ def cmd_outbox(settings: Settings, args) -> int:
         print(", ".join(f"{n} {k}" for k, n in counts.items()), file=sys.stderr)
     rows = queries.list_outbox(desk, _actor(args, desk), args.status)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(_dumps(desk, rows))
     else:
         _print_table(rows, ["id", "ticket", "channel", "to", "subject", "status", "attempts",
                             "last_error"])
@@ -203,9 +265,24 @@ def cmd_webhooks(settings: Settings, args) -> int:
 
 
 def cmd_db(settings: Settings, args) -> int:
-    upgrade(settings.database_url)
-    print("database is up to date", file=sys.stderr)
+    before, after = upgrade(settings.database_url)
+    where = _database_name(settings.database_url)
+    if before is None:
+        print(f"database created: {where} (schema {after})", file=sys.stderr)
+    elif before != after:
+        print(f"database upgraded: {where} (schema {before} -> {after})", file=sys.stderr)
+    else:
+        print(f"database is up to date: {where} (schema {after})", file=sys.stderr)
     return 0
+
+
+def _database_name(url: str) -> str:
+    """The database as a person names it: the SQLite file, or the server and database
+    without the password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return parsed.render_as_string(hide_password=True)
 
 
 def _actor(args, desk: Desk) -> Actor:
@@ -287,7 +364,7 @@ def cmd_cancellation(settings: Settings, args) -> int:
     out = actions.cancellation_outcome(desk, _actor(args, desk), args.number, args.outcome,
                                        args.reason)
     if args.json:
-        print(json.dumps(out, ensure_ascii=False, indent=1))
+        print(_dumps(desk, out))
     else:
         ends = f"; the contract ends on {out['contract_ends_on']}" if out["contract_ends_on"] else ""
         print(f"ticket {args.number}: {out['outcome']}{ends}")
@@ -309,8 +386,10 @@ def cmd_tasks(settings: Settings, args) -> int:
         return 0
     rows = queries.list_tasks(desk, _actor(args, desk), open_only=not args.all)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(_dumps(desk, rows))
     else:
+        for r in rows:
+            r["due"] = _local(desk, r["due"])
         _print_table(rows, ["id", "ticket", "kind", "assignee", "due", "title"])
     return 0
 
@@ -343,6 +422,120 @@ def cmd_export(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_portal(settings: Settings, args) -> int:
+    """The customer portal's links and admins (bot/desk/portal.py)."""
+    desk = _open(settings, args)
+    actor = _actor(args, desk)
+    if args.portal_command == "revoke":
+        if portal.revoke(desk, actor, args.contact):
+            print(f"{args.contact}: portal links revoked; the next mail to them carries a new one")
+        else:
+            print(f"{args.contact}: had no active portal link")
+        return 0
+    if args.portal_command == "admin":
+        out = portal.set_admin(desk, actor, args.contact, args.value == "yes")
+        print(f"{out['email']}: portal admin of {out['company']}: {'yes' if out['portal_admin'] else 'no'}")
+        return 0
+    rows = portal.contacts(desk, actor)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        _print_table(rows, ["email", "name", "company", "portal_admin", "link", "link_sent"])
+    return 0
+
+
+TEST_MAIL = """\
+From: Jan de Vries <jan@klant.example>
+To: {to}
+Subject: {subject}
+Date: {date}
+Message-ID: <{mid}@klant.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+{body}
+"""
+TEST_SUBJECT = "Factuur 2026-114 klopt niet"
+TEST_BODY = """\
+Goedendag,
+
+Op factuur 2026-114 staat een advertentie die wij niet besteld hebben.
+Kunt u dit corrigeren?
+
+Met vriendelijke groet,
+Jan de Vries"""
+
+
+def cmd_send_test_mail(settings: Settings, args) -> int:
+    """A customer's mail to the running bot's SMTP intake: the quick start's first step,
+    with nothing to install."""
+    host, port = settings.smtp_listen
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    now = utcnow()
+    to = args.to or settings.address
+    raw = TEST_MAIL.format(to=to, date=format_datetime(now), mid=f"test-{now:%Y%m%d%H%M%S%f}",
+                           subject=" ".join(args.subject.split()), body=args.body)
+    if args.sender != "jan@klant.example":  # another sender: no name to go with it
+        raw = raw.replace("Jan de Vries <jan@klant.example>", args.sender, 1)
+    try:
+        with smtplib.SMTP(host, port, timeout=30) as smtp:
+            smtp.ehlo()
+            smtp.mail(args.sender)
+            code, said = smtp.rcpt(to)
+            if code != 250:
+                raise UserError(f"smtp://{host}:{port} refused {to}: {code} {said.decode()}")
+            code, said = smtp.data(raw.encode("utf-8"))
+    except (OSError, smtplib.SMTPException) as exc:
+        raise UserError(f"could not hand the test mail to smtp://{host}:{port} ({exc}); "
+                        "is the bot running (make run)?") from exc
+    if code != 250:
+        raise UserError(f"smtp://{host}:{port} answered {code} {said.decode()}")
+    print(f"sent: {args.sender} -> {to} at smtp://{host}:{port}, {said.decode()}")
+    ref = said.decode().rpartition("queued as ")[2].strip()
+    if args.no_wait or not ref:
+        return 0
+    # Wait until the bot has made it a ticket (it is quick), so the next command finds it.
+    desk = _open(settings, args, rules=True)
+    actor = _actor(args, desk)
+    deadline = time.monotonic() + args.wait
+    while True:
+        fate = [f for f in queries.mail_fate(desk, actor, ref) if f["status"] != "spooled"]
+        if fate:
+            print(f"it became ticket {fate[0]['ticket']} ({fate[0]['status']}). "
+                  f"Next: .venv/bin/ticketbot tickets" if fate[0]["ticket"] else
+                  f"the bot {fate[0]['status']} it: .venv/bin/ticketbot mail {ref}")
+            return 0
+        if time.monotonic() > deadline:
+            print(f"not yet a ticket after {args.wait:g} s: is the bot's worker running on "
+                  f"this database? (.venv/bin/ticketbot mail {ref} tells later)", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+
+
+def cmd_backup(settings: Settings, args) -> int:
+    try:
+        size = backup(settings.database_url, Path(args.file))
+    except BackupError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"backed up {_database_name(settings.database_url)} to {args.file} ({size:,} bytes)")
+    return 0
+
+
+def cmd_mail(settings: Settings, args) -> int:
+    """What became of a mail, by the reference the SMTP server answered with."""
+    desk = _open(settings, args, rules=True)
+    found = queries.mail_fate(desk, _actor(args, desk), args.ref)
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=1))
+    elif not found:
+        raise UserError(f"no mail with reference {args.ref}")
+    else:
+        _print_table(found, ["ref", "status", "ticket", "received_at", "source", "error"])
+    return 0
+
+
 def cmd_search(settings: Settings, args) -> int:
     """The same search as Slack's `/ticket search`: a number, or words in the subject,
     the customer, the contact or any message."""
@@ -350,7 +543,7 @@ def cmd_search(settings: Settings, args) -> int:
     words = " ".join(args.words)
     found = queries.search(desk, _actor(args, desk), words, limit=args.limit)
     if args.json:
-        print(json.dumps(found, ensure_ascii=False, indent=1))
+        print(_dumps(desk, found))
         return 0
     for d in found:
         print(f"{d['tag']}  {d['status']:<8} {d['owner']:<10} {d['subject']}")
@@ -447,8 +640,88 @@ def cmd_work(settings: Settings, args) -> int:
         result = actions.set_waiting(desk, actor, n, not args.off)
     else:
         result = actions.set_kind(desk, actor, n, args.kind)
+    print(_dumps(desk, result, indent=None))
+    return 0
+
+
+def cmd_new(settings: Settings, args) -> int:
+    """A ticket for a customer who phoned, or asked a colleague (actions.open_on_behalf)."""
+    desk = _open(settings, args, rules=True)
+    text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
+    result = actions.open_on_behalf(desk, _actor(args, desk), args.customer, args.kind, text,
+                                    ack=not args.no_ack, source="cli", name=args.name or "")
     print(json.dumps(result, ensure_ascii=False, default=str))
     return 0
+
+
+def cmd_holds(settings: Settings, args) -> int:
+    """The invoices on hold from collection (a complaint about them is open)."""
+    desk = _open(settings, args)
+    rows = holds.list_holds(desk, _actor(args, desk), open_only=not args.all)
+    if args.csv:
+        sys.stdout.write(holds.to_csv(rows))
+    elif args.json:
+        print(_dumps(desk, rows))
+    else:
+        for r in rows:
+            r["held_since"] = _local(desk, r["held_since"])
+        _print_table(rows, ["invoice", "tag", "customer", "status", "owner", "held_since", "source"]
+                     + (["released"] if args.all else []))
+    return 0
+
+
+def cmd_hold(settings: Settings, args) -> int:
+    """Put an invoice on hold for a ticket by hand, or (--release) take it off hold."""
+    desk = _open(settings, args, rules=True)
+    rows = actions.hold_invoice(desk, _actor(args, desk), args.number, args.invoice,
+                                release=args.release, reason=args.reason)
+    held = ", ".join(r["invoice"] for r in rows) or "none"
+    print(f"ticket {args.number}: invoice {args.invoice} "
+          f"{'released' if args.release else 'on hold'}; on hold now: {held}")
+    return 0
+
+
+def cmd_time(settings: Settings, args) -> int:
+    """Log time spent on a ticket: `ticketbot time 4 15m called the customer`."""
+    desk = _open(settings, args, rules=True)
+    out = actions.log_time(desk, _actor(args, desk), args.number, args.duration,
+                           " ".join(args.note) or None)
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        print(f"{out['tag']}: {out['duration']} logged for {out['person']}; "
+              f"{out['total']} on this ticket in all")
+    return 0
+
+
+def cmd_time_report(settings: Settings, args) -> int:
+    """Time logged in a month per person, customer and kind."""
+    desk = _open(settings, args, rules=True)
+    month = args.month or desk.clock().astimezone(desk.tz).strftime("%Y-%m")
+    rep = timesheet.time_report(desk, _actor(args, desk), month)
+    if args.csv:
+        sys.stdout.write(timesheet.to_csv(rep))
+    elif args.json:
+        print(json.dumps(rep, ensure_ascii=False, indent=1))
+    else:
+        print(f"time logged in {month}: {rep['total']}")
+        _print_table(rep["rows"], ["person", "customer", "kind", "entries", "duration"])
+        for key in ("person", "customer", "kind"):
+            totals = rep[f"per_{key}"]
+            if totals:
+                print(f"\nper {key}: " + ", ".join(f"{t[key]} {t['duration']}" for t in totals))
+    return 0
+
+
+def _local(desk: Desk, value: str | None) -> str:
+    """An ISO time as a person reads it at the terminal: the desk's time zone, to the
+    minute, with the zone's abbreviation (CET, CEST)."""
+    if not value:
+        return ""
+    t = datetime.fromisoformat(value)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(desk.tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def cmd_run(settings: Settings, args) -> int:
@@ -538,6 +811,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a --now more than an hour ahead: rehearse (show what would go; "
                          "send and record nothing)")
     sw.add_argument("--json", action="store_true")
+    w = sub.add_parser("new", help="a ticket for a customer who phoned or asked a colleague "
+                                   "(they get the acknowledgement)")
+    w.add_argument("customer", help="the customer's mail address")
+    w.add_argument("text", nargs="+", help="what they asked; - reads it from standard input")
+    w.add_argument("--kind", help="a kind from rules.yaml (default: as the rules route it), or "
+                                  "call: a phone call, logged as the first action")
+    w.add_argument("--no-ack", action="store_true", help="do not acknowledge the customer")
+    w.add_argument("--name", help="the customer's name, if the directory does not know it")
+    w.add_argument("--by", help="who took the request: a person from rules.yaml")
     w = sub.add_parser("reply", help="answer the customer by mail (counts as an action)")
     w.add_argument("number", type=int)
     w.add_argument("text", help="the reply; - reads it from standard input")
@@ -569,13 +851,64 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("number", type=int)
     w.add_argument("kind")
     w.add_argument("--by")
+    tm = sub.add_parser("send-test-mail", help="mail the running bot as a customer would (SMTP)")
+    tm.add_argument("--from", dest="sender", default="jan@klant.example")
+    tm.add_argument("--to", help="default: the desk's address (TICKETBOT_ADDRESS)")
+    tm.add_argument("--subject", default=TEST_SUBJECT)
+    tm.add_argument("--body", default=TEST_BODY)
+    tm.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+                    help="how long to wait for the ticket (default 30)")
+    tm.add_argument("--no-wait", action="store_true", help="do not wait for the ticket")
+    bk = sub.add_parser("backup", help="a consistent copy of the SQLite database, while it runs")
+    bk.add_argument("file", help="the new file")
+    ml = sub.add_parser("mail", help="what became of a mail: the reference in SMTP's 'queued as'")
+    ml.add_argument("ref")
+    ml.add_argument("--json", action="store_true")
     im = sub.add_parser("import", help="upsert customers or contracts from CSV")
     im.add_argument("what", choices=["customers", "contracts"])
     im.add_argument("file")
     im.add_argument("--json", action="store_true")
+    hl = sub.add_parser("holds", help="invoices on hold from collection (a complaint about them is open)")
+    hl.add_argument("--csv", action="store_true", help="as CSV (what receivables is mailed)")
+    hl.add_argument("--json", action="store_true")
+    hl.add_argument("--all", action="store_true", help="released holds too")
+    ho = sub.add_parser("hold", help="put an invoice on hold for a ticket, or --release it")
+    ho.add_argument("number", type=int)
+    ho.add_argument("invoice", help="the invoice number, e.g. 2026-114")
+    ho.add_argument("--release", action="store_true", help="take it off hold")
+    ho.add_argument("--reason")
+    ho.add_argument("--by", help="who does it (default: cli:$USER)")
+    tm = sub.add_parser("time", help="log time spent on a ticket: ticketbot time 4 15m [note]")
+    tm.add_argument("number", type=int)
+    tm.add_argument("duration", help="15m, 1h30, 1.5h or 90 (minutes)")
+    tm.add_argument("note", nargs="*")
+    tm.add_argument("--by", help="whose time: a person from rules.yaml (default: cli:$USER)")
+    tm.add_argument("--json", action="store_true")
+    tr = sub.add_parser("time-report", help="time logged in a month per person, customer and kind")
+    tr.add_argument("--month", help="YYYY-MM (default: this month)")
+    tr.add_argument("--csv", action="store_true")
+    tr.add_argument("--json", action="store_true")
     ex = sub.add_parser("export", help="customers or contracts as CSV (the import format)")
     ex.add_argument("what", choices=["customers", "contracts"])
     ex.add_argument("file", nargs="?", help="default: standard output")
+    at = sub.add_parser("api-token", help="REST API tokens, one per integration")
+    at_sub = at.add_subparsers(dest="action", required=True)
+    atc = at_sub.add_parser("create", help="a new token, printed once (kept hashed)")
+    atc.add_argument("name")
+    atc.add_argument("--scope", choices=list(api_tokens.SCOPES), required=True)
+    atl = at_sub.add_parser("list", help="the tokens: name, scope, made, revoked")
+    atl.add_argument("--json", action="store_true")
+    atr = at_sub.add_parser("revoke", help="end a token at once")
+    atr.add_argument("name")
+    po = sub.add_parser("portal", help="the customer portal: revoke a contact's links, portal admins")
+    pos = po.add_subparsers(dest="portal_command", required=True)
+    pr = pos.add_parser("revoke", help="end every portal link of a contact (address or id) at once")
+    pr.add_argument("contact")
+    pa = pos.add_parser("admin", help="a contact sees all of their company's tickets in the portal (yes|no)")
+    pa.add_argument("contact")
+    pa.add_argument("value", choices=["yes", "no"])
+    pl = pos.add_parser("list", help="contacts with a portal link or portal admin rights")
+    pl.add_argument("--json", action="store_true")
     return p
 
 
@@ -584,10 +917,35 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
-            "routing": cmd_routing, "search": cmd_search,
+            "routing": cmd_routing, "search": cmd_search, "send-test-mail": cmd_send_test_mail,
+            "mail": cmd_mail, "backup": cmd_backup, "portal": cmd_portal,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
-            "kind": cmd_work, "webhooks": cmd_webhooks}
+            "kind": cmd_work, "new": cmd_new, "holds": cmd_holds, "hold": cmd_hold, "time": cmd_time,
+            "time-report": cmd_time_report, "webhooks": cmd_webhooks}
+
+
+def cmd_api_token(settings: Settings, args) -> int:
+    """REST API tokens: create (printed once, only its hash is kept), list, revoke."""
+    desk = _open(settings, args)
+    if args.action == "create":
+        token = api_tokens.create(desk, args.name, args.scope)
+        print(token)
+        print(f"API token for {args.name} (scope {args.scope}): shown this once; keep it as a "
+              "secret. Send it as Authorization: Bearer <token>.", file=sys.stderr)
+    elif args.action == "revoke":
+        api_tokens.revoke(desk, args.name)
+        print(f"API token of {args.name} revoked", file=sys.stderr)
+    else:
+        rows = api_tokens.list_tokens(desk)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=1))
+        else:
+            _print_table(rows, ["name", "scope", "created", "revoked"])
+    return 0
+
+
+COMMANDS["api-token"] = cmd_api_token
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,6 +104,7 @@ class Settings:
     # signs the web face's session cookies; unset: one is made and kept in the database
     secret_key: str | None = field(default=None, repr=False)
     sweep_seconds: float = 60.0  # how often the clock sweeps for due work
+    api_rate_per_minute: int = 600  # REST API requests per token per minute (TICKETBOT_API_RATE)
     smtp_max_size: int = 25 * 1024 * 1024
     rules_path: Path = Path("rules.yaml")
     templates_dir: Path = TEMPLATES_DIR  # the mail templates (TICKETBOT_TEMPLATES)
@@ -117,6 +118,12 @@ class Settings:
     outbox_max_attempts: int = 12
     outbox_retry_base: float = 30.0  # seconds, doubled each attempt
     outbox_retry_max: float = 3600.0
+    # a customer's attachments on the owner's notice mail, in total; above it a link to the
+    # dossier (TICKETBOT_NOTICE_ATTACHMENTS_MAX, bytes)
+    notice_attachments_max: int = 10 * 1024 * 1024
+    # one file uploaded into a ticket's Slack thread at most (Slack takes up to 1 GB);
+    # larger ones are linked (TICKETBOT_SLACK_FILE_MAX, bytes)
+    slack_file_max: int = 100 * 1024 * 1024
     log_level: str = "INFO"
     # Slack (issue #4). Tokens and the signing secret never appear in a repr or a log line.
     slack_bot_token: str | None = field(default=None, repr=False)  # xoxb-…
@@ -226,6 +233,9 @@ class Settings:
             "TICKETBOT_SWEEP_SECONDS": ("sweep_seconds", float),
             "TICKETBOT_WEBHOOK_DISABLE_DAYS": ("webhook_disable_days", float),
             "TICKETBOT_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
+            "TICKETBOT_API_RATE": ("api_rate_per_minute", int),
+            "TICKETBOT_NOTICE_ATTACHMENTS_MAX": ("notice_attachments_max", int),
+            "TICKETBOT_SLACK_FILE_MAX": ("slack_file_max", int),
         }
         for var, (attr, number) in numbers.items():
             if value := get(var):

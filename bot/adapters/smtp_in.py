@@ -19,7 +19,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 log = logging.getLogger("bot.smtp_in")
 
 # Replies (RFC 5321 codes with RFC 3463 enhanced status codes).
-OK = "250 2.0.0 OK: queued as {id}"
+OK = "250 2.0.0 OK: queued as {id}"  # the mail's reference: `ticketbot mail REF`
 RCPT_OK = "250 2.1.5 OK"
 NOT_OURS = "550 5.1.1 <{addr}>: no such mailbox here"
 NO_RECIPIENTS = "554 5.5.1 no valid recipients"
@@ -29,7 +29,7 @@ TRY_LATER = "451 4.3.0 mail not stored, please try again later"
 class IntakeHandler:
     """aiosmtpd handler: plain hooks returning SMTP replies; callable without a socket."""
 
-    def __init__(self, store: Callable[[bytes, str], int], domains: frozenset[str],
+    def __init__(self, store: Callable[[bytes, str], str], domains: frozenset[str],
                  on_stored: Callable[[], None] | None = None):
         self.store = store
         self.domains = frozenset(d.lower() for d in domains)
@@ -58,14 +58,14 @@ class IntakeHandler:
         source = f"smtp:{session.peer[0] if session.peer else '?'}"
         loop = asyncio.get_running_loop()
         try:
-            spool_id = await loop.run_in_executor(self._writer, self.store, data, source)
+            ref = await loop.run_in_executor(self._writer, self.store, data, source)
         except Exception as exc:
             log.error("could not spool mail from %s (%s: %s); answered 451",
                       envelope.mail_from, type(exc).__name__, exc)
             return TRY_LATER
         if self.on_stored is not None:
             self.on_stored()
-        return OK.format(id=spool_id)
+        return OK.format(id=ref)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)

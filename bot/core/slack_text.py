@@ -19,7 +19,12 @@ HELP = """`/ticket` commands:
 • `/ticket assign 12 marta [reason]` — give it to a person or role
 • `/ticket resolve 12 [note for the customer]` · `/ticket reopen 12`
 • `/ticket kind 12 complaint` · `/ticket note 12 text`
-• `/ticket search words` — by number, customer or text"""
+• `/ticket time 12 15m [note]` — time you spent on it (15m, 1h30, 1.5h, 90); in the
+  ticket's thread: `time: 15m [note]`
+• `/ticket hold 12 2026-114` · `/ticket release 12 2026-114` — keep an invoice from collection
+• `/ticket search words` — by number, customer or text
+• `/ticket new customer@example.com [kind] text` — a ticket for the customer (they get the
+  acknowledgement; add `#noack` if not) · `/ticket call customer@example.com text` — a phone call"""
 
 MAX_QUOTE = 3000
 
@@ -51,7 +56,8 @@ def ephemeral_payload(user: str, text: str, thread_ts: str | None = None) -> byt
 def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
             customer: str | None, contact_name: str | None, contact_email: str | None,
             owner: str, due: datetime | None, tz: tzinfo,
-            link: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+            link: str | None = None,
+            card: dict[str, Any] | None = None) -> tuple[str, list[dict[str, Any]]]:
     """The root of a ticket's thread: summary, customer, owner, due time, buttons, and a
     link to the ticket's page on the web face. `owner` is mrkdwn already (a mention or an
     escaped name); `link` is the desk's own URL."""
@@ -61,6 +67,8 @@ def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
     fields = [f"*Customer*\n{escape(customer or '(unknown)')}",
               f"*Contact*\n{escape(contact_name or '')} {escape(contact_email or '')}".strip(),
               f"*Owner*\n{owner}", f"*First action due*\n{when}"]
+    if card is not None:
+        fields += [f"*{label}*\n{value}" for label, value in card_fields(card)]
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
@@ -78,6 +86,28 @@ def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
     return text, blocks
 
 
+def card_fields(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """The customer card (bot/desk/card.py) as (label, mrkdwn) pairs: contract status and
+    notice deadline, the customer's other open tickets, invoices on hold."""
+    c = card.get("contract")
+    if c is None:
+        contract = "none on file"
+    else:
+        contract = f"{escape(c['reference'])}: {c['status']}"
+        if c["status"] == "active" and c.get("end"):
+            contract += f", ends {c['end']}"
+            if c.get("auto_renew") and c.get("notice_deadline"):
+                passed = " (passed)" if c.get("deadline_passed") else ""
+                contract += f"; notice by {c['notice_deadline']}{passed}"
+        elif c.get("ends_on"):
+            contract += f", ends {c['ends_on']}"
+    others = card.get("open_tickets_count") or 0
+    held = card.get("open_holds") or []
+    return [("Contract", contract),
+            ("Other open tickets", str(others) if others else "none"),
+            ("Invoices on hold", ", ".join(escape(h["invoice"]) for h in held) if held else "none")]
+
+
 def customer_wrote(who: str, text: str) -> str:
     """The customer's mail, quoted into the ticket's thread."""
     body = text.strip()
@@ -86,15 +116,21 @@ def customer_wrote(who: str, text: str) -> str:
     return f"*{escape(who)}* wrote:\n>>> {escape(body)}"
 
 
-def ticket_card(d: dict[str, Any], link: str | None = None) -> str:
+def ticket_card(d: dict[str, Any], link: str | None = None,
+                card: dict[str, Any] | None = None) -> str:
     """`/ticket show`: a ticket as a few lines (`d` from bot.desk.views.ticket_detail),
-    with `link` (the desk's own URL of its page) when given."""
+    with the customer card (contract, other open tickets, invoices on hold) and `link`
+    (the desk's own URL of its page) when given."""
     last = next((m for m in reversed(d["messages"]) if m["direction"] == Direction.IN), None)
     lines = [f"*{d['tag']} {escape(d['subject'] or '')}*",
              f"{d['kind']} · {d['status']} · owner {d['owner']} · customer "
              f"{escape(d['customer'] or '(unknown)')} {escape('<' + (d['contact'] or '') + '>')}"]
     if d["sla"]["first_action_due"]:
         lines.append(f"first action due {d['sla']['first_action_due']}")
+    if card is not None:
+        lines.append(" · ".join(f"{label.lower()}: {value}" for label, value in card_fields(card)))
+    if (d.get("time") or {}).get("total_minutes"):
+        lines.append(f"time logged: {d['time']['total']}")
     if last:
         lines.append(f"> {escape((last['text'] or '').strip()[:500])}")
     if link:
@@ -106,3 +142,41 @@ def search_lines(found: list[tuple[str, str, str, str]]) -> str:
     """(tag, status, owner, subject) per ticket found."""
     return "\n".join(f"{tag} {status} · {owner} · {escape(subject)}"
                      for tag, status, owner, subject in found)
+
+
+def on_behalf_view(callback_id: str, metadata: str, customer: str, text: str,
+                   kinds: list[tuple[str, str]]) -> dict[str, Any]:
+    """The modal of the message shortcut "Create ticket for…": the customer's address
+    (guessed from the message), the kind (or a phone call; empty: the rules decide), the
+    request (the message's text) and whether the customer is acknowledged."""
+    def option(value: str, label: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": label[:75]}, "value": value}
+
+    customer_input: dict[str, Any] = {"type": "plain_text_input", "action_id": "customer",
+                                      "placeholder": {"type": "plain_text",
+                                                      "text": "customer@example.com"}}
+    if customer:
+        customer_input["initial_value"] = customer
+    ack = option("ack", "Send the customer the acknowledgement")
+    return {
+        "type": "modal", "callback_id": callback_id, "private_metadata": metadata[:3000],
+        "title": {"type": "plain_text", "text": "Create ticket for…"},
+        "submit": {"type": "plain_text", "text": "Create ticket"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "customer", "element": customer_input,
+             "label": {"type": "plain_text", "text": "Customer's mail address"}},
+            {"type": "input", "block_id": "kind", "optional": True,
+             "element": {"type": "static_select", "action_id": "kind",
+                         "placeholder": {"type": "plain_text", "text": "as the rules route it"},
+                         "options": [option(k, label) for k, label in kinds][:100]},
+             "label": {"type": "plain_text", "text": "Kind"}},
+            {"type": "input", "block_id": "text",
+             "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
+                         "initial_value": text[:3000]},
+             "label": {"type": "plain_text", "text": "What the customer asked"}},
+            {"type": "input", "block_id": "ack", "optional": True,
+             "element": {"type": "checkboxes", "action_id": "ack", "options": [ack],
+                         "initial_options": [ack]},
+             "label": {"type": "plain_text", "text": "Acknowledgement"}},
+        ]}

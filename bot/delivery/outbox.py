@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
@@ -18,7 +19,7 @@ from bot.config import Settings
 from bot.core.domain import Channel, OutboxStatus
 from bot.core.mail.compose import build_mail, new_message_id
 from bot.delivery.transport import PermanentFailure, TemporaryFailure, Transport
-from bot.store.models import Event, Outbox, Ticket
+from bot.store.models import Attachment, Event, Outbox, Ticket
 from bot.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
@@ -39,10 +40,13 @@ def backoff(attempts: int, base: float, cap: float) -> timedelta:
 
 
 class OutboxSender:
-    def __init__(self, settings: Settings, uow: UnitOfWork, transports: dict[str, Transport]):
+    def __init__(self, settings: Settings, uow: UnitOfWork, transports: dict[str, Transport],
+                 fetch_file: Callable[[str], bytes] | None = None):
         self.settings = settings
         self.uow = uow
         self.transports = transports  # channel -> transport
+        # a file a mail carries from elsewhere (a Slack file, by its url_private): its bytes
+        self.fetch_file = fetch_file
 
     def due(self, now: datetime, limit: int = 100, lane: str | None = None) -> list[int]:
         """Due rows, oldest first; of one lane's channels, or of all."""
@@ -74,6 +78,16 @@ class OutboxSender:
                 counts[outcome] += 1
         return counts
 
+    def _files(self, headers: dict) -> tuple[tuple[str, str, bytes], ...]:
+        """The files a mail carries from elsewhere ({"files": [{name, mimetype, url}]})."""
+        wanted = headers.get("files") or []
+        if not wanted:
+            return ()
+        if self.fetch_file is None:
+            raise TemporaryFailure("the mail carries Slack files and Slack is not set up here")
+        return tuple((f.get("name") or "file", f.get("mimetype") or "application/octet-stream",
+                      self.fetch_file(f["url"])) for f in wanted if f.get("url"))
+
     def _claim(self, oid: int, now: datetime) -> bool:
         """Take the row for this sender; a second sender running at once skips it."""
         with self.uow.write() as s:
@@ -89,6 +103,7 @@ class OutboxSender:
             return None
         data: bytes | None
         args: tuple[Any, ...]
+        fetch_error: TemporaryFailure | PermanentFailure | None = None
         with self.uow.read() as s:
             row = s.get(Outbox, oid)
             if row is None:  # claimed a moment ago, deleted since: nothing to deliver
@@ -96,22 +111,29 @@ class OutboxSender:
                 return None
             transport = self.transports.get(row.channel)
             if row.channel == Channel.MAIL:
+                try:
+                    files = () if row.payload else self._files(row.headers or {})
+                except (TemporaryFailure, PermanentFailure) as exc:
+                    files, fetch_error = (), exc
                 data = row.payload or build_mail(
                     subject=row.subject, text=row.body_text, html=row.body_html,
                     language=row.language, from_addr=self.settings.address,
                     from_name=self.settings.address_name, to_addr=row.to_addr,
                     # every mail row is queued with a Message-ID; never send "<None>"
                     message_id=row.message_id or new_message_id(self.settings.mail_domain, row.ticket_id),
-                    headers=row.headers or {}, now=now)
+                    headers=row.headers or {}, now=now, attachments=files)
                 args = (self.settings.address, [row.to_addr], data, f"{row.id:08d}")
             else:
                 data = row.payload
-                args = (_in_thread(s, row),)
+                args = (_with_file(s, _in_thread(s, row)),)
         error = None
         outcome = "sent"
         result = None
         retry_after = None
         try:
+            if row.channel == Channel.MAIL and fetch_error is not None:
+                data = None  # assembled again, with the files, on the next try
+                raise fetch_error
             if transport is None:
                 raise PermanentFailure(f"no transport for channel {row.channel!r}")
             if args[0] is None:
@@ -216,6 +238,28 @@ def _in_thread(s: Session, row: Outbox) -> Outbox | SimpleNamespace | None:
     payload.setdefault("args", {})["thread_ts"] = ticket.slack_ts
     return SimpleNamespace(to_addr=ticket.slack_channel, payload=json.dumps(payload).encode(),
                            id=row.id, purpose=row.purpose, ticket_id=row.ticket_id)
+
+
+def _with_file(s: Session, target: Outbox | SimpleNamespace | None
+               ) -> Outbox | SimpleNamespace | None:
+    """A Slack file upload ({"attachment": id} in its payload) carries the stored
+    attachment's bytes to the transport as ``file``."""
+    if target is None:
+        return None
+    try:
+        payload = json.loads(target.payload or b"{}")
+    except ValueError:
+        return target
+    attachment_id = payload.get("attachment") if isinstance(payload, dict) else None
+    if attachment_id is None:
+        return target
+    content = s.scalar(select(Attachment.content).where(Attachment.id == attachment_id))
+    if content is None:
+        return target  # gone (the ticket was deleted): the transport refuses the empty upload
+    payload.pop("attachment")
+    return SimpleNamespace(to_addr=target.to_addr, payload=json.dumps(payload).encode(),
+                           id=target.id, purpose=target.purpose, ticket_id=target.ticket_id,
+                           file=content)
 
 
 def _after_sent(s: Session, row: Outbox, now: datetime) -> None:

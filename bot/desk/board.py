@@ -329,3 +329,17 @@ def customers(desk: Desk, actor: Actor, words: str = "", page: int = 1) -> dict[
                                      for p in sorted(c.contacts, key=lambda p: p.email)],
                         "contracts": contracts, "open_tickets": open_counts.get(c.id, 0)})
     return {"customers": out, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE))}
+
+
+def tickets_after(desk: Desk, actor: Actor, f: Filters, after: int = 0,
+                  limit: int = PAGE_SIZE) -> list[dict[str, Any]]:
+    """Up to ``limit`` tickets that pass the filters with a number above ``after``, by
+    number: a cursor (the last number seen) pages without gaps or repeats however many
+    tickets arrive meanwhile (new tickets get higher numbers). The REST API's list."""
+    check(actor, Verb.VIEW)
+    now = desk.clock()
+    _, end_of_day = _day_bounds(desk, now)
+    with desk.uow.read() as s:
+        q = _filtered(select(Ticket), f, now, end_of_day, _local_tz(desk)).where(Ticket.id > after)
+        rows = s.scalars(q.order_by(Ticket.id.asc()).limit(limit)).all()
+        return [_row(desk, t, now, end_of_day) for t in rows]

@@ -25,7 +25,7 @@ from bot.core.contracts import add_months
 from bot.core.domain import Channel, ContractStatus, OutboxStatus
 from bot.core.mail.compose import new_message_id
 from bot.core.time.humanize import format_date
-from bot.desk import clock_jump, notify, queries, reports, sla_state
+from bot.desk import clock_jump, holds, notify, queries, reports, sla_state, slack_posts
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -35,7 +35,10 @@ from bot.store.models import Company, Contact, Contract, Outbox, RunOnce
 log = logging.getLogger("bot.jobs")
 
 GRACE = timedelta(hours=24)
-JOBS = ("open_complaints_report", "contracts_ending", "monthly_report")
+JOBS = ("open_complaints_report", "contracts_ending", "monthly_report", "invoice_holds_export")
+# jobs that run every working day and usually have nothing to send: a sweep reports them
+# only when they sent something
+QUIET = frozenset({"invoice_holds_export"})
 
 
 def last_fire(cron: str, tz: str, now: datetime) -> datetime | None:
@@ -108,7 +111,8 @@ def run_due(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]
             claimed = s.get(RunOnce, key)
             if claimed is not None:  # inserted just above, in this transaction
                 claimed.detail = {"sent": sent}
-            counts[job] = sent
+            if sent or job not in QUIET:
+                counts[job] = sent
             log.info("%s for %s: %d notice(s)", job, fire.isoformat(), sent)
     return counts
 
@@ -138,6 +142,8 @@ def open_complaints_report(desk: Desk, s: Session, cfg: dict[str, Any], now: dat
                         template="report-open-complaints", context=context,
                         attachments=((name, "text/csv", csv_bytes),), by_mail=True)
             sent += 1
+            if person.slack:  # the CSV the DM speaks of, uploaded into that DM
+                slack_posts.upload(s, None, person.slack, name, csv_bytes, now)
     return sent
 
 
@@ -236,5 +242,27 @@ def monthly_report(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
     return sent
 
 
+def invoice_holds_export(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
+                        fire: datetime) -> int:
+    """To receivables (`to`), by mail: the invoices on hold, listed and as a CSV file, so
+    none goes to collection while its complaint is open. Nothing on hold: no mail."""
+    rows = holds.open_rows(s, desk)
+    if not rows:
+        return 0
+    as_of = now.astimezone(desk.tz)
+    lang = desk.ruleset.default_language
+    for r in rows:
+        r["held_since_text"] = format_date(datetime.fromisoformat(r["held_since"]).date(), lang)
+    csv_bytes = holds.to_csv(rows).encode("utf-8-sig")  # Excel reads the BOM
+    name = f"invoice-holds-{as_of:%Y-%m-%d}.csv"
+    sent = 0
+    for person in notify.resolve_people(desk.ruleset, None, [cfg.get("to") or "receivables"]):
+        notify.tell(s, desk, person, now, purpose="invoice-holds", template="invoice-holds",
+                    context={"rows": rows, "count": len(rows), "as_of": format_date(as_of.date(), lang)},
+                    attachments=((name, "text/csv", csv_bytes),), by_mail=True)
+        sent += 1
+    return sent
+
+
 RUNNERS = {"open_complaints_report": open_complaints_report, "contracts_ending": contracts_ending,
-           "monthly_report": monthly_report}
+           "monthly_report": monthly_report, "invoice_holds_export": invoice_holds_export}

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.core import slack_text
-from bot.core.domain import Channel, InboundMessage, OutboxStatus
+from bot.core.domain import Channel, Direction, InboundMessage, OutboxStatus
 from bot.core.mail.compose import build_mail, new_message_id
 from bot.core.rules.schema import Person, RuleSet
 from bot.core.time.humanize import when
 from bot.desk import slack_posts
 from bot.desk.context import Desk
 from bot.desk.directory import Identity
-from bot.store.models import Event, Outbox, Ticket
+from bot.store.models import Attachment, Event, Message, Outbox, Ticket
 
 
 def channel_for(person: Person, settings: Settings, by_mail: bool = False) -> Channel:
@@ -131,18 +131,23 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
         "attachments": [a.filename for a in msg.attachments if a.filename and not a.inline],
         "rule": ticket.rule or "", "why": "", "is_owner": True,
     }
+    stored = customer_files(s, ticket)
+    mail_files, linked = files_for_mail(desk, stored)
+    # more than the cap: named, and linked to the dossier
+    context["attachments_linked"] = desk.dossier_url(ticket.id) if linked else ""
     told: list[str] = []
     if ticket.channel == Channel.MAIL:  # a ticket opened in Slack has its thread already
-        slack_posts.root_post(s, desk, ticket, now)
+        if slack_posts.root_post(s, desk, ticket, now) is not None:
+            slack_posts.files(s, desk, ticket, stored, now)
     cancellation = kind is not None and kind.workflow == "cancellation"
     if owner is not None and not cancellation:  # a cancellation's owner gets the copy (S 3.4)
         if _within_cap(s, desk, owner, ticket, now):
             row = tell(s, desk, owner, now, purpose="new-ticket", template="new-ticket",
-                       context=context, ticket=ticket)
+                       context=context, ticket=ticket, attachments=mail_files)
             told.append(owner.key)
             if ticket.urgent and row.channel != Channel.MAIL:  # urgent: a mail as well as the DM
                 tell(s, desk, owner, now, purpose="urgent-mail", template="new-ticket",
-                     context=context, ticket=ticket, by_mail=True)
+                     context=context, ticket=ticket, by_mail=True, attachments=mail_files)
     also = (ticket.kind == "appointment" or cancellation
             or (ident is not None and ident.how == "new-contact-at-known-company"))
     if also and advisor is not None and advisor.key != ticket.owner \
@@ -153,6 +158,25 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
              context={**context, "is_owner": False, "why": why}, ticket=ticket)
         told.append(advisor.key)
     return told
+
+
+def customer_files(s: Session, ticket: Ticket) -> list[Attachment]:
+    """The files of the customer's first message on the ticket (not inline images)."""
+    first = s.scalars(select(Message).where(Message.ticket_id == ticket.id,
+                                            Message.direction == Direction.IN)
+                      .order_by(Message.id).limit(1)).first()
+    return [a for a in first.attachments if not a.inline] if first is not None else []
+
+
+def files_for_mail(desk: Desk, stored: list[Attachment]) -> tuple[tuple[tuple[str, str, bytes], ...], bool]:
+    """The files a notice mail carries: all of them while their total stays within
+    TICKETBOT_NOTICE_ATTACHMENTS_MAX (default 10 MB), else none (the mail links the
+    dossier: True)."""
+    if not stored:
+        return (), False
+    if sum(a.size for a in stored) > desk.settings.notice_attachments_max:
+        return (), True
+    return tuple((a.filename or f"attachment-{a.id}", a.content_type, a.content) for a in stored), False
 
 
 # Notices of new tickets a person gets within NOTICE_WINDOW, up to rules.yaml `limits:

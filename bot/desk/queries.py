@@ -5,6 +5,8 @@ rules.yaml sees nothing of any ticket."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -14,15 +16,15 @@ from sqlalchemy.orm import Session
 
 from bot.core import contracts, report
 from bot.core.domain import CLOSED, OutboxStatus
-from bot.core.mail.prepare import prepare
+from bot.core.mail.prepare import MAIL_REF_LENGTH, prepare
 from bot.core.time import sla_policy as sla
 from bot.desk import cancellation_workflow as cancellations
-from bot.desk import clock_jump, directory, routing, sla_state
+from bot.desk import card, clock_jump, directory, holds, routing, sla_state, timesheet
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
-from bot.desk.views import aware, cancellation_dict, contains, contract_dict, iso, task_dict, ticket_dict, valid_number
-from bot.store.models import Heartbeat, Message, Outbox, Spool, Task, Ticket
+from bot.desk.views import aware, cancellation_dict, contains, iso, task_dict, ticket_dict, valid_number
+from bot.store.models import Heartbeat, InvoiceHold, Message, Outbox, RawMail, Spool, Task, Ticket
 
 
 def list_tickets(desk: Desk, actor: Actor, status: str | None = None,
@@ -64,6 +66,9 @@ def ticket_detail(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | Non
             select(Task).where(Task.ticket_id == t.id).order_by(Task.id))]
         d["events"] = [{"at": iso(e.at), "actor": e.actor, "action": e.action,
                         "detail": e.detail, "reason": e.reason} for e in t.events]
+        d["holds"] = [holds.hold_dict(h, t, d["tag"], desk.tz) for h in s.scalars(
+            select(InvoiceHold).where(InvoiceHold.ticket_id == t.id).order_by(InvoiceHold.id))]
+        d["time"] = timesheet.ticket_time(s, desk, t.id)
         return d
 
 
@@ -231,30 +236,43 @@ def beat(desk: Desk, now: datetime, name: str = "web") -> None:
 
 
 def customer_card(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | None:
-    """Who the ticket's customer is, for the owner to act without looking anything up:
-    company, contact, phone, advisor, contracts with their notice deadline (the last day
-    a written cancellation is in time for the current term), and open tickets."""
+    """Who the ticket's customer is, for the owner to act without looking anything up
+    (bot/desk/card.py): company, contact, phone, advisor, contracts with their notice
+    deadline (the last day a written cancellation is in time for the current term), open
+    tickets and invoices on hold."""
     check(actor, Verb.VIEW)
     if not valid_number(number):
         return None
-    today = desk.clock().astimezone(desk.tz).date()
     with desk.uow.read() as s:
         t = s.get(Ticket, number)
-        if t is None:
-            return None
-        company, contact = t.company, t.contact
-        advisor = desk.ruleset.people.get(company.advisor) if company and company.advisor else None
-        card_contracts = [contract_dict(c, today) for c in (company.contracts if company else [])]
-        others = s.execute(select(Ticket.id, Ticket.subject, Ticket.status).where(
-            Ticket.id != t.id, Ticket.status.not_in(CLOSED),
-            (Ticket.company_id == company.id) if company else (Ticket.contact_email == t.contact_email))
-            .order_by(Ticket.id.desc()).limit(10)).all()
-        return {
-            "company": company.name if company else t.customer,
-            "prospect": bool(company and company.prospect), "known": company is not None,
-            "contact": contact.name if contact else t.contact_name, "email": t.contact_email,
-            "phone": contact.phone if contact else None,
-            "advisor": advisor.name if advisor else (company.advisor if company else None),
-            "contracts": card_contracts,
-            "open_tickets": [{"number": n, "subject": subj, "status": str(st)} for n, subj, st in others],
-        }
+        return card.card(s, desk, t) if t is not None else None
+
+
+def mail_fate(desk: Desk, actor: Actor, ref: str) -> list[dict[str, object]]:
+    """What became of the mails whose SHA-256 starts with `ref` (an SMTP answer's
+    `queued as` reference): still spooled, or kept with its status and ticket."""
+    check(actor, Verb.VIEW)
+    ref = ref.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{8,64}", ref):
+        raise Refused(f"{ref!r} is not a mail reference (8 to 64 hexadecimal digits)")
+    with desk.uow.read() as s:
+        found: list[dict[str, object]] = [
+            {"ref": r.sha256[:MAIL_REF_LENGTH], "status": r.status, "source": r.source,
+             "ticket": desk.tag(r.ticket_id) if r.ticket_id else None, "error": r.error,
+             "received_at": _local(desk, r.received_at)}
+            for r in s.scalars(select(RawMail).where(RawMail.sha256.startswith(ref))
+                               .order_by(RawMail.id).limit(20))]
+        if not found:
+            for sp in s.scalars(select(Spool).order_by(Spool.id).limit(10_000)):
+                if hashlib.sha256(sp.content).hexdigest().startswith(ref):
+                    found.append({"ref": ref, "status": "spooled", "source": sp.source,
+                                  "ticket": None, "error": None,
+                                  "received_at": _local(desk, sp.received_at)})
+    return found
+
+
+def _local(desk: Desk, when: datetime) -> str:
+    """A moment as ISO 8601 in the desk's time zone, with its offset, to the second."""
+    moment = aware(when)
+    assert moment is not None
+    return moment.astimezone(desk.tz).isoformat(timespec="seconds")

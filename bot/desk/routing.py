@@ -8,6 +8,7 @@ directory and writes the decision to the ticket, inside the caller's transaction
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -50,9 +51,11 @@ def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
 
 
 def decide(s: Session, rs: RuleSet, msg: InboundMessage, now: datetime,
-           create: bool = True) -> tuple[directory.Identity, Decision]:
+           create: bool = True, ours: Collection[str] = ()) -> tuple[directory.Identity, Decision]:
+    """`ours`: the desk's own domains (directory.desk_domains): never a prospect."""
     ident = directory.identify(s, msg.from_addr or "", msg.from_name or "", now, create=create,
-                               flush=False)  # the batch flushes once, all tables together
+                               flush=False,  # the batch flushes once, all tables together
+                               ours=ours or directory.desk_domains(p.email for p in rs.people.values()))
     return ident, route(rs, facts_for(msg, ident))
 
 

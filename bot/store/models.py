@@ -187,6 +187,20 @@ class LoginToken(Base):
     used_at: Mapped[datetime | None]
 
 
+class ApiToken(Base):
+    """A REST API token of one integration (bot/desk/api_tokens.py): only the SHA-256 of
+    the token is kept; `scope` read (view only) or write (what a person may do)."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # the integration
+    scope: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 class Setting(Base):
     """Values the desk makes for itself and keeps, e.g. the web session key when
     TICKETBOT_SECRET_KEY is not set (never written to the repository or the log)."""
@@ -275,10 +289,30 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str | None] = mapped_column(String(50))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    # the customer portal shows this contact all of the company's tickets, not only their own
+    portal_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")
+
+
+class PortalLink(Base):
+    """A contact's personal link to the customer portal (bot/desk/portal.py): the link is
+    signed with the desk's key and names a generation; only its SHA-256 is kept. Revoking
+    ends every link of the contact (the next mail carries a new one)."""
+
+    __tablename__ = "portal_link"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", name="fk_portal_link_contact"),
+                                            unique=True)
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime]  # the last mail that carried it: valid LINK_DAYS from then
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Contract(Base):
@@ -477,6 +511,37 @@ class WebhookSubscription(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_success_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]  # set after TICKETBOT_WEBHOOK_DISABLE_DAYS of failure
+
+
+class InvoiceHold(Base):
+    """An invoice kept from collection while a complaint about it is open (aftersales
+    procedure 001, receivables): from the customer's text, a ticket field or by hand;
+    resolving the ticket releases it."""
+
+    __tablename__ = "invoice_hold"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    invoice: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(20))  # text | field | hand
+    held_at: Mapped[datetime]
+    held_by: Mapped[str] = mapped_column(String(200))
+    released_at: Mapped[datetime | None] = mapped_column(index=True)  # NULL: still held
+    released_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class TimeEntry(Base):
+    """Time a person spent on a ticket (aftersales procedure 001)."""
+
+    __tablename__ = "time_entry"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    person: Mapped[str] = mapped_column(String(200), index=True)  # a person key, or who logged it
+    minutes: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(10))  # cli | slack | mail | web
+    at: Mapped[datetime] = mapped_column(index=True)  # when it was logged: the month it counts in
 
 
 class IMAPState(Base):

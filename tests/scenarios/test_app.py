@@ -192,11 +192,59 @@ def test_smtp_mail_becomes_ticket_and_acknowledgement_file(bot_env, tmp_path):
         assert ack["To"] == "contact1@customer1.example"
         assert ack["In-Reply-To"] == "<smtp-1@customer1.example>"
         assert_clean_stop(bot)
-    assert bot.stdout() == ""
+    assert bot.stdout().splitlines() == [ready_line(bot_env)]
     url = bot_env["DATABASE_URL"]
     assert count(url, Ticket) == 1
     assert count(url, RawMail, RawMail.source.like("smtp:%")) == 1
     assert count(url, Spool) == 0
+
+
+def ready_line(env: dict[str, str]) -> str:
+    return (f"ticketbot is ready: mail in on smtp://{env['TICKETBOT_SMTP_LISTEN']}, "
+            f"web face on http://localhost:{web_port(env)}, clock running. "
+            "Next, in a second terminal: .venv/bin/ticketbot send-test-mail")
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([ticketbot_exe(), *args], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=HANG)
+
+
+def test_quick_start_ready_line_test_mail_and_its_reference(bot_env, tmp_path):
+    """The README's quick start: `make run` says it is ready and what to try, without a
+    warning; `send-test-mail` needs nothing installed; SMTP's `queued as` names the mail
+    (a different reference per mail) and `ticketbot mail REF` tells what became of it."""
+    with bot_process(["run"], bot_env, tmp_path) as bot:
+        wait_until(lambda: "ticketbot is ready" in bot.stdout(), HANG, "the ready line", bot)
+        assert bot.stdout().splitlines() == [ready_line(bot_env)]
+        refs = []
+        for sender in ("jan@klant.example", "piet@klant.example"):
+            sent = run_cli(["send-test-mail", "--from", sender], bot_env, tmp_path)
+            assert sent.returncode == 0, sent.stderr
+            said = sent.stdout.splitlines()[0]
+            assert said.startswith(f"sent: {sender} -> {ADDRESS} at smtp://")
+            refs.append(said.rpartition("queued as ")[2])
+            # it waits for the ticket, so the README's next command finds it
+            assert sent.stdout.splitlines()[1].startswith(f"it became ticket [TB-{len(refs)}] (created)")
+        assert all(len(r) == 12 and int(r, 16) >= 0 for r in refs) and refs[0] != refs[1]
+        wait_until(lambda: count(bot_env["DATABASE_URL"], Ticket) == 2, HANG, "two tickets", bot)
+        fate = run_cli(["mail", refs[1]], bot_env, tmp_path)
+        assert fate.returncode == 0, fate.stderr
+        row = fate.stdout.splitlines()[-1].split()
+        assert row[:3] == [refs[1], "created", "[TB-2]"]
+        missing = run_cli(["mail", "0" * 12], bot_env, tmp_path)
+        assert (missing.returncode, missing.stderr) == (2, f"ticketbot: no mail with reference {'0' * 12}\n")
+        assert_clean_stop(bot)
+    # a normal start and stop warns of nothing (APScheduler's "Adding job tentatively",
+    # bolt's "token will be unused" were such lines)
+    assert [line for line in bot.stderr().splitlines() if "WARNING" in line or "arning" in line] == []
+
+
+def test_send_test_mail_without_a_running_bot_is_a_one_line_error(bot_env, tmp_path):
+    res = run_cli(["send-test-mail"], bot_env, tmp_path)
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.startswith(f"ticketbot: could not hand the test mail to smtp://{bot_env['TICKETBOT_SMTP_LISTEN']}")
+    assert res.stderr.count("\n") == 1
 
 
 def test_imap_mail_becomes_ticket(bot_env, tmp_path):
@@ -293,6 +341,7 @@ def test_procfile_web_and_clock_processes(bot_env, tmp_path):
             wait_until(lambda: "clock started" in clock.stderr(), HANG, "the clock", clock)
             # fixed ids: a restart replaces the jobs, never adds a second copy
             assert sorted(jobs()) == ["ticketbot-contracts_ending",
+                                      "ticketbot-invoice_holds_export",
                                       "ticketbot-monthly_report", "ticketbot-open_complaints_report",
                                       "ticketbot-sweep"]
             assert_clean_stop(clock)
@@ -416,4 +465,8 @@ def test_web_serves_slack_events_in_http_mode(bot_env, tmp_path):
             assert_clean_stop(web)
         assert "Slack: events at /slack/events (HTTP mode)" in web.stderr()
         assert BOT_TOKEN not in web.stderr()
+        # the one warning is the bad signature's (bolt's "`token` will be unused" is not said)
+        warnings = [line.partition(" WARNING ")[2] for line in web.stderr().splitlines()
+                    if " WARNING " in line]
+        assert [w.split(":")[0] for w in warnings] == ["bot.slack"], warnings
     assert count(env["DATABASE_URL"], Ticket, Ticket.channel == "slack") == 1

@@ -14,7 +14,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, update
+from sqlalchemy import create_engine, inspect, text, update
 
 from bot.cli import main
 from bot.store.models import Ticket, make_engine
@@ -348,10 +348,13 @@ def test_outbox_lists_queued_then_send_writes_files(cli, cli_env, tmp_path):
 
 # --------------------------------------------------------------------------- db, errors
 def test_db_upgrade_creates_the_schema_and_is_idempotent(cli, cli_env):
+    said = []
     for _ in range(2):
         rc, out, err = cli("db", "upgrade")
         assert (rc, out) == (0, "")
-        assert err.strip().splitlines()[-1] == "database is up to date"
+        said.append(err.strip().splitlines()[-1].split(":")[0])
+    assert said == ["database created", "database is up to date"]
+    assert "password" not in err and cli_env["DATABASE_URL"].rpartition("/")[2] in err
     engine = create_engine(cli_env["DATABASE_URL"])
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
@@ -386,7 +389,7 @@ def test_console_script_end_to_end(cli_env, tmp_path):
     write(folder / "9.eml", customer_mail(1, message_id="s1@customer.example"))  # same id
     res = run_script(["db", "upgrade"], cli_env, tmp_path)
     assert res.returncode == 0, res.stderr
-    assert res.stderr.splitlines() == ["database is up to date"]
+    assert [line.split(":")[0] for line in res.stderr.splitlines()] == ["database created"]
 
     res = run_script(["ingest", "--json", "--workers", "2", str(folder)], cli_env, tmp_path)
     assert res.returncode == 0, res.stderr
@@ -596,3 +599,25 @@ def test_sweep_now_runs_due_work_once_and_delivers(cli, cli_env, tmp_path):
     assert rc == 0 and json.loads(out)["status"] == "resolved"
     rc, out, err = cli("sweep", "--now", "tomorrow")
     assert rc == 2 and "use an ISO time" in err
+
+
+# --------------------------------------------------------------------------- backup
+def test_backup_copies_the_sqlite_database_and_refuses_what_it_cannot(cli, cli_env, tmp_path,
+                                                                     monkeypatch):
+    mails = tmp_path / "in"
+    for i in range(3):
+        write(mails / f"{i}.eml", customer_mail(i, message_id=f"b{i}@customer.example"))
+    assert cli("ingest", str(mails))[0] == 0
+    copy = tmp_path / "backups" / "copy.sqlite3"
+    rc, out, err = cli("backup", str(copy))
+    assert (rc, err) == (0, "")
+    assert out.startswith(f"backed up {tmp_path}/ticketbot.sqlite3 to {copy} (")
+    engine = create_engine(f"sqlite:///{copy}")
+    with engine.connect() as conn:
+        assert conn.scalar(text("select count(*) from ticket")) == 3
+    engine.dispose()
+    # never over an existing file, never a PostgreSQL database
+    assert cli("backup", str(copy))[2] == f"ticketbot: {copy} exists already; name a new file\n"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://desk:secret@db.example/tickets")
+    rc, out, err = cli("backup", str(tmp_path / "pg.dump"))
+    assert rc == 2 and out == "" and "pg_dump" in err and "secret" not in err

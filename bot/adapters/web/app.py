@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from bot.adapters.web import auth, pages
+from bot.adapters.web import api, auth, pages, portal
 from bot.desk import queries
 from bot.desk.context import Desk
 
@@ -47,7 +47,9 @@ def create_app(desk: Desk, health: Callable[[], dict[str, Any]] | None = None) -
     health_fn = health or (lambda: queries.health(desk))
     auth.configure(app, desk)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)  # /api/v1: the REST API, by Bearer token (api.py)
     app.context_processor(pages.template_globals)
+    portal.register(app, desk)  # the customer portal, /portal (bot/adapters/web/portal.py)
 
     def health_endpoint():
         try:
@@ -70,6 +72,8 @@ def create_app(desk: Desk, health: Callable[[], dict[str, Any]] | None = None) -
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            return api.http_error(exc)
         if _wants_json():
             return jsonify({"error": exc.description or exc.name}), exc.code
         return render_template("error.html", code=exc.code, title=exc.name,
@@ -78,6 +82,8 @@ def create_app(desk: Desk, health: Callable[[], dict[str, Any]] | None = None) -
     @app.errorhandler(Exception)
     def internal_error(exc: Exception):
         log.exception("error handling %s %s", request.method, request.path)
+        if request.path.startswith("/api/"):
+            return api.internal_error()
         if _wants_json():
             return jsonify({"error": "internal error; see the server log"}), 500
         return render_template("error.html", code=500, title="Something went wrong",

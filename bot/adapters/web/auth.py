@@ -60,6 +60,15 @@ class RateLimit:
                     del self.hits[k]
             return True
 
+    def retry_after(self, key: str) -> int:
+        """Whole seconds until ``key`` may hit again (at least 1)."""
+        now = self.monotonic()
+        with self.lock:
+            q = self.hits.get(key)
+            if not q or len(q) < self.limit:
+                return 1
+            return max(1, int(q[0] + self.window - now + 0.999))
+
 
 def desk() -> Desk:
     return current_app.config["DESK"]
@@ -93,7 +102,12 @@ def load_person() -> None:
 
 
 def require_sign_in():
-    """Before every request: signed in, or the sign-in page (or 403 for a form post)."""
+    """Before every request: signed in, or the sign-in page (or 403 for a form post).
+    Not for the REST API (/api/): a Bearer token, never the cookie, is who calls it
+    (bot/adapters/web/api.py), so it needs no CSRF token either."""
+    if request.path.startswith("/api/"):
+        g.person = g.actor = None
+        return None
     load_person()
     if request.method == "POST" and request.endpoint != "slack_events":
         check_csrf()

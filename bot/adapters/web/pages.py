@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 
 from bot.adapters.web.texts import translator
 from bot.core.time.humanize import when
-from bot.desk import actions, board, customer_csv, queries, reports
+from bot.desk import actions, board, customer_csv, queries, reports, timesheet
 from bot.desk.actions import ACTION_KINDS
 from bot.desk.context import Desk
 from bot.desk.errors import NotAllowed, Refused
@@ -88,6 +88,13 @@ def attachment(number: int, attachment_id: int):
     a = board.attachment(desk(), g.actor, number, attachment_id)
     if a is None:
         abort(404, "There is no such file on this ticket.")
+    return download(a)
+
+
+def download(a: dict[str, Any]) -> Response:
+    """An attachment as a download, never rendered: a type a browser would run becomes
+    octet-stream, the name is quoted, the response sandboxed. (The REST API serves its
+    files with this as well.)"""
     ctype = (a["type"] or "").split(";")[0].strip().lower() or "application/octet-stream"
     if ACTIVE_TYPES.search(ctype) or not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", ctype):
         ctype = "application/octet-stream"
@@ -197,6 +204,21 @@ def set_field(number: int):
                 "Field saved.")
 
 
+@bp.post("/tickets/<int:number>/time")
+def log_time(number: int):
+    return _run(number, lambda: actions.log_time(desk(), g.actor, number, _form_text("duration", True),
+                                                 _form_text("note") or None),
+                "Time logged.")
+
+
+@bp.post("/tickets/<int:number>/hold")
+def hold_invoice(number: int):
+    release = request.form.get("release") == "1"
+    return _run(number, lambda: actions.hold_invoice(desk(), g.actor, number,
+                                                     _form_text("invoice", True), release=release),
+                "Invoice released." if release else "Invoice on hold.")
+
+
 def template_globals() -> dict[str, Any]:
     rs = desk().ruleset
     lang = rs.default_language
@@ -227,7 +249,23 @@ def _report():
 def report_page():
     r = _report()
     return render_template("reports.html", r=r, charts=reports.CHARTS,
+                           time=timesheet.time_report(desk(), g.actor, r["month"]),
                            printable=request.args.get("print") == "1")
+
+
+@bp.get("/reports/time.csv")
+def time_csv():
+    """Time logged in the month per person, customer and kind (`ticketbot time-report --csv`)."""
+    month = request.args.get("month") or reports.default_month(desk())
+    try:
+        text = timesheet.to_csv(timesheet.time_report(desk(), g.actor, month))
+    except NotAllowed as exc:
+        abort(403, str(exc))
+    except Refused as exc:
+        abort(400, str(exc))
+    resp = Response("\ufeff" + text, mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="time-{month}.csv"'
+    return resp
 
 
 @bp.get("/reports.csv")

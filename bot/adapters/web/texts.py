@@ -88,6 +88,12 @@ NL: dict[str, str] = {
     "or": "of", "Sign in with Slack": "Aanmelden met Slack",
     "Your Slack account is not one of the desk's people (rules.yaml). Ask the desk's administrator to add you.":
         "Uw Slack-account hoort niet bij de mensen van de balie (rules.yaml). Vraag de beheerder u toe te voegen.",
+    "Time and invoices": "Tijd en facturen", "Time logged": "Bestede tijd", "duration": "duur",
+    "note": "notitie", "Log time": "Tijd vastleggen", "Invoices on hold": "Facturen on hold",
+    "none": "geen", "invoice number": "factuurnummer", "Hold": "Vasthouden", "Release": "Vrijgeven",
+    "Invoice on hold.": "Factuur on hold gezet.", "Invoice released.": "Factuur vrijgegeven.",
+    "Time logged.": "Tijd vastgelegd.", "Person": "Persoon", "entries": "regels", "time": "tijd",
+    "No time logged in this month.": "Geen tijd vastgelegd in deze maand.",
 }
 
 

@@ -55,3 +55,12 @@ def prepare(raw: bytes, source: str, own_addresses: Iterable[str] = ()) -> Prepa
         log.exception("parser failed on %s", source)
         return Prepared(source, raw, sha, None, f"parser error: {type(exc).__name__}: {exc}")
     return Prepared(source, raw, sha, msg)
+
+
+MAIL_REF_LENGTH = 12
+
+
+def mail_ref(raw: bytes) -> str:
+    """A mail's short reference, given in the SMTP answer (`queued as 3fa9c2d1e0b7`): the
+    start of its SHA-256, which the kept raw mail carries too."""
+    return hashlib.sha256(raw).hexdigest()[:MAIL_REF_LENGTH]

@@ -463,6 +463,14 @@ def _slack(c: _Checker, top: Located, kinds, roles) -> dict:
             out["undo_seconds"] = v
         else:
             c.add(marks["undo_seconds"], "slack: undo_seconds must be a number of seconds, 0 to 3600")
+    if "intake_reaction" in sec:
+        v = sec["intake_reaction"]
+        name = v.strip().strip(":").lower() if isinstance(v, str) else ""
+        if re.fullmatch(r"[a-z0-9_+'-]{1,100}", name):
+            out["intake_reaction"] = name
+        else:
+            c.add(marks["intake_reaction"], "slack: intake_reaction must be an emoji name like "
+                                            "ticket (the reaction :ticket:)")
     return out
 
 

@@ -35,22 +35,28 @@ DEFAULT_LIMITS = {"new_tickets_per_sender_per_hour": 20,
                   "new_tickets_per_domain_per_hour": 60,
                   "notices_per_person_per_hour": 30}
 LIMIT_KEYS = set(DEFAULT_LIMITS)
-SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds"}
+SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds",
+              "intake_reaction"}
 SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 DEFAULT_SLACK: dict[str, Any] = {"channels": {}, "intake": (), "explicit": (), "note_prefix": "note:",
-                                 "reply_prefix": "reply:", "undo_seconds": 60}
+                                 "reply_prefix": "reply:", "undo_seconds": 60,
+                                 # a reaction (e.g. ticket) that makes any message a ticket
+                                 "intake_reaction": None}
 DEFAULT_KEYS = {"owner", "language", "ack", "timezone", "calendar"}
-SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending", "monthly_report"}
+SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending", "monthly_report", "invoice_holds_export"}
 JOB_KEYS = {"open_complaints_report": {"cron", "to"},
             "contracts_ending": {"cron", "within", "notify_customer", "customer_template"},
-            "monthly_report": {"cron", "to", "calendar"}}
+            "monthly_report": {"cron", "to", "calendar"},
+            "invoice_holds_export": {"cron", "to"}}
 DEFAULT_SCHEDULE: dict[str, dict[str, Any]] = {
     "open_complaints_report": {"cron": "0 8 * * mon", "to": "sales_manager"},
     # tried at 08:00 on the weekdays of the month's first week; sent on its first working
     # day by `calendar` (holidays included), about the month before
     "monthly_report": {"cron": "0 8 1-7 * mon-fri", "to": "sales_manager", "calendar": "office"},
     "contracts_ending": {"cron": "0 8 * * mon", "within": 60, "notify_customer": False,
-                         "customer_template": "contract-ending"}}
+                         "customer_template": "contract-ending"},
+    # the invoices on hold, as CSV, to receivables (off unless rules.yaml sets a cron)
+    "invoice_holds_export": {"cron": None, "to": "receivables"}}
 # `webhooks:` subscriptions (bot/desk/webhooks.py): each posts the named events, signed
 # with the secret in the environment variable `secret_env` (TICKETBOT_WEBHOOK_...).
 WEBHOOK_KEYS = {"name", "url", "events", "secret_env", "description"}

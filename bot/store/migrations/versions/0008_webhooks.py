@@ -2,14 +2,14 @@
 subscriptions) and each one's delivery health
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0011
 Create Date: 2026-11-30 11:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
