@@ -2,7 +2,7 @@
 
     make bench                      # everything, 10,000 mails
     python -m bench --mails 2000    # smaller corpus
-    python -m bench --only e2e      # e2e | imap | smtp | latency | big | sweep | parse | routing
+    python -m bench --only e2e      # e2e | imap | smtp | latency | big | sweep | parse | routing | web | webhooks
     python -m bench --only e2e --e2e-workers 1 2 4   # scale-out on PostgreSQL
     python -m bench --only routing --misroutes   # the routing score and every misroute
     python -m bench --only sweep --tickets 100000   # the SLA sweep on a smaller table
@@ -280,7 +280,8 @@ def main(argv=None) -> int:
     ap.add_argument("--e2e-mails", type=int, default=2_000)
     ap.add_argument("--e2e-workers", type=int, nargs="+", default=[1],
                     help="e2e: worker processes on PostgreSQL (e.g. 1 2 4)")
-    ap.add_argument("--only", choices=["e2e", "imap", "smtp", "latency", "big", "sweep", "parse", "routing", "web"],
+    ap.add_argument("--only", choices=["e2e", "imap", "smtp", "latency", "big", "sweep", "parse", "routing", "web",
+                                       "webhooks"],
                     action="append")
     ap.add_argument("--misroutes", action="store_true",
                     help="routing: list every misroute with its explain trace")
@@ -292,7 +293,7 @@ def main(argv=None) -> int:
     ap.add_argument("--web-requests", type=int, default=30, help="web: timed requests per page")
     ap.add_argument("--web-db", choices=["sqlite", "postgres"], action="append", help="web: only this database")
     args = ap.parse_args(argv)
-    only = set(args.only or ["e2e", "imap", "smtp", "latency", "big", "sweep", "parse", "routing", "web"])
+    only = set(args.only or ["e2e", "imap", "smtp", "latency", "big", "sweep", "parse", "routing", "web", "webhooks"])
     rows: list[tuple[str, str, str]] = []
     tmp = Path(tempfile.mkdtemp(prefix="tb-bench-"))
     if "e2e" in only:
@@ -345,6 +346,13 @@ def main(argv=None) -> int:
                 print(f"SLA sweep on {db}: writing {args.tickets:,} tickets ...", file=sys.stderr)
                 r = sweep.bench_sweep(tmp, db, pg, args.tickets, args.open, args.due, _receive)
                 rows.extend(sweep.rows_for(db, r, args.tickets, args.open, args.due))
+    if "webhooks" in only:
+        from bench import webhooks
+
+        with Postgres(tmp / "pg-webhooks") as pg:
+            for db in ("sqlite", "postgres"):
+                print(f"webhook fan-out on {db}: 1,000 events to 3 receivers ...", file=sys.stderr)
+                rows.extend(webhooks.rows_for(db, webhooks.bench_fanout(tmp, db, pg)))
     if "routing" in only:
         from bench import routing
 

@@ -33,7 +33,19 @@ from bot.core import report
 from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
 from bot.core.worktime import format_minutes
-from bot.desk import actions, api_tokens, corrections, customer_csv, fulltext, holds, jobs, portal, queries, timesheet
+from bot.desk import (
+    actions,
+    api_tokens,
+    corrections,
+    customer_csv,
+    fulltext,
+    holds,
+    jobs,
+    portal,
+    queries,
+    timesheet,
+    webhooks,
+)
 from bot.desk.actor import Actor
 from bot.desk.context import Desk, utcnow
 from bot.desk.errors import Refused
@@ -235,6 +247,32 @@ def cmd_outbox(settings: Settings, args) -> int:
     else:
         _print_table(rows, ["id", "ticket", "channel", "to", "subject", "status", "attempts",
                             "last_error"])
+    return 0
+
+
+def cmd_webhooks(settings: Settings, args) -> int:
+    """Webhook subscriptions with their state, and the recent deliveries."""
+    desk = _open(settings, args, rules=True)  # rules.yaml's subscriptions, synced
+    actor = _actor(args, desk)
+    if args.enable:
+        webhooks.enable(desk, actor, args.enable)
+        print(f"webhook {args.enable}: enabled", file=sys.stderr)
+    subs = webhooks.list_subscriptions(desk, actor)
+    recent = webhooks.recent_deliveries(desk, actor, args.limit, args.name)
+    if args.json:
+        print(json.dumps({"subscriptions": subs, "deliveries": recent}, ensure_ascii=False,
+                         indent=1))
+        return 0
+    rows = [{**d, "events": ",".join(d["events"]),
+             "secret": "set" if d["secret_set"] else f"{d['secret_env']} NOT SET",
+             "queued/sent/failed": "/".join(str(d["deliveries"].get(k, 0))
+                                            for k in ("queued", "sent", "failed"))}
+            for d in subs]
+    _print_table(rows, ["name", "source", "state", "url", "events", "secret", "queued/sent/failed",
+                        "last_error"])
+    print()
+    _print_table(recent, ["id", "subscription", "event", "ticket", "status", "attempts",
+                          "created_at", "last_error"])
     return 0
 
 
@@ -737,6 +775,12 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--status")
     o.add_argument("--json", action="store_true")
     o.add_argument("--send", action="store_true", help="deliver what is due now, then list")
+    wh = sub.add_parser("webhooks", help="webhook subscriptions with their state, and recent "
+                                         "deliveries (status, attempts, last error)")
+    wh.add_argument("--json", action="store_true")
+    wh.add_argument("--limit", type=int, default=20, help="recent deliveries shown (default 20)")
+    wh.add_argument("--name", help="deliveries of this subscription only")
+    wh.add_argument("--enable", metavar="NAME", help="deliver to a disabled subscription again")
     d = sub.add_parser("db", help="database maintenance")
     d.add_argument("action", choices=["upgrade"])
     c = sub.add_parser("check-rules", help="validate rules.yaml: every problem with file, line, column")
@@ -900,7 +944,7 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
             "kind": cmd_work, "new": cmd_new, "holds": cmd_holds, "hold": cmd_hold, "time": cmd_time,
-            "time-report": cmd_time_report}
+            "time-report": cmd_time_report, "webhooks": cmd_webhooks}
 
 
 def cmd_api_token(settings: Settings, args) -> int:

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, exists, or_, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.config import Settings
 from bot.core.domain import Channel, OutboxStatus
@@ -32,7 +32,8 @@ RECORD_EVERY = 0.5  # seconds: a batch still sending records what it has sent so
 
 # Lanes: each delivers its own channels, in its own thread, so mail never waits behind
 # Slack's pacing (one post per second per channel, Retry-After) or a Slack outage.
-LANES: dict[str, tuple[str, ...]] = {"mail": (Channel.MAIL,), "slack": (Channel.SLACK,)}
+LANES: dict[str, tuple[str, ...]] = {"mail": (Channel.MAIL,), "slack": (Channel.SLACK,),
+                                     "webhook": (Channel.WEBHOOK,)}
 
 
 def backoff(attempts: int, base: float, cap: float) -> timedelta:
@@ -57,6 +58,8 @@ class OutboxSender:
                 or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
             if lane is not None:
                 q = q.where(Outbox.channel.in_(LANES[lane]))
+            if lane is None or Channel.WEBHOOK in LANES[lane]:
+                q = q.where(_in_order())
             return list(s.scalars(q.order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)))
 
     def next_due_at(self, lane: str | None = None) -> datetime | None:
@@ -64,6 +67,8 @@ class OutboxSender:
             q = select(Outbox.next_attempt_at).where(Outbox.status == OutboxStatus.QUEUED)
             if lane is not None:
                 q = q.where(Outbox.channel.in_(LANES[lane]))
+            if lane is None or Channel.WEBHOOK in LANES[lane]:
+                q = q.where(_in_order())
             return s.scalar(q.order_by(Outbox.next_attempt_at).limit(1))
 
     def run_once(self, now: datetime, limit: int = 100, lane: str | None = None) -> dict[str, int]:
@@ -236,7 +241,9 @@ class OutboxSender:
             _after_sent(s, row, now)
             log.info("outbox %s: sent %s to %s (ticket %s)", oid, row.purpose, row.to_addr,
                      row.ticket_id)
-        elif outcome == "retry" and row.attempts < self.settings.outbox_max_attempts:
+        elif outcome == "retry" and (row.attempts < self.settings.outbox_max_attempts
+                                     # a webhook's transport gives up itself, after days
+                                     or row.channel == Channel.WEBHOOK):
             row.last_error = error
             delay = backoff(row.attempts, self.settings.outbox_retry_base,
                             self.settings.outbox_retry_max)
@@ -262,6 +269,16 @@ class OutboxSender:
             log.error("outbox %s: gave up after %d attempts: %s (ticket %s)", oid,
                       row.attempts, error, row.ticket_id)
         return outcome
+
+
+def _in_order() -> ColumnElement[bool]:
+    """A webhook delivery waits while an earlier one to the same subscription about the
+    same ticket is still queued (retrying): receivers get each ticket's events in order."""
+    earlier = aliased(Outbox)
+    return or_(Outbox.channel != Channel.WEBHOOK, Outbox.ticket_id.is_(None), ~exists().where(
+        earlier.channel == Channel.WEBHOOK, earlier.ticket_id == Outbox.ticket_id,
+        earlier.to_addr == Outbox.to_addr, earlier.status == OutboxStatus.QUEUED,
+        earlier.id < Outbox.id))
 
 
 def _in_thread(s: Session, row: Outbox) -> Outbox | SimpleNamespace | None:

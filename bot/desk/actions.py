@@ -31,7 +31,7 @@ from bot.core.mail.language import detect_language
 from bot.core.mail.prepare import Prepared, prepare
 from bot.core.worktime import DurationError, format_minutes, parse_minutes
 from bot.desk import cancellation_workflow as cancellations
-from bot.desk import directory, holds, intake, outgoing, portal, routing, sla_state, slack_posts
+from bot.desk import directory, holds, intake, outgoing, portal, routing, sla_state, slack_posts, webhooks
 from bot.desk.actor import Actor, Verb, check, check_customer
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -86,6 +86,8 @@ def reply(desk: Desk, actor: Actor, number: int, text: str, *, delay_seconds: fl
             context={**outgoing.reply_context(desk, t, text, actor.key),
                      "portal_link": outgoing.portal_link(s, desk, t, now)})
         row.next_attempt_at = now + timedelta(seconds=delay_seconds)
+        record(s, t, now, actor.key, "replied", {"via": actor.via, "message_id": row.message_id,
+                                                 "send_at": row.next_attempt_at.isoformat()})
         if files:
             row.headers = {**(row.headers or {}), "files": [
                 {k: f.get(k) for k in ("name", "mimetype", "size", "url")} for f in files]}
@@ -154,6 +156,7 @@ def cancel_reply(desk: Desk, actor: Actor, number: int, slack_ref: str, *,
             return False
         row, msg = found
         row.status = OutboxStatus.CANCELLED
+        webhooks.cancel_reply(s, t.id, row.message_id)
         if msg is not None:
             s.delete(msg)
         before = (row.headers or {}).get("undo") or {}
@@ -238,10 +241,12 @@ def resolve(desk: Desk, actor: Actor, number: int, note: str | None = None,
         if t.status in CLOSED:
             raise Refused(f"ticket {t.id} is already {t.status}")
         old = t.status
+        met = sla_state.satisfied(t, first=True, answered=True, resolved=True)
         if t.first_action_at is None:
             t.first_action_at = now
         t.status, t.resolved_at, t.waiting_since, t.awaiting_since = Status.RESOLVED, now, None, None
         sla_state.refresh(s, desk.ruleset, t)
+        sla_state.record_met(s, t, now, met)
         t.updated_at = now
         record(s, t, now, actor.key, "resolved", {"from": old}, note)
         holds.release(s, t, None, now, actor.key, "the ticket was resolved")

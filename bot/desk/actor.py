@@ -64,9 +64,13 @@ class Verb(enum.StrEnum):
     OPEN = "open"  # open a ticket on behalf of a customer (a call, a forward, a Slack message)
     HOLD = "hold"  # put an invoice on hold from collection, or release it
     TIME = "time"  # log time spent on a ticket
+    WEBHOOKS = "webhooks"  # add, remove, enable webhook subscriptions
 
 
 UNVERIFIED_MAY = frozenset({Verb.NOTE})
+# Where the desk's data goes is the operator's to decide (rules.yaml, the command line, a
+# trusted integration): webhook subscriptions send tickets to another system.
+OPERATOR_ONLY = frozenset({Verb.WEBHOOKS})
 CUSTOMER_MAY = frozenset({Verb.PORTAL_VIEW, Verb.PORTAL_REPLY, Verb.PORTAL_REQUEST, Verb.PORTAL_DECIDE})
 
 
@@ -164,6 +168,9 @@ def refusal(actor: Actor, verb: Verb) -> str | None:
     if not actor.verified and verb not in UNVERIFIED_MAY:
         return ("the mail does not answer a notification sent to this address, so its "
                 "command was not run (kept as a note)")
+    if verb in OPERATOR_ONLY:
+        return ("webhook subscriptions are changed by the operator (rules.yaml, `ticketbot "
+                "webhooks`) or a trusted integration (the API)")
     return None
 
 

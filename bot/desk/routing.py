@@ -21,6 +21,7 @@ from bot.core.rules.facts import Facts
 from bot.core.rules.schema import ADVISOR, RuleSet
 from bot.desk import directory
 from bot.desk.errors import Refused
+from bot.desk.events import record
 from bot.store.models import Event, Ticket, Watcher
 
 # Re:, RE:, AW:, Antw:, Odp:, SV:, Vs: (one or more, as mail programs stack them)
@@ -107,6 +108,6 @@ def reassign(s: Session, rs: RuleSet, ticket: Ticket, target: str, by: str, reas
     ticket.owner = person
     ticket.owner_role = role
     ticket.updated_at = now
-    s.add(Event(ticket=ticket, at=now, actor=by, action="reassigned",
-                detail={"from": old, "to": person, "role": ticket.owner_role}, reason=reason.strip()))
+    record(s, ticket, now, by, "reassigned", {"from": old, "to": person, "role": ticket.owner_role},
+           reason.strip())
     return person

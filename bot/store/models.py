@@ -542,6 +542,27 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
 
 
+class WebhookSubscription(Base):
+    """Where webhook events go (bot/desk/webhooks.py): the subscriptions of rules.yaml
+    (source "rules", kept in step with the file, read-only) and those added through the
+    desk (the API). Also each one's delivery health: failing since when, disabled."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list] = mapped_column(JSON)
+    secret_env: Mapped[str] = mapped_column(String(100))  # the variable holding the secret
+    source: Mapped[str] = mapped_column(String(20), default="rules")  # rules | desk
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    failing_since: Mapped[datetime | None]  # the first failure since the last success
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]  # set after TICKETBOT_WEBHOOK_DISABLE_DAYS of failure
+
+
 class InvoiceHold(Base):
     """An invoice kept from collection while a complaint about it is open (aftersales
     procedure 001, receivables): from the customer's text, a ticket field or by hand;

@@ -7,6 +7,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Collection
 from datetime import timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -46,6 +47,9 @@ from bot.core.rules.schema import (
     SLACK_KEYS,
     STAFF_LANGUAGES,
     TOP_KEYS,
+    WEBHOOK_KEYS,
+    WEBHOOK_SECRET_ENV,
+    WEBHOOK_SETTINGS,
     WORKFLOWS,
     Condition,
     Kind,
@@ -55,8 +59,10 @@ from bot.core.rules.schema import (
     Rule,
     RulesError,
     RuleSet,
+    Webhook,
 )
 from bot.core.time import sla_policy
+from bot.core.webhooks import EVENTS as WEBHOOK_EVENTS
 
 CondTest = Callable[[Facts], bool | str]
 
@@ -274,6 +280,7 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
                                                  default_timezone)
     slack = _slack(c, top, kinds, roles)
     limits = _limits(c, top)
+    webhooks = _webhooks(c, top)
     if c.problems:
         raise RulesError(c.problems)
     return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
@@ -281,7 +288,7 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
                    default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
                    timezone=tz, calendars=calendars, policies=policies, schedule=schedule,
                    default_calendar=str(defaults.get("calendar", "office")),
-                   slack=slack, limits=limits, scopes=c.scopes)
+                   slack=slack, limits=limits, scopes=c.scopes, webhooks=webhooks)
 
 
 def _scopes(c: _Checker, top: Located) -> Scopes:
@@ -333,6 +340,94 @@ def _limits(c: _Checker, top: Located) -> dict[str, int]:
         else:
             out[key] = value
     return out
+
+
+def _webhooks(c: _Checker, top: Located) -> tuple[Webhook, ...]:
+    """`webhooks:` a list of {name, url, events, secret_env}: an http(s) URL, known
+    events, and the name of the environment variable holding the signing secret (the
+    secret itself never goes into this file)."""
+    raw = top.get("webhooks")
+    if raw is None:
+        return ()
+    where = top.value_marks.get("webhooks", top.mark)
+    if not isinstance(raw, list):
+        c.add(where, f"webhooks must be a list of subscriptions, not {_shape(raw)}")
+        return ()
+    out: list[Webhook] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        at = _mark(raw, i, where)
+        m = c.mapping(item, at, f"webhooks: item {i + 1}")
+        if m is None:
+            continue
+        c.keys(m, WEBHOOK_KEYS, "a webhook")
+        marks = m.value_marks
+        name = m.get("name")
+        if not isinstance(name, str) or not NAME.match(name):
+            c.add(marks.get("name", at), "webhooks: name must be a lower-case word like 'crm' "
+                                         "(letters, digits, _ . -)")
+            name = None
+        elif name in seen:
+            c.add(marks["name"], f"webhooks: name {name!r} is used twice")
+        else:
+            seen.add(name)
+        what = f"webhook {name!r}" if name else "webhooks"
+        url = m.get("url")
+        if url is None:
+            c.add(at, f"{what}: url is missing")
+        elif problem := webhook_url_problem(url):
+            c.add(marks["url"], f"{what}: url {problem}")
+        events: list[str] = []
+        if "events" not in m:
+            c.add(at, f"{what}: events is missing (a list such as [ticket.created])")
+        else:
+            value = m["events"]
+            items = value if isinstance(value, list) else [value]
+            for j, ev in enumerate(items):
+                ev_at = _mark(value, j, marks["events"])
+                if ev not in WEBHOOK_EVENTS:
+                    shown = repr(ev) if isinstance(ev, str) and _PLAIN_KEY.match(ev.replace(".", "_")) \
+                        else _shape(ev)
+                    c.add(ev_at, f"{what}: unknown event {shown}; events: {', '.join(WEBHOOK_EVENTS)}")
+                elif ev not in events:
+                    events.append(ev)
+            if not items:
+                c.add(marks["events"], f"{what}: events is empty")
+        env = m.get("secret_env")
+        if env is None:
+            c.add(at, f"{what}: secret_env is missing (the name of the environment variable "
+                      "that holds the signing secret, e.g. TICKETBOT_WEBHOOK_CRM)")
+        elif not isinstance(env, str) or not WEBHOOK_SECRET_ENV.match(env) or env in WEBHOOK_SETTINGS:
+            c.add(marks["secret_env"], f"{what}: secret_env must name an environment variable "
+                                       "TICKETBOT_WEBHOOK_<NAME> (capitals, digits, _); the secret "
+                                       "itself stays out of this file")
+        if name and isinstance(url, str) and isinstance(env, str) and events:
+            out.append(Webhook(name=name, url=url, events=tuple(events), secret_env=env,
+                               line=at[0]))
+    return tuple(out)
+
+
+def webhook_url_problem(url) -> str | None:
+    """Why `url` cannot be a webhook's address, or None: http(s) with a host, no
+    credentials in it, no fragment."""
+    if not isinstance(url, str) or not url.strip():
+        return f"must be an http(s) address, not {_shape(url)}"
+    if len(url) > 1000:
+        return "is longer than 1000 characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        return f"cannot be read ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return f"has scheme {parts.scheme!r}: only http and https are delivered to"
+    if not parts.hostname:
+        return "has no host"
+    if parts.username or parts.password:
+        return "must not carry a user or password (the signature is the credential)"
+    if parts.fragment:
+        return "must not have a #fragment"
+    return None
 
 
 def _slack(c: _Checker, top: Located, kinds, roles) -> dict:

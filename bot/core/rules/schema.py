@@ -22,7 +22,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "calendars", "schedule",
-            "slack", "limits", "scopes"}
+            "slack", "limits", "scopes", "webhooks"}
 # scopes: words that take a keyword out of what the customer states (`*_stated` conditions),
 # each a list per language (or one list): negation, condition, hypothetical; and how far a
 # negation reaches (words before and after the keyword, in its clause).
@@ -57,6 +57,11 @@ DEFAULT_SCHEDULE: dict[str, dict[str, Any]] = {
                          "customer_template": "contract-ending"},
     # the invoices on hold, as CSV, to receivables (off unless rules.yaml sets a cron)
     "invoice_holds_export": {"cron": None, "to": "receivables"}}
+# `webhooks:` subscriptions (bot/desk/webhooks.py): each posts the named events, signed
+# with the secret in the environment variable `secret_env` (TICKETBOT_WEBHOOK_...).
+WEBHOOK_KEYS = {"name", "url", "events", "secret_env", "description"}
+WEBHOOK_SECRET_ENV = re.compile(r"^TICKETBOT_WEBHOOK_[A-Z0-9_]+$")
+WEBHOOK_SETTINGS = {"TICKETBOT_WEBHOOK_DISABLE_DAYS", "TICKETBOT_WEBHOOK_TIMEOUT"}  # not secrets
 PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone", "language", "notify", "digest_at"}
 # the languages staff read (notices, reports, the web face); customers' mail has de too
 STAFF_LANGUAGES = ("nl", "en", "pl")
@@ -164,6 +169,17 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """A subscription configured in rules.yaml (read-only for the desk and the API)."""
+
+    name: str
+    url: str
+    events: tuple[str, ...]
+    secret_env: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class RuleSet:
     people: dict[str, Person]
     roles: dict[str, Role]
@@ -183,6 +199,7 @@ class RuleSet:
     # flood caps (DEFAULT_LIMITS): nothing is lost past them, staff are told once
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     scopes: Scopes = field(default_factory=Scopes)  # negation, condition, hypothetical words
+    webhooks: tuple[Webhook, ...] = ()  # `webhooks:` subscriptions
 
     def language_of(self, person: Person | None) -> str:
         """The language a person reads the desk in: their own, else the desk's."""
