@@ -70,14 +70,14 @@ class WebhookTransport:
         try:
             result = self._post(sub, row, now)
         except TemporaryFailure as exc:
-            if webhooks.failed(self.desk, name, str(exc), now):
+            if webhooks.failed(self.desk, name, str(exc), now, delivery=row.id):
                 raise PermanentFailure(f"{exc}; webhook {name!r} is disabled") from None
             if now - row.created_at >= timedelta(days=self.settings.webhook_disable_days):
                 raise PermanentFailure(f"{exc}; given up after "
                                        f"{self.settings.webhook_disable_days:g} days") from None
             raise
         except PermanentFailure as exc:
-            webhooks.failed(self.desk, name, str(exc), now)
+            webhooks.failed(self.desk, name, str(exc), now, delivery=row.id)
             raise
         if sub.failing:
             webhooks.delivered(self.desk, name, now)

@@ -91,6 +91,8 @@ class OutboxSender:
         q = select(Outbox.id).where(Outbox.next_attempt_at <= now, *free)
         if lane is not None:
             q = q.where(Outbox.channel.in_(LANES[lane]))
+        if lane is None or Channel.WEBHOOK in LANES[lane]:
+            q = q.where(_in_order())  # one webhook per ticket and receiver at a time, in order
         q = q.order_by(Outbox.next_attempt_at, Outbox.id).limit(limit) \
             .with_for_update(skip_locked=True)
         with self.uow.write() as s:
@@ -222,12 +224,18 @@ class OutboxSender:
                 threading.Event().wait(min(5.0, 0.5 * 2 ** (attempt - 1)))
 
     def _record(self, s: Session, oid: int, outcome: str, error: str | None, data: bytes | None,
-                result: object, retry_after: float | None, now: datetime) -> str:
-        """Write what became of one delivery: sent, a retry time, or failed."""
+                result: object, retry_after: float | None, now: datetime) -> str | None:
+        """Write what became of one delivery: sent, a retry time, or failed. None: the row
+        was cancelled while it was on its way (a webhook subscription disabled by an
+        earlier row of the batch) and did not go: it stays cancelled."""
         row = s.get(Outbox, oid)
         if row is None:  # deleted while it was being sent: nothing left to record
             log.warning("outbox %s: row vanished during delivery (%s)", oid, outcome)
             return outcome
+        if row.status == OutboxStatus.CANCELLED and outcome != "sent":
+            row.claimed_until = None
+            log.info("outbox %s: cancelled while on its way (%s)", oid, error)
+            return None
         row.attempts += 1
         row.claimed_until = None
         if row.channel == Channel.MAIL:

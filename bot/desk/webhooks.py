@@ -175,10 +175,14 @@ def sync_configured(desk: Desk) -> dict[str, int]:
     return counts
 
 
-def _cancel_queued(s: Session, name: str, why: str) -> int:
-    res = s.execute(update(Outbox).where(
-        Outbox.channel == Channel.WEBHOOK, Outbox.to_addr == name,
-        Outbox.status == OutboxStatus.QUEUED).values(status=OutboxStatus.CANCELLED, last_error=why))
+def _cancel_queued(s: Session, name: str, why: str, keep: int | None = None) -> int:
+    """Cancel the subscription's queued deliveries (but `keep`: the one failing now, which
+    its sender records as failed)."""
+    q = update(Outbox).where(Outbox.channel == Channel.WEBHOOK, Outbox.to_addr == name,
+                             Outbox.status == OutboxStatus.QUEUED)
+    if keep is not None:
+        q = q.where(Outbox.id != keep)
+    res = s.execute(q.values(status=OutboxStatus.CANCELLED, last_error=why))
     return int(getattr(res, "rowcount", 0) or 0)
 
 
@@ -316,7 +320,7 @@ def delivered(desk: Desk, name: str, now: datetime) -> None:
             failing_since=None, last_error=None, last_success_at=now))
 
 
-def failed(desk: Desk, name: str, error: str, now: datetime) -> bool:
+def failed(desk: Desk, name: str, error: str, now: datetime, delivery: int | None = None) -> bool:
     """A delivery failed. Returns True when the subscription has now failed for
     TICKETBOT_WEBHOOK_DISABLE_DAYS without a success in between: it is disabled, its
     queued deliveries cancelled, and the operator (rules.yaml `defaults: owner`) told
@@ -332,7 +336,7 @@ def failed(desk: Desk, name: str, error: str, now: datetime) -> bool:
         if now - row.failing_since < timedelta(days=days):
             return False
         row.disabled_at = now
-        cancelled = _cancel_queued(s, name, "the subscription was disabled")
+        cancelled = _cancel_queued(s, name, "the subscription was disabled", keep=delivery)
         detail = {"name": name, "url": row.url, "failing_since": _iso(row.failing_since),
                   "cancelled": cancelled}
         s.add(Event(ticket_id=None, at=now, actor="system", action="webhook-disabled",
