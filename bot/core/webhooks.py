@@ -15,7 +15,7 @@ from typing import Any
 
 EVENTS = ("ticket.created", "ticket.assigned", "ticket.replied", "ticket.resolved",
           "ticket.reopened", "sla.reminder_due", "sla.breached", "sla.met",
-          "cancellation.outcome", "task.created", "task.done")
+          "cancellation.outcome", "task.created", "task.done", "invoice.held", "invoice.released")
 
 # desk history action -> the webhook event it is
 BY_ACTION = {"created": "ticket.created", "reassigned": "ticket.assigned",
@@ -23,7 +23,9 @@ BY_ACTION = {"created": "ticket.created", "reassigned": "ticket.assigned",
              "resolved": "ticket.resolved", "reopened": "ticket.reopened",
              "sla-remind": "sla.reminder_due", "sla-breach": "sla.breached", "sla-met": "sla.met",
              "cancellation-retained": "cancellation.outcome",
-             "cancellation-lost": "cancellation.outcome", "task-done": "task.done"}
+             "cancellation-lost": "cancellation.outcome", "task-done": "task.done",
+             # an invoice kept from collection while its complaint is open (accounting)
+             "invoice-hold": "invoice.held", "invoice-released": "invoice.released"}
 
 HEADER_EVENT = "X-Ticketbot-Event"
 HEADER_DELIVERY = "X-Ticketbot-Delivery"

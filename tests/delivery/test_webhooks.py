@@ -31,7 +31,7 @@ from tests.support.webhook_receiver import Receiver
 
 ALL = ("ticket.created", "ticket.assigned", "ticket.replied", "ticket.resolved", "ticket.reopened",
        "sla.reminder_due", "sla.breached", "sla.met", "cancellation.outcome", "task.created",
-       "task.done")
+       "task.done", "invoice.held", "invoice.released")
 CANCEL_NL = ("Geachte heer, mevrouw,\n\nHierbij zeg ik ons contract op. De reden is dat wij "
              "onze winkel sluiten per 1 januari.\n\nMet vriendelijke groet,\nJan Jansen\n")
 
@@ -349,6 +349,7 @@ def test_every_event_kind_from_where_the_desk_records_it(hooked):
     jan = intake.ingest_raw(desk, mail("Klacht over de bezorging", "Goedendag,\n\nDe krant kwam "
                                        "weer niet. Ik ben hier erg ontevreden over.\n", 1), "t1").ticket
     actions.assign(desk, OPERATOR, jan, "rob", "he knows the route")
+    actions.hold_invoice(desk, OPERATOR, jan, "2026-114")  # released when it is resolved
     desk.clock.advance(hours=1)
     actions.reply(desk, who(desk, "rob"), jan, "We zoeken het uit.")  # in time: sla.met
     tag = desk.tag(jan)
@@ -375,6 +376,7 @@ def test_every_event_kind_from_where_the_desk_records_it(hooked):
     assert met == ["first_action", "next_action", "resolution"]
     assert bodies["cancellation.outcome"]["data"]["outcome"] == "lost"
     assert bodies["task.done"]["data"]["task"] == task["data"]["task"]["id"]
+    assert "2026-114" in json.dumps(bodies["invoice.held"]) and "2026-114" in json.dumps(bodies["invoice.released"])
     assert all("slack_ref" not in json.dumps(b) for b in bodies.values())
 
 
