@@ -397,3 +397,34 @@ def test_without_slack_client_settings_there_is_no_slack_sign_in(web):
     client = web.test_client()
     assert 'id="slack-sign-in"' not in client.get("/login").get_data(as_text=True)
     assert client.get("/login/slack").status_code == 404
+
+
+def test_a_ticket_for_a_customer_who_phoned(web, desk):
+    """The web face's door to actions.open_on_behalf: the customer is the contact, the
+    colleague watches, the acknowledgement goes to the customer (or not, unticked)."""
+    client = web.test_client()
+    sign_in(client, desk, "rob@desk.example")
+    page = client.get("/tickets/new").get_data(as_text=True)
+    assert 'name="customer"' in page and 'value="call"' in page
+    token = csrf_of(page)
+    r = client.post("/tickets/new", data={"csrf": token, "customer": "jan@bakkerij-jansen.nl",
+                                          "name": "Jan Jansen", "kind": "call", "ack": "1",
+                                          "text": "Belde: de factuur 2026-114 klopt niet."})
+    assert r.status_code == 302
+    n = int(r.headers["Location"].rstrip("/").rpartition("/")[2])
+    d = queries.ticket_detail(desk, OPERATOR, n)
+    assert d["contact"] == "jan@bakkerij-jansen.nl" and "rob" in d["watchers"]
+    assert any(e["action"] == "on-behalf" and e["actor"] == "rob" for e in d["events"])
+    with desk.sessions() as s:
+        acks = s.scalars(select(Outbox).where(Outbox.ticket_id == n, Outbox.purpose == "ack")).all()
+    assert [a.to_addr for a in acks] == ["jan@bakkerij-jansen.nl"]
+    # no acknowledgement when unticked; a refusal is shown on the form, not a trace
+    r = client.post("/tickets/new", data={"csrf": token, "customer": "piet@bakkerij-jansen.nl",
+                                          "text": "Vraagt naar de tarieven."})
+    m = int(r.headers["Location"].rstrip("/").rpartition("/")[2])
+    with desk.sessions() as s:
+        assert not s.scalars(select(Outbox).where(Outbox.ticket_id == m, Outbox.purpose == "ack")).all()
+    r = client.post("/tickets/new", data={"csrf": token, "customer": "sanne@desk.example", "text": "x"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "desk&#39;s own address" in html and "Traceback" not in html
+    assert client.post("/tickets/new", data={"customer": "jan@bakkerij-jansen.nl", "text": "x"}).status_code == 403

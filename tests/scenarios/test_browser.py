@@ -20,6 +20,7 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.adapters.smtp_out import SMTPTransport
@@ -205,6 +206,17 @@ def test_a_staff_member_works_a_ticket_in_the_browser(browser, make_desk, settin
         wait(browser, lambda d: d.find_elements(By.ID, "import-report"), "the import report")
         shot(browser, "12-customers")
         assert "Drukkerij De Vries" in browser.find_element(By.ID, "customers").text
+        # 11. a customer who phoned: a ticket in their name, acknowledged
+        browser.get(f"{base}/tickets/new")
+        form = browser.find_element(By.ID, "new-ticket")
+        form.find_element(By.NAME, "customer").send_keys("els@drukkerij-devries.nl")
+        form.find_element(By.NAME, "text").send_keys("Belde: wil de proef van de advertentie nog zien.")
+        Select(form.find_element(By.NAME, "kind")).select_by_value("call")
+        shot(browser, "13-new-ticket")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".flash.ok"), "the new ticket")
+        shot(browser, "14-new-ticket-opened")
+        assert "Drukkerij De Vries" in browser.find_element(By.TAG_NAME, "main").text
     finally:
         sink.stop()
         server.stop()

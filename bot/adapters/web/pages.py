@@ -68,6 +68,29 @@ def tickets():
                            kinds=sorted(rs.kinds), states=board.SLA_STATES, sorts=list(board.SORTS))
 
 
+@bp.route("/tickets/new", methods=["GET", "POST"])
+def new_ticket():
+    """A request that reached a colleague first (a phone call, a word in the corridor): a
+    ticket for the customer, through the same desk action as a forward, `/ticket new` and
+    `ticketbot new` (actions.open_on_behalf)."""
+    form: dict[str, str] = {"ack": "1"}
+    error = None
+    if request.method == "POST":
+        form = {k: (request.form.get(k) or "").strip() for k in ("customer", "name", "kind", "text", "ack")}
+        try:
+            opened = actions.open_on_behalf(
+                desk(), g.actor, _form_text("customer", True), form["kind"] or None,
+                _form_text("text", True), ack=form["ack"] == "1", source="web", name=form["name"])
+        except NotAllowed as exc:
+            abort(403, str(exc))
+        except Refused as exc:
+            error = str(exc)
+        else:
+            return _done(opened["number"], "Ticket opened for the customer.")
+    return render_template("new_ticket.html", form=form, error=error,
+                           kinds=sorted(desk().ruleset.kinds))
+
+
 @bp.get("/tickets/<int:number>")
 def ticket(number: int):
     d = queries.ticket_detail(desk(), g.actor, number)

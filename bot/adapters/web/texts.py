@@ -96,6 +96,15 @@ NL: dict[str, str] = {
     "Invoice on hold.": "Factuur on hold gezet.", "Invoice released.": "Factuur vrijgegeven.",
     "Time logged.": "Tijd vastgelegd.", "Person": "Persoon", "entries": "regels", "time": "tijd",
     "No time logged in this month.": "Geen tijd vastgelegd in deze maand.",
+    "New ticket": "Nieuw ticket", "New ticket for a customer": "Nieuw ticket voor een klant",
+    "A customer phoned or asked you: the rules route their ticket as they route mail.":
+        "Een klant belde of vroeg het u: de regels routeren het ticket zoals hun mail.",
+    "Customer's mail address": "Mailadres van de klant", "Name (optional)": "Naam (optioneel)",
+    "as the rules decide": "zoals de regels bepalen",
+    "a phone call (logged as the first action)": "een telefoongesprek (geldt als eerste actie)",
+    "What the customer asked": "Wat de klant vroeg",
+    "Send the customer the acknowledgement": "Stuur de klant de ontvangstbevestiging",
+    "Open the ticket": "Ticket openen", "Ticket opened for the customer.": "Ticket geopend voor de klant.",
 }
 
 
@@ -188,6 +197,15 @@ PL: dict[str, str] = {
     "or": "lub", "Sign in with Slack": "Zaloguj przez Slack",
     "Your Slack account is not one of the desk's people (rules.yaml). Ask the desk's administrator to add you.":
         "Twoje konto Slack nie należy do osób biura (rules.yaml). Poproś administratora o dodanie.",
+    "New ticket": "Nowe zgłoszenie", "New ticket for a customer": "Nowe zgłoszenie dla klienta",
+    "A customer phoned or asked you: the rules route their ticket as they route mail.":
+        "Klient zadzwonił lub zapytał: reguły kierują zgłoszenie tak jak e-mail.",
+    "Customer's mail address": "Adres e-mail klienta", "Name (optional)": "Imię i nazwisko (opcjonalnie)",
+    "as the rules decide": "według reguł",
+    "a phone call (logged as the first action)": "rozmowa telefoniczna (liczy się jako pierwsze działanie)",
+    "What the customer asked": "O co pytał klient",
+    "Send the customer the acknowledgement": "Wyślij klientowi potwierdzenie",
+    "Open the ticket": "Otwórz zgłoszenie", "Ticket opened for the customer.": "Zgłoszenie otwarte dla klienta.",
 }
 
 TABLES = {"nl": NL, "pl": PL}  # English is the key itself
