@@ -26,6 +26,7 @@ from bot.store.unit_of_work import UnitOfWork
 log = logging.getLogger("bot.outbox")
 
 CLAIM_SECONDS = 300
+CLAIM_BATCH = 100  # rows one sender claims at a time (a crash leaves at most these claimed)
 RECORD_ATTEMPTS = 5  # tries to record a delivery's outcome while the database is locked
 RECORD_EVERY = 0.5  # seconds: a batch still sending records what it has sent so far
 
@@ -71,7 +72,7 @@ class OutboxSender:
                 q = q.where(_in_order())
             return s.scalar(q.order_by(Outbox.next_attempt_at).limit(1))
 
-    def run_once(self, now: datetime, limit: int = 100, lane: str | None = None) -> dict[str, int]:
+    def run_once(self, now: datetime, limit: int = CLAIM_BATCH, lane: str | None = None) -> dict[str, int]:
         """Try every due item (of one lane, or all) once. Returns counts by outcome.
 
         One transaction claims the batch and one records its outcomes (more often when

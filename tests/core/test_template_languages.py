@@ -106,6 +106,8 @@ CONTEXTS = {
                "items": [{"at": "30 november 2026 10:00", "subject": "[#12] Nieuw", "text": "..."},
                          {"at": "30 november 2026 11:00", "subject": "[#13] Nieuw", "text": "..."}]},
     "staff-refused": {"tag": "[#12]", "command": "#resolve", "reason": "no", "subject": "S"},
+    "webhook-disabled": {"name": "crm", "url": "https://crm.example/hook", "since": "2026-11-27 10:00 UTC",
+                         "days": "3", "error": "HTTP 503", "cancelled": 4},
 }
 STAFF = sorted(n for n in inventory(MAIL) if n not in CUSTOMER_TEMPLATES)
 

@@ -114,8 +114,9 @@ def test_slack_time_holds_and_the_customer_card(rig):
     rig.send()
     root = rig.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
     fields = [f["text"] for f in root.params["blocks"][1]["fields"]]
-    assert fields[4:] == ["*Contract*\nC-100: active, ends 2026-12-31; notice by 2026-11-30",
-                          "*Other open tickets*\nnone", "*Invoices on hold*\n2026-114"]
+    # the card, in the desk's language (the channel is shared): Dutch here
+    assert fields[4:] == ["*Contract*\nC-100: active, loopt af 2026-12-31; opzeggen uiterlijk 2026-11-30",
+                          "*Andere open tickets*\ngeen", "*Facturen on hold*\n2026-114"]
     root_ts = root.response["ts"]
 
     assert rig.command(f"time {n} 15m gebeld") == f"[TB-{n}]: 15m logged for sanne; 15m in all."

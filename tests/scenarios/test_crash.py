@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import distinct, func, select
 
+from bot.delivery.outbox import CLAIM_BATCH, LANES
 from bot.store.models import Message, Outbox, RawMail, Spool, Ticket, make_engine
 from tests.conftest import HANG, RULES
 from tests.scenarios.test_app import (
@@ -106,10 +107,10 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(db_url, tmp_p
             assert "Traceback" not in first.stderr(), first.stderr()[-3000:]
             unseen = sum(SEEN not in flags for _, flags in dovecot.messages())
             assert unseen >= N - at_kill  # only mails with a committed ticket may be \Seen
-            # the one outbox row (one sender thread) the dead worker may have held
+            # the batch each sender thread (one per lane) of the dead worker may have held
             claimed = set(db.scalars(select(Outbox.id).where(Outbox.status == "queued",
                                                              Outbox.claimed_until.is_not(None))))
-            assert len(claimed) <= 1
+            assert len(claimed) <= CLAIM_BATCH * len(LANES)
 
             # ---- second run: finishes the job
             with bot_process(["worker"], env, tmp_path, "second") as second:
@@ -117,7 +118,7 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(db_url, tmp_p
                                   second)
                 wait_for_progress(lambda: sum(SEEN in flags for _, flags in dovecot.messages()),
                                   lambda n: n == N, "every mail \\Seen", second, interval=0.2)
-                # the outbox drains, except a row the killed worker had claimed (its
+                # the outbox drains, except the rows the killed worker had claimed (their
                 # claim runs for 5 minutes, so a crash cannot send a mail twice at once)
                 wait_for_progress(lambda: set(db.scalars(select(Outbox.id).where(
                     Outbox.status == "queued"))), lambda queued: queued <= claimed,

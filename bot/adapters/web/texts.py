@@ -206,6 +206,13 @@ PL: dict[str, str] = {
     "What the customer asked": "O co pytał klient",
     "Send the customer the acknowledgement": "Wyślij klientowi potwierdzenie",
     "Open the ticket": "Otwórz zgłoszenie", "Ticket opened for the customer.": "Zgłoszenie otwarte dla klienta.",
+    "Hold": "Wstrzymaj", "Release": "Zwolnij", "Invoices on hold": "Wstrzymane faktury",
+    "Invoice on hold.": "Faktura wstrzymana.", "Invoice released.": "Faktura zwolniona.",
+    "Log time": "Zapisz czas", "Time logged": "Zapisany czas", "Time logged.": "Czas zapisany.",
+    "No time logged in this month.": "Brak zapisanego czasu w tym miesiącu.", "Person": "Osoba",
+    "Time and invoices": "Czas i faktury", "duration": "czas trwania", "entries": "wpisy",
+    "invoice number": "numer faktury", "none": "brak", "note": "notatka", "time": "czas",
+    "relevance": "trafność",
 }
 
 TABLES = {"nl": NL, "pl": PL}  # English is the key itself
