@@ -240,12 +240,17 @@ def raw_header(part: Message, name: str) -> str | None:
 _raw_header = raw_header
 
 
+_TYPE_SUBTYPE = re.compile(r"\s*([^\s/;=]+)\s*/\s*([^\s/;=]+)(?:\s*(?:;|$)|\s+[^\s=;]+\s*=)")
+
+
 def content_type_of(part: Message) -> str:
     """Like ``Message.get_content_type`` but from the raw header (much cheaper)."""
     value = raw_header(part, "content-type")
     if value is None:
         return part.get_default_type()
-    ctype = "".join(value.split(";", 1)[0].split()).lower()
+    m = _TYPE_SUBTYPE.match(value)
+    # "text/plain" then a parameter with its ";" missing ("text/plain  charset=x")
+    ctype = (m.group(1) + "/" + m.group(2)).lower() if m else "".join(value.split(";", 1)[0].split()).lower()
     if ctype.count("/") != 1 or ctype.startswith("/") or ctype.endswith("/"):
         return "text/plain"
     return ctype
