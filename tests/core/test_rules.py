@@ -427,3 +427,42 @@ def test_a_negated_complaint_word_is_no_complaint_and_explain_says_why(subject, 
 ])
 def test_a_complaint_stays_a_complaint(subject, body):
     assert decide(subject, body).kind == "complaint"
+
+
+# --------------------------------------------------------------------------- issue 16, held-out round
+def test_a_negation_after_the_whole_word_counts():
+    """"kündigen wir nicht": the keyword "kündige" is a word start; the words after it
+    count from the end of "kündigen"."""
+    d = decide("Vertrag", "Den zweiten Vertrag kündigen wir nicht, der läuft weiter.")
+    assert d.kind != "cancellation"
+    assert "negated ('nicht')" in _trace(d, "written-cancellation").conditions[0].detail
+
+
+@pytest.mark.parametrize("body", [
+    "Please take this as our notice: we do not wish to renew the contract.",
+    "I want out. Please end my contract at the end of the term.",
+])
+def test_more_english_cancellations(body):
+    assert decide("Contract", body).kind == "cancellation"
+
+
+def test_thanks_and_then_a_question_is_more_than_thanks():
+    thanks = decide("Re: renewal", "Thanks for the reminder. Could Pieter send us the new rates?", reply=True)
+    assert thanks.kind != "remark"
+    assert decide("Re: fixed", "Got it, no problem at all. Thanks for the quick turnaround.",
+                  reply=True).kind == "remark"
+
+
+def test_a_change_for_the_customers_own_website_is_the_webmasters():
+    d = decide("Nowy cennik", "W załączniku nowy cennik pokoi. Proszę o zamieszczenie go na naszej stronie.")
+    assert (d.kind, d.owner) == ("technical", "wim")
+
+
+def test_a_job_application_is_a_remark():
+    d = decide("Job application", "I would like to apply for the sales advisor vacancy on your website.")
+    assert (d.kind, d.owner) == ("remark", "sanne")
+
+
+def test_a_complaint_with_no_more_specific_subject_is_the_advisors():
+    d = decide("Phone call", "Your salesman was rude to our receptionist. Not acceptable.")
+    assert (d.kind, d.owner) == ("complaint", "marta")

@@ -124,6 +124,10 @@ def in_context(text: str, start: int, end: int, scopes: Scopes) -> str | None:
 
 def negated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> str | None:
     """Why text[start:end] is negated in its clause, or None."""
+    # a keyword is a word start ("kundige" in "kündigen wir nicht"): the words after it
+    # count from the end of its word, not from inside it
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
     c0, c1 = _bounds(text, start, end, _CLAUSE_END)
     own_words = set(_words(own))
     near = (_words(text[c0:start])[-scopes.before:] if scopes.before else []) \
