@@ -466,3 +466,14 @@ def test_a_job_application_is_a_remark():
 def test_a_complaint_with_no_more_specific_subject_is_the_advisors():
     d = decide("Phone call", "Your salesman was rude to our receptionist. Not acceptable.")
     assert (d.kind, d.owner) == ("complaint", "marta")
+
+
+@pytest.mark.parametrize("subject, body, kind", [
+    ("Vraag", "Zie de bijlage, deel 404 van de lijst.", "question"),        # a number is no "404"
+    ("Question", "Thanks for the help. See you soon!", "question"),          # a closing is no appointment
+    ("Visit", "Just confirming we'll see you Wednesday at 2pm.", "appointment"),
+    ("Remittance", "For your records: we paid invoice 12 today.", "invoice"),
+    ("Site", "The shop page gives a 404 since this morning.", "technical"),
+])
+def test_new_words_keep_to_their_meaning(subject, body, kind):
+    assert decide(subject, body).kind == kind
