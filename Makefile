@@ -36,7 +36,7 @@ test-deps:
 # Lint, types and the import contract, the whole suite (SQLite and PostgreSQL), then the
 # suite again on SQLite with the wall clock 400 days ahead: no test may depend on today.
 test: $(TESTSTAMP) test-deps lint
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2
 	$(MAKE) --no-print-directory test-shifted SHIFT=+400d
 
 lint: $(TESTSTAMP)
@@ -50,7 +50,7 @@ lint: $(TESTSTAMP)
 # a client is killed (seen 2026-11-30), which says nothing about the bot's dates.
 SHIFT ?= +400d
 test-shifted: $(TESTSTAMP) test-deps
-	bash scripts/shifted-clock.sh $(SHIFT) $(BIN)/pytest -q -p no:cacheprovider -k "not postgres and not sigkill"
+	bash scripts/shifted-clock.sh $(SHIFT) $(BIN)/pytest -q -p no:cacheprovider -n 2 -k "not postgres and not sigkill"
 
 bench: $(TESTSTAMP) test-deps
 	$(BIN)/python -m bench

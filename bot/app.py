@@ -18,10 +18,11 @@ from bot.adapters.slack_out import SlackTransport
 from bot.adapters.smtp_in import IntakeHandler, IntakeServer
 from bot.adapters.smtp_out import make_transport
 from bot.adapters.web import WebServer, create_app
+from bot.adapters.webhook_out import WebhookTransport
 from bot.config import Settings
 from bot.delivery.outbox import LANES, OutboxSender
 from bot.delivery.transport import Transport
-from bot.desk import intake
+from bot.desk import intake, webhooks
 from bot.desk.context import Clock, Desk, utcnow
 from bot.desk.pipeline import Pipeline
 from bot.desk.slack_desk import SlackDesk
@@ -54,7 +55,10 @@ def open_desk(settings: Settings, migrate: bool = True, rules: bool = False,
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    return Desk(settings, make_sessionmaker(engine), clock=clock, rules=holder)
+    desk = Desk(settings, make_sessionmaker(engine), clock=clock, rules=holder)
+    if holder is not None and migrate:
+        webhooks.sync_configured(desk)  # rules.yaml's webhook subscriptions into the table
+    return desk
 
 
 def watch_rules(desk: Desk, stop: threading.Event, hup: threading.Event,
@@ -68,10 +72,11 @@ def watch_rules(desk: Desk, stop: threading.Event, hup: threading.Event,
         try:
             if hup.wait(every):
                 hup.clear()
-                if not stop.is_set():
-                    holder.reload()
+                changed = not stop.is_set() and holder.reload()
             else:
-                holder.check()
+                changed = holder.check()
+            if changed:
+                webhooks.sync_configured(desk)
         except Exception:  # this thread must outlive any surprise: it is the only reloader
             log.exception("rules watcher: unexpected error; still watching")
 
@@ -79,9 +84,12 @@ def watch_rules(desk: Desk, stop: threading.Event, hup: threading.Event,
 def build_sender(settings: Settings, desk: Desk) -> OutboxSender:
     """The outbox sender with a transport per channel (mail: SMTP relay or files)."""
     transports: dict[str, Transport] = {"mail": make_transport(settings.smtp_url, settings.mail_dir)}
+    fetch_file = None
     if settings.slack_enabled:
-        transports["slack"] = SlackTransport.from_settings(settings)
-    return OutboxSender(settings, desk.uow, transports)
+        slack = SlackTransport.from_settings(settings)
+        transports["slack"], fetch_file = slack, slack.download
+    transports["webhook"] = WebhookTransport(desk)
+    return OutboxSender(settings, desk.uow, transports, fetch_file=fetch_file)
 
 
 def close_sender(sender: OutboxSender) -> None:
@@ -156,6 +164,7 @@ class Worker:
             server = IntakeServer(handler, host, port, self.settings.smtp_max_size)
             server.start()
             self.smtp_server = server
+        self._thread("parsers", self.pipeline.warm)
         self._thread("spool", self.spool_loop)
         for lane in LANES:
             self._thread(f"outbox-{lane}", lambda lane=lane: self.outbox_loop(lane))

@@ -8,6 +8,7 @@ import json
 import logging
 import mailbox
 import os
+import re
 import smtplib
 import sys
 import time
@@ -31,7 +32,20 @@ from bot.config import ConfigError, Settings
 from bot.core import report
 from bot.core.domain import Direction
 from bot.core.rules.schema import RulesError
-from bot.desk import actions, api_tokens, corrections, customer_csv, jobs, queries
+from bot.core.worktime import format_minutes
+from bot.desk import (
+    actions,
+    api_tokens,
+    corrections,
+    customer_csv,
+    fulltext,
+    holds,
+    jobs,
+    portal,
+    queries,
+    timesheet,
+    webhooks,
+)
 from bot.desk.actor import Actor
 from bot.desk.context import Desk, utcnow
 from bot.desk.errors import Refused
@@ -129,8 +143,10 @@ def cmd_tickets(settings: Settings, args) -> int:
     desk = _open(settings, args)
     rows = queries.list_tickets(desk, _actor(args, desk), args.status)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(_dumps(desk, rows))
     else:
+        for r in rows:
+            r["created"] = _local(desk, r["created"])
         _print_table(rows, ["number", "status", "kind", "owner", "contact", "subject", "created"])
     return 0
 
@@ -141,27 +157,79 @@ def cmd_show(settings: Settings, args) -> int:
     if d is None:
         raise UserError(f"no ticket {args.number}")
     if args.json:
-        print(json.dumps(d, ensure_ascii=False, indent=1))
+        print(_dumps(desk, d))
         return 0
     print(f"{d['tag']} {d['subject']}")
     for key in ("status", "kind", "owner", "priority", "contact", "language", "created",
                 "first_action", "resolved", "linked_ticket", "bounced"):
         if d.get(key) not in (None, False):
-            print(f"  {key}: {d[key]}")
+            value = _local(desk, d[key]) if key in ("created", "first_action", "resolved") else d[key]
+            print(f"  {key}: {value}")
+    if d.get("watchers"):
+        print(f"  watchers: {', '.join(d['watchers'])}")
+    for name, value in (d.get("fields") or {}).items():
+        print(f"  field {name}: {value}")
+    if d.get("holds"):
+        print("  invoices on hold: " + ", ".join(
+            f"{h['invoice']} (since {_local(desk, h['held_since'])})" for h in d["holds"]
+            if not h["released"]) or "none")
+    if d.get("time", {}).get("entries"):
+        print(f"  time: {d['time']['total']}")
     for m in d["messages"]:
         arrow = {Direction.IN: "<-", Direction.OUT: "->", Direction.NOTE: "##"}.get(m["direction"], "  ")
         who = m["from"] if m["direction"] != Direction.OUT else f"to {m['to']}"
         extra = f" [{m['delivery']}]" if m["delivery"] else ""
-        print(f"\n{arrow} {m['date']} {who}{extra}: {m['subject']}")
+        print(f"\n{arrow} {_local(desk, m['date'])} {who}{extra}: {m['subject']}")
         for line in (m["text"] or "").strip().splitlines():
             print(f"   {line}")
         for a in m["attachments"]:
             print(f"   [attachment] {a['name']} ({a['type']}, {a['size']} bytes)")
+    if d.get("time", {}).get("entries"):
+        print("\ntime:")
+        for e in d["time"]["entries"]:
+            note = f" — {e['note']}" if e["note"] else ""
+            print(f"  {_local(desk, e['at'])} {e['person']}: {e['duration']}{note}")
     print("\nevents:")
     for e in d["events"]:
         reason = f" — {e['reason']}" if e["reason"] else ""
-        print(f"  {e['at']} {e['actor']}: {e['action']}{reason}")
+        print(f"  {_local(desk, e['at'])} {e['actor']}: {e['action']}{_event_detail(e)}{reason}")
     return 0
+
+
+def _event_detail(e: dict) -> str:
+    """What changed, for the events whose detail a person needs: fields, kind, owner,
+    status, holds, time."""
+    d = e.get("detail") or {}
+    a = e["action"]
+    if a == "field":
+        return f" {d.get('field')}: {d.get('from') or '(empty)'} -> {d.get('to')}"
+    if a in ("kind", "status", "reassigned") and "to" in d:
+        return f" {d.get('from')} -> {d.get('to')}"
+    if a in ("invoice-hold", "invoice-released"):
+        return f" {d.get('invoice')}"
+    if a == "time" and "minutes" in d:
+        return f" {format_minutes(d['minutes'])} ({d.get('person')})"
+    return ""
+
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _in_desk_time(desk: Desk, value):
+    """Every ISO time in a JSON answer in the desk's time zone, with its offset, to the
+    second (2026-11-23T10:00:00+01:00)."""
+    if isinstance(value, dict):
+        return {k: _in_desk_time(desk, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_desk_time(desk, v) for v in value]
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        t = datetime.fromisoformat(value)
+        return t.astimezone(desk.tz).replace(microsecond=0).isoformat()
+    return value
+
+
+def _dumps(desk: Desk, value, indent: int | None = 1) -> str:
+    return json.dumps(_in_desk_time(desk, value), ensure_ascii=False, indent=indent, default=str)
 
 
 def cmd_outbox(settings: Settings, args) -> int:
@@ -175,10 +243,36 @@ def cmd_outbox(settings: Settings, args) -> int:
         print(", ".join(f"{n} {k}" for k, n in counts.items()), file=sys.stderr)
     rows = queries.list_outbox(desk, _actor(args, desk), args.status)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(_dumps(desk, rows))
     else:
         _print_table(rows, ["id", "ticket", "channel", "to", "subject", "status", "attempts",
                             "last_error"])
+    return 0
+
+
+def cmd_webhooks(settings: Settings, args) -> int:
+    """Webhook subscriptions with their state, and the recent deliveries."""
+    desk = _open(settings, args, rules=True)  # rules.yaml's subscriptions, synced
+    actor = _actor(args, desk)
+    if args.enable:
+        webhooks.enable(desk, actor, args.enable)
+        print(f"webhook {args.enable}: enabled", file=sys.stderr)
+    subs = webhooks.list_subscriptions(desk, actor)
+    recent = webhooks.recent_deliveries(desk, actor, args.limit, args.name)
+    if args.json:
+        print(json.dumps({"subscriptions": subs, "deliveries": recent}, ensure_ascii=False,
+                         indent=1))
+        return 0
+    rows = [{**d, "events": ",".join(d["events"]),
+             "secret": "set" if d["secret_set"] else f"{d['secret_env']} NOT SET",
+             "queued/sent/failed": "/".join(str(d["deliveries"].get(k, 0))
+                                            for k in ("queued", "sent", "failed"))}
+            for d in subs]
+    _print_table(rows, ["name", "source", "state", "url", "events", "secret", "queued/sent/failed",
+                        "last_error"])
+    print()
+    _print_table(recent, ["id", "subscription", "event", "ticket", "status", "attempts",
+                          "created_at", "last_error"])
     return 0
 
 
@@ -227,7 +321,8 @@ def _open(settings: Settings, args, rules: bool = False) -> Desk:
 def cmd_check_rules(settings: Settings, args) -> int:
     path = Path(args.file) if args.file else settings.rules_path
     # RulesError: printed by main, one line per problem
-    rs = load_rules(path, templates=settings.templates_dir, default_timezone=settings.timezone)
+    rs = load_rules(path, templates=settings.templates_dir, default_timezone=settings.timezone,
+                    default_language=settings.default_language)
     print(f"{path}: OK ({len(rs.rules)} rules, {len(rs.people)} people, "
           f"{len(rs.kinds)} kinds)")
     return 0
@@ -282,7 +377,7 @@ def cmd_cancellation(settings: Settings, args) -> int:
     out = actions.cancellation_outcome(desk, _actor(args, desk), args.number, args.outcome,
                                        args.reason)
     if args.json:
-        print(json.dumps(out, ensure_ascii=False, indent=1))
+        print(_dumps(desk, out))
     else:
         ends = f"; the contract ends on {out['contract_ends_on']}" if out["contract_ends_on"] else ""
         print(f"ticket {args.number}: {out['outcome']}{ends}")
@@ -304,8 +399,10 @@ def cmd_tasks(settings: Settings, args) -> int:
         return 0
     rows = queries.list_tasks(desk, _actor(args, desk), open_only=not args.all)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(_dumps(desk, rows))
     else:
+        for r in rows:
+            r["due"] = _local(desk, r["due"])
         _print_table(rows, ["id", "ticket", "kind", "assignee", "due", "title"])
     return 0
 
@@ -338,24 +435,49 @@ def cmd_export(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_portal(settings: Settings, args) -> int:
+    """The customer portal's links and admins (bot/desk/portal.py)."""
+    desk = _open(settings, args)
+    actor = _actor(args, desk)
+    if args.portal_command == "revoke":
+        if portal.revoke(desk, actor, args.contact):
+            print(f"{args.contact}: portal links revoked; the next mail to them carries a new one")
+        else:
+            print(f"{args.contact}: had no active portal link")
+        return 0
+    if args.portal_command == "admin":
+        out = portal.set_admin(desk, actor, args.contact, args.value == "yes")
+        print(f"{out['email']}: portal admin of {out['company']}: {'yes' if out['portal_admin'] else 'no'}")
+        return 0
+    rows = portal.contacts(desk, actor)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        _print_table(rows, ["email", "name", "company", "portal_admin", "link", "link_sent"])
+    return 0
+
+
 TEST_MAIL = """\
 From: Jan de Vries <jan@klant.example>
 To: {to}
-Subject: Factuur 2026-114 klopt niet
+Subject: {subject}
 Date: {date}
 Message-ID: <{mid}@klant.example>
 MIME-Version: 1.0
 Content-Type: text/plain; charset=utf-8
 Content-Transfer-Encoding: 8bit
 
+{body}
+"""
+TEST_SUBJECT = "Factuur 2026-114 klopt niet"
+TEST_BODY = """\
 Goedendag,
 
 Op factuur 2026-114 staat een advertentie die wij niet besteld hebben.
 Kunt u dit corrigeren?
 
 Met vriendelijke groet,
-Jan de Vries
-"""
+Jan de Vries"""
 
 
 def cmd_send_test_mail(settings: Settings, args) -> int:
@@ -366,8 +488,10 @@ def cmd_send_test_mail(settings: Settings, args) -> int:
         host = "127.0.0.1"
     now = utcnow()
     to = args.to or settings.address
-    raw = TEST_MAIL.format(to=to, date=format_datetime(now), mid=f"test-{now:%Y%m%d%H%M%S%f}")
-    raw = raw.replace("jan@klant.example", args.sender)
+    raw = TEST_MAIL.format(to=to, date=format_datetime(now), mid=f"test-{now:%Y%m%d%H%M%S%f}",
+                           subject=" ".join(args.subject.split()), body=args.body)
+    if args.sender != "jan@klant.example":  # another sender: no name to go with it
+        raw = raw.replace("Jan de Vries <jan@klant.example>", args.sender, 1)
     try:
         with smtplib.SMTP(host, port, timeout=30) as smtp:
             smtp.ehlo()
@@ -432,12 +556,20 @@ def cmd_search(settings: Settings, args) -> int:
     words = " ".join(args.words)
     found = queries.search(desk, _actor(args, desk), words, limit=args.limit)
     if args.json:
-        print(json.dumps(found, ensure_ascii=False, indent=1))
+        print(_dumps(desk, found))
         return 0
     for d in found:
         print(f"{d['tag']}  {d['status']:<8} {d['owner']:<10} {d['subject']}")
     if not found:
         print(f"nothing found for {words!r}", file=sys.stderr)
+    return 0
+
+
+def cmd_reindex(settings: Settings, args) -> int:
+    """`ticketbot reindex`: the full-text search index rebuilt from every ticket."""
+    desk = _open(settings, args)
+    n = fulltext.reindex(desk, _actor(args, desk))
+    print(f"search index rebuilt: {n} tickets", file=sys.stderr)
     return 0
 
 
@@ -529,8 +661,88 @@ def cmd_work(settings: Settings, args) -> int:
         result = actions.set_waiting(desk, actor, n, not args.off)
     else:
         result = actions.set_kind(desk, actor, n, args.kind)
+    print(_dumps(desk, result, indent=None))
+    return 0
+
+
+def cmd_new(settings: Settings, args) -> int:
+    """A ticket for a customer who phoned, or asked a colleague (actions.open_on_behalf)."""
+    desk = _open(settings, args, rules=True)
+    text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
+    result = actions.open_on_behalf(desk, _actor(args, desk), args.customer, args.kind, text,
+                                    ack=not args.no_ack, source="cli", name=args.name or "")
     print(json.dumps(result, ensure_ascii=False, default=str))
     return 0
+
+
+def cmd_holds(settings: Settings, args) -> int:
+    """The invoices on hold from collection (a complaint about them is open)."""
+    desk = _open(settings, args)
+    rows = holds.list_holds(desk, _actor(args, desk), open_only=not args.all)
+    if args.csv:
+        sys.stdout.write(holds.to_csv(rows))
+    elif args.json:
+        print(_dumps(desk, rows))
+    else:
+        for r in rows:
+            r["held_since"] = _local(desk, r["held_since"])
+        _print_table(rows, ["invoice", "tag", "customer", "status", "owner", "held_since", "source"]
+                     + (["released"] if args.all else []))
+    return 0
+
+
+def cmd_hold(settings: Settings, args) -> int:
+    """Put an invoice on hold for a ticket by hand, or (--release) take it off hold."""
+    desk = _open(settings, args, rules=True)
+    rows = actions.hold_invoice(desk, _actor(args, desk), args.number, args.invoice,
+                                release=args.release, reason=args.reason)
+    held = ", ".join(r["invoice"] for r in rows) or "none"
+    print(f"ticket {args.number}: invoice {args.invoice} "
+          f"{'released' if args.release else 'on hold'}; on hold now: {held}")
+    return 0
+
+
+def cmd_time(settings: Settings, args) -> int:
+    """Log time spent on a ticket: `ticketbot time 4 15m called the customer`."""
+    desk = _open(settings, args, rules=True)
+    out = actions.log_time(desk, _actor(args, desk), args.number, args.duration,
+                           " ".join(args.note) or None)
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        print(f"{out['tag']}: {out['duration']} logged for {out['person']}; "
+              f"{out['total']} on this ticket in all")
+    return 0
+
+
+def cmd_time_report(settings: Settings, args) -> int:
+    """Time logged in a month per person, customer and kind."""
+    desk = _open(settings, args, rules=True)
+    month = args.month or desk.clock().astimezone(desk.tz).strftime("%Y-%m")
+    rep = timesheet.time_report(desk, _actor(args, desk), month)
+    if args.csv:
+        sys.stdout.write(timesheet.to_csv(rep))
+    elif args.json:
+        print(json.dumps(rep, ensure_ascii=False, indent=1))
+    else:
+        print(f"time logged in {month}: {rep['total']}")
+        _print_table(rep["rows"], ["person", "customer", "kind", "entries", "duration"])
+        for key in ("person", "customer", "kind"):
+            totals = rep[f"per_{key}"]
+            if totals:
+                print(f"\nper {key}: " + ", ".join(f"{t[key]} {t['duration']}" for t in totals))
+    return 0
+
+
+def _local(desk: Desk, value: str | None) -> str:
+    """An ISO time as a person reads it at the terminal: the desk's time zone, to the
+    minute, with the zone's abbreviation (CET, CEST)."""
+    if not value:
+        return ""
+    t = datetime.fromisoformat(value)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(desk.tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def cmd_run(settings: Settings, args) -> int:
@@ -563,6 +775,12 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--status")
     o.add_argument("--json", action="store_true")
     o.add_argument("--send", action="store_true", help="deliver what is due now, then list")
+    wh = sub.add_parser("webhooks", help="webhook subscriptions with their state, and recent "
+                                         "deliveries (status, attempts, last error)")
+    wh.add_argument("--json", action="store_true")
+    wh.add_argument("--limit", type=int, default=20, help="recent deliveries shown (default 20)")
+    wh.add_argument("--name", help="deliveries of this subscription only")
+    wh.add_argument("--enable", metavar="NAME", help="deliver to a disabled subscription again")
     d = sub.add_parser("db", help="database maintenance")
     d.add_argument("action", choices=["upgrade"])
     c = sub.add_parser("check-rules", help="validate rules.yaml: every problem with file, line, column")
@@ -597,6 +815,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("words", nargs="+")
     se.add_argument("--limit", type=int, default=20)
     se.add_argument("--json", action="store_true")
+    sub.add_parser("reindex", help="rebuild the full-text search index from every ticket")
     ro = sub.add_parser("routing", help="routing report: the rules behind tickets people corrected, "
                                         "with suggested edits (never applied)")
     ro.add_argument("what", choices=["report"])
@@ -614,6 +833,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a --now more than an hour ahead: rehearse (show what would go; "
                          "send and record nothing)")
     sw.add_argument("--json", action="store_true")
+    w = sub.add_parser("new", help="a ticket for a customer who phoned or asked a colleague "
+                                   "(they get the acknowledgement)")
+    w.add_argument("customer", help="the customer's mail address")
+    w.add_argument("text", nargs="+", help="what they asked; - reads it from standard input")
+    w.add_argument("--kind", help="a kind from rules.yaml (default: as the rules route it), or "
+                                  "call: a phone call, logged as the first action")
+    w.add_argument("--no-ack", action="store_true", help="do not acknowledge the customer")
+    w.add_argument("--name", help="the customer's name, if the directory does not know it")
+    w.add_argument("--by", help="who took the request: a person from rules.yaml")
     w = sub.add_parser("reply", help="answer the customer by mail (counts as an action)")
     w.add_argument("number", type=int)
     w.add_argument("text", help="the reply; - reads it from standard input")
@@ -648,6 +876,8 @@ def build_parser() -> argparse.ArgumentParser:
     tm = sub.add_parser("send-test-mail", help="mail the running bot as a customer would (SMTP)")
     tm.add_argument("--from", dest="sender", default="jan@klant.example")
     tm.add_argument("--to", help="default: the desk's address (TICKETBOT_ADDRESS)")
+    tm.add_argument("--subject", default=TEST_SUBJECT)
+    tm.add_argument("--body", default=TEST_BODY)
     tm.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
                     help="how long to wait for the ticket (default 30)")
     tm.add_argument("--no-wait", action="store_true", help="do not wait for the ticket")
@@ -660,6 +890,26 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("what", choices=["customers", "contracts"])
     im.add_argument("file")
     im.add_argument("--json", action="store_true")
+    hl = sub.add_parser("holds", help="invoices on hold from collection (a complaint about them is open)")
+    hl.add_argument("--csv", action="store_true", help="as CSV (what receivables is mailed)")
+    hl.add_argument("--json", action="store_true")
+    hl.add_argument("--all", action="store_true", help="released holds too")
+    ho = sub.add_parser("hold", help="put an invoice on hold for a ticket, or --release it")
+    ho.add_argument("number", type=int)
+    ho.add_argument("invoice", help="the invoice number, e.g. 2026-114")
+    ho.add_argument("--release", action="store_true", help="take it off hold")
+    ho.add_argument("--reason")
+    ho.add_argument("--by", help="who does it (default: cli:$USER)")
+    tm = sub.add_parser("time", help="log time spent on a ticket: ticketbot time 4 15m [note]")
+    tm.add_argument("number", type=int)
+    tm.add_argument("duration", help="15m, 1h30, 1.5h or 90 (minutes)")
+    tm.add_argument("note", nargs="*")
+    tm.add_argument("--by", help="whose time: a person from rules.yaml (default: cli:$USER)")
+    tm.add_argument("--json", action="store_true")
+    tr = sub.add_parser("time-report", help="time logged in a month per person, customer and kind")
+    tr.add_argument("--month", help="YYYY-MM (default: this month)")
+    tr.add_argument("--csv", action="store_true")
+    tr.add_argument("--json", action="store_true")
     ex = sub.add_parser("export", help="customers or contracts as CSV (the import format)")
     ex.add_argument("what", choices=["customers", "contracts"])
     ex.add_argument("file", nargs="?", help="default: standard output")
@@ -672,6 +922,15 @@ def build_parser() -> argparse.ArgumentParser:
     atl.add_argument("--json", action="store_true")
     atr = at_sub.add_parser("revoke", help="end a token at once")
     atr.add_argument("name")
+    po = sub.add_parser("portal", help="the customer portal: revoke a contact's links, portal admins")
+    pos = po.add_subparsers(dest="portal_command", required=True)
+    pr = pos.add_parser("revoke", help="end every portal link of a contact (address or id) at once")
+    pr.add_argument("contact")
+    pa = pos.add_parser("admin", help="a contact sees all of their company's tickets in the portal (yes|no)")
+    pa.add_argument("contact")
+    pa.add_argument("value", choices=["yes", "no"])
+    pl = pos.add_parser("list", help="contacts with a portal link or portal admin rights")
+    pl.add_argument("--json", action="store_true")
     return p
 
 
@@ -680,11 +939,12 @@ COMMANDS = {"run": cmd_run, "worker": cmd_run, "web": cmd_run, "clock": cmd_run,
             "show": cmd_show, "outbox": cmd_outbox, "db": cmd_db, "check-rules": cmd_check_rules,
             "route": cmd_route, "assign": cmd_assign, "cancellation": cmd_cancellation,
             "tasks": cmd_tasks, "import": cmd_import, "export": cmd_export, "report": cmd_report,
-            "routing": cmd_routing, "search": cmd_search, "send-test-mail": cmd_send_test_mail,
-            "mail": cmd_mail, "backup": cmd_backup,
+            "routing": cmd_routing, "search": cmd_search, "reindex": cmd_reindex, "send-test-mail": cmd_send_test_mail,
+            "mail": cmd_mail, "backup": cmd_backup, "portal": cmd_portal,
             "field": cmd_field, "sweep": cmd_sweep, "reply": cmd_work, "action": cmd_work,
             "note": cmd_work, "resolve": cmd_work, "reopen": cmd_work, "wait": cmd_work,
-            "kind": cmd_work}
+            "kind": cmd_work, "new": cmd_new, "holds": cmd_holds, "hold": cmd_hold, "time": cmd_time,
+            "time-report": cmd_time_report, "webhooks": cmd_webhooks}
 
 
 def cmd_api_token(settings: Settings, args) -> int:

@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.rules.schema import WEBHOOK_SETTINGS
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"  # shipped beside bot/
 
 
@@ -116,6 +118,12 @@ class Settings:
     outbox_max_attempts: int = 12
     outbox_retry_base: float = 30.0  # seconds, doubled each attempt
     outbox_retry_max: float = 3600.0
+    # a customer's attachments on the owner's notice mail, in total; above it a link to the
+    # dossier (TICKETBOT_NOTICE_ATTACHMENTS_MAX, bytes)
+    notice_attachments_max: int = 10 * 1024 * 1024
+    # one file uploaded into a ticket's Slack thread at most (Slack takes up to 1 GB);
+    # larger ones are linked (TICKETBOT_SLACK_FILE_MAX, bytes)
+    slack_file_max: int = 100 * 1024 * 1024
     log_level: str = "INFO"
     # Slack (issue #4). Tokens and the signing secret never appear in a repr or a log line.
     slack_bot_token: str | None = field(default=None, repr=False)  # xoxb-…
@@ -126,6 +134,11 @@ class Settings:
     slack_client_id: str | None = None
     slack_client_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"  # Web API base URL (proxies, tests)
+    # Webhooks (docs/webhooks.md). The signing secrets: every TICKETBOT_WEBHOOK_* variable
+    # (rules.yaml names one per subscription in `secret_env`); never in a repr or a log line.
+    webhook_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    webhook_disable_days: float = 3.0  # a subscription failing that long is disabled
+    webhook_timeout: float = 10.0  # seconds for one POST
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -163,6 +176,11 @@ class Settings:
         if not self.slack_enabled:
             return None
         return "socket" if self.slack_app_token else "http"
+
+    def webhook_secret(self, env_name: str) -> str | None:
+        """The signing secret in the environment variable `env_name` (a TICKETBOT_WEBHOOK_*
+        variable, read with the other settings), or None when it is not set."""
+        return self.webhook_secrets.get(env_name) or None
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
@@ -213,7 +231,11 @@ class Settings:
             "TICKETBOT_OUTBOX_MAX_ATTEMPTS": ("outbox_max_attempts", int),
             "TICKETBOT_OUTBOX_RETRY_BASE": ("outbox_retry_base", float),
             "TICKETBOT_SWEEP_SECONDS": ("sweep_seconds", float),
+            "TICKETBOT_WEBHOOK_DISABLE_DAYS": ("webhook_disable_days", float),
+            "TICKETBOT_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
             "TICKETBOT_API_RATE": ("api_rate_per_minute", int),
+            "TICKETBOT_NOTICE_ATTACHMENTS_MAX": ("notice_attachments_max", int),
+            "TICKETBOT_SLACK_FILE_MAX": ("slack_file_max", int),
         }
         for var, (attr, number) in numbers.items():
             if value := get(var):
@@ -242,6 +264,9 @@ class Settings:
                                   "characters (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
             kw["secret_key"] = secret_key
         kw.update(_slack_settings(get))
+        kw["webhook_secrets"] = {k: v.strip() for k, v in env.items()
+                                 if k.startswith("TICKETBOT_WEBHOOK_") and v.strip()
+                                 and k not in WEBHOOK_SETTINGS}
         if "timezone" in kw:
             try:
                 ZoneInfo(kw["timezone"])

@@ -28,6 +28,10 @@ have_cc() {  # builds the small preload of scripts/shifted-clock.sh
     command -v cc >/dev/null 2>&1
 }
 
+have_curl() {  # the docs' API examples (tests/test_docs.py)
+    command -v curl >/dev/null 2>&1
+}
+
 have_chromium() {
     command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
 }
@@ -38,9 +42,10 @@ have_postgres || missing+=(postgresql)
 have_faketime || missing+=(faketime)
 have_cc || missing+=(gcc)
 have_chromium || missing+=(chromium)
+have_curl || missing+=(curl)
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-test-deps: dovecot, postgresql, faketime, cc and chromium already installed, nothing to do"
+    echo "install-test-deps: dovecot, postgresql, faketime, cc, chromium and curl already installed, nothing to do"
     exit 0
 fi
 
@@ -72,7 +77,7 @@ fi
 apt_env=(env DEBIAN_FRONTEND=noninteractive)
 "${SUDO[@]}" "${apt_env[@]}" apt-get update -qq >/dev/null
 "${SUDO[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends \
-    dovecot-imapd postgresql faketime gcc libc6-dev chromium chromium-driver fonts-dejavu-core >/dev/null
+    dovecot-imapd postgresql faketime gcc libc6-dev chromium chromium-driver fonts-dejavu-core curl >/dev/null
 
 have_dovecot || { echo "install-test-deps: dovecot still missing after install" >&2; exit 1; }
 have_postgres || { echo "install-test-deps: postgresql still missing after install" >&2; exit 1; }

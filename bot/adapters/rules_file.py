@@ -21,7 +21,7 @@ def template_names(directory: Path | str) -> frozenset[str]:
 
 def load_rules(path: Path | str, text: str | None = None,
                templates: Path | str | None = None,
-               default_timezone: str = "Europe/Amsterdam") -> RuleSet:
+               default_timezone: str = "Europe/Amsterdam", default_language: str = "en") -> RuleSet:
     """Read and check a rules file; raises RulesError listing every problem. `text`:
     check this instead of the file's contents (named after `path`)."""
     path = Path(path)
@@ -40,7 +40,8 @@ def load_rules(path: Path | str, text: str | None = None,
                                                   "TICKETBOT_RULES)")]) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise RulesError([Problem(file, 0, 0, f"cannot read: {exc}")]) from None
-    return parse_rules(text, file, template_names(templates or TEMPLATES_DIR), default_timezone)
+    return parse_rules(text, file, template_names(templates or TEMPLATES_DIR), default_timezone,
+                       default_language)
 
 
 class RulesHolder:
@@ -48,10 +49,12 @@ class RulesHolder:
     An invalid edit is logged with its problems and the last good rules stay."""
 
     def __init__(self, path: Path | str, templates: Path | str | None = None,
-                 default_timezone: str = "Europe/Amsterdam", log: logging.Logger | None = None):
+                 default_timezone: str = "Europe/Amsterdam", log: logging.Logger | None = None,
+                 default_language: str = "en"):
         self.path = Path(path)
         self.templates = templates
         self.default_timezone = default_timezone
+        self.default_language = default_language  # TICKETBOT_LANGUAGE: when rules.yaml sets none
         self.log = log or logging.getLogger("bot.rules")
         self.current: RuleSet = self._load()  # raises: refuse to start
         self._stamp = self._file_stamp()
@@ -60,11 +63,12 @@ class RulesHolder:
 
     @classmethod
     def from_settings(cls, settings) -> RulesHolder:
-        return cls(settings.rules_path, settings.templates_dir, settings.timezone)
+        return cls(settings.rules_path, settings.templates_dir, settings.timezone,
+                   default_language=settings.default_language)
 
     def _load(self) -> RuleSet:
         return load_rules(self.path, templates=self.templates,
-                          default_timezone=self.default_timezone)
+                          default_timezone=self.default_timezone, default_language=self.default_language)
 
     def _file_stamp(self) -> tuple[int, int, int] | None:
         try:

@@ -34,7 +34,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from flask import Flask, Response, request
@@ -78,6 +78,11 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "users.info": ("users:read",),
     "users.lookupByEmail": ("users:read.email",),
     "views.open": (),
+    "conversations.history": ("channels:history", "groups:history"),  # a reacted-to message
+    "conversations.replies": ("channels:history", "groups:history"),
+    "files.upload": ("files:write",),  # getUploadURLExternal + completeUploadExternal
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
     "apps.connections.open": (),  # the app-level token's connections:write
 }
 EVENT_SCOPES: dict[str, str] = {
@@ -85,7 +90,9 @@ EVENT_SCOPES: dict[str, str] = {
     "message.groups": "groups:history",
     "message.im": "im:history",
     "app_mention": "app_mentions:read",
+    "reaction_added": "reactions:read",  # rules.yaml slack: intake_reaction
 }
+SHORTCUT = "ticket_from_message"  # the message shortcut "Create ticket for…" and its modal
 
 # Message subtypes that are a person writing something; others (joins, topic changes, …)
 # are not for the desk.
@@ -118,6 +125,19 @@ class SlackHandlers(Protocol):
 
     def on_command(self, *, text: str, user: str, channel: str) -> str | None:
         """``/ticket text``; the returned text is shown to the user (only them)."""
+
+    def on_shortcut(self, *, user: str, channel: str, message: dict) -> dict | None:
+        """The message shortcut "Create ticket for…" on ``message`` (ts, text, user,
+        files): the modal view to open, or None."""
+
+    def on_view_submission(self, *, user: str, values: dict, private_metadata: str
+                           ) -> dict[str, str] | None:
+        """The shortcut's modal submitted: None when done, else errors by block id."""
+
+    def on_reaction(self, *, channel: str, ts: str, user: str, reaction: str,
+                    fetch: Callable[[], dict | None]) -> None:
+        """A reaction added to message ``ts``; ``fetch()`` reads that message from Slack
+        (text, user, email and name of its author, files), None if it cannot."""
 
 
 class RecentKeys:
@@ -289,6 +309,74 @@ class _Listeners:
             ack()
 
 
+    def shortcut(self, ack, body: dict, client) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id")
+        channel = (body.get("channel") or {}).get("id")
+        if not user or not channel:
+            log.warning("Slack shortcut without a user or channel ignored")
+            return
+        message = body.get("message") or {}
+        view = self.handlers.on_shortcut(user=user, channel=channel, message={
+            "ts": message.get("ts"), "text": message.get("text") or "",
+            "user": message.get("user"), "files": _files(message.get("files"))})
+        if view is not None and body.get("trigger_id"):
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def view_submission(self, ack, body: dict) -> None:
+        user = (body.get("user") or {}).get("id")
+        view = body.get("view") or {}
+        values = {block: {action: (v.get("value") if v.get("value") is not None
+                                   else (v.get("selected_option") or {}).get("value")
+                                   if "selected_option" in v
+                                   else [o.get("value") for o in v.get("selected_options") or []])
+                          for action, v in actions.items()}
+                  for block, actions in ((view.get("state") or {}).get("values") or {}).items()}
+        errors = self.handlers.on_view_submission(
+            user=user or "", values=values, private_metadata=view.get("private_metadata") or "")
+        if errors:
+            ack(response_action="errors", errors=errors)
+        else:
+            ack()
+
+    def reaction_added(self, body: dict, event: dict, client, request) -> None:
+        item = event.get("item") or {}
+        channel, ts, user = item.get("channel"), item.get("ts"), event.get("user")
+        if item.get("type") != "message" or not channel or not ts or not user:
+            return
+
+        def fetch() -> dict | None:
+            return fetch_message(client, channel, ts)
+
+        self._once([f"event {body.get('event_id')}"], request, lambda: self.handlers.on_reaction(
+            channel=channel, ts=ts, user=user, reaction=event.get("reaction") or "", fetch=fetch))
+
+
+def fetch_message(client: WebClient, channel: str, ts: str) -> dict | None:
+    """One message (a channel's or a thread's) with its author's address and name, as
+    the desk reads a reacted-to message: {"ts", "text", "user", "email", "name", "files"}."""
+    try:
+        found = client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
+        msgs = [m for m in found.get("messages") or [] if m.get("ts") == ts]
+        if not msgs:  # a reply in a thread is not in the channel's history
+            found = client.conversations_replies(channel=channel, ts=ts, limit=1, inclusive=True)
+            msgs = [m for m in found.get("messages") or [] if m.get("ts") == ts]
+        if not msgs:
+            return None
+        msg = msgs[0]
+        email = name = ""
+        if msg.get("user"):
+            info = client.users_info(user=msg["user"]).get("user") or {}
+            profile = info.get("profile") or {}
+            email = profile.get("email") or ""
+            name = info.get("real_name") or profile.get("real_name") or ""
+    except Exception:
+        log.warning("Slack: could not read message %s in %s", ts, channel, exc_info=True)
+        return None
+    return {"ts": ts, "text": msg.get("text") or "", "user": msg.get("user"), "email": email,
+            "name": name, "files": _files(msg.get("files"))}
+
+
 def build_app(settings, handlers: SlackHandlers, *, client: WebClient | None = None,
               seen: RecentKeys | None = None) -> App:
     """The Bolt app for ``settings`` (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL).
@@ -312,6 +400,9 @@ def build_app(settings, handlers: SlackHandlers, *, client: WebClient | None = N
     app.event("app_mention")(listeners.app_mention)
     app.action(re.compile(".+"))(listeners.action)
     app.command(COMMAND)(listeners.command)
+    app.shortcut(SHORTCUT)(listeners.shortcut)
+    app.view(SHORTCUT)(listeners.view_submission)
+    app.event("reaction_added")(listeners.reaction_added)
     # any other event (a subscription added in Slack before the code): acknowledged, so
     # Slack does not retry it or count it as a failure
     app.event(re.compile(".*"))(listeners.other_event)

@@ -9,7 +9,10 @@ and remembered), and ``payload`` = JSON bytes::
 
 ``method`` is one of chat.postMessage, chat.postEphemeral (args: user, text, thread_ts),
 chat.update (args: ts, text, blocks), chat.delete (args: ts) or reactions.add (args:
-timestamp, name). The channel always
+timestamp, name) or files.upload (args: filename, title, initial_comment, thread_ts; the
+file's bytes are the row's ``file``, read by the outbox from the stored attachment, or
+``content_b64`` in the args; uploaded with Slack's files.getUploadURLExternal, a POST to
+the upload URL and files.completeUploadExternal). The channel always
 comes from ``to_addr``; a token never belongs in a payload.
 
 Failures map onto the outbox's retry rules: a 429 is a TemporaryFailure carrying Slack's
@@ -24,23 +27,26 @@ just before a crash is posted again; a repeated reaction or deletion counts as d
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import logging
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.delivery.transport import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger("bot.slack_out")
 
 METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "chat.delete",
-           "reactions.add")
+           "reactions.add", "files.upload")
 POST_INTERVAL = 1.0  # seconds between posts to one channel (Slack: 1 message/s/channel)
 DEFAULT_RETRY_AFTER = 30.0  # a 429 without a usable Retry-After header
 
@@ -198,7 +204,9 @@ class SlackTransport:
         if method == "chat.postMessage":
             self.pacer.wait_turn(key)
         try:
-            resp = self._call(method, args)
+            resp = self._call(method, args, getattr(row, "file", None))
+        except SlackRequestError as exc:  # the upload URL refused the file
+            raise TemporaryFailure(f"Slack {what}: {exc}") from None
         except SlackApiError as exc:
             status, error = _error_of(exc)
             if status == 200 and error in ALREADY_DONE.get(method, ()):
@@ -232,7 +240,12 @@ class SlackTransport:
             self._dms[target] = channel
         return channel
 
-    def _call(self, method: str, args: dict):
+    def _call(self, method: str, args: dict, file: bytes | None = None):
+        if method == "files.upload":
+            a = dict(args)
+            encoded = a.pop("content_b64", None)
+            content = file if file is not None else base64.b64decode(encoded or b"")
+            return self.client.files_upload_v2(channel=a.pop("channel"), content=content, **a)
         if method == "chat.postMessage":
             return self.client.chat_postMessage(**args)
         if method == "chat.update":
@@ -247,10 +260,36 @@ class SlackTransport:
     def _result(method: str, args: dict, resp) -> dict[str, str]:
         if method == "reactions.add":
             return {"channel": args["channel"], "ts": str(args.get("timestamp", ""))}
+        if method == "files.upload":
+            files = (resp.get("files") or [{}]) if resp is not None else [{}]
+            return {"channel": args["channel"], "ts": str(args.get("thread_ts") or ""),
+                    "file": str(files[0].get("id") or "")}
         if resp is None:
             return {"channel": args["channel"], "ts": str(args.get("ts", ""))}
         return {"channel": resp.get("channel") or args["channel"],
                 "ts": resp.get("ts") or str(args.get("ts", ""))}
+
+    def download(self, url: str, limit: int = 100 * 1024 * 1024) -> bytes:
+        """A file people shared in Slack (url_private / url_private_download), read with the
+        bot token (files:read). Slack answers a request it does not accept with its HTML
+        sign-in page, not an error: that is a PermanentFailure."""
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.client.token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.client.timeout) as resp:
+                kind = resp.headers.get_content_type()
+                data = resp.read(limit + 1)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 429 or exc.code >= 500:
+                raise TemporaryFailure(f"Slack file download: HTTP {exc.code}") from None
+            raise PermanentFailure(f"Slack file download: HTTP {exc.code}") from None
+        except NETWORK_ERRORS as exc:
+            raise classify(exc, "file download") from None
+        if kind == "text/html":
+            raise PermanentFailure("Slack file download: answered with a sign-in page "
+                                   "(the bot token lacks files:read, or the file is not shared with it)")
+        if len(data) > limit:
+            raise PermanentFailure(f"Slack file download: larger than {limit} bytes")
+        return data
 
     def close(self) -> None:
         pass

@@ -24,6 +24,7 @@ class Direction(enum.StrEnum):
 class Channel(enum.StrEnum):
     MAIL = "mail"
     SLACK = "slack"
+    WEBHOOK = "webhook"  # outbox only: a signed POST to a subscription (bot/desk/webhooks.py)
 
 
 class OutboxStatus(enum.StrEnum):

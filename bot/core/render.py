@@ -8,6 +8,15 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
+# Which mail templates go to customers: those exist in every language a customer may
+# write in; every other template goes to staff and exists in exactly the staff
+# languages (rules.yaml `language:` per person). tests/core/test_template_languages.py
+# holds templates/mail/ to this.
+CUSTOMER_TEMPLATES = frozenset({"ack", "ack-cancellation", "reply", "resolved", "contract-ending",
+                                "portal-link"})
+CUSTOMER_LANGUAGES = ("nl", "en", "pl", "de")
+STAFF_LANGUAGES = ("nl", "en", "pl")
+
 
 @dataclass(frozen=True)
 class RenderedMail:

@@ -16,6 +16,54 @@ ESCALATE_AFTER = timedelta(days=10)  # unresolved complaints go to the sales man
 COLUMNS = [("tag", "Ticket"), ("age_days", "Age (days)"), ("customer", "Customer"),
            ("subject", "Subject"), ("owner", "Owner"), ("status", "Status"), ("sla", "SLA"),
            ("created", "Opened")]
+# the column titles people read (table, HTML, Slack), per staff language; CSV and JSON
+# keep the keys of COLUMNS (they are read by programs)
+TITLES = {
+    "en": dict(COLUMNS),
+    "nl": {"tag": "Ticket", "age_days": "Leeftijd (dagen)", "customer": "Klant",
+           "subject": "Onderwerp", "owner": "Eigenaar", "status": "Status", "sla": "SLA",
+           "created": "Geopend"},
+    "pl": {"tag": "Zgłoszenie", "age_days": "Wiek (dni)", "customer": "Klient",
+           "subject": "Temat", "owner": "Właściciel", "status": "Status", "sla": "SLA",
+           "created": "Otwarte"},
+}
+# the SLA column's phrases (build_rows writes English; `translate_sla` the others)
+SLA_PHRASES = {
+    "nl": [("first action overdue since", "eerste actie over tijd sinds"),
+           ("first action due", "eerste actie uiterlijk"),
+           ("no first action yet", "nog geen eerste actie"),
+           ("first action done", "eerste actie gedaan"),
+           ("resolution overdue since", "oplossing over tijd sinds"),
+           ("resolution due", "oplossing uiterlijk"),
+           ("open 10+ days: sales manager", "10+ dagen open: salesmanager")],
+    "pl": [("first action overdue since", "pierwsze działanie po terminie od"),
+           ("first action due", "pierwsze działanie do"),
+           ("no first action yet", "brak pierwszego działania"),
+           ("first action done", "pierwsze działanie wykonane"),
+           ("resolution overdue since", "rozwiązanie po terminie od"),
+           ("resolution due", "rozwiązanie do"),
+           ("open 10+ days: sales manager", "otwarte 10+ dni: kierownik sprzedaży")],
+}
+
+
+def columns(language: str | None) -> list[tuple[str, str]]:
+    """COLUMNS with their titles in `language` (English for one without titles)."""
+    titles = TITLES.get(language or "en", TITLES["en"])
+    return [(k, titles[k]) for k, _ in COLUMNS]
+
+
+def translate_sla(rows: list[dict], language: str | None) -> list[dict]:
+    """The rows with their SLA column in `language` (copies; the rows stay English)."""
+    phrases = SLA_PHRASES.get(language or "en")
+    if not phrases:
+        return rows
+    out = []
+    for r in rows:
+        sla = r["sla"]
+        for en, there in phrases:
+            sla = sla.replace(en, there)
+        out.append({**r, "sla": sla})
+    return out
 
 
 def sla_state(created: datetime, first_action: datetime | None, action_due: datetime | None,
@@ -64,8 +112,13 @@ def build_rows(tickets: list[dict], now: datetime) -> list[dict]:
     return rows
 
 
-def render(rows: list[dict], fmt: str, now: datetime, renderer: Renderer | None = None) -> str:
-    """The report as json, csv, table, or html (which needs the desk's `renderer`)."""
+def render(rows: list[dict], fmt: str, now: datetime, renderer: Renderer | None = None,
+           language: str | None = None) -> str:
+    """The report as json, csv, table, or html (which needs the desk's `renderer`);
+    table and html with their titles in `language` (English by default)."""
+    cols = columns(language)
+    if fmt in ("table", "html"):
+        rows = translate_sla(rows, language)
     if fmt == "json":
         return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
     if fmt == "csv":
@@ -79,14 +132,14 @@ def render(rows: list[dict], fmt: str, now: datetime, renderer: Renderer | None 
         if renderer is None:
             raise ValueError("the html format needs the templates (a Renderer)")
         return renderer.render_page("report/open-complaints.html", {
-            "rows": rows, "columns": COLUMNS, "as_of": now.strftime("%Y-%m-%d %H:%M UTC")})
+            "rows": rows, "columns": cols, "as_of": now.strftime("%Y-%m-%d %H:%M UTC")})
     if fmt == "table":
         if not rows:
             return "No open complaints.\n"
-        widths = {k: min(50, max(len(t), *(len(str(r[k])) for r in rows))) for k, t in COLUMNS}
-        lines = ["  ".join(t.ljust(widths[k]) for k, t in COLUMNS)]
+        widths = {k: min(50, max(len(t), *(len(str(r[k])) for r in rows))) for k, t in cols}
+        lines = ["  ".join(t.ljust(widths[k]) for k, t in cols)]
         for r in rows:
-            lines.append("  ".join(str(r[k])[:50].ljust(widths[k]) for k, _ in COLUMNS).rstrip())
+            lines.append("  ".join(str(r[k])[:50].ljust(widths[k]) for k, _ in cols).rstrip())
         return "\n".join(lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 

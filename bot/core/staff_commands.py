@@ -11,6 +11,10 @@ When its first non-empty line is a command, the bot does that instead:
     #assign NAME      give the ticket to a person or role; the rest is the reason
     #retained         a cancellation's retention talk succeeded
     #lost REASON      the customer leaves after all (reason required)
+    #time 15m [note]  time spent on the ticket (15m, 1h30, 1.5h, 90); the rest is the note
+    #hold INVOICE     keep that invoice from collection while the ticket is open
+    #release INVOICE  the invoice may go to collection again
+    #done [note]      the ticket's open task is done (e.g. the website access revoked)
 
 Who may do this is decided by the desk (bot/desk/actor.py), not here: the sender must be a person in
 rules.yaml *and* the mail must answer a notification the bot sent to that address (its
@@ -21,7 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-COMMANDS = ("reply", "note", "action", "resolve", "assign", "retained", "lost")
+COMMANDS = ("reply", "note", "action", "resolve", "assign", "retained", "lost", "time", "hold",
+            "release", "done")
 _LINE = re.compile(r"^\s*#([a-z]+)\b[ \t]*(.*)$", re.IGNORECASE)
 
 
@@ -54,6 +59,10 @@ def parse(body: str) -> StaffCommand:
         return StaffCommand(name, arg, rest, "#assign needs a person or role: #assign marta")
     if name == "lost" and not (arg or rest):
         return StaffCommand(name, arg, rest, "#lost needs a reason: #lost too expensive")
+    if name == "time" and not arg:
+        return StaffCommand(name, arg, rest, "#time needs a duration: #time 15m called the customer")
+    if name in ("hold", "release") and not arg:
+        return StaffCommand(name, arg, rest, f"#{name} needs an invoice number: #{name} 2026-114")
     if name == "action":
         how = arg.split()[0].lower() if arg else "action"
         return StaffCommand(name, how, rest)

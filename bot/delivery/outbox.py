@@ -6,30 +6,34 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, exists, or_, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.config import Settings
 from bot.core.domain import Channel, OutboxStatus
 from bot.core.mail.compose import build_mail, new_message_id
 from bot.delivery.transport import PermanentFailure, TemporaryFailure, Transport
-from bot.store.models import Event, Outbox, Ticket
+from bot.store.models import Attachment, Event, Outbox, Ticket
 from bot.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
 
 CLAIM_SECONDS = 300
 RECORD_ATTEMPTS = 5  # tries to record a delivery's outcome while the database is locked
+RECORD_EVERY = 0.5  # seconds: a batch still sending records what it has sent so far
 
 
 # Lanes: each delivers its own channels, in its own thread, so mail never waits behind
 # Slack's pacing (one post per second per channel, Retry-After) or a Slack outage.
-LANES: dict[str, tuple[str, ...]] = {"mail": (Channel.MAIL,), "slack": (Channel.SLACK,)}
+LANES: dict[str, tuple[str, ...]] = {"mail": (Channel.MAIL,), "slack": (Channel.SLACK,),
+                                     "webhook": (Channel.WEBHOOK,)}
 
 
 def backoff(attempts: int, base: float, cap: float) -> timedelta:
@@ -38,10 +42,13 @@ def backoff(attempts: int, base: float, cap: float) -> timedelta:
 
 
 class OutboxSender:
-    def __init__(self, settings: Settings, uow: UnitOfWork, transports: dict[str, Transport]):
+    def __init__(self, settings: Settings, uow: UnitOfWork, transports: dict[str, Transport],
+                 fetch_file: Callable[[str], bytes] | None = None):
         self.settings = settings
         self.uow = uow
         self.transports = transports  # channel -> transport
+        # a file a mail carries from elsewhere (a Slack file, by its url_private): its bytes
+        self.fetch_file = fetch_file
 
     def due(self, now: datetime, limit: int = 100, lane: str | None = None) -> list[int]:
         """Due rows, oldest first; of one lane's channels, or of all."""
@@ -51,6 +58,8 @@ class OutboxSender:
                 or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
             if lane is not None:
                 q = q.where(Outbox.channel.in_(LANES[lane]))
+            if lane is None or Channel.WEBHOOK in LANES[lane]:
+                q = q.where(_in_order())
             return list(s.scalars(q.order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)))
 
     def next_due_at(self, lane: str | None = None) -> datetime | None:
@@ -58,16 +67,38 @@ class OutboxSender:
             q = select(Outbox.next_attempt_at).where(Outbox.status == OutboxStatus.QUEUED)
             if lane is not None:
                 q = q.where(Outbox.channel.in_(LANES[lane]))
+            if lane is None or Channel.WEBHOOK in LANES[lane]:
+                q = q.where(_in_order())
             return s.scalar(q.order_by(Outbox.next_attempt_at).limit(1))
 
     def run_once(self, now: datetime, limit: int = 100, lane: str | None = None) -> dict[str, int]:
-        """Try every due item (of one lane, or all) once. Returns counts by outcome."""
+        """Try every due item (of one lane, or all) once. Returns counts by outcome.
+
+        One transaction claims the batch and one records its outcomes (more often when
+        sending takes long, and before a Slack thread post whose root went out in this
+        batch): not two per item."""
         counts = {"sent": 0, "retry": 0, "failed": 0}
-        for oid in self.due(now, limit, lane):
-            outcome = self._deliver(oid, now)
+        for outcome in self._deliver_claimed(self._claim_due(now, limit, lane), now):
             if outcome:
                 counts[outcome] += 1
         return counts
+
+    def _claim_due(self, now: datetime, limit: int, lane: str | None) -> list[int]:
+        """Claim up to ``limit`` due rows in one transaction; a second sender running at
+        once claims others (PostgreSQL: SKIP LOCKED) or none of these."""
+        free = (Outbox.status == OutboxStatus.QUEUED,
+                or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+        q = select(Outbox.id).where(Outbox.next_attempt_at <= now, *free)
+        if lane is not None:
+            q = q.where(Outbox.channel.in_(LANES[lane]))
+        if lane is None or Channel.WEBHOOK in LANES[lane]:
+            q = q.where(_in_order())  # one webhook per ticket and receiver at a time, in order
+        q = q.order_by(Outbox.next_attempt_at, Outbox.id).limit(limit) \
+            .with_for_update(skip_locked=True)
+        with self.uow.write() as s:
+            return list(s.scalars(update(Outbox).where(Outbox.id.in_(q.scalar_subquery()), *free)
+                                  .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+                                  .returning(Outbox.id)))
 
     def _claim(self, oid: int, now: datetime) -> bool:
         """Take the row for this sender; a second sender running at once skips it."""
@@ -80,28 +111,75 @@ class OutboxSender:
             return res.rowcount == 1
 
     def _deliver(self, oid: int, now: datetime) -> str | None:
+        """Claim and deliver one row; None when another sender holds it."""
         if not self._claim(oid, now):
             return None
-        data: bytes | None
-        args: tuple[Any, ...]
+        return self._deliver_claimed([oid], now)[0]
+
+    def _files(self, headers: dict) -> tuple[tuple[str, str, bytes], ...]:
+        """The files a mail carries from elsewhere ({"files": [{name, mimetype, url}]})."""
+        wanted = headers.get("files") or []
+        if not wanted:
+            return ()
+        if self.fetch_file is None:
+            raise TemporaryFailure("the mail carries Slack files and Slack is not set up here")
+        return tuple((f.get("name") or "file", f.get("mimetype") or "application/octet-stream",
+                      self.fetch_file(f["url"])) for f in wanted if f.get("url"))
+
+    def _prepare(self, s: Session, row: Outbox, now: datetime) -> tuple[bytes | None, tuple[Any, ...]]:
+        """The bytes to keep and the transport's arguments for one row (for a mail whose
+        Slack files cannot be fetched now: no bytes, and the failure to report)."""
+        if row.channel == Channel.MAIL:
+            try:
+                files = () if row.payload else self._files(row.headers or {})
+            except (TemporaryFailure, PermanentFailure) as exc:
+                return None, (exc,)  # assembled again, with the files, on the next try
+            data = row.payload or build_mail(
+                subject=row.subject, text=row.body_text, html=row.body_html,
+                language=row.language, from_addr=self.settings.address,
+                from_name=self.settings.address_name, to_addr=row.to_addr,
+                # every mail row is queued with a Message-ID; never send "<None>"
+                message_id=row.message_id or new_message_id(self.settings.mail_domain, row.ticket_id),
+                headers=row.headers or {}, now=now, attachments=files)
+            return data, (self.settings.address, [row.to_addr], data, f"{row.id:08d}")
+        return row.payload, (_with_file(s, _in_thread(s, row)),)
+
+    def _deliver_claimed(self, ids: list[int], now: datetime) -> list[str | None]:
+        """Deliver rows this sender has claimed, oldest first; outcomes in ``ids`` order."""
+        if not ids:
+            return []
         with self.uow.read() as s:
-            row = s.get(Outbox, oid)
-            if row is None:  # claimed a moment ago, deleted since: nothing to deliver
+            rows = list(s.scalars(select(Outbox).where(Outbox.id.in_(ids))
+                                  .order_by(Outbox.next_attempt_at, Outbox.id)))
+            prepared = {row.id: self._prepare(s, row, now) for row in rows}
+        outcomes: dict[int, str | None] = {}
+        pending: list[tuple] = []
+        started = time.monotonic()
+        for row in rows:
+            data, args = prepared[row.id]
+            if row.channel != Channel.MAIL and args[0] is None and (pending or outcomes):
+                # its thread's root may have gone out in this batch: record, look again
+                if pending:
+                    self._record_all(pending, now, outcomes)
+                    pending = []
+                with self.uow.read() as s:
+                    fresh = s.get(Outbox, row.id)
+                    if fresh is not None:
+                        data, args = self._prepare(s, fresh, now)
+            pending.append((row.id, *self._send(row, data, args)))
+            if time.monotonic() - started > RECORD_EVERY:
+                self._record_all(pending, now, outcomes)
+                pending, started = [], time.monotonic()
+        if pending:
+            self._record_all(pending, now, outcomes)
+        for oid in ids:
+            if oid not in outcomes:  # claimed a moment ago, deleted since: nothing to deliver
                 log.warning("outbox %s: row vanished after it was claimed", oid)
-                return None
-            transport = self.transports.get(row.channel)
-            if row.channel == Channel.MAIL:
-                data = row.payload or build_mail(
-                    subject=row.subject, text=row.body_text, html=row.body_html,
-                    language=row.language, from_addr=self.settings.address,
-                    from_name=self.settings.address_name, to_addr=row.to_addr,
-                    # every mail row is queued with a Message-ID; never send "<None>"
-                    message_id=row.message_id or new_message_id(self.settings.mail_domain, row.ticket_id),
-                    headers=row.headers or {}, now=now)
-                args = (self.settings.address, [row.to_addr], data, f"{row.id:08d}")
-            else:
-                data = row.payload
-                args = (_in_thread(s, row),)
+        return [outcomes.get(oid) for oid in ids]
+
+    def _send(self, row: Outbox, data: bytes | None, args: tuple[Any, ...]) -> tuple:
+        """Hand one row to its transport: (outcome, error, data, result, retry_after)."""
+        transport = self.transports.get(row.channel)
         error = None
         outcome = "sent"
         result = None
@@ -111,6 +189,8 @@ class OutboxSender:
                 raise PermanentFailure(f"no transport for channel {row.channel!r}")
             if args[0] is None:
                 raise TemporaryFailure("the ticket's Slack thread is not posted yet")
+            if isinstance(args[0], (TemporaryFailure, PermanentFailure)):
+                raise args[0]  # the mail's files could not be fetched
             result = transport.send(*args)
         except TemporaryFailure as exc:
             error, outcome = str(exc), "retry"
@@ -118,30 +198,44 @@ class OutboxSender:
         except PermanentFailure as exc:
             error, outcome = str(exc), "failed"
         except Exception as exc:  # a transport bug: retry, never lose the item
-            log.exception("outbox %s: unexpected error", oid)
+            log.exception("outbox %s: unexpected error", row.id)
             error, outcome = f"{type(exc).__name__}: {exc}", "retry"
-        # The outcome must be recorded: a mail marked neither sent nor failed would be sent
-        # again when its claim runs out. A locked database (SQLite under a long write) is
-        # waited out, a few times, before giving up.
+        return outcome, error, data, result, retry_after
+
+    def _record_all(self, pending: list[tuple], now: datetime, outcomes: dict[int, str | None]) -> None:
+        """Record the outcomes of a batch in one transaction. They must be recorded: a
+        mail marked neither sent nor failed would be sent again when its claim runs
+        out. A locked database (SQLite under a long write) is waited out, a few times,
+        before giving up."""
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
                 with self.uow.write() as s:
-                    return self._record(s, oid, outcome, error, data, result, retry_after, now)
+                    # the batch's rows in one query; _record finds them in the session
+                    list(s.scalars(select(Outbox).where(Outbox.id.in_([p[0] for p in pending]))))
+                    done = {oid: self._record(s, oid, outcome, error, data, result, retry_after, now)
+                            for oid, outcome, error, data, result, retry_after in pending}
+                outcomes.update(done)
+                return
             except OperationalError as exc:
                 if attempt == RECORD_ATTEMPTS:
                     raise
-                log.warning("outbox %s: cannot record %s yet (%s); trying again", oid, outcome,
-                            str(exc).splitlines()[0])
+                log.warning("outbox: cannot record %d outcomes yet (%s); trying again",
+                            len(pending), str(exc).splitlines()[0])
                 threading.Event().wait(min(5.0, 0.5 * 2 ** (attempt - 1)))
-        return outcome
 
     def _record(self, s: Session, oid: int, outcome: str, error: str | None, data: bytes | None,
-                result: object, retry_after: float | None, now: datetime) -> str:
-        """Write what became of one delivery: sent, a retry time, or failed."""
+                result: object, retry_after: float | None, now: datetime) -> str | None:
+        """Write what became of one delivery: sent, a retry time, or failed. None: the row
+        was cancelled while it was on its way (a webhook subscription disabled by an
+        earlier row of the batch) and did not go: it stays cancelled."""
         row = s.get(Outbox, oid)
         if row is None:  # deleted while it was being sent: nothing left to record
             log.warning("outbox %s: row vanished during delivery (%s)", oid, outcome)
             return outcome
+        if row.status == OutboxStatus.CANCELLED and outcome != "sent":
+            row.claimed_until = None
+            log.info("outbox %s: cancelled while on its way (%s)", oid, error)
+            return None
         row.attempts += 1
         row.claimed_until = None
         if row.channel == Channel.MAIL:
@@ -155,7 +249,9 @@ class OutboxSender:
             _after_sent(s, row, now)
             log.info("outbox %s: sent %s to %s (ticket %s)", oid, row.purpose, row.to_addr,
                      row.ticket_id)
-        elif outcome == "retry" and row.attempts < self.settings.outbox_max_attempts:
+        elif outcome == "retry" and (row.attempts < self.settings.outbox_max_attempts
+                                     # a webhook's transport gives up itself, after days
+                                     or row.channel == Channel.WEBHOOK):
             row.last_error = error
             delay = backoff(row.attempts, self.settings.outbox_retry_base,
                             self.settings.outbox_retry_max)
@@ -181,6 +277,16 @@ class OutboxSender:
             log.error("outbox %s: gave up after %d attempts: %s (ticket %s)", oid,
                       row.attempts, error, row.ticket_id)
         return outcome
+
+
+def _in_order() -> ColumnElement[bool]:
+    """A webhook delivery waits while an earlier one to the same subscription about the
+    same ticket is still queued (retrying): receivers get each ticket's events in order."""
+    earlier = aliased(Outbox)
+    return or_(Outbox.channel != Channel.WEBHOOK, Outbox.ticket_id.is_(None), ~exists().where(
+        earlier.channel == Channel.WEBHOOK, earlier.ticket_id == Outbox.ticket_id,
+        earlier.to_addr == Outbox.to_addr, earlier.status == OutboxStatus.QUEUED,
+        earlier.id < Outbox.id))
 
 
 def _in_thread(s: Session, row: Outbox) -> Outbox | SimpleNamespace | None:
@@ -231,3 +337,26 @@ def _mail_instead(s: Session, row: Outbox, now: datetime, domain: str) -> None:
                  headers={"automatic": True, "language": row.language, "thread_topic": row.subject},
                  status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now))
     log.warning("outbox %s: Slack could not deliver it; mailed to %s instead", row.id, fallback)
+
+
+def _with_file(s: Session, target: Outbox | SimpleNamespace | None
+               ) -> Outbox | SimpleNamespace | None:
+    """A Slack file upload ({"attachment": id} in its payload) carries the stored
+    attachment's bytes to the transport as ``file``."""
+    if target is None:
+        return None
+    try:
+        payload = json.loads(target.payload or b"{}")
+    except ValueError:
+        return target
+    attachment_id = payload.get("attachment") if isinstance(payload, dict) else None
+    if attachment_id is None:
+        return target
+    content = s.scalar(select(Attachment.content).where(Attachment.id == attachment_id))
+    if content is None:
+        return target  # gone (the ticket was deleted): the transport refuses the empty upload
+    payload.pop("attachment")
+    return SimpleNamespace(to_addr=target.to_addr, payload=json.dumps(payload).encode(),
+                           id=target.id, purpose=target.purpose, ticket_id=target.ticket_id,
+                           file=content)
+

@@ -15,22 +15,29 @@ marked as action, resolving. Reassigning, plain notes and status changes do not.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.domain import CLOSED, Channel, OutboxStatus, Status
+from bot.core import invoices
+from bot.core.domain import CLOSED, Channel, Direction, InboundMessage, OutboxStatus, Status
+from bot.core.mail.language import detect_language
+from bot.core.mail.prepare import Prepared, prepare
+from bot.core.worktime import DurationError, format_minutes, parse_minutes
 from bot.desk import cancellation_workflow as cancellations
-from bot.desk import outgoing, routing, sla_state
-from bot.desk.actor import Actor, Verb, check
+from bot.desk import directory, holds, intake, outgoing, portal, routing, sla_state, slack_posts, webhooks
+from bot.desk.actor import Actor, Verb, check, check_customer
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.events import record
 from bot.desk.views import cancellation_dict, iso, task_dict, ticket_dict, valid_number
-from bot.store.models import Company, Message, Outbox, Task, Ticket
+from bot.store.models import Company, Message, Outbox, Task, Ticket, TimeEntry
 
 log = logging.getLogger("bot.actions")
 
@@ -56,11 +63,13 @@ def _acted(s: Session, desk: Desk, t: Ticket, now: datetime, by: str, how: str) 
 
 # ------------------------------------------------------------------ to the customer
 def reply(desk: Desk, actor: Actor, number: int, text: str, *, delay_seconds: float = 0,
-          slack_ref: str | None = None, s: Session | None = None) -> dict[str, Any]:
+          slack_ref: str | None = None, files: list[dict] | None = None,
+          s: Session | None = None) -> dict[str, Any]:
     """Answer the customer by mail, threaded with their last mail; an action.
     `delay_seconds`: the mail waits that long in the outbox (Slack's undo window);
     `slack_ref` ("channel:ts"): the Slack message it came from, so an edit or a
-    delete within the window changes or cancels it."""
+    delete within the window changes or cancels it. `files`: Slack files ({name,
+    mimetype, size, url}) the mail carries; fetched when it is sent."""
     check(actor, Verb.REPLY)
     now = desk.clock()
     with desk.uow.write(s) as s:
@@ -74,8 +83,14 @@ def reply(desk: Desk, actor: Actor, number: int, text: str, *, delay_seconds: fl
         row = outgoing.queue_mail(
             s, desk, t, now, purpose="reply", template="reply", to_addr=t.answer_to,
             automatic=False, reply_to=outgoing.last_inbound(s, t),
-            context=outgoing.reply_context(desk, t, text, actor.key))
+            context={**outgoing.reply_context(desk, t, text, actor.key),
+                     "portal_link": outgoing.portal_link(s, desk, t, now)})
         row.next_attempt_at = now + timedelta(seconds=delay_seconds)
+        record(s, t, now, actor.key, "replied", {"via": actor.via, "message_id": row.message_id,
+                                                 "send_at": row.next_attempt_at.isoformat()})
+        if files:
+            row.headers = {**(row.headers or {}), "files": [
+                {k: f.get(k) for k in ("name", "mimetype", "size", "url")} for f in files]}
         _acted(s, desk, t, now, actor.key, "reply")
         if slack_ref is not None:
             # the undo window: what to put back if the Slack message is deleted in time
@@ -141,6 +156,7 @@ def cancel_reply(desk: Desk, actor: Actor, number: int, slack_ref: str, *,
             return False
         row, msg = found
         row.status = OutboxStatus.CANCELLED
+        webhooks.cancel_reply(s, t.id, row.message_id)
         if msg is not None:
             s.delete(msg)
         before = (row.headers or {}).get("undo") or {}
@@ -225,12 +241,15 @@ def resolve(desk: Desk, actor: Actor, number: int, note: str | None = None,
         if t.status in CLOSED:
             raise Refused(f"ticket {t.id} is already {t.status}")
         old = t.status
+        met = sla_state.satisfied(t, first=True, answered=True, resolved=True)
         if t.first_action_at is None:
             t.first_action_at = now
         t.status, t.resolved_at, t.waiting_since, t.awaiting_since = Status.RESOLVED, now, None, None
         sla_state.refresh(s, desk.ruleset, t)
+        sla_state.record_met(s, t, now, met)
         t.updated_at = now
         record(s, t, now, actor.key, "resolved", {"from": old}, note)
+        holds.release(s, t, None, now, actor.key, "the ticket was resolved")
         if tell_customer and t.answer_to and t.channel == Channel.MAIL:
             outgoing.resolved_mail(s, desk, t, now, note)
         return ticket_dict(desk, t)
@@ -288,6 +307,13 @@ def set_field(desk: Desk, actor: Actor, number: int, name: str, value: str, *,
         ticket.fields = fields  # a new dict: JSON columns see assignment, not mutation
         ticket.updated_at = now
         record(s, ticket, now, actor.key, "field", {"field": name, "from": old, "to": value})
+        if name in holds.INVOICE_FIELDS and ticket.status not in CLOSED:
+            # the field names the invoice in dispute: that one is held, the old one released
+            if old and old != value:
+                holds.release(s, ticket, str(old), now, actor.key, f"field {name} changed")
+            invoice = invoices.normalise(value)
+            if invoice:
+                holds.hold(s, ticket, invoice, now, actor.key, "field")
         return dict(fields)
 
 
@@ -355,3 +381,218 @@ def complete_task(desk: Desk, actor: Actor, task_id: int, note: str | None = Non
             record(s, ticket, now, actor.key, "task-done", detail, note)
         s.flush()
         return task_dict(task)
+
+
+# ------------------------------------------------------------------ the customer portal
+# A customer (Actor.for_contact, Via.PORTAL) on their own tickets. What they write enters
+# the desk exactly as their mail would (bot/desk/intake.py: the reopen rules, the Slack
+# thread, routing and the acknowledgement of a new request), in this action's unit of work.
+def _from_portal(s: Session, desk: Desk, actor: Actor, subject: str, text: str,
+                 files: list[tuple[str, str, bytes]], now: datetime,
+                 thread: list[str] | None = None) -> Ticket:
+    assert actor.customer is not None
+    raw = portal.as_mail(desk, actor, subject, text, files, now, thread)
+    item = prepare(raw, f"portal:{actor.customer.contact_id}", tuple(desk.settings.all_own_addresses))
+    result = intake.ingest_in(s, desk, [item], now)[0]
+    ticket = s.get(Ticket, result.ticket) if result.ticket is not None else None
+    if ticket is None or result.status not in ("created", "appended"):
+        raise Refused(f"the desk did not take the message in ({result.reason or result.status})")
+    return ticket
+
+
+def _portal_text(text: str, files: list[tuple[str, str, bytes]]) -> str:
+    text = (text or "").strip()
+    if len(text) > portal.MAX_TEXT:
+        raise Refused(f"the message is longer than {portal.MAX_TEXT} characters")
+    if not text and not files:
+        raise Refused("the message is empty")
+    portal.check_files(files)
+    return text
+
+
+def portal_reply(desk: Desk, actor: Actor, number: int, text: str,
+                 files: list[tuple[str, str, bytes]] | None = None, *,
+                 s: Session | None = None) -> dict[str, Any]:
+    """The customer answers on their ticket in the portal (files: (name, type, bytes),
+    at most portal.MAX_FILES_BYTES together). Returns the ticket it landed on: this one,
+    or a new one linked to it when it was resolved longer ago than the reopen window."""
+    check_customer(actor, Verb.PORTAL_REPLY)
+    files = list(files or [])
+    text = _portal_text(text, files)
+    now = desk.clock()
+    with desk.uow.write(s) as s:
+        t = portal.customer_ticket(s, actor, number)
+        thread = [m.message_id for m in t.messages
+                  if m.message_id and m.direction in (Direction.IN, Direction.OUT)]
+        landed = _from_portal(s, desk, actor, f"Re: {desk.tag(t.id)} {t.subject}", text, files, now,
+                              thread)
+        record(s, landed, now, actor.key, "portal", {"how": "reply", "files": len(files)},
+               "written in the customer portal")
+        return {"ticket": landed.id, "status": str(landed.status)}
+
+
+def portal_request(desk: Desk, actor: Actor, kind: str, subject: str, text: str,
+                   files: list[tuple[str, str, bytes]] | None = None, label: str | None = None, *,
+                   s: Session | None = None) -> dict[str, Any]:
+    """A new request from the portal, with the kind the customer chose (portal.KINDS).
+    The rules route it as they route mail, reading the kind's label before the subject
+    ("Klacht: ...", `label`); when they still make it another kind, the customer's choice
+    stands (except a cancellation, which only the rules start: it runs a procedure)."""
+    check_customer(actor, Verb.PORTAL_REQUEST)
+    if kind not in portal.KINDS or kind not in desk.ruleset.kinds:
+        raise Refused(f"unknown kind {kind!r}; one of {', '.join(portal.KINDS)}")
+    files = list(files or [])
+    text = _portal_text(text, files)
+    subject = " ".join((subject or "").split())[:200]
+    if not subject:
+        raise Refused("the subject is empty")
+    now = desk.clock()
+    with desk.uow.write(s) as s:
+        t = _from_portal(s, desk, actor, f"{label}: {subject}" if label else subject, text, files, now)
+        if t.kind != kind and kind != "cancellation" and t.created_at == now:
+            old = t.kind
+            t.kind = kind
+            sla_state.kind_changed(s, desk.ruleset, t)
+            record(s, t, now, actor.key, "kind", {"from": old, "to": kind},
+                   "the kind the customer chose in the portal")
+        record(s, t, now, actor.key, "portal", {"how": "request", "kind": kind, "files": len(files)},
+               "filed in the customer portal")
+        return {"ticket": t.id, "kind": t.kind, "status": str(t.status)}
+
+
+def portal_decide(desk: Desk, actor: Actor, number: int, solved: bool, *,
+                  s: Session | None = None) -> dict[str, Any]:
+    """Procedure 003, the customer decides: on a resolved ticket, "solved" closes it (the
+    resolution confirmed), "not solved" reopens it; the ticket's Slack thread hears it."""
+    check_customer(actor, Verb.PORTAL_DECIDE)
+    now = desk.clock()
+    with desk.uow.write(s) as s:
+        t = portal.customer_ticket(s, actor, number)
+        if t.status != Status.RESOLVED:
+            raise Refused(f"ticket {t.id} is {t.status}, not resolved")
+        if solved:
+            t.status = Status.CLOSED
+            t.updated_at = now
+            record(s, t, now, actor.key, "confirmed", {"from": Status.RESOLVED, "to": Status.CLOSED},
+                   "the customer confirmed in the portal that it is solved")
+            said = "The customer confirmed in the portal that it is solved: closed."
+        else:
+            resolved_at = t.resolved_at
+            t.status, t.resolved_at = Status.OPEN, None
+            sla_state.reopened(s, desk.ruleset, t, now, resolved_at)
+            t.updated_at = now
+            record(s, t, now, actor.key, "reopened", {"from": Status.RESOLVED, "to": Status.OPEN},
+                   "the customer says in the portal that it is not solved")
+            said = "The customer says in the portal that it is *not solved*: reopened."
+        if desk.settings.slack_enabled and slack_posts.has_thread(s, t):
+            slack_posts.say(s, t, said, now)
+        return ticket_dict(desk, t)
+
+
+# ------------------------------------------------------------------ on behalf of a customer
+def open_on_behalf(desk: Desk, actor: Actor, customer: str, kind: str | None, text: str, *,
+                   ack: bool = True, source: str = "cli", name: str = "",
+                   subject: str | None = None, ref: str | None = None,
+                   s: Session | None = None) -> dict[str, Any]:
+    """A request that reached a colleague first (procedure 000 S 1.1: identify the caller):
+    a ticket whose contact is the customer (directory, routing and advisor as for their own
+    mail), the colleague recorded (an on-behalf event) and watching it, the customer
+    acknowledged unless `ack` is False. `kind` "call": a phone call, logged as the first
+    action; another kind overrides the rules' choice. `ref` ("channel:ts"): the Slack
+    message it came from; the same message opens one ticket only (the answer then says
+    `duplicate`)."""
+    check(actor, Verb.OPEN)
+    rs = desk.ruleset
+    addr = directory.normalize_email(customer)
+    if addr is None:
+        raise Refused(f"{customer!r} is not a mail address; give the customer's address")
+    if rs.person_for_email(addr) is not None or addr in desk.settings.all_own_addresses:
+        raise Refused(f"{addr} is the desk's own address; give the customer's address")
+    how = None
+    if kind == "call":
+        how, kind = "call", None
+    if kind and kind not in rs.kinds:
+        raise Refused(f"unknown kind {kind!r}; kinds: {', '.join(sorted(rs.kinds))} (or call)")
+    text = (text or "").strip()
+    if not text:
+        raise Refused("what did the customer ask? The text is empty")
+    now = desk.clock()
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), text)
+    mid = (f"onbehalf.{ref.replace(':', '.')}@slack" if ref
+           else f"onbehalf-{uuid.uuid4().hex}@{desk.settings.mail_domain}")
+    msg = InboundMessage(channel=Channel.MAIL, message_id=mid, from_addr=addr, from_name=name,
+                         to=[desk.settings.address], subject=(subject or first)[:200], text=text,
+                         visible_text=text, date=now, language=detect_language(text))
+    raw = json.dumps({"on_behalf_of": addr, "by": actor.key, "via": actor.via, "source": source,
+                      "kind": kind, "how": how, "ref": ref, "text": text},
+                     ensure_ascii=False).encode()
+    item = Prepared(f"{source}:{actor.key}"[:200], raw,
+                    hashlib.sha256(raw if not ref else ref.encode()).hexdigest(), msg)
+    with desk.uow.write(s) as s:
+        s.info.setdefault("on_behalf", {})[id(item)] = intake.OnBehalf(
+            by=actor.key, source=source, ack=ack, kind=kind, how=how)
+        result = intake.ingest_in(s, desk, [item], now)[0]
+        s.info["on_behalf"].pop(id(item), None)
+        t = s.get(Ticket, result.ticket) if result.ticket else None
+        if t is None:
+            raise Refused(f"no ticket was opened ({result.reason or result.status})")
+        duplicate = result.status != "created"
+        if how == "call" and not duplicate:
+            record(s, t, now, actor.key, "action", {"how": "call", "via": actor.via}, text)
+            _acted(s, desk, t, now, actor.key, "call")
+        return {**ticket_dict(desk, t), "duplicate": duplicate}
+
+
+# ------------------------------------------------------------------ invoice holds, time
+def hold_invoice(desk: Desk, actor: Actor, number: int, invoice: str, *, release: bool = False,
+                 reason: str | None = None, s: Session | None = None) -> list[dict[str, Any]]:
+    """Put an invoice on hold from collection for this ticket (or, `release`, take it
+    off hold) by hand; returns the ticket's open holds."""
+    check(actor, Verb.HOLD)
+    now = desk.clock()
+    value = invoices.normalise(invoice)
+    if value is None:
+        raise Refused(f"{invoice!r} is not an invoice number (letters, digits, - / . _; "
+                      "at least one digit)")
+    with desk.uow.write(s) as s:
+        t = ticket_or_refuse(s, number)
+        if release:
+            if not holds.release(s, t, value, now, actor.key, reason or "released by hand"):
+                held = ", ".join(h.invoice for h in holds.open_holds(s, t)) or "none"
+                raise Refused(f"invoice {value} is not on hold for ticket {t.id} (held: {held})")
+        else:
+            if t.status in CLOSED:
+                raise Refused(f"ticket {t.id} is {t.status}: a hold lasts while the ticket is "
+                              "open; reopen it first")
+            if holds.hold(s, t, value, now, actor.key, "hand") is None:
+                raise Refused(f"invoice {value} is already on hold for ticket {t.id}")
+        t.updated_at = now
+        s.flush()
+        return [holds.hold_dict(h, t, desk.tag(t.id), desk.tz) for h in holds.open_holds(s, t)]
+
+
+def log_time(desk: Desk, actor: Actor, number: int, duration: str, note: str | None = None, *,
+             slack_ref: str | None = None, s: Session | None = None) -> dict[str, Any]:
+    """Time spent on the ticket by the actor (`duration`: 15m, 1h30, 1.5h, 90). Not an
+    action for the SLA clocks: it says how long, not what was done."""
+    check(actor, Verb.TIME)
+    try:
+        minutes = parse_minutes(duration)
+    except DurationError as exc:
+        raise Refused(str(exc)) from None
+    now = desk.clock()
+    with desk.uow.write(s) as s:
+        t = ticket_or_refuse(s, number)
+        person = actor.person.key if actor.person is not None else actor.key
+        entry = TimeEntry(ticket_id=t.id, person=person, minutes=minutes,
+                          note=(note or "").strip() or None, via=str(actor.via), at=now)
+        s.add(entry)
+        detail: dict[str, Any] = {"minutes": minutes, "person": person, "via": str(actor.via)}
+        if slack_ref:
+            detail["slack_ref"] = slack_ref  # a re-sent Slack event logs nothing twice
+        record(s, t, now, actor.key, "time", detail, entry.note)
+        s.flush()
+        total = sum(e for e in s.scalars(select(TimeEntry.minutes).where(TimeEntry.ticket_id == t.id)))
+        return {"ticket": t.id, "tag": desk.tag(t.id), "person": person, "minutes": minutes,
+                "duration": format_minutes(minutes), "note": entry.note,
+                "total_minutes": total, "total": format_minutes(total)}

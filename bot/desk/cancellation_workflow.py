@@ -21,6 +21,7 @@ from bot.core.rules.schema import RuleSet
 from bot.core.time.humanize import format_date
 from bot.desk import directory
 from bot.desk.errors import Refused
+from bot.desk.events import record
 from bot.store.models import Cancellation, Contract, Event, Task, Ticket
 
 ADVISOR_CONTACT = timedelta(hours=24)
@@ -120,7 +121,8 @@ def record_outcome(s: Session, rs: RuleSet, ticket: Ticket, outcome: str, reason
                              if contract is not None and c.effective_end else ""),
                     due_at=due, created_at=now)
         s.add(task)
-        detail["task"] = {"kind": task.kind, "assignee": assignee, "due": due.isoformat()}
-    s.add(Event(ticket=ticket, at=now, actor=by, action=f"cancellation-{outcome}",
-                detail=detail, reason=reason or None))
+        s.flush()  # the task's number, for the history and the task.created webhook
+        detail["task"] = {"id": task.id, "kind": task.kind, "title": task.title,
+                          "assignee": assignee, "due": due.isoformat()}
+    record(s, ticket, now, by, f"cancellation-{outcome}", detail, reason or None)
     return c

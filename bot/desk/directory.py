@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -48,6 +48,8 @@ FREE_MAIL_DOMAINS: frozenset[str] = frozenset({
 
 CUSTOMER_COLUMNS = ("company", "domains", "advisor", "website_access",
                     "contact_name", "contact_email", "contact_phone")
+# optional: yes marks the contact as the company's portal admin (sees all its tickets)
+OPTIONAL_CUSTOMER_COLUMNS = ("portal_admin",)
 CONTRACT_COLUMNS = ("contract", "company", "start", "end", "auto_renew", "term_months",
                     "notice_months", "status")
 CONTRACT_REQUIRED = ("contract", "company", "start", "end")
@@ -140,14 +142,24 @@ class Identity:
         return {k: v for k, v in self.__dict__.items() if k not in ("contact", "company")}
 
 
+def desk_domains(people_emails: Iterable[str], own: Iterable[str] = ()) -> frozenset[str]:
+    """The desk's own mail domains: those of its people (rules.yaml) and the domains it
+    receives mail for, free-mail services excepted. Never a customer, never a prospect."""
+    found = {e.rsplit("@", 1)[-1].lower() for e in people_emails if e and "@" in e}
+    found |= {d.lower() for d in own if d}
+    return frozenset(d for d in found if not is_free_mail(d))
+
+
 def identify(s: Session, email: str, name: str, now: datetime, *,
-             create: bool = True, flush: bool = True) -> Identity:
+             create: bool = True, flush: bool = True,
+             ours: Collection[str] = ()) -> Identity:
     """Who sent this mail (S 1.1): by the contact's address first, then by the company's
     mail domain (a subdomain matches its parent: a@nl.acme.com is acme.com), never by a
     free-mail domain.
 
     With ``create`` an unknown contact is recorded: at the known company, or at a new
-    prospect company named after the domain (S 3.2), or without a company for free mail.
+    prospect company named after the domain (S 3.2), or without a company for free mail
+    and for the desk's own domains (``ours``: a colleague is never a prospect).
     Without ``create`` nothing is written and the answer says what would happen.
     New rows are flushed (not committed) so their ids are in the answer; a second call
     for the same address in the same session finds the contact made by the first. With
@@ -181,7 +193,9 @@ def identify(s: Session, email: str, name: str, now: datetime, *,
                          how=how)
 
     company, how = None, "free-mail"
-    if not free:
+    if any(d in ours for d in _parents(domain)):
+        how = "desk"
+    elif not free:
         company = _company_by_domain(s, domain)
         if company is None:
             # Named after this domain but without it registered (e.g. entered by hand).
@@ -200,7 +214,7 @@ def identify(s: Session, email: str, name: str, now: datetime, *,
         return Identity(addr, name, None, company.id if company is not None else None,
                         would_be, company.advisor if company is not None else None,
                         False, company is not None and not company.prospect,
-                        company is None or company.prospect, how)
+                        (company is None or company.prospect) and how != "desk", how)
 
     if how == "prospect":
         company = Company(name=domain[:200], advisor=None, website_access=False, prospect=True,
@@ -224,7 +238,7 @@ def _identity(addr: str, name: str, contact: Contact, company: Company | None, *
                     company.name if company is not None else None,
                     company.advisor if company is not None else None,
                     known_contact, company is not None and not company.prospect,
-                    company is None or company.prospect, how, contact, company)
+                    (company is None or company.prospect) and how != "desk", how, contact, company)
 
 
 PREFETCH = "directory_prefetch"
@@ -487,6 +501,13 @@ def import_customers(s: Session, path: Path | None, now: datetime, *,
             phone = r["contact_phone"] or None
             if phone is not None:
                 _check_length(phone, 50, "contact_phone")
+            portal_admin: bool | None = None
+            if r.get("portal_admin"):
+                portal_admin = _parse_bool(r["portal_admin"])
+                if portal_admin is None:
+                    raise _Rejected(f"unknown portal_admin value {r['portal_admin']!r} (use yes or no)")
+                if portal_admin and not email:
+                    raise _Rejected("portal_admin needs a contact_email")
 
             key = name.lower()
             given = {"advisor": advisor, "website_access": wa,
@@ -560,7 +581,7 @@ def import_customers(s: Session, path: Path | None, now: datetime, *,
         if email is not None:
             if contact is None:
                 contact = Contact(email=email, name=cname, phone=phone, company=target,
-                                  created_at=now, updated_at=now)
+                                  portal_admin=bool(portal_admin), created_at=now, updated_at=now)
                 s.add(contact)
                 contacts[email] = contact
                 added = True
@@ -574,6 +595,9 @@ def import_customers(s: Session, path: Path | None, now: datetime, *,
                     touched = True
                 if phone is not None and contact.phone != phone:
                     contact.phone = phone
+                    touched = True
+                if portal_admin is not None and bool(contact.portal_admin) != portal_admin:
+                    contact.portal_admin = portal_admin
                     touched = True
                 if touched:
                     contact.updated_at = now

@@ -6,10 +6,12 @@ bad mail is quarantined with its raw bytes and the others still land."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -18,13 +20,18 @@ from sqlalchemy.orm import Session
 
 from bot.core import correlation
 from bot.core.domain import CLOSED, Channel, Direction, InboundMessage, Status
-from bot.core.mail import threadindex
+from bot.core.mail import forwarded, threadindex
 from bot.core.mail.addresses import reply_address
+from bot.core.mail.language import detect_language
+from bot.core.mail.parse import parse_mail
 from bot.core.mail.prepare import IngestResult, Prepared, mail_ref, prepare
+from bot.core.mail.quotes import visible_text
 from bot.core.pleasantries import only_thanks
+from bot.core.rules.schema import Person
 from bot.desk import cancellation_workflow as cancellations
 from bot.desk import (
     directory,
+    holds,
     notify,
     outgoing,
     routing,
@@ -35,7 +42,7 @@ from bot.desk import (
 from bot.desk.context import Desk
 from bot.desk.events import record
 from bot.desk.views import like_escape
-from bot.store.models import Attachment, IMAPState, Message, RawMail, Spool, Ticket
+from bot.store.models import Attachment, IMAPState, Message, RawMail, Spool, Ticket, Watcher
 
 log = logging.getLogger("bot.ingest")
 
@@ -61,6 +68,14 @@ def ingest_prepared(desk: Desk, items: Sequence[Prepared], *, acknowledge: bool 
     except Exception:
         log.exception("batch of %d failed; retrying one by one", len(items))
     return [_ingest_one_safely(desk, item, now, acknowledge) for item in items]
+
+
+def ingest_in(s: Session, desk: Desk, items: Sequence[Prepared], now: datetime, *,
+              acknowledge: bool = True) -> list[IngestResult]:
+    """Ingest within the caller's unit of work (a desk action that opens a ticket on a
+    customer's behalf, a customer's message from the portal): no retry one by one, a
+    failure fails the action, nothing is quarantined."""
+    return _ingest_many(s, desk, items, now, acknowledge)
 
 
 def _ingest_one_safely(desk: Desk, item: Prepared, now: datetime, acknowledge: bool = True) -> IngestResult:
@@ -92,17 +107,23 @@ def _key(item: Prepared) -> str:
     return correlation.dedupe_key(item.message.message_id if item.message else None, item.sha256)
 
 
-def _same_mail(s: Session, item: Prepared, earlier: InboundMessage | None) -> bool:
+def _same_mail(s: Session, item: Prepared, earlier: InboundMessage | None,
+               desk: Desk | None = None) -> bool:
     """Whether a mail whose dedupe key is known is that same mail again (a redelivery,
     perhaps with other transport headers): same sender and same text. A mail that
-    merely reuses a Message-ID (by accident or on purpose) is not."""
+    merely reuses a Message-ID (by accident or on purpose) is not. A colleague's forward
+    is compared as the customer's mail it was stored as."""
     msg = item.message
     if msg is None or not msg.message_id:
         return True  # keyed by its bytes: the same bytes
+    mid = msg.message_id
+    found = _staff_forward(desk, msg) if desk is not None else None
+    if found is not None:
+        msg = _as_customer(msg, found[1])
     if earlier is not None:
         return earlier.from_addr == msg.from_addr and earlier.text == msg.text
     row = s.execute(select(Message.from_addr, Message.text).where(
-        Message.message_id == correlation.stored_id(msg.message_id), Message.direction == Direction.IN)
+        Message.message_id == correlation.stored_id(mid), Message.direction == Direction.IN)
         .order_by(Message.id).limit(1)).first()
     if row is None:
         return True  # stored without a message (ignored, quarantined): keep it so
@@ -160,7 +181,7 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
     results = []
     in_batch: dict[str, InboundMessage | None] = {}
     for item, key in zip(items, keys, strict=True):
-        if key in known and not _same_mail(s, item, in_batch.get(key)):
+        if key in known and not _same_mail(s, item, in_batch.get(key), desk):
             item.clash = True  # same Message-ID, another mail: keep it, keyed by its bytes
             key = _key(item)
             if key not in known:
@@ -185,8 +206,11 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
         s.execute(delete(Spool).where(Spool.id.in_(spooled)))
     s.flush()
     # Phase 2: now that tickets have numbers, write the acknowledgements.
+    no_ack = s.info.pop("no_ack", {})
     for ticket, msg, template, extra in s.info.pop("acks"):
-        if acknowledge:
+        if id(ticket) in no_ack:
+            record(s, ticket, now, "system", "ack-skipped", None, no_ack[id(ticket)])
+        elif acknowledge:
             outgoing.acknowledge(s, desk, ticket, msg, now, template, extra)
         else:
             record(s, ticket, now, "system", "ack-skipped", None, "ingested without acknowledgements (--no-ack)")
@@ -280,9 +304,23 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
             return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=ticket)
         linked = ticket
 
+    behalf: OnBehalf | None = s.info.get("on_behalf", {}).get(id(item))  # open_on_behalf
+    if behalf is None and linked is None:
+        found = _staff_forward(desk, msg)
+        if found is not None:  # a colleague forwarded the customer's mail: it is theirs
+            person, fwd = found
+            msg = item.message = _as_customer(msg, fwd)
+            behalf = OnBehalf(by=person.key, source=f"forward:{fwd.style}", note=fwd.note,
+                              ack=not fwd.no_ack)
     rs = desk.ruleset
-    ident, d = routing.decide(s, rs, msg, now)
-    if d.ignore:
+    ours = s.info.get("desk_domains")
+    if ours is None:
+        ours = s.info["desk_domains"] = directory.desk_domains(
+            (p.email for p in rs.people.values()), desk.settings.accepted_domains)
+    ident, d = routing.decide(s, rs, msg, now, ours=ours)
+    if behalf is not None and behalf.kind:
+        d.kind = behalf.kind
+    if d.ignore and behalf is None:  # a colleague's request is never ignored by a rule
         s.add(_raw(item, now, "ignored", f"rule {d.rule}: ignore"))
         log.info("ignored %s: rule %s", item.source, d.rule)
         return IngestResult(item.source, "ignored", None, msg.warnings, reason=f"rule {d.rule}")
@@ -305,6 +343,8 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
                        "linked_to": linked.id if linked else None},
            why_linked)
     routing.apply_decision(s, ticket, ident, d, now)
+    if behalf is not None:
+        _on_behalf(s, desk, ticket, behalf, now)
     if flooding:  # the first mail past the cap: the ticket the rest of the flood joins
         ticket.category = FLOOD
         by, key, limit = flooding
@@ -322,8 +362,75 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         s.info["after_flush"].append(
             lambda: outgoing.cancellation_copy(s, desk, ticket, c, msg, now))
     s.info["acks"].append((ticket, msg, d.ack, extra))
+    s.info["after_flush"].append(lambda: holds.on_routed(s, ticket, msg, now))
     s.info["after_flush"].append(lambda: notify.new_ticket(s, desk, ticket, msg, ident, now))
     return IngestResult(item.source, "created", None, msg.warnings, _ticket_obj=ticket)
+
+
+# ------------------------------------------------------------------ on behalf of a customer
+@dataclass
+class OnBehalf:
+    """A request that reached a colleague first (a forward, a call, a Slack message): the
+    ticket is the customer's, the colleague is recorded and watches it."""
+
+    by: str  # the colleague's person key (or the operator's name)
+    source: str  # forward:outlook, slack, slack-reaction, cli, ...
+    note: str = ""  # what the colleague wrote besides the customer's words
+    ack: bool = True  # the customer is acknowledged
+    kind: str | None = None  # the kind the colleague chose (else the rules decide)
+    how: str | None = None  # "call": the request was a phone call
+
+
+def _staff_forward(desk: Desk, msg: InboundMessage) -> tuple[Person, forwarded.Forwarded] | None:
+    """(the colleague, the customer's forwarded mail) when a person in rules.yaml
+    forwarded a customer's mail to the desk; None otherwise."""
+    rs = desk.ruleset
+    person = rs.person_for_email(msg.from_addr) if msg.from_addr and rs.notify_staff else None
+    if person is None:
+        return None
+    own = desk.settings.all_own_addresses
+
+    def ours(addr: str) -> bool:
+        return addr in own or rs.person_for_email(addr) is not None
+
+    fwd = forwarded.find(msg, parse_mail, ours)
+    if fwd is None or ours(fwd.from_addr):
+        return None
+    return person, fwd
+
+
+def _as_customer(msg: InboundMessage, fwd: forwarded.Forwarded) -> InboundMessage:
+    """The forwarded mail as the customer's own: their address, subject, text and
+    attachments; none of the colleague's threading (the ticket starts its own)."""
+    attachments = list(msg.attachments)
+    if fwd.style == "attached":
+        attachments = [*fwd.attachments, *(a for a in msg.attachments if a.content_type.lower()
+                                           not in ("message/rfc822", "message/global"))]
+    text = fwd.text
+    return dataclasses.replace(
+        msg, from_addr=fwd.from_addr, from_name=fwd.from_name, subject=fwd.subject or msg.subject,
+        text=text, visible_text=visible_text(text), html=fwd.html, to=list(fwd.to),
+        cc=list(fwd.cc), reply_to=[], in_reply_to=[], references=[], auto_reason=None,
+        headers={k: v for k, v in msg.headers.items()
+                 if k not in ("thread-index", "thread-topic", "reply-to", "in-reply-to")},
+        attachments=attachments, warnings=list(msg.warnings),
+        language=detect_language(fwd.subject + "\n" + text) or msg.language)
+
+
+def _on_behalf(s: Session, desk: Desk, ticket: Ticket, behalf: OnBehalf, now: datetime) -> None:
+    record(s, ticket, now, behalf.by, "on-behalf",
+           {"by": behalf.by, "source": behalf.source, "ack": behalf.ack, "how": behalf.how},
+           behalf.note or None)
+    if behalf.note.strip():
+        s.add(Message(ticket=ticket, direction=Direction.NOTE, channel=Channel.MAIL,
+                      from_addr="", from_name=behalf.by, subject="", text=behalf.note,
+                      visible_text=behalf.note, created_at=now))
+    if behalf.by in desk.ruleset.people and behalf.by != ticket.owner \
+            and all(w.person != behalf.by for w in ticket.watchers):
+        ticket.watchers.append(Watcher(person=behalf.by))
+    if not behalf.ack:
+        s.info.setdefault("no_ack", {})[id(ticket)] = (
+            f"{behalf.by} asked that the customer gets no acknowledgement")
 
 
 FLOOD = "flood"  # the category of a sender's flood ticket
@@ -409,7 +516,7 @@ def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
     """The customer's message on their ticket: it reopens a resolved one, ends waiting,
     restarts the next-action clock, and goes into the ticket's Slack thread."""
     was_status, was_resolved_at = ticket.status, ticket.resolved_at
-    _add_message(s, ticket, item, now)
+    stored = _add_message(s, ticket, item, now)
     ticket.updated_at = now
     customer = f"customer:{msg.from_addr}"
     if decision == "reopen" and only_thanks(msg.visible_text or msg.text, msg.from_name):
@@ -434,6 +541,8 @@ def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
     s.info["after_flush"].append(lambda: slack_posts.customer_wrote(
         s, desk, ticket, msg.visible_text or msg.text, msg.from_name or msg.from_addr or "The customer",
         now))
+    if any(not a.inline for a in msg.attachments):  # their files, after the words
+        s.info["after_flush"].append(lambda: slack_posts.files(s, desk, ticket, stored.attachments, now))
     record(s, ticket, now, customer, "message", {"how": how, "message_id": msg.message_id})
     s.add(_raw(item, now, "appended", ticket=ticket))
     log.info("ticket %s: message appended (%s)", ticket.id, how)

@@ -24,8 +24,8 @@ from bot.core import analysis, report
 from bot.core.contracts import add_months
 from bot.core.domain import Channel, ContractStatus, OutboxStatus
 from bot.core.mail.compose import new_message_id
-from bot.core.time.humanize import format_date
-from bot.desk import clock_jump, notify, queries, reports, sla_state
+from bot.core.time.humanize import format_date, short_when
+from bot.desk import clock_jump, digest, holds, notify, queries, reports, sla_state, slack_posts
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
@@ -35,7 +35,10 @@ from bot.store.models import Company, Contact, Contract, Outbox, RunOnce
 log = logging.getLogger("bot.jobs")
 
 GRACE = timedelta(hours=24)
-JOBS = ("open_complaints_report", "contracts_ending", "monthly_report")
+JOBS = ("open_complaints_report", "contracts_ending", "monthly_report", "invoice_holds_export")
+# jobs that run every working day and usually have nothing to send: a sweep reports them
+# only when they sent something
+QUIET = frozenset({"invoice_holds_export"})
 
 
 def last_fire(cron: str, tz: str, now: datetime) -> datetime | None:
@@ -78,6 +81,10 @@ def sweep(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]:
             clock_jump.undo_future(s, now)
     counts = sla_state.sweep(desk, now, rehearse=rehearse)
     counts.update(run_due(desk, now, rehearse=rehearse))
+    # after the reminders: one due now is in today's digest (bot/desk/digest.py)
+    digests = digest.run_due(desk, now, rehearse=rehearse)
+    if digests:
+        counts["digests"] = digests
     return counts
 
 
@@ -108,7 +115,8 @@ def run_due(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]
             claimed = s.get(RunOnce, key)
             if claimed is not None:  # inserted just above, in this transaction
                 claimed.detail = {"sent": sent}
-            counts[job] = sent
+            if sent or job not in QUIET:
+                counts[job] = sent
             log.info("%s for %s: %d notice(s)", job, fire.isoformat(), sent)
     return counts
 
@@ -122,13 +130,17 @@ def open_complaints_report(desk: Desk, s: Session, cfg: dict[str, Any], now: dat
     tz = ZoneInfo(rs.timezone)
     as_of = now.astimezone(tz)
     csv_bytes = report.render(rows, "csv", now).encode("utf-8-sig")  # Excel reads the BOM
-    context = {"rows": rows, "count": len(rows), "as_of": as_of.strftime("%a %d %b %Y %H:%M"),
-               "subject": "open complaints",
-               "table": report.render(rows, "table", now),
-               "overdue": sum(1 for r in rows if r["overdue"])}
     name = f"open-complaints-{as_of:%Y-%m-%d}.csv"
     sent = 0
     for person in people:
+        lang = rs.language_of(person)  # titles, weekday and SLA words in the reader's language
+        context = {"rows": report.translate_sla(rows, lang), "count": len(rows),
+                   "as_of": short_when(now, tz, lang), "columns": report.columns(lang),
+                   "subject": "open complaints",
+                   "table": report.render(rows, "table", now, language=lang),
+                   "overdue": sum(1 for r in rows if r["overdue"])}
+        if notify.channel_for(person, desk.settings) == Channel.SLACK and person.slack:
+            context["attached"] = True  # the DM may say so: the CSV is uploaded into it (below)
         row = notify.tell(s, desk, person, now, purpose="report",
                           template="report-open-complaints", context=context,
                           attachments=((name, "text/csv", csv_bytes),))
@@ -138,6 +150,8 @@ def open_complaints_report(desk: Desk, s: Session, cfg: dict[str, Any], now: dat
                         template="report-open-complaints", context=context,
                         attachments=((name, "text/csv", csv_bytes),), by_mail=True)
             sent += 1
+            if person.slack:  # the CSV the DM speaks of, uploaded into that DM
+                slack_posts.upload(s, None, person.slack, name, csv_bytes, now)
     return sent
 
 
@@ -156,7 +170,6 @@ def contracts_ending(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
          .order_by(Contract.end, Contract.id))
     by_advisor: dict[str, list[dict]] = defaultdict(list)
     sent = 0
-    lang = rs.default_language
     for contract, company in s.execute(q):
         ends = contract.ends_on if contract.status == ContractStatus.CANCELLED else contract.end
         if ends is None or not (today <= ends <= until):
@@ -165,9 +178,8 @@ def contracts_ending(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
         deadline = add_months(ends, -contract.notice_months) if renews else None
         advisor = company.advisor if company.advisor in rs.people else rs.resolve("rsm")
         row = {"company": company.name, "reference": contract.reference,
-               "ends": format_date(ends, lang), "ends_iso": ends.isoformat(),
-               "renews": renews, "term_months": contract.term_months,
-               "notice_by": format_date(deadline, lang) if deadline else "",
+               "ends_on": ends, "ends_iso": ends.isoformat(),
+               "renews": renews, "term_months": contract.term_months, "deadline": deadline,
                "status": contract.status, "days_left": (ends - today).days}
         if advisor:
             by_advisor[advisor].append(row)
@@ -175,9 +187,12 @@ def contracts_ending(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
             sent += _tell_customer(desk, s, cfg, contract, company, ends, deadline, now)
     for key, rows in sorted(by_advisor.items()):
         person = rs.people[key]
+        plang = rs.language_of(person)
+        said = [{**r, "ends": format_date(r["ends_on"], plang),
+                 "notice_by": format_date(r["deadline"], plang) if r["deadline"] else ""} for r in rows]
         notify.tell(s, desk, person, now, purpose="contracts-ending", template="contracts-ending",
-                    context={"rows": rows, "count": len(rows), "within": int(cfg.get("within") or 60),
-                             "as_of": format_date(today, lang)})
+                    context={"rows": said, "count": len(rows), "within": int(cfg.get("within") or 60),
+                             "as_of": format_date(today, plang)})
         sent += 1
     return sent
 
@@ -218,14 +233,18 @@ def monthly_report(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
         return 0
     month = analysis.previous_month(today)
     data = reports.monthly(desk, Actor.system(), month)
-    lang = rs.default_language
-    inline = tuple((name, "image/png", reports.chart(data, name, lang)) for name in reports.CHARTS)
     files = tuple((f"{table}-{month}.csv", "text/csv", ("\ufeff" + reports.csv_table(data, table)).encode())
                   for table in ("complaints-summary", "complaints-customer", "sla-owner", "sla-kind"))
     context = {"month": month, "c": data["complaints"], "sla": data["sla"], "subject": f"report {month}",
                "link": f"{desk.settings.public_url}/reports?month={month}"}
     sent = 0
+    charts_in: dict[str, tuple] = {}  # the charts' titles in each reader's language
     for person in notify.resolve_people(rs, None, [cfg.get("to") or "sales_manager"]):
+        lang = rs.language_of(person)
+        if lang not in charts_in:
+            charts_in[lang] = tuple((name, "image/png", reports.chart(data, name, lang))
+                                    for name in reports.CHARTS)
+        inline = charts_in[lang]
         row = notify.tell(s, desk, person, now, purpose="report", template="report-monthly",
                           context=context, attachments=files, inline=inline, by_mail=True)
         sent += 1
@@ -236,5 +255,27 @@ def monthly_report(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
     return sent
 
 
+def invoice_holds_export(desk: Desk, s: Session, cfg: dict[str, Any], now: datetime,
+                        fire: datetime) -> int:
+    """To receivables (`to`), by mail: the invoices on hold, listed and as a CSV file, so
+    none goes to collection while its complaint is open. Nothing on hold: no mail."""
+    rows = holds.open_rows(s, desk)
+    if not rows:
+        return 0
+    as_of = now.astimezone(desk.tz)
+    lang = desk.ruleset.default_language
+    for r in rows:
+        r["held_since_text"] = format_date(datetime.fromisoformat(r["held_since"]).date(), lang)
+    csv_bytes = holds.to_csv(rows).encode("utf-8-sig")  # Excel reads the BOM
+    name = f"invoice-holds-{as_of:%Y-%m-%d}.csv"
+    sent = 0
+    for person in notify.resolve_people(desk.ruleset, None, [cfg.get("to") or "receivables"]):
+        notify.tell(s, desk, person, now, purpose="invoice-holds", template="invoice-holds",
+                    context={"rows": rows, "count": len(rows), "as_of": format_date(as_of.date(), lang)},
+                    attachments=((name, "text/csv", csv_bytes),), by_mail=True)
+        sent += 1
+    return sent
+
+
 RUNNERS = {"open_complaints_report": open_complaints_report, "contracts_ending": contracts_ending,
-           "monthly_report": monthly_report}
+           "monthly_report": monthly_report, "invoice_holds_export": invoice_holds_export}

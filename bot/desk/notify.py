@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.core import slack_text
-from bot.core.domain import Channel, InboundMessage, OutboxStatus
+from bot.core.domain import Channel, Direction, InboundMessage, OutboxStatus
 from bot.core.mail.compose import build_mail, new_message_id
 from bot.core.rules.schema import Person, RuleSet
 from bot.core.time.humanize import when
 from bot.desk import slack_posts
 from bot.desk.context import Desk
 from bot.desk.directory import Identity
-from bot.store.models import Event, Outbox, Ticket
+from bot.store.models import Attachment, DigestItem, Event, Message, Outbox, Ticket
 
 
 def channel_for(person: Person, settings: Settings, by_mail: bool = False) -> Channel:
@@ -59,23 +59,39 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
     shows; Slack gets the text alone. `by_mail`: mail even to a Slack user."""
     settings = desk.settings
     rs = desk.ruleset
-    lang = language or rs.default_language
+    lang = language or rs.language_of(person)  # the recipient's language (rules.yaml)
     if ticket is not None:
         context = {"dossier": desk.dossier_url(ticket.id), **context}
-    rendered = desk.renderer.render_mail(template, lang, {"person": person, **context})
     channel = channel_for(person, settings, by_mail)
+    # `slack`: the template may format for Slack; `attached`: files really go with it
+    # (mail only: a DM never claims a file it does not carry, unless the caller, who
+    # uploads the file into the DM, says `attached` in the context)
+    rendered = desk.renderer.render_mail(template, lang, {
+        "person": person, "slack": channel == Channel.SLACK,
+        "attached": bool(attachments) and channel == Channel.MAIL, **context})
     if channel == Channel.SLACK:
         # the notice carries the customer's words: Slack shows them, never acts on them
         text = f"*{slack_text.escape(rendered.subject)}*\n{slack_text.escape(rendered.text)}".strip()
-        row = Outbox(ticket_id=ticket.id if ticket else None, channel=Channel.SLACK, purpose=purpose,
-                     automatic=False, to_addr=person.slack, subject=rendered.subject,
-                     template=template, language=rendered.language, body_text=rendered.text,
-                     payload=json.dumps({"method": "chat.postMessage",
-                                         "args": {"channel": person.slack, "text": text}}).encode(),
-                     # if Slack does not know the person (deactivated, wrong id): mail
-                     headers={"fallback_email": person.email, "language": rendered.language},
-                     body_html=rendered.html,
-                     status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now)
+        parts = slack_text.split(text)  # a long one (a report) as several messages
+        for i, part in enumerate(parts):
+            if len(parts) > 1:
+                part = f"({i + 1}/{len(parts)}) {part}" if i else f"{part}\n({i + 1}/{len(parts)})"
+            one = Outbox(ticket_id=ticket.id if ticket else None, channel=Channel.SLACK,
+                         purpose=purpose, automatic=False, to_addr=person.slack,
+                         subject=rendered.subject, template=template, language=rendered.language,
+                         body_text=rendered.text if i == 0 else part,
+                         payload=json.dumps({"method": "chat.postMessage",
+                                             "args": {"channel": person.slack, "text": part}}).encode(),
+                         # if Slack does not know the person (deactivated, wrong id): mail,
+                         # the whole text once (the first part's row carries it)
+                         headers={"language": rendered.language,
+                                  **({"fallback_email": person.email} if i == 0 else {}),
+                                  **({"part": [i + 1, len(parts)]} if len(parts) > 1 else {})},
+                         body_html=rendered.html if i == 0 else None,
+                         status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now)
+            if i == 0:
+                row = one
+            s.add(one)  # in order: inserted, and so delivered, part by part
     else:
         mid = new_message_id(settings.mail_domain, ticket.id if ticket else None)
         headers = {"automatic": True, "language": rendered.language,
@@ -100,6 +116,35 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
     return row
 
 
+# Notices a person with `notify: digest` gets once a day in their digest (bot/desk/digest.py)
+# rather than one by one; urgent tickets, escalations, sign-in links, refusals and the
+# reports still go at once.
+DIGESTED = ("new-ticket", "advisor-copy", "sla-remind", "notices-held")
+
+
+def notice(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
+           template: str, context: dict[str, Any], ticket: Ticket | None = None,
+           by: str = "system", attachments: tuple[tuple[str, str, bytes], ...] = ()) -> Outbox | None:
+    """`tell`, or, for a person who reads a daily digest, keep the notice for it
+    (None: held; it goes with the digest at the person's `digest_at`, its files named
+    there and in the ticket's page, not attached)."""
+    if person.notify != "digest" or purpose not in DIGESTED or (ticket is not None and ticket.urgent):
+        return tell(s, desk, person, now, purpose=purpose, template=template, context=context,
+                    ticket=ticket, by=by, attachments=attachments)
+    if ticket is not None:
+        context = {"dossier": desk.dossier_url(ticket.id), **context}
+    rendered = desk.renderer.render_mail(template, desk.ruleset.language_of(person), {
+        "person": person, "slack": False, "attached": False, **context})
+    s.add(DigestItem(person=person.key, ticket_id=ticket.id if ticket else None, purpose=purpose,
+                     subject=rendered.subject, body_text=rendered.text, language=rendered.language,
+                     created_at=now))
+    if ticket is not None:
+        s.add(Event(ticket_id=ticket.id, at=now, actor=by, action="notified",
+                    detail={"to": person.key, "channel": "digest", "purpose": purpose,
+                            "digest_at": person.digest_at}))
+    return None
+
+
 def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
                ident: Identity | None, now: datetime) -> list[str]:
     """Procedure S 7.1: the responsible person hears of a new ticket on their channel;
@@ -119,40 +164,70 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
     due = ticket.action_due_at
     context = {
         "tag": desk.tag(ticket.id), "ticket": ticket.id,
-        "subject": ticket.subject, "kind": (kind.label.get(rs.default_language) if kind else None)
-        or ticket.kind, "urgent": ticket.urgent,
+        "subject": ticket.subject, "urgent": ticket.urgent,
         "customer": ticket.customer or "", "contact_name": ticket.contact_name or "",
         "contact_email": ticket.contact_email or "",
         "phone": (contact.phone if contact is not None else None) or "",
         "advisor": advisor.name if advisor else "", "owner_name": owner.name if owner else ticket.owner,
-        "due": when(due, tz, rs.default_language) if due else "",
         "expect": policy.name if policy else "",
         "text": (msg.visible_text or msg.text or "").strip()[:4000],
         "attachments": [a.filename for a in msg.attachments if a.filename and not a.inline],
         "rule": ticket.rule or "", "why": "", "is_owner": True,
     }
+    stored = customer_files(s, ticket)
+    mail_files, linked = files_for_mail(desk, stored)
+    # more than the cap: named, and linked to the dossier
+    context["attachments_linked"] = desk.dossier_url(ticket.id) if linked else ""
+
+    def said(person: Person, **more: Any) -> dict[str, Any]:
+        """The context in the person's language: the kind's label and the due time."""
+        lang = rs.language_of(person)
+        return {**context, "kind": (kind.label.get(lang) or kind.label.get("en") if kind else None)
+                or ticket.kind,
+                "due": when(due, tz, lang) if due else "", **more}
+
     told: list[str] = []
     if ticket.channel == Channel.MAIL:  # a ticket opened in Slack has its thread already
-        slack_posts.root_post(s, desk, ticket, now)
+        if slack_posts.root_post(s, desk, ticket, now) is not None:
+            slack_posts.files(s, desk, ticket, stored, now)
     cancellation = kind is not None and kind.workflow == "cancellation"
     if owner is not None and not cancellation:  # a cancellation's owner gets the copy (S 3.4)
         if _within_cap(s, desk, owner, ticket, now):
-            row = tell(s, desk, owner, now, purpose="new-ticket", template="new-ticket",
-                       context=context, ticket=ticket)
+            row = notice(s, desk, owner, now, purpose="new-ticket", template="new-ticket",
+                         context=said(owner), ticket=ticket, attachments=mail_files)
             told.append(owner.key)
-            if ticket.urgent and row.channel != Channel.MAIL:  # urgent: a mail as well as the DM
+            if ticket.urgent and row is not None and row.channel != Channel.MAIL:  # urgent: a mail as well as the DM
                 tell(s, desk, owner, now, purpose="urgent-mail", template="new-ticket",
-                     context=context, ticket=ticket, by_mail=True)
+                     context=said(owner), ticket=ticket, by_mail=True, attachments=mail_files)
     also = (ticket.kind == "appointment" or cancellation
             or (ident is not None and ident.how == "new-contact-at-known-company"))
     if also and advisor is not None and advisor.key != ticket.owner \
             and _within_cap(s, desk, advisor, ticket, now):
         why = ("cancellation" if cancellation else "appointment"
                if ticket.kind == "appointment" else "new-contact")
-        tell(s, desk, advisor, now, purpose="advisor-copy", template="new-ticket",
-             context={**context, "is_owner": False, "why": why}, ticket=ticket)
+        notice(s, desk, advisor, now, purpose="advisor-copy", template="new-ticket",
+               context=said(advisor, is_owner=False, why=why), ticket=ticket)
         told.append(advisor.key)
     return told
+
+
+def customer_files(s: Session, ticket: Ticket) -> list[Attachment]:
+    """The files of the customer's first message on the ticket (not inline images)."""
+    first = s.scalars(select(Message).where(Message.ticket_id == ticket.id,
+                                            Message.direction == Direction.IN)
+                      .order_by(Message.id).limit(1)).first()
+    return [a for a in first.attachments if not a.inline] if first is not None else []
+
+
+def files_for_mail(desk: Desk, stored: list[Attachment]) -> tuple[tuple[tuple[str, str, bytes], ...], bool]:
+    """The files a notice mail carries: all of them while their total stays within
+    TICKETBOT_NOTICE_ATTACHMENTS_MAX (default 10 MB), else none (the mail links the
+    dossier: True)."""
+    if not stored:
+        return (), False
+    if sum(a.size for a in stored) > desk.settings.notice_attachments_max:
+        return (), True
+    return tuple((a.filename or f"attachment-{a.id}", a.content_type, a.content) for a in stored), False
 
 
 # Notices of new tickets a person gets within NOTICE_WINDOW, up to rules.yaml `limits:
@@ -189,6 +264,6 @@ def _within_cap(s: Session, desk: Desk, person: Person, ticket: Ticket, now: dat
                        "limits: notices_per_person_per_hour)"))
     if not counted[1]:
         counted[1] += 1
-        tell(s, desk, person, now, purpose="notices-held", template="notices-held",
+        notice(s, desk, person, now, purpose="notices-held", template="notices-held",
              context={"cap": cap, "tag": desk.tag(ticket.id), "ticket": ticket.id}, ticket=ticket)
     return False

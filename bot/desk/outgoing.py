@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from bot.core.domain import Channel, Direction, OutboxStatus
 from bot.core.mail import threadindex
 from bot.core.mail.compose import new_message_id
+from bot.core.mail.quotes import signs_off
 from bot.core.time.humanize import format_date
 from bot.desk import cancellation_workflow as cancellations
+from bot.desk import portal
 from bot.desk.context import Desk
 from bot.desk.events import record
 from bot.store.models import Cancellation, Message, Outbox, Task, Ticket
@@ -82,13 +84,30 @@ def queue_mail(s: Session, desk: Desk, ticket: Ticket, now: datetime, *, purpose
     if automatic and "auto_sent" in s.info:
         counts = s.info["auto_sent"]
         counts[to_addr] = counts.get(to_addr, 0) + 1
+    # the ticket's copy (the dossier, Slack, the API) without the customer's personal
+    # portal link: whoever reads the dossier must not be able to act as the customer
+    text, html = rendered.text, rendered.html
+    link = context.get("portal_link")
+    if link:
+        text = text.replace(link, portal.masked(link))
+        html = html.replace(link, portal.masked(link)) if html is not None else None
     s.add(Message(ticket_id=ticket.id, direction=Direction.OUT, channel=Channel.MAIL,
                   message_id=mid, in_reply_to=in_reply_to, references=" ".join(refs) or None,
                   from_addr=settings.address, from_name=settings.address_name,
                   to_addrs=to_addr, cc_addrs="", subject=rendered.subject,
-                  text=rendered.text, visible_text=rendered.text, html=rendered.html,
+                  text=text, visible_text=text, html=html,
                   outbox=row, created_at=now))
     return row
+
+
+def portal_link(s: Session, desk: Desk, ticket: Ticket, now: datetime) -> str | None:
+    """The customer's personal portal link for a mail about this ticket: only to the
+    contact's own address (not to a Reply-To elsewhere), and only when the web face's
+    address is configured (bot/desk/portal.py)."""
+    contact = ticket.contact
+    if contact is None or not ticket.answer_to or ticket.answer_to.lower() != contact.email.lower():
+        return None
+    return portal.link_for(s, desk, contact, now)
 
 
 # ------------------------------------------------------------------ automatic mail
@@ -140,15 +159,18 @@ def acknowledge(s: Session, desk: Desk, ticket: Ticket, msg, now: datetime,
         template=template if isinstance(template, str) else "ack",
         to_addr=ticket.answer_to or msg.from_addr, automatic=True, reply_to=msg,
         context={"tag": desk.tag(ticket.id), "subject": ticket.subject, "name": msg.from_name,
-                 "desk": desk.settings.address_name, "ticket": ticket.id, **(extra or {})},
+                 "desk": desk.settings.address_name, "ticket": ticket.id,
+                 "portal_link": portal_link(s, desk, ticket, now), **(extra or {})},
     )
 
 
 # ------------------------------------------------------------------ to the customer
 def reply_context(desk: Desk, t: Ticket, text: str, by: str) -> dict[str, Any]:
-    """What templates/mail/reply.* needs: the staff member's words and name."""
+    """What templates/mail/reply.* needs: the staff member's words and name, and
+    whether their words sign off already (then the template adds no second closing)."""
     person = desk.ruleset.people.get(by)
     return {"tag": desk.tag(t.id), "subject": t.subject, "text": text.strip(),
+            "signed": signs_off(text),
             "staff_name": person.name if person else by,
             "desk": desk.settings.address_name, "name": t.contact_name or ""}
 
@@ -160,7 +182,7 @@ def resolved_mail(s: Session, desk: Desk, t: Ticket, now: datetime, note: str | 
         automatic=False, reply_to=last_inbound(s, t),
         context={"tag": desk.tag(t.id), "subject": t.subject, "name": t.contact_name or "",
                  "desk": desk.settings.address_name, "note": note or "",
-                 "reopen_days": desk.settings.reopen_days})
+                 "reopen_days": desk.settings.reopen_days, "portal_link": portal_link(s, desk, t, now)})
 
 
 # ------------------------------------------------------------------ to colleagues
@@ -171,12 +193,12 @@ def cancellation_copy(s: Session, desk: Desk, ticket: Ticket, c: Cancellation, m
     person = rs.people.get(ticket.owner)
     if person is None:
         return
-    lang = rs.default_language
+    lang = rs.language_of(person)
     queue_mail(
         s, desk, ticket, now, purpose="cancellation-copy", template="cancellation-copy",
         to_addr=person.email, automatic=False, reply_to=msg, language=lang,
         context={"tag": desk.tag(ticket.id), "subject": ticket.subject,
-                 "dossier": desk.dossier_url(ticket.id),
+                 "dossier": desk.dossier_url(ticket.id), "access": person.access,
                  **cancellations.copy_context(c, ticket, rs, msg, lang, rs.timezone)})
 
 
@@ -189,12 +211,12 @@ def tell_revoke(s: Session, desk: Desk, ticket: Ticket, c: Cancellation, now: da
     person = rs.people.get(task.assignee) if task else None
     if task is None or person is None or task.due_at is None:
         return
-    lang = rs.default_language
+    lang = rs.language_of(person)
     due = task.due_at.astimezone(desk.tz)
     queue_mail(
         s, desk, ticket, now, purpose="task", template="revoke-access", to_addr=person.email,
         automatic=False, language=lang,
-        context={"tag": desk.tag(ticket.id),
+        context={"tag": desk.tag(ticket.id), "access": person.access,
                  "assignee_name": person.name, "customer": ticket.customer or ticket.contact_email,
                  "decided_by": c.decided_by, "reason": c.outcome_reason or "",
                  "contract": c.contract.reference if c.contract else None,

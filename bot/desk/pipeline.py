@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import replace
+from importlib.machinery import ModuleSpec
 
 from bot.core.mail.prepare import IngestResult, Prepared, prepare
-from bot.desk import intake
+from bot.desk import intake, parse_worker
 from bot.desk.context import Desk
 
 log = logging.getLogger("bot.ingest")
@@ -25,25 +26,15 @@ log = logging.getLogger("bot.ingest")
 POOL_THRESHOLD = 8
 
 
-def _prepare_light(raw: bytes, source: str, own: tuple[str, ...]) -> Prepared:
-    """Runs in a worker: parse, then drop the bytes (the parent has them) to halve IPC."""
-    p = prepare(raw, source, own)
-    if p.message is not None:
-        p.message.raw = None
-    return replace(p, raw=b"")
-
-
-def _die_with(parent: int, every: float = 1.0) -> None:
-    """In each parser worker: exit when the bot that started the pool is gone (killed
-    with -9, its pipes never closed), instead of lingering as an orphan."""
-    def watch() -> None:
-        while not threading.Event().wait(every):
-            try:
-                os.kill(parent, 0)
-            except (ProcessLookupError, PermissionError):  # gone (or its pid reused)
-                os._exit(0)
-
-    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+def _children_skip_main() -> None:
+    """multiprocessing runs the parent's main script again in every child it starts, to
+    find functions defined there. For `ticketbot` (a console script) that is all of
+    bot.cli: about a second of CPU and tens of MB in each parser process, for nothing
+    (their function lives in bot.desk.parse_worker). A main module named *.__main__ is
+    left alone (multiprocessing.spawn), so the console script is given that name."""
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None and hasattr(main, "__file__"):
+        main.__spec__ = ModuleSpec("ticketbot.__main__", None)
 
 
 class Pipeline:
@@ -52,16 +43,36 @@ class Pipeline:
         n = workers if workers is not None else (desk.settings.parse_workers or os.cpu_count() or 1)
         self.workers = max(1, n)
         self._pool: Executor | None = None
+        self._pool_lock = threading.Lock()  # warm() and the first batch may race to start it
 
     def _executor(self) -> Executor | None:
         if self.workers <= 1:
             return None
+        with self._pool_lock:
+            return self._start_pool()
+
+    def _start_pool(self) -> Executor:
         if self._pool is None:
-            # forkserver: workers start clean, without this process's threads and sockets.
+            # forkserver: workers start clean, without this process's threads and sockets,
+            # forked from a server that has loaded the parser (and only the parser) once.
             ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload([parse_worker.__name__])
+            _children_skip_main()
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
-                                             initializer=_die_with, initargs=(os.getpid(),))
+                                             initializer=parse_worker.die_with,
+                                             initargs=(os.getpid(),))
         return self._pool
+
+    def warm(self) -> None:
+        """Start the parser processes now (the worker calls this at start-up, beside the
+        IMAP login), so the first batch of mail does not wait for them."""
+        try:
+            pool = self._executor()
+            if pool is not None:
+                for f in [pool.submit(os.getpid) for _ in range(self.workers)]:
+                    f.result()
+        except Exception as exc:  # stopped meanwhile, or no processes: the first batch tries again
+            log.info("parser processes not started ahead (%s: %s)", type(exc).__name__, exc)
 
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:
         own = tuple(self.desk.settings.all_own_addresses)
@@ -69,7 +80,7 @@ class Pipeline:
         if pool is None:
             return [prepare(raw, source, own) for source, raw in items]
         chunk = max(1, len(items) // (self.workers * 4))
-        out = list(pool.map(_prepare_light, [r for _, r in items], [s for s, _ in items],
+        out = list(pool.map(parse_worker.prepare_light, [r for _, r in items], [s for s, _ in items],
                             [own] * len(items), chunksize=chunk))
         for p, (_, raw) in zip(out, items, strict=True):
             p.raw = raw

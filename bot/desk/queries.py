@@ -10,21 +10,21 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.core import contracts, report
 from bot.core.domain import CLOSED, OutboxStatus
 from bot.core.mail.prepare import MAIL_REF_LENGTH, prepare
 from bot.core.time import sla_policy as sla
 from bot.desk import cancellation_workflow as cancellations
-from bot.desk import clock_jump, directory, routing, sla_state
+from bot.desk import card, clock_jump, directory, fulltext, holds, routing, sla_state, timesheet
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
-from bot.desk.views import aware, cancellation_dict, contains, contract_dict, iso, task_dict, ticket_dict, valid_number
-from bot.store.models import Heartbeat, Message, Outbox, RawMail, Spool, Task, Ticket
+from bot.desk.views import aware, cancellation_dict, iso, task_dict, ticket_dict, valid_number
+from bot.store.models import Attachment, Heartbeat, InvoiceHold, Message, Outbox, RawMail, Spool, Task, Ticket
 
 
 def list_tickets(desk: Desk, actor: Actor, status: str | None = None,
@@ -44,7 +44,10 @@ def ticket_detail(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | Non
     if not valid_number(number):
         return None
     with desk.uow.read() as s:
-        t = s.get(Ticket, number)
+        # messages with their attachments in two queries, not one per message; the
+        # attachments' bytes are not read (the page lists them, a download reads one)
+        t = s.get(Ticket, number, options=[selectinload(Ticket.messages).selectinload(Message.attachments)
+                                           .defer(Attachment.content)])
         if t is None:
             return None
         d = ticket_dict(desk, t)
@@ -66,6 +69,9 @@ def ticket_detail(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | Non
             select(Task).where(Task.ticket_id == t.id).order_by(Task.id))]
         d["events"] = [{"at": iso(e.at), "actor": e.actor, "action": e.action,
                         "detail": e.detail, "reason": e.reason} for e in t.events]
+        d["holds"] = [holds.hold_dict(h, t, d["tag"], desk.tz) for h in s.scalars(
+            select(InvoiceHold).where(InvoiceHold.ticket_id == t.id).order_by(InvoiceHold.id))]
+        d["time"] = timesheet.ticket_time(s, desk, t.id)
         return d
 
 
@@ -79,15 +85,12 @@ def search(desk: Desk, actor: Actor, words: str, limit: int = 10) -> list[dict[s
             if not valid_number(number):
                 return []
             q = select(Ticket).where(Ticket.id == number)
-        else:
-            # the words are words: % and _ match themselves, not any text
-            like = contains(words)
-            q = select(Ticket).where(or_(
-                func.lower(Ticket.subject).like(like, escape="\\"),
-                func.lower(Ticket.customer).like(like, escape="\\"),
-                func.lower(Ticket.contact_email).like(like, escape="\\"),
-                Ticket.id.in_(select(Message.ticket_id).where(
-                    func.lower(Message.visible_text).like(like, escape="\\")))))
+        else:  # full text: the words anywhere, best match first (bot/desk/fulltext.py)
+            found = fulltext.matches(s, words)
+            if found is None:  # no word in it ("%", "_")
+                return []
+            q = (select(Ticket).join(found, found.c.ticket_id == Ticket.id)
+                 .order_by(found.c.score, Ticket.updated_at.desc()))
         return [ticket_dict(desk, t) for t in s.scalars(q.order_by(Ticket.id.desc()).limit(limit))]
 
 
@@ -233,33 +236,16 @@ def beat(desk: Desk, now: datetime, name: str = "web") -> None:
 
 
 def customer_card(desk: Desk, actor: Actor, number: int) -> dict[str, Any] | None:
-    """Who the ticket's customer is, for the owner to act without looking anything up:
-    company, contact, phone, advisor, contracts with their notice deadline (the last day
-    a written cancellation is in time for the current term), and open tickets."""
+    """Who the ticket's customer is, for the owner to act without looking anything up
+    (bot/desk/card.py): company, contact, phone, advisor, contracts with their notice
+    deadline (the last day a written cancellation is in time for the current term), open
+    tickets and invoices on hold."""
     check(actor, Verb.VIEW)
     if not valid_number(number):
         return None
-    today = desk.clock().astimezone(desk.tz).date()
     with desk.uow.read() as s:
         t = s.get(Ticket, number)
-        if t is None:
-            return None
-        company, contact = t.company, t.contact
-        advisor = desk.ruleset.people.get(company.advisor) if company and company.advisor else None
-        card_contracts = [contract_dict(c, today) for c in (company.contracts if company else [])]
-        others = s.execute(select(Ticket.id, Ticket.subject, Ticket.status).where(
-            Ticket.id != t.id, Ticket.status.not_in(CLOSED),
-            (Ticket.company_id == company.id) if company else (Ticket.contact_email == t.contact_email))
-            .order_by(Ticket.id.desc()).limit(10)).all()
-        return {
-            "company": company.name if company else t.customer,
-            "prospect": bool(company and company.prospect), "known": company is not None,
-            "contact": contact.name if contact else t.contact_name, "email": t.contact_email,
-            "phone": contact.phone if contact else None,
-            "advisor": advisor.name if advisor else (company.advisor if company else None),
-            "contracts": card_contracts,
-            "open_tickets": [{"number": n, "subject": subj, "status": str(st)} for n, subj, st in others],
-        }
+        return card.card(s, desk, t) if t is not None else None
 
 
 def mail_fate(desk: Desk, actor: Actor, ref: str) -> list[dict[str, object]]:

@@ -37,26 +37,28 @@ def check_month(month: str) -> str:
 def gather(desk: Desk, since: datetime, until: datetime) -> list[Facts]:
     """The facts of every ticket made in, or with a deadline in, [since, until)."""
     with desk.uow.read() as s:
-        q = (select(Ticket, Company.advisor, Cancellation.outcome, Cancellation.outcome_reason)
+        # the columns the facts need, not whole tickets (a year of them is tens of thousands)
+        q = (select(Ticket.id, Ticket.kind, Ticket.owner, Ticket.owner_role, Ticket.customer,
+                    Ticket.category, Ticket.created_at, Ticket.first_action_due_at,
+                    Ticket.first_action_at, Ticket.resolution_due_at, Ticket.resolved_at,
+                    Company.advisor, Cancellation.outcome, Cancellation.outcome_reason)
              .outerjoin(Company, Ticket.company_id == Company.id)
              .outerjoin(Cancellation, Cancellation.ticket_id == Ticket.id)
              .where((Ticket.created_at >= since) & (Ticket.created_at < until)
                     | (Ticket.first_action_due_at >= since) & (Ticket.first_action_due_at < until)
                     | (Ticket.resolution_due_at >= since) & (Ticket.resolution_due_at < until)))
         rows = s.execute(q).all()
-        ids = [t.id for t, *_ in rows]
-        reopened: dict[int, int] = {}
-        acked: set[int] = set()
-        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-            for tid, n in s.execute(select(Event.ticket_id, func.count()).where(
-                    Event.ticket_id.in_(chunk), Event.action == "reopened").group_by(Event.ticket_id)):
-                if tid is not None:
-                    reopened[tid] = n
-            acked.update(s.scalars(select(Outbox.ticket_id).where(
-                Outbox.ticket_id.in_(chunk), Outbox.purpose == "ack",
-                Outbox.status == OutboxStatus.SENT)))
+        # reopenings and acknowledgements of those tickets: one query each (not per 500)
+        these = select(Ticket.id).where(q.whereclause)  # type: ignore[arg-type]
+        reopened: dict[int, int] = {
+            tid: n for tid, n in s.execute(select(Event.ticket_id, func.count()).where(
+                Event.ticket_id.in_(these), Event.action == "reopened").group_by(Event.ticket_id))
+            if tid is not None}
+        acked: set[int] = set(s.scalars(select(Outbox.ticket_id).where(
+            Outbox.ticket_id.in_(these), Outbox.purpose == "ack", Outbox.status == OutboxStatus.SENT)))
         facts = []
-        for t, advisor, outcome, reason in rows:
+        for t in rows:  # a row: the ticket's columns by name, advisor, outcome, outcome_reason
+            advisor, outcome, reason = t.advisor, t.outcome, t.outcome_reason
             created = aware(t.created_at)
             assert created is not None
             facts.append(Facts(
@@ -79,7 +81,11 @@ def monthly(desk: Desk, actor: Actor, month: str) -> dict[str, Any]:
     trend_since, _ = analysis.month_bounds(trend[0], tz)
     facts = gather(desk, trend_since, until)
     now = desk.clock()
-    sla = analysis.sla_performance([f for f in facts if f.created < until], now, since, until, tz)
+    # the month's tables need only the facts of the month (made in it, or due in it)
+    in_month = [f for f in facts if f.created < until and (
+        since <= f.created or (f.first_action_due is not None and since <= f.first_action_due < until)
+        or (f.resolution_due is not None and since <= f.resolution_due < until))]
+    sla = analysis.sla_performance(in_month, now, since, until, tz)
     people = desk.ruleset.people
     for row in sla["owner"]:
         row["group"] = people[row["group"]].name if row["group"] in people else row["group"]
@@ -111,22 +117,32 @@ def csv_table(report: dict[str, Any], table: str) -> str:
 CHARTS = ("sla-trend", "complaints-trend", "complaints-category")
 
 
+CHART_WORDS = {
+    "en": {"sla-trend": "SLA met per month (%)", "first": "first action", "resolution": "resolution",
+           "complaints-trend": "Complaints per month", "complaints-category": "Complaints by category"},
+    "nl": {"sla-trend": "SLA gehaald per maand (%)", "first": "eerste actie", "resolution": "oplossing",
+           "complaints-trend": "Klachten per maand", "complaints-category": "Klachten naar categorie"},
+    "pl": {"sla-trend": "SLA dotrzymane w miesiącu (%)", "first": "pierwsze działanie",
+           "resolution": "rozwiązanie", "complaints-trend": "Reklamacje w miesiącu",
+           "complaints-category": "Reklamacje według kategorii"},
+}
+
+
 def chart(report: dict[str, Any], name: str, language: str) -> bytes:
-    """One of CHARTS as PNG."""
-    nl = language == "nl"
+    """One of CHARTS as PNG, its words in `language` (nl, en, pl)."""
+    w = CHART_WORDS.get(language, CHART_WORDS["en"])
     if name == "sla-trend":
         rows = report["sla_trend"]
-        return charts.bars("SLA gehaald per maand (%)" if nl else "SLA met per month (%)",
-                           [r["group"] for r in rows],
-                           {("eerste actie" if nl else "first action"): [r["first_action_met_pct"] for r in rows],
-                            ("oplossing" if nl else "resolution"): [r["resolution_met_pct"] for r in rows]},
+        return charts.bars(w["sla-trend"], [r["group"] for r in rows],
+                           {w["first"]: [r["first_action_met_pct"] for r in rows],
+                            w["resolution"]: [r["resolution_met_pct"] for r in rows]},
                            percent=True)
     if name == "complaints-trend":
         rows = report["complaints"]["trend"]
-        return charts.bars("Klachten per maand" if nl else "Complaints per month",
+        return charts.bars(w["complaints-trend"],
                            [r["month"] for r in rows], {"": [r["received"] for r in rows]})
     if name == "complaints-category":
         rows = report["complaints"]["by_category"] or [("—", 0)]
-        return charts.bars("Klachten naar categorie" if nl else "Complaints by category",
+        return charts.bars(w["complaints-category"],
                            [k for k, _ in rows], {"": [n for _, n in rows]}, horizontal=True)
     raise Refused(f"no chart {name!r}")

@@ -8,6 +8,7 @@ directory and writes the decision to the ticket, inside the caller's transaction
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from bot.core.rules.facts import Facts
 from bot.core.rules.schema import ADVISOR, RuleSet
 from bot.desk import directory
 from bot.desk.errors import Refused
+from bot.desk.events import record
 from bot.store.models import Event, Ticket, Watcher
 
 # Re:, RE:, AW:, Antw:, Odp:, SV:, Vs: (one or more, as mail programs stack them)
@@ -49,9 +51,11 @@ def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
 
 
 def decide(s: Session, rs: RuleSet, msg: InboundMessage, now: datetime,
-           create: bool = True) -> tuple[directory.Identity, Decision]:
+           create: bool = True, ours: Collection[str] = ()) -> tuple[directory.Identity, Decision]:
+    """`ours`: the desk's own domains (directory.desk_domains): never a prospect."""
     ident = directory.identify(s, msg.from_addr or "", msg.from_name or "", now, create=create,
-                               flush=False)  # the batch flushes once, all tables together
+                               flush=False,  # the batch flushes once, all tables together
+                               ours=ours or directory.desk_domains(p.email for p in rs.people.values()))
     return ident, route(rs, facts_for(msg, ident))
 
 
@@ -104,6 +108,6 @@ def reassign(s: Session, rs: RuleSet, ticket: Ticket, target: str, by: str, reas
     ticket.owner = person
     ticket.owner_role = role
     ticket.updated_at = now
-    s.add(Event(ticket=ticket, at=now, actor=by, action="reassigned",
-                detail={"from": old, "to": person, "role": ticket.owner_role}, reason=reason.strip()))
+    record(s, ticket, now, by, "reassigned", {"from": old, "to": person, "role": ticket.owner_role},
+           reason.strip())
     return person

@@ -27,7 +27,8 @@ from bot.core.time import sla_policy as sla
 from bot.core.time.humanize import when
 from bot.desk import notify
 from bot.desk.context import Desk
-from bot.store.models import Event, Message, SlaNotice, Ticket
+from bot.desk.events import record
+from bot.store.models import Message, SlaNotice, Ticket
 
 log = logging.getLogger("bot.clocks")
 
@@ -109,11 +110,34 @@ def acted(s: Session, rs: RuleSet, t: Ticket, now: datetime) -> bool:
     as action): the first action if there was none, and the answer to any waiting
     customer message. Returns whether this was the first action."""
     first = t.first_action_at is None
+    met = satisfied(t, first=True, answered=True)
     if first:
         t.first_action_at = now
     t.awaiting_since = None
     refresh(s, rs, t)
+    record_met(s, t, now, met)
     return first
+
+
+def satisfied(t: Ticket, *, first: bool = False, answered: bool = False,
+              resolved: bool = False) -> list[tuple[str, datetime]]:
+    """The timed targets a change is about to meet, read before it is applied:
+    (target, due) of the first action, the answer to a waiting message, the resolution."""
+    out = []
+    if first and t.first_action_at is None and t.first_action_due_at is not None:
+        out.append(("first_action", t.first_action_due_at))
+    if answered and t.awaiting_since is not None and t.next_action_due_at is not None:
+        out.append(("next_action", t.next_action_due_at))
+    if resolved and t.resolution_due_at is not None:
+        out.append(("resolution", t.resolution_due_at))
+    return out
+
+
+def record_met(s: Session, t: Ticket, now: datetime, met: list[tuple[str, datetime]]) -> None:
+    """An "sla-met" history event (and sla.met webhook) for each target met in time."""
+    for target, due in met:
+        if now <= due:
+            record(s, t, now, "system", "sla-met", {"target": target, "due": due.isoformat()})
 
 
 def set_waiting(s: Session, rs: RuleSet, t: Ticket, now: datetime, waiting: bool) -> None:
@@ -135,8 +159,12 @@ def insert_new(s: Session, table, rows: list[dict], returning) -> list[tuple]:
     """INSERT that skips rows hitting a unique key; returns `returning` of the rows this
     call inserted (rowcount is not reliable here on every driver)."""
     mod = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = mod.insert(table).values(rows).on_conflict_do_nothing().returning(*returning)
-    return [tuple(r) for r in s.execute(stmt)]
+    stmt = mod.insert(table).on_conflict_do_nothing().returning(*returning)
+    if len(rows) == 1:
+        return [tuple(r) for r in s.execute(stmt.values(rows))]
+    # many rows: one cached statement that SQLAlchemy sends in multi-row batches
+    # ("insertmanyvalues"), not a new statement to compile for every batch size
+    return [tuple(r) for r in s.execute(stmt, rows)]
 
 
 def insert_once(s: Session, table, values: dict) -> bool:
@@ -243,11 +271,13 @@ def _send(s: Session, desk: Desk, t: Ticket, policy: sla.Policy, timer: sla.Time
     template = "sla-remind" if timer.stage == "remind" else "sla-breach"
     for person in people:
         role = "owner" if person.key == t.owner else "escalation"
-        notify.tell(s, desk, person, now, purpose=f"sla-{timer.stage}", template=template,
-                    context={**base, "role": role}, ticket=t)
-    s.add(Event(ticket_id=t.id, at=now, actor="system", action=f"sla-{timer.stage}",
-                detail={"target": timer.target, "cycle": timer.cycle, "due": timer.due.isoformat(),
-                        "to": [p.key for p in people]}))
+        lang = rs.language_of(person)  # dates in the recipient's language
+        notify.notice(s, desk, person, now, purpose=f"sla-{timer.stage}", template=template,
+                      context={**base, "role": role, "due": when(timer.due, tz, lang),
+                               "created": when(t.created_at, tz, lang)}, ticket=t)
+    record(s, t, now, "system", f"sla-{timer.stage}",
+           {"target": timer.target, "cycle": timer.cycle, "due": timer.due.isoformat(),
+            "to": [p.key for p in people]})
     log.info("ticket %s: %s %s (due %s) -> %s", t.id, timer.target, timer.stage,
              timer.due.isoformat(), ", ".join(p.key for p in people) or "nobody")
 

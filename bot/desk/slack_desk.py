@@ -13,17 +13,23 @@ posted or mailed twice.
   start with `note:` are internal notes; in an `explicit` channel only messages that
   start with `reply:` are mailed, everything else is a note.
 - A message in an intake channel, or a DM to the bot, opens a ticket (channel slack).
-- `/ticket` and the buttons: take, assign, resolve, reopen, kind, note, show, search.
+- `/ticket` and the buttons: take, assign, resolve, reopen, kind, note, show (with the
+  customer card), search, time, hold, release; `time: 15m [note]` in a thread logs time.
 - Someone who is not in rules.yaml is refused every action and every view, with a
   message only they see; their thread messages are never mailed.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import slack_text
+from bot.core.worktime import looks_like_duration
 from bot.desk import actions, intake, queries, slack_posts
 from bot.desk.actor import Actor, Verb, Via, refusal, slack_actor
 from bot.desk.context import Desk
@@ -31,7 +37,12 @@ from bot.desk.errors import Refused
 from bot.desk.views import valid_number
 from bot.store.models import Event, Ticket
 
-SLACK_EVENTS = ("slack-reply", "note", "slack-intake")
+SLACK_EVENTS = ("slack-reply", "note", "slack-intake", "time")
+MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")  # how Slack writes an address
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+SHORTCUT = "ticket_from_message"  # bot/adapters/slack_app.py registers it under this id
+NOACK = re.compile(r"(?:^|\s)(?:#no-?ack|--no-?ack)(?=\s|$)", re.IGNORECASE)
+TIME_PREFIX = "time:"  # a thread message `time: 15m [note]` logs time instead of replying
 
 
 class SlackDesk:
@@ -78,15 +89,24 @@ class SlackDesk:
             lowered = text.lstrip().lower()
             # a ticket opened in Slack is answered in Slack: its thread is the conversation
             explicit = channel in slack["explicit"] or t.channel == "slack"
+            logged = self._time_in_thread(s, t, text, actor, ref, user)
             try:
-                if lowered.startswith(slack["note_prefix"]):
+                if logged:
+                    pass
+                elif lowered.startswith(slack["note_prefix"]):
                     note = text.lstrip()[len(slack["note_prefix"]):].strip()
                     actions.add_note(desk, actor, t.id, note, slack_ref=ref, s=s)
                 elif explicit and not lowered.startswith(slack["reply_prefix"]):
                     actions.add_note(desk, actor, t.id, text.strip(), slack_ref=ref, s=s)
                 else:
+                    attached, too_big = self._mail_files(files)
                     actions.reply(desk, actor, t.id, self._reply_text(text),
-                                  delay_seconds=slack["undo_seconds"], slack_ref=ref, s=s)
+                                  delay_seconds=slack["undo_seconds"], slack_ref=ref,
+                                  files=attached, s=s)
+                    if too_big:
+                        slack_posts.say(s, t, ":warning: Not attached to the mail (over "
+                                        f"{desk.settings.notice_attachments_max // 1_000_000} MB "
+                                        f"together): {slack_text.escape(', '.join(too_big))}.", now)
             except Refused as exc:
                 if refusal(actor, Verb.REPLY):  # not one of the desk: only they hear of it
                     slack_posts.tell_only(s, t.id, channel, user,
@@ -94,6 +114,45 @@ class SlackDesk:
                                           now, thread_ts=thread_ts)
                 else:
                     slack_posts.say(s, t, f":warning: Not mailed: {str(exc).rstrip('.')}.", now)
+
+    def _mail_files(self, files: list[dict]) -> tuple[list[dict], list[str]]:
+        """The Slack files a reply mails along, in order, while their total stays within
+        TICKETBOT_NOTICE_ATTACHMENTS_MAX; the names of the rest."""
+        cap, total = self.desk.settings.notice_attachments_max, 0
+        attached: list[dict] = []
+        too_big: list[str] = []
+        for f in files or []:
+            size = int(f.get("size") or 0)
+            if not f.get("url"):
+                continue
+            if total + size > cap:
+                too_big.append(f.get("name") or "file")
+                continue
+            total += size
+            attached.append(f)
+        return attached, too_big
+
+    def _time_in_thread(self, s: Session, t: Ticket, text: str, actor: Actor, ref: str,
+                        user: str) -> bool:
+        """`time: 15m [note]` in a ticket's thread logs time (and is never mailed); False
+        when the message is not one (its first word after `time:` is no duration)."""
+        body = text.strip()
+        if not body.lower().startswith(TIME_PREFIX):
+            return False
+        duration, _, note = body[len(TIME_PREFIX):].strip().partition(" ")
+        if not looks_like_duration(duration):
+            return False
+        now = self.desk.clock()
+        try:
+            out = actions.log_time(self.desk, actor, t.id, duration, note or None, slack_ref=ref, s=s)
+        except Refused as exc:
+            channel, _, _ = ref.partition(":")
+            slack_posts.tell_only(s, t.id, channel, user, f":no_entry: Time not logged: "
+                                  f"{str(exc).rstrip('.')}.", now, thread_ts=t.slack_ts)
+            return True
+        slack_posts.say(s, t, f":stopwatch: {out['duration']} logged for {out['person']}; "
+                              f"{out['total']} in all.", now)
+        return True
 
     def on_message_changed(self, *, channel: str, ts: str, thread_ts: str | None, user: str,
                            text: str) -> None:
@@ -139,13 +198,29 @@ class SlackDesk:
     # ------------------------------------------------------------------ new tickets
     def on_intake_message(self, *, channel: str, ts: str, user: str, text: str,
                           files: list[dict]) -> None:
-        """An intake channel or a DM to the bot (D…) opens a ticket, routed by the rules."""
+        """An intake channel or a DM to the bot (D…) opens a ticket, routed by the rules. A
+        colleague's message that names a customer's address is that customer's ticket
+        (actions.open_on_behalf), acknowledged unless it says #noack."""
         rs = self.desk.ruleset
         if not (channel in rs.slack["intake"] or channel.startswith("D")):
             return
         if not text.strip():
             return
         person = next((p for p in rs.people.values() if p.slack == user), None)
+        customer = self._customer_in(text) if person is not None else ""
+        if customer and person is not None:  # a colleague passing on a customer's request
+            ack = not NOACK.search(text)
+            try:
+                d = actions.open_on_behalf(self.desk, Actor.of(person, Via.SLACK), customer, None,
+                                           NOACK.sub(" ", MAILTO.sub(r"\1", text)).strip(),
+                                           ack=ack, source="slack-intake", ref=f"{channel}:{ts}")
+                answer = self._opened(d)
+            except Refused as exc:
+                answer = f":no_entry: Not done: {str(exc).rstrip('.')}."
+            with self.desk.uow.write() as s:
+                slack_posts.tell_only(s, None, channel, user, answer, self.desk.clock(),
+                                      thread_ts=None)
+            return
         intake.ingest_slack(self.desk, channel=channel, ts=ts, user=user, text=text,
                             email=person.email if person else "",
                             name=person.name if person else user)
@@ -179,7 +254,34 @@ class SlackDesk:
             return slack_text.HELP
         if words[0].isdigit():
             words = ["show", *words]
+        if words[0].lower() in ("new", "call"):
+            return self._open(words[0].lower(), text.split(None, 1)[1] if len(words) > 1 else "",
+                              self._actor(user), source="slack-command")
         return self._do(words[0].lower(), words[1:], self._actor(user))
+
+    def _open(self, verb: str, rest: str, actor: Actor, *, source: str,
+              ref: str | None = None) -> str:
+        """`/ticket new customer@example.com [kind] text` and `/ticket call customer@… text`:
+        a ticket for the customer, opened by the colleague (actions.open_on_behalf)."""
+        rest = MAILTO.sub(r"\1", rest)
+        ack = not NOACK.search(rest)
+        rest = NOACK.sub(" ", rest).strip()
+        customer, _, text = rest.partition(" ")
+        kind: str | None = "call" if verb == "call" else None
+        first, _, after = text.strip().partition(" ")
+        if verb == "new" and (first.lower() in self.desk.ruleset.kinds or first.lower() == "call"):
+            kind, text = first.lower(), after
+        if not customer or "@" not in customer or not text.strip():
+            return (f"Usage: `/ticket {verb} customer@example.com "
+                    f"{'' if verb == 'call' else '[kind] '}what they asked`")
+        try:
+            d = actions.open_on_behalf(self.desk, actor, customer, kind, text, ack=ack,
+                                       source=source, ref=ref)
+        except Refused as exc:
+            return f"Not done: {str(exc).rstrip('.')}."
+        told = "acknowledged by mail" if ack else "not acknowledged (#noack)"
+        return (f"{d['tag']} opened for {slack_text.escape(d['contact'] or customer)} "
+                f"({d['kind']}, owner {d['owner']}); the customer is {told}.")
 
     def _do(self, verb: str, args: list[str], actor: Actor) -> str:
         desk = self.desk
@@ -196,7 +298,9 @@ class SlackDesk:
         try:
             if verb == "show":
                 d = queries.ticket_detail(desk, actor, n)
-                return slack_text.ticket_card(d, desk.dossier_url(n)) if d else f"No ticket {n}."
+                if d is None:
+                    return f"No ticket {n}."
+                return slack_text.ticket_card(d, desk.dossier_url(n), queries.customer_card(desk, actor, n))
             if verb == "take":
                 actions.take(desk, actor, n, "taken in Slack")
                 return f"{tag} is yours now."
@@ -215,6 +319,21 @@ class SlackDesk:
             if verb == "kind":
                 actions.set_kind(desk, actor, n, rest)
                 return f"{tag} is a {rest} now."
+            if verb == "time":
+                duration, _, note = rest.partition(" ")
+                if not duration:
+                    return "How long? `/ticket time 12 15m called the customer`"
+                out = actions.log_time(desk, actor, n, duration, note or None)
+                return f"{tag}: {out['duration']} logged for {out['person']}; {out['total']} in all."
+            if verb in ("hold", "release"):
+                invoice, _, reason = rest.partition(" ")
+                if not invoice:
+                    return f"Which invoice? `/ticket {verb} 12 2026-114`"
+                held = actions.hold_invoice(desk, actor, n, invoice, release=verb == "release",
+                                            reason=reason or None)
+                now_held = ", ".join(slack_text.escape(h["invoice"]) for h in held) or "none"
+                return (f"{tag}: invoice {slack_text.escape(invoice)} "
+                        f"{'released' if verb == 'release' else 'on hold'}; on hold now: {now_held}.")
             if verb == "note":
                 if not rest:
                     return "A note needs text: `/ticket note 12 called, will call back`"
@@ -223,6 +342,90 @@ class SlackDesk:
         except Refused as exc:
             return f"Not done: {str(exc).rstrip('.')}."
         return f"Unknown command `{verb}`.\n\n{slack_text.HELP}"
+
+    # ------------------------------------------------------------------ on behalf: shortcut, reaction
+    def _customer_in(self, text: str, author_email: str = "") -> str:
+        """The customer a message is about: its author when that is not one of the desk,
+        else the first address in it that is not the desk's."""
+        rs, own = self.desk.ruleset, self.desk.settings.all_own_addresses
+        for addr in [author_email, *(m.group(0) for m in EMAIL.finditer(MAILTO.sub(r"\1", text)))]:
+            addr = (addr or "").lower()
+            if addr and addr not in own and rs.person_for_email(addr) is None:
+                return addr
+        return ""
+
+    def on_shortcut(self, *, user: str, channel: str, message: dict) -> dict | None:
+        actor = self._actor(user)
+        why = refusal(actor, Verb.OPEN)
+        if why:
+            with self.desk.uow.write() as s:
+                slack_posts.tell_only(s, None, channel, user, f":no_entry: Not done: {why}.",
+                                      self.desk.clock())
+            return None
+        rs = self.desk.ruleset
+        kinds = [(k, (v.label.get(rs.default_language) if v.label else None) or k)
+                 for k, v in sorted(rs.kinds.items())] + [("call", "Phone call")]
+        text = MAILTO.sub(r"\1", message.get("text") or "")
+        meta = json.dumps({"channel": channel, "ts": message.get("ts")})
+        return slack_text.on_behalf_view(SHORTCUT, meta, self._customer_in(text), text, kinds)
+
+    def on_view_submission(self, *, user: str, values: dict, private_metadata: str
+                           ) -> dict[str, str] | None:
+        try:
+            meta = json.loads(private_metadata or "{}")
+        except ValueError:
+            meta = {}
+        channel, ts = meta.get("channel"), meta.get("ts")
+        get = lambda block: (values.get(block) or {}).get(block)  # noqa: E731
+        customer, text = (get("customer") or "").strip(), get("text") or ""
+        if "@" not in customer:
+            return {"customer": "A mail address, like customer@example.com"}
+        try:
+            d = actions.open_on_behalf(self.desk, self._actor(user), customer, get("kind") or None,
+                                       text, ack="ack" in (get("ack") or []),
+                                       source="slack-shortcut",
+                                       ref=f"{channel}:{ts}" if channel and ts else None)
+        except Refused as exc:
+            return {"customer" if "address" in str(exc) else "text": str(exc).rstrip(".")[:150]}
+        if channel:
+            with self.desk.uow.write() as s:
+                slack_posts.tell_only(s, d["number"], channel, user, self._opened(d), self.desk.clock())
+        return None
+
+    def on_reaction(self, *, channel: str, ts: str, user: str, reaction: str,
+                    fetch: Callable[[], dict | None]) -> None:
+        """The intake reaction (rules.yaml slack: intake_reaction) on any message of a
+        channel the bot is in: that message is a ticket, once."""
+        wanted = self.desk.ruleset.slack.get("intake_reaction")
+        actor = self._actor(user)
+        if not wanted or reaction.split("::")[0] != wanted or refusal(actor, Verb.OPEN):
+            return
+        message = fetch()
+        desk = self.desk
+        if message is None:
+            answer = ":warning: I cannot read that message (is the bot in this channel?)."
+        else:
+            customer = self._customer_in(message.get("text") or "", message.get("email") or "")
+            author_is_customer = customer and customer == (message.get("email") or "").lower()
+            try:
+                if not customer:
+                    raise Refused("which customer is it? Use the message's shortcut "
+                                  "“Create ticket for…” to give their address")
+                d = actions.open_on_behalf(
+                    desk, actor, customer, None, message.get("text") or "",
+                    name=(message.get("name") or "") if author_is_customer else "",
+                    source="slack-reaction", ref=f"{channel}:{ts}")
+                answer = self._opened(d)
+            except Refused as exc:
+                answer = f":no_entry: Not done: {str(exc).rstrip('.')}."
+        with desk.uow.write() as s:
+            slack_posts.tell_only(s, None, channel, user, answer, desk.clock())
+
+    def _opened(self, d: dict) -> str:
+        if d.get("duplicate"):
+            return f"{d['tag']} was opened for this message already."
+        return (f"{d['tag']} opened for {slack_text.escape(d['contact'] or '')} "
+                f"({d['kind']}, owner {d['owner']}).")
 
     def _search(self, actor: Actor, words: str) -> str:
         words = words.strip()

@@ -26,7 +26,7 @@ from bot.desk.actor import Actor, Via
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.events import record
-from bot.store.models import Message, Outbox, Ticket
+from bot.store.models import Message, Outbox, Task, Ticket
 
 
 def author(s: Session, desk: Desk, msg: InboundMessage) -> Actor | None:
@@ -100,5 +100,19 @@ def _run(s: Session, desk: Desk, ticket: Ticket, cmd: StaffCommand, actor: Actor
     elif cmd.name in ("retained", "lost"):
         actions.cancellation_outcome(desk, actor, n, cmd.name,
                                      (cmd.arg + " " + cmd.text).strip() or None, s=s)
+    elif cmd.name == "time":
+        duration, _, note = cmd.arg.partition(" ")
+        actions.log_time(desk, actor, n, duration, (note + "\n" + cmd.text).strip() or None, s=s)
+    elif cmd.name in ("hold", "release"):
+        invoice, _, said = cmd.arg.partition(" ")
+        actions.hold_invoice(desk, actor, n, invoice, release=cmd.name == "release",
+                             reason=(said + " " + cmd.text).strip() or None, s=s)
+    elif cmd.name == "done":
+        tasks = s.scalars(select(Task).where(Task.ticket_id == n, Task.done_at.is_(None))
+                          .order_by(Task.id)).all()
+        if len(tasks) != 1:
+            raise Refused(f"ticket {desk.tag(n)} has {len(tasks) or 'no'} open tasks; "
+                          "#done needs exactly one")
+        actions.complete_task(desk, actor, tasks[0].id, (cmd.arg + " " + cmd.text).strip() or None, s=s)
     else:
         actions.add_note(desk, actor, n, cmd.text, s=s)

@@ -36,6 +36,7 @@ from sqlalchemy.orm import (
 )
 
 from bot.core.domain import Channel, ContractStatus, OutboxStatus, Status
+from bot.store import search_index
 
 
 class UTCDateTime(TypeDecorator):
@@ -70,6 +71,7 @@ class Ticket(Base):
     __table_args__ = (
         # Exactly one responsible person, always (procedure 001): never null, never blank.
         CheckConstraint("owner <> ''", name="ck_ticket_owner_not_blank"),
+        Index("ix_ticket_owner_status", "owner", "status"),  # one person's open tickets
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)  # the ticket number
@@ -82,7 +84,7 @@ class Ticket(Base):
     # where the customer asked to be answered (their mail's Reply-To: one person's
     # address, not ours, not a list); None: the contact address
     reply_to: Mapped[str | None] = mapped_column(String(320))
-    owner: Mapped[str] = mapped_column(String(200), index=True)  # a person key from rules.yaml
+    owner: Mapped[str] = mapped_column(String(200))  # a person key; indexed with status (below)
     owner_role: Mapped[str | None] = mapped_column(String(40))  # the role it was routed by
     priority: Mapped[str] = mapped_column(String(20), default="normal")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -103,7 +105,7 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)  # flood caps, reports
     updated_at: Mapped[datetime]
     first_action_at: Mapped[datetime | None]
-    resolved_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)  # resolved per week
     # SLA clocks (bot/core/time/sla_policy.py). The due columns are for people and reports; `sla_next_at`
     # is when the sweep must next look at this ticket (indexed: a sweep reads only what
     # is due, however many tickets there are). NULL: nothing pending.
@@ -112,9 +114,9 @@ class Ticket(Base):
     next_action_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     waiting_since: Mapped[datetime | None]  # waiting on the customer since
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    first_action_due_at: Mapped[datetime | None]
+    first_action_due_at: Mapped[datetime | None] = mapped_column(index=True)  # dashboard, reports
     next_action_due_at: Mapped[datetime | None]
-    resolution_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None] = mapped_column(index=True)  # dashboard, reports
     sla_next_at: Mapped[datetime | None] = mapped_column(index=True)
     # Slack: the root message of the ticket's thread in the team channel.
     slack_channel: Mapped[str | None] = mapped_column(String(40))
@@ -222,6 +224,26 @@ class RunOnce(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class DigestItem(Base):
+    """A notice held for a person who reads their notices once a day (rules.yaml
+    `notify: digest`, `digest_at`): rendered when it happened, sent with the others in
+    that day's digest (bot/desk/digest.py), which sets `sent_at` and `outbox_id`."""
+
+    __tablename__ = "digest_item"
+    __table_args__ = (Index("ix_digest_item_person_sent", "person", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person: Mapped[str] = mapped_column(String(200))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    purpose: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
 class Watcher(Base):
     """Someone informed about a ticket without being responsible for it."""
 
@@ -289,10 +311,30 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str | None] = mapped_column(String(50))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    # the customer portal shows this contact all of the company's tickets, not only their own
+    portal_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")
+
+
+class PortalLink(Base):
+    """A contact's personal link to the customer portal (bot/desk/portal.py): the link is
+    signed with the desk's key and names a generation; only its SHA-256 is kept. Revoking
+    ends every link of the contact (the next mail carries a new one)."""
+
+    __tablename__ = "portal_link"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", name="fk_portal_link_contact"),
+                                            unique=True)
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime]  # the last mail that carried it: valid LINK_DAYS from then
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Contract(Base):
@@ -419,6 +461,34 @@ class Attachment(Base):
     message: Mapped[Message] = relationship(back_populates="attachments")
 
 
+class TicketSearch(Base):
+    """What full-text search looks in, one row per ticket (bot/store/search_index.py keeps
+    it in step with every write): `head` the stemmed subject, customer and contact, `body`
+    the stemmed messages and notes. SQLite indexes it with FTS5 (`ticket_fts`, an
+    external-content table kept by triggers), PostgreSQL with a GIN-indexed tsvector
+    column (`tsv`); both made by migration 0013, neither describable here (UNMODELLED)."""
+
+    __tablename__ = "ticket_search"
+
+    ticket_id: Mapped[int] = mapped_column(Id, ForeignKey("ticket.id", ondelete="CASCADE"),
+                                           primary_key=True, autoincrement=False)
+    head: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+# Schema the migrations make that the models cannot say (migration checks leave them out):
+# SQLite's FTS5 table with its shadow tables, PostgreSQL's tsvector column and its index.
+UNMODELLED_TABLE_PREFIX = "ticket_fts"
+UNMODELLED = {("column", "tsv"), ("index", "ix_ticket_search_tsv")}
+
+
+def modelled(name: str | None, type_: str) -> bool:
+    """False for schema objects of UNMODELLED (for Alembic's include_name)."""
+    if type_ == "table" and name and name.startswith(UNMODELLED_TABLE_PREFIX):
+        return False
+    return (type_, name) not in UNMODELLED
+
+
 class Event(Base):
     """Audit trail: who did what to a ticket, when and why."""
 
@@ -472,6 +542,58 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
 
 
+class WebhookSubscription(Base):
+    """Where webhook events go (bot/desk/webhooks.py): the subscriptions of rules.yaml
+    (source "rules", kept in step with the file, read-only) and those added through the
+    desk (the API). Also each one's delivery health: failing since when, disabled."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list] = mapped_column(JSON)
+    secret_env: Mapped[str] = mapped_column(String(100))  # the variable holding the secret
+    source: Mapped[str] = mapped_column(String(20), default="rules")  # rules | desk
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    failing_since: Mapped[datetime | None]  # the first failure since the last success
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]  # set after TICKETBOT_WEBHOOK_DISABLE_DAYS of failure
+
+
+class InvoiceHold(Base):
+    """An invoice kept from collection while a complaint about it is open (aftersales
+    procedure 001, receivables): from the customer's text, a ticket field or by hand;
+    resolving the ticket releases it."""
+
+    __tablename__ = "invoice_hold"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    invoice: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(20))  # text | field | hand
+    held_at: Mapped[datetime]
+    held_by: Mapped[str] = mapped_column(String(200))
+    released_at: Mapped[datetime | None] = mapped_column(index=True)  # NULL: still held
+    released_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class TimeEntry(Base):
+    """Time a person spent on a ticket (aftersales procedure 001)."""
+
+    __tablename__ = "time_entry"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    person: Mapped[str] = mapped_column(String(200), index=True)  # a person key, or who logged it
+    minutes: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(10))  # cli | slack | mail | web
+    at: Mapped[datetime] = mapped_column(index=True)  # when it was logged: the month it counts in
+
+
 class IMAPState(Base):
     """Where the poller is in each folder: UIDVALIDITY and the highest UID handled."""
 
@@ -511,6 +633,7 @@ def _dumps(value: Any) -> str:
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     maker = sessionmaker(engine, expire_on_commit=False)
     event.listen(maker, "before_flush", _fit_strings)
+    event.listen(maker, "after_flush", search_index.after_flush)  # full-text search in step
     return maker
 
 

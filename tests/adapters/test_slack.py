@@ -80,6 +80,9 @@ class RecordingHandlers:
             assert self.changed.wait_for(lambda: len(self.calls) >= n, timeout), self.calls
             return list(self.calls)
 
+    def on_reaction(self, *, channel, ts, user, reaction, fetch):
+        self._record("on_reaction", channel=channel, ts=ts, user=user, reaction=reaction)
+
     def on_intake_message(self, *, channel, ts, user, text, files):
         self._record("on_intake_message", channel=channel, ts=ts, user=user, text=text,
                      files=files)
@@ -591,11 +594,10 @@ def test_block_actions_reach_on_action(events, handlers):
 
 
 def test_events_nothing_handles_are_acknowledged(events, handlers):
-    reaction = {"type": "reaction_added", "user": "U0ALICE001", "reaction": "eyes",
-                "item": {"type": "message", "channel": "C0DESK0001", "ts": "1700000100.000200"},
-                "item_user": "U0BOT00001", "event_ts": "1700000700.000100"}
+    pin = {"type": "pin_added", "user": "U0ALICE001", "channel_id": "C0DESK0001",
+           "item": {"type": "message", "channel": "C0DESK0001"}, "event_ts": "1700000700.000100"}
     join = message_event("", "1700000700.000200", subtype="channel_join")
-    for n, event in enumerate((reaction, join)):
+    for n, event in enumerate((pin, join)):
         assert wsgi_post(events, json.dumps(envelope(event, f"Ev0OTH000{n}")))[0] == 200
     assert handlers.calls == []
 

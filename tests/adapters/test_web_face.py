@@ -274,7 +274,7 @@ def test_staff_mail_and_the_slack_thread_link_to_the_tickets_page(make_desk, set
     with desk.sessions() as s:
         rows = s.scalars(select(Outbox).where(Outbox.ticket_id == n)).all()
     root = next(r for r in rows if r.purpose == "slack-root")
-    assert f"<{link}|Open in the desk>" in root.payload.decode()
+    assert f"<{link}|Openen in de desk>" in root.payload.decode()  # the desk's language (nl)
     notices = [r for r in rows if r.purpose == "new-ticket"]
     assert notices and all(link in r.body_text for r in notices)
 

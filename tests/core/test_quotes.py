@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.mail.quotes import visible_text
+from bot.core.mail.quotes import signs_off, visible_text
 
 
 def test_gmail_attribution_wrapped_over_two_lines():
@@ -161,3 +161,16 @@ def test_quote_markers_are_looked_for_in_a_bounded_prefix_only():
     text = long_own + quote
     assert len(long_own) > READ_LIMIT
     assert visible_text(text) == text.strip()
+
+
+@pytest.mark.parametrize("text,signed", [
+    ("Beste Jan,\n\nhet is geregeld.\n\nGroet,\nSanne", True),
+    ("Dear Jan,\nit is done.\n\nKind regards,\nSanne Jansen\nSales support\n+31 20 555", True),
+    ("Dzień dobry,\nzałatwione.\nPozdrawiam\nMarta", True),
+    ("Hallo,\nerledigt.\nMit freundlichen Grüßen\nSanne", True),
+    ("Beste Jan,\n\nhet is geregeld.", False),
+    ("Groet,\nSanne\n\nPS: de bezorger komt morgen.\nEn de factuur volgt.\nTot dan.\nEcht.", False),
+    ("Best of luck with the new building, we will deliver on Monday.", False),
+])
+def test_signs_off(text, signed):
+    assert signs_off(text) is signed

@@ -193,7 +193,7 @@ roles:
      "rules.yaml:8:32: schedule: open_complaints_report: to 'nobody' is neither a person nor a role"),
     ("schedule:\n  weekly_lunch: {cron: '0 12 * * fri'}\n",
      "rules.yaml:8:3: unknown key 'weekly_lunch' in schedule; expected one of contracts_ending, "
-     "monthly_report, open_complaints_report"),
+     "invoice_holds_export, monthly_report, open_complaints_report"),
 ])
 def test_timing_sections_are_validated_with_line_and_reason(tail, expected):
     with pytest.raises(RulesError) as err:

@@ -232,3 +232,28 @@ def test_mail_is_never_delivered_behind_slack(service, clock):
     finally:
         slack.release.set()
         worker.shutdown()
+
+
+def test_a_batch_is_claimed_in_one_transaction_and_recorded_in_one(service, clock, monkeypatch):
+    """Issue 15: not two transactions per mail (claim, then "sent"), two per batch."""
+    from contextlib import contextmanager
+
+    for i in range(10):
+        intake.ingest_raw(service, customer_mail(70 + i, variant="plain"), "t")
+    with Sink() as sink:
+        sender = sender_for(service, sink.url)
+        real_write, writes = sender.uow.write, []
+
+        @contextmanager
+        def counted(joined=None):
+            writes.append(1)
+            with real_write(joined) as s:
+                yield s
+
+        monkeypatch.setattr(sender.uow, "write", counted)
+        # (a batch that takes longer records what it has every RECORD_EVERY seconds)
+        monkeypatch.setattr("bot.delivery.outbox.RECORD_EVERY", 3600.0)
+        assert sender.run_once(clock.now) == {"sent": 10, "retry": 0, "failed": 0}
+        assert len(sink.handler.wait_for(10)) == 10
+    assert len(writes) == 2
+    assert {(r.status, r.attempts) for r in rows(service)} == {("sent", 1)}

@@ -11,7 +11,7 @@ import pytest
 from bot.adapters.rules_file import load_rules
 from bot.core.rules.schema import RuleSet
 from bot.desk import actions, customer_csv, intake, queries
-from bot.desk.actor import Actor, Verb, Via, check, refusal, slack_actor
+from bot.desk.actor import OPERATOR_ONLY, Actor, Verb, Via, check, refusal, slack_actor
 from bot.desk.errors import NotAllowed, Refused
 from tests.conftest import OPERATOR, RULES, who
 
@@ -99,9 +99,16 @@ def test_the_stranger_is_told_why_and_whom_to_ask():
 # ---------------------------------------------------------------------------- a person
 
 @pytest.mark.parametrize("via", [Via.SLACK, Via.MAIL, Via.WEB, Via.API])
-@pytest.mark.parametrize("verb", EVERY_VERB)
+@pytest.mark.parametrize("verb", [v for v in EVERY_VERB if v not in OPERATOR_ONLY])
 def test_a_verified_person_may_do_everything(rules, via, verb):
     assert may(Actor.of(rules.people["marta"], via), verb)
+
+
+@pytest.mark.parametrize("via", [Via.SLACK, Via.MAIL, Via.WEB, Via.API])
+def test_only_the_operator_decides_where_webhooks_go(rules, via):
+    assert not may(Actor.of(rules.people["marta"], via), Verb.WEBHOOKS)
+    assert may(Actor.operator("cli:root"), Verb.WEBHOOKS)
+    assert may(Actor("api:erp", Via.API, trusted=True), Verb.WEBHOOKS)
 
 
 @pytest.mark.parametrize("verb", ALL_BUT_NOTE)
@@ -127,7 +134,7 @@ def test_a_slack_id_from_rules_yaml_is_that_person(rules, key):
     actor = slack_actor(rules, person.slack)
     assert actor == Actor.of(person, Via.SLACK)
     assert (actor.key, actor.person, actor.verified, actor.trusted) == (key, person, True, False)
-    assert all(may(actor, verb) for verb in Verb)
+    assert all(may(actor, verb) for verb in Verb if verb not in OPERATOR_ONLY)
 
 
 @pytest.mark.parametrize("user_id", ["U0BOB00001", "U0SANNE02", "u0sanne01", ""])

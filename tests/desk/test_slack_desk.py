@@ -45,12 +45,14 @@ class SlackRig:
     signed requests) and the outbox sender behind it (posting to the fake Slack, mail to
     files)."""
 
-    def __init__(self, make_desk, db_url, tmp_path, slack: FakeSlack, rules_extra: str = ""):
+    def __init__(self, make_desk, db_url, tmp_path, slack: FakeSlack, rules_extra: str = "",
+                 rules_text: str | None = None):
         self.slack = slack
         self.settings = make_settings(db_url, tmp_path, slack_bot_token=slack.bot_token,
                                       slack_signing_secret=SECRET, slack_api_url=slack.url,
                                       slack_channel=TEAM)
-        self.svc = make_desk(settings=self.settings, rules_text=RULES.read_text() + rules_extra)
+        self.svc = make_desk(settings=self.settings,
+                             rules_text=(rules_text or RULES.read_text()) + rules_extra)
         self.clock = self.svc.clock
         self.ftime = FakeTime()
         self.mail_dir = Path(self.settings.mail_dir)
@@ -133,14 +135,17 @@ def open_complaint(desk) -> tuple[int, str]:
 def test_a_new_ticket_is_a_thread_in_the_team_channel_and_a_dm_to_its_owner(desk):
     n, root_ts = open_complaint(desk)
     root = desk.slack.calls_to("chat.postMessage", lambda c: c.params["channel"] == TEAM)[0]
-    assert root.params["text"] == f"[TB-{n}] Complaint: Klacht over de bezorging"
+    # the channel reads the desk's language (rules.yaml defaults: language nl), like the DM
+    assert root.params["text"] == f"[TB-{n}] Klacht: Klacht over de bezorging"
     blocks = root.params["blocks"]
     assert blocks[0] == {"type": "section", "text": {"type": "mrkdwn",
-                                                     "text": f"*[TB-{n}] Complaint: Klacht over de bezorging*"}}
+                                                     "text": f"*[TB-{n}] Klacht: Klacht over de bezorging*"}}
     fields = [f["text"] for f in blocks[1]["fields"]]
-    assert fields[0] == "*Customer*\nBakkerij Jansen"
-    assert fields[2] == f"*Owner*\n<@{MARTA}>"
-    assert fields[3] == "*First action due*\nTue 24 Nov 10:00"  # 24 h, Amsterdam time
+    assert fields[0] == "*Klant*\nBakkerij Jansen"
+    assert fields[2] == f"*Eigenaar*\n<@{MARTA}>"
+    assert fields[3] == "*Eerste actie uiterlijk*\ndi 24 november 2026 10:00"  # 24 h, Amsterdam time
+    assert [e["text"]["text"] for e in blocks[2]["elements"]] == ["Oppakken", "Oplossen", "Tonen"]
+    assert "Antwoord in deze thread" in blocks[3]["elements"][0]["text"]
     assert [(e["action_id"], e["value"]) for e in blocks[2]["elements"]] == [
         ("ticket_take", str(n)), ("ticket_resolve", str(n)), ("ticket_show", str(n))]
     t = desk.ticket(n)
@@ -181,6 +186,24 @@ def test_a_staff_reply_is_mailed_after_the_undo_window_and_marked_sent(desk):
     assert (react.params["channel"], react.params["timestamp"], react.params["name"]) == (
         TEAM, msg_ts, "email")
     assert desk.ticket(n).first_action_at == START  # the reply is the first action
+
+
+def test_a_slack_reply_that_signs_itself_gets_no_second_sign_off(desk):
+    """Issue 14: staff sign their Slack answers themselves ("Groet, Sanne"); the mail
+    signed again under it (the reply template's closing). Signed once now: the staff's
+    own, or else the template's."""
+    n, root_ts = open_complaint(desk)
+    assert desk.post(message_event("Beste Jan,\n\nmorgen komt de krant.\n\nGroet,\nSanne",
+                                   "1800000000.000700", user=SANNE, channel=TEAM,
+                                   thread_ts=root_ts)) == 200
+    assert desk.post(message_event("En nog iets: de bezorger is gewaarschuwd.", "1800000000.000800",
+                                   user=SANNE, channel=TEAM, thread_ts=root_ts)) == 200
+    desk.send(timedelta(seconds=61))
+    signed, unsigned = [m.get_body(("plain",)).get_content().replace("\r\n", "\n")
+                        for m in desk.mails_to("jan@bakkerij-jansen.nl")[1:]]
+    assert signed.rstrip().endswith("Groet,\nSanne")
+    assert "Met vriendelijke groet" not in signed and signed.count("Sanne") == 1
+    assert unsigned.rstrip().endswith("Met vriendelijke groet,\nSanne Jansen\nSales Support")
 
 
 def test_deleting_within_the_window_cancels_the_mail_and_notes_are_never_mailed(desk):
@@ -230,7 +253,22 @@ def test_the_customers_reply_is_posted_into_the_thread(desk):
     desk.send()
     post = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts"))
     assert (post.params["channel"], post.params["thread_ts"]) == (TEAM, root_ts)
-    assert post.params["text"] == "*Jan Jansen* wrote:\n>>> En vandaag weer niets!"
+    assert post.params["text"] == "*Jan Jansen* schreef:\n>>> En vandaag weer niets!"  # the desk's language
+
+
+def test_a_thread_post_queued_with_its_root_goes_out_in_the_same_run(desk):
+    """Issue 15: the outbox records a batch's outcomes together; a thread post whose root
+    is in the same batch still finds the root's ts (no retry, no 30 s wait)."""
+    n = intake.ingest_raw(desk.svc, customer_mail("Klacht over de bezorging",
+                                                  "De krant kwam weer niet.\n", "k1@x"), "t").ticket
+    intake.ingest_raw(desk.svc, customer_mail(f"Re: [TB-{n}] Klacht over de bezorging",
+                                              "En vandaag weer niets!\n", "k2@x"), "t")
+    counts = desk.send()
+    assert counts["retry"] == 0 and counts["failed"] == 0, counts
+    root = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM
+                               and not c.params.get("thread_ts"))
+    post = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts"))
+    assert (post.params["channel"], post.params["thread_ts"]) == (TEAM, root.response["ts"])
 
 
 def test_ticket_command_and_buttons(desk):
@@ -364,7 +402,7 @@ def test_urgent_reaches_the_owner_by_dm_and_by_mail_phone_first(desk):
     [mailed] = desk.mails_to("marta@desk.example")
     assert mailed["Subject"].startswith(f"SPOED [TB-{n}]")
     root = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
-    assert root.params["text"].startswith(":rotating_light: *URGENT* ")
+    assert root.params["text"].startswith(":rotating_light: *SPOED* ")
 
 
 def test_the_weekly_report_is_a_dm_and_a_mail_with_the_csv(desk):
@@ -375,11 +413,19 @@ def test_the_weekly_report_is_a_dm_and_a_mail_with_the_csv(desk):
     desk.sender.run_once(monday)
     dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "D0HENK001"
                              and "Openstaande" in c.params["text"])
-    assert dm.params["text"].startswith("*Openstaande klachten op Mon 30 Nov 2026 08:00: 1")
+    # Dutch throughout: the weekday, the column titles, the SLA words; the table as a code
+    # block; the CSV file it speaks of really uploaded into the DM
+    assert dm.params["text"].startswith("*Openstaande klachten op ma 30 november 2026 08:00: 1")
     assert f"[TB-{n}]" in dm.params["text"]
+    assert "Leeftijd (dagen)" in dm.params["text"] and "Age (days)" not in dm.params["text"]
+    assert "eerste actie over tijd sinds" in dm.params["text"]
+    assert "```" in dm.params["text"] and "(ook als CSV-bestand bijgevoegd)" in dm.params["text"]
+    desk.sender.run_once(monday)
+    assert [u["filename"] for u in desk.slack.uploads] == ["open-complaints-2026-11-30.csv"]
     [mailed] = [m for m in desk.mails_to("henk@desk.example") if "Openstaande" in m["Subject"]]
     [csv_part] = list(mailed.iter_attachments())
     assert csv_part.get_filename() == "open-complaints-2026-11-30.csv"
+    assert "(ook als CSV-bestand bijgevoegd)" in mailed.get_body(("plain",)).get_content()
 
 
 HOSTILE = ("<!channel>", "<!here>", "<http://evil.example|klik")
@@ -421,7 +467,7 @@ def test_customer_text_never_pings_or_links_in_slack(desk):
     assert "&lt;!channel&gt; nog steeds niets" in posted.params["text"]
     # the bot's own mention of the owner (from rules.yaml) is still a real mention
     fields = [f["text"] for f in root.params["blocks"][1]["fields"]]
-    assert fields[2] == f"*Owner*\n<@{MARTA}>"
+    assert fields[2] == f"*Eigenaar*\n<@{MARTA}>"
 
 
 def test_wildcards_and_huge_numbers_are_plain_input(desk):

@@ -178,7 +178,7 @@ def test_the_advisor_also_hears_of_a_new_contact_at_their_customer(desk):
     ("#assign", "assign", "", "", "#assign needs a person or role: #assign marta"),
     ("#lost", "lost", "", "", "#lost needs a reason: #lost too expensive"),
     ("#snooze 2d", "note", "", "#snooze 2d", "unknown command #snooze; known: #reply, #note, "
-     "#action, #resolve, #assign, #retained, #lost (kept as a note)"),
+     "#action, #resolve, #assign, #retained, #lost, #time, #hold, #release, #done (kept as a note)"),
     ("", "note", "", "", "the mail has no text of its own"),
 ])
 def test_parse(body, name, arg, text, problem):

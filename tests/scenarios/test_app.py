@@ -341,6 +341,7 @@ def test_procfile_web_and_clock_processes(bot_env, tmp_path):
             wait_until(lambda: "clock started" in clock.stderr(), HANG, "the clock", clock)
             # fixed ids: a restart replaces the jobs, never adds a second copy
             assert sorted(jobs()) == ["ticketbot-contracts_ending",
+                                      "ticketbot-invoice_holds_export",
                                       "ticketbot-monthly_report", "ticketbot-open_complaints_report",
                                       "ticketbot-sweep"]
             assert_clean_stop(clock)

@@ -144,7 +144,7 @@ def check_thread_post(o: Outcome) -> None:
     assert len(posts) == 1
     post = posts[0]
     text = json.loads(post.payload)["args"]["text"]
-    assert text.startswith("*Tia Thread* wrote:\n>>> Nog iets:")
+    assert text.startswith("*Tia Thread* schreef:\n>>> Nog iets:")
     assert "&lt;!channel&gt; &lt;!here&gt; &lt;@U0SANNE01&gt; &lt;http://evil.example|click here&gt;" in text
 
 
@@ -437,7 +437,7 @@ CASES: dict[str, Case] = {
 }
 # a Slack payload may hold "<" only where the bot writes mrkdwn of its own: the mention of
 # a ticket's owner and links to the desk's own pages
-OWNER_FIELD = re.compile(r"\*Owner\*\n<@U[0-9A-Z]+>")
+OWNER_FIELD = re.compile(r"\*(Owner|Eigenaar|Właściciel)\*\n<@U[0-9A-Z]+>")  # in the desk's language
 OUR_HEADERS = {"from", "to", "subject", "date", "message-id", "in-reply-to", "references", "thread-index",
                "thread-topic", "auto-submitted", "x-auto-response-suppress", "x-loop", "content-language",
                "mime-version", "content-type", "content-transfer-encoding"}

@@ -31,7 +31,7 @@ APP_ID = "A0FAKE0001"
 BOT_TOKEN = "xoxb-0000000001-0000000002-fakefakefakefakefake"
 
 # Form-encoded arguments Slack takes as JSON strings.
-_JSON_ARGS = {"blocks", "attachments", "metadata", "view", "unfurls"}
+_JSON_ARGS = {"blocks", "attachments", "metadata", "view", "unfurls", "files"}
 
 
 @dataclass
@@ -85,8 +85,16 @@ class FakeSlack:
         self.users[bot_user_id] = self._user(bot_user_id, "ticketbot", "ticketbot", None)
         self.users[bot_user_id].update(is_bot=True)
         self.messages: dict[tuple[str, str], _Message] = {}  # the bot's own posts
+        self.people_messages: dict[tuple[str, str], dict] = {}  # what people wrote (add_message)
         self.reactions: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.dms: dict[str, str] = {}  # user id -> D… channel
+        # files: uploads started (files.getUploadURLExternal), their bytes (the upload URL),
+        # and where they were shared (files.completeUploadExternal); and people's files
+        # the bot may download (url_private, with the bot token)
+        self.pending_files: dict[str, dict] = {}
+        self.uploads: list[dict] = []
+        self.people_files: dict[str, tuple[str, bytes]] = {}  # path -> (mimetype, bytes)
+        self._file_n = 0
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._ts = 1_700_000_000_000_000  # microseconds; every ts is larger than the last
         self._lock = threading.Lock()
@@ -145,6 +153,17 @@ class FakeSlack:
                  deleted: bool = False) -> None:
         self.users[user_id] = self._user(user_id, name, real_name, email, deleted)
 
+    def add_message(self, channel: str, ts: str, user: str, text: str,
+                    thread_ts: str | None = None, files: list[dict] | None = None) -> dict:
+        """A message a person wrote in ``channel`` (conversations.history/replies read it)."""
+        msg = {"type": "message", "user": user, "text": text, "ts": ts, "team": TEAM_ID}
+        if thread_ts:
+            msg["thread_ts"] = thread_ts
+        if files:
+            msg["files"] = files
+        self.people_messages[(channel, ts)] = msg
+        return msg
+
     def fail(self, method: str, *, status: int = 200, retry_after: float | None = None,
              error: str | None = None, times: int = 1, body: bytes | None = None) -> None:
         """The next ``times`` calls of ``method`` fail: an HTTP ``status`` (429 with
@@ -188,8 +207,76 @@ class FakeSlack:
 
     # ----------------------------------------------------------------- serving
 
+    def add_file(self, name: str, content: bytes, mimetype: str = "application/pdf",
+                 user: str = "U0ALICE001") -> dict:
+        """A file a person shared in Slack, as a message's ``files`` item; the bot
+        downloads it from url_private_download with its token."""
+        with self._lock:
+            self._file_n += 1
+            fid = f"F0PEOPLE{self._file_n:03d}"
+        path = f"/files-pri/{TEAM_ID}-{fid}/download/{name}"
+        self.people_files[path] = (mimetype, content)
+        base = self.url.rsplit("/api/", 1)[0]
+        return {"id": fid, "created": 1700000000, "timestamp": 1700000000, "name": name,
+                "title": name, "mimetype": mimetype, "filetype": name.rsplit(".", 1)[-1],
+                "pretty_type": name.rsplit(".", 1)[-1].upper(), "user": user, "user_team": TEAM_ID,
+                "editable": False, "size": len(content), "mode": "hosted", "is_external": False,
+                "external_type": "", "is_public": True, "public_url_shared": False,
+                "display_as_bot": False, "username": "",
+                "url_private": f"{base}/files-pri/{TEAM_ID}-{fid}/{name}",
+                "url_private_download": base + path,
+                "permalink": f"https://fake-desk.slack.com/files/{user}/{fid}/{name}",
+                "permalink_public": f"https://slack-files.com/{TEAM_ID}-{fid}-0123456789",
+                "has_rich_preview": False, "file_access": "visible"}
+
+    def _serve_file(self, req: BaseHTTPRequestHandler, path: str) -> None:
+        """url_private(_download): the file's bytes for the bot's token; anyone else gets
+        Slack's sign-in page (HTTP 200, HTML), as the real thing answers."""
+        auth = req.headers.get("Authorization")
+        found = self.people_files.get(path)
+        call = Call(method="files-pri", params={"path": path}, auth=auth, content_type="")
+        with self.changed:
+            self.calls.append(call)
+            self.changed.notify_all()
+        if found is not None and auth == f"Bearer {self.bot_token}":
+            self._answer(req, call, 200, found[1], {"Content-Type": found[0]}, None)
+        elif found is None:
+            self._answer(req, call, 404, b"Not Found", {"Content-Type": "text/plain"}, None)
+        else:
+            self._answer(req, call, 200, b"<!DOCTYPE html><html><title>Slack</title></html>",
+                         {"Content-Type": "text/html; charset=utf-8"}, None)
+
+    def _serve_upload(self, req: BaseHTTPRequestHandler, file_id: str, raw: bytes) -> None:
+        """The upload URL files.getUploadURLExternal gave: the file's bytes, posted raw."""
+        call = Call(method="upload", params={"file_id": file_id, "size": len(raw)},
+                    auth=req.headers.get("Authorization"),
+                    content_type=(req.headers.get("Content-Type") or ""))
+        with self._lock:
+            failure = self._failures["upload"].popleft() if self._failures["upload"] else None
+            pending = self.pending_files.get(file_id)
+            if failure is None and pending is not None:
+                pending["content"] = raw
+        with self.changed:
+            self.calls.append(call)
+            self.changed.notify_all()
+        if failure is not None:
+            self._answer(req, call, failure.status, b"error", {"Content-Type": "text/plain"}, None)
+        elif pending is None:
+            self._answer(req, call, 404, b"Not Found", {"Content-Type": "text/plain"}, None)
+        else:
+            self._answer(req, call, 200, f"OK - {len(raw)}".encode(),
+                         {"Content-Type": "text/plain; charset=utf-8"}, None)
+
     def _serve(self, req: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(req.path)
+        if parts.path.startswith("/files-pri/"):
+            self._serve_file(req, parts.path)
+            return
+        if parts.path.startswith("/upload/v1/"):
+            length = int(req.headers.get("Content-Length") or 0)
+            self._serve_upload(req, parts.path.rsplit("/", 1)[-1],
+                               req.rfile.read(length) if length else b"")
+            return
         method = parts.path.rsplit("/", 1)[-1]
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
@@ -421,6 +508,64 @@ class FakeSlack:
         view.update(id="V0FAKE0001", team_id=TEAM_ID, app_id=APP_ID, bot_id=self.bot_id,
                     hash="1700000000.fakehash", state={"values": {}})
         return {"ok": True, "view": view}
+
+    def _m_files_getUploadURLExternal(self, p: dict) -> dict:  # noqa: N802 - Slack's name
+        filename, length = p.get("filename"), p.get("length")
+        if not filename or length in (None, ""):
+            return {"ok": False, "error": "invalid_arguments"}
+        self._file_n += 1
+        fid = f"F0UPLOAD{self._file_n:03d}"
+        self.pending_files[fid] = {"filename": filename, "length": int(length), "content": None}
+        base = self.url.rsplit("/api/", 1)[0]
+        return {"ok": True, "upload_url": f"{base}/upload/v1/{fid}", "file_id": fid}
+
+    def _m_files_completeUploadExternal(self, p: dict) -> dict:  # noqa: N802 - Slack's name
+        files = p.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = p.get("channel_id")
+        if channel and (err := self._channel_error(channel)) is not None:
+            return err
+        done = []
+        for f in files:
+            pending = self.pending_files.get(f.get("id"))
+            if pending is None or pending["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            title = f.get("title") or pending["filename"]
+            self.uploads.append({"id": f["id"], "filename": pending["filename"], "title": title,
+                                 "content": pending["content"], "channel": channel,
+                                 "thread_ts": p.get("thread_ts"),
+                                 "initial_comment": p.get("initial_comment")})
+            done.append({"id": f["id"], "title": title})
+        return {"ok": True, "files": done}
+
+    def _m_conversations_history(self, p: dict) -> dict:
+        channel = p.get("channel")
+        if (err := self._channel_error(channel)) is not None:
+            return err
+        latest, inclusive = p.get("latest"), str(p.get("inclusive")).lower() in ("1", "true")
+        msgs = sorted((m for (c, _), m in self.people_messages.items()
+                       if c == channel and not (m.get("thread_ts") and m["thread_ts"] != m["ts"])
+                       and (latest is None or float(m["ts"]) < float(latest)
+                            or (inclusive and m["ts"] == latest))),
+                      key=lambda m: float(m["ts"]), reverse=True)
+        limit = int(p.get("limit") or 100)
+        return {"ok": True, "messages": msgs[:limit], "has_more": len(msgs) > limit,
+                "pin_count": 0, "response_metadata": {"next_cursor": ""}}
+
+    def _m_conversations_replies(self, p: dict) -> dict:
+        channel, ts = p.get("channel"), p.get("ts")
+        if (err := self._channel_error(channel)) is not None:
+            return err
+        msg = self.people_messages.get((channel, ts or ""))
+        if msg is None:
+            return {"ok": False, "error": "thread_not_found"}
+        root = msg.get("thread_ts") or ts
+        thread = sorted((m for (c, _), m in self.people_messages.items()
+                         if c == channel and (m["ts"] == root or m.get("thread_ts") == root)),
+                        key=lambda m: float(m["ts"]))
+        return {"ok": True, "messages": thread, "has_more": False,
+                "response_metadata": {"next_cursor": ""}}
 
     def _next_ts_unlocked(self) -> str:
         self._ts += 100

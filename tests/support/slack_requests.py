@@ -76,6 +76,43 @@ def block_actions_form(action: dict, message_ts: str = "1700000000.000100",
     return urlencode({"payload": json.dumps(payload)})
 
 
+def message_shortcut_form(message: dict, callback_id: str = "ticket_from_message",
+                          user: str = "U0ALICE001", channel: str = "C0DESK0001") -> str:
+    """A message shortcut ("Create ticket for…" in a message's ⋮ menu), as Slack posts it."""
+    payload = {
+        "type": "message_action", "token": "legacyVerificationTok",
+        "action_ts": "1700000001.000200", "team": {"id": TEAM_ID, "domain": "fake-desk"},
+        "user": {"id": user, "username": "alice", "team_id": TEAM_ID, "name": "alice"},
+        "channel": {"id": channel, "name": "desk"}, "is_enterprise_install": False,
+        "enterprise": None, "callback_id": callback_id,
+        "trigger_id": "1234567890.1234567890.fedcba9876543210fedcba9876543210",
+        "response_url": f"https://hooks.slack.com/app/{TEAM_ID}/1234/ijkl",
+        "message_ts": message["ts"], "message": message}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_form(view: dict, values: dict, user: str = "U0ALICE001") -> str:
+    """The modal `view` submitted with `values` ({block_id: {action_id: state}}), as Slack
+    posts it (view_submission)."""
+    payload = {
+        "type": "view_submission", "team": {"id": TEAM_ID, "domain": "fake-desk"},
+        "user": {"id": user, "username": "alice", "name": "alice", "team_id": TEAM_ID},
+        "api_app_id": APP_ID, "token": "legacyVerificationTok",
+        "trigger_id": "1234567890.1234567890.0000aaaa1111bbbb2222cccc3333dddd",
+        "view": {**view, "id": "V0FAKE0001", "team_id": TEAM_ID, "app_id": APP_ID,
+                 "state": {"values": values}, "hash": "1700000000.fakehash",
+                 "root_view_id": "V0FAKE0001", "bot_id": "B0BOT00001"},
+        "response_urls": [], "is_enterprise_install": False, "enterprise": None}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def reaction_event(reaction: str, item_ts: str, user: str = "U0ALICE001",
+                   channel: str = "C0DESK0001", item_user: str = "U0BOB00001") -> dict:
+    return {"type": "reaction_added", "user": user, "reaction": reaction,
+            "item_user": item_user, "item": {"type": "message", "channel": channel, "ts": item_ts},
+            "event_ts": "1700000100.000100"}
+
+
 def signed_headers(body: str, secret: str = SECRET, ts: int | None = None) -> dict[str, str]:
     """Headers as Slack sends them: v0 = HMAC-SHA256(secret, "v0:{ts}:{body}")."""
     ts = int(time.time()) if ts is None else ts

@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 from bot.adapters.web import openapi
 from bot.adapters.web.auth import RateLimit
 from bot.adapters.web.pages import download
-from bot.desk import actions, api_tokens, api_views, board, customer_csv, queries, reports
+from bot.desk import actions, api_tokens, api_views, board, customer_csv, queries, reports, webhooks
 from bot.desk.actions import ACTION_KINDS
 from bot.desk.api_views import NoSuchTicket, PreconditionFailed
 from bot.desk.context import Desk
@@ -476,3 +476,46 @@ def complete_task(task_id: int):
         if exc.status == 409 and exc.message.startswith("no task"):
             raise ApiError(404, exc.message) from None
         raise
+
+
+# ------------------------------------------------------------------ webhooks
+@bp.get("/webhooks")
+def list_webhooks():
+    try:
+        limit = max(1, min(200, int(request.args.get("limit") or 20)))
+    except ValueError:
+        raise ApiError(400, "limit: a number", "limit") from None
+    return jsonify({"webhooks": run(lambda: webhooks.list_subscriptions(desk(), g.actor)),
+                    "deliveries": run(lambda: webhooks.recent_deliveries(desk(), g.actor, limit))})
+
+
+@bp.post("/webhooks")
+def subscribe_webhook():
+    data = body()
+    name = text_of(data, "name", required=True)
+    url = text_of(data, "url", required=True)
+    secret_env = text_of(data, "secret_env", required=True)
+    events = data.get("events")
+    if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
+        raise ApiError(400, "events: a list of event names", "events")
+    try:
+        made = webhooks.subscribe(desk(), g.actor, name or "", url or "", events, secret_env or "")
+    except NotAllowed as exc:
+        raise ApiError(403, str(exc)) from None
+    except Refused as exc:  # what the desk checks: name, url, events, secret_env, taken
+        message = str(exc)
+        field = next((f for start, f in (("a webhook's name", "name"), ("there is a webhook", "name"),
+                                          ("url ", "url"), ("unknown or no events", "events"),
+                                          ("secret_env", "secret_env"), ("TICKETBOT_WEBHOOK", "secret_env"))
+                      if message.startswith(start)), None)
+        raise ApiError(409 if "exists" in message or "already" in message else 400,
+                       message, field) from None
+    return jsonify(made), 201
+
+
+@bp.delete("/webhooks/<name>")
+def unsubscribe_webhook(name: str):
+    if name not in {w["name"] for w in run(lambda: webhooks.list_subscriptions(desk(), g.actor))}:
+        raise ApiError(404, f"no webhook subscription named {name!r}")
+    run(lambda: webhooks.unsubscribe(desk(), g.actor, name))
+    return Response(status=204)

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from bot.adapters.web import api, auth, pages
+from bot.adapters.web import api, auth, pages, portal
 from bot.desk import queries
 from bot.desk.context import Desk
 
@@ -49,6 +49,7 @@ def create_app(desk: Desk, health: Callable[[], dict[str, Any]] | None = None) -
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)  # /api/v1: the REST API, by Bearer token (api.py)
     app.context_processor(pages.template_globals)
+    portal.register(app, desk)  # the customer portal, /portal (bot/adapters/web/portal.py)
 
     def health_endpoint():
         try:

@@ -266,6 +266,25 @@ def paths() -> dict[str, Any]:
             params=[_param("task_id", "path", "The task's id", {"type": "integer"})],
             body=_body({"note": STR}), errors=("400", "401", "403", "404", "409", "429", "500"),
             responses={"200": _json(_ref("Task"))})},
+        "/webhooks": {
+            "get": _op("Webhook subscriptions with their delivery counts, and recent deliveries",
+                       params=[_param("limit", "query", "recent deliveries (default 20, at most 200)",
+                                      {"type": "integer"})],
+                       responses={"200": _json({"type": "object", "properties": {
+                           "webhooks": {"type": "array", "items": {"type": "object"}},
+                           "deliveries": {"type": "array", "items": {"type": "object"}}}})}),
+            "post": _op("Subscribe a receiver to events (signed with the secret in the named "
+                        "TICKETBOT_WEBHOOK_* environment variable)", scope="write",
+                        body=_body({"name": STR, "url": STR, "events": {"type": "array", "items": STR},
+                                    "secret_env": STR}, ("name", "url", "events", "secret_env")),
+                        errors=("400", "401", "403", "409", "429", "500"),
+                        responses={"201": _json({"type": "object"})})},
+        "/webhooks/{name}": {"delete": _op(
+            "Remove a subscription made through the API (rules.yaml's stay: 409); its queued "
+            "deliveries are cancelled", scope="write",
+            params=[_param("name", "path", "The subscription's name")],
+            errors=("401", "403", "404", "409", "429", "500"),
+            responses={"204": {"description": "removed"}})},
     }
 
 

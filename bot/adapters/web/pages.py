@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 
 from bot.adapters.web.texts import translator
 from bot.core.time.humanize import when
-from bot.desk import actions, board, customer_csv, queries, reports
+from bot.desk import actions, board, customer_csv, queries, reports, timesheet
 from bot.desk.actions import ACTION_KINDS
 from bot.desk.context import Desk
 from bot.desk.errors import NotAllowed, Refused
@@ -40,7 +40,7 @@ def local(value: str | datetime | None) -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return when(moment, desk().tz, desk().ruleset.default_language)
+    return when(moment, desk().tz, language())
 
 
 def _form_text(name: str, required: bool = False) -> str:
@@ -113,7 +113,7 @@ def download(a: dict[str, Any]) -> Response:
 
 # ------------------------------------------------------------------------ the forms
 def _done(number: int, message: str):
-    flash(translator(desk().ruleset.default_language)(message), "ok")
+    flash(translator(language())(message), "ok")
     return redirect(url_for("pages.ticket", number=number))
 
 
@@ -204,9 +204,29 @@ def set_field(number: int):
                 "Field saved.")
 
 
+@bp.post("/tickets/<int:number>/time")
+def log_time(number: int):
+    return _run(number, lambda: actions.log_time(desk(), g.actor, number, _form_text("duration", True),
+                                                 _form_text("note") or None),
+                "Time logged.")
+
+
+@bp.post("/tickets/<int:number>/hold")
+def hold_invoice(number: int):
+    release = request.form.get("release") == "1"
+    return _run(number, lambda: actions.hold_invoice(desk(), g.actor, number,
+                                                     _form_text("invoice", True), release=release),
+                "Invoice released." if release else "Invoice on hold.")
+
+
+def language() -> str:
+    """The signed-in person's language (rules.yaml), else the desk's."""
+    return desk().ruleset.language_of(g.get("person"))
+
+
 def template_globals() -> dict[str, Any]:
     rs = desk().ruleset
-    lang = rs.default_language
+    lang = language()
 
     def kind_label(name: str) -> str:
         kind = rs.kinds.get(name)
@@ -234,7 +254,23 @@ def _report():
 def report_page():
     r = _report()
     return render_template("reports.html", r=r, charts=reports.CHARTS,
+                           time=timesheet.time_report(desk(), g.actor, r["month"]),
                            printable=request.args.get("print") == "1")
+
+
+@bp.get("/reports/time.csv")
+def time_csv():
+    """Time logged in the month per person, customer and kind (`ticketbot time-report --csv`)."""
+    month = request.args.get("month") or reports.default_month(desk())
+    try:
+        text = timesheet.to_csv(timesheet.time_report(desk(), g.actor, month))
+    except NotAllowed as exc:
+        abort(403, str(exc))
+    except Refused as exc:
+        abort(400, str(exc))
+    resp = Response("\ufeff" + text, mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="time-{month}.csv"'
+    return resp
 
 
 @bp.get("/reports.csv")
@@ -254,7 +290,7 @@ def report_csv():
 def report_chart(name: str):
     r = _report()
     try:
-        png = reports.chart(r, name, desk().ruleset.default_language)
+        png = reports.chart(r, name, language())
     except Refused as exc:
         abort(404, str(exc))
     return Response(png, mimetype="image/png")

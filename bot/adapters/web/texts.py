@@ -1,5 +1,7 @@
-"""The web face's words in Dutch; English is the key itself. The language is the desk's
-(rules.yaml `defaults: language`): nl gets these, every other language gets English."""
+"""The web face's words in Dutch and Polish; English is the key itself. The language is
+the signed-in person's (rules.yaml `language:`), else the desk's (`defaults: language`);
+one without a table here gets English. tests/adapters/test_web_language.py keeps the
+tables complete."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ NL: dict[str, str] = {
     "Words": "Woorden", "Status": "Status", "any": "alle", "not resolved": "niet opgelost",
     "anyone": "iedereen", "Role": "Rol", "Kind": "Soort", "From": "Vanaf", "Until": "Tot en met",
     "Sort": "Sorteer", "newest": "nieuwste", "oldest": "oudste", "due": "termijn",
-    "updated": "laatst bijgewerkt", "Show": "Toon", "tickets": "tickets", "page": "pagina",
+    "updated": "laatst bijgewerkt", "relevance": "relevantie", "Show": "Toon", "tickets": "tickets", "page": "pagina",
     "Subject": "Onderwerp", "Due": "Termijn", "Opened": "Geopend", "(no subject)": "(geen onderwerp)",
     "urgent": "spoed", "No tickets match.": "Geen tickets gevonden.", "previous": "vorige", "next": "volgende",
     "Reply preview": "Voorbeeld antwoord", "This mail goes to the customer": "Deze mail gaat naar de klant",
@@ -88,11 +90,111 @@ NL: dict[str, str] = {
     "or": "of", "Sign in with Slack": "Aanmelden met Slack",
     "Your Slack account is not one of the desk's people (rules.yaml). Ask the desk's administrator to add you.":
         "Uw Slack-account hoort niet bij de mensen van de balie (rules.yaml). Vraag de beheerder u toe te voegen.",
+    "Time and invoices": "Tijd en facturen", "Time logged": "Bestede tijd", "duration": "duur",
+    "note": "notitie", "Log time": "Tijd vastleggen", "Invoices on hold": "Facturen on hold",
+    "none": "geen", "invoice number": "factuurnummer", "Hold": "Vasthouden", "Release": "Vrijgeven",
+    "Invoice on hold.": "Factuur on hold gezet.", "Invoice released.": "Factuur vrijgegeven.",
+    "Time logged.": "Tijd vastgelegd.", "Person": "Persoon", "entries": "regels", "time": "tijd",
+    "No time logged in this month.": "Geen tijd vastgelegd in deze maand.",
 }
 
 
+PL: dict[str, str] = {
+    "Ticket desk": "Biuro zgłoszeń", "Dashboard": "Przegląd", "Tickets": "Zgłoszenia", "Mine": "Moje",
+    "Search tickets": "Szukaj zgłoszeń", "Sign out": "Wyloguj", "Sign in": "Zaloguj",
+    "Back to the dashboard": "Wróć do przeglądu",
+    "Too many attempts. Wait a few minutes and try again.":
+        "Zbyt wiele prób. Odczekaj kilka minut i spróbuj ponownie.",
+    "If that address belongs to someone at the desk, a sign-in link is on its way. It works once, for 15 minutes.":
+        "Jeśli ten adres należy do kogoś z biura, link do logowania jest już w drodze. Działa jeden raz, "
+        "przez 15 minut.",
+    "Your work address": "Twój adres służbowy", "Mail me a sign-in link": "Wyślij mi link do logowania",
+    "This link does not work (any more): it works once, for 15 minutes.":
+        "Ten link (już) nie działa: działa jeden raz, przez 15 minut.",
+    "Ask for a new one": "Poproś o nowy", "Sign in to the ticket desk": "Zaloguj się do biura zgłoszeń",
+    "The desk now": "Biuro teraz", "Open tickets by owner": "Otwarte zgłoszenia według właściciela",
+    "Open tickets by kind": "Otwarte zgłoszenia według rodzaju", "Owner": "Właściciel",
+    "Nothing open.": "Nic otwartego.",
+    "Oldest open complaints": "Najstarsze otwarte reklamacje", "Ticket": "Zgłoszenie", "Customer": "Klient",
+    "Age": "Wiek", "SLA": "SLA", "days": "dni", "No open complaints.": "Brak otwartych reklamacji.",
+    "SLA met": "SLA dotrzymane", "This week": "W tym tygodniu", "This month": "W tym miesiącu",
+    "first_action": "pierwsze działanie", "resolution": "rozwiązanie", "next action": "kolejne działanie",
+    "Opened and resolved per week": "Otwarte i rozwiązane w tygodniu", "opened": "otwarte",
+    "resolved": "rozwiązane", "Outgoing mail": "Poczta wychodząca", "queued": "w kolejce",
+    "failed": "nieudane", "oldest due for": "najstarsza czeka od", "min": "min",
+    "new": "nowe", "overdue": "po terminie", "due-today": "na dziś", "waiting": "czeka na klienta",
+    "on-track": "zgodnie z planem", "open": "otwarte", "closed": "zamknięte", "sent": "wysłane",
+    "Words": "Słowa", "Status": "Status", "any": "wszystkie", "not resolved": "nierozwiązane",
+    "anyone": "każdy", "Role": "Rola", "Kind": "Rodzaj", "From": "Od", "Until": "Do",
+    "Sort": "Sortuj", "newest": "najnowsze", "oldest": "najstarsze", "due": "termin",
+    "updated": "ostatnio zmienione", "Show": "Pokaż", "tickets": "zgłoszenia", "page": "strona",
+    "Subject": "Temat", "Due": "Termin", "Opened": "Otwarte", "(no subject)": "(bez tematu)",
+    "urgent": "pilne", "No tickets match.": "Nie znaleziono zgłoszeń.", "previous": "poprzednia",
+    "next": "następna",
+    "Reply preview": "Podgląd odpowiedzi", "This mail goes to the customer": "Ta wiadomość trafi do klienta",
+    "To": "Do", "Send this reply": "Wyślij tę odpowiedź",
+    "Back to the ticket, without sending": "Wróć do zgłoszenia bez wysyłania",
+    "Linked to": "Powiązane z", "Category": "Kategoria", "Conversation": "Rozmowa", "Note": "Notatka",
+    "We": "My", "automatic": "automatyczna", "Quoted history": "Wcześniejsze wiadomości",
+    "Read with repairs": "Odczytane z poprawkami", "Reply to the customer": "Odpowiedz klientowi",
+    "Preview the mail": "Podgląd wiadomości", "Internal note": "Notatka wewnętrzna",
+    "Add note": "Dodaj notatkę", "(unknown company)": "(nieznana firma)", "prospect": "potencjalny klient",
+    "Phone": "Telefon", "Advisor": "Doradca", "Contract": "Umowa", "open-ended": "bezterminowa",
+    "Notice deadline": "Termin wypowiedzenia", "Ends on": "Kończy się", "Other open tickets":
+        "Inne otwarte zgłoszenia", "Clocks": "Terminy", "done": "wykonane", "since": "od",
+    "Work the ticket": "Obsłuż zgłoszenie", "reason": "powód", "Reopen": "Otwórz ponownie",
+    "note for the customer": "uwaga dla klienta", "Resolve": "Rozwiąż", "Take it": "Przejmij",
+    "Assign to": "Przydziel do", "role": "rola", "the customer's advisor": "doradca klienta",
+    "Assign": "Przydziel", "Action": "Działanie", "what was agreed": "co uzgodniono",
+    "Log action": "Zapisz działanie", "No longer waiting": "Już nie czeka",
+    "Waiting on the customer": "Czeka na klienta", "Change kind": "Zmień rodzaj", "Save": "Zapisz",
+    "What happened": "Co się wydarzyło", "Watchers": "Obserwujący", "call": "rozmowa telefoniczna",
+    "meeting": "spotkanie", "visit": "wizyta", "action": "działanie", "active": "aktywna",
+    "cancelled": "wypowiedziana", "Reports": "Raporty", "Report": "Raport", "Month": "Miesiąc",
+    "Printable": "Do druku", "Complaints": "Reklamacje",
+    "in the spirit of ISO 10002": "w duchu ISO 10002", "Received": "Otrzymane",
+    "Acknowledged": "Potwierdzone", "Resolved": "Rozwiązane", "Still open": "Nadal otwarte",
+    "Reopened": "Ponownie otwarte", "Time to first action, median": "Czas do pierwszego działania, mediana",
+    "Time to resolution, median / 90 %": "Czas do rozwiązania, mediana / 90 %",
+    "Complaints per month": "Reklamacje w miesiącu", "By category": "Według kategorii",
+    "By customer": "Według klienta", "By advisor": "Według doradcy",
+    "Written cancellations": "Pisemne wypowiedzenia", "Retained": "Utrzymane", "Lost": "Utracone",
+    "Pending": "W toku", "lost": "utracone", "SLA performance": "Dotrzymanie SLA",
+    "SLA met per month": "SLA dotrzymane w miesiącu", "By owner": "Według właściciela",
+    "By role": "Według roli", "By kind": "Według rodzaju", "met": "dotrzymane",
+    "breached": "przekroczone", "median h to first action": "mediana h do pierwszego działania",
+    "90 % h": "90 % h", "No deadlines fell in this month.": "W tym miesiącu nie było terminów.",
+    "Rules check": "Sprawdzenie reguł",
+    "Paste a mail (its source, headers and all) or upload an .eml file: see who it would go to and why, "
+    "without storing anything.":
+        "Wklej wiadomość (źródło, ze wszystkimi nagłówkami) lub wybierz plik .eml: zobacz, do kogo by trafiła "
+        "i dlaczego, bez zapisywania czegokolwiek.",
+    "The mail": "Wiadomość", "or a file": "lub plik", "Route it": "Sprawdź trasę",
+    "It would go to": "Trafiłaby do",
+    "Sender": "Nadawca", "advisor": "doradca", "Language": "Język", "Priority": "Priorytet",
+    "Why this owner": "Dlaczego ten właściciel", "Rule": "Reguła",
+    "(none matched: defaults)": "(żadna nie pasuje: domyślne)",
+    "ignored (no ticket)": "pominięte (bez zgłoszenia)", "Cancellation": "Wypowiedzenie",
+    "no contract found for this sender": "nie znaleziono umowy dla tego nadawcy",
+    "Every rule tried": "Każda sprawdzona reguła", "line": "wiersz", "yes": "tak", "no": "nie",
+    "Customers": "Klienci", "Name, domain or address": "Nazwa, domena lub adres", "Import": "Importuj",
+    "customers": "klienci", "contracts": "umowy", "CSV file": "Plik CSV", "Imported": "Zaimportowano",
+    "added": "dodane", "changed": "zmienione", "unchanged": "bez zmian", "rejected": "odrzucone",
+    "companies": "firmy", "Company": "Firma", "Contacts": "Osoby kontaktowe", "Contracts": "Umowy",
+    "Open tickets": "Otwarte zgłoszenia", "website access": "dostęp do strony", "until": "do",
+    "notice by": "wypowiedzenie do", "No customers yet: import them from a CSV file.":
+        "Brak klientów: zaimportuj ich z pliku CSV.",
+    "Choose a CSV file first.": "Najpierw wybierz plik CSV.", "Answered at": "Odpowiedzi na",
+    "or": "lub", "Sign in with Slack": "Zaloguj przez Slack",
+    "Your Slack account is not one of the desk's people (rules.yaml). Ask the desk's administrator to add you.":
+        "Twoje konto Slack nie należy do osób biura (rules.yaml). Poproś administratora o dodanie.",
+}
+
+TABLES = {"nl": NL, "pl": PL}  # English is the key itself
+
+
 def translator(language: str | None):
-    table = NL if (language or "").lower().startswith("nl") else {}
+    table = TABLES.get((language or "")[:2].lower(), {})
 
     def _(text: str) -> str:
         return table.get(text, text)

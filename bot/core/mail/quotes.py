@@ -208,3 +208,21 @@ def without_signature(text: str) -> str:
                 return "\n".join(lines[:i]).rstrip()
             break
     return text
+
+
+# German closings too: a staff member may answer a German customer in German
+_CLOSING_DE = re.compile(r"^\s*(mit freundlichen grüßen|mit freundlichem gruß|freundliche grüße|"
+                         r"viele grüße|beste grüße|liebe grüße|herzliche grüße|gruß|grüße)\s*[,.!]?\s*$",
+                         re.IGNORECASE)
+SIGN_OFF_MAX_LINES = 3  # a name, a function, a phone number under the closing line
+
+
+def signs_off(text: str) -> bool:
+    """Whether a text a person wrote ends with its own closing ("Groet,\nSanne"): a
+    closing line with at most SIGN_OFF_MAX_LINES lines under it. A reply that signs
+    itself gets no second sign-off from the template (templates/mail/reply.*)."""
+    lines = text.rstrip().splitlines()
+    for i in range(len(lines) - 1, max(-1, len(lines) - 2 - SIGN_OFF_MAX_LINES), -1):
+        if _CLOSING.match(lines[i]) or _CLOSING_DE.match(lines[i]):
+            return True
+    return False

@@ -7,6 +7,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Collection
 from datetime import timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -23,6 +24,7 @@ from bot.core.rules.schema import (
     DEFAULT_LIMITS,
     DEFAULT_SCHEDULE,
     DEFAULT_SLACK,
+    DIGEST_AT,
     EMAIL,
     ENUM_CONDS,
     JOB_KEYS,
@@ -30,6 +32,7 @@ from bot.core.rules.schema import (
     LANGUAGES,
     LIMIT_KEYS,
     NAME,
+    NOTIFY_MODES,
     PERSON_KEYS,
     PRIORITIES,
     REGEX_CONDS,
@@ -42,7 +45,11 @@ from bot.core.rules.schema import (
     SLACK_CHANNEL,
     SLACK_ID,
     SLACK_KEYS,
+    STAFF_LANGUAGES,
     TOP_KEYS,
+    WEBHOOK_KEYS,
+    WEBHOOK_SECRET_ENV,
+    WEBHOOK_SETTINGS,
     WORKFLOWS,
     Condition,
     Kind,
@@ -52,8 +59,10 @@ from bot.core.rules.schema import (
     Rule,
     RulesError,
     RuleSet,
+    Webhook,
 )
 from bot.core.time import sla_policy
+from bot.core.webhooks import EVENTS as WEBHOOK_EVENTS
 
 CondTest = Callable[[Facts], bool | str]
 
@@ -191,10 +200,11 @@ def _shape(value) -> str:
 
 
 def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
-                default_timezone: str = "Europe/Amsterdam") -> RuleSet:
+                default_timezone: str = "Europe/Amsterdam", default_language: str = "en") -> RuleSet:
     """Check the text of a rules file; raises RulesError listing every problem.
     `file` names it in the problems; `templates`: the mail template names that exist
-    (None: not checked); `default_timezone`: when the file sets none."""
+    (None: not checked); `default_timezone`, `default_language` (TICKETBOT_LANGUAGE): when
+    the file sets none."""
     loader = _Loader(text)
     loader.problems = []
     try:
@@ -209,7 +219,7 @@ def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
     for line, col, reason in loader.problems:
         c.add((line, col), reason)
     try:
-        return _check(c, doc, file, templates, default_timezone)
+        return _check(c, doc, file, templates, default_timezone, default_language)
     except RulesError:
         raise
     except Exception as exc:  # a shape the checks did not foresee: still a clear answer
@@ -219,7 +229,7 @@ def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
 
 
 def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
-           default_timezone: str) -> RuleSet:
+           default_timezone: str, default_language: str = "en") -> RuleSet:
     top = c.mapping(doc, (1, 1), "the file")
     if top is None:
         raise RulesError(c.problems)
@@ -237,10 +247,12 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
     elif default_owner in roles and roles[default_owner].person is None:
         c.add(defaults.value_marks.get("owner", top.mark),
               f"defaults: owner role {default_owner!r} has no person")
-    language = str(defaults.get("language", "en"))
+    language = str(defaults.get("language", default_language))
     if language not in LANGUAGES:
         c.add(defaults.value_marks.get("language", top.mark),
-              f"defaults: language must be one of {', '.join(LANGUAGES)}")
+              f"defaults: language must be one of {', '.join(LANGUAGES)}" if "language" in defaults
+              else f"TICKETBOT_LANGUAGE {language!r} (the desk's language when rules.yaml sets "
+                   f"none) must be one of {', '.join(LANGUAGES)}")
     version = top.get("version", 1)
     if version != 1:
         c.add(top.value_marks.get("version", top.mark), f"version {version!r}: this bot reads version 1")
@@ -268,13 +280,15 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
                                                  default_timezone)
     slack = _slack(c, top, kinds, roles)
     limits = _limits(c, top)
+    webhooks = _webhooks(c, top)
     if c.problems:
         raise RulesError(c.problems)
     return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
                    default_owner=default_owner, default_language=language,
                    default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
                    timezone=tz, calendars=calendars, policies=policies, schedule=schedule,
-                   slack=slack, limits=limits, scopes=c.scopes)
+                   default_calendar=str(defaults.get("calendar", "office")),
+                   slack=slack, limits=limits, scopes=c.scopes, webhooks=webhooks)
 
 
 def _scopes(c: _Checker, top: Located) -> Scopes:
@@ -329,6 +343,94 @@ def _limits(c: _Checker, top: Located) -> dict[str, int]:
     return out
 
 
+def _webhooks(c: _Checker, top: Located) -> tuple[Webhook, ...]:
+    """`webhooks:` a list of {name, url, events, secret_env}: an http(s) URL, known
+    events, and the name of the environment variable holding the signing secret (the
+    secret itself never goes into this file)."""
+    raw = top.get("webhooks")
+    if raw is None:
+        return ()
+    where = top.value_marks.get("webhooks", top.mark)
+    if not isinstance(raw, list):
+        c.add(where, f"webhooks must be a list of subscriptions, not {_shape(raw)}")
+        return ()
+    out: list[Webhook] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        at = _mark(raw, i, where)
+        m = c.mapping(item, at, f"webhooks: item {i + 1}")
+        if m is None:
+            continue
+        c.keys(m, WEBHOOK_KEYS, "a webhook")
+        marks = m.value_marks
+        name = m.get("name")
+        if not isinstance(name, str) or not NAME.match(name):
+            c.add(marks.get("name", at), "webhooks: name must be a lower-case word like 'crm' "
+                                         "(letters, digits, _ . -)")
+            name = None
+        elif name in seen:
+            c.add(marks["name"], f"webhooks: name {name!r} is used twice")
+        else:
+            seen.add(name)
+        what = f"webhook {name!r}" if name else "webhooks"
+        url = m.get("url")
+        if url is None:
+            c.add(at, f"{what}: url is missing")
+        elif problem := webhook_url_problem(url):
+            c.add(marks["url"], f"{what}: url {problem}")
+        events: list[str] = []
+        if "events" not in m:
+            c.add(at, f"{what}: events is missing (a list such as [ticket.created])")
+        else:
+            value = m["events"]
+            items = value if isinstance(value, list) else [value]
+            for j, ev in enumerate(items):
+                ev_at = _mark(value, j, marks["events"])
+                if ev not in WEBHOOK_EVENTS:
+                    shown = repr(ev) if isinstance(ev, str) and _PLAIN_KEY.match(ev.replace(".", "_")) \
+                        else _shape(ev)
+                    c.add(ev_at, f"{what}: unknown event {shown}; events: {', '.join(WEBHOOK_EVENTS)}")
+                elif ev not in events:
+                    events.append(ev)
+            if not items:
+                c.add(marks["events"], f"{what}: events is empty")
+        env = m.get("secret_env")
+        if env is None:
+            c.add(at, f"{what}: secret_env is missing (the name of the environment variable "
+                      "that holds the signing secret, e.g. TICKETBOT_WEBHOOK_CRM)")
+        elif not isinstance(env, str) or not WEBHOOK_SECRET_ENV.match(env) or env in WEBHOOK_SETTINGS:
+            c.add(marks["secret_env"], f"{what}: secret_env must name an environment variable "
+                                       "TICKETBOT_WEBHOOK_<NAME> (capitals, digits, _); the secret "
+                                       "itself stays out of this file")
+        if name and isinstance(url, str) and isinstance(env, str) and events:
+            out.append(Webhook(name=name, url=url, events=tuple(events), secret_env=env,
+                               line=at[0]))
+    return tuple(out)
+
+
+def webhook_url_problem(url) -> str | None:
+    """Why `url` cannot be a webhook's address, or None: http(s) with a host, no
+    credentials in it, no fragment."""
+    if not isinstance(url, str) or not url.strip():
+        return f"must be an http(s) address, not {_shape(url)}"
+    if len(url) > 1000:
+        return "is longer than 1000 characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        return f"cannot be read ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return f"has scheme {parts.scheme!r}: only http and https are delivered to"
+    if not parts.hostname:
+        return "has no host"
+    if parts.username or parts.password:
+        return "must not carry a user or password (the signature is the credential)"
+    if parts.fragment:
+        return "must not have a #fragment"
+    return None
+
+
 def _slack(c: _Checker, top: Located, kinds, roles) -> dict:
     """rules.yaml `slack:` (bot/slackdesk.py): channels per kind or role, intake and
     explicit channels, the note/reply prefixes and the undo window."""
@@ -369,6 +471,14 @@ def _slack(c: _Checker, top: Located, kinds, roles) -> dict:
             out["undo_seconds"] = v
         else:
             c.add(marks["undo_seconds"], "slack: undo_seconds must be a number of seconds, 0 to 3600")
+    if "intake_reaction" in sec:
+        v = sec["intake_reaction"]
+        name = v.strip().strip(":").lower() if isinstance(v, str) else ""
+        if re.fullmatch(r"[a-z0-9_+'-]{1,100}", name):
+            out["intake_reaction"] = name
+        else:
+            c.add(marks["intake_reaction"], "slack: intake_reaction must be an emoji name like "
+                                            "ticket (the reaction :ticket:)")
     return out
 
 
@@ -508,9 +618,38 @@ def _people(c: _Checker, top: Located) -> dict[str, Person]:
                 c.add(marks[i] if marks and i < len(marks) else p.value_marks["roles"],
                       f"person {key!r}: unknown role {r!r}; roles are {', '.join(ROLES)}")
         roles = [r for r in roles if r in ROLES]
+        language, notify, digest_at = _person_notices(c, p, key)
         people[key] = Person(key, str(p.get("name") or key), email, str(slack) if slack else None,
-                             access, tuple(roles), str(p["phone"]) if p.get("phone") else None)
+                             access, tuple(roles), str(p["phone"]) if p.get("phone") else None,
+                             language, notify, digest_at)
     return people
+
+
+def _person_notices(c: _Checker, p: Located, key: str) -> tuple[str | None, str, str | None]:
+    """A person's `language:` (nl, en, pl; none: the desk's) and `notify:` each | digest
+    with `digest_at: "HH:MM"` (desk time) for a digest."""
+    language = p.get("language")
+    if language is not None and str(language) not in STAFF_LANGUAGES:
+        c.add(p.value_marks["language"],
+              f"person {key!r}: language must be one of {', '.join(STAFF_LANGUAGES)}")
+        language = None
+    notify = str(p.get("notify", "each"))
+    if notify not in NOTIFY_MODES:
+        c.add(p.value_marks["notify"], f"person {key!r}: notify must be each or digest")
+        notify = "each"
+    digest_at = p.get("digest_at")
+    if isinstance(digest_at, int) and not isinstance(digest_at, bool):  # YAML 1.1: 08:30 is 510
+        digest_at = f"{digest_at // 60:02d}:{digest_at % 60:02d}"
+    if digest_at is not None and not DIGEST_AT.match(str(digest_at)):
+        c.add(p.value_marks["digest_at"], f"person {key!r}: digest_at must be a time like \"08:30\"")
+        digest_at = None
+    if notify == "digest" and digest_at is None and "digest_at" not in p:
+        c.add(p.value_marks["notify"], f"person {key!r}: notify: digest needs digest_at, "
+                                       "e.g. digest_at: \"08:30\"")
+    if digest_at is not None and notify != "digest":
+        c.add(p.value_marks["digest_at"], f"person {key!r}: digest_at needs notify: digest")
+    return (str(language) if language is not None else None), notify, \
+        (str(digest_at) if digest_at is not None else None)
 
 
 def _roles(c: _Checker, top: Located, people: dict[str, Person]) -> dict[str, Role]:

@@ -22,7 +22,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "calendars", "schedule",
-            "slack", "limits", "scopes"}
+            "slack", "limits", "scopes", "webhooks"}
 # scopes: words that take a keyword out of what the customer states (`*_stated` conditions),
 # each a list per language (or one list): negation, condition, hypothetical; and how far a
 # negation reaches (words before and after the keyword, in its clause).
@@ -38,23 +38,38 @@ DEFAULT_LIMITS = {"new_tickets_per_sender_per_hour": 20,
                   "new_tickets_per_domain_per_hour": 60,
                   "notices_per_person_per_hour": 30}
 LIMIT_KEYS = set(DEFAULT_LIMITS)
-SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds"}
+SLACK_KEYS = {"channels", "intake", "explicit", "note_prefix", "reply_prefix", "undo_seconds",
+              "intake_reaction"}
 SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 DEFAULT_SLACK: dict[str, Any] = {"channels": {}, "intake": (), "explicit": (), "note_prefix": "note:",
-                                 "reply_prefix": "reply:", "undo_seconds": 60}
+                                 "reply_prefix": "reply:", "undo_seconds": 60,
+                                 # a reaction (e.g. ticket) that makes any message a ticket
+                                 "intake_reaction": None}
 DEFAULT_KEYS = {"owner", "language", "ack", "timezone", "calendar"}
-SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending", "monthly_report"}
+SCHEDULE_KEYS = {"open_complaints_report", "contracts_ending", "monthly_report", "invoice_holds_export"}
 JOB_KEYS = {"open_complaints_report": {"cron", "to"},
             "contracts_ending": {"cron", "within", "notify_customer", "customer_template"},
-            "monthly_report": {"cron", "to", "calendar"}}
+            "monthly_report": {"cron", "to", "calendar"},
+            "invoice_holds_export": {"cron", "to"}}
 DEFAULT_SCHEDULE: dict[str, dict[str, Any]] = {
     "open_complaints_report": {"cron": "0 8 * * mon", "to": "sales_manager"},
     # tried at 08:00 on the weekdays of the month's first week; sent on its first working
     # day by `calendar` (holidays included), about the month before
     "monthly_report": {"cron": "0 8 1-7 * mon-fri", "to": "sales_manager", "calendar": "office"},
     "contracts_ending": {"cron": "0 8 * * mon", "within": 60, "notify_customer": False,
-                         "customer_template": "contract-ending"}}
-PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone"}
+                         "customer_template": "contract-ending"},
+    # the invoices on hold, as CSV, to receivables (off unless rules.yaml sets a cron)
+    "invoice_holds_export": {"cron": None, "to": "receivables"}}
+# `webhooks:` subscriptions (bot/desk/webhooks.py): each posts the named events, signed
+# with the secret in the environment variable `secret_env` (TICKETBOT_WEBHOOK_...).
+WEBHOOK_KEYS = {"name", "url", "events", "secret_env", "description"}
+WEBHOOK_SECRET_ENV = re.compile(r"^TICKETBOT_WEBHOOK_[A-Z0-9_]+$")
+WEBHOOK_SETTINGS = {"TICKETBOT_WEBHOOK_DISABLE_DAYS", "TICKETBOT_WEBHOOK_TIMEOUT"}  # not secrets
+PERSON_KEYS = {"name", "email", "slack", "access", "roles", "phone", "language", "notify", "digest_at"}
+# the languages staff read (notices, reports, the web face); customers' mail has de too
+STAFF_LANGUAGES = ("nl", "en", "pl")
+NOTIFY_MODES = ("each", "digest")  # one message per event, or one a day at `digest_at`
+DIGEST_AT = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 ROLE_KEYS = {"default", "members", "manager"}
 KIND_KEYS = {"sla", "fields", "label", "workflow"}
 WORKFLOWS = {"cancellation"}
@@ -106,6 +121,9 @@ class Person:
     access: str = "email"  # slack | email
     roles: tuple[str, ...] = ()
     phone: str | None = None
+    language: str | None = None  # None: the desk's (RuleSet.language_of)
+    notify: str = "each"  # each | digest (NOTIFY_MODES)
+    digest_at: str | None = None  # "HH:MM" desk time, with notify: digest
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,17 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """A subscription configured in rules.yaml (read-only for the desk and the API)."""
+
+    name: str
+    url: str
+    events: tuple[str, ...]
+    secret_env: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class RuleSet:
     people: dict[str, Person]
     roles: dict[str, Role]
@@ -169,6 +198,7 @@ class RuleSet:
     source: str = "(built in)"
     timezone: str = "Europe/Amsterdam"
     calendars: dict = field(default_factory=dict)  # name -> BusinessCalendar
+    default_calendar: str = "office"  # defaults: calendar (digests go on its business days)
     policies: dict = field(default_factory=dict)  # name -> sla.Policy
     schedule: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SCHEDULE.items()})
     notify_staff: bool = True  # False only for the built-in fallback (nobody real to tell)
@@ -176,6 +206,11 @@ class RuleSet:
     # flood caps (DEFAULT_LIMITS): nothing is lost past them, staff are told once
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     scopes: Scopes = field(default_factory=Scopes)  # negation, condition, hypothetical words
+    webhooks: tuple[Webhook, ...] = ()  # `webhooks:` subscriptions
+
+    def language_of(self, person: Person | None) -> str:
+        """The language a person reads the desk in: their own, else the desk's."""
+        return (person.language if person is not None else None) or self.default_language
 
     def slack_channel_for(self, kind: str, role: str | None, default: str | None) -> str | None:
         """The team channel a ticket's thread goes to: by kind, then role, then default."""

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from bot.store.models import Base, make_engine
+from bot.store.models import Base, make_engine, modelled
 
 config = context.config
 target_metadata = Base.metadata
@@ -12,7 +12,7 @@ FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+    return not (type_ == "table" and name in FOREIGN_TABLES) and modelled(name, type_)
 
 
 def run_migrations_online() -> None:

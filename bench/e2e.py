@@ -1,0 +1,338 @@
+"""End to end: what a user runs. The real `ticketbot worker` process, started as a
+subprocess with the shipped rules.yaml, an imported customer directory, staff in Slack
+(the fake Slack Web API of tests/support/fakeslack.py) and by mail, the outbox
+delivering to a local SMTP sink (aiosmtpd), and a real Dovecot holding N generated
+mails (tests/support/mailgen.py).
+
+The clock starts just before the process is started (interpreter start-up, imports,
+migrations check, rules loading, parser start-up all count) and stops when
+
+* "tickets committed": the database holds one ticket per mail;
+* "all mail delivered": also every mail the outbox queued (acknowledgements, notices
+  to the staff who work by mail) has been accepted by the sink.
+
+Slack posts are delivered too, but at Slack's documented pace (one post per second
+per channel, bot/adapters/slack_out.py), so they are counted, not waited for.
+
+The database is polled read-only from here (a count every 20 ms); the peak memory is the
+sum of the RSS of the worker and all its children (parser processes, forkserver),
+sampled from /proc at the same cadence (RSS counts pages the processes share once per
+process, so the sum is an upper bound).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.pool import NullPool
+
+from bot.store.models import Outbox, Ticket
+from tests.support.fakeslack import BOT_TOKEN, FakeSlack
+from tests.support.mailgen import corpus
+from tests.support.servers import Dovecot, Postgres, free_port
+from tests.support.sink import Sink
+
+REPO = Path(__file__).resolve().parent.parent
+ADDRESS = "support@desk.example"
+SIGNING_SECRET = "bench-signing-secret"
+TEAM_CHANNEL = "C0DESK0001"
+
+
+def ticketbot_exe() -> str:
+    exe = Path(sys.executable).parent / "ticketbot"
+    if not exe.is_file():
+        raise SystemExit(f"console script not installed at {exe} (pip install -e .)")
+    return str(exe)
+
+
+def customers_csv(path: Path, n_domains: int = 500) -> Path:
+    """The customer directory of the corpus: customer{n}.example are companies (the
+    mailgen domains), every other one with an advisor, and a named contact each."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["company", "domains", "advisor", "website_access", "contact_name",
+                    "contact_email", "contact_phone"])
+        for n in range(n_domains):
+            advisor = ("marta", "pieter", "")[n % 3]
+            w.writerow([f"Klant {n} BV", f"customer{n}.example", advisor, "yes" if n % 2 else "no",
+                        f"Contact {n}", f"contact{n}@customer{n}.example", ""])
+    return path
+
+
+# ---------------------------------------------------------------- the process tree
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(entry.name))
+    return kids
+
+
+def tree_rss_mb(pid: int) -> tuple[float, int]:
+    """Sum of VmRSS over pid and all its descendants, and how many processes that is."""
+    kids = _children()
+    todo, total, count = [pid], 0, 0
+    while todo:
+        p = todo.pop()
+        todo.extend(kids.get(p, ()))
+        try:
+            with open(f"/proc/{p}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"VmRSS:"):
+                        total += int(line.split()[1])
+                        count += 1
+                        break
+        except OSError:
+            pass
+    return total / 1024, count
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# ---------------------------------------------------------------- one run
+@dataclass
+class Result:
+    db: str
+    mails: int
+    workers: int = 1
+    first_ticket: float = 0.0
+    committed: float = 0.0
+    delivered: float = 0.0
+    peak_rss: float = 0.0
+    processes: int = 0
+    mail_sent: int = 0
+    slack_posts: int = 0
+    load_before: str = ""
+    load_after: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def committed_rate(self) -> float:
+        return self.mails / self.committed if self.committed else 0.0
+
+    @property
+    def delivered_rate(self) -> float:
+        return self.mails / self.delivered if self.delivered else 0.0
+
+
+def _env(db_url: str, imap_url: str, sink: Sink, slack: FakeSlack, tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "IMAP_URL", "SMTP_URL")
+           and not k.startswith(("TICKETBOT_", "SLACK_"))}
+    env.update({
+        "DATABASE_URL": db_url,
+        "IMAP_URL": imap_url,
+        "SMTP_URL": sink.url,
+        "TICKETBOT_ADDRESS": ADDRESS,
+        "TICKETBOT_DOMAINS": "desk.example",
+        "TICKETBOT_RULES": str(REPO / "rules.yaml"),
+        "TICKETBOT_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
+        "TICKETBOT_WEB_LISTEN": f"127.0.0.1:{free_port()}",
+        "TICKETBOT_MAIL_DIR": str(tmp / "outgoing"),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.url,
+        "SLACK_CHANNEL": TEAM_CHANNEL,
+    })
+    return env
+
+
+def _setup(env: dict[str, str], tmp: Path) -> None:
+    """What the user does once before starting the worker: migrate, import customers."""
+    exe = ticketbot_exe()
+    for args in (["db", "upgrade"], ["import", "customers", str(customers_csv(tmp / "customers.csv"))]):
+        done = subprocess.run([exe, *args], env=env, cwd=tmp, capture_output=True, text=True,
+                              timeout=300)
+        if done.returncode != 0:
+            raise SystemExit(f"ticketbot {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+
+
+def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, workers: int = 1,
+             stall: float = 120.0, profile: bool = False, code: Path | None = None) -> Result:
+    """Start `workers` worker processes on one Dovecot and one database; time them.
+    ``code``: another checkout of the bot to run instead (put first on PYTHONPATH), for
+    before/after pairs."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    n = len(mails)
+    res = Result(db=db, mails=n, workers=workers)
+    with Dovecot(tmp / "imap") as dovecot, Sink() as sink, FakeSlack() as slack:
+        dovecot.deliver_files(mails)
+        url = pg.create_database() if db == "postgres" else f"sqlite:///{tmp}/ticketbot.sqlite3"
+        env = _env(url, dovecot.url, sink, slack, tmp)
+        if code is not None:
+            env["PYTHONPATH"] = str(code)
+            res.notes.append(f"code from {code}")
+        _setup(env, tmp)
+        engine = create_engine(url, poolclass=NullPool)
+        tickets_q = select(func.count()).select_from(Ticket)
+        mail_q = select(Outbox.status, func.count()).where(Outbox.channel == "mail") \
+            .group_by(Outbox.status)
+        procs: list[subprocess.Popen] = []
+        logs = []
+        res.load_before = loadavg()
+        start = time.perf_counter()
+        try:
+            for i in range(workers):
+                err = open(tmp / f"worker{i}.stderr", "wb")  # noqa: SIM115 - closed below
+                logs.append(err)
+                wenv = dict(env)
+                if i:  # one SMTP listener per process
+                    wenv["TICKETBOT_SMTP_LISTEN"] = f"127.0.0.1:{free_port()}"
+                cmd = [ticketbot_exe(), "worker"]
+                if profile:  # sampled by py-spy (idle threads left out), flame stacks in raw format
+                    cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses",
+                           "--format", "raw", "-r", "200", "-o", str(tmp / f"profile{i}.txt"),
+                           "--", *cmd]
+                procs.append(subprocess.Popen(cmd, env=wenv, cwd=tmp,
+                                              stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                              start_new_session=True))
+            last, since = None, time.monotonic()
+            while True:
+                time.sleep(0.02)
+                now = time.perf_counter() - start
+                rss = [tree_rss_mb(p.pid) for p in procs]
+                total = sum(r for r, _ in rss)
+                if total > res.peak_rss:
+                    res.peak_rss, res.processes = total, sum(c for _, c in rss)
+                with engine.connect() as conn:
+                    tickets = conn.scalar(tickets_q) or 0
+                    by_status = dict(conn.execute(mail_q).all())
+                if tickets and not res.first_ticket:
+                    res.first_ticket = now
+                if tickets >= n and not res.committed:
+                    res.committed = now
+                queued = by_status.get("queued", 0)
+                if res.committed and not queued and len(sink.handler.received) >= \
+                        by_status.get("sent", 0):
+                    res.delivered = now
+                    break
+                state = (tickets, queued)
+                if state != last:
+                    last, since = state, time.monotonic()
+                elif time.monotonic() - since > stall:
+                    raise SystemExit(f"no progress for {stall} s at {tickets} tickets, "
+                                     f"{queued} mails queued; see {tmp}/worker*.stderr")
+                dead = [p for p in procs if p.poll() is not None]
+                if dead:
+                    raise SystemExit(f"a worker exited ({dead[0].returncode}); see "
+                                     f"{tmp}/worker*.stderr")
+        finally:
+            res.load_after = loadavg()
+            for p in procs:
+                if profile and p.poll() is None:  # py-spy writes its stacks on SIGINT
+                    os.kill(p.pid, signal.SIGINT)
+                    try:
+                        p.wait(60)
+                    except subprocess.TimeoutExpired:
+                        pass
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            for p in procs:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+            for f in logs:
+                f.close()
+        with engine.connect() as conn:
+            res.mail_sent = conn.scalar(select(func.count()).select_from(Outbox).where(
+                Outbox.channel == "mail", Outbox.status == "sent")) or 0
+            failed = conn.scalar(select(func.count()).select_from(Outbox).where(
+                Outbox.status == "failed")) or 0
+            tickets = conn.scalar(tickets_q)
+        engine.dispose()
+        res.slack_posts = len(slack.calls_to("chat.postMessage"))
+        received = len(sink.handler.received)
+        if tickets != n:
+            res.notes.append(f"{tickets} tickets for {n} mails")
+        if received != res.mail_sent:
+            res.notes.append(f"sink received {received} mails, outbox says {res.mail_sent} sent")
+        if failed:
+            res.notes.append(f"{failed} outbox rows failed")
+    return res
+
+
+def rows_for(results: list[Result]) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    targets = {"sqlite": (500, 400), "postgres": (400, 300)}
+    for r in results:
+        who = f"{r.db}" + (f", {r.workers} workers" if r.workers > 1 else "")
+        t_commit, t_deliver = targets[r.db]
+        rows += [
+            (f"e2e `ticketbot worker`, {r.mails:,} mails: tickets committed ({who})",
+             f"{r.committed_rate:,.0f} mails/s", f">= {t_commit}"),
+            (f"  all mail delivered ({r.mail_sent:,} mails to the sink)",
+             f"{r.delivered_rate:,.0f} mails/s", f">= {t_deliver}"),
+            ("  start -> first ticket committed", f"{r.first_ticket:.2f} s", "<= 2 s"),
+            (f"  peak RSS, process tree ({r.processes} processes)", f"{r.peak_rss:.0f} MB",
+             "<= 250"),
+            (f"  Slack posts delivered meanwhile (1/s/channel); load {r.load_before} -> "
+             f"{r.load_after}", f"{r.slack_posts:,}", ""),
+        ]
+        rows += [("  NOTE " + note, "", "") for note in r.notes]
+    return rows
+
+
+def bench(mails: list[bytes], tmp: Path, dbs: tuple[str, ...] = ("sqlite", "postgres"),
+          workers: tuple[int, ...] = (1,), profile: bool = False,
+          baseline: Path | None = None) -> list[Result]:
+    results = []
+    with Postgres(tmp / "pg") as pg:
+        for db in dbs:
+            for w in workers if db == "postgres" else (1,):
+                print(f"e2e: `ticketbot worker` x{w} on {db}, {len(mails)} mails "
+                      f"(load {loadavg()}) ...", file=sys.stderr)
+                if baseline is not None:  # before and after, back to back
+                    results.append(run_once(mails, tmp / f"e2e-{db}-{w}-base", db, pg, w,
+                                            code=baseline))
+                results.append(run_once(mails, tmp / f"e2e-{db}-{w}", db, pg, w, profile=profile))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m bench.e2e [--profile] [--baseline DIR] [N] [sqlite|postgres ...]: the
+    end-to-end table alone; --profile runs the worker under py-spy (pip install py-spy)
+    and leaves its stacks in the run's directory; --baseline DIR runs that checkout of
+    the bot (git worktree add DIR COMMIT) just before this one, for a before/after pair."""
+    import tempfile
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    profile = "--profile" in argv
+    argv = [a for a in argv if a != "--profile"]
+    baseline = None
+    if "--baseline" in argv:
+        i = argv.index("--baseline")
+        baseline = Path(argv[i + 1]).resolve()
+        del argv[i:i + 2]
+    n = int(argv.pop(0)) if argv and argv[0].isdigit() else 2000
+    dbs = tuple(argv) or ("sqlite", "postgres")
+    tmp = Path(tempfile.mkdtemp(prefix="tb-e2e-"))
+    results = bench(corpus(n), tmp, dbs, profile=profile, baseline=baseline)
+    print(f"runs in {tmp}", file=sys.stderr)
+    for name, value, target in rows_for(results):
+        print(f"{name:<90} {value:>14}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""The intake's parser processes load the parser, not the script that started them: a
+console script such as `ticketbot` imports all of the bot (Flask, Slack Bolt, SQLAlchemy),
+and multiprocessing would run it again in every parser process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import HANG
+
+SCRIPT = """
+import sys
+import flask  # what a heavy main script has loaded (bot.cli does)
+from types import SimpleNamespace
+from bot.desk.pipeline import Pipeline
+
+settings = SimpleNamespace(parse_workers=2, all_own_addresses=frozenset())
+pipeline = Pipeline(SimpleNamespace(settings=settings), workers=2)
+pipeline.warm()
+pool = pipeline._executor()
+print(pool.submit(eval, "sorted(m for m in ('flask', 'sqlalchemy', 'bot.cli', "
+                        "'bot.core.mail.prepare') if m in __import__('sys').modules)").result())
+pipeline.close()
+"""
+
+
+def test_parser_processes_do_not_rerun_the_main_script(tmp_path):
+    script = tmp_path / "ticketbot"  # run by path, as the console script is
+    script.write_text(SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=HANG, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['bot.core.mail.prepare']"
