@@ -356,7 +356,7 @@ def main(argv=None) -> int:
     if "routing" in only:
         from bench import routing
 
-        print("routing: the labelled evaluation set (tests/fixtures/routing_eval) ...",
+        print("routing: the labelled sets (tests/fixtures/routing_eval, routing_holdout) ...",
               file=sys.stderr)
         rows.extend(routing.main(show_misroutes=args.misroutes))
     if "web" in only:

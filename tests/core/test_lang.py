@@ -1,4 +1,4 @@
-"""detect_language: stopword counts for nl / en / pl / de, default when unsure."""
+"""detect_language: stopwords, then lingua, for nl / en / pl / de; default when unsure."""
 
 from __future__ import annotations
 
@@ -39,14 +39,56 @@ def test_detects(text, expected):
     [
         "",
         "OK",
-        "Thanks",  # one hit only
         "12345 !!! ???",
+        "Gracias, saludos",  # short, and surely another language
+        "Grazie mille per il vostro aiuto, a presto e buona giornata a tutti voi",
         "the de",  # one English, one Dutch hit: a tie
     ],
 )
 def test_weak_or_tied_evidence_gives_default(text):
     assert detect_language(text) is None
     assert detect_language(text, default="nl") == "nl"
+
+
+@pytest.mark.parametrize(
+    "text, expected, how",
+    [
+        # a short mail whose only known word is one language's
+        ("Re: Test\nHello", "en", "one word"),
+        ("Bedankt!", "nl", "one word"),
+        ("Dziękuję", "pl", "stopwords"),
+        # short, no stopword: the model among the desk's languages only, when sure
+        ("Test headers", "en", "model, short text, desk languages"),
+        ("Zie bijgevoegde brief. Mehmet", "nl", "model, short text, desk languages"),
+        # no two stopwords of one language, but enough text for the model
+        ("Lieferung erhalten, Verpackung kaputt, Kartons nass, Inhalt teilweise unbrauchbar", "de", "model"),
+        ("Zapraszam serdecznie, wyślę jutro zdjęcia sklepu i nowego logo", "pl", "stopwords"),
+    ],
+)
+def test_readers(text, expected, how):
+    from bot.core.mail.language import detect_language_explained
+
+    assert detect_language_explained(text) == (expected, how)
+
+
+def test_another_language_gets_the_default():
+    from bot.core.mail.language import detect_language_explained
+
+    got, how = detect_language_explained(
+        "Buongiorno, vorrei sapere quando arriverà la fattura del mese scorso. Cordiali saluti", "nl")
+    assert (got, how) == ("nl", "model: other language (it)")
+
+
+def test_quotes_are_not_read():
+    """The customer's own words decide, not the quoted German header block under them."""
+    raw = (
+        "From: a@example.org\nTo: b@example.org\nSubject: Re: Rechnung\n\n"
+        "Thanks, that is all we needed.\n\n"
+        "Gesendet: Dienstag, 08. Dezember 2020 um 12:59 Uhr\nVon: bob@gmx.de\nAn: alice@gmx.de\n"
+        "Betreff: Rechnung\nSehr geehrte Damen und Herren, die Rechnung ist leider falsch und wir "
+        "haben sie nicht bekommen. Mit freundlichen Grüßen\n"
+    ).encode()
+    assert parse_mail(raw).language == "en"
 
 
 def test_shared_words_do_not_count():

@@ -276,6 +276,21 @@ def test_parse_message_ids(value, ids):
         ({"subject": "Read: invitation", "headers": {"content-type": "application/ms-tnef"}}, "read receipt"),
         ({"subject": "Automatic reply: Invoice 123"}, "auto-reply subject"),
         ({"subject": "Abwesenheitsnotiz: Rechnung"}, "auto-reply subject"),
+        # issue 13: the machine senders the corpus still answered
+        ({"subject": "מענה 'אני לא נמצא': Invoice 02722027"}, "auto-reply subject"),
+        ({"text": '<?xml version="1.0"?>\n<adf><prospect/></adf>'}, "machine data: xml"),
+        ({"subject": "/home/svn/public/minebox revision 214"}, "version control notice"),
+        ({"text": "Modified: trunk/README\n--- trunk/README\t(rev 213)\n+++ trunk/README\t(rev 214)\n@@ -1 +1 @@"},
+         "version control notice"),
+        ({"text": "News of March.\nTo unsubscribe visit http://news.example/unsubscribe?id=3"},
+         "notice or newsletter: http://news.example/unsubscribe"),
+        ({"text": "Ihre Buchung.\nBitte antworten Sie nicht auf diese E-Mail."},
+         "notice or newsletter: Bitte antworten Sie nicht auf diese"),
+        ({"text": "ご利用ありがとうございます。\n本メールは配信専用です。"},
+         "notice or newsletter: 本メールは配信専用"),
+        ({"headers": {"x-spam-flag": "YES"}}, "spam filter: x-spam"),
+        ({"headers": {"x-spam-status": "Yes, score=7.1 required=5.0"}}, "spam filter: x-spam"),
+        ({"headers": {"x-ms-exchange-organization-scl": "6"}}, "spam filter: exchange scl 6"),
     ],
 )
 def test_machine_senders_without_auto_submitted(kw, reason):
@@ -294,6 +309,15 @@ def test_machine_senders_without_auto_submitted(kw, reason):
         {"headers": {"x-mailer": "Microsoft Outlook 16.0"}},
         {"return_path": "bouncer.jan@example.com"},
         {"return_path": "www-data@shop.klant.nl"},      # a web form: the customer is in From
+        # issue 13: a person asking to be unsubscribed, or quoting a newsletter, is a person
+        {"text": "Please unsubscribe me from your newsletter, thanks."},
+        {"text": "Kunt u ons afmelden?", "visible_text": "Kunt u ons afmelden?"},
+        {"text": "Ok.\n\n> http://dev.example/user/unsubscribe", "visible_text": "Ok."},
+        {"text": "Why did you not reply to this email of mine?"},
+        {"headers": {"x-spam-status": "No, score=0.3"}},
+        {"headers": {"x-ms-exchange-organization-scl": "1"}},
+        {"subject": "Revision of our advert for 2027"},
+        {"text": "<p>Hello</p>"},
     ],
 )
 def test_people_who_merely_look_like_machines(kw):

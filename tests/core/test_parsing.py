@@ -663,3 +663,54 @@ def test_a_from_with_an_empty_first_mailbox_or_a_junk_first_header_reads_the_usa
     msg = parse_mail(raw)
     assert (msg.from_addr, msg.from_name) == ("jan@klant.nl", "Jan")
     assert any("2 From headers" in w for w in msg.warnings)
+
+
+# -- issue 13, the corpus's last disagreements ---------------------------------------
+
+
+def test_named_inline_text_part_is_body_and_file():
+    """The only part is an inline text file: its text is the body, and the file is
+    listed, as a mail program shows it."""
+    raw = (
+        b"From: a@example.org\nSubject: s\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="B"\n\n--B\n'
+        b'Content-Type: text/plain; charset=iso-8859-1; name="=?iso-8859-1?Q?Fr=F6sche.txt?="\n'
+        b'Content-Disposition: inline; filename="=?iso-8859-1?Q?Fr=F6sche.txt?="\n\n'
+        b"Die Hasen und die Fr\xf6sche\n--B--\n"
+    )
+    msg = parse_mail(raw)
+    assert "Die Hasen und die Frösche" in msg.text
+    assert [a.filename for a in msg.attachments] == ["Frösche.txt"]
+
+
+def test_quoted_windows_path_keeps_its_last_part():
+    raw = (
+        b"From: a@example.org\nSubject: s\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\nhi\n--B\n'
+        b'Content-Type: image/png\nContent-Disposition: inline; filename="C:\\TEMP\\nsmailEG.png"\n'
+        b"Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--B--\n"
+    )
+    assert [a.filename for a in parse_mail(raw).attachments] == ["nsmailEG.png"]
+
+
+def test_alternative_part_without_headers_does_not_replace_a_declared_one():
+    raw = (
+        b"From: a@example.org\nSubject: s\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/alternative; boundary="B"\n\n--B\n'
+        b"Content-Type: text/plain; charset=us-ascii\n\nA text section\n--B\n\nAn HTML section\n--B--\n"
+    )
+    msg = parse_mail(raw)
+    assert "A text section" in msg.text and "An HTML section" not in msg.text
+    assert "MIME: alternative part without headers ignored" in msg.warnings
+
+
+def test_content_type_with_its_semicolon_missing_is_text():
+    raw = (
+        b"From: a@example.org\nSubject: s\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="B"\n\n--B\n'
+        b'Content-Type: text/plain\n   charset="iso-2022-jp"\n\n'
+        b"The following addresses had delivery errors\n--B--\n"
+    )
+    msg = parse_mail(raw)
+    assert "The following addresses had delivery errors" in msg.text
+    assert msg.attachments == []

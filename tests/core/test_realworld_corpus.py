@@ -15,7 +15,9 @@ How a field is compared:
   both sides); mails whose excerpt is empty (no human text) are not scored.
 - ``attachments``: the list of file names, in order. A ``message/*`` part the bot
   names itself (its subject + ``.eml``) is left out unless the reading names it too:
-  the reading lists only names the mail declares.
+  the reading lists only names the mail declares. A declared name that is a path
+  (``C:\\TEMP\\x.png``) is compared by its last part: the bot keeps only that, on purpose
+  (a name is never a path on the desk).
 - ``language``: only mails whose expected language is one the bot detects; the bot's
   ``None`` (unsure: one-word mails such as "Hello") counts as wrong.
 - ``ack language``: the same mails, the language the acknowledgement is written in:
@@ -32,6 +34,7 @@ How a field is compared:
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,14 +55,34 @@ FLOORS = {
     "from_addr": 1.0,       # first measured 98.6 %
     "from_name": 1.0,       # 98.2 %
     "subject": 0.995,       # 97.3 %
-    "body": 0.985,          # 97.1 %
-    "attachments": 0.985,   # 96.8 %
-    "language": 0.755,      # 63.8 % (German read as Dutch; "Hello" is too short to tell)
-    "ack language": 0.955,  # 84.4 %
-    "machine": 0.84,        # 73.7 %; 85.3 %, then 84.2 %: a noreply sender with a person in Reply-To
+    "body": 0.995,          # 97.1 %; 98.6 %; 99.5 % (issue 13: stray alternative, type without ";")
+    "attachments": 0.995,   # 96.8 %; 98.6 %; 99.5 % (named inline text part, quoted Windows path)
+    "language": 0.955,      # 63.8 %; 75.9 % (stopwords with German); 95.7 % with lingua (issue 13)
+    "ack language": 0.975,  # 84.4 %; 95.7 %; 97.9 % with lingua
+    "machine": 0.905,       # 73.7 %; 85.3 %, then 84.2 %: a noreply sender with a person in Reply-To
                             # is that person (web forms, shops: issue 13), so a Gmail invitation
-                            # notice from gmail-noreply@ with the inviter in Reply-To is answered
+                            # notice from gmail-noreply@ with the inviter in Reply-To is answered;
+                            # 90.5 %: Hebrew out-of-office subject, a lead as XML, an svn commit,
+                            # "配信専用" and unsubscribe links in the mail's own text. The 9 left
+                            # (MACHINE_EXCEPTIONS) carry no sign a program can trust.
     "person": 1.0,          # 100 %
+}
+
+
+# The machine mails the bot still acknowledges, and why no general rule catches them:
+# spam written to look like a person's mail needs a spam filter's verdict in front of
+# the desk (X-Spam-Flag / X-Spam-Status / Exchange SCL are read; these carry none).
+MACHINE_EXCEPTIONS = {
+    "mikel/big5-spam-empty-cte.eml": "spam from a free-mail address, no list or bulk header",
+    "mikel/first-line-not-header.eml": "spam; From a plain address, no mailer header",
+    "mikel/invalid-subject-8bit.eml": "spam or a one-off mailing: three headers, body 'TEST'",
+    "rspamd/windows1251-spam-ru.eml": "spam; a plain From with a matching Reply-To",
+    "spamscope/gb2312-outlook-invoice-spam.eml": "spam sent with Outlook Express from Hotmail",
+    "spamscope/gb2312-spam.eml": "spam sent with Outlook Express",
+    "spamscope/outlook-ios-phish.eml": "phishing written as a person, from Outlook for iOS",
+    "webklex/windows1251-filename.eml": "an unsolicited price list from support@, no bulk header",
+    "enmime/easyhotel-cdo-duplicate-param.eml": "a booking confirmation from bookings@ through "
+    "Microsoft CDO, as web forms that put the customer in From send too",
 }
 
 
@@ -114,7 +137,7 @@ def score_entry(entry: dict, msg: InboundMessage, scores: dict[str, Score]) -> N
     if excerpt:
         text = _ws(msg.text)
         scores["body"].add(f, excerpt in text, excerpt, text[:160])
-    expected_names = [_ws(n) for n in entry["attachments"]]
+    expected_names = [_ws(re.split(r"[\\/]", n)[-1]) for n in entry["attachments"]]
     got_names = [_ws(n) for n in _attachment_names(msg, expected_names)]
     scores["attachments"].add(f, got_names == expected_names, expected_names, got_names)
     if entry["language"] in DETECTED_LANGUAGES:
@@ -184,3 +207,9 @@ if __name__ == "__main__":  # the table and every disagreement
         for f, e, g in s.misses:
             print(f"{field_name:<11} {f}\n    expected {e!r}\n    got      {g!r}")
     print(table(result))
+
+
+def test_every_machine_mail_answered_is_a_known_exception():
+    """Zero acknowledgements to machine senders, except the listed ones (each with why)."""
+    answered = {f for f, _, _ in corpus_scores()["machine"].misses}
+    assert answered == set(MACHINE_EXCEPTIONS)

@@ -54,9 +54,10 @@ def test_the_shipped_example_is_valid_and_covers_every_role():
      ["10:27: rule 'a': bad regular expression 'inv(oice': missing ), unterminated subpattern at position 4"]),
     ("rules:\n  - name: a\n    when: {subjekt: x}\n    then: {assign: sanne}\n",
      ["10:12: rule 'a': unknown condition 'subjekt'; expected one of all, any, attachment_name, "
-      "automatic, body, body_regex, body_stated, body_stated_regex, channel, customer, from, "
-      "from_domain, has_advisor, has_attachment, language, not, reply, subject, subject_regex, "
-      "subject_stated, subject_stated_regex, text, text_regex, text_stated, text_stated_regex, to"]),
+      "automatic, body, body_regex, body_stated, body_stated_regex, body_unnegated, channel, "
+      "customer, from, from_domain, has_advisor, has_attachment, language, not, reply, subject, "
+      "subject_regex, subject_stated, subject_stated_regex, subject_unnegated, text, text_regex, "
+      "text_stated, text_stated_regex, text_unnegated, to"]),
     ("rules:\n  - name: a\n    when: {subject: x}\n    then: {assign: sanne}\n"
      "  - name: a\n    when: {subject: y}\n    then: {assign: sanne}\n",
      ["12:11: rule 'a': duplicate rule name (also on line 9)"]),
@@ -377,4 +378,102 @@ def test_scopes_are_checked(tmp_path):
         "9:18: scopes: negation: nl has an empty word (it would match everything)",
         "10:11: scopes: before must be a number of words from 0 to 10",
         "11:3: unknown key 'typo' in scopes; expected one of after, before, condition, "
-        "hypothetical, negation"]
+        "context, hypothetical, negation"]
+
+
+# --------------------------------------------------------------------------- issue 13: words in context
+def _trace(d, rule):
+    return next(t for t in d.trace if t.rule == rule)
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("This week only: Active Noise Cancellation headphones -40%",
+     "Our headphones with Active Noise Cancellation are 40% off. Cancel out the noise."),
+    ("Nieuw: headsets", "Draadloze headsets met actieve noise-cancellation, ideaal voor kantoor."),
+    ("Kopfhörer", "Bluetooth-Kopfhörer mit Active Noise Cancellation zum Aktionspreis."),
+    ("Booking", "Free cancellation up to 24 hours before arrival."),
+])
+def test_a_cancel_word_in_another_context_is_no_cancellation_and_explain_says_why(subject, body):
+    d = decide(subject, body)
+    assert d.kind != "cancellation", d.matched
+    detail = _trace(d, "written-cancellation").conditions[0].detail
+    assert "left out, in context" in detail, detail
+
+
+def test_our_contract_cancelled_next_to_a_context_phrase_still_counts():
+    d = decide("Opzegging", "Leuk, die noise cancelling koptelefoon. Maar hierbij zeggen wij ons contract op.")
+    assert d.kind == "cancellation"
+
+
+@pytest.mark.parametrize("subject, body, word", [
+    ("Volgend jaar", "Geen klachten hoor, de vermelding loopt prima.", "geen"),
+    ("Next year", "No complaints at all from our side, the listing works.", "no"),
+    ("Rückmeldung", "Keine Beschwerden von unserer Seite, danke!", "keine"),
+    ("Podsumowanie", "Nie mamy żadnych skarg, wszystko działa.", "zadnych"),
+    ("Feedback", "This is not a complaint, just a note that the guide arrived.", "not"),
+])
+def test_a_negated_complaint_word_is_no_complaint_and_explain_says_why(subject, body, word):
+    d = decide(subject, body)
+    assert d.kind != "complaint" and d.category != "complaint", d.matched
+    detail = _trace(d, "dissatisfied").conditions[0].detail
+    assert f"negated ({word!r})" in detail, detail
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Phone call", "That is not how I expect to be treated by a supplier."),   # negation not on the word
+    ("Terugbellen", "Waarom heeft niemand heeft teruggebeld? Ik ben ontevreden."),
+    ("Advert", "What are you going to do about it?"),                         # a complaint may ask
+    ("Fout", "Ik wil niet zeuren, maar ik ben echt ontevreden over de gids."),  # negation elsewhere
+])
+def test_a_complaint_stays_a_complaint(subject, body):
+    assert decide(subject, body).kind == "complaint"
+
+
+# --------------------------------------------------------------------------- issue 16, held-out round
+def test_a_negation_after_the_whole_word_counts():
+    """"kündigen wir nicht": the keyword "kündige" is a word start; the words after it
+    count from the end of "kündigen"."""
+    d = decide("Vertrag", "Den zweiten Vertrag kündigen wir nicht, der läuft weiter.")
+    assert d.kind != "cancellation"
+    assert "negated ('nicht')" in _trace(d, "written-cancellation").conditions[0].detail
+
+
+@pytest.mark.parametrize("body", [
+    "Please take this as our notice: we do not wish to renew the contract.",
+    "I want out. Please end my contract at the end of the term.",
+])
+def test_more_english_cancellations(body):
+    assert decide("Contract", body).kind == "cancellation"
+
+
+def test_thanks_and_then_a_question_is_more_than_thanks():
+    thanks = decide("Re: renewal", "Thanks for the reminder. Could Pieter send us the new rates?", reply=True)
+    assert thanks.kind != "remark"
+    assert decide("Re: fixed", "Got it, no problem at all. Thanks for the quick turnaround.",
+                  reply=True).kind == "remark"
+
+
+def test_a_change_for_the_customers_own_website_is_the_webmasters():
+    d = decide("Nowy cennik", "W załączniku nowy cennik pokoi. Proszę o zamieszczenie go na naszej stronie.")
+    assert (d.kind, d.owner) == ("technical", "wim")
+
+
+def test_a_job_application_is_a_remark():
+    d = decide("Job application", "I would like to apply for the sales advisor vacancy on your website.")
+    assert (d.kind, d.owner) == ("remark", "sanne")
+
+
+def test_a_complaint_with_no_more_specific_subject_is_the_advisors():
+    d = decide("Phone call", "Your salesman was rude to our receptionist. Not acceptable.")
+    assert (d.kind, d.owner) == ("complaint", "marta")
+
+
+@pytest.mark.parametrize("subject, body, kind", [
+    ("Vraag", "Zie de bijlage, deel 404 van de lijst.", "question"),        # a number is no "404"
+    ("Question", "Thanks for the help. See you soon!", "question"),          # a closing is no appointment
+    ("Visit", "Just confirming we'll see you Wednesday at 2pm.", "appointment"),
+    ("Remittance", "For your records: we paid invoice 12 today.", "invoice"),
+    ("Site", "The shop page gives a 404 since this morning.", "technical"),
+])
+def test_new_words_keep_to_their_meaning(subject, body, kind):
+    assert decide(subject, body).kind == kind

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.desk import intake
 from bot.store.models import Outbox
 from tests.conftest import RULES, make_settings, sweep_at
-from tests.desk.test_slack_desk import SANNE, TEAM, SlackRig, open_complaint
+from tests.desk.test_slack_desk import MARTA, SANNE, TEAM, SlackRig, open_complaint
 from tests.support.fakeslack import FakeSlack
 from tests.support.slack_requests import SECRET, message_event
 
@@ -53,6 +53,7 @@ class Rig(SlackRig):
 def slack():
     with FakeSlack() as fake:
         fake.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
+        fake.add_user(MARTA, "marta", "Marta Kowalska", "marta@desk.example")  # owns complaints
         yield fake
 
 

@@ -69,8 +69,13 @@ def ingest(desk, raw: bytes) -> dict:
     # a complaint keeps its kind and goes where its subject belongs
     ("jan@bakkerij-jansen.nl", "Klacht over factuur", None,
      "complaint", "ruud", "receivables", "invoice"),
+    # ... and with no more specific subject, the customer's advisor (S 4.1: the responsible
+    # person acts within 24 h; S 3: the advisor owns the customer's commercial matters),
+    # or the RSM for a company without one
     ("jan@bakkerij-jansen.nl", "Klacht", "Ik ben ontevreden over de bezorging.\n",
-     "complaint", "sanne", "sales_support", "complaint-owner"),
+     "complaint", "marta", "advisor", "complaint-owner"),
+    ("info@nieuwbedrijf.nl", "Klacht", "Ik ben ontevreden over de bezorging.\n",
+     "complaint", "rob", "rsm", "complaint-owner"),
     # anything else -> sales support
     ("jan@bakkerij-jansen.nl", "Vraag over openingstijden", None,
      "question", "sanne", "sales_support", "anything-else"),

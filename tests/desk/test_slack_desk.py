@@ -37,6 +37,7 @@ from tests.support.slack_requests import (
 
 TEAM = "C0DESK0001"
 SANNE = "U0SANNE01"
+MARTA = "U0MARTA01"  # the advisor of Bakkerij Jansen: owns its complaints (S 4.1)
 
 
 class SlackRig:
@@ -104,6 +105,7 @@ class SlackRig:
 def desk(make_desk, db_url, tmp_path):
     with FakeSlack() as slack:
         slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
+        slack.add_user(MARTA, "marta", "Marta Kowalska", "marta@desk.example")
         slack.add_user("U0HENK001", "henk", "Henk Mulder", "henk@desk.example")
         slack.add_user(STRANGER, "bob", "Bob Vreemd", "bob@elders.example")
         yield SlackRig(make_desk, db_url, tmp_path, slack)
@@ -140,7 +142,7 @@ def test_a_new_ticket_is_a_thread_in_the_team_channel_and_a_dm_to_its_owner(desk
                                                      "text": f"*[TB-{n}] Klacht: Klacht over de bezorging*"}}
     fields = [f["text"] for f in blocks[1]["fields"]]
     assert fields[0] == "*Klant*\nBakkerij Jansen"
-    assert fields[2] == f"*Eigenaar*\n<@{SANNE}>"
+    assert fields[2] == f"*Eigenaar*\n<@{MARTA}>"
     assert fields[3] == "*Eerste actie uiterlijk*\ndi 24 november 2026 10:00"  # 24 h, Amsterdam time
     assert [e["text"]["text"] for e in blocks[2]["elements"]] == ["Oppakken", "Oplossen", "Tonen"]
     assert "Antwoord in deze thread" in blocks[3]["elements"][0]["text"]
@@ -149,7 +151,7 @@ def test_a_new_ticket_is_a_thread_in_the_team_channel_and_a_dm_to_its_owner(desk
     t = desk.ticket(n)
     assert (t.slack_channel, t.slack_ts) == (TEAM, root_ts)
     [opened] = desk.slack.calls_to("conversations.open")
-    assert opened.params["users"] == SANNE
+    assert opened.params["users"] == MARTA
     dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"].startswith("D"))
     assert dm.params["text"].startswith(f"*[TB-{n}] Nieuw: Klacht voor u: Klacht over de bezorging*")
     assert "De krant kwam weer niet." in dm.params["text"]
@@ -274,10 +276,10 @@ def test_ticket_command_and_buttons(desk):
     assert desk.command("help").startswith("`/ticket` commands:")
     shown = desk.command(str(n))
     assert shown.splitlines()[0] == f"*[TB-{n}] Klacht over de bezorging*"
-    assert "owner sanne" in shown and "De krant kwam weer niet." in shown
+    assert "owner marta" in shown and "De krant kwam weer niet." in shown
     assert desk.command(f"assign {n} nobody").startswith(
         "Not done: 'nobody' is neither a person nor a filled role; known: advisor, henk,")
-    assert desk.command(f"assign {n} marta klant van marta") == f"[TB-{n}] now belongs to marta."
+    assert desk.command(f"assign {n} pieter vervangt marta") == f"[TB-{n}] now belongs to pieter."
     assert desk.command(f"take {n}") == f"[TB-{n}] is yours now."
     assert queries.ticket_detail(desk.svc, OPERATOR, n)["owner"] == "sanne"
     assert desk.command(f"note {n} gebeld") == f"Note added to [TB-{n}]."
@@ -333,7 +335,7 @@ def test_a_slack_user_not_in_rules_yaml_can_do_and_see_nothing(desk):
                                        channel=TEAM, thread_ts=root_ts)) == 200
     after = queries.ticket_detail(desk.svc, OPERATOR, n)
     assert after["events"] == before["events"] and after["messages"] == before["messages"]
-    assert (after["status"], after["owner"]) == ("new", "sanne")
+    assert (after["status"], after["owner"]) == ("new", "marta")
     new_rows = desk.outbox()[rows_before:]
     assert {r.channel for r in new_rows} == {"slack"}  # no mail at all
     desk.send(timedelta(minutes=5))
@@ -347,6 +349,7 @@ def test_a_slack_user_not_in_rules_yaml_can_do_and_see_nothing(desk):
 def test_explicit_channel_mails_only_reply_messages(make_desk, db_url, tmp_path):
     with FakeSlack() as slack:
         slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
+        slack.add_user(MARTA, "marta", "Marta Kowalska", "marta@desk.example")
         desk = SlackRig(make_desk, db_url, tmp_path, slack, rules_extra=f"\nslack:\n  explicit: [{TEAM}]\n")
         n, root_ts = open_complaint(desk)
         desk.post(message_event("even overleggen met Wim", "1800000000.001000", user=SANNE,
@@ -374,15 +377,16 @@ def test_a_dm_to_the_bot_opens_a_ticket_routed_by_the_rules(desk):
 
 
 def test_a_person_slack_does_not_know_gets_the_notice_by_mail(make_desk, db_url, tmp_path):
-    with FakeSlack() as slack:  # sanne's Slack account was deactivated
-        slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example", deleted=True)
+    with FakeSlack() as slack:  # the owner's (marta's) Slack account was deactivated
+        slack.add_user(SANNE, "sanne", "Sanne Jansen", "sanne@desk.example")
+        slack.add_user(MARTA, "marta", "Marta Kowalska", "marta@desk.example", deleted=True)
         desk = SlackRig(make_desk, db_url, tmp_path, slack)
         n = intake.ingest_raw(desk.svc, customer_mail("Klacht", "Ontevreden.\n", "k9@x"), "t").ticket
         assert desk.send() == {"sent": 2, "retry": 0, "failed": 1}  # ack, thread; DM fails
         [dm] = desk.outbox(purpose="new-ticket", channel="slack")
         assert dm.status == "failed" and "user_disabled" in dm.last_error
         desk.send()
-        [mailed] = desk.mails_to("sanne@desk.example")
+        [mailed] = desk.mails_to("marta@desk.example")
         assert mailed["Subject"] == f"[TB-{n}] Nieuw: Klacht voor u: Klacht"
         assert "Ontevreden." in mailed.get_body(("plain",)).get_content()
 
@@ -395,7 +399,7 @@ def test_urgent_reaches_the_owner_by_dm_and_by_mail_phone_first(desk):
     dm = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"].startswith("D"))
     assert dm.params["text"].startswith(f"*SPOED [TB-{n}]")
     assert "SPOED — bel Jan Jansen nu: +31 6 1234 5678." in dm.params["text"]
-    [mailed] = desk.mails_to("sanne@desk.example")
+    [mailed] = desk.mails_to("marta@desk.example")
     assert mailed["Subject"].startswith(f"SPOED [TB-{n}]")
     root = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
     assert root.params["text"].startswith(":rotating_light: *SPOED* ")
@@ -463,7 +467,7 @@ def test_customer_text_never_pings_or_links_in_slack(desk):
     assert "&lt;!channel&gt; nog steeds niets" in posted.params["text"]
     # the bot's own mention of the owner (from rules.yaml) is still a real mention
     fields = [f["text"] for f in root.params["blocks"][1]["fields"]]
-    assert fields[2] == f"*Eigenaar*\n<@{SANNE}>"
+    assert fields[2] == f"*Eigenaar*\n<@{MARTA}>"
 
 
 def test_wildcards_and_huge_numbers_are_plain_input(desk):

@@ -21,6 +21,9 @@ from tests.support.fakeslack import FakeSlack
 
 SANNE_IN = "  sanne:\n    name: Sanne Jansen\n    email: sanne@desk.example\n"
 HENK_IN = "  henk:\n    name: Henk Mulder\n    email: henk@desk.example\n"
+# The customer's advisor owns a complaint with no more specific subject (S 4.1), so the
+# tests of notices configure her
+MARTA_IN = "  marta:\n    name: Marta Kowalska\n    email: marta@desk.example\n"
 MONDAY_8 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 08:00 in Amsterdam
 
 
@@ -28,7 +31,7 @@ def rules_with(**people: str) -> str:
     """The shipped rules with lines added under a person (`sanne="language: pl"`)."""
     text = RULES.read_text()
     for key, extra in people.items():
-        head = {"sanne": SANNE_IN, "henk": HENK_IN}[key]
+        head = {"sanne": SANNE_IN, "henk": HENK_IN, "marta": MARTA_IN}[key]
         assert head in text
         text = text.replace(head, head + "".join(f"    {line}\n" for line in extra.split("; ")))
     return text
@@ -68,12 +71,12 @@ def test_person_language_and_digest_are_checked_with_their_place():
 
 # ------------------------------------------------------------------ languages
 def test_each_person_is_told_in_their_own_language(make_desk):
-    desk = make_desk(rules_text=rules_with(sanne="language: pl", henk="language: en"))
+    desk = make_desk(rules_text=rules_with(marta="language: pl", henk="language: en"))
     n = complaint(desk)
     [told] = outbox(desk, purpose="new-ticket")
-    assert told.to_addr == "sanne@desk.example" and told.language == "pl"
+    assert told.to_addr == "marta@desk.example" and told.language == "pl"
     assert told.subject == f"[TB-{n}] Nowe: Reklamacja dla Ciebie: Klacht over de bezorging"
-    assert told.body_text.startswith("Dzień dobry Sanne Jansen,")
+    assert told.body_text.startswith("Dzień dobry Marta Kowalska,")
     assert "do 24 listopada 2026 10:00" in told.body_text  # the due time in Polish
     [ack] = outbox(desk, purpose="ack")
     assert ack.language == "nl"  # the customer keeps theirs
@@ -84,8 +87,8 @@ def test_each_person_is_told_in_their_own_language(make_desk):
     assert report.subject.startswith("Open complaints on Mon 30 November 2026 08:00: 1")
     assert "Age (days)" in report.body_text and "first action overdue since" in report.body_text
     assert "Age (days)" in report.body_html and "Leeftijd" not in report.body_html
-    # and an SLA reminder or escalation to Sanne is Polish
-    reminders = [r for r in outbox(desk) if r.purpose.startswith("sla-") and r.to_addr == "sanne@desk.example"]
+    # and an SLA reminder or escalation to Marta is Polish
+    reminders = [r for r in outbox(desk) if r.purpose.startswith("sla-") and r.to_addr == "marta@desk.example"]
     assert reminders and all(r.language == "pl" for r in reminders)
 
 
@@ -135,19 +138,19 @@ def test_the_weekly_report_with_500_complaints_fits_slack(make_desk, db_url, tmp
 
 # ------------------------------------------------------------------ the digest
 def test_a_digest_person_gets_their_notices_once_a_day_at_their_time(make_desk):
-    desk = make_desk(rules_text=rules_with(sanne='language: en; notify: digest; digest_at: "08:30"'))
+    desk = make_desk(rules_text=rules_with(marta='language: en; notify: digest; digest_at: "08:30"'))
     n = complaint(desk)  # Monday 10:00
     assert outbox(desk, purpose="new-ticket") == []  # held, not sent
     with desk.sessions() as s:
         [held] = s.scalars(select(DigestItem)).all()
-        assert (held.person, held.sent_at, held.language) == ("sanne", None, "en")
+        assert (held.person, held.sent_at, held.language) == ("marta", None, "en")
         notified = [e.detail for e in s.scalars(select(Event).where(Event.action == "notified"))]
-        assert {"to": "sanne", "channel": "digest", "purpose": "new-ticket", "digest_at": "08:30"} in notified
+        assert {"to": "marta", "channel": "digest", "purpose": "new-ticket", "digest_at": "08:30"} in notified
     tuesday = datetime(2026, 12, 1, 7, 29, tzinfo=UTC)  # 08:29 in Amsterdam
     assert "digests" not in sweep_at(desk, tuesday)
     assert sweep_at(desk, tuesday + timedelta(minutes=1))["digests"] == 1  # 08:30
     [digest] = outbox(desk, purpose="digest")
-    assert digest.to_addr == "sanne@desk.example" and digest.language == "en"
+    assert digest.to_addr == "marta@desk.example" and digest.language == "en"
     assert digest.subject.startswith("Digest 1 December 2026: ")
     assert f"[TB-{n}] New Complaint for you: Klacht over de bezorging" in digest.body_text
     assert "De krant kwam weer niet." in digest.body_text
@@ -170,7 +173,7 @@ def test_urgent_tickets_never_wait_for_the_digest(make_desk):
 
 
 def test_the_digest_waits_for_a_business_day(make_desk):
-    desk = make_desk(rules_text=rules_with(sanne='notify: digest; digest_at: "08:30"'),
+    desk = make_desk(rules_text=rules_with(marta='notify: digest; digest_at: "08:30"'),
                      start=datetime(2026, 11, 27, 15, 0, tzinfo=UTC))  # Friday 16:00
     complaint(desk)
     saturday = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)

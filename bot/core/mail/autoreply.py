@@ -101,9 +101,26 @@ _SYSTEM_ACCOUNTS = frozenset({"root", "www-data", "daemon", "nobody", "apache", 
 _AUTO_REPLY_SUBJECT = re.compile(
     r"^(automatic reply|auto[- ]?reply|autoreply|out of (the )?office|automatische antwort|abwesenheitsnotiz|"
     r"automatisch antwoord|afwezigheidsmelding|odpowied[źz] automatyczna|r[ée]ponse automatique|"
-    r"respuesta autom[áa]tica|risposta automatica)\b",
+    r"respuesta autom[áa]tica|risposta automatica|מענה\s*['\"]?אני לא נמצא|מענה אוטומטי)",
     re.IGNORECASE,
 )
+# A mail that says it is not to be answered, or carries an unsubscribe link, in its own
+# text: a notice or a newsletter. (Not the word "unsubscribe" alone: a customer writes
+# "please unsubscribe me".)
+_NO_REPLY_TEXT = re.compile(
+    r"\b(?:please\s+)?do\s+not\s+reply\s+to\s+this\s+(?:e-?mail|message)|"
+    r"this\s+(?:e-?mail|message)\s+(?:was\s+sent\s+from|is\s+sent\s+from)\s+an?\s+"
+    r"(?:unmonitored|no-?reply|send-only)|"
+    r"bitte\s+antworten\s+sie\s+nicht\s+auf\s+diese|"
+    r"(?:u\s+kunt\s+)?(?:deze|dit)\s+(?:e-?mail|bericht)\s+(?:niet\s+beantwoorden|kunt\s+u\s+niet\s+beantwoorden)|"
+    r"(?:prosimy\s+)?nie\s+odpowiadaj?(?:ć|cie)?\s+na\s+t(?:ę|a)\s+wiadomo|"
+    r"本メールは(?:配信|送信)専用|"
+    r"https?://\S*(?:unsubscribe|abmelden|afmelden|opt-?out|wypisz)",
+    re.IGNORECASE,
+)
+# Version control: "… revision 214", or a unified diff in the text.
+_VCS_SUBJECT = re.compile(r"\brevision\s+\d+\s*$|^\[?(?:svn|git|hg|cvs)\b[^\]]*\]?\s*(?:commit|r\d+)", re.I)
+_DIFF = re.compile(r"^--- \S.*\n\+\+\+ \S", re.MULTILINE)
 # RFC 7489 7.2.1.1: the subject of a DMARC aggregate report.
 _DMARC_SUBJECT = re.compile(r"^Report domain: \S+ Submitter: ", re.IGNORECASE)
 # Outlook's read receipts travel as TNEF with a "Read:" subject.
@@ -125,6 +142,14 @@ def machine_reason(msg: InboundMessage) -> str | None:
             return reason
     if any(name.startswith("x-mailman") for name in h):
         return "mailing-list software (x-mailman)"
+    # A spam filter in front of the desk has judged it (SpamAssassin, rspamd's
+    # SpamAssassin-style headers, Exchange's spam confidence level 5 and up).
+    if (h.get("x-spam-flag", "").strip().lower() == "yes"
+            or h.get("x-spam-status", "").strip().lower().startswith("yes")):
+        return "spam filter: x-spam"
+    scl = h.get("x-ms-exchange-organization-scl", "").strip()
+    if scl.isdigit() and 5 <= int(scl) <= 9:
+        return f"spam filter: exchange scl {scl}"
     subject = msg.subject or ""
     if _CRON_SUBJECT.match(subject):
         return "cron"
@@ -146,6 +171,14 @@ def machine_reason(msg: InboundMessage) -> str | None:
         return f"system account: {local}"
     if _AUTO_REPLY_SUBJECT.match(subject):
         return "auto-reply subject"
+    own_text = msg.visible_text or msg.text or ""
+    if own_text.lstrip().startswith("<?xml"):
+        return "machine data: xml"
+    if _VCS_SUBJECT.search(subject) or _DIFF.search(own_text[:20000]):
+        return "version control notice"
+    m_text = _NO_REPLY_TEXT.search(own_text[:20000])
+    if m_text:
+        return f"notice or newsletter: {' '.join(m_text.group(0).split())[:60]}"
     if _DMARC_SUBJECT.match(subject):
         return "report: dmarc"
     if _READ_RECEIPT_SUBJECT.match(subject) and h.get("content-type", "").lower().lstrip().startswith(
@@ -240,12 +273,17 @@ def raw_header(part: Message, name: str) -> str | None:
 _raw_header = raw_header
 
 
+_TYPE_SUBTYPE = re.compile(r"\s*([^\s/;=]+)\s*/\s*([^\s/;=]+)(?:\s*(?:;|$)|\s+[^\s=;]+\s*=)")
+
+
 def content_type_of(part: Message) -> str:
     """Like ``Message.get_content_type`` but from the raw header (much cheaper)."""
     value = raw_header(part, "content-type")
     if value is None:
         return part.get_default_type()
-    ctype = "".join(value.split(";", 1)[0].split()).lower()
+    m = _TYPE_SUBTYPE.match(value)
+    # "text/plain" then a parameter with its ";" missing ("text/plain  charset=x")
+    ctype = (m.group(1) + "/" + m.group(2)).lower() if m else "".join(value.split(";", 1)[0].split()).lower()
     if ctype.count("/") != 1 or ctype.startswith("/") or ctype.endswith("/"):
         return "text/plain"
     return ctype

@@ -318,6 +318,13 @@ class _Walker:
             name = header_param(_header_text(cd, self.warnings, "Content-Disposition", declared), "filename")
             if name is None:
                 name = header_param(_header_text(ct, self.warnings, "Content-Type", declared), "name")
+        if name is None and "\\" in cd + ct and "*=" not in cd + ct:
+            # A quoted Windows path (Netscape: filename="C:\TEMP\x.png"): strictly a
+            # backslash escapes the next character, and the stdlib drops it, leaving
+            # "C:TEMPx.png"; the sender meant the path, whose last part is the name.
+            raw_name = header_param(cd, "filename") or header_param(ct, "name")
+            if raw_name is not None and re.search(r'\\[^"\\]', raw_name):
+                name = re.sub(r'\\(["\\])', r"\1", raw_name)
         if name is None:
             try:
                 name = part.get_filename()
@@ -401,6 +408,10 @@ class _Walker:
             if filename is None or (disposition == "inline" and not out.plain and not out.html):
                 text = self._text_payload(part, ctype)
                 (out.plain if ctype == "text/plain" else out.html).append(text)
+                if filename is not None:
+                    # shown as the body and kept as the file it says it is, as a
+                    # mail program shows it (text inline, the file in the list)
+                    out.attachments.append(self._attachment(part, ctype, disposition, related))
                 return
         out.attachments.append(self._attachment(part, ctype, disposition, related))
 
@@ -409,6 +420,11 @@ class _Walker:
         best_html: list[str] = []
         text_attachments: list[Attachment] = []
         for child in children:
+            if len(child) == 0 and any(t.strip() for t in best_plain + best_html):
+                # A version with no headers at all (not even a type) after one that
+                # declares itself is a stray, not a richer version of the text.
+                self.warnings.append("MIME: alternative part without headers ignored")
+                continue
             sub = _Parts()
             self.visit(child, sub, depth + 1)
             if sub.plain or sub.html:

@@ -45,7 +45,8 @@ _ATTRIBUTION_ANCHORED = re.compile(
     )$""",
     re.VERBOSE,
 )
-_ATTRIBUTION_GENERIC = re.compile(r"^.+\s(?:napisał(?:\(a\)|a)?|schreef|wrote|schrieb)\s?:$")
+_ATTRIBUTION_GENERIC = re.compile(
+    r"^.+\s(?:napisał(?:\(a\)|a)?|schreef|wrote|schrieb|написал(?:\(а\)|а)?)\s?:$")
 _MAX_ATTRIBUTION = 400
 _SENTENCE_END = frozenset(".!?:;")
 
@@ -100,6 +101,14 @@ def _is_outlook_block(stripped: list[str], i: int) -> bool:
     )
 
 
+def _is_sent_first_block(stripped: list[str], i: int) -> bool:
+    """GMX and web.de write the date first: "Gesendet:", "Von:", "An:", "Betreff:"."""
+    window = stripped[i + 1 : i + 1 + _OUTLOOK_WINDOW]
+    return any(_OUTLOOK_FROM.match(s) for s in window) and any(
+        _OUTLOOK_SUBJECT.match(s) for s in window
+    )
+
+
 def _find_cut(lines: list[str]) -> int:
     """Index of the first line of quoted history or signature, or len(lines)."""
     stripped = [line.strip() for line in lines]
@@ -128,6 +137,8 @@ def _find_cut(lines: list[str]) -> int:
         if len(s) <= _MAX_MOBILE and _MOBILE.match(s):
             return i
         if _OUTLOOK_FROM.match(s) and _is_outlook_block(stripped, i):
+            return i
+        if _OUTLOOK_SENT.match(s) and _is_sent_first_block(stripped, i):
             return i
     return len(lines)
 

@@ -63,8 +63,24 @@ class Scopes:
     negation: tuple[str, ...] = ()
     condition: tuple[str, ...] = ()
     hypothetical: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()  # phrases a keyword inside is about something else
     before: int = 3  # words before a keyword a negation reaches
     after: int = 2  # words after it ("wir kündigen nicht", "wij zeggen niet op")
+
+    @property
+    def context_pattern(self) -> re.Pattern | None:
+        """One regex for the context phrases: words apart by spaces or hyphens, a final
+        "*" a word start ("noise cancel*" finds "noise-cancelling")."""
+        cache = self.__dict__.setdefault("_context_rx", {})
+        if "rx" not in cache:
+            alts = []
+            for phrase in self.context:
+                stem = phrase.endswith("*")
+                words = [re.escape(w) for w in phrase.rstrip("*").split()]
+                if words:
+                    alts.append(r"(?<!\w)" + r"[\s-]+".join(words) + (r"\w*" if stem else r"(?!\w)"))
+            cache["rx"] = re.compile("|".join(alts)) if alts else None
+        return cache["rx"]
 
 
 _SENTENCE_END = re.compile(r"[.!?:]+(?=\s|$)|[;\n]+|\s[-–]\s")
@@ -94,10 +110,71 @@ def _is(word: str, entries: tuple[str, ...]) -> str | None:
     return None
 
 
+def in_context(text: str, start: int, end: int, scopes: Scopes) -> str | None:
+    """Why text[start:end] is about something else: it lies in a context phrase."""
+    rx = scopes.context_pattern
+    if rx is None:
+        return None
+    lo = max(0, start - 60)
+    for m in rx.finditer(text, lo, min(len(text), end + 60)):
+        if m.start() < end and m.end() > start:
+            return f"in context {m.group(0)!r}"
+    return None
+
+
+def negated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> str | None:
+    """Why text[start:end] is negated in its clause, or None."""
+    # a keyword is a word start ("kundige" in "kündigen wir nicht"): the words after it
+    # count from the end of its word, not from inside it
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    c0, c1 = _bounds(text, start, end, _CLAUSE_END)
+    own_words = set(_words(own))
+    near = (_words(text[c0:start])[-scopes.before:] if scopes.before else []) \
+        + [w for w in _words(text[start:end]) if w not in own_words] \
+        + _words(text[end:c1])[:scopes.after]
+    neg = next((w for w in near if _is(w, scopes.negation)), None)
+    if neg:
+        return f"negated ({neg!r}): {text[c0:c1].strip()[:120]!r}"
+    return None
+
+
+# Words that may stand between a negation and the word it negates: "geen echte klacht",
+# "no real complaints", "keine einzige Beschwerde", "not a complaint".
+_FILLERS = frozenset(fold(w) for w in """a an any the real really big serious single
+    een echte echt grote enkele enige ein eine einen einer einzige einzigen echte wirklich
+    große grosse jakiejkolwiek jakichkolwiek wielkich""".split())
+
+
+def negated_right_before(text: str, start: int, end: int, scopes: Scopes) -> str | None:
+    """Why text[start:end] is negated by the word right before it (fillers skipped):
+    "Geen klachten", "no complaints", "keine Beschwerden", "żadnych skarg". Narrower than
+    `negated`: "That is not how I expect to be treated" still complains."""
+    c0, _ = _bounds(text, start, end, _CLAUSE_END)
+    before = _words(text[c0:start])[-max(scopes.before, 1) - 2:]
+    for w in reversed(before):
+        if w in _FILLERS:
+            continue
+        if _is(w, scopes.negation):
+            return f"negated ({w!r}): {text[c0:end + 40].strip()[:120]!r}"
+        return None
+    return None
+
+
+def unnegated_miss(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> str | None:
+    """For `*_unnegated`: why the keyword does not count (a context phrase, a negation
+    right before it)."""
+    return in_context(text, start, end, scopes) or negated_right_before(text, start, end, scopes)
+
+
 def unstated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> str | None:
-    """Why text[start:end] is not stated by the writer (negated, conditional,
-    hypothetical), or None when it is. `own`: the keyword or pattern itself, whose own
-    negation words ("niet verlengen", "won't be renewing") do not negate it."""
+    """Why text[start:end] is not stated by the writer (in a context phrase, negated,
+    conditional, hypothetical), or None when it is. `own`: the keyword or pattern
+    itself, whose own negation words ("niet verlengen", "won't be renewing") do not
+    negate it."""
+    ctx = in_context(text, start, end, scopes)
+    if ctx:
+        return ctx
     s0, s1 = _bounds(text, start, end, _SENTENCE_END)
     sentence = text[s0:s1].strip()
     ending = _SENTENCE_END.match(text, s1)
@@ -110,15 +187,7 @@ def unstated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> 
     hypo = next((w for w in _words(sentence) if _is(w, scopes.hypothetical)), None)
     if hypo:
         return f"hypothetical ({hypo!r}): {sentence[:120]!r}"
-    c0, c1 = _bounds(text, start, end, _CLAUSE_END)
-    own_words = set(_words(own))
-    near = (_words(text[c0:start])[-scopes.before:] if scopes.before else []) \
-        + [w for w in _words(text[start:end]) if w not in own_words] \
-        + _words(text[end:c1])[:scopes.after]
-    neg = next((w for w in near if _is(w, scopes.negation)), None)
-    if neg:
-        return f"negated ({neg!r}): {text[c0:c1].strip()[:120]!r}"
-    return None
+    return negated(text, start, end, scopes, own)
 
 
 def keyword_pattern(words: list[str]) -> re.Pattern:
@@ -133,8 +202,8 @@ def keyword_pattern(words: list[str]) -> re.Pattern:
     return re.compile("|".join(parts) or r"(?!x)x")
 
 
-def _keyword_test(part: str, words: list[str], scopes: Scopes | None = None
-                  ) -> Callable[[Facts], str | bool]:
+def _keyword_test(part: str, words: list[str], scopes: Scopes | None = None,
+                  unnegated: bool = False) -> Callable[[Facts], str | bool]:
     # A keyword matches at the start of a word: "cancel" finds "cancellation",
     # "factuur" finds "factuurnummer", but "rekening" does not find "verrekening".
     # "*opzegging": also at the end of a compound (contractopzegging, Vertragskündigung)
@@ -144,20 +213,21 @@ def _keyword_test(part: str, words: list[str], scopes: Scopes | None = None
         if scopes is None:
             m = pattern.search(f.folded(part))
             return f"found {m.group(0)!r}" if m else False
-        return _first_stated(pattern, f.folded(part), scopes, "found", keyword=True)
+        return _first_stated(pattern, f.folded(part), scopes, "found", keyword=True,
+                             why=unnegated_miss if unnegated else unstated)
 
     return test
 
 
 def _first_stated(rx: re.Pattern, text: str, scopes: Scopes, verb: str,
-                  keyword: bool) -> str | bool:
+                  keyword: bool, why: Callable[..., str | None] = unstated) -> str | bool:
     """The first match the writer states; else a Miss saying why each was left out."""
     left_out = []
     for m in rx.finditer(text):
-        why = unstated(text, m.start(), m.end(), scopes, m.group(0) if keyword else rx.pattern)
-        if why is None:
+        reason = why(text, m.start(), m.end(), scopes, m.group(0) if keyword else rx.pattern)
+        if reason is None:
             return f"{verb} {m.group(0)!r}"
-        left_out.append(f"{m.group(0)!r} left out, {why}")
+        left_out.append(f"{m.group(0)!r} left out, {reason}")
     return Miss("; ".join(left_out[:3])) if left_out else False
 
 

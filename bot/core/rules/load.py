@@ -320,7 +320,8 @@ def _scopes(c: _Checker, top: Located) -> Scopes:
             v = getattr(Scopes(), key)
         reach[key] = v
     return Scopes(negation=lists.get("negation", ()), condition=lists.get("condition", ()),
-                  hypothetical=lists.get("hypothetical", ()), **reach)
+                  hypothetical=lists.get("hypothetical", ()), context=lists.get("context", ()),
+                  **reach)
 
 
 def _limits(c: _Checker, top: Located) -> dict[str, int]:
@@ -935,6 +936,9 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
         return Condition(key, words, _attachment_name_test([w.lower() for w in words]))
     if key.endswith("_stated"):
         return Condition(key, words, _keyword_test(key.removesuffix("_stated"), words, c.scopes))
+    if key.endswith("_unnegated"):
+        return Condition(key, words, _keyword_test(key.removesuffix("_unnegated"), words, c.scopes,
+                                                   unnegated=True))
     return Condition(key, words, _keyword_test(key, words))
 
 

@@ -26,7 +26,10 @@ TOP_KEYS = {"version", "defaults", "people", "roles", "kinds", "rules", "sla", "
 # scopes: words that take a keyword out of what the customer states (`*_stated` conditions),
 # each a list per language (or one list): negation, condition, hypothetical; and how far a
 # negation reaches (words before and after the keyword, in its clause).
-SCOPE_LISTS = ("negation", "condition", "hypothetical")
+# `context`: phrases in which a keyword is about something else ("noise cancellation",
+# "cancellation fee"): the keyword inside one does not count, in `*_stated` and
+# `*_unnegated` conditions alike.
+SCOPE_LISTS = ("negation", "condition", "hypothetical", "context")
 SCOPE_KEYS = set(SCOPE_LISTS) | {"before", "after"}
 # Flood caps (issue 10.6), each within a sliding hour. Past a sender's or a domain's cap,
 # new mails join one "flood" ticket; past a person's notice cap, they get one notice that
@@ -75,7 +78,11 @@ ACTION_KEYS = {"kind", "category", "priority", "urgent", "assign", "watchers", "
 TEXT_PARTS = ("subject", "body", "text")
 # `body_stated` etc.: keywords that count only where the customer states them (see scopes)
 STATED_CONDS = {f"{p}_stated" for p in TEXT_PARTS}
-LIST_CONDS = {"from", "from_domain", "to", "attachment_name"} | set(TEXT_PARTS) | STATED_CONDS
+# `text_unnegated` etc.: keywords that count unless negated or in a context phrase (a
+# complaint may be a question or a condition - "Why has nobody called?" - but "Geen
+# klachten hoor" is no complaint)
+UNNEGATED_CONDS = {f"{p}_unnegated" for p in TEXT_PARTS}
+LIST_CONDS = {"from", "from_domain", "to", "attachment_name"} | set(TEXT_PARTS) | STATED_CONDS | UNNEGATED_CONDS
 REGEX_CONDS = {f"{p}_regex" for p in TEXT_PARTS} | {f"{p}_stated_regex" for p in TEXT_PARTS}
 BOOL_CONDS = {"has_attachment", "has_advisor", "automatic", "reply"}
 ENUM_CONDS = {"channel": CHANNELS, "language": LANGUAGES, "customer": ("known", "unknown", "prospect")}
