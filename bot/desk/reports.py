@@ -96,8 +96,9 @@ def complaints_per_month(desk: Desk, months: list[str]) -> dict[str, int]:
     made = (select(_month_of(Ticket.created_at, months, desk.tz).label("k"))
             .where(_in(Ticket.created_at, since, until), Ticket.kind.in_(analysis.COMPLAINT_KINDS)).subquery())
     with desk.uow.read() as s:  # grouped outside: PostgreSQL does not group by a CASE of parameters
-        counted: dict[str, int] = dict(s.execute(
-            select(made.c.k, func.count()).group_by(made.c.k)).tuples().all())
+        counted: dict[str, int] = {}
+        for k, n in s.execute(select(made.c.k, func.count()).group_by(made.c.k)):
+            counted[k] = n
     return {m: counted.get(m, 0) for m in months}
 
 

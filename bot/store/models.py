@@ -72,11 +72,15 @@ class Ticket(Base):
         # Exactly one responsible person, always (procedure 001): never null, never blank.
         CheckConstraint("owner <> ''", name="ck_ticket_owner_not_blank"),
         Index("ix_ticket_owner_status", "owner", "status"),  # one person's open tickets
+        # the dashboard's open tickets (counts by owner, kind and SLA state; the oldest
+        # complaints) from the index alone
+        Index("ix_ticket_open_board", "status", "kind", "owner", "action_due_at", "created_at", "id"),
+        Index("ix_ticket_status_id", "status", "id"),  # page N of a status, by number
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)  # the ticket number
     kind: Mapped[str] = mapped_column(String(40), default="question")
-    status: Mapped[str] = mapped_column(String(20), default=Status.NEW, index=True)
+    status: Mapped[str] = mapped_column(String(20), default=Status.NEW)  # indexed with id (above)
     subject: Mapped[str] = mapped_column(Text, default="")
     customer: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(320), index=True)
