@@ -15,7 +15,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 COMPLAINT_KINDS = ("complaint", "dispute")
@@ -54,8 +54,18 @@ def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
+    return ordered[percentile_rank(len(ordered), q) - 1]
+
+
+def percentile_rank(n: int, q: float) -> int:
+    """The 1-based place of the q-th percentile among n ordered values (nearest rank); the
+    database's ordered scan (bot/desk/reports.py) picks the same place."""
+    return max(1, math.ceil(q / 100 * n))
+
+
+def hours(a: datetime | None, b: datetime | None) -> float | None:
+    """Wall-clock hours from a to b, to a tenth."""
+    return _hours(a, b)
 
 
 def _hours(a: datetime | None, b: datetime | None) -> float | None:
@@ -68,12 +78,18 @@ def _pct(part: int, whole: int) -> int | None:
     return round(100 * part / whole) if whole else None
 
 
+pct = _pct
+
+
 def sla_rows(facts: Iterable[Facts], key: Callable[[Facts], str], now: datetime,
              since: datetime, until: datetime) -> list[dict]:
     """Per group: first actions and resolutions due in [since, until) and passed by
     now, met and breached, with the median and 90th percentile time to first action."""
     groups: dict[str, dict] = defaultdict(lambda: {"fa_due": 0, "fa_met": 0, "res_due": 0, "res_met": 0,
                                                    "fa_hours": []})
+    # the same moments in UTC, as the facts are: comparing times of one zone is 25 times
+    # cheaper than across zones (a month's bounds come in the desk's zone)
+    now, since, until = now.astimezone(UTC), since.astimezone(UTC), until.astimezone(UTC)
     for f in facts:
         g = groups[key(f)]
         due = f.first_action_due
@@ -118,14 +134,16 @@ def sla_performance(facts: list[Facts], now: datetime, since: datetime, until: d
 
 
 def complaint_analysis(facts: list[Facts], month: str, trend_months: list[str],
-                       tz: ZoneInfo) -> dict:
+                       tz: ZoneInfo, per_month: dict[str, int] | None = None) -> dict:
     """The complaints received in ``month`` (YYYY-MM, the desk's time zone), and the
-    number received in each of ``trend_months`` (for the trend)."""
+    number received in each of ``trend_months`` (for the trend): counted from ``facts``,
+    or given as ``per_month`` (the database counted them)."""
     complaints = [f for f in facts if f.kind in COMPLAINT_KINDS and month_of(f.created, tz) == month]
     resolved = [f for f in complaints if f.resolved_at is not None]
     hours = [h for f in resolved if (h := _hours(f.created, f.resolved_at)) is not None]
     first = [h for f in complaints if (h := _hours(f.created, f.first_action_at)) is not None]
-    per_month = Counter(month_of(f.created, tz) for f in facts if f.kind in COMPLAINT_KINDS)
+    if per_month is None:
+        per_month = Counter(month_of(f.created, tz) for f in facts if f.kind in COMPLAINT_KINDS)
     cancellations = [f for f in facts if f.cancellation and month_of(f.created, tz) == month]
     return {
         "month": month,
