@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.webhooks import events_of
 from bot.desk import webhooks
+from bot.store.bulk import insert_rows
 from bot.store.models import Event, Ticket, fit_row
 
 
@@ -36,12 +37,12 @@ def insert_many(s: Session, rows: list[dict[str, Any]]) -> None:
     same transaction, as `record` gives."""
     if not rows:
         return
-    rows = [fit_row(Event, r) for r in rows]
     hooked = [i for i, r in enumerate(rows) if events_of(r["action"], r["detail"])]
     subs = webhooks.subscriptions(s) if hooked else []
     if not subs:
-        s.execute(insert(Event), rows)
+        insert_rows(s, Event, rows)
         return
+    rows = [fit_row(Event, r) for r in rows]
     ids = s.scalars(insert(Event).returning(Event.id, sort_by_parameter_order=True), rows).all()
     # the inserted events as (unsaved) objects for the webhooks' payloads; their tickets
     # are this session's

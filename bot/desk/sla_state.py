@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -29,7 +29,8 @@ from bot.core.time.humanize import when
 from bot.desk import events, notify
 from bot.desk.context import Desk
 from bot.desk.events import insert_many, record
-from bot.store.models import DigestItem, Message, Outbox, SlaNotice, Ticket, fit_row
+from bot.store.bulk import insert_rows
+from bot.store.models import DigestItem, Message, Outbox, SlaNotice, Ticket
 
 log = logging.getLogger("bot.clocks")
 
@@ -254,10 +255,8 @@ def _write(s: Session, rows: notify.Rows) -> None:
     """The batch's notices (outbox rows, digest items) and history events, each table
     with one multi-row INSERT rather than an object a row flushed by the ORM, in the
     order they were made (the outbox delivers in id order)."""
-    if rows.outbox:
-        s.execute(insert(Outbox), [fit_row(Outbox, r) for r in rows.outbox])
-    if rows.digest:
-        s.execute(insert(DigestItem), [fit_row(DigestItem, r) for r in rows.digest])
+    insert_rows(s, Outbox, rows.outbox)
+    insert_rows(s, DigestItem, rows.digest)
     insert_many(s, rows.events)  # and their webhooks
 
 
