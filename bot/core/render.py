@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound
 
 # Which mail templates go to customers: those exist in every language a customer may
 # write in; every other template goes to staff and exists in exactly the staff
@@ -59,15 +59,38 @@ class Renderer:
     def render_mail(self, name: str, language: str | None, context: dict) -> RenderedMail:
         """Render templates/mail/NAME.LANG.{subject,txt,html}; falls back as ``languages``
         says. The subject template is one line; HTML is optional."""
+        return self.mail_templates(name, language).render(context)
+
+    def mail_templates(self, name: str, language: str | None) -> MailTemplates:
+        """The compiled parts of mail template NAME in the first of ``languages`` it
+        exists in. A caller rendering many mails from one template (the SLA sweep) keeps
+        this and renders each context with it: the files are looked up once, not per
+        mail (Jinja checks each file's age on every lookup, and a missing HTML part is
+        searched for every time)."""
         for lang in self.languages(name, language):
             try:
                 text_t = self._text.get_template(f"mail/{name}.{lang}.txt")
             except TemplateNotFound:
                 continue
-            subject = self._text.get_template(f"mail/{name}.{lang}.subject").render(context)
+            subject_t = self._text.get_template(f"mail/{name}.{lang}.subject")
             try:
-                html = self._html.get_template(f"mail/{name}.{lang}.html").render(context)
+                html_t: Template | None = self._html.get_template(f"mail/{name}.{lang}.html")
             except TemplateNotFound:
-                html = None
-            return RenderedMail(" ".join(subject.split()), text_t.render(context), html, lang)
+                html_t = None
+            return MailTemplates(subject_t, text_t, html_t, lang)
         raise TemplateNotFound(f"mail/{name}.*.txt (languages tried: {self.languages(name, language)})")
+
+
+@dataclass(frozen=True)
+class MailTemplates:
+    """One mail template's compiled parts in one language (``Renderer.mail_templates``)."""
+
+    subject: Template
+    text: Template
+    html: Template | None
+    language: str
+
+    def render(self, context: dict) -> RenderedMail:
+        subject = self.subject.render(context)
+        html = self.html.render(context) if self.html is not None else None
+        return RenderedMail(" ".join(subject.split()), self.text.render(context), html, self.language)

@@ -9,6 +9,7 @@ retries by the outbox) and an event on the ticket saying who was told what, and 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.config import Settings
 from bot.core import slack_text
 from bot.core.domain import Channel, Direction, InboundMessage, OutboxStatus
 from bot.core.mail.compose import build_mail, new_message_id
+from bot.core.render import MailTemplates, RenderedMail
 from bot.core.rules.schema import Person, RuleSet
 from bot.core.time.humanize import when
 from bot.desk import slack_posts
@@ -57,6 +59,47 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
     """Queue one notice to one person. `attachments` (mail only): (file name, content
     type, bytes); `inline` (mail only): (content id, type, bytes) of images its HTML
     shows; Slack gets the text alone. `by_mail`: mail even to a Slack user."""
+    rows = Rows()
+    tell_rows(rows, desk, person, now, purpose=purpose, template=template, context=context,
+              ticket=ticket, language=language, attachments=attachments, inline=inline, by=by,
+              by_mail=by_mail)
+    return rows.add_to(s)[0]
+
+
+@dataclass
+class Rows:
+    """Notices as rows not yet written: `add_to` adds them to a session (one notice);
+    the SLA sweep gathers a batch's and writes each table with one multi-row INSERT
+    (bot/desk/sla_state.py). `templates`: the compiled mail templates by (name,
+    language), looked up once for all the notices gathered here."""
+
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    digest: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # "notified" (no webhooks)
+    templates: dict[tuple[str, str], MailTemplates] = field(default_factory=dict)
+
+    def render(self, desk: Desk, template: str, language: str, context: dict[str, Any]) -> RenderedMail:
+        key = (template, language)
+        compiled = self.templates.get(key)
+        if compiled is None:
+            compiled = self.templates[key] = desk.renderer.mail_templates(template, language)
+        return compiled.render(context)
+
+    def add_to(self, s: Session) -> list[Outbox]:
+        """The rows as objects of the session, in order; returns the outbox rows."""
+        out = [Outbox(**r) for r in self.outbox]
+        for obj in (*out, *(DigestItem(**r) for r in self.digest),
+                    *(Event(**r) for r in self.events)):
+            s.add(obj)
+        return out
+
+
+def tell_rows(rows: Rows, desk: Desk, person: Person, now: datetime, *, purpose: str,
+              template: str, context: dict[str, Any], ticket: Ticket | None = None,
+              language: str | None = None, attachments: tuple[tuple[str, str, bytes], ...] = (),
+              inline: tuple[tuple[str, str, bytes], ...] = (),
+              by: str = "system", by_mail: bool = False) -> Channel:
+    """`tell`, its rows added to `rows`; returns the channel it goes by."""
     settings = desk.settings
     rs = desk.ruleset
     lang = language or rs.language_of(person)  # the recipient's language (rules.yaml)
@@ -66,9 +109,10 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
     # `slack`: the template may format for Slack; `attached`: files really go with it
     # (mail only: a DM never claims a file it does not carry, unless the caller, who
     # uploads the file into the DM, says `attached` in the context)
-    rendered = desk.renderer.render_mail(template, lang, {
+    rendered = rows.render(desk, template, lang, {
         "person": person, "slack": channel == Channel.SLACK,
         "attached": bool(attachments) and channel == Channel.MAIL, **context})
+    ticket_id = ticket.id if ticket else None
     if channel == Channel.SLACK:
         # the notice carries the customer's words: Slack shows them, never acts on them
         text = f"*{slack_text.escape(rendered.subject)}*\n{slack_text.escape(rendered.text)}".strip()
@@ -76,24 +120,22 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
         for i, part in enumerate(parts):
             if len(parts) > 1:
                 part = f"({i + 1}/{len(parts)}) {part}" if i else f"{part}\n({i + 1}/{len(parts)})"
-            one = Outbox(ticket_id=ticket.id if ticket else None, channel=Channel.SLACK,
-                         purpose=purpose, automatic=False, to_addr=person.slack,
-                         subject=rendered.subject, template=template, language=rendered.language,
-                         body_text=rendered.text if i == 0 else part,
-                         payload=json.dumps({"method": "chat.postMessage",
-                                             "args": {"channel": person.slack, "text": part}}).encode(),
-                         # if Slack does not know the person (deactivated, wrong id): mail,
-                         # the whole text once (the first part's row carries it)
-                         headers={"language": rendered.language,
-                                  **({"fallback_email": person.email} if i == 0 else {}),
-                                  **({"part": [i + 1, len(parts)]} if len(parts) > 1 else {})},
-                         body_html=rendered.html if i == 0 else None,
-                         status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now)
-            if i == 0:
-                row = one
-            s.add(one)  # in order: inserted, and so delivered, part by part
+            # in order: inserted, and so delivered, part by part
+            rows.outbox.append(_outbox_row(
+                ticket_id=ticket_id, channel=Channel.SLACK, purpose=purpose, to_addr=person.slack,
+                subject=rendered.subject, message_id=None, template=template,
+                language=rendered.language, body_text=rendered.text if i == 0 else part,
+                body_html=rendered.html if i == 0 else None,
+                payload=json.dumps({"method": "chat.postMessage",
+                                    "args": {"channel": person.slack, "text": part}}).encode(),
+                # if Slack does not know the person (deactivated, wrong id): mail,
+                # the whole text once (the first part's row carries it)
+                headers={"language": rendered.language,
+                         **({"fallback_email": person.email} if i == 0 else {}),
+                         **({"part": [i + 1, len(parts)]} if len(parts) > 1 else {})},
+                now=now))
     else:
-        mid = new_message_id(settings.mail_domain, ticket.id if ticket else None)
+        mid = new_message_id(settings.mail_domain, ticket_id)
         headers = {"automatic": True, "language": rendered.language,
                    "thread_topic": rendered.subject}
         payload = None
@@ -103,17 +145,29 @@ def tell(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: str,
                                  from_name=settings.address_name, to_addr=person.email,
                                  message_id=mid, headers=headers, now=now,
                                  attachments=attachments, inline=inline)
-        row = Outbox(ticket_id=ticket.id if ticket else None, channel=Channel.MAIL, purpose=purpose,
-                     automatic=False, to_addr=person.email, subject=rendered.subject,
-                     message_id=mid,
-                     template=template, language=rendered.language, body_text=rendered.text,
-                     body_html=rendered.html, payload=payload, headers=headers,
-                     status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now)
-    s.add(row)
+        rows.outbox.append(_outbox_row(
+            ticket_id=ticket_id, channel=Channel.MAIL, purpose=purpose, to_addr=person.email,
+            subject=rendered.subject, message_id=mid, template=template,
+            language=rendered.language, body_text=rendered.text, body_html=rendered.html,
+            payload=payload, headers=headers, now=now))
     if ticket is not None:
-        s.add(Event(ticket_id=ticket.id, at=now, actor=by, action="notified",
-                    detail={"to": person.key, "channel": channel, "purpose": purpose}))
-    return row
+        rows.events.append({"ticket_id": ticket.id, "at": now, "actor": by, "action": "notified",
+                            "detail": {"to": person.key, "channel": channel, "purpose": purpose},
+                            "reason": None})
+    return channel
+
+
+def _outbox_row(*, ticket_id: int | None, channel: Channel, purpose: str, to_addr: str | None,
+                subject: str, message_id: str | None, template: str, language: str,
+                body_text: str, body_html: str | None, payload: bytes | None,
+                headers: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """One queued notice: every row has the same keys (one multi-row INSERT takes them)."""
+    return {"ticket_id": ticket_id, "channel": channel, "purpose": purpose, "automatic": False,
+            "to_addr": to_addr, "subject": subject, "message_id": message_id,
+            "template": template, "language": language, "body_text": body_text,
+            "body_html": body_html, "payload": payload, "headers": headers,
+            "status": OutboxStatus.QUEUED, "attempts": 0, "next_attempt_at": now,
+            "created_at": now}
 
 
 # Notices a person with `notify: digest` gets once a day in their digest (bot/desk/digest.py)
@@ -128,21 +182,34 @@ def notice(s: Session, desk: Desk, person: Person, now: datetime, *, purpose: st
     """`tell`, or, for a person who reads a daily digest, keep the notice for it
     (None: held; it goes with the digest at the person's `digest_at`, its files named
     there and in the ticket's page, not attached)."""
+    rows = Rows()
+    notice_rows(rows, desk, person, now, purpose=purpose, template=template, context=context,
+                ticket=ticket, by=by, attachments=attachments)
+    out = rows.add_to(s)
+    return out[0] if out else None
+
+
+def notice_rows(rows: Rows, desk: Desk, person: Person, now: datetime, *, purpose: str,
+                template: str, context: dict[str, Any], ticket: Ticket | None = None,
+                by: str = "system", attachments: tuple[tuple[str, str, bytes], ...] = ()) -> None:
+    """`notice`, its rows added to `rows`."""
     if person.notify != "digest" or purpose not in DIGESTED or (ticket is not None and ticket.urgent):
-        return tell(s, desk, person, now, purpose=purpose, template=template, context=context,
-                    ticket=ticket, by=by, attachments=attachments)
+        tell_rows(rows, desk, person, now, purpose=purpose, template=template, context=context,
+                  ticket=ticket, by=by, attachments=attachments)
+        return
     if ticket is not None:
         context = {"dossier": desk.dossier_url(ticket.id), **context}
-    rendered = desk.renderer.render_mail(template, desk.ruleset.language_of(person), {
+    rendered = rows.render(desk, template, desk.ruleset.language_of(person), {
         "person": person, "slack": False, "attached": False, **context})
-    s.add(DigestItem(person=person.key, ticket_id=ticket.id if ticket else None, purpose=purpose,
-                     subject=rendered.subject, body_text=rendered.text, language=rendered.language,
-                     created_at=now))
+    rows.digest.append({"person": person.key, "ticket_id": ticket.id if ticket else None,
+                        "purpose": purpose, "subject": rendered.subject,
+                        "body_text": rendered.text, "language": rendered.language,
+                        "created_at": now, "sent_at": None, "outbox_id": None})
     if ticket is not None:
-        s.add(Event(ticket_id=ticket.id, at=now, actor=by, action="notified",
-                    detail={"to": person.key, "channel": "digest", "purpose": purpose,
-                            "digest_at": person.digest_at}))
-    return None
+        rows.events.append({"ticket_id": ticket.id, "at": now, "actor": by, "action": "notified",
+                            "detail": {"to": person.key, "channel": "digest", "purpose": purpose,
+                                       "digest_at": person.digest_at},
+                            "reason": None})
 
 
 def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,

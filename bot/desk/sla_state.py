@@ -17,18 +17,20 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.core.domain import Status
 from bot.core.rules.schema import Person, RuleSet
 from bot.core.time import sla_policy as sla
 from bot.core.time.humanize import when
-from bot.desk import notify
+from bot.desk import events, notify
 from bot.desk.context import Desk
-from bot.desk.events import record
-from bot.store.models import Message, SlaNotice, Ticket
+from bot.desk.events import insert_many, record
+from bot.store.bulk import insert_rows
+from bot.store.models import DigestItem, Message, Outbox, SlaNotice, Ticket
 
 log = logging.getLogger("bot.clocks")
 
@@ -203,11 +205,12 @@ def _sweep_batch(s: Session, desk: Desk, tickets: Sequence[Ticket], now: datetim
     fired = fired_keys(s, [t.id for t in tickets])
     wanted: list[dict] = []
     plan: list[tuple[Ticket, sla.Policy, sla.Timer, list[Person] | None]] = []
+    next_at: dict[int, datetime | None] = {}  # the tickets' new sla_next_at
     for t in tickets:
         counts["tickets"] += 1
         policy = policy_of(rs, t)
         if policy is None:
-            t.sla_next_at = None
+            next_at[t.id] = None
             continue
         send, skip, later = sla.to_fire(sla.timers(policy, clock_state(t)),
                                         fired.get(t.id, set()), now)
@@ -219,18 +222,42 @@ def _sweep_batch(s: Session, desk: Desk, tickets: Sequence[Ticket], now: datetim
                            "outcome": "sent" if to_send else "skipped",
                            "recipients": [p.key for p in people]})
             plan.append((t, policy, timer, people if to_send else None))
-        t.sla_next_at = sla.next_fire(later)
+        next_at[t.id] = sla.next_fire(later)
+    _set_next(s, tickets, next_at)
     claimed = claim(s, wanted)  # the keys another clock did not get first
     sending = [(t, p, timer, people) for t, p, timer, people in plan
                if (t.id, timer.target, timer.cycle, timer.stage) in claimed]
     histories = _histories(s, {t.id for t, _, _, people in sending if people is not None},
                            ZoneInfo(rs.timezone))
+    rows = notify.Rows()  # the batch's notices and events, written below in one go each
     for t, policy, timer, people in sending:
         if people is None:
             counts["skipped"] += 1
             continue
-        _send(s, desk, t, policy, timer, people, now, histories.get(t.id, []))
+        _send(rows, desk, t, policy, timer, people, now, histories.get(t.id, []))
         counts["reminders" if timer.stage == "remind" else "escalations"] += 1
+    _write(s, rows)
+
+
+def _set_next(s: Session, tickets: Sequence[Ticket], next_at: dict[int, datetime | None]) -> None:
+    """The batch's new `sla_next_at`s with one UPDATE statement (sent for many rows),
+    rather than a thousand changed objects for the ORM to flush; the objects are told
+    the new values as the database's."""
+    changed = [{"id": t.id, "sla_next_at": next_at[t.id]} for t in tickets
+               if next_at[t.id] != t.sla_next_at]
+    for t in tickets:
+        set_committed_value(t, "sla_next_at", next_at[t.id])
+    if changed:
+        s.execute(update(Ticket), changed)
+
+
+def _write(s: Session, rows: notify.Rows) -> None:
+    """The batch's notices (outbox rows, digest items) and history events, each table
+    with one multi-row INSERT rather than an object a row flushed by the ORM, in the
+    order they were made (the outbox delivers in id order)."""
+    insert_rows(s, Outbox, rows.outbox)
+    insert_rows(s, DigestItem, rows.digest)
+    insert_many(s, rows.events)  # and their webhooks
 
 
 def claim(s: Session, rows: list[dict], chunk: int = 300) -> set[tuple[int, str, int, str]]:
@@ -249,7 +276,7 @@ def _recipients(rs: RuleSet, policy: sla.Policy, t: Ticket, timer: sla.Timer):
     return notify.resolve_people(rs, t, policy.targets[timer.target].escalate_to)
 
 
-def _send(s: Session, desk: Desk, t: Ticket, policy: sla.Policy, timer: sla.Timer,
+def _send(rows: notify.Rows, desk: Desk, t: Ticket, policy: sla.Policy, timer: sla.Timer,
           people: list[Person], now: datetime, history: list[dict[str, Any]]) -> None:
     rs = desk.ruleset
     tz = desk.tz
@@ -272,12 +299,12 @@ def _send(s: Session, desk: Desk, t: Ticket, policy: sla.Policy, timer: sla.Time
     for person in people:
         role = "owner" if person.key == t.owner else "escalation"
         lang = rs.language_of(person)  # dates in the recipient's language
-        notify.notice(s, desk, person, now, purpose=f"sla-{timer.stage}", template=template,
-                      context={**base, "role": role, "due": when(timer.due, tz, lang),
-                               "created": when(t.created_at, tz, lang)}, ticket=t)
-    record(s, t, now, "system", f"sla-{timer.stage}",
-           {"target": timer.target, "cycle": timer.cycle, "due": timer.due.isoformat(),
-            "to": [p.key for p in people]})
+        notify.notice_rows(rows, desk, person, now, purpose=f"sla-{timer.stage}", template=template,
+                           context={**base, "role": role, "due": when(timer.due, tz, lang),
+                                    "created": when(t.created_at, tz, lang)}, ticket=t)
+    rows.events.append(events.row(t, now, "system", f"sla-{timer.stage}",
+                                  {"target": timer.target, "cycle": timer.cycle,
+                                   "due": timer.due.isoformat(), "to": [p.key for p in people]}))
     log.info("ticket %s: %s %s (due %s) -> %s", t.id, timer.target, timer.stage,
              timer.due.isoformat(), ", ".join(p.key for p in people) or "nobody")
 

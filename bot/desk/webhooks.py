@@ -64,12 +64,22 @@ def _after_flush(s: Session, _flush_context) -> None:
     if not ready:
         return
     s.info[PENDING] = [e for e in pending if e.id is None]
-    subs = list(s.scalars(select(WebhookSubscription)
-                                     .where(WebhookSubscription.disabled_at.is_(None))
-                                     .order_by(WebhookSubscription.id)))
-    if not subs:
-        return
-    for event in ready:
+    subs = subscriptions(s)
+    if subs:
+        queue(s, ready, subs)
+
+
+def subscriptions(s: Session) -> list[WebhookSubscription]:
+    """The subscriptions that are delivered to, in order."""
+    return list(s.scalars(select(WebhookSubscription)
+                          .where(WebhookSubscription.disabled_at.is_(None))
+                          .order_by(WebhookSubscription.id)))
+
+
+def queue(s: Session, events: list[Event], subs: list[WebhookSubscription]) -> None:
+    """The outbox rows of history events that have their ids (written by a flush, or by
+    one multi-row INSERT: bot/desk/events.py `insert_many`), added to the session."""
+    for event in events:
         detail = event.detail or {}
         # a reply waits in its undo window: so does its webhook (cancel_reply drops it)
         due = datetime.fromisoformat(detail["send_at"]) if detail.get("send_at") else event.at

@@ -670,12 +670,27 @@ def _fit_strings(session, flush_context, instances) -> None:
             value = obj.__dict__.get(key)
             if not isinstance(value, str):
                 continue
-            fitted = value
-            if "\x00" in fitted:
-                fitted = fitted.replace("\x00", "")
-            if not fitted.isascii():
-                fitted = fitted.encode("utf-8", "replace").decode("utf-8")
-            if length is not None and len(fitted) > length:
-                fitted = fitted[:length]
+            fitted = _fit(value, length)
             if fitted is not value and fitted != value:
                 setattr(obj, key, fitted)
+
+
+def fit_row(cls: type, row: dict[str, Any]) -> dict[str, Any]:
+    """What `_fit_strings` does at a flush, for a row written by a bulk INSERT (which
+    does not flush): the row with its text values fitted to their columns."""
+    for key, length in _string_columns(cls):
+        value = row.get(key)
+        if isinstance(value, str):
+            row[key] = _fit(value, length)
+    return row
+
+
+def _fit(value: str, length: int | None) -> str:
+    fitted = value
+    if "\x00" in fitted:
+        fitted = fitted.replace("\x00", "")
+    if not fitted.isascii():
+        fitted = fitted.encode("utf-8", "replace").decode("utf-8")
+    if length is not None and len(fitted) > length:
+        fitted = fitted[:length]
+    return fitted

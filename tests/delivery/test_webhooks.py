@@ -375,6 +375,9 @@ def test_every_event_kind_from_where_the_desk_records_it(hooked):
            if r.purpose == "sla.met"]
     assert met == ["first_action", "next_action", "resolution"]
     assert bodies["cancellation.outcome"]["data"]["outcome"] == "lost"
+    for kind in ("sla.reminder_due", "sla.breached"):  # the sweep writes its events in bulk
+        assert bodies[kind]["ticket"]["number"] == jan and bodies[kind]["data"]["to"], bodies[kind]
+        assert bodies[kind]["data"]["target"] in ("first_action", "next_action", "resolution")
     assert bodies["task.done"]["data"]["task"] == task["data"]["task"]["id"]
     assert "2026-114" in json.dumps(bodies["invoice.held"]) and "2026-114" in json.dumps(bodies["invoice.released"])
     assert all("slack_ref" not in json.dumps(b) for b in bodies.values())

@@ -1,0 +1,42 @@
+"""Many rows into one table at once, for the few places that write thousands in one
+transaction (the SLA sweep's notices and events): ORM objects flushed one by one cost
+about a millisecond each. The rows are dicts with the same keys, fitted to their
+columns (`models.fit_row`) here; ids are assigned in the rows' order.
+
+SQLite: one INSERT sent for all rows (executemany). PostgreSQL: COPY, several times
+quicker than a pipelined INSERT a row; each value goes through its column's type
+(aware datetimes to UTC, JSON with the engine's serializer) as an INSERT would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from bot.store.models import fit_row
+
+
+def insert_rows(s: Session, cls: type, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    rows = [fit_row(cls, r) for r in rows]
+    bind = s.connection()
+    dialect = bind.dialect
+    if dialect.name != "postgresql":
+        s.execute(insert(cls), rows)
+        return
+    table = cls.__table__  # type: ignore[attr-defined]
+    names = list(rows[0])
+    columns = [table.c[n] for n in names]
+    processors = [c.type._cached_bind_processor(dialect) for c in columns]
+    quote = dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
+    cursor = bind.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([p(row[n]) if p is not None else row[n]
+                                for n, p in zip(names, processors, strict=True)])
+    finally:
+        cursor.close()
