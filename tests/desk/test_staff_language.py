@@ -198,8 +198,8 @@ def test_the_sweep_holds_a_reminder_for_the_digest_and_sends_the_breach_at_once(
     """The SLA sweep writes its notices in bulk (bot/desk/sla_state.py): a digest
     reader's reminder is a digest item (in that day's digest), the breach goes at once,
     each with its events."""
-    desk = make_desk(rules_text=rules_with(sanne='language: en; notify: digest; digest_at: "08:30"'))
-    n = complaint(desk)  # Monday 10:00; first action due Tuesday 10:00, reminder at 75 %
+    desk = make_desk(rules_text=rules_with(marta='language: en; notify: digest; digest_at: "08:30"'))
+    n = complaint(desk)  # the advisor's (S 4.1); Monday 10:00; first action due Tuesday 10:00, reminder at 75 %
     early = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # Tuesday 08:00: before the office opens
     assert sweep_at(desk, early)["reminders"] == 0
     done = sweep_at(desk, early + timedelta(minutes=30))  # 08:30: the reminder, then the digest
@@ -212,12 +212,12 @@ def test_the_sweep_holds_a_reminder_for_the_digest_and_sends_the_breach_at_once(
             Event.action == "notified", Event.ticket_id == n).order_by(Event.id))]
         reminded = [e.detail["to"] for e in s.scalars(select(Event).where(
             Event.action == "sla-remind", Event.ticket_id == n))]
-    assert items == [("sanne", "sla-remind", n, "en", True)] and reminded == [["sanne"]]
-    assert {"to": "sanne", "channel": "digest", "purpose": "sla-remind", "digest_at": "08:30"} in notified
+    assert items == [("marta", "sla-remind", n, "en", True)] and reminded == [["marta"]]
+    assert {"to": "marta", "channel": "digest", "purpose": "sla-remind", "digest_at": "08:30"} in notified
     [digest] = outbox(desk, purpose="digest")
-    assert digest.to_addr == "sanne@desk.example" and f"[TB-{n}]" in digest.body_text
+    assert digest.to_addr == "marta@desk.example" and f"[TB-{n}]" in digest.body_text
     breach = sweep_at(desk, datetime(2026, 11, 24, 9, 5, tzinfo=UTC))  # 10:05: overdue
     assert breach["escalations"] == 1
     sent = outbox(desk, purpose="sla-breach")
-    assert sorted(o.to_addr for o in sent) == ["henk@desk.example", "sanne@desk.example"]
+    assert sorted(o.to_addr for o in sent) == ["marta@desk.example", "rob@desk.example"]
     assert all(o.ticket_id == n and o.status == "queued" and f"[TB-{n}]" in o.subject for o in sent)
