@@ -3,6 +3,7 @@ and desks with the shipped rules.yaml and one small customer directory."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -163,3 +164,18 @@ def sweep_at(desk: Desk, when: datetime) -> dict[str, int]:
     if when > desk.clock.now:  # type: ignore[attr-defined]
         desk.clock.now = when  # type: ignore[attr-defined]
     return jobs.sweep(desk, when)
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected theirs
+def pytest_collection_modifyitems(config, items):
+    """TICKETBOT_TEST_SHARD=k/n keeps every n-th test from the k-th on: `make test-shifted`
+    runs the suite as two plain pytest processes side by side (scripts/in-shards.sh), as
+    pytest-xdist's workers do not start reliably under libfaketime."""
+    shard = os.environ.get("TICKETBOT_TEST_SHARD")
+    if not shard:
+        return
+    k, n = (int(part) for part in shard.split("/"))
+    if not 1 <= k <= n:
+        raise pytest.UsageError(f"TICKETBOT_TEST_SHARD={shard}: want k/n with 1 <= k <= n")
+    config.hook.pytest_deselected(items=[item for i, item in enumerate(items) if i % n != k - 1])
+    items[:] = [item for i, item in enumerate(items) if i % n == k - 1]
