@@ -2,7 +2,9 @@
 
     make bench                      # everything, 10,000 mails
     python -m bench --mails 2000    # smaller corpus
-    python -m bench --only e2e      # e2e | imap | smtp | latency | big | sweep | parse | routing | web | webhooks
+    python -m bench --only e2e      # e2e | peer | imap | smtp | latency | big | sweep | parse | routing | web |
+                                    # webhooks
+    python -m bench --only peer --peer-mails 1000   # ours and django-helpdesk, same corpus
     python -m bench --only e2e --e2e-workers 1 2 4   # scale-out on PostgreSQL
     python -m bench --only routing --misroutes   # the routing score and every misroute
     python -m bench --only sweep --tickets 100000   # the SLA sweep on a smaller table
@@ -11,7 +13,9 @@
 `e2e` (bench/e2e.py) runs what a user runs: the `ticketbot worker` process, timed from
 its start until every ticket is committed and every mail delivered. The other IMAP and
 SMTP figures are the *inner loop*: the intake's code in process, fallback rules, no
-outbox sender, parsers started before the clock.
+outbox sender, parsers started before the clock. `peer` (bench/peer.py) runs
+django-helpdesk's `get_email` (installed by pip into var/bench/peer-venv) and the worker
+back to back on the same corpus and prints the ratio.
 
 Each measured part runs the bot's code in a child process of its own, so the peak
 memory figures are the bot's, not the harness's (which holds the corpus).
@@ -272,6 +276,9 @@ def bench_big(tmp: Path) -> list[tuple[str, float]]:
     return out
 
 
+SECTIONS = ["e2e", "peer", "imap", "smtp", "latency", "big", "sweep", "parse", "routing", "web", "webhooks"]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench")
     ap.add_argument("--mails", type=int, default=10_000)
@@ -280,9 +287,9 @@ def main(argv=None) -> int:
     ap.add_argument("--e2e-mails", type=int, default=2_000)
     ap.add_argument("--e2e-workers", type=int, nargs="+", default=[1],
                     help="e2e: worker processes on PostgreSQL (e.g. 1 2 4)")
-    ap.add_argument("--only", choices=["e2e", "imap", "smtp", "latency", "big", "sweep", "parse", "routing", "web",
-                                       "webhooks"],
-                    action="append")
+    ap.add_argument("--peer-mails", type=int, default=500,
+                    help="peer: mails for ours and django-helpdesk's get_email")
+    ap.add_argument("--only", choices=SECTIONS, action="append")
     ap.add_argument("--misroutes", action="store_true",
                     help="routing: list every misroute with its explain trace")
     ap.add_argument("--tickets", type=int, default=1_000_000, help="sweep: tickets in the database")
@@ -293,7 +300,7 @@ def main(argv=None) -> int:
     ap.add_argument("--web-requests", type=int, default=30, help="web: timed requests per page")
     ap.add_argument("--web-db", choices=["sqlite", "postgres"], action="append", help="web: only this database")
     args = ap.parse_args(argv)
-    only = set(args.only or ["e2e", "imap", "smtp", "latency", "big", "sweep", "parse", "routing", "web", "webhooks"])
+    only = set(args.only or SECTIONS)
     rows: list[tuple[str, str, str]] = []
     tmp = Path(tempfile.mkdtemp(prefix="tb-bench-"))
     if "e2e" in only:
@@ -301,6 +308,10 @@ def main(argv=None) -> int:
 
         rows.extend(e2e.rows_for(e2e.bench(corpus(args.e2e_mails), tmp,
                                            workers=tuple(args.e2e_workers))))
+    if "peer" in only:
+        from bench import peer
+
+        rows.extend(peer.bench(corpus(args.peer_mails), tmp))
     mails = corpus(args.mails) if only & {"imap", "smtp", "parse"} else []
     size = sum(map(len, mails)) / 1e6
     if mails:
@@ -370,6 +381,12 @@ def main(argv=None) -> int:
     print(f"{'-' * w0}  {'-' * w1}  ------")
     for name, value, target in rows:
         print(f"{name.ljust(w0)}  {value.rjust(w1)}  {target}")
+    if "peer" in only:
+        from bench.peer import PER_MAIL
+
+        print()
+        for line in PER_MAIL:
+            print("per mail, " + line)
     return 0
 
 
