@@ -239,10 +239,11 @@ def language_of(language: str | None) -> str:
 
 def say(code: str | None, params: dict, message: str, channel: str, language: str | None) -> str:
     """A refusal as `channel` says it in `language` (a staff language; others read English);
-    the command line ("cli"), and a refusal without words here, get `message` itself."""
+    the command line ("cli"), and a refusal without words here, get `message` itself, as
+    does the REST API (English, for integrations) unless the code has API words."""
     variants = REFUSALS.get(code or "") if channel != "cli" else None
-    if not variants:
-        return message.rstrip(".")
+    if not variants or (channel == "api" and "api" not in variants):
+        return message.rstrip(".")  # the API keeps its English, but for its own words here
     lang = language_of(language)
     text = (variants.get(channel) or variants["*"])[lang]
     words = {k: STATUS[lang].get(str(v), str(v)) if k == "status" else v for k, v in params.items()}

@@ -144,7 +144,7 @@ def run(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except NotAllowed as exc:
-        raise ApiError(403, str(exc)) from None
+        raise ApiError(403, exc.words("api", "en")) from None
     except PreconditionFailed as exc:
         raise ApiError(412, str(exc)) from None
     except NoSuchTicket as exc:
@@ -152,7 +152,7 @@ def run(fn: Callable[[], Any]) -> Any:
     except Invalid as exc:
         raise ApiError(400, str(exc), exc.field) from None
     except Refused as exc:  # the desk will not do it now: already resolved, unknown person...
-        raise ApiError(409, str(exc), code="refused") from None
+        raise ApiError(409, exc.words("api", "en"), code="refused") from None
 
 
 # ------------------------------------------------------------------ input
