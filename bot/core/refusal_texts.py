@@ -161,6 +161,12 @@ REFUSALS: dict[str, dict[str, dict[str, str]]] = {
                         "heropen het eerst: `/ticket reopen {ticket}`",
                   "pl": "zgłoszenie {ticket} jest {status}: wstrzymanie trwa, dopóki zgłoszenie "
                         "jest otwarte; najpierw otwórz je ponownie: `/ticket reopen {ticket}`"},
+        "web": {"en": "ticket {ticket} is {status}: a hold lasts while the ticket is open; reopen it "
+                      "first (Reopen, on this page)",
+                "nl": "ticket {ticket} is {status}: een hold duurt zolang het ticket open is; heropen "
+                      "het eerst (Heropen, op deze pagina)",
+                "pl": "zgłoszenie {ticket} jest {status}: wstrzymanie trwa, dopóki zgłoszenie jest "
+                      "otwarte; najpierw otwórz je ponownie (Otwórz ponownie, na tej stronie)"},
         "mail": {"en": "ticket {ticket} is {status}: a hold lasts while the ticket is open, and a "
                        "closed ticket is not reopened by mail; ask its owner",
                  "nl": "ticket {ticket} is {status}: een hold duurt zolang het ticket open is, en "

@@ -35,7 +35,7 @@ from bot.core import slack_text
 from bot.core.slack_words import help_text, say
 from bot.core.worktime import looks_like_duration
 from bot.desk import actions, intake, queries, slack_posts
-from bot.desk.actor import Actor, Verb, Via, refused, refusal, slack_actor
+from bot.desk.actor import Actor, Verb, Via, refusal, refused, slack_actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.views import valid_number
