@@ -208,6 +208,15 @@ REFUSALS: dict[str, dict[str, dict[str, str]]] = {
         "api": {"en": "a lost customer needs a reason: \"reason\" in the request's JSON",
                 "nl": "een verloren klant heeft een reden nodig: \"reason\" in de JSON van het verzoek",
                 "pl": "utracony klient wymaga powodu: \"reason\" w JSON żądania"}},
+    "unknown-action": {"*": {
+        "en": "unknown action '{how}'; one of {kinds}", "nl": "onbekende actie ‘{how}’; een van {kinds}",
+        "pl": "nieznane działanie „{how}”; jedno z: {kinds}"}},
+    "no-field": {"*": {
+        "en": "kind '{kind}' has no field '{name}'; its fields: {fields}",
+        "nl": "soort ‘{kind}’ heeft geen veld ‘{name}’; de velden: {fields}",
+        "pl": "rodzaj „{kind}” nie ma pola „{name}”; jego pola: {fields}"}},
+    # -- the web's forms (bot/adapters/web/pages.py): {field} as the page names it
+    "field-empty": {"*": {"en": "{field} is empty", "nl": "{field} is leeg", "pl": "{field}: puste pole"}},
     # -- a colleague's mail command as written (bot/core/staff_commands.py, bot/desk/staff_mail.py)
     "mail-no-text": {"*": {
         "en": "the mail has no text of its own", "nl": "de mail heeft geen eigen tekst",

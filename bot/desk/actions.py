@@ -181,7 +181,8 @@ def log_action(desk: Desk, actor: Actor, number: int, how: str, note: str | None
     as the first action (and answers a waiting customer message)."""
     check(actor, Verb.ACTION)
     if how not in ACTION_KINDS:
-        raise Refused(f"unknown action {how!r}; one of {', '.join(ACTION_KINDS)}")
+        raise Refused(f"unknown action {how!r}; one of {', '.join(ACTION_KINDS)}", code="unknown-action",
+                      how=how, kinds=", ".join(ACTION_KINDS))
     now = desk.clock()
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
@@ -305,7 +306,8 @@ def set_field(desk: Desk, actor: Actor, number: int, name: str, value: str, *,
         allowed = kind.fields if kind else ()
         if name not in allowed:
             raise Refused(f"kind {ticket.kind!r} has no field {name!r}; its fields: "
-                          f"{', '.join(allowed) or 'none (add them in rules.yaml)'}")
+                          f"{', '.join(allowed) or 'none (add them in rules.yaml)'}", code="no-field",
+                          kind=ticket.kind, name=name, fields=", ".join(allowed) or "—")
         fields = dict(ticket.fields or {})
         old = fields.get(name)
         fields[name] = value

@@ -62,10 +62,12 @@ def test_a_lost_customer_without_a_reason_in_each_channel(desk, tmp_path):
     try:
         api = Api(None, server, desk)
         status, _, body = api.post(f"/api/v1/tickets/{n}/cancellation", {"outcome": "lost"})
+        no_token = api.get("/api/v1/tickets", token=None)
     finally:
         server.stop()
     assert status == 409
     assert body["error"]["message"] == "a lost customer needs a reason: \"reason\" in the request's JSON"
+    assert no_token[0] == 401 and not CLI_WORDS.search(no_token[2]["error"]["message"])
 
 
 def test_the_web_names_the_button_on_its_page(desk):
@@ -84,6 +86,9 @@ def test_the_web_names_the_button_on_its_page(desk):
                            follow_redirects=True).get_data(as_text=True)
         assert f"ticket {n} is opgelost; heropen het eerst (Heropen, op deze pagina)" in page
         assert ">Heropen<" in page  # the button it names is there
+        page = client.post(f"/tickets/{n}/hold", data={"csrf": token, "invoice": " "},
+                           follow_redirects=True).get_data(as_text=True)
+        assert "factuurnummer is leeg" in page  # the field as the page names it
         assert not CLI_WORDS.search(page)
 
 

@@ -117,8 +117,9 @@ def authenticate():
     scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
     actor = api_tokens.authenticate(desk(), token.strip()) if scheme.lower() == "bearer" else None
     if actor is None:
-        return error_response(401, "a valid API token is needed: Authorization: Bearer <token> "
-                                   "(ticketbot api-token create NAME --scope read|write)",
+        # (the caller cannot run the command line: the operator makes tokens, see /api/docs)
+        return error_response(401, "a valid API token is needed: Authorization: Bearer <token>; "
+                                   "ask the desk's operator for one",
                               headers={"WWW-Authenticate": 'Bearer realm="ticketbot"'})
     limit = limiter()
     if not limit.allow(actor.key):

@@ -47,9 +47,13 @@ def _form_text(name: str, required: bool = False) -> str:
     text = (request.form.get(name) or "").strip()
     if len(text) > MAX_TEXT:
         abort(413, f"{name}: at most {MAX_TEXT} characters")
-    if required and not text:
-        raise Refused(f"{name} is empty")
+    if required and not text:  # the field as the page names it, in the reader's language
+        raise Refused(f"{name} is empty", code="field-empty",
+                      field=translator(language())(FIELD_LABELS.get(name, name)))
     return text
+
+
+FIELD_LABELS = {"customer": "Customer's mail address", "invoice": "invoice number"}  # texts.py keys
 
 
 @bp.get("/")
