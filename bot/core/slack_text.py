@@ -150,13 +150,13 @@ def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
 CARD_WORDS = {
     "en": {"contract": "Contract", "other_open": "Other open tickets", "held": "Invoices on hold",
            "none": "none", "none_on_file": "none on file", "ends": "ends", "notice_by": "notice by",
-           "passed": "passed"},
+           "passed": "passed", "active": "active", "cancelled": "cancelled", "ended": "ended"},
     "nl": {"contract": "Contract", "other_open": "Andere open tickets", "held": "Facturen on hold",
            "none": "geen", "none_on_file": "niet bekend", "ends": "loopt af", "notice_by": "opzeggen uiterlijk",
-           "passed": "verstreken"},
+           "passed": "verstreken", "active": "actief", "cancelled": "opgezegd", "ended": "afgelopen"},
     "pl": {"contract": "Umowa", "other_open": "Inne otwarte zgłoszenia", "held": "Wstrzymane faktury",
            "none": "brak", "none_on_file": "brak w systemie", "ends": "kończy się", "notice_by": "wypowiedzenie do",
-           "passed": "minęło"},
+           "passed": "minęło", "active": "aktywna", "cancelled": "wypowiedziana", "ended": "zakończona"},
 }
 
 
@@ -168,7 +168,7 @@ def card_fields(card: dict[str, Any], language: str = "en") -> list[tuple[str, s
     if c is None:
         contract = w["none_on_file"]
     else:
-        contract = f"{escape(c['reference'])}: {c['status']}"
+        contract = f"{escape(c['reference'])}: {w.get(str(c['status']), c['status'])}"
         if c["status"] == "active" and c.get("end"):
             contract += f", {w['ends']} {c['end']}"
             if c.get("auto_renew") and c.get("notice_deadline"):

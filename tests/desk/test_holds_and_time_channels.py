@@ -115,7 +115,7 @@ def test_slack_time_holds_and_the_customer_card(rig):
     root = rig.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
     fields = [f["text"] for f in root.params["blocks"][1]["fields"]]
     # the card, in the desk's language (the channel is shared): Dutch here
-    assert fields[4:] == ["*Contract*\nC-100: active, loopt af 2026-12-31; opzeggen uiterlijk 2026-11-30",
+    assert fields[4:] == ["*Contract*\nC-100: actief, loopt af 2026-12-31; opzeggen uiterlijk 2026-11-30",
                           "*Andere open tickets*\ngeen", "*Facturen on hold*\n2026-114"]
     root_ts = root.response["ts"]
 
@@ -129,7 +129,7 @@ def test_slack_time_holds_and_the_customer_card(rig):
     assert rig.command(f"time {n} 15m", user=STRANGER).startswith(
         "Niet gedaan: u staat niet in rules.yaml")
     shown = rig.command(f"show {n}")
-    assert "contract: C-100: active, loopt af 2026-12-31; opzeggen uiterlijk 2026-11-30" in shown
+    assert "contract: C-100: actief, loopt af 2026-12-31; opzeggen uiterlijk 2026-11-30" in shown
     assert "facturen on hold: INV-2026-0042" in shown and "bestede tijd: 15m" in shown
 
     # `time:` in the ticket's thread logs time, is never mailed, and once per message

@@ -60,6 +60,7 @@ def test_slash_command_answers_help_and_refusals_in_each_persons_language(rig):
     assert rig.command("wat", user=MARTA).startswith("Welk ticket? Bijvoorbeeld `/ticket wat 12`.")
     shown = rig.command(f"show {n}", user=SANNE)
     assert "complaint · nowe · właściciel marta · klient Bakkerij Jansen" in shown
+    assert "umowa: C-100: aktywna, kończy się 2026-12-31; wypowiedzenie do 2026-11-30" in shown
     assert "Otwórz w systemie" in shown and "Open in the desk" not in shown
     # someone who is in nobody's list reads the desk's language
     assert rig.command(f"show {n}", user=STRANGER).startswith("Niet gedaan: u staat niet in rules.yaml")
