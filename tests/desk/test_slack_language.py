@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.adapters.slack_app import COMMAND_FAILED
 from bot.desk import actions, intake
+from bot.desk.slack_desk import SlackDesk
 from tests.conftest import OPERATOR
 from tests.desk.test_on_behalf_slack import shortcut, submit
 from tests.desk.test_slack_desk import MARTA, SANNE, STRANGER, TEAM, SlackRig, button, customer_mail
@@ -113,3 +115,14 @@ def test_the_shortcuts_modal_and_the_reaction_confirmation_in_the_persons_langua
                                               "właściciel " in told[SANNE]
     assert told[MARTA] == (":no_entry: Niet gedaan: welke klant is het? Gebruik de snelkoppeling "
                            "“Ticket maken voor…” van het bericht om het adres te geven.")
+
+
+def test_a_command_that_fails_says_so_in_the_persons_language(rig, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(SlackDesk, "_do", boom)
+    assert rig.command("take 1", user=SANNE) == ("Niestety, nie udało się. Problem został zapisany; "
+                                                  "spróbuj ponownie za chwilę.")
+    assert rig.command("take 1", user=HENK) == COMMAND_FAILED
+    assert rig.command("take 1", user=STRANGER).startswith("Sorry, dat lukte niet.")
