@@ -52,7 +52,13 @@ REFUSALS: dict[str, dict[str, dict[str, str]]] = {
         "nl": "webhook-abonnementen wijzigt de beheerder van de balie (in rules.yaml) of een "
               "vertrouwde koppeling; vraag het de beheerder",
         "pl": "subskrypcje webhooków zmienia administrator biura (w rules.yaml) lub zaufana "
-              "integracja; poproś administratora"}},
+              "integracja; poproś administratora"},
+        "api": {"en": "webhook subscriptions are changed by the desk's operator (in rules.yaml) or an "
+                      "integration with a write token",
+                "nl": "webhook-abonnementen wijzigt de beheerder van de balie (in rules.yaml) of een "
+                      "koppeling met een schrijftoken",
+                "pl": "subskrypcje webhooków zmienia administrator biura (w rules.yaml) lub integracja "
+                      "z tokenem do zapisu"}},
     # -- tickets (bot/desk/actions.py, routing.py)
     "no-ticket": {"*": {
         "en": "there is no ticket {number}", "nl": "er is geen ticket {number}",

@@ -1,6 +1,7 @@
 """Posts into Slack, as outbox rows written in the caller's transaction: a ticket's
 thread root in its team channel, the customer's later mails into that thread, the bot's
-remarks there, and messages only one person sees. The texts are bot/core/slack_text.py."""
+remarks there, and messages only one person sees. The texts are bot/core/slack_text.py and,
+in each staff language, bot/core/slack_words.py."""
 
 from __future__ import annotations
 

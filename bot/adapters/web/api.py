@@ -502,7 +502,7 @@ def subscribe_webhook():
     try:
         made = webhooks.subscribe(desk(), g.actor, name or "", url or "", events, secret_env or "")
     except NotAllowed as exc:
-        raise ApiError(403, str(exc)) from None
+        raise ApiError(403, exc.words("api", "en")) from None
     except Refused as exc:  # what the desk checks: name, url, events, secret_env, taken
         message = str(exc)
         field = next((f for start, f in (("a webhook's name", "name"), ("there is a webhook", "name"),
