@@ -16,7 +16,7 @@ _CLOCK = re.compile(r"^(?P<h>\d+):(?P<m>[0-5]\d)$")
 class DurationError(ValueError):
     """`code` names the problem for the desk's refusals (bot/core/refusal_texts.py)."""
 
-    def __init__(self, message: str, code: str):
+    def __init__(self, message: str, code: str | None = None):
         super().__init__(message)
         self.code = code
 
