@@ -45,6 +45,8 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
+from bot.core.slack_words import say
+
 log = logging.getLogger("bot.slack")
 
 
@@ -62,8 +64,11 @@ logging.getLogger("bot.slack.bolt").addFilter(_BoltTokenNotice())
 EVENTS_PATH = "/slack/events"
 COMMAND = "/ticket"
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller
-COMMAND_FAILED = ("Sorry, that did not work. The problem has been logged; please try again "
-                  "in a moment.")
+COMMAND_FAILED = say("en", "failed")  # when no language is known
+
+
+def failed_text(language: str | None) -> str:
+    return say(language, "failed")
 
 # Scopes each Web API method and event subscription needs (slack-manifest.yaml must grant
 # them all; tests/adapters/test_slack.py checks).
@@ -302,12 +307,21 @@ class _Listeners:
                                              user=user, channel=channel)
         except Exception:
             log.exception("%s from %s failed", COMMAND, command.get("user_id"))
-            reply = COMMAND_FAILED
+            reply = self._failed(user)
         if reply:
             ack(text=reply)  # shown only to the person who typed it
         else:
             ack()
 
+
+    def _failed(self, user: str | None) -> str:
+        """COMMAND_FAILED in the person's language, when the handlers know it (SlackDesk:
+        bot/core/slack_words.py "failed"); never a failure of its own."""
+        language_of = getattr(self.handlers, "language_of", None)
+        try:
+            return failed_text(language_of(user)) if language_of and user else COMMAND_FAILED
+        except Exception:
+            return COMMAND_FAILED
 
     def shortcut(self, ack, body: dict, client) -> None:
         ack()

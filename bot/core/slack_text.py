@@ -11,21 +11,10 @@ import json
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.core import slack_words
 from bot.core.domain import Direction
+from bot.core.slack_words import say
 from bot.core.time.humanize import short_when
-
-HELP = """`/ticket` commands:
-• `/ticket 12` or `/ticket show 12` — the ticket
-• `/ticket take 12` — it is yours now
-• `/ticket assign 12 marta [reason]` — give it to a person or role
-• `/ticket resolve 12 [note for the customer]` · `/ticket reopen 12`
-• `/ticket kind 12 complaint` · `/ticket note 12 text`
-• `/ticket time 12 15m [note]` — time you spent on it (15m, 1h30, 1.5h, 90); in the
-  ticket's thread: `time: 15m [note]`
-• `/ticket hold 12 2026-114` · `/ticket release 12 2026-114` — keep an invoice from collection
-• `/ticket search words` — by number, customer or text
-• `/ticket new customer@example.com [kind] text` — a ticket for the customer (they get the
-  acknowledgement; add `#noack` if not) · `/ticket call customer@example.com text` — a phone call"""
 
 MAX_QUOTE = 3000
 
@@ -161,13 +150,13 @@ def summary(*, tag: str, ticket_id: int, label: str, subject: str, urgent: bool,
 CARD_WORDS = {
     "en": {"contract": "Contract", "other_open": "Other open tickets", "held": "Invoices on hold",
            "none": "none", "none_on_file": "none on file", "ends": "ends", "notice_by": "notice by",
-           "passed": "passed"},
+           "passed": "passed", "active": "active", "cancelled": "cancelled", "ended": "ended"},
     "nl": {"contract": "Contract", "other_open": "Andere open tickets", "held": "Facturen on hold",
            "none": "geen", "none_on_file": "niet bekend", "ends": "loopt af", "notice_by": "opzeggen uiterlijk",
-           "passed": "verstreken"},
+           "passed": "verstreken", "active": "actief", "cancelled": "opgezegd", "ended": "afgelopen"},
     "pl": {"contract": "Umowa", "other_open": "Inne otwarte zgłoszenia", "held": "Wstrzymane faktury",
            "none": "brak", "none_on_file": "brak w systemie", "ends": "kończy się", "notice_by": "wypowiedzenie do",
-           "passed": "minęło"},
+           "passed": "minęło", "active": "aktywna", "cancelled": "wypowiedziana", "ended": "zakończona"},
 }
 
 
@@ -179,7 +168,7 @@ def card_fields(card: dict[str, Any], language: str = "en") -> list[tuple[str, s
     if c is None:
         contract = w["none_on_file"]
     else:
-        contract = f"{escape(c['reference'])}: {c['status']}"
+        contract = f"{escape(c['reference'])}: {w.get(str(c['status']), c['status'])}"
         if c["status"] == "active" and c.get("end"):
             contract += f", {w['ends']} {c['end']}"
             if c.get("auto_renew") and c.get("notice_deadline"):
@@ -206,66 +195,71 @@ def customer_wrote(who: str, text: str, language: str = "en") -> str:
 
 
 def ticket_card(d: dict[str, Any], link: str | None = None,
-                card: dict[str, Any] | None = None) -> str:
+                card: dict[str, Any] | None = None, language: str = "en") -> str:
     """`/ticket show`: a ticket as a few lines (`d` from bot.desk.views.ticket_detail),
     with the customer card (contract, other open tickets, invoices on hold) and `link`
-    (the desk's own URL of its page) when given."""
+    (the desk's own URL of its page) when given; in `language` (the reader's)."""
     last = next((m for m in reversed(d["messages"]) if m["direction"] == Direction.IN), None)
+    customer = (f"{escape(d['customer'] or say(language, 'unknown'))} "
+                f"{escape('<' + (d['contact'] or '') + '>')}")
     lines = [f"*{d['tag']} {escape(d['subject'] or '')}*",
-             f"{d['kind']} · {d['status']} · owner {d['owner']} · customer "
-             f"{escape(d['customer'] or '(unknown)')} {escape('<' + (d['contact'] or '') + '>')}"]
+             say(language, "card-line", kind=d["kind"], status=slack_words.status(language, d["status"]),
+                 owner=d["owner"], customer=customer)]
     if d["sla"]["first_action_due"]:
-        lines.append(f"first action due {d['sla']['first_action_due']}")
+        lines.append(say(language, "first-action-due", due=d["sla"]["first_action_due"]))
     if card is not None:
-        lines.append(" · ".join(f"{label.lower()}: {value}" for label, value in card_fields(card)))
+        lines.append(" · ".join(f"{label.lower()}: {value}"
+                                for label, value in card_fields(card, language)))
     if (d.get("time") or {}).get("total_minutes"):
-        lines.append(f"time logged: {d['time']['total']}")
+        lines.append(say(language, "time-total", total=d["time"]["total"]))
     if last:
         lines.append(f"> {escape((last['text'] or '').strip()[:500])}")
     if link:
-        lines.append(f"<{link}|Open in the desk>")
+        lines.append(f"<{link}|{say(language, 'open-in-desk')}>")
     return "\n".join(lines)
 
 
-def search_lines(found: list[tuple[str, str, str, str]]) -> str:
+def search_lines(found: list[tuple[str, str, str, str]], language: str = "en") -> str:
     """(tag, status, owner, subject) per ticket found."""
-    return "\n".join(f"{tag} {status} · {owner} · {escape(subject)}"
+    return "\n".join(f"{tag} {slack_words.status(language, status)} · {owner} · {escape(subject)}"
                      for tag, status, owner, subject in found)
 
 
 def on_behalf_view(callback_id: str, metadata: str, customer: str, text: str,
-                   kinds: list[tuple[str, str]]) -> dict[str, Any]:
+                   kinds: list[tuple[str, str]], language: str = "en") -> dict[str, Any]:
     """The modal of the message shortcut "Create ticket for…": the customer's address
     (guessed from the message), the kind (or a phone call; empty: the rules decide), the
-    request (the message's text) and whether the customer is acknowledged."""
+    request (the message's text) and whether the customer is acknowledged; in `language`
+    (the reader's)."""
     def option(value: str, label: str) -> dict[str, Any]:
         return {"text": {"type": "plain_text", "text": label[:75]}, "value": value}
+
+    def plain(key: str) -> dict[str, Any]:
+        return {"type": "plain_text", "text": say(language, key)}
 
     customer_input: dict[str, Any] = {"type": "plain_text_input", "action_id": "customer",
                                       "placeholder": {"type": "plain_text",
                                                       "text": "customer@example.com"}}
     if customer:
         customer_input["initial_value"] = customer
-    ack = option("ack", "Send the customer the acknowledgement")
+    ack = option("ack", say(language, "modal-ack-send"))
     return {
         "type": "modal", "callback_id": callback_id, "private_metadata": metadata[:3000],
-        "title": {"type": "plain_text", "text": "Create ticket for…"},
-        "submit": {"type": "plain_text", "text": "Create ticket"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": plain("modal-title"), "submit": plain("modal-submit"), "close": plain("modal-close"),
         "blocks": [
             {"type": "input", "block_id": "customer", "element": customer_input,
-             "label": {"type": "plain_text", "text": "Customer's mail address"}},
+             "label": plain("modal-customer")},
             {"type": "input", "block_id": "kind", "optional": True,
              "element": {"type": "static_select", "action_id": "kind",
-                         "placeholder": {"type": "plain_text", "text": "as the rules route it"},
+                         "placeholder": plain("modal-kind-rules"),
                          "options": [option(k, label) for k, label in kinds][:100]},
-             "label": {"type": "plain_text", "text": "Kind"}},
+             "label": plain("modal-kind")},
             {"type": "input", "block_id": "text",
              "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
                          "initial_value": text[:3000]},
-             "label": {"type": "plain_text", "text": "What the customer asked"}},
+             "label": plain("modal-text")},
             {"type": "input", "block_id": "ack", "optional": True,
              "element": {"type": "checkboxes", "action_id": "ack", "options": [ack],
                          "initial_options": [ack]},
-             "label": {"type": "plain_text", "text": "Acknowledgement"}},
+             "label": plain("modal-ack")},
         ]}

@@ -36,13 +36,15 @@ class StaffCommand:
     arg: str  # the rest of the command line
     text: str  # the body after the command line (quoted history already removed)
     problem: str | None = None  # why it cannot be done as written
+    code: str | None = None  # the problem's words in each language: bot/core/refusal_texts.py
+    written: str = ""  # the command word as written, when it is none of COMMANDS
 
 
 def parse(body: str) -> StaffCommand:
     """The command in a staff member's reply (its own text, quotes removed)."""
     lines = body.strip().splitlines()
     if not lines:
-        return StaffCommand("note", "", "", "the mail has no text of its own")
+        return StaffCommand("note", "", "", "the mail has no text of its own", "mail-no-text")
     m = _LINE.match(lines[0])
     if not m:
         return StaffCommand("note", "", body.strip())
@@ -51,18 +53,24 @@ def parse(body: str) -> StaffCommand:
     if name not in COMMANDS:
         return StaffCommand("note", "", body.strip(),
                             f"unknown command #{name}; known: "
-                            + ", ".join(f"#{c}" for c in COMMANDS) + " (kept as a note)")
+                            + ", ".join(f"#{c}" for c in COMMANDS) + " (kept as a note)",
+                            "mail-unknown-command", f"#{name}")
     if name == "reply":
         text = (arg + "\n" + rest).strip() if arg else rest
-        return StaffCommand(name, "", text, None if text else "#reply with nothing to send")
+        return StaffCommand(name, "", text, None if text else "#reply with nothing to send",
+                            None if text else "mail-reply-empty")
     if name == "assign" and not arg:
-        return StaffCommand(name, arg, rest, "#assign needs a person or role: #assign marta")
+        return StaffCommand(name, arg, rest, "#assign needs a person or role: #assign marta",
+                            "mail-assign-whom")
     if name == "lost" and not (arg or rest):
-        return StaffCommand(name, arg, rest, "#lost needs a reason: #lost too expensive")
+        return StaffCommand(name, arg, rest, "#lost needs a reason: #lost too expensive",
+                            "lost-needs-reason")
     if name == "time" and not arg:
-        return StaffCommand(name, arg, rest, "#time needs a duration: #time 15m called the customer")
+        return StaffCommand(name, arg, rest, "#time needs a duration: #time 15m called the customer",
+                            "mail-time-how-long")
     if name in ("hold", "release") and not arg:
-        return StaffCommand(name, arg, rest, f"#{name} needs an invoice number: #{name} 2026-114")
+        return StaffCommand(name, arg, rest, f"#{name} needs an invoice number: #{name} 2026-114",
+                            "mail-which-invoice")
     if name == "action":
         how = arg.split()[0].lower() if arg else "action"
         return StaffCommand(name, how, rest)

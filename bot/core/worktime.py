@@ -14,7 +14,11 @@ _CLOCK = re.compile(r"^(?P<h>\d+):(?P<m>[0-5]\d)$")
 
 
 class DurationError(ValueError):
-    pass
+    """`code` names the problem for the desk's refusals (bot/core/refusal_texts.py)."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
 
 
 def parse_minutes(text: str) -> int:
@@ -31,12 +35,14 @@ def parse_minutes(text: str) -> int:
     elif m := _CLOCK.match(t):
         minutes = int(m["h"]) * 60 + int(m["m"])
     if minutes is None:
-        raise DurationError(f"{text!r} is not a duration; e.g. 15m, 1h30, 1.5h or 90 (minutes)")
+        raise DurationError(f"{text!r} is not a duration; e.g. 15m, 1h30, 1.5h or 90 (minutes)",
+                            "not-duration")
     whole = round(minutes)
     if whole <= 0:
-        raise DurationError(f"{text!r}: a duration must be at least one minute")
+        raise DurationError(f"{text!r}: a duration must be at least one minute", "duration-too-short")
     if whole > MAX_MINUTES:
-        raise DurationError(f"{text!r}: more than 24 hours in one entry; log each day apart")
+        raise DurationError(f"{text!r}: more than 24 hours in one entry; log each day apart",
+                            "duration-too-long")
     return whole
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core import invoices
+from bot.core import invoices, slack_words
 from bot.core.domain import CLOSED, Channel, Direction, InboundMessage, OutboxStatus, Status
 from bot.core.mail.language import detect_language
 from bot.core.mail.prepare import Prepared, prepare
@@ -47,7 +47,7 @@ ACTION_KINDS = sla_state.FIRST_ACTIONS  # reply, call, meeting, visit, action
 def ticket_or_refuse(s: Session, number: int) -> Ticket:
     ticket = s.get(Ticket, number) if valid_number(number) else None
     if ticket is None:
-        raise Refused(f"no ticket {number}")
+        raise Refused(f"no ticket {number}", code="no-ticket", number=number)
     return ticket
 
 
@@ -75,9 +75,10 @@ def reply(desk: Desk, actor: Actor, number: int, text: str, *, delay_seconds: fl
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
         if not t.answer_to:
-            raise Refused(f"ticket {t.id} has no customer address to reply to")
+            raise Refused(f"ticket {t.id} has no customer address to reply to", code="no-address",
+                          ticket=t.id)
         if not text.strip():
-            raise Refused("the reply is empty")
+            raise Refused("the reply is empty", code="reply-empty")
         before = {"first_action_at": iso(t.first_action_at), "status": t.status,
                   "awaiting_since": iso(t.awaiting_since)}
         row = outgoing.queue_mail(
@@ -180,7 +181,8 @@ def log_action(desk: Desk, actor: Actor, number: int, how: str, note: str | None
     as the first action (and answers a waiting customer message)."""
     check(actor, Verb.ACTION)
     if how not in ACTION_KINDS:
-        raise Refused(f"unknown action {how!r}; one of {', '.join(ACTION_KINDS)}")
+        raise Refused(f"unknown action {how!r}; one of {', '.join(ACTION_KINDS)}", code="unknown-action",
+                      how=how, kinds=", ".join(ACTION_KINDS))
     now = desk.clock()
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
@@ -221,7 +223,8 @@ def set_waiting(desk: Desk, actor: Actor, number: int, waiting: bool, *,
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
         if t.status in CLOSED:
-            raise Refused(f"ticket {number} is {t.status}; reopen it first")
+            raise Refused(f"ticket {number} is {t.status}; reopen it first", code="reopen-first",
+                          ticket=number, status=t.status)
         old = t.status
         t.status = Status.WAITING if waiting else Status.OPEN
         sla_state.set_waiting(s, desk.ruleset, t, now, waiting)
@@ -239,7 +242,8 @@ def resolve(desk: Desk, actor: Actor, number: int, note: str | None = None,
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
         if t.status in CLOSED:
-            raise Refused(f"ticket {t.id} is already {t.status}")
+            raise Refused(f"ticket {t.id} is already {t.status}", code="already-status", ticket=t.id,
+                          status=t.status)
         old = t.status
         met = sla_state.satisfied(t, first=True, answered=True, resolved=True)
         if t.first_action_at is None:
@@ -262,7 +266,8 @@ def reopen(desk: Desk, actor: Actor, number: int, reason: str | None = None, *,
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
         if t.status not in CLOSED:
-            raise Refused(f"ticket {number} is {t.status}, not resolved")
+            raise Refused(f"ticket {number} is {t.status}, not resolved", code="not-resolved",
+                          ticket=number, status=t.status)
         old, resolved_at = t.status, t.resolved_at
         t.status, t.resolved_at = Status.OPEN, None
         sla_state.reopened(s, desk.ruleset, t, now, resolved_at)
@@ -280,7 +285,8 @@ def set_kind(desk: Desk, actor: Actor, number: int, kind: str, *,
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
         if kind not in rs.kinds:
-            raise Refused(f"unknown kind {kind!r}; kinds: {', '.join(sorted(rs.kinds))}")
+            raise Refused(f"unknown kind {kind!r}; kinds: {', '.join(sorted(rs.kinds))}",
+                          code="unknown-kind", kind=kind, kinds=", ".join(sorted(rs.kinds)))
         old = t.kind
         t.kind = kind
         sla_state.kind_changed(s, rs, t)
@@ -300,7 +306,8 @@ def set_field(desk: Desk, actor: Actor, number: int, name: str, value: str, *,
         allowed = kind.fields if kind else ()
         if name not in allowed:
             raise Refused(f"kind {ticket.kind!r} has no field {name!r}; its fields: "
-                          f"{', '.join(allowed) or 'none (add them in rules.yaml)'}")
+                          f"{', '.join(allowed) or 'none (add them in rules.yaml)'}", code="no-field",
+                          kind=ticket.kind, name=name, fields=", ".join(allowed) or "—")
         fields = dict(ticket.fields or {})
         old = fields.get(name)
         fields[name] = value
@@ -475,7 +482,7 @@ def portal_decide(desk: Desk, actor: Actor, number: int, solved: bool, *,
             t.updated_at = now
             record(s, t, now, actor.key, "confirmed", {"from": Status.RESOLVED, "to": Status.CLOSED},
                    "the customer confirmed in the portal that it is solved")
-            said = "The customer confirmed in the portal that it is solved: closed."
+            said = slack_words.say(desk.ruleset.default_language, "portal-solved")
         else:
             resolved_at = t.resolved_at
             t.status, t.resolved_at = Status.OPEN, None
@@ -483,7 +490,7 @@ def portal_decide(desk: Desk, actor: Actor, number: int, solved: bool, *,
             t.updated_at = now
             record(s, t, now, actor.key, "reopened", {"from": Status.RESOLVED, "to": Status.OPEN},
                    "the customer says in the portal that it is not solved")
-            said = "The customer says in the portal that it is *not solved*: reopened."
+            said = slack_words.say(desk.ruleset.default_language, "portal-not-solved")
         if desk.settings.slack_enabled and slack_posts.has_thread(s, t):
             slack_posts.say(s, t, said, now)
         return ticket_dict(desk, t)
@@ -505,17 +512,20 @@ def open_on_behalf(desk: Desk, actor: Actor, customer: str, kind: str | None, te
     rs = desk.ruleset
     addr = directory.normalize_email(customer)
     if addr is None:
-        raise Refused(f"{customer!r} is not a mail address; give the customer's address")
+        raise Refused(f"{customer!r} is not a mail address; give the customer's address",
+                      code="not-an-address", customer=customer)
     if rs.person_for_email(addr) is not None or addr in desk.settings.all_own_addresses:
-        raise Refused(f"{addr} is the desk's own address; give the customer's address")
+        raise Refused(f"{addr} is the desk's own address; give the customer's address",
+                      code="own-address", address=addr)
     how = None
     if kind == "call":
         how, kind = "call", None
     if kind and kind not in rs.kinds:
-        raise Refused(f"unknown kind {kind!r}; kinds: {', '.join(sorted(rs.kinds))} (or call)")
+        raise Refused(f"unknown kind {kind!r}; kinds: {', '.join(sorted(rs.kinds))} (or call)",
+                      code="unknown-kind-or-call", kind=kind, kinds=", ".join(sorted(rs.kinds)))
     text = (text or "").strip()
     if not text:
-        raise Refused("what did the customer ask? The text is empty")
+        raise Refused("what did the customer ask? The text is empty", code="text-empty")
     now = desk.clock()
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), text)
     mid = (f"onbehalf.{ref.replace(':', '.')}@slack" if ref
@@ -553,19 +563,21 @@ def hold_invoice(desk: Desk, actor: Actor, number: int, invoice: str, *, release
     value = invoices.normalise(invoice)
     if value is None:
         raise Refused(f"{invoice!r} is not an invoice number (letters, digits, - / . _; "
-                      "at least one digit)")
+                      "at least one digit)", code="not-invoice", invoice=invoice)
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)
         if release:
             if not holds.release(s, t, value, now, actor.key, reason or "released by hand"):
                 held = ", ".join(h.invoice for h in holds.open_holds(s, t)) or "none"
-                raise Refused(f"invoice {value} is not on hold for ticket {t.id} (held: {held})")
+                raise Refused(f"invoice {value} is not on hold for ticket {t.id} (held: {held})",
+                              code="not-held", invoice=value, ticket=t.id, held=held)
         else:
             if t.status in CLOSED:
                 raise Refused(f"ticket {t.id} is {t.status}: a hold lasts while the ticket is "
-                              "open; reopen it first")
+                              "open; reopen it first", code="hold-closed", ticket=t.id, status=t.status)
             if holds.hold(s, t, value, now, actor.key, "hand") is None:
-                raise Refused(f"invoice {value} is already on hold for ticket {t.id}")
+                raise Refused(f"invoice {value} is already on hold for ticket {t.id}", code="already-held",
+                              invoice=value, ticket=t.id)
         t.updated_at = now
         s.flush()
         return [holds.hold_dict(h, t, desk.tag(t.id), desk.tz) for h in holds.open_holds(s, t)]
@@ -579,7 +591,7 @@ def log_time(desk: Desk, actor: Actor, number: int, duration: str, note: str | N
     try:
         minutes = parse_minutes(duration)
     except DurationError as exc:
-        raise Refused(str(exc)) from None
+        raise Refused(str(exc), code=exc.code, duration=duration) from None
     now = desk.clock()
     with desk.uow.write(s) as s:
         t = ticket_or_refuse(s, number)

@@ -150,27 +150,35 @@ def slack_actor(rs: RuleSet, user_id: str) -> Actor:
 
 
 def refusal(actor: Actor, verb: Verb) -> str | None:
-    """Why `actor` may not do `verb`; None when they may."""
+    """Why `actor` may not do `verb` (the command line's words); None when they may."""
+    exc = refused(actor, verb)
+    return str(exc) if exc is not None else None
+
+
+def refused(actor: Actor, verb: Verb) -> NotAllowed | None:
+    """The refusal `check` would raise (with its code, so each channel says it in its own
+    words: `exc.words(channel, language)`); None when `actor` may do `verb`."""
     if actor.customer is not None:
-        return None if verb in CUSTOMER_MAY else "customers act in the portal, on their own tickets only"
+        return None if verb in CUSTOMER_MAY else NotAllowed(
+            "customers act in the portal, on their own tickets only")
     if verb is Verb.TAKE and actor.person is None:
-        return ("tickets can only be taken by a person in rules.yaml (people: with their "
-                "slack id)")
+        return NotAllowed("tickets can only be taken by a person in rules.yaml (people: with their "
+                          "slack id)", code="take-needs-person")
     if actor.trusted:
         return None
     if actor.scope is not None:  # an integration: its token's scope decides
         if actor.scope == "write" or verb is Verb.VIEW:
             return None
-        return f"this API token's scope is {actor.scope}: it may only read"
+        return NotAllowed(f"this API token's scope is {actor.scope}: it may only read")
     if actor.person is None:
-        return ("you are not in rules.yaml (people:), so you can neither see nor change "
-                "tickets; ask the desk's administrator to add you")
+        return NotAllowed("you are not in rules.yaml (people:), so you can neither see nor change "
+                          "tickets; ask the desk's administrator to add you", code="not-in-rules")
     if not actor.verified and verb not in UNVERIFIED_MAY:
-        return ("the mail does not answer a notification sent to this address, so its "
-                "command was not run (kept as a note)")
+        return NotAllowed("the mail does not answer a notification sent to this address, so its "
+                          "command was not run (kept as a note)", code="unverified")
     if verb in OPERATOR_ONLY:
-        return ("webhook subscriptions are changed by the operator (rules.yaml, `ticketbot "
-                "webhooks`) or a trusted integration (the API)")
+        return NotAllowed("webhook subscriptions are changed by the operator (rules.yaml, `ticketbot "
+                          "webhooks`) or a trusted integration (the API)", code="operator-only")
     return None
 
 
@@ -184,6 +192,6 @@ def check_customer(actor: Actor, verb: Verb) -> None:
 
 def check(actor: Actor, verb: Verb) -> None:
     """Raise NotAllowed (a Refused) when `actor` may not do `verb`."""
-    why = refusal(actor, verb)
-    if why is not None:
-        raise NotAllowed(why)
+    exc = refused(actor, verb)
+    if exc is not None:
+        raise exc

@@ -87,15 +87,17 @@ def record_outcome(s: Session, rs: RuleSet, ticket: Ticket, outcome: str, reason
                    by: str, now: datetime, tz: str) -> Cancellation:
     c = ticket.cancellation
     if c is None:
-        raise Refused(f"ticket {ticket.id} is not a written cancellation")
+        raise Refused(f"ticket {ticket.id} is not a written cancellation", code="not-cancellation",
+                      ticket=ticket.id)
     if outcome not in OUTCOMES:
         raise Refused(f"outcome must be one of {', '.join(OUTCOMES)}")
     if c.outcome != "pending":
         raise Refused(f"ticket {ticket.id}: the outcome was already recorded as {c.outcome} "
-                      f"by {c.decided_by}")
+                      f"by {c.decided_by}", code="outcome-recorded", ticket=ticket.id,
+                      outcome=c.outcome, by=c.decided_by)
     reason = (reason or "").strip()
     if outcome == "lost" and not reason:
-        raise Refused("a lost customer needs a reason (--reason)")
+        raise Refused("a lost customer needs a reason (--reason)", code="lost-needs-reason")
     c.outcome, c.outcome_reason, c.decided_by, c.decided_at = outcome, reason or None, by, now
     if ticket.first_action_at is None:
         ticket.first_action_at = now  # the retention talk was the first action

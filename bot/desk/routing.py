@@ -88,7 +88,8 @@ def reassign(s: Session, rs: RuleSet, ticket: Ticket, target: str, by: str, reas
              now: datetime) -> str:
     """Give the ticket to a person or a role's person; returns the new owner's key."""
     if not reason or not reason.strip():
-        raise Refused("say why (--reason): reassignments are recorded with their reason")
+        raise Refused("say why (--reason): reassignments are recorded with their reason",
+                      code="reason-needed", ticket=ticket.id)
     role = target if target in rs.roles else None
     person: str | None
     if target == ADVISOR:  # the customer's own advisor, else the RSM, as when routing
@@ -101,9 +102,11 @@ def reassign(s: Session, rs: RuleSet, ticket: Ticket, target: str, by: str, reas
         person = rs.resolve(target)
     if person is None:
         known = ", ".join(sorted(set(rs.people) | {r for r, v in rs.roles.items() if v.person}))
-        raise Refused(f"{target!r} is neither a person nor a filled role; known: {known}")
+        raise Refused(f"{target!r} is neither a person nor a filled role; known: {known}",
+                      code="unknown-target", target=target, known=known)
     if person == ticket.owner:
-        raise Refused(f"ticket {ticket.id} is already {person}'s")
+        raise Refused(f"ticket {ticket.id} is already {person}'s", code="already-owner",
+                      ticket=ticket.id, person=person)
     old = ticket.owner
     ticket.owner = person
     ticket.owner_role = role

@@ -17,6 +17,9 @@ posted or mailed twice.
   customer card), search, time, hold, release; `time: 15m [note]` in a thread logs time.
 - Someone who is not in rules.yaml is refused every action and every view, with a
   message only they see; their thread messages are never mailed.
+- Everything said to a person is in their language (rules.yaml `language:`, else the
+  desk's; the texts: bot/core/slack_words.py); a refusal in Slack's own words
+  (`Refused.words("slack", …)`: bot/core/refusal_texts.py), never the command line's.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import slack_text
+from bot.core.slack_words import help_text, say
 from bot.core.worktime import looks_like_duration
 from bot.desk import actions, intake, queries, slack_posts
-from bot.desk.actor import Actor, Verb, Via, refusal, slack_actor
+from bot.desk.actor import Actor, Verb, Via, refusal, refused, slack_actor
 from bot.desk.context import Desk
 from bot.desk.errors import Refused
 from bot.desk.views import valid_number
@@ -54,6 +58,19 @@ class SlackDesk:
     # ------------------------------------------------------------------ helpers
     def _actor(self, user: str) -> Actor:
         return slack_actor(self.desk.ruleset, user)
+
+    def _lang(self, actor: Actor | None) -> str:
+        """The language a person reads Slack in: their own, else the desk's."""
+        return self.desk.ruleset.language_of(actor.person if actor is not None else None)
+
+    def language_of(self, user: str) -> str:
+        """The Slack user's language (bot/adapters/slack_app.py says its own failure in it)."""
+        return self._lang(self._actor(user))
+
+    @staticmethod
+    def _why(exc: Refused, lang: str) -> str:
+        """A refusal in Slack's words (mrkdwn: its params may be outside text)."""
+        return slack_text.escape(exc.words("slack", lang))
 
     @staticmethod
     def _thread_ticket(s: Session, channel: str, thread_ts: str | None) -> Ticket | None:
@@ -81,6 +98,7 @@ class SlackDesk:
         now = desk.clock()
         ref = f"{channel}:{ts}"
         actor = self._actor(user)
+        lang = self._lang(actor)
         slack = desk.ruleset.slack
         with desk.uow.write() as s:
             t = self._thread_ticket(s, channel, thread_ts)
@@ -104,16 +122,16 @@ class SlackDesk:
                                   delay_seconds=slack["undo_seconds"], slack_ref=ref,
                                   files=attached, s=s)
                     if too_big:
-                        slack_posts.say(s, t, ":warning: Not attached to the mail (over "
-                                        f"{desk.settings.notice_attachments_max // 1_000_000} MB "
-                                        f"together): {slack_text.escape(', '.join(too_big))}.", now)
+                        slack_posts.say(s, t, say(
+                            lang, "not-attached", mb=desk.settings.notice_attachments_max // 1_000_000,
+                            names=slack_text.escape(", ".join(too_big))), now)
             except Refused as exc:
                 if refusal(actor, Verb.REPLY):  # not one of the desk: only they hear of it
                     slack_posts.tell_only(s, t.id, channel, user,
-                                          f":no_entry: Not mailed and not recorded: {exc}.",
+                                          say(lang, "not-mailed-stranger", why=self._why(exc, lang)),
                                           now, thread_ts=thread_ts)
                 else:
-                    slack_posts.say(s, t, f":warning: Not mailed: {str(exc).rstrip('.')}.", now)
+                    slack_posts.say(s, t, say(lang, "not-mailed", why=self._why(exc, lang)), now)
 
     def _mail_files(self, files: list[dict]) -> tuple[list[dict], list[str]]:
         """The Slack files a reply mails along, in order, while their total stays within
@@ -143,15 +161,17 @@ class SlackDesk:
         if not looks_like_duration(duration):
             return False
         now = self.desk.clock()
+        lang = self._lang(actor)
         try:
             out = actions.log_time(self.desk, actor, t.id, duration, note or None, slack_ref=ref, s=s)
         except Refused as exc:
             channel, _, _ = ref.partition(":")
-            slack_posts.tell_only(s, t.id, channel, user, f":no_entry: Time not logged: "
-                                  f"{str(exc).rstrip('.')}.", now, thread_ts=t.slack_ts)
+            slack_posts.tell_only(s, t.id, channel, user,
+                                  say(lang, "time-not-logged", why=self._why(exc, lang)), now,
+                                  thread_ts=t.slack_ts)
             return True
-        slack_posts.say(s, t, f":stopwatch: {out['duration']} logged for {out['person']}; "
-                              f"{out['total']} in all.", now)
+        slack_posts.say(s, t, say(lang, "time-logged-thread", duration=out["duration"],
+                                  person=out["person"], total=out["total"]), now)
         return True
 
     def on_message_changed(self, *, channel: str, ts: str, thread_ts: str | None, user: str,
@@ -186,13 +206,14 @@ class SlackDesk:
             if actor is None:
                 person = desk.ruleset.people.get(author or "")
                 actor = Actor.of(person, Via.SLACK) if person else Actor.system("slack")
+            lang = self._lang(actor)
             try:
                 if not act(desk, actor, t.id, ref, s):
-                    slack_posts.say(s, t, f":warning: Too late to {verb}: the mail was already "
-                                          "sent.", desk.clock())
+                    slack_posts.say(s, t, say(lang, f"too-late-{verb}"), desk.clock())
             except Refused as exc:
                 if user:
-                    slack_posts.tell_only(s, t.id, channel, user, f":no_entry: {exc}.",
+                    slack_posts.tell_only(s, t.id, channel, user,
+                                          say(lang, "refused-icon", why=self._why(exc, lang)),
                                           desk.clock(), thread_ts=thread_ts)
 
     # ------------------------------------------------------------------ new tickets
@@ -210,13 +231,14 @@ class SlackDesk:
         customer = self._customer_in(text) if person is not None else ""
         if customer and person is not None:  # a colleague passing on a customer's request
             ack = not NOACK.search(text)
+            lang = rs.language_of(person)
             try:
                 d = actions.open_on_behalf(self.desk, Actor.of(person, Via.SLACK), customer, None,
                                            NOACK.sub(" ", MAILTO.sub(r"\1", text)).strip(),
                                            ack=ack, source="slack-intake", ref=f"{channel}:{ts}")
-                answer = self._opened(d)
+                answer = self._opened(d, lang)
             except Refused as exc:
-                answer = f":no_entry: Not done: {str(exc).rstrip('.')}."
+                answer = say(lang, "not-done-icon", why=self._why(exc, lang))
             with self.desk.uow.write() as s:
                 slack_posts.tell_only(s, None, channel, user, answer, self.desk.clock(),
                                       thread_ts=None)
@@ -251,7 +273,7 @@ class SlackDesk:
     def on_command(self, *, text: str, user: str, channel: str) -> str | None:
         words = text.split()
         if not words or words[0] in ("help", "?"):
-            return slack_text.HELP
+            return help_text(self.language_of(user))
         if words[0].isdigit():
             words = ["show", *words]
         if words[0].lower() in ("new", "call"):
@@ -271,27 +293,27 @@ class SlackDesk:
         first, _, after = text.strip().partition(" ")
         if verb == "new" and (first.lower() in self.desk.ruleset.kinds or first.lower() == "call"):
             kind, text = first.lower(), after
+        lang = self._lang(actor)
         if not customer or "@" not in customer or not text.strip():
-            return (f"Usage: `/ticket {verb} customer@example.com "
-                    f"{'' if verb == 'call' else '[kind] '}what they asked`")
+            return say(lang, f"usage-{verb}")
         try:
             d = actions.open_on_behalf(self.desk, actor, customer, kind, text, ack=ack,
                                        source=source, ref=ref)
         except Refused as exc:
-            return f"Not done: {str(exc).rstrip('.')}."
-        told = "acknowledged by mail" if ack else "not acknowledged (#noack)"
-        return (f"{d['tag']} opened for {slack_text.escape(d['contact'] or customer)} "
-                f"({d['kind']}, owner {d['owner']}); the customer is {told}.")
+            return say(lang, "not-done", why=self._why(exc, lang))
+        return say(lang, "opened-acked" if ack else "opened-not-acked", tag=d["tag"],
+                   contact=slack_text.escape(d["contact"] or customer), kind=d["kind"], owner=d["owner"])
 
     def _do(self, verb: str, args: list[str], actor: Actor) -> str:
         desk = self.desk
-        why = refusal(actor, Verb.VIEW)
-        if why:
-            return f"Not done: {why}."
+        lang = self._lang(actor)
+        cannot = refused(actor, Verb.VIEW)
+        if cannot is not None:
+            return say(lang, "not-done", why=self._why(cannot, lang))
         if verb == "search":
             return self._search(actor, " ".join(args))
         if not args or not args[0].lstrip("#").isdigit():
-            return f"Which ticket? For example `/ticket {verb} 12`.\n\n{slack_text.HELP}"
+            return f"{say(lang, 'which-ticket', verb=slack_text.escape(verb))}\n\n{help_text(lang)}"
         n = int(args[0].lstrip("#"))
         rest = " ".join(args[1:]).strip()
         tag = desk.tag(n)
@@ -299,49 +321,51 @@ class SlackDesk:
             if verb == "show":
                 d = queries.ticket_detail(desk, actor, n)
                 if d is None:
-                    return f"No ticket {n}."
-                return slack_text.ticket_card(d, desk.dossier_url(n), queries.customer_card(desk, actor, n))
+                    return say(lang, "no-ticket", number=n)
+                return slack_text.ticket_card(d, desk.dossier_url(n), queries.customer_card(desk, actor, n),
+                                              language=lang)
             if verb == "take":
                 actions.take(desk, actor, n, "taken in Slack")
-                return f"{tag} is yours now."
+                return say(lang, "taken", tag=tag)
             if verb == "assign":
                 if not rest:
-                    return "Assign to whom? `/ticket assign 12 marta [reason]`"
+                    return say(lang, "assign-whom")
                 who, _, reason = rest.partition(" ")
                 person = actions.assign(desk, actor, n, who, reason or "assigned in Slack")
-                return f"{tag} now belongs to {person}."
+                return say(lang, "assigned", tag=tag, person=person)
             if verb == "resolve":
                 actions.resolve(desk, actor, n, rest or None)
-                return f"{tag} resolved; the customer was asked to reply if it is not."
+                return say(lang, "resolved", tag=tag)
             if verb == "reopen":
                 actions.reopen(desk, actor, n, rest or None)
-                return f"{tag} reopened."
+                return say(lang, "reopened", tag=tag)
             if verb == "kind":
                 actions.set_kind(desk, actor, n, rest)
-                return f"{tag} is a {rest} now."
+                return say(lang, "kind-now", tag=tag, kind=slack_text.escape(rest))
             if verb == "time":
                 duration, _, note = rest.partition(" ")
                 if not duration:
-                    return "How long? `/ticket time 12 15m called the customer`"
+                    return say(lang, "how-long")
                 out = actions.log_time(desk, actor, n, duration, note or None)
-                return f"{tag}: {out['duration']} logged for {out['person']}; {out['total']} in all."
+                return say(lang, "time-logged", tag=tag, duration=out["duration"], person=out["person"],
+                           total=out["total"])
             if verb in ("hold", "release"):
                 invoice, _, reason = rest.partition(" ")
                 if not invoice:
-                    return f"Which invoice? `/ticket {verb} 12 2026-114`"
+                    return say(lang, "which-invoice", verb=verb)
                 held = actions.hold_invoice(desk, actor, n, invoice, release=verb == "release",
                                             reason=reason or None)
-                now_held = ", ".join(slack_text.escape(h["invoice"]) for h in held) or "none"
-                return (f"{tag}: invoice {slack_text.escape(invoice)} "
-                        f"{'released' if verb == 'release' else 'on hold'}; on hold now: {now_held}.")
+                now_held = ", ".join(slack_text.escape(h["invoice"]) for h in held) or say(lang, "none")
+                return say(lang, "released" if verb == "release" else "held", tag=tag,
+                           invoice=slack_text.escape(invoice), held=now_held)
             if verb == "note":
                 if not rest:
-                    return "A note needs text: `/ticket note 12 called, will call back`"
+                    return say(lang, "note-needs-text")
                 actions.add_note(desk, actor, n, rest)
-                return f"Note added to {tag}."
+                return say(lang, "note-added", tag=tag)
         except Refused as exc:
-            return f"Not done: {str(exc).rstrip('.')}."
-        return f"Unknown command `{verb}`.\n\n{slack_text.HELP}"
+            return say(lang, "not-done", why=self._why(exc, lang))
+        return f"{say(lang, 'unknown-command', verb=slack_text.escape(verb))}\n\n{help_text(lang)}"
 
     # ------------------------------------------------------------------ on behalf: shortcut, reaction
     def _customer_in(self, text: str, author_email: str = "") -> str:
@@ -356,18 +380,21 @@ class SlackDesk:
 
     def on_shortcut(self, *, user: str, channel: str, message: dict) -> dict | None:
         actor = self._actor(user)
-        why = refusal(actor, Verb.OPEN)
-        if why:
+        lang = self._lang(actor)
+        cannot = refused(actor, Verb.OPEN)
+        if cannot is not None:
             with self.desk.uow.write() as s:
-                slack_posts.tell_only(s, None, channel, user, f":no_entry: Not done: {why}.",
+                slack_posts.tell_only(s, None, channel, user,
+                                      say(lang, "not-done-icon", why=self._why(cannot, lang)),
                                       self.desk.clock())
             return None
         rs = self.desk.ruleset
-        kinds = [(k, (v.label.get(rs.default_language) if v.label else None) or k)
-                 for k, v in sorted(rs.kinds.items())] + [("call", "Phone call")]
+        kinds = [(k, (v.label.get(lang) or v.label.get(rs.default_language) if v.label else None) or k)
+                 for k, v in sorted(rs.kinds.items())] + [("call", say(lang, "modal-call"))]
         text = MAILTO.sub(r"\1", message.get("text") or "")
         meta = json.dumps({"channel": channel, "ts": message.get("ts")})
-        return slack_text.on_behalf_view(SHORTCUT, meta, self._customer_in(text), text, kinds)
+        return slack_text.on_behalf_view(SHORTCUT, meta, self._customer_in(text), text, kinds,
+                                         language=lang)
 
     def on_view_submission(self, *, user: str, values: dict, private_metadata: str
                            ) -> dict[str, str] | None:
@@ -378,18 +405,22 @@ class SlackDesk:
         channel, ts = meta.get("channel"), meta.get("ts")
         get = lambda block: (values.get(block) or {}).get(block)  # noqa: E731
         customer, text = (get("customer") or "").strip(), get("text") or ""
+        actor = self._actor(user)
+        lang = self._lang(actor)
         if "@" not in customer:
-            return {"customer": "A mail address, like customer@example.com"}
+            return {"customer": say(lang, "modal-need-address")}
         try:
-            d = actions.open_on_behalf(self.desk, self._actor(user), customer, get("kind") or None,
+            d = actions.open_on_behalf(self.desk, actor, customer, get("kind") or None,
                                        text, ack="ack" in (get("ack") or []),
                                        source="slack-shortcut",
                                        ref=f"{channel}:{ts}" if channel and ts else None)
-        except Refused as exc:
-            return {"customer" if "address" in str(exc) else "text": str(exc).rstrip(".")[:150]}
+        except Refused as exc:  # a modal's error is plain text, not mrkdwn
+            block = "customer" if exc.code in ("not-an-address", "own-address") else "text"
+            return {block: exc.words("slack", lang)[:150]}
         if channel:
             with self.desk.uow.write() as s:
-                slack_posts.tell_only(s, d["number"], channel, user, self._opened(d), self.desk.clock())
+                slack_posts.tell_only(s, d["number"], channel, user, self._opened(d, lang),
+                                      self.desk.clock())
         return None
 
     def on_reaction(self, *, channel: str, ts: str, user: str, reaction: str,
@@ -402,37 +433,40 @@ class SlackDesk:
             return
         message = fetch()
         desk = self.desk
+        lang = self._lang(actor)
         if message is None:
-            answer = ":warning: I cannot read that message (is the bot in this channel?)."
+            answer = say(lang, "cannot-read")
         else:
             customer = self._customer_in(message.get("text") or "", message.get("email") or "")
             author_is_customer = customer and customer == (message.get("email") or "").lower()
             try:
                 if not customer:
                     raise Refused("which customer is it? Use the message's shortcut "
-                                  "“Create ticket for…” to give their address")
+                                  "“Create ticket for…” to give their address", code="which-customer")
                 d = actions.open_on_behalf(
                     desk, actor, customer, None, message.get("text") or "",
                     name=(message.get("name") or "") if author_is_customer else "",
                     source="slack-reaction", ref=f"{channel}:{ts}")
-                answer = self._opened(d)
+                answer = self._opened(d, lang)
             except Refused as exc:
-                answer = f":no_entry: Not done: {str(exc).rstrip('.')}."
+                answer = say(lang, "not-done-icon", why=self._why(exc, lang))
         with desk.uow.write() as s:
             slack_posts.tell_only(s, None, channel, user, answer, desk.clock())
 
-    def _opened(self, d: dict) -> str:
+    @staticmethod
+    def _opened(d: dict, lang: str) -> str:
         if d.get("duplicate"):
-            return f"{d['tag']} was opened for this message already."
-        return (f"{d['tag']} opened for {slack_text.escape(d['contact'] or '')} "
-                f"({d['kind']}, owner {d['owner']}).")
+            return say(lang, "opened-already", tag=d["tag"])
+        return say(lang, "opened", tag=d["tag"], contact=slack_text.escape(d["contact"] or ""),
+                   kind=d["kind"], owner=d["owner"])
 
     def _search(self, actor: Actor, words: str) -> str:
         words = words.strip()
+        lang = self._lang(actor)
         if not words:
-            return "Search for what? `/ticket search bakkerij`"
+            return say(lang, "search-what")
         found = queries.search(self.desk, actor, words)
         if not found:
-            return f"Nothing found for “{slack_text.escape(words)}”."
+            return say(lang, "nothing-found", words=slack_text.escape(words))
         return slack_text.search_lines([(d["tag"], d["status"], d["owner"], d["subject"])
-                                        for d in found])
+                                        for d in found], lang)

@@ -1,6 +1,7 @@
 """Posts into Slack, as outbox rows written in the caller's transaction: a ticket's
 thread root in its team channel, the customer's later mails into that thread, the bot's
-remarks there, and messages only one person sees. The texts are bot/core/slack_text.py."""
+remarks there, and messages only one person sees. The texts are bot/core/slack_text.py and,
+in each staff language, bot/core/slack_words.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.core import slack_text
+from bot.core import slack_text, slack_words
 from bot.core.domain import Channel, OutboxStatus
 from bot.desk import card
 from bot.desk.context import Desk
@@ -103,8 +104,8 @@ def files(s: Session, desk: Desk, ticket: Ticket, attachments: Sequence[Attachme
         queued += 1
     if too_big:
         names = ", ".join(slack_text.escape(n) for n in too_big)
-        say(s, ticket, f":paperclip: Too large for Slack: {names}; in the dossier: "
-                       f"{desk.dossier_url(ticket.id)}", now)
+        say(s, ticket, slack_words.say(desk.ruleset.default_language, "too-large-for-slack", names=names,
+                                       link=desk.dossier_url(ticket.id)), now)  # the thread is shared
     return queued
 
 

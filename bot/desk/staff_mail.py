@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.core import correlation
 from bot.core.domain import Channel, Direction, InboundMessage
-from bot.core.staff_commands import StaffCommand, parse
+from bot.core.staff_commands import COMMANDS, StaffCommand, parse
 from bot.desk import actions, notify
 from bot.desk.actor import Actor, Via
 from bot.desk.context import Desk
@@ -55,7 +55,8 @@ def handle(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage, actor: A
     done = f"#{cmd.name}"
     try:
         if cmd.problem:
-            raise Refused(cmd.problem)
+            raise Refused(cmd.problem, code=cmd.code, command=cmd.written or f"#{cmd.name}",
+                          known=", ".join(f"#{c}" for c in COMMANDS))
         _run(s, desk, ticket, cmd, actor)
         outcome = "done"
     except Refused as exc:
@@ -68,7 +69,9 @@ def handle(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage, actor: A
             notify.tell(s, desk, actor.person, now, purpose="staff-refused",
                         template="staff-refused", ticket=ticket,
                         context={"tag": desk.tag(ticket.id), "subject": ticket.subject,
-                                 "command": done, "reason": str(exc)})
+                                 "command": done,
+                                 # the mail's own words, in the colleague's language (never a CLI flag)
+                                 "reason": exc.words("mail", desk.ruleset.language_of(actor.person))})
         outcome = f"refused: {exc}"
     ticket.updated_at = now
     return f"{done} by {actor.key}: {outcome}"
@@ -112,7 +115,8 @@ def _run(s: Session, desk: Desk, ticket: Ticket, cmd: StaffCommand, actor: Actor
                           .order_by(Task.id)).all()
         if len(tasks) != 1:
             raise Refused(f"ticket {desk.tag(n)} has {len(tasks) or 'no'} open tasks; "
-                          "#done needs exactly one")
+                          "#done needs exactly one", code="mail-done-one", tag=desk.tag(n),
+                          count=len(tasks))
         actions.complete_task(desk, actor, tasks[0].id, (cmd.arg + " " + cmd.text).strip() or None, s=s)
     else:
         actions.add_note(desk, actor, n, cmd.text, s=s)

@@ -24,7 +24,7 @@ def test_the_dossier_shows_and_logs_time_and_holds(web, desk):  # noqa: F811
     client.post(f"/tickets/{n}/hold", data={"csrf": token, "invoice": "2026-120", "release": "0"})
     client.post(f"/tickets/{n}/hold", data={"csrf": token, "invoice": "2026-114", "release": "1"})
     r = client.post(f"/tickets/{n}/time", data={"csrf": token, "duration": "ages"}, follow_redirects=True)
-    assert "is not a duration" in r.get_data(as_text=True) and "Traceback" not in r.get_data(as_text=True)
+    assert "is geen duur" in r.get_data(as_text=True) and "Traceback" not in r.get_data(as_text=True)
     html = client.get(f"/tickets/{n}").get_data(as_text=True)
     section = html[html.index('id="time-and-holds"'):html.index('id="sla"')]
     assert re.search(r'id="time-total">1h30<', section)

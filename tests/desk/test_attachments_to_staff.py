@@ -161,7 +161,7 @@ def test_files_over_the_cap_stay_in_slack_and_the_thread_says_so(make_desk, db_u
     [mail] = [m for m in rig.mails_to("jan@bakkerij-jansen.nl") if "Twee bestanden" in
               m.get_body(("plain",)).get_content()]
     assert [p.get_filename() for p in mail.iter_attachments()] == ["klein.txt"]
-    said = slack.wait_for("chat.postMessage", where=lambda c: "Not attached" in c.params["text"])
+    said = slack.wait_for("chat.postMessage", where=lambda c: "Niet bij de mail gevoegd" in c.params["text"])
     assert "groot.pdf" in said.params["text"]
 
 

@@ -64,7 +64,7 @@ def test_a_colleague_without_access_works_holds_and_time_by_mail(desk):
                                                                       ("2026-120", None)]
     assert [h["invoice"] for h in list_holds(desk, OPERATOR)] == ["2026-120"]
     [refused] = [o for o in _outbox(desk) if o.purpose == "staff-refused"]
-    assert "#time" in refused.subject + refused.body_text and "not a duration" in refused.body_text
+    assert "#time" in refused.subject + refused.body_text and "‘lang’ is geen duur" in refused.body_text
 
 
 def test_done_by_mail_completes_the_revoke_task_the_mail_was_about(desk):
@@ -115,20 +115,22 @@ def test_slack_time_holds_and_the_customer_card(rig):
     root = rig.slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == TEAM)
     fields = [f["text"] for f in root.params["blocks"][1]["fields"]]
     # the card, in the desk's language (the channel is shared): Dutch here
-    assert fields[4:] == ["*Contract*\nC-100: active, loopt af 2026-12-31; opzeggen uiterlijk 2026-11-30",
+    assert fields[4:] == ["*Contract*\nC-100: actief, loopt af 2026-12-31; opzeggen uiterlijk 2026-11-30",
                           "*Andere open tickets*\ngeen", "*Facturen on hold*\n2026-114"]
     root_ts = root.response["ts"]
 
-    assert rig.command(f"time {n} 15m gebeld") == f"[TB-{n}]: 15m logged for sanne; 15m in all."
-    assert rig.command(f"time {n} soon").startswith("Not done: 'soon' is not a duration")
+    # sanne reads the desk's language (rules.yaml defaults: language nl)
+    assert rig.command(f"time {n} 15m gebeld") == f"[TB-{n}]: 15m vastgelegd voor sanne; 15m in totaal."
+    assert rig.command(f"time {n} soon").startswith("Niet gedaan: ‘soon’ is geen duur")
     assert rig.command(f"hold {n} INV-2026-0042") == (
-        f"[TB-{n}]: invoice INV-2026-0042 on hold; on hold now: 2026-114, INV-2026-0042.")
+        f"[TB-{n}]: factuur INV-2026-0042 on hold; nu on hold: 2026-114, INV-2026-0042.")
     assert rig.command(f"release {n} 2026-114 credited") == (
-        f"[TB-{n}]: invoice 2026-114 released; on hold now: INV-2026-0042.")
-    assert rig.command(f"time {n} 15m", user=STRANGER).startswith("Not done: you are not in rules.yaml")
+        f"[TB-{n}]: factuur 2026-114 vrijgegeven; nu on hold: INV-2026-0042.")
+    assert rig.command(f"time {n} 15m", user=STRANGER).startswith(
+        "Niet gedaan: u staat niet in rules.yaml")
     shown = rig.command(f"show {n}")
-    assert "contract: C-100: active, ends 2026-12-31; notice by 2026-11-30" in shown
-    assert "invoices on hold: INV-2026-0042" in shown and "time logged: 15m" in shown
+    assert "contract: C-100: actief, loopt af 2026-12-31; opzeggen uiterlijk 2026-11-30" in shown
+    assert "facturen on hold: INV-2026-0042" in shown and "bestede tijd: 15m" in shown
 
     # `time:` in the ticket's thread logs time, is never mailed, and once per message
     event = message_event("time: 1h30 offerte nagerekend", "1800000000.000700", user=SANNE,
@@ -144,5 +146,5 @@ def test_slack_time_holds_and_the_customer_card(rig):
     assert len(replies) == 1 and "we need a week" in replies[0].body_text
     rig.send()
     said = rig.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts") == root_ts
-                              and "logged" in c.params["text"])
-    assert said.params["text"] == ":stopwatch: 1h30 logged for sanne; 1h45 in all."
+                              and "vastgelegd" in c.params["text"])
+    assert said.params["text"] == ":stopwatch: 1h30 vastgelegd voor sanne; 1h45 in totaal."

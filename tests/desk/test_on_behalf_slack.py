@@ -44,8 +44,9 @@ def test_ticket_new_in_slack_is_the_customers_ticket_and_they_are_acknowledged(r
     answer = rig.command("new <mailto:jan@bakkerij-jansen.nl|jan@bakkerij-jansen.nl> "
                          "De bezorging van vanochtend is niet gekomen, graag terugbellen.")
     [t] = tickets(rig)
-    assert answer.startswith(f"[TB-{t.id}] opened for jan@bakkerij-jansen.nl")
-    assert "acknowledged by mail" in answer
+    # sanne reads the desk's language (defaults: language nl)
+    assert answer.startswith(f"[TB-{t.id}] geopend voor jan@bakkerij-jansen.nl")
+    assert "de klant krijgt een ontvangstbevestiging per mail" in answer
     assert (t.contact_email, t.customer, t.channel) == ("jan@bakkerij-jansen.nl", "Bakkerij Jansen", "mail")
     assert t.subject.startswith("De bezorging van vanochtend")
     behalf = [e for e in t.events if e.action == "on-behalf"]
@@ -62,7 +63,7 @@ def test_ticket_new_in_slack_is_the_customers_ticket_and_they_are_acknowledged(r
 def test_ticket_new_with_a_kind_and_noack(rig):
     answer = rig.command("new olga@drukkerij-oost.nl complaint #noack De drukproef was te laat.")
     [t] = tickets(rig)
-    assert t.kind == "complaint" and "not acknowledged" in answer
+    assert t.kind == "complaint" and "krijgt geen ontvangstbevestiging (#noack)" in answer
     assert [e.reason for e in t.events if e.action == "ack-skipped"] == [
         "sanne asked that the customer gets no acknowledgement"]
     rig.send()
@@ -79,10 +80,10 @@ def test_a_phone_call_is_logged_as_the_first_action(rig):
 
 
 @pytest.mark.parametrize("text, why", [
-    ("new jan@bakkerij-jansen.nl", "Usage: `/ticket new"),
-    ("new not-an-address De tekst", "Usage: `/ticket new"),
-    ("new marta@desk.example Vraag", "the desk's own address"),
-    ("new jan@bakkerij-jansen.nl complaint", "Usage"),  # a kind without the request
+    ("new jan@bakkerij-jansen.nl", "Zo gebruikt u het: `/ticket new"),
+    ("new not-an-address De tekst", "Zo gebruikt u het: `/ticket new"),
+    ("new marta@desk.example Vraag", "is een adres van de balie zelf"),
+    ("new jan@bakkerij-jansen.nl complaint", "Zo gebruikt u het"),  # a kind without the request
 ])
 def test_ticket_new_refusals(rig, text, why):
     assert why in rig.command(text)
@@ -91,7 +92,7 @@ def test_ticket_new_refusals(rig, text, why):
 
 def test_someone_outside_rules_yaml_cannot_open_a_ticket(rig):
     answer = rig.command("new jan@bakkerij-jansen.nl Iets", user=STRANGER)
-    assert answer.startswith("Not done: you are not in rules.yaml")
+    assert answer.startswith("Niet gedaan: u staat niet in rules.yaml")
     assert tickets(rig) == []
 
 
@@ -167,8 +168,8 @@ def test_the_create_ticket_shortcut_opens_a_modal_and_its_submission_a_ticket(ri
     assert len(rig.mails_to("olga@drukkerij-oost.nl")) == 1
     told = rig.slack.calls_to("chat.postEphemeral")
     assert [c.params["text"] for c in told] == [
-        f"[TB-{t.id}] opened for olga@drukkerij-oost.nl (complaint, owner {t.owner}).",
-        f"[TB-{t.id}] was opened for this message already."]
+        f"[TB-{t.id}] geopend voor olga@drukkerij-oost.nl (complaint, eigenaar {t.owner}).",
+        f"[TB-{t.id}] is al voor dit bericht geopend."]
 
 
 def test_a_bad_address_in_the_modal_is_shown_at_its_field(rig):
@@ -178,7 +179,7 @@ def test_a_bad_address_in_the_modal_is_shown_at_its_field(rig):
     status, out = submit(rig, view, "geen adres", "Vraag")
     assert status == 200
     assert json.loads(out) == {"response_action": "errors",
-                               "errors": {"customer": "A mail address, like customer@example.com"}}
+                               "errors": {"customer": "Een mailadres, zoals klant@example.com"}}
     assert tickets(rig) == []
 
 
@@ -218,7 +219,7 @@ def test_a_reaction_on_a_colleagues_message_without_a_customer_says_what_to_do(r
     assert tickets(rig) == []
     rig.send()
     [told] = rig.slack.calls_to("chat.postEphemeral")
-    assert "Create ticket for…" in told.params["text"]
+    assert "Ticket maken voor…" in told.params["text"]
 
 
 # ------------------------------------------------------------------ the intake channel

@@ -273,19 +273,21 @@ def test_a_thread_post_queued_with_its_root_goes_out_in_the_same_run(desk):
 
 def test_ticket_command_and_buttons(desk):
     n, root_ts = open_complaint(desk)
-    assert desk.command("help").startswith("`/ticket` commands:")
+    # sanne has no `language:`: she reads the desk's (rules.yaml defaults: language nl)
+    assert desk.command("help").startswith("`/ticket`-opdrachten:")
     shown = desk.command(str(n))
     assert shown.splitlines()[0] == f"*[TB-{n}] Klacht over de bezorging*"
-    assert "owner marta" in shown and "De krant kwam weer niet." in shown
+    assert "eigenaar marta" in shown and "De krant kwam weer niet." in shown
     assert desk.command(f"assign {n} nobody").startswith(
-        "Not done: 'nobody' is neither a person nor a filled role; known: advisor, henk,")
-    assert desk.command(f"assign {n} pieter vervangt marta") == f"[TB-{n}] now belongs to pieter."
-    assert desk.command(f"take {n}") == f"[TB-{n}] is yours now."
+        "Niet gedaan: ‘nobody’ is geen persoon en geen bezette rol; bekend: advisor, henk,")
+    assert desk.command(f"assign {n} pieter vervangt marta") == f"[TB-{n}] is nu van pieter."
+    assert desk.command(f"take {n}") == f"[TB-{n}] is nu van u."
     assert queries.ticket_detail(desk.svc, OPERATOR, n)["owner"] == "sanne"
-    assert desk.command(f"note {n} gebeld") == f"Note added to [TB-{n}]."
-    assert desk.command("search bezorging").startswith(f"[TB-{n}] new · sanne")
-    assert desk.command("take") .startswith("Which ticket?")
-    assert desk.command(f"take {n}", user="U0BOB00001").startswith("Not done: you are not in rules.yaml")
+    assert desk.command(f"note {n} gebeld") == f"Notitie toegevoegd aan [TB-{n}]."
+    assert desk.command("search bezorging").startswith(f"[TB-{n}] nieuw · sanne")
+    assert desk.command("take") .startswith("Welk ticket?")
+    assert desk.command(f"take {n}", user="U0BOB00001").startswith(
+        "Niet gedaan: u staat niet in rules.yaml")
     # a button in the thread's root message
     status, _, _ = wsgi_post(desk.events, block_actions_form(
         {"action_id": "ticket_resolve", "block_id": f"ticket-{n}", "value": str(n),
@@ -298,13 +300,13 @@ def test_ticket_command_and_buttons(desk):
     assert ("resolved", "sanne") in [(e["action"], e["actor"]) for e in d["events"]]
     desk.send()
     said = desk.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts")
-                               and "resolved" in c.params["text"])
-    assert said.params["text"] == (f"<@{SANNE}>: [TB-{n}] resolved; the customer was asked "
-                                   "to reply if it is not.")
+                               and "opgelost" in c.params["text"])
+    assert said.params["text"] == (f"<@{SANNE}>: [TB-{n}] opgelost; de klant is gevraagd te "
+                                   "antwoorden als het dat niet is.")
 
 
 STRANGER = "U0BOB00001"  # a Slack user of the workspace who is in nobody's list
-REFUSED = "Not done: you are not in rules.yaml"
+REFUSED = "Niet gedaan: u staat niet in rules.yaml"  # the desk's language: nobody's own
 
 
 def button(desk, action_id: str, n: int, root_ts: str, user: str) -> int:
@@ -341,7 +343,7 @@ def test_a_slack_user_not_in_rules_yaml_can_do_and_see_nothing(desk):
     desk.send(timedelta(minutes=5))
     told = desk.slack.calls_to("chat.postEphemeral")
     assert len(told) == 6 and {c.params["user"] for c in told} == {STRANGER}
-    assert all("not in rules.yaml" in c.params["text"] for c in told)
+    assert all("niet in rules.yaml" in c.params["text"] for c in told)
     assert not desk.slack.calls_to("chat.postMessage", lambda c: STRANGER in c.params["text"])
     assert len(desk.mails_to("jan@bakkerij-jansen.nl")) == 1  # the acknowledgement only
 
@@ -474,13 +476,13 @@ def test_wildcards_and_huge_numbers_are_plain_input(desk):
     """Issue 10.15 and 10.17: `%` searches for a percent sign, not every ticket; a
     23-digit ticket number is no ticket (never a 500 that Slack retries)."""
     n, root_ts = open_complaint(desk)
-    assert desk.command("search %") == "Nothing found for “%”."
-    assert desk.command("search _") == "Nothing found for “_”."
+    assert desk.command("search %") == "Niets gevonden voor “%”."
+    assert desk.command("search _") == "Niets gevonden voor “_”."
     assert desk.command("search bezorging").startswith(f"[TB-{n}]")
     huge = "9" * 23
-    assert desk.command(f"show {huge}") == f"No ticket {huge}."
-    assert desk.command(f"resolve {huge}") == f"Not done: no ticket {huge}."
-    assert desk.command(f"search {huge}") == f"Nothing found for “{huge}”."
+    assert desk.command(f"show {huge}") == f"Geen ticket {huge}."
+    assert desk.command(f"resolve {huge}") == f"Niet gedaan: er is geen ticket {huge}."
+    assert desk.command(f"search {huge}") == f"Niets gevonden voor “{huge}”."
     status = wsgi_post(desk.events, block_actions_form(
         {"action_id": "ticket_resolve", "block_id": f"ticket-{n}", "value": huge, "type": "button",
          "action_ts": "1800000000.000900", "text": {"type": "plain_text", "text": "Resolve"}},

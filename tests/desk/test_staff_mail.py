@@ -119,7 +119,8 @@ def test_assign_and_a_refused_command_by_mail(desk):
         "t")
     [refused] = outbox(desk, purpose="staff-refused")
     assert refused.to_addr == "debiteuren@desk.example"
-    assert "#assign" in refused.subject and "'nobody'" in refused.body_text
+    # in the colleague's language (the desk's: Dutch)
+    assert "#assign" in refused.subject and "‘nobody’ is geen persoon en geen bezette rol" in refused.body_text
     intake.ingest_raw(desk,
         mail("debiteuren@desk.example", f"Re: {note.subject}",
                          "#assign marta het gaat eigenlijk om het pakket\n", "a2@desk",

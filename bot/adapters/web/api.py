@@ -117,8 +117,9 @@ def authenticate():
     scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
     actor = api_tokens.authenticate(desk(), token.strip()) if scheme.lower() == "bearer" else None
     if actor is None:
-        return error_response(401, "a valid API token is needed: Authorization: Bearer <token> "
-                                   "(ticketbot api-token create NAME --scope read|write)",
+        # (the caller cannot run the command line: the operator makes tokens, see /api/docs)
+        return error_response(401, "a valid API token is needed: Authorization: Bearer <token>; "
+                                   "ask the desk's operator for one",
                               headers={"WWW-Authenticate": 'Bearer realm="ticketbot"'})
     limit = limiter()
     if not limit.allow(actor.key):
@@ -144,7 +145,7 @@ def run(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except NotAllowed as exc:
-        raise ApiError(403, str(exc)) from None
+        raise ApiError(403, exc.words("api", "en")) from None
     except PreconditionFailed as exc:
         raise ApiError(412, str(exc)) from None
     except NoSuchTicket as exc:
@@ -152,7 +153,7 @@ def run(fn: Callable[[], Any]) -> Any:
     except Invalid as exc:
         raise ApiError(400, str(exc), exc.field) from None
     except Refused as exc:  # the desk will not do it now: already resolved, unknown person...
-        raise ApiError(409, str(exc), code="refused") from None
+        raise ApiError(409, exc.words("api", "en"), code="refused") from None
 
 
 # ------------------------------------------------------------------ input
@@ -501,7 +502,7 @@ def subscribe_webhook():
     try:
         made = webhooks.subscribe(desk(), g.actor, name or "", url or "", events, secret_env or "")
     except NotAllowed as exc:
-        raise ApiError(403, str(exc)) from None
+        raise ApiError(403, exc.words("api", "en")) from None
     except Refused as exc:  # what the desk checks: name, url, events, secret_env, taken
         message = str(exc)
         field = next((f for start, f in (("a webhook's name", "name"), ("there is a webhook", "name"),

@@ -47,9 +47,13 @@ def _form_text(name: str, required: bool = False) -> str:
     text = (request.form.get(name) or "").strip()
     if len(text) > MAX_TEXT:
         abort(413, f"{name}: at most {MAX_TEXT} characters")
-    if required and not text:
-        raise Refused(f"{name} is empty")
+    if required and not text:  # the field as the page names it, in the reader's language
+        raise Refused(f"{name} is empty", code="field-empty",
+                      field=translator(language())(FIELD_LABELS.get(name, name)))
     return text
+
+
+FIELD_LABELS = {"customer": "Customer's mail address", "invoice": "invoice number"}  # texts.py keys
 
 
 @bp.get("/")
@@ -82,9 +86,9 @@ def new_ticket():
                 desk(), g.actor, _form_text("customer", True), form["kind"] or None,
                 _form_text("text", True), ack=form["ack"] == "1", source="web", name=form["name"])
         except NotAllowed as exc:
-            abort(403, str(exc))
+            abort(403, said(exc))
         except Refused as exc:
-            error = str(exc)
+            error = said(exc)
         else:
             return _done(opened["number"], "Ticket opened for the customer.")
     return render_template("new_ticket.html", form=form, error=error,
@@ -145,9 +149,9 @@ def _run(number: int, fn, message: str):
     try:
         result = fn()
     except NotAllowed as exc:
-        abort(403, str(exc))
+        abort(403, said(exc))
     except Refused as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
         return redirect(url_for("pages.ticket", number=number))
     return _done(number, message.format(result=result))
 
@@ -157,7 +161,7 @@ def reply(number: int):
     try:
         text = _form_text("text", required=True)
     except Refused as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
         return redirect(url_for("pages.ticket", number=number))
     if request.form.get("send") != "1":  # first the preview: the mail exactly as it goes
         preview = board.reply_preview(desk(), g.actor, number, text)
@@ -247,6 +251,12 @@ def language() -> str:
     return desk().ruleset.language_of(g.get("person"))
 
 
+def said(exc: Refused) -> str:
+    """A desk refusal as the web says it (what to do on the page, never a command-line
+    flag), in the signed-in person's language: bot/core/refusal_texts.py."""
+    return exc.words("web", language())
+
+
 def template_globals() -> dict[str, Any]:
     rs = desk().ruleset
     lang = language()
@@ -268,9 +278,9 @@ def _report():
     try:
         return reports.monthly(desk(), g.actor, month)
     except NotAllowed as exc:
-        abort(403, str(exc))
+        abort(403, said(exc))
     except Refused as exc:
-        abort(400, str(exc))
+        abort(400, said(exc))
 
 
 @bp.get("/reports")
@@ -288,9 +298,9 @@ def time_csv():
     try:
         text = timesheet.to_csv(timesheet.time_report(desk(), g.actor, month))
     except NotAllowed as exc:
-        abort(403, str(exc))
+        abort(403, said(exc))
     except Refused as exc:
-        abort(400, str(exc))
+        abort(400, said(exc))
     resp = Response("\ufeff" + text, mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="time-{month}.csv"'
     return resp
@@ -303,7 +313,7 @@ def report_csv():
     try:
         text = reports.csv_table(r, table)
     except Refused as exc:
-        abort(404, str(exc))
+        abort(404, said(exc))
     resp = Response("\ufeff" + text, mimetype="text/csv")  # Excel reads the BOM as UTF-8
     resp.headers["Content-Disposition"] = f'attachment; filename="{table}-{r["month"]}.csv"'
     return resp
@@ -315,7 +325,7 @@ def report_chart(name: str):
     try:
         png = reports.chart(r, name, language())
     except Refused as exc:
-        abort(404, str(exc))
+        abort(404, said(exc))
     return Response(png, mimetype="image/png")
 
 
@@ -338,9 +348,9 @@ def rules_check():
             try:
                 out = queries.explain(desk(), g.actor, raw, "web")
             except NotAllowed as exc:
-                abort(403, str(exc))
+                abort(403, said(exc))
             except Refused as exc:
-                error = str(exc)
+                error = said(exc)
     return render_template("rules_check.html", out=out, error=error, raw=raw_text)
 
 
@@ -372,7 +382,7 @@ def customers_import():
         try:
             report = customer_csv.import_file(desk(), g.actor, what, path)
         except NotAllowed as exc:
-            abort(403, str(exc))
+            abort(403, said(exc))
     found = board.customers(desk(), g.actor)
     return render_template("customers.html", found=found, q="", report=report.as_dict(), what=what,
                            filename=upload.filename)

@@ -105,6 +105,7 @@ NL: dict[str, str] = {
     "What the customer asked": "Wat de klant vroeg",
     "Send the customer the acknowledgement": "Stuur de klant de ontvangstbevestiging",
     "Open the ticket": "Ticket openen", "Ticket opened for the customer.": "Ticket geopend voor de klant.",
+    "text": "tekst",  # a refused form: "tekst is leeg" (pages.FIELD_LABELS)
 }
 
 
@@ -212,7 +213,7 @@ PL: dict[str, str] = {
     "No time logged in this month.": "Brak zapisanego czasu w tym miesiącu.", "Person": "Osoba",
     "Time and invoices": "Czas i faktury", "duration": "czas trwania", "entries": "wpisy",
     "invoice number": "numer faktury", "none": "brak", "note": "notatka", "time": "czas",
-    "relevance": "trafność",
+    "relevance": "trafność", "text": "tekst",
 }
 
 TABLES = {"nl": NL, "pl": PL}  # English is the key itself
