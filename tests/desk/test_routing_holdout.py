@@ -9,6 +9,13 @@ all 81.8 / 73.6 / 84.6 / 84.6 / 75.0; nl 90.9 / 72.7 / 100 / 100 / 50.0; en 73.3
 The floors are the figures after general rule changes made with its misroutes in view
 (no rule names a mail): from now on it is a second tuning set, and only a new held-out
 set can tell the real figure again. Never edit a label to fit the rules.
+
+The last 40 mails (122-161, 10 per language) were added by session routing3 and committed
+before any rule change of that session; their first score with the rules as they then
+were (owner / kind / cancellation recall / precision / complaint recall, %): all 95.0 /
+80.0 / 75.0 / 100 / 80.0; nl 90.0 / 80.0 / 100 / 100 / 50.0; en 90.0 / 60.0 / 0.0 / - /
+100; pl 100 / 90.0 / 100 / 100 / 100; de 100 / 90.0 / 100 / 100 / 100. The floors below
+are after that session's general rule changes, made with all 161 mails' misroutes in view.
 """
 
 from __future__ import annotations
@@ -18,13 +25,13 @@ import pytest
 from bench import routing
 
 FLOORS = {
-    "nl": {"owner": 100.0, "kind": 90.9, "cancel_recall": 100.0, "cancel_precision": 100.0,
+    "nl": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
-    "en": {"owner": 96.7, "kind": 85.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
+    "en": {"owner": 100.0, "kind": 97.1, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
     "pl": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
-    "de": {"owner": 94.7, "kind": 89.5, "cancel_recall": 100.0, "cancel_precision": 100.0,
+    "de": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
 }
 
