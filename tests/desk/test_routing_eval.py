@@ -61,12 +61,8 @@ def test_the_set_is_complete(cases):
 @pytest.mark.parametrize("lang", sorted(FLOORS))
 def test_score_per_language_is_not_below_the_floor(cases, lang):
     print("\n" + routing.table(cases))
-    mine = [c for c in cases if c.lang == lang]
-    got = routing.score(mine, lambda c: c.lang)[lang].figures()
-    below = {k: (round(100 * (got[k] or 0.0), 1), floor) for k, floor in FLOORS[lang].items()
-             if round(100 * (got[k] or 0.0), 1) < floor}
-    assert not below, (f"{lang}: below the floor (measured, floor): {below}\n"
-                       + routing.misroutes(mine))
+    why = routing.below_floor(cases, lang, FLOORS[lang])
+    assert not why, why
 
 
 def test_auto_replies_are_never_urgent_nor_for_a_specialist(cases):
