@@ -209,6 +209,19 @@ def score(cases: Iterable[Case], by) -> dict[str, Score]:
 
 
 # --------------------------------------------------------------------------- printing
+def below_floor(cases: list[Case], lang: str, floors: dict[str, float]) -> str:
+    """Why one language's figures fail their floors (percent, compared as printed, to 0.1;
+    a figure with nothing to count counts as 0), with that language's misroutes; "" when
+    none is below. The floor tests of both labelled sets use this."""
+    mine = [c for c in cases if c.lang == lang]
+    got = score(mine, lambda c: c.lang)[lang].figures() if mine else {}
+    below = {k: (round(100 * (got.get(k) or 0.0), 1), floor) for k, floor in floors.items()
+             if round(100 * (got.get(k) or 0.0), 1) < floor}
+    if not below:
+        return ""
+    return f"{lang}: below the floor (measured, floor): {below}\n" + misroutes(mine)
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 

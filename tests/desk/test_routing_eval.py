@@ -24,18 +24,23 @@ from bench import routing
 # rule work (the word lists were written with these mails' misroutes in view, so they are
 # figures on a tuning set, not on held-out mail).
 FLOORS = {
-    "nl": {"owner": 97.9, "kind": 95.8, "cancel_recall": 100.0, "cancel_precision": 100.0,
+    "nl": {"owner": 98.9, "kind": 98.9, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
-    "en": {"owner": 94.7, "kind": 93.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 94.4},
-    "pl": {"owner": 100.0, "kind": 98.7, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 94.7},
-    "de": {"owner": 98.7, "kind": 97.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
+    "en": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "pl": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "de": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
 }
 # (issue 13/16, the held-out round: nl owner 96.9 -> 97.9 and en 92.1 -> 94.7 when a
 # complaint with no more specific subject went to the customer's advisor (S 4.1), pl
 # 98.7 -> 100 with the website-change rule; see tests/desk/test_routing_holdout.py)
+# (routing3 round, general word lists and rules for classes of phrasing in every language,
+# see docs/measured.md: owner nl 97.9 -> 99.0, en 94.7 -> 100, de 98.7 -> 100; kind nl
+# 95.8 -> 99.0, en 93.4 -> 100, pl 98.7 -> 100, de 97.4 -> 100; complaint recall en 94.4
+# -> 100, pl 94.7 -> 100. The one miss left: a guest's restaurant "rekening" on a mail about
+# the menu on the customer's website, read as an invoice matter.)
 MAX_AUTOREPLY_WRONG = 0  # auto-replies made urgent or given to anyone but sales support
 
 
@@ -56,12 +61,8 @@ def test_the_set_is_complete(cases):
 @pytest.mark.parametrize("lang", sorted(FLOORS))
 def test_score_per_language_is_not_below_the_floor(cases, lang):
     print("\n" + routing.table(cases))
-    mine = [c for c in cases if c.lang == lang]
-    got = routing.score(mine, lambda c: c.lang)[lang].figures()
-    below = {k: (round(100 * (got[k] or 0.0), 1), floor) for k, floor in FLOORS[lang].items()
-             if round(100 * (got[k] or 0.0), 1) < floor}
-    assert not below, (f"{lang}: below the floor (measured, floor): {below}\n"
-                       + routing.misroutes(mine))
+    why = routing.below_floor(cases, lang, FLOORS[lang])
+    assert not why, why
 
 
 def test_auto_replies_are_never_urgent_nor_for_a_specialist(cases):
