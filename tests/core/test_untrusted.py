@@ -82,6 +82,7 @@ def test_signs_of_mail_no_person_wrote_to_us(kw, reason):
     {"headers": {"content-type": "multipart/mixed; boundary=x", "content-transfer-encoding": "7bit"}},
     {"headers": {"content-type": "text/plain", "content-transfer-encoding": "quoted-printable"}},
     {"attachments": [note("I removed the old file setup.exe from the share, as asked.")]},
+    {"attachments": [note("Security notice: your message was blocked by mx.example.com, sorry.")]},
     {"attachments": [Attachment(filename="contract.pdf", content_type="application/pdf", content=b"%PDF")]},
     # a web form through CDO puts the customer in From: a person
     {"from_addr": "piet@klant.nl", "headers": {"x-mailer": "Microsoft CDO for Windows 2000"}},
@@ -106,7 +107,8 @@ def raw_mail(*extra: str, body: str = "Hello, my invoice is wrong.") -> bytes:
 
 @pytest.mark.parametrize("header, reason", [
     ("Received-SPF: softfail (mx.desk.example: transitioning domain)", "sender not authenticated: spf softfail"),
-    ("Authentication-Results: mx.desk.example;\r\n spf=fail smtp.mailfrom=klant.nl", "sender not authenticated: spf fail"),
+    ("Authentication-Results: mx.desk.example;\r\n spf=fail smtp.mailfrom=klant.nl",
+     "sender not authenticated: spf fail"),
     # an upstream spam filter's verdict reaches machine_reason (it was dropped by the parser before)
     ("X-Spam-Flag: YES", "spam filter: x-spam"),
     ("X-Spam-Status: Yes, score=9.2 required=5.0", "spam filter: x-spam"),

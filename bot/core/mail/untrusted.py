@@ -46,12 +46,13 @@ _ROLE_LOCAL = frozenset({
 # RFC 2045 6.4: a multipart's transfer encoding is 7bit, 8bit or binary; only hand-made
 # scripts write quoted-printable or base64 there.
 _ENCODED = frozenset({"quoted-printable", "base64"})
-# Files that run when opened: the way malware travels, with forged senders.
-_RUNNABLE = r"(?:exe|scr|pif|com|bat|cmd|js|jse|vbs|vbe|wsf|wsh|hta|jar|lnk|ps1|cpl|msi)"
-_RUNNABLE_NAME = re.compile(r"\.%s$" % _RUNNABLE, re.IGNORECASE)
+# Files that run when opened: the way malware travels, with forged senders (not ".com":
+# a host name in a note would read as one).
+_RUNNABLE = r"(?:exe|scr|pif|bat|cmd|js|jse|vbs|vbe|wsf|wsh|hta|jar|lnk|ps1|cpl|msi)"
+_RUNNABLE_NAME = re.compile(r"\." + _RUNNABLE + "$", re.IGNORECASE)
 # A security gateway's note that it took such a file out ("The Firebox deleted x.js").
 _GATEWAY_REMOVED = re.compile(
-    r"\b(?:deleted|removed|stripped|quarantined|blocked)\b[^\n]{0,80}?(\S+\.%s)\b" % _RUNNABLE,
+    r"\b(?:deleted|removed|stripped|quarantined|blocked)\b[^\n]{0,80}?(\S+\." + _RUNNABLE + r")\b",
     re.IGNORECASE,
 )
 _GATEWAY_WORDS = re.compile(r"virus|malware|not be safe|unsafe|dangerous|threat|firebox|security|policy",
