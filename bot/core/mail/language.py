@@ -99,6 +99,10 @@ _MODEL_MIN_LETTERS = 40
 # and only when it is this sure.
 _SHORT_MIN_LETTERS = 8
 _SHORT_SURE = 0.9
+# A text with this share of its letters in another script than Latin is in none of the
+# desk's languages (a Japanese mail with an English signature still has most letters
+# Japanese; an English mail quoting Russian has not).
+_OTHER_SCRIPT_SHARE = 2 / 3
 # A mail with a single recognised word is read by it only when it is this short (a
 # greeting and a name); longer, a lone shared word proves nothing.
 _LONE_WORD_MAX_WORDS = 8
@@ -121,6 +125,13 @@ _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|aw|fw|fwd|wg|sv|vs|odp|r|i|tr|antw)\
 def _model() -> LanguageDetector:
     """Built on first use (0.3 s, about 20 MB); every parser process builds its own."""
     return LanguageDetectorBuilder.from_languages(*_MODEL_LANGUAGES).with_low_accuracy_mode().build()
+
+
+def _mostly_other_script(sample: str, letters: int) -> bool:
+    """At least ``_OTHER_SCRIPT_SHARE`` of the letters outside the Latin script (all four
+    desk languages are written in it: Latin-1 and Latin Extended-A/B, U+0000-U+024F)."""
+    other = sum(1 for ch in sample if ch > "\u024f" and ch.isalpha())
+    return other >= _OTHER_SCRIPT_SHARE * letters
 
 
 def _counts(text: str) -> tuple[dict[str, int], int]:
@@ -151,8 +162,8 @@ def detect_language(text: str, default: str | None = None) -> str | None:
 
 
 def detect_language_explained(text: str, default: str | None = None) -> tuple[str | None, str]:
-    """``detect_language`` with the reader that decided: "stopwords", "model",
-    "model: other language", "one word", "unsure"."""
+    """``detect_language`` with the reader that decided: "stopwords", "other script",
+    "model", "model: other language", "one word", "unsure"."""
     if not text:
         return default, "unsure"
     first, nl, rest = text.partition("\n")
@@ -164,6 +175,10 @@ def detect_language_explained(text: str, default: str | None = None) -> tuple[st
         return best, "stopwords"
     sample = text[:_MODEL_MAX_CHARS]
     letters = sum(ch.isalpha() for ch in sample)
+    if letters >= _MODEL_MIN_LETTERS and _mostly_other_script(sample, letters):
+        # Cyrillic, CJK, Hangul, Greek...: none of the desk's languages, and the model's
+        # costliest case (more than half its time on the real-world corpus); not asked.
+        return default, "other script"
     if letters >= _MODEL_MIN_LETTERS:
         found = _model().detect_language_of(sample)
         if found is not None:
