@@ -5,7 +5,8 @@ acknowledgement to a forged or mass-mailed sender is backscatter: it goes to
 somebody who never wrote to us. ``untrusted_reason`` names the signs a program
 can trust that a mail was not written by a person to us, or that its sender is not
 who it says. Each sign was measured against the real-world corpus and both routing
-sets (docs/mail-understanding.md): none of them is on a person's mail there.
+sets (docs/design.md, "Reading real-world mail"): none of them is on a person's mail
+there.
 
 The ticket is still made; only the automatic mail is left out (the reason is the
 ticket's ``ack-skipped`` event). Pure and never raises.
