@@ -19,7 +19,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.core import correlation
-from bot.core.domain import CLOSED, Channel, Direction, InboundMessage, Status
+from bot.core.domain import CLOSED, READ_LIMIT, Channel, Direction, InboundMessage, Status
 from bot.core.mail import forwarded, threadindex
 from bot.core.mail.addresses import reply_address
 from bot.core.mail.language import detect_language
@@ -407,14 +407,15 @@ def _as_customer(msg: InboundMessage, fwd: forwarded.Forwarded) -> InboundMessag
         attachments = [*fwd.attachments, *(a for a in msg.attachments if a.content_type.lower()
                                            not in ("message/rfc822", "message/global"))]
     text = fwd.text
+    own_words = visible_text(text)  # the customer's language is in their words, not their quotes
     return dataclasses.replace(
         msg, from_addr=fwd.from_addr, from_name=fwd.from_name, subject=fwd.subject or msg.subject,
-        text=text, visible_text=visible_text(text), html=fwd.html, to=list(fwd.to),
+        text=text, visible_text=own_words, html=fwd.html, to=list(fwd.to),
         cc=list(fwd.cc), reply_to=[], in_reply_to=[], references=[], auto_reason=None,
         headers={k: v for k, v in msg.headers.items()
                  if k not in ("thread-index", "thread-topic", "reply-to", "in-reply-to")},
         attachments=attachments, warnings=list(msg.warnings),
-        language=detect_language(fwd.subject + "\n" + text) or msg.language)
+        language=detect_language(fwd.subject + "\n" + own_words[:READ_LIMIT]) or msg.language)
 
 
 def _on_behalf(s: Session, desk: Desk, ticket: Ticket, behalf: OnBehalf, now: datetime) -> None:

@@ -63,6 +63,14 @@ def test_weak_or_tied_evidence_gives_default(text):
         # no two stopwords of one language, but enough text for the model
         ("Lieferung erhalten, Verpackung kaputt, Kartons nass, Inhalt teilweise unbrauchbar", "de", "model"),
         ("Zapraszam serdecznie, wyślę jutro zdjęcia sklepu i nowego logo", "pl", "stopwords"),
+        # issue 13: the writer's mail client and greeting tell when the own text does not
+        ('Fw: subject\nGesendet: Donnerstag, 12. August 2021 um 15:52 Uhr\nVon: "Claire" <c@example.org>\n'
+         "An: a@example.org\nBetreff: subject\nbodytext", "de", "stopwords"),
+        ("Re: subj?\nGuten Abend,\n\nLots of text\ntext with Umlaut ä...\nMfG", "de", "stopwords"),
+        # another script than Latin: none of the desk's languages, the model is not asked
+        ("Добрый день, Марина. Я пишу вам по поводу перевода документов в Турции.", None, "other script"),
+        ("お疲れ様です、吉田です。定例ミーティングではなく特別なミーティングをしたいと思います。"
+         "水曜日の午後はいかがでしょうか。よろしくお願いします。", None, "other script"),
     ],
 )
 def test_readers(text, expected, how):

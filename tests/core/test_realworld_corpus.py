@@ -57,32 +57,33 @@ FLOORS = {
     "subject": 0.995,       # 97.3 %
     "body": 0.995,          # 97.1 %; 98.6 %; 99.5 % (issue 13: stray alternative, type without ";")
     "attachments": 0.995,   # 96.8 %; 98.6 %; 99.5 % (named inline text part, quoted Windows path)
-    "language": 0.955,      # 63.8 %; 75.9 % (stopwords with German); 95.7 % with lingua (issue 13)
-    "ack language": 0.975,  # 84.4 %; 95.7 %; 97.9 % with lingua
-    "machine": 0.905,       # 73.7 %; 85.3 %, then 84.2 %: a noreply sender with a person in Reply-To
+    "language": 0.97,       # 63.8 %; 75.9 % (stopwords with German); 95.7 % with lingua (issue 13);
+                            # 97.2 %: weekdays, forward-header labels and "Abend" as stopwords
+                            # (German 90.5 -> 100 %; per language: tests/core/test_language_per_language.py)
+    "ack language": 0.99,   # 84.4 %; 95.7 %; 97.9 % with lingua; 99.3 %
+    "machine": 0.978,       # 73.7 %; 85.3 %, then 84.2 %: a noreply sender with a person in Reply-To
                             # is that person (web forms, shops: issue 13), so a Gmail invitation
                             # notice from gmail-noreply@ with the inviter in Reply-To is answered;
                             # 90.5 %: Hebrew out-of-office subject, a lead as XML, an svn commit,
-                            # "配信専用" and unsubscribe links in the mail's own text. The 9 left
-                            # (MACHINE_EXCEPTIONS) carry no sign a program can trust.
+                            # "配信専用" and unsubscribe links in the mail's own text; 97.9 %: forged,
+                            # mass-mailed and script-made mail (bot/core/mail/untrusted.py). The 2
+                            # left (MACHINE_EXCEPTIONS) carry no sign a program can trust.
     "person": 1.0,          # 100 %
 }
 
 
 # The machine mails the bot still acknowledges, and why no general rule catches them:
 # spam written to look like a person's mail needs a spam filter's verdict in front of
-# the desk (X-Spam-Flag / X-Spam-Status / Exchange SCL are read; these carry none).
+# the desk (X-Spam-Flag / X-Spam-Status / Exchange SCL are read; these carry none). The
+# seven others once listed are refused now (bot/core/mail/untrusted.py): SPF softfail,
+# a Message-ID without "@", 21 recipients in 21 domains, Outlook Express without
+# MIME-Version and Message-ID, a quoted-printable multipart, a gateway's note that it
+# removed a .js file, and CDO (a program) sending from bookings@.
 MACHINE_EXCEPTIONS = {
-    "mikel/big5-spam-empty-cte.eml": "spam from a free-mail address, no list or bulk header",
-    "mikel/first-line-not-header.eml": "spam; From a plain address, no mailer header",
-    "mikel/invalid-subject-8bit.eml": "spam or a one-off mailing: three headers, body 'TEST'",
-    "rspamd/windows1251-spam-ru.eml": "spam; a plain From with a matching Reply-To",
-    "spamscope/gb2312-outlook-invoice-spam.eml": "spam sent with Outlook Express from Hotmail",
-    "spamscope/gb2312-spam.eml": "spam sent with Outlook Express",
-    "spamscope/outlook-ios-phish.eml": "phishing written as a person, from Outlook for iOS",
-    "webklex/windows1251-filename.eml": "an unsolicited price list from support@, no bulk header",
-    "enmime/easyhotel-cdo-duplicate-param.eml": "a booking confirmation from bookings@ through "
-    "Microsoft CDO, as web forms that put the customer in From send too",
+    "mikel/invalid-subject-8bit.eml": "spam or a one-off mailing: three headers, body 'TEST'; no Date and no "
+    "Message-ID, as many persons' mails in the corpus (other projects' trimmed fixtures)",
+    "rspamd/windows1251-spam-ru.eml": "spam; a plain From with a matching Reply-To, Date, Message-ID, DKIM; "
+    "an advert in Russian: only a content filter can tell",
 }
 
 

@@ -162,6 +162,8 @@ def test_automatic_mail_gets_no_acknowledgement(service):
     (b"X-Mailman-Version: 2.1.9", "x-mailman"),
     (b"X-Cron-Env: <SHELL=/bin/sh>", "cron"),
     (b"X-GitHub-Reason: mention", "issue tracker"),
+    (b"Received-SPF: softfail (mx.example: transitioning domain)", "sender not authenticated: spf softfail"),
+    (b"X-Spam-Flag: YES", "spam filter"),
 ])
 def test_machine_senders_without_auto_submitted_make_a_ticket_but_get_no_mail(service, header, reason):
     """Issue 13: the ticket is made, no automatic mail goes out, the reason is an event."""

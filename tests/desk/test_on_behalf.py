@@ -15,6 +15,8 @@ from sqlalchemy import select
 from bot.adapters.smtp_in import IntakeHandler, IntakeServer
 from bot.adapters.smtp_out import SMTPTransport
 from bot.config import MailServerURL
+from bot.core.domain import InboundMessage
+from bot.core.mail.forwarded import Forwarded
 from bot.delivery.outbox import OutboxSender
 from bot.desk import intake
 from bot.desk.pipeline import Pipeline
@@ -153,3 +155,18 @@ def test_a_colleagues_own_mail_is_no_prospect_company(desk):
         assert s.scalar(select(Company).where(Company.name == "desk.example")) is None
         routed = s.scalars(select(Event).where(Event.ticket_id == n, Event.action == "routed")).one()
         assert routed.detail["sender"] == "desk"
+
+
+def test_a_forwarded_customer_mail_is_read_by_the_customers_words_not_their_quotes():
+    """A colleague forwards a customer's English reply that quotes our Dutch mail: the
+    ticket's language is English (bot/desk/intake.py, the on-behalf path)."""
+    text = ("Thanks, please send the invoice to our accounts department, we never got it.\n\n"
+            "Op 3 nov. 2026 om 10:00 schreef Support <support@desk.example>:\n"
+            "> Beste klant, hierbij sturen wij u de factuur van oktober. Wij hebben de betaling\n"
+            "> nog niet ontvangen en vragen u deze zo snel mogelijk te voldoen. Met vriendelijke\n"
+            "> groet, het team van de administratie. Wilt u ons laten weten wanneer u betaalt?\n")
+    fwd = Forwarded(from_addr="olga@klant.example", from_name="Olga", subject="Factuur oktober", text=text,
+                    note="", style="gmail")
+    msg = intake._as_customer(InboundMessage(from_addr="sanne@desk.example", language="nl"), fwd)
+    assert msg.visible_text.startswith("Thanks") and "Beste klant" not in msg.visible_text
+    assert msg.language == "en"

@@ -16,6 +16,7 @@ from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
 from bot.core.mail.addresses import reply_address
+from bot.core.mail.untrusted import untrusted_reason
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.core.domain import InboundMessage
@@ -135,7 +136,8 @@ def _local_part(addr: str) -> str:
 def machine_reason(msg: InboundMessage) -> str | None:
     """Mail software that does not say so in Auto-Submitted or Precedence: list robots,
     cron, issue trackers, bulk senders, notification robots, DMARC reports, Outlook read
-    receipts. None when nothing shows."""
+    receipts; then the signs of a forged, mass-mailed or script-made mail
+    (``untrusted_reason``). None when nothing shows."""
     h = msg.headers
     for name, reason in _MACHINE_HEADERS:
         if name in h:
@@ -184,7 +186,9 @@ def machine_reason(msg: InboundMessage) -> str | None:
     if _READ_RECEIPT_SUBJECT.match(subject) and h.get("content-type", "").lower().lstrip().startswith(
             "application/ms-tnef"):
         return "read receipt"
-    return None
+    # forged, mass-mailed or script-made: no sign says "automatic", but no person wrote
+    # to us either (bot/core/mail/untrusted.py)
+    return untrusted_reason(msg)
 
 
 def _bare(value: str) -> str:

@@ -228,6 +228,15 @@ _KEPT_HEADERS = frozenset(
         "x-campaign",
         "x-campaign-id",
         "feedback-id",
+        # an upstream spam filter's verdict (autoreply.machine_reason)
+        "x-spam-flag",
+        "x-spam-status",
+        "x-ms-exchange-organization-scl",
+        # forged, mass-mailed or script-made mail (bot/core/mail/untrusted.py)
+        "received-spf",
+        "authentication-results",
+        "mime-version",
+        "content-transfer-encoding",
     }
 )
 # Headers parse_mail itself reads.
