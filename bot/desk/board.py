@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Double, Select, and_, case, cast, exists, false, func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.core.domain import CLOSED, Status
@@ -27,14 +27,14 @@ OPEN = tuple(st for st in Status if st not in CLOSED)
 # a search with more matches than this is counted as "more than" and listed newest first
 # (ranking every match of a common word costs a second on 100,000 tickets)
 SEARCH_RANKED = 1000
-SORTS = {
-    "newest": (Ticket.id.desc(),),
-    "oldest": (Ticket.id.asc(),),
-    "due": (Ticket.action_due_at.is_(None), Ticket.action_due_at.asc(), Ticket.id.asc()),
-    "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
-    # with words searched for (the default then): best match first, then the latest
-    "relevance": ("relevance", Ticket.updated_at.desc(), Ticket.id.desc()),
-}
+# The list's orders. Each pages by keyset: a page's link carries the sort key and number
+# of the last (or first) ticket of the page before (after), and the next page is the
+# tickets beyond it in the order: an index range (ix_ticket_status_id, ix_ticket_due_id,
+# ix_ticket_updated_id), never an OFFSET, so page 400 costs what page 1 costs and a
+# ticket that arrives meanwhile shifts nothing. "due": soonest first, the tickets
+# without a due date last (by number); "relevance" (with words searched for, the default
+# then): best match first, then the latest.
+SORTS = ("newest", "oldest", "due", "updated", "relevance")
 
 
 def _day_bounds(desk: Desk, now: datetime) -> tuple[datetime, datetime]:
@@ -190,13 +190,15 @@ class Filters:
     until: date | None = None
     q: str = ""               # words in the subject, messages and notes
     sort: str = "newest"
-    page: int = 1
+    page: int = 1             # the page's number, as shown; where it starts is after / before
+    after: str = ""           # a cursor (Cursor.encode): the page after that ticket ...
+    before: str = ""          # ... or the page before it (the "previous" link)
     problems: list[str] = field(default_factory=list)
 
     @classmethod
     def from_args(cls, args: Any) -> Filters:
         f = cls()
-        for name in ("status", "owner", "role", "kind", "customer", "sla", "q"):
+        for name in ("status", "owner", "role", "kind", "customer", "sla", "q", "after", "before"):
             setattr(f, name, (args.get(name) or "").strip()[:200])
         f.sort = args.get("sort") if args.get("sort") in SORTS else f.default_sort
         try:
@@ -223,6 +225,7 @@ class Filters:
         """The query string of these filters (with ``changes``), empty values left out."""
         out = {k: getattr(self, k) for k in ("status", "owner", "role", "kind", "customer",
                                              "sla", "q", "sort", "page")}
+        out.update(after="", before="")  # a cursor belongs to one page: given in changes
         out.update({"since": self.since.isoformat() if self.since else "",
                     "until": self.until.isoformat() if self.until else ""})
         out.update(changes)
@@ -232,7 +235,11 @@ class Filters:
 
 
 def _filtered(q: Select, f: Filters, now: datetime, end_of_day: datetime, tz: ZoneInfo,
-              s: Session) -> Select:
+              s: Session, scan: bool = False) -> Select:
+    """``q`` with the filters of ``f``. Words searched for join the matches (with their
+    score as "relevance"); with ``scan``, they are a test on each ticket instead (for a
+    common word listed in another index's order: read that index in order and keep the
+    matches, not every match sorted)."""
     if f.status == "open-all":
         q = q.where(Ticket.status.in_(OPEN))
     elif f.status:
@@ -263,12 +270,103 @@ def _filtered(q: Select, f: Filters, now: datetime, end_of_day: datetime, tz: Zo
         found = fulltext.matches(s, words)
         if found is None:  # no word in it ("%", "*"): nothing
             return q.where(false())
+        if scan:  # "+ 0": the matches must not lead (SQLite would fetch and sort them all)
+            return q.where((Ticket.id + literal_column("0")).in_(select(found.c.ticket_id)))
         q = q.join(found, found.c.ticket_id == Ticket.id).add_columns(found.c.score.label("relevance"))
     return q
 
 
+# a key's kind in a cursor: the ticket number, a time (microseconds since 1970, UTC), a score
+NUMBER, TIME, SCORE = "n", "t", "s"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Key = tuple[Any, bool, str]  # (a column or expression, descending, kind)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One run of a sort's order: the tickets it holds (``where``; None: all) ordered by
+    ``keys``, of which the last is the ticket number (ties never left open)."""
+
+    where: ColumnElement[bool] | None
+    keys: tuple[Key, ...]
+
+
+def _parts(sort: str, found: Any) -> list[_Part]:
+    """The order of ``sort`` as runs, each one an index range with the filters."""
+    number: Any = Ticket.id if found is None else found.c.ticket_id  # a search: the index's order
+    if sort == "newest":
+        return [_Part(None, ((number, True, NUMBER),))]
+    if sort == "oldest":
+        return [_Part(None, ((number, False, NUMBER),))]
+    if sort == "updated":
+        return [_Part(None, ((Ticket.updated_at, True, TIME), (Ticket.id, True, NUMBER)))]
+    if sort == "due":  # the tickets without a due date after all the others (NULL sorts first on
+        # SQLite, last on PostgreSQL: two runs, each a range of ix_ticket_due_id on both)
+        return [_Part(Ticket.action_due_at.is_not(None),
+                      ((Ticket.action_due_at, False, TIME), (Ticket.id, False, NUMBER))),
+                _Part(Ticket.action_due_at.is_(None), ((Ticket.id, False, NUMBER),))]
+    # relevance: the score as a double on both databases (PostgreSQL's real, read as text,
+    # would not come back exactly as it compares)
+    return [_Part(None, ((cast(found.c.score, Double), False, SCORE), (Ticket.updated_at, True, TIME),
+                         (Ticket.id, True, NUMBER)))]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: the sort, the run of its order and the sort key (with the
+    number) of a ticket, as a link carries it: ``due_0_1764064800000000_1234``."""
+
+    sort: str
+    part: int
+    values: tuple[Any, ...]
+
+    def encode(self, parts: list[_Part]) -> str:
+        out = [self.sort, str(self.part)]
+        for (_, _, kind), v in zip(parts[self.part].keys, self.values, strict=True):
+            out.append(str((v - EPOCH) // timedelta(microseconds=1)) if kind == TIME else repr(v))
+        return "_".join(out)
+
+    @classmethod
+    def decode(cls, raw: str, sort: str, parts: list[_Part]) -> Cursor | None:
+        """The cursor in ``raw``, or None when it is not one this sort gave out."""
+        try:
+            name, part, *values = raw.split("_")
+            keys = parts[int(part)].keys
+            if name != sort or int(part) < 0 or len(values) != len(keys):
+                return None
+            got: list[Any] = []
+            for (_, _, kind), v in zip(keys, values, strict=True):
+                if kind == NUMBER:
+                    got.append(int(v) if valid_number(int(v)) else None)
+                elif kind == TIME:
+                    got.append(EPOCH + timedelta(microseconds=int(v)))
+                else:
+                    got.append(float(v) if abs(float(v)) < float("inf") else None)
+            if None in got:
+                return None
+        except (ValueError, IndexError, OverflowError):
+            return None
+        return cls(sort, int(part), tuple(got))
+
+
+def _beyond(keys: tuple[Key, ...], values: tuple[Any, ...], forward: bool) -> ColumnElement[bool]:
+    """The tickets after (``forward``) or before these key values in the order of ``keys``:
+    the first key as a range (the index's seek), the ties broken by the next keys."""
+    terms = []
+    for k, ((expr, desc, _), v) in enumerate(zip(keys, values, strict=True)):
+        later = expr < v if desc == forward else expr > v
+        terms.append(and_(*[e == w for (e, _, _), w in zip(keys[:k], values[:k], strict=True)], later))
+    if len(terms) == 1:
+        return terms[0]
+    first, desc, _ = keys[0]
+    seek = first <= values[0] if desc == forward else first >= values[0]
+    return and_(seek, or_(*terms))
+
+
 def find_tickets(desk: Desk, actor: Actor, f: Filters) -> dict[str, Any]:
-    """One page of the tickets that pass the filters, with the total."""
+    """One page of the tickets that pass the filters, with the total. The page is the one
+    after ``f.after`` (or before ``f.before``) in the sort's order, by keyset; a page
+    number without a cursor (a link from before cursors) is counted from the start."""
     check(actor, Verb.VIEW)
     now = desk.clock()
     _, end_of_day = _day_bounds(desk, now)
@@ -284,26 +382,63 @@ def find_tickets(desk: Desk, actor: Actor, f: Filters) -> dict[str, Any]:
             total = s.scalar(select(func.count()).select_from(ids.subquery())) or 0
         more = total > SEARCH_RANKED
         ranked = searched and f.sort == "relevance" and not more
-        if searched and not ranked:
-            base = base.with_only_columns(Ticket)
+        if searched:
             total = min(total, SEARCH_RANKED)
         sort = f.sort if ranked or f.sort != "relevance" else "newest"
-        order = SORTS[sort]
-        if found is not None and not ranked and sort in ("newest", "oldest"):
-            # in the index's own order (the match's number is the ticket's): no sort of every match
-            order = (found.c.ticket_id.desc() if sort == "newest" else found.c.ticket_id.asc(),)
-        if found is None:
-            # the page's numbers first (from an index: ix_ticket_status_id for a status by
-            # number), then only those tickets: the offset skips index entries, not rows
-            numbers = list(s.scalars(ids.order_by(*order).offset((f.page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
-            by_number = {t.id: t for t in s.scalars(select(Ticket).where(Ticket.id.in_(numbers)))}
-            rows = [by_number[n] for n in numbers]
-        else:
-            rows = list(s.scalars(base.order_by(*order).offset((f.page - 1) * PAGE_SIZE)
-                                  .limit(PAGE_SIZE)).all())
-        tickets = [_row(desk, t, now, end_of_day) for t in rows]
-    pages = max(1, -(-total // PAGE_SIZE))
-    return {"tickets": tickets, "total": total, "more": more, "page": f.page, "pages": pages}
+        if more and sort in ("due", "updated"):
+            # a common word (thousands of matches) by due date or change: that index in
+            # order, each ticket tested (a page needs a few hundred), not every match sorted
+            base, found = _filtered(select(Ticket), f, now, end_of_day, tz, s, scan=True), None
+        parts = _parts(sort, found)
+        cursor, forward, page = None, True, f.page
+        if f.after or f.before:
+            cursor = Cursor.decode(f.after or f.before, sort, parts)
+            forward = not f.before or bool(f.after)
+            if cursor is None:
+                f.problems.append("this page's link is not one this list gave out: the first page")
+                forward, page = True, 1
+        skip = (page - 1) * PAGE_SIZE if cursor is None else 0
+        # the page's keys and numbers, from the index (no ticket row read), one run after
+        # the other, one more than a page (is there a next?); then only those tickets
+        want = PAGE_SIZE + 1
+        got: list[tuple[int, tuple[Any, ...]]] = []
+        first = cursor.part if cursor is not None else 0
+        runs = range(first, len(parts)) if forward else range(first, -1, -1)
+        for i in runs:
+            part = parts[i]
+            exprs = [e for e, _, _ in part.keys]
+            q = base.with_only_columns(*exprs, Ticket.id)
+            if part.where is not None:
+                q = q.where(part.where)
+            if cursor is not None and i == cursor.part:
+                q = q.where(_beyond(part.keys, cursor.values, forward))
+            q = q.order_by(*[e.desc() if desc == forward else e.asc() for e, desc, _ in part.keys])
+            if skip:  # a page number without a cursor: an old link, counted from the start
+                rows = s.execute(q.offset(skip).limit(want - len(got))).all()
+                if not rows:
+                    skip -= s.scalar(select(func.count()).select_from(q.subquery())) or 0
+                    continue
+                skip = 0
+            else:
+                rows = s.execute(q.limit(want - len(got))).all()
+            got += [(i, tuple(r[:-1])) for r in rows]
+            if len(got) >= want:
+                break
+        further = len(got) > PAGE_SIZE
+        got = got[:PAGE_SIZE]
+        if not forward:
+            got.reverse()
+        has_next = further if forward else True
+        has_prev = further if not forward else page > 1 or cursor is not None
+        page = max(page, 2) if has_prev else 1
+        numbers = [values[-1] for _, values in got]
+        by_number = {t.id: t for t in s.scalars(select(Ticket).where(Ticket.id.in_(numbers)))}
+        tickets = [_row(desk, by_number[n], now, end_of_day) for n in numbers if n in by_number]
+    pages = max(1, -(-total // PAGE_SIZE), page + 1 if has_next and got else page)
+    nxt = Cursor(sort, *got[-1]).encode(parts) if has_next and got else ""
+    prev = Cursor(sort, *got[0]).encode(parts) if has_prev and got else ""
+    return {"tickets": tickets, "total": total, "more": more, "page": page, "pages": pages,
+            "next": nxt, "prev": prev, "sort": sort}
 
 
 def attachment(desk: Desk, actor: Actor, number: int, attachment_id: int) -> dict[str, Any] | None:
