@@ -5,6 +5,7 @@ unit of work; none changes anything.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Double,
     Select,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -132,15 +134,16 @@ def dashboard(desk: Desk, actor: Actor, weeks: int = 8) -> dict[str, Any]:
         week_start = _week_start(desk, now)
         month_start = _month_start(desk, now)
         first = week_start - timedelta(weeks=weeks - 1)
-        met_counts = {period: _sla_met_counts(since, now) for period, since in
-                      (("week", week_start), ("month", month_start))}
-        opened_keys, opened_counts = _per_week_counts(Ticket.created_at, first, now, desk)
-        resolved_keys, resolved_counts = _per_week_counts(Ticket.resolved_at, first, now, desk)
-        counted = [*met_counts["week"], *met_counts["month"], *opened_counts, *resolved_counts]
-        values = [int(v or 0) for v in s.execute(select(*counted)).one()]
+        weeks_of = _week_bounds(first, now, desk)
+        params: dict[str, datetime] = {"now": now, "week_since": week_start, "month_since": month_start}
+        for i, (_, lo, hi) in enumerate(weeks_of):
+            for key in ("opened", "resolved"):
+                params[f"{key}_{i}_from"], params[f"{key}_{i}_to"] = lo, hi
+        values = [int(v or 0) for v in s.execute(_counts_statement(len(weeks_of)), params).one()]
+        n = len(weeks_of)
         sla = {"week": _sla_met_from(values[0:4]), "month": _sla_met_from(values[4:8])}
-        opened = dict(zip(opened_keys, values[8:8 + len(opened_keys)], strict=True))
-        resolved = dict(zip(resolved_keys, values[8 + len(opened_keys):], strict=True))
+        opened = {key: v for (key, _, _), v in zip(weeks_of, values[8:8 + n], strict=True)}
+        resolved = {key: v for (key, _, _), v in zip(weeks_of, values[8 + n:], strict=True)}
     series = []
     tz = _local_tz(desk)
     for i in range(weeks):
@@ -180,19 +183,28 @@ SLA_TARGETS = (("first_action", Ticket.first_action_due_at, Ticket.first_action_
                ("resolution", Ticket.resolution_due_at, Ticket.resolved_at))
 
 
-def _sla_met_counts(since: datetime, now: datetime) -> list[Any]:
-    """Per target, the first actions (resolutions) whose deadline fell in [since, now] and
-    those met: counts to select (each a range of the (deadline, done) index)."""
-    out = []
-    for _, due, done in SLA_TARGETS:
-        window = (due >= since, due <= now)
-        out.append(select(func.count()).where(*window).scalar_subquery())
-        out.append(select(func.count()).where(*window, done.is_not(None), done <= due).scalar_subquery())
-    return out
+@functools.lru_cache(maxsize=8)
+def _counts_statement(weeks: int) -> Select:
+    """The dashboard's counts as one statement, each a range of an index: per SLA target,
+    this week's and this month's deadlines in [since, now] and those met (the (deadline,
+    done time) indexes), then the tickets opened and resolved in each of ``weeks`` weeks
+    (created_at, resolved_at). Built once per number of weeks, its bounds bound as
+    parameters (building it cost about 2 ms a page)."""
+    counted = []
+    for period in ("week", "month"):
+        for _, due, done in SLA_TARGETS:
+            window = (due >= bindparam(f"{period}_since"), due <= bindparam("now"))
+            counted.append(select(func.count()).where(*window).scalar_subquery())
+            counted.append(select(func.count()).where(*window, done.is_not(None), done <= due).scalar_subquery())
+    for key, column in (("opened", Ticket.created_at), ("resolved", Ticket.resolved_at)):
+        for i in range(weeks):
+            counted.append(select(func.count()).where(column >= bindparam(f"{key}_{i}_from"),
+                                                      column < bindparam(f"{key}_{i}_to")).scalar_subquery())
+    return select(*counted)
 
 
 def _sla_met_from(values: list[int]) -> dict[str, Any]:
-    """The counts of _sla_met_counts as met, breached and percent per target."""
+    """Per target, the counts of _counts_statement as met, breached and percent."""
     out: dict[str, Any] = {}
     for i, (name, _, _) in enumerate(SLA_TARGETS):
         total, ok = values[2 * i], values[2 * i + 1]
@@ -201,10 +213,10 @@ def _sla_met_from(values: list[int]) -> dict[str, Any]:
     return out
 
 
-def _per_week_counts(column, first: datetime, now: datetime, desk: Desk) -> tuple[list[str], list[Any]]:
-    """Counts per local week (key: the Monday's date) of ``column`` in [first, now], to
-    select: a count per week, each a range of the column's index (no row read, no CASE
-    per row: 30-40 ms less on SQLite with 100,000 tickets)."""
+def _week_bounds(first: datetime, now: datetime, desk: Desk) -> list[tuple[str, datetime, datetime]]:
+    """The local weeks from ``first`` to ``now``: (the Monday's date, from, to), the first
+    from ``first``, the last to just after ``now`` (counted per week, each a range of the
+    column's index: no row read, no CASE per row, 30-40 ms less on SQLite)."""
     tz = _local_tz(desk)
     monday = first.astimezone(tz).date()
     monday -= timedelta(days=monday.weekday())
@@ -216,11 +228,9 @@ def _per_week_counts(column, first: datetime, now: datetime, desk: Desk) -> tupl
         starts.append((monday.isoformat(), max(start, first)))
         monday += timedelta(days=7)
     if not starts:
-        return [], []
-    bounds = [b for _, b in starts[1:]] + [now + timedelta(microseconds=1)]
-    counted = [select(func.count()).where(column >= lo, column < hi).scalar_subquery()
-               for (_, lo), hi in zip(starts, bounds, strict=True)]
-    return [key for key, _ in starts], counted
+        return []
+    ends = [b for _, b in starts[1:]] + [now + timedelta(microseconds=1)]
+    return [(key, lo, hi) for (key, lo), hi in zip(starts, ends, strict=True)]
 
 
 def _row(desk: Desk, t: Ticket, now: datetime, end_of_day: datetime) -> dict[str, Any]:
