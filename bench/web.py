@@ -44,6 +44,15 @@ PATHS: list[tuple[str, str, dict[str, str]]] = [
     ("full-text search, common word (factuur)", "/tickets?q=facturen", {}),
     ("full-text search, two words", "/tickets?q=bezorging+advertentie", {}),
     ("full-text search, rare word", "/tickets?q=zeppelin", {}),
+    # the other sorts, paged by keyset; "walk:N:path": page N, reached by following each
+    # page's "next" link from path (as a person clicks), then timed
+    ("list, sort due", "/tickets?sort=due", {}),
+    ("list, sort updated: open tickets", "/tickets?status=open-all&sort=updated", {}),
+    ("list, sort due: page 40 of resolved (by its links)", "walk:40:/tickets?status=resolved&sort=due", {}),
+    ("list, sort updated: page 40 (by its links)", "walk:40:/tickets?sort=updated", {}),
+    ("full-text search, common word, sort due", "/tickets?q=facturen&sort=due", {}),
+    ("full-text search, common word, sort updated, page 5 (by its links)",
+     "walk:5:/tickets?q=facturen&sort=updated", {}),
     ("ticket page", "/tickets/{ticket}", {}),
     # the REST API (issue 12's target: the list's p95 <= 100 ms); "{token}": a read token
     ("API: list, 50 a page", "/api/v1/tickets?limit=50", {"Authorization": "Bearer {token}"}),
@@ -328,6 +337,19 @@ class Client:
         assert status == 302, f"sign-in failed: {status}"
 
 
+def walk(client: Client, path: str, page: int) -> str:
+    """The path of page ``page``, by following each page's "next" link from ``path``."""
+    import html
+
+    for _ in range(page - 1):
+        status, body = client.request("GET", path)
+        m = re.search(r'<a rel="next" href="([^"]+)"', body)
+        if status != 200 or m is None:
+            raise RuntimeError(f"{path}: no next page")
+        path = html.unescape(m.group(1))
+    return path
+
+
 def percentile(values: list[float], p: float) -> float:
     s = sorted(values)
     k = (len(s) - 1) * p / 100
@@ -351,6 +373,9 @@ def measure(url: str, tickets: int, requests: int, paths=None, report: bool = Tr
         out = []
         for label, path, headers in [*(paths or PATHS), *([REPORT] if report else [])]:
             n = 3 if (label, path, headers) == REPORT else requests
+            if path.startswith("walk:"):
+                _, pages, start = path.split(":", 2)
+                path = walk(client, start, int(pages))
             times: list[float] = []
             count = ""
             for i in range(n + 2):

@@ -76,6 +76,9 @@ class Ticket(Base):
         # complaints) from the index alone
         Index("ix_ticket_open_board", "status", "kind", "owner", "action_due_at", "created_at", "id"),
         Index("ix_ticket_status_id", "status", "id"),  # page N of a status, by number
+        # the list sorted by due date or by last change, paged by keyset (board.find_tickets)
+        Index("ix_ticket_due_id", "action_due_at", "id"),
+        Index("ix_ticket_updated_id", "updated_at", "id"),
         # a deadline with what met it: SLA met this week and month from the index alone
         Index("ix_ticket_fa_due_done", "first_action_due_at", "first_action_at"),
         Index("ix_ticket_res_due_done", "resolution_due_at", "resolved_at"),
