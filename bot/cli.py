@@ -26,7 +26,7 @@ class Command(NamedTuple):
 
 
 # Every command, in the order `ticketbot --help` lists them. Only the module of the
-# command that runs is imported (tests/test_cli_imports.py checks that `ticketbot show`
+# command that runs is imported (tests/scenarios/test_cli_imports.py checks that `ticketbot show`
 # does not import the web face, Slack or IMAP). A new command: a module in bot/commands/
 # and a line here.
 COMMANDS: dict[str, Command] = {
