@@ -82,3 +82,4 @@ def test_simple_commands_do_not_import_the_servers(desk_env, tmp_path, args, exp
     assert expect in res.stdout
     servers = top_level(modules) & SERVERS
     assert not servers, sorted(servers)
+    assert "alembic" not in modules  # the schema is current: one query says so
