@@ -14,51 +14,23 @@ from dataclasses import dataclass, field
 from bot.adapters.imap import IMAPPoller
 from bot.adapters.rules_file import RulesHolder
 from bot.adapters.slack_app import build_app, mount_http, start_socket_mode
-from bot.adapters.slack_out import SlackTransport
 from bot.adapters.smtp_in import IntakeHandler, IntakeServer
-from bot.adapters.smtp_out import make_transport
 from bot.adapters.web import WebServer, create_app
-from bot.adapters.webhook_out import WebhookTransport
 from bot.config import Settings
-from bot.delivery.outbox import LANES, OutboxSender
-from bot.delivery.transport import Transport
+from bot.config import setup_logging as setup_logging
+from bot.delivery.outbox import LANES
 from bot.desk import intake, webhooks
-from bot.desk.context import Clock, Desk, utcnow
+from bot.desk.context import Desk
 from bot.desk.pipeline import Pipeline
 from bot.desk.slack_desk import SlackDesk
 from bot.scheduler import SWEEP_JOB, build_scheduler
-from bot.store.migrate import upgrade
-from bot.store.models import make_engine, make_sessionmaker
+
+# open_desk, build_sender, close_sender: bot/wiring.py, setup_logging: bot/config.py (one-shot
+# commands need them without the servers imported here); named here too, as before.
+from bot.wiring import build_sender, open_desk
+from bot.wiring import close_sender as close_sender
 
 log = logging.getLogger("bot.app")
-
-
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # aiosmtpd logs every connection at INFO (including its own start-up probe);
-    # the bot logs what matters about each mail itself.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    # Alembic names each migration step, APScheduler each job it adds ("Adding job
-    # tentatively"): the bot says in one line each what the database and the clock are.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
-
-
-def open_desk(settings: Settings, migrate: bool = True, rules: bool = False,
-              clock: Clock = utcnow) -> Desk:
-    """The desk on the configured database; with rules=True also the rules file
-    (raises RulesError, listing every problem, when it is not valid)."""
-    holder = None
-    if rules:
-        holder = RulesHolder.from_settings(settings)
-    if migrate:
-        upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    desk = Desk(settings, make_sessionmaker(engine), clock=clock, rules=holder)
-    if holder is not None and migrate:
-        webhooks.sync_configured(desk)  # rules.yaml's webhook subscriptions into the table
-    return desk
 
 
 def watch_rules(desk: Desk, stop: threading.Event, hup: threading.Event,
@@ -79,22 +51,6 @@ def watch_rules(desk: Desk, stop: threading.Event, hup: threading.Event,
                 webhooks.sync_configured(desk)
         except Exception:  # this thread must outlive any surprise: it is the only reloader
             log.exception("rules watcher: unexpected error; still watching")
-
-
-def build_sender(settings: Settings, desk: Desk) -> OutboxSender:
-    """The outbox sender with a transport per channel (mail: SMTP relay or files)."""
-    transports: dict[str, Transport] = {"mail": make_transport(settings.smtp_url, settings.mail_dir)}
-    fetch_file = None
-    if settings.slack_enabled:
-        slack = SlackTransport.from_settings(settings)
-        transports["slack"], fetch_file = slack, slack.download
-    transports["webhook"] = WebhookTransport(desk)
-    return OutboxSender(settings, desk.uow, transports, fetch_file=fetch_file)
-
-
-def close_sender(sender: OutboxSender) -> None:
-    for transport in sender.transports.values():
-        transport.close()
 
 
 @dataclass

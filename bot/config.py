@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -314,3 +315,16 @@ def _slack_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
                               "https://slack.com/api/")
         kw["slack_api_url"] = url if url.endswith("/") else url + "/"
     return kw
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Logging at TICKETBOT_LOG_LEVEL (Settings.log_level), one format for every process."""
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosmtpd logs every connection at INFO (including its own start-up probe);
+    # the bot logs what matters about each mail itself.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # Alembic names each migration step, APScheduler each job it adds ("Adding job
+    # tentatively"): the bot says in one line each what the database and the clock are.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)

@@ -37,7 +37,9 @@ def test_only_the_unit_of_work_begins_and_commits(path):
 
 # Deliberately late: matplotlib costs ~0.4 s and ~30 MB to import, and only a report
 # chart needs it (bot/core/charts.py loads it on first use).
-LATE_IMPORTS = {("bot/core/charts.py", "matplotlib")}
+# Alembic (~0.1-0.3 s) likewise: every command checks the schema first, and only a schema
+# behind the migrations needs Alembic (bot/store/migrate.py; one query says it is current).
+LATE_IMPORTS = {("bot/core/charts.py", "matplotlib"), ("bot/store/migrate.py", "alembic")}
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=rel)
@@ -48,6 +50,22 @@ def test_imports_are_at_module_top(path):
               for sub in ast.walk(node) if isinstance(sub, (ast.Import, ast.ImportFrom))
               and (rel(path), _top_module(sub)) not in LATE_IMPORTS]
     assert not nested, "\n".join(nested)
+
+
+# Imports by name at run time would get round the rule above; the one place that does it is
+# the command dispatcher: bot/cli.py imports only the module of the command that runs (see
+# its COMMANDS table), so `ticketbot --help` and `ticketbot show 1` do not pay for the web
+# face, Slack and IMAP (tests/scenarios/test_cli_imports.py).
+RUNTIME_IMPORTS = {"bot/cli.py"}
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=rel)
+def test_no_imports_by_name_at_run_time(path):
+    if rel(path) in RUNTIME_IMPORTS:
+        return
+    tree = ast.parse(path.read_text())
+    found = calls(tree, "import_module") + calls(tree, "__import__")
+    assert not found, f"{rel(path)} imports a module by name at lines {found}"
 
 
 def _top_module(node: ast.Import | ast.ImportFrom) -> str:
@@ -75,8 +93,11 @@ def test_only_the_desk_writes_tickets():
 
 
 def test_no_dispatcher_calls_a_private_desk_function():
-    """The CLI, the Slack desk and the staff-mail handler translate their input into the
-    public desk actions; none reaches behind them."""
-    for name in ("cli.py", "desk/slack_desk.py", "desk/staff_mail.py"):
+    """The CLI (bot/cli.py and the commands in bot/commands/), the Slack desk and the
+    staff-mail handler translate their input into the public desk actions; none reaches
+    behind them."""
+    names = ["cli.py", *(f"commands/{p.name}" for p in sorted((BOT / "commands").glob("*.py"))),
+             "desk/slack_desk.py", "desk/staff_mail.py"]
+    for name in names:
         text = (BOT / name).read_text()
         assert not re.search(r"\b(?:actions|intake|queries|outgoing)\._\w+\(", text), name

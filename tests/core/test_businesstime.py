@@ -8,15 +8,18 @@ Christmas Friday 25 / Saturday 26 December; Polish Independence Day Wednesday 11
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.time.businesstime import BusinessCalendar
+from bot.core.time.businesstime import BusinessCalendar, _supported_countries
 
 AMS = ZoneInfo("Europe/Amsterdam")
 UTC = UTC
@@ -378,3 +381,18 @@ def test_next_open_is_open_and_nothing_is_open_before_it(cal, moment):
     assert cal.elapsed(moment, nxt) == timedelta(0)
     # (compared in UTC: Python never equates a fold/gap wall time with another zone's)
     assert (nxt == moment.astimezone(UTC)) is cal.is_open(moment)
+
+
+
+def test_the_country_codes_are_the_holidays_librarys_without_loading_every_country():
+    """A calendar checks its countries against the library's codes (aliases too: UK, NLD),
+    read from its registry: listing them through list_supported_countries() imports every
+    country's module (~200, a quarter of a second at each `ticketbot` start)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys; from bot.core.time.businesstime import BusinessCalendar; "
+         "BusinessCalendar(holidays_countries=('NL', 'UK', 'PL')); "
+         "print(' '.join(m for m in sys.modules if m.startswith('holidays.countries.')))"],
+        capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []  # none until a holiday is looked up
+    assert _supported_countries() == frozenset(holidays.list_supported_countries())
+    assert {"NL", "NLD", "UK", "GB", "PL"} <= _supported_countries()

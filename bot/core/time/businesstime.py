@@ -18,6 +18,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
+from holidays.registry import EntityLoader
 
 UTC = UTC
 ZERO = timedelta(0)
@@ -30,7 +31,11 @@ _HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 
 @lru_cache(maxsize=1)
 def _supported_countries() -> frozenset[str]:
-    return frozenset(holidays_lib.list_supported_countries())
+    """The country codes the holidays library knows (with aliases such as UK), from its
+    registry: holidays.list_supported_countries() gives the same codes but imports every
+    country's module to list subdivisions too (~200 modules, a quarter of a second), and
+    every calendar checks its countries, the module's own 24/7 one at import."""
+    return frozenset(EntityLoader.get_country_codes(include_aliases=True))
 
 
 @lru_cache(maxsize=1024)
