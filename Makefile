@@ -57,8 +57,9 @@ lint: $(TESTSTAMP)
 # the docs' shell examples (they check the docs against the code; a bot per page), the
 # hostile corpus (fixed bytes through the parser, 74 cases per path) and the browser
 # scenarios (the pages, on an injected desk clock); the code's dates are the rest's.
-# This run is on one core: under libfaketime, a pytest-xdist worker once died of a
-# segmentation fault in execnet's threads as it started (2026-11-30).
+# This run is two plain pytest processes side by side, each on every other test
+# (scripts/in-shards.sh, TICKETBOT_TEST_SHARD): under libfaketime, a pytest-xdist worker
+# once died of a segmentation fault in execnet's threads as it started (2026-11-30).
 SHIFT ?= +400d
 test-shifted: $(TESTSTAMP) test-deps
 	bash scripts/shifted-clock.sh $(SHIFT) bash scripts/in-shards.sh 2 $(BIN)/pytest -q -p no:cacheprovider -k "not postgres and not sigkill and not test_shell_examples_run and not test_hostile_mail and not browser"
