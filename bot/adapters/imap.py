@@ -2,9 +2,9 @@
 
 Fetches by UID in batches, in ranges of UIDs claimed in the database so that several
 worker processes on one folder split its mail (bot/desk/mailbox_claims.py: UIDVALIDITY,
-the last UID handled, the claims and their leases), and marks a mail processed (\\Seen, or moved to a folder) only after its ticket is
-committed. A mail that cannot be processed goes to a quarantine folder. Any dropped
-connection is logged and retried with backoff.
+the last UID handled, the claims and their leases), and marks a mail processed (\\Seen,
+or moved to a folder) only after its ticket is committed. A mail that cannot be processed
+goes to a quarantine folder. Any dropped connection is logged and retried with backoff.
 """
 
 from __future__ import annotations
