@@ -37,6 +37,7 @@ NETWORK_ERRORS = (IMAPClientError, imaplib.IMAP4.abort, imaplib.IMAP4.error, OSE
 IDLE_RENEW_SECONDS = 10 * 60
 HEADER_ID = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 HOST = socket.gethostname()
+_OURS: set[str] = set()  # the claim holders (pollers) made in this process
 
 
 class IMAPPoller:
@@ -57,6 +58,7 @@ class IMAPPoller:
         self.idling = threading.Event()  # set while IDLE is active (tests wait on it)
         # who holds a claimed range of UIDs: this host, this process, this poller
         self.worker_id = f"{HOST}/{os.getpid()}/{secrets.token_hex(4)}"
+        _OURS.add(self.worker_id)
         self.parsed = 0  # mails fetched whole and parsed by this poller
 
     # ------------------------------------------------------------------ connection
@@ -274,15 +276,20 @@ class IMAPPoller:
             stop.wait(delay)
             delay = min(60.0, delay * 2)
         self.disconnect()
+        log.info("IMAP intake stopped (%s): parsed %d mails", self.worker_id, self.parsed)
 
 
 def _dead_here(worker: str) -> bool:
     """Whether the worker holding a claim was a process on this host that is gone (killed,
-    crashed): its claim is taken over at once instead of when its lease runs out."""
+    crashed): its claim is taken over at once instead of when its lease runs out. (Hosts
+    are told apart by name: two hosts, or containers, of one name sharing a mailbox must
+    not use the same process numbers.)"""
     host, _, rest = worker.partition("/")
     pid = rest.partition("/")[0]
     if host != HOST or not pid.isdigit():
         return False
+    if int(pid) == os.getpid():  # an earlier process with our number (a restarted container)
+        return worker not in _OURS
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

@@ -6,6 +6,7 @@ its own; the tests count what each one fetched and parsed."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -208,12 +209,17 @@ def test_a_worker_killed_mid_claim_loses_nothing_its_lease_is_taken_over(
     assert sorted(other.pipeline.parsed) == sorted(uids[batch:] + (uids[:batch] if not committed else []))
 
 
-def test_a_claim_of_a_gone_process_on_this_host_is_taken_over_at_once(service, dovecot, workers):
+@pytest.mark.parametrize("holder", ["gone process", "earlier process of our number"])
+def test_a_claim_of_a_gone_process_on_this_host_is_taken_over_at_once(service, dovecot, workers,
+                                                                       holder):
     n, batch = 12, 5
     uids = dovecot.append([customer_mail(i) for i in range(n)])
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    dead_worker = f"{HOST}/{gone.stdout.strip()}/0"
+    if holder == "gone process":
+        gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+        dead_worker = f"{HOST}/{gone.stdout.strip()}/0"
+    else:  # e.g. a restarted container, where the worker is process 1 again
+        dead_worker = f"{HOST}/{os.getpid()}/0"
     group = workers(imap_batch=batch)
     poller = group.add()
     poller.connect()
