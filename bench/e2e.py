@@ -323,7 +323,7 @@ def bench(mails: list[bytes], tmp: Path, dbs: tuple[str, ...] = ("sqlite", "post
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m bench.e2e [--profile] [--baseline DIR] [--workers 1 2 4] [N]
+    """python -m bench.e2e [--profile] [--baseline DIR] [--workers 1,2,4] [N]
     [sqlite|postgres ...]: the end-to-end table alone; --workers: that many worker
     processes on one mailbox and one PostgreSQL database, one run each; --profile runs
     the worker under py-spy (pip install py-spy) and leaves its stacks in the run's
@@ -340,13 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         baseline = Path(argv[i + 1]).resolve()
         del argv[i:i + 2]
     workers = (1,)
-    if "--workers" in argv:  # worker processes on one mailbox (PostgreSQL), e.g. --workers 1 2 4
+    if "--workers" in argv:  # worker processes on one mailbox (PostgreSQL), e.g. --workers 1,2,4
         i = argv.index("--workers")
-        j = i + 1
-        while j < len(argv) and argv[j].isdigit():
-            j += 1
-        workers = tuple(int(w) for w in argv[i + 1:j])
-        del argv[i:j]
+        workers = tuple(int(w) for w in argv[i + 1].split(","))
+        del argv[i:i + 2]
     n = int(argv.pop(0)) if argv and argv[0].isdigit() else 2000
     dbs = tuple(argv) or ("sqlite", "postgres")
     tmp = Path(tempfile.mkdtemp(prefix="tb-e2e-"))
