@@ -50,7 +50,7 @@ class IMAPPoller:
         self.folder = self.url.path or "INBOX"
         self.pipeline = pipeline
         self.desk = pipeline.desk
-        self.on_batch = on_batch
+        self.on_batch = on_batch  # told each claimed range's results once it is finished
         self.client: IMAPClient | None = None
         self.idle_supported = False
         self.account = f"{self.url.username}@{self.url.host}:{self.url.port}/{self.folder}"
@@ -120,8 +120,11 @@ class IMAPPoller:
         while (claim := mailbox_claims.claim(self.desk, self.account, uidvalidity, uids,
                                              self.worker_id, self.settings.imap_batch,
                                              dead=_dead_here)) is not None:
-            results.extend(self._handle_claim(claim, uids))
+            done = self._handle_claim(claim, uids)
             mailbox_claims.finish(self.desk, self.account, uidvalidity, claim.id)
+            results.extend(done)
+            if done and self.on_batch is not None:  # the range is finished: told after
+                self.on_batch(done)
         return results
 
     def _handle_claim(self, claim: mailbox_claims.Claim, found: list[int]) -> list[IngestResult]:
@@ -182,8 +185,6 @@ class IMAPPoller:
             self._move(quarantine, self.settings.imap_quarantine_folder)
             log.warning("moved %d unreadable mail(s) to %s", len(quarantine),
                         self.settings.imap_quarantine_folder)
-        if self.on_batch is not None:
-            self.on_batch(results)
         return results
 
     def _mark_processed(self, uids: list[int]) -> None:
