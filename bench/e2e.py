@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -121,6 +122,8 @@ class Result:
     slack_posts: int = 0
     load_before: str = ""
     load_after: str = ""
+    parsed: list[int] = field(default_factory=list)  # mails each worker parsed (its log)
+    retried: int = 0  # batches redone one by one (e.g. lost on a unique index)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -254,6 +257,10 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
                     p.wait()
             for f in logs:
                 f.close()
+        for i in range(workers):
+            text = (tmp / f"worker{i}.stderr").read_text(errors="replace")
+            res.parsed += [int(m) for m in re.findall(r"IMAP intake stopped \(.*?\): parsed (\d+) mails", text)]
+            res.retried += len(re.findall(r"batch of \d+ failed", text))
         with engine.connect() as conn:
             res.mail_sent = conn.scalar(select(func.count()).select_from(Outbox).where(
                 Outbox.channel == "mail", Outbox.status == "sent")) or 0
@@ -263,6 +270,10 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
         engine.dispose()
         res.slack_posts = len(slack.calls_to("chat.postMessage"))
         received = len(sink.handler.received)
+        if res.retried:
+            res.notes.append(f"{res.retried} batches redone one by one (worker logs)")
+        if len(res.parsed) == workers and sum(res.parsed) != n:
+            res.notes.append(f"{sum(res.parsed)} mails parsed for {n}")
         if tickets != n:
             res.notes.append(f"{tickets} tickets for {n} mails")
         if received != res.mail_sent:
@@ -289,6 +300,8 @@ def rows_for(results: list[Result]) -> list[tuple[str, str, str]]:
             (f"  Slack posts delivered meanwhile (1/s/channel); load {r.load_before} -> "
              f"{r.load_after}", f"{r.slack_posts:,}", ""),
         ]
+        if r.workers > 1:
+            rows.append(("  mails parsed by each worker", " + ".join(map(str, r.parsed)) or "?", ""))
         rows += [("  NOTE " + note, "", "") for note in r.notes]
     return rows
 
@@ -310,10 +323,12 @@ def bench(mails: list[bytes], tmp: Path, dbs: tuple[str, ...] = ("sqlite", "post
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m bench.e2e [--profile] [--baseline DIR] [N] [sqlite|postgres ...]: the
-    end-to-end table alone; --profile runs the worker under py-spy (pip install py-spy)
-    and leaves its stacks in the run's directory; --baseline DIR runs that checkout of
-    the bot (git worktree add DIR COMMIT) just before this one, for a before/after pair."""
+    """python -m bench.e2e [--profile] [--baseline DIR] [--workers 1,2,4] [N]
+    [sqlite|postgres ...]: the end-to-end table alone; --workers: that many worker
+    processes on one mailbox and one PostgreSQL database, one run each; --profile runs
+    the worker under py-spy (pip install py-spy) and leaves its stacks in the run's
+    directory; --baseline DIR runs that checkout of the bot (git worktree add DIR COMMIT)
+    just before this one, for a before/after pair."""
     import tempfile
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -324,10 +339,15 @@ def main(argv: list[str] | None = None) -> int:
         i = argv.index("--baseline")
         baseline = Path(argv[i + 1]).resolve()
         del argv[i:i + 2]
+    workers = (1,)
+    if "--workers" in argv:  # worker processes on one mailbox (PostgreSQL), e.g. --workers 1,2,4
+        i = argv.index("--workers")
+        workers = tuple(int(w) for w in argv[i + 1].split(","))
+        del argv[i:i + 2]
     n = int(argv.pop(0)) if argv and argv[0].isdigit() else 2000
     dbs = tuple(argv) or ("sqlite", "postgres")
     tmp = Path(tempfile.mkdtemp(prefix="tb-e2e-"))
-    results = bench(corpus(n), tmp, dbs, profile=profile, baseline=baseline)
+    results = bench(corpus(n), tmp, dbs, workers=workers, profile=profile, baseline=baseline)
     print(f"runs in {tmp}", file=sys.stderr)
     for name, value, target in rows_for(results):
         print(f"{name:<90} {value:>14}  {target}")

@@ -93,6 +93,9 @@ class Settings:
     imap_poll_seconds: float = 30.0
     imap_idle: bool = True  # use IDLE when the server offers it
     imap_timeout: float = 30.0
+    # several workers on one mailbox: how long a claimed range of UIDs stays a worker's
+    # before another takes it over (bot/desk/mailbox_claims.py)
+    imap_claim_seconds: float = 300.0
     smtp_url: MailServerURL | None = None
     mail_dir: Path = Path("var/outgoing")  # outgoing mail as .eml files when no relay
     address: str = "support@ticketbot.example"
@@ -225,6 +228,7 @@ class Settings:
             "TICKETBOT_IMAP_BATCH": ("imap_batch", int),
             "TICKETBOT_IMAP_POLL_SECONDS": ("imap_poll_seconds", float),
             "TICKETBOT_IMAP_TIMEOUT": ("imap_timeout", float),
+            "TICKETBOT_IMAP_CLAIM_SECONDS": ("imap_claim_seconds", float),
             "TICKETBOT_SMTP_MAX_SIZE": ("smtp_max_size", int),
             "TICKETBOT_AUTO_REPLY_LIMIT": ("auto_reply_limit", int),
             "TICKETBOT_REOPEN_DAYS": ("reopen_days", int),

@@ -1,15 +1,18 @@
 """IMAP intake (imapclient): IDLE when offered, polling otherwise.
 
-Fetches by UID in batches, remembers UIDVALIDITY and the last UID handled per folder,
-and marks a mail processed (\\Seen, or moved to a folder) only after its ticket is
-committed. A mail that cannot be processed goes to a quarantine folder. Any dropped
-connection is logged and retried with backoff.
+Fetches by UID in batches, in ranges of UIDs claimed in the database so that several
+worker processes on one folder split its mail (bot/desk/mailbox_claims.py: UIDVALIDITY,
+the last UID handled, the claims and their leases), and marks a mail processed (\\Seen,
+or moved to a folder) only after its ticket is committed. A mail that cannot be processed
+goes to a quarantine folder. Any dropped connection is logged and retried with backoff.
 """
 
 from __future__ import annotations
 
 import imaplib
 import logging
+import os
+import secrets
 import socket
 import ssl
 import threading
@@ -22,7 +25,7 @@ from imapclient.exceptions import IMAPClientError
 from bot.config import MailServerURL, Settings
 from bot.core import correlation
 from bot.core.mail.prepare import IngestResult
-from bot.desk import intake
+from bot.desk import intake, mailbox_claims
 from bot.desk.pipeline import Pipeline
 
 log = logging.getLogger("bot.imap")
@@ -33,6 +36,8 @@ NETWORK_ERRORS = (IMAPClientError, imaplib.IMAP4.abort, imaplib.IMAP4.error, OSE
 # silently dead connection (the DONE then times out) well before that.
 IDLE_RENEW_SECONDS = 10 * 60
 HEADER_ID = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+HOST = socket.gethostname()
+_OURS: set[str] = set()  # the claim holders (pollers) made in this process
 
 
 class IMAPPoller:
@@ -45,12 +50,16 @@ class IMAPPoller:
         self.folder = self.url.path or "INBOX"
         self.pipeline = pipeline
         self.desk = pipeline.desk
-        self.on_batch = on_batch
+        self.on_batch = on_batch  # told each claimed range's results once it is finished
         self.client: IMAPClient | None = None
         self.idle_supported = False
         self.account = f"{self.url.username}@{self.url.host}:{self.url.port}/{self.folder}"
         self.reconnects = 0
         self.idling = threading.Event()  # set while IDLE is active (tests wait on it)
+        # who holds a claimed range of UIDs: this host, this process, this poller
+        self.worker_id = f"{HOST}/{os.getpid()}/{secrets.token_hex(4)}"
+        _OURS.add(self.worker_id)
+        self.parsed = 0  # mails fetched whole and parsed by this poller
 
     # ------------------------------------------------------------------ connection
     def connect(self) -> None:
@@ -87,49 +96,57 @@ class IMAPPoller:
             raise ConnectionError(f"not connected to {self.url.redacted()}")
         return self.client
 
-    # ------------------------------------------------------------------ state
-    def _state(self) -> tuple[int | None, int]:
-        return intake.mailbox_state(self.desk, self.account)
-
-    def _save_state(self, uidvalidity: int, last_uid: int) -> None:
-        intake.save_mailbox_state(self.desk, self.account, uidvalidity, last_uid)
-
     # ------------------------------------------------------------------ work
     def poll_once(self) -> list[IngestResult]:
         """Handle every mail in the folder not handled yet; returns what happened to each.
 
-        With a processed folder, everything still in the folder is unhandled. With
-        \\Seen marking, mails above the last UID handled are; on first contact with a
-        folder, or after its UIDVALIDITY changed, the unseen ones are (already stored
+        Mail is taken in claimed ranges of UIDs (bot/desk/mailbox_claims.py), so several
+        workers on one folder each fetch and parse only their share. With a processed
+        folder, everything still in the folder above the mark is unhandled. With \\Seen
+        marking, mails above the mark are; of those that were there on first contact with
+        the folder, or when its UIDVALIDITY changed, only the unseen ones (already stored
         ones are recognised by Message-ID and only marked).
         """
         client = self._connected()
         client._imap.untagged_responses.clear()  # stale: this poll looks at everything
         status = client.folder_status(self.folder, ["UIDVALIDITY", "UIDNEXT"])
         uidvalidity, uidnext = status[b"UIDVALIDITY"], status[b"UIDNEXT"]
-        known_validity, last_uid = self._state()
-        fresh = known_validity is None or known_validity != uidvalidity
-        if known_validity is not None and fresh:
-            log.warning("%s: UIDVALIDITY changed (%s -> %s); rescanning unseen mail",
-                        self.account, known_validity, uidvalidity)
-        if self.settings.imap_processed_folder:
-            uids = sorted(client.search(["ALL"]))
-        elif fresh:
-            uids = sorted(client.search(["NOT", "SEEN"]))
+        pos = mailbox_claims.open_folder(self.desk, self.account, uidvalidity, uidnext)
+        uids = sorted(u for u in client.search(["UID", f"{pos.last_uid + 1}:*"]) if u > pos.last_uid)
+        if uids and not self.settings.imap_processed_folder and uids[0] <= pos.rescan_to:
+            unseen = set(client.search(["UID", f"{uids[0]}:{pos.rescan_to}", "NOT", "SEEN"]))
+            uids = [u for u in uids if u > pos.rescan_to or u in unseen]
+        results: list[IngestResult] = []
+        while (claim := mailbox_claims.claim(self.desk, self.account, uidvalidity, uids,
+                                             self.worker_id, self.settings.imap_batch,
+                                             dead=_dead_here)) is not None:
+            done = self._handle_claim(claim, uids)
+            mailbox_claims.finish(self.desk, self.account, uidvalidity, claim.id)
+            results.extend(done)
+            if done and self.on_batch is not None:  # the range is finished: told after
+                self.on_batch(done)
+        return results
+
+    def _handle_claim(self, claim: mailbox_claims.Claim, found: list[int]) -> list[IngestResult]:
+        """Fetch, parse and store the mail of one claimed range; mark it processed."""
+        lo, hi = claim.first_uid, claim.last_uid
+        if claim.taken_over:  # what is there now (some may be handled already)
+            client = self._connected()
+            uids = sorted(u for u in client.search(["UID", f"{lo}:{hi}"]) if lo <= u <= hi)
+            if uids and not self.settings.imap_processed_folder and uids[0] <= claim.rescan_to:
+                unseen = set(client.search(["UID", f"{uids[0]}:{claim.rescan_to}", "NOT", "SEEN"]))
+                uids = [u for u in uids if u > claim.rescan_to or u in unseen]
         else:
-            uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+            uids = [u for u in found if lo <= u <= hi]
         results: list[IngestResult] = []
         batch = max(1, self.settings.imap_batch)
         for i in range(0, len(uids), batch):
             chunk = uids[i:i + batch]
-            todo = self._skip_known(chunk) if fresh else chunk
+            # mail from before first contact, or a range another worker had: some of it
+            # may be stored already; Message-ID tells without fetching it whole
+            todo = self._skip_known(chunk) if claim.taken_over or chunk[0] <= claim.rescan_to else chunk
             if todo:
                 results.extend(self._handle(todo))
-            if not fresh:
-                self._save_state(uidvalidity, chunk[-1])
-        if fresh:
-            # Everything below UIDNEXT as read before the search has been looked at.
-            self._save_state(uidvalidity, max([uidnext - 1, *uids]))
         return results
 
     def _skip_known(self, uids: list[int]) -> list[int]:
@@ -158,6 +175,7 @@ class IMAPPoller:
                 continue  # expunged meanwhile
             items.append((f"imap:{self.folder}/{uid}", bytes(raw)))
             order.append(uid)
+        self.parsed += len(items)
         results = self.pipeline.ingest(items)  # raises if the database is down: nothing marked
         quarantine = [u for u, r in zip(order, results, strict=True) if r.status == "quarantined"]
         done = [u for u, r in zip(order, results, strict=True) if r.status != "quarantined"]
@@ -167,8 +185,6 @@ class IMAPPoller:
             self._move(quarantine, self.settings.imap_quarantine_folder)
             log.warning("moved %d unreadable mail(s) to %s", len(quarantine),
                         self.settings.imap_quarantine_folder)
-        if self.on_batch is not None:
-            self.on_batch(results)
         return results
 
     def _mark_processed(self, uids: list[int]) -> None:
@@ -261,6 +277,27 @@ class IMAPPoller:
             stop.wait(delay)
             delay = min(60.0, delay * 2)
         self.disconnect()
+        log.info("IMAP intake stopped (%s): parsed %d mails", self.worker_id, self.parsed)
+
+
+def _dead_here(worker: str) -> bool:
+    """Whether the worker holding a claim was a process on this host that is gone (killed,
+    crashed): its claim is taken over at once instead of when its lease runs out. (Hosts
+    are told apart by name: two hosts, or containers, of one name sharing a mailbox must
+    not use the same process numbers.)"""
+    host, _, rest = worker.partition("/")
+    pid = rest.partition("/")[0]
+    if host != HOST or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():  # an earlier process with our number (a restarted container)
+        return worker not in _OURS
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # someone else's process: alive
+        return False
+    return False
 
 
 def _quietly(fn: Callable[[], object]) -> None:

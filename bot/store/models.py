@@ -614,6 +614,29 @@ class IMAPState(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
+    # UIDs up to this one were in the folder when its UIDVALIDITY was first seen: of those
+    # only the unseen are handled (claims, bot/desk/mailbox_claims.py)
+    rescan_to: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class IMAPClaim(Base):
+    """A range of UIDs of an IMAP folder claimed by one worker process, so several workers
+    on one mailbox split the mail (bot/desk/mailbox_claims.py). Ranges follow each other
+    from the folder's `imap_state.last_uid`; a claim is done once its tickets are committed
+    and its mail marked, and deleted once the mark has passed it. An unfinished claim
+    whose lease (`claimed_until`) has run out is taken over by another worker."""
+
+    __tablename__ = "imap_claim"
+    __table_args__ = (UniqueConstraint("account", "uidvalidity", "first_uid"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account: Mapped[str] = mapped_column(String(400))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    first_uid: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    claimed_by: Mapped[str] = mapped_column(String(200))
+    claimed_until: Mapped[datetime]
+    done_at: Mapped[datetime | None]
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
