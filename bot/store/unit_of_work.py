@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from bot.core.domain import OutboxStatus
@@ -94,3 +94,35 @@ class UnitOfWork:
     def committed(self) -> None:
         if self.on_commit is not None:
             self.on_commit()
+
+
+def staged(s: Session, cls: type) -> list:
+    """The objects of `cls` added to the session and not flushed yet, in no set order.
+    A query under `no_autoflush` adds these itself: one flush per query (an INSERT
+    round trip per table, per mail of a batch) is what the intake saves that way."""
+    return [obj for obj in s.new if isinstance(obj, cls)]
+
+
+def flush_if_staged(s: Session, *classes: type) -> None:
+    """Flush only when an object of these classes waits to be written: a query on their
+    tables then sees it, and staged rows of other tables (outbox, events) wait for the
+    commit."""
+    if any(isinstance(obj, classes) for obj in (*s.new, *s.deleted)) or any(
+            isinstance(obj, classes) and _columns_changed(obj) for obj in s.dirty):
+        s.flush()
+
+
+_COLLECTIONS: dict[type, frozenset[str]] = {}
+
+
+def _columns_changed(obj: object) -> bool:
+    """Whether a changed object has a changed column or reference: a collection appended
+    to (a ticket's events) changes none of its own row. (Session.is_modified compares
+    every attribute's history: a thousand times dearer.)"""
+    state = inspect(obj)
+    cls = type(obj)
+    collections = _COLLECTIONS.get(cls)
+    if collections is None:
+        collections = _COLLECTIONS[cls] = frozenset(
+            r.key for r in state.mapper.relationships if r.uselist)
+    return any(key not in collections for key in state.committed_state)
