@@ -41,13 +41,14 @@ def _card(s: Session, desk: Desk, t: Ticket) -> dict[str, Any]:
         .order_by(Ticket.id.desc()).limit(10)).all()
     others_count = len(others) if len(others) < 10 else len(s.execute(select(Ticket.id).where(
         Ticket.id != t.id, Ticket.status.not_in(CLOSED), same_customer)).all())
-    held = s.execute(select(InvoiceHold.invoice, InvoiceHold.ticket_id)
+    held_rows = s.execute(select(InvoiceHold.invoice, InvoiceHold.ticket_id)
                      .join(Ticket, Ticket.id == InvoiceHold.ticket_id)
                      .where(InvoiceHold.released_at.is_(None),
                             (Ticket.id == t.id) | same_customer)
                      .order_by(InvoiceHold.id)).all()
-    held += [(h.invoice, h.ticket_id) for h in staged(s, InvoiceHold)
-             if h.released_at is None and _same(s.get(Ticket, h.ticket_id), t, company)]
+    held: list[tuple[str, int | None]] = [*((inv, n) for inv, n in held_rows), *(
+        (h.invoice, h.ticket_id) for h in staged(s, InvoiceHold)
+        if h.released_at is None and _same(s.get(Ticket, h.ticket_id), t, company))]
     # the contract that matters now: the first that is not ended, else the latest
     current = next((c for c in contracts if c["status"] != "ended"), contracts[-1] if contracts else None)
     return {
