@@ -32,6 +32,9 @@ from bot.wiring import close_sender as close_sender
 
 log = logging.getLogger("bot.app")
 
+OUTBOX_POLL = 5.0  # seconds: an idle lane looks at the table this often (other processes' rows)
+OUTBOX_MIN_WAIT = 0.05  # seconds: the shortest sleep of a lane between two claims
+
 
 def watch_rules(desk: Desk, stop: threading.Event, hup: threading.Event,
                 every: float = 2.0) -> None:
@@ -70,7 +73,9 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.desk)
-        self.desk.uow.on_commit = self.wake_outbox
+        # a lane wakes when a commit wrote rows of its channels (not on every commit: the
+        # outbox's own claims and the intake's other writes leave the lanes asleep)
+        self.desk.uow.track_outbox(self.wake_outbox)
         self.sender = build_sender(self.settings, self.desk)
 
     def _thread(self, name: str, target) -> None:
@@ -93,22 +98,36 @@ class Worker:
                 self.spool_ready.wait(5.0)
                 self.spool_ready.clear()
 
-    def wake_outbox(self) -> None:
-        for ready in self.lane_ready.values():
-            ready.set()
+    def wake_outbox(self, channels: set[str] | None = None) -> None:
+        """Wake the lanes that deliver these channels (all: None, or "*" among them)."""
+        for lane, ready in self.lane_ready.items():
+            if channels is None or "*" in channels or not channels.isdisjoint(LANES[lane]):
+                ready.set()
 
     def outbox_loop(self, lane: str) -> None:
-        """Deliver one lane's rows (mail, or Slack) as they come due."""
+        """Deliver one lane's rows (mail, or Slack) as they come due.
+
+        The lane keeps the time its next row comes due in memory and claims only then,
+        or when a commit wrote rows of its channels; otherwise it sleeps (a look at the
+        table every OUTBOX_POLL seconds finds what other processes queued). No write
+        transaction when nothing is due."""
         ready = self.lane_ready[lane]
+        sender = self.sender
+        nxt = sender.next_due_at(lane, self.desk.clock())
         while not self.stop.is_set():
             now = self.desk.clock()
-            counts = self.sender.run_once(now, lane=lane)
-            if sum(counts.values()):
-                continue
-            nxt = self.sender.next_due_at(lane)
-            wait = 5.0 if nxt is None else max(0.05, min(5.0, (nxt - now).total_seconds()))
-            ready.wait(wait)
-            ready.clear()
+            if nxt is not None and nxt <= now:
+                counts = sender.run_once(now, lane=lane)
+                if sum(counts.values()):
+                    continue  # a full batch, or more due meanwhile: claim again
+                nxt = sender.next_due_at(lane, now)
+            wait = OUTBOX_POLL if nxt is None else \
+                max(OUTBOX_MIN_WAIT, min(OUTBOX_POLL, (nxt - now).total_seconds()))
+            if ready.wait(wait):
+                ready.clear()
+                nxt = self.desk.clock()  # new rows of this lane: due now, as a rule
+            elif nxt is None or nxt > self.desk.clock():
+                nxt = sender.next_due_at(lane, self.desk.clock())  # the periodic look
 
     def start(self, smtp: bool = True, imap: bool = True) -> None:
         if smtp:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, exists, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, case, exists, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
@@ -21,7 +21,7 @@ from bot.core.domain import Channel, OutboxStatus
 from bot.core.mail.compose import build_mail, new_message_id
 from bot.delivery.transport import PermanentFailure, TemporaryFailure, Transport
 from bot.store.models import Attachment, Event, Outbox, Ticket
-from bot.store.unit_of_work import UnitOfWork
+from bot.store.unit_of_work import UnitOfWork, outbox_untouched
 
 log = logging.getLogger("bot.outbox")
 
@@ -63,14 +63,24 @@ class OutboxSender:
                 q = q.where(_in_order())
             return list(s.scalars(q.order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)))
 
-    def next_due_at(self, lane: str | None = None) -> datetime | None:
+    def next_due_at(self, lane: str | None = None, now: datetime | None = None) -> datetime | None:
+        """When the next queued row (of one lane, or of all) comes due. With `now`, a row
+        claimed by a sender (this one in another thread, another process, or one that
+        crashed) counts from when its claim runs out, so a lane waits for it instead of
+        trying to claim it again and again."""
         with self.uow.read() as s:
-            q = select(Outbox.next_attempt_at).where(Outbox.status == OutboxStatus.QUEUED)
+            due: ColumnElement[datetime] | Any = Outbox.next_attempt_at
+            if now is not None:
+                due = case((Outbox.claimed_until > now, Outbox.claimed_until), else_=Outbox.next_attempt_at)
+            q = select(func.min(due)).where(Outbox.status == OutboxStatus.QUEUED)
             if lane is not None:
                 q = q.where(Outbox.channel.in_(LANES[lane]))
             if lane is None or Channel.WEBHOOK in LANES[lane]:
                 q = q.where(_in_order())
-            return s.scalar(q.order_by(Outbox.next_attempt_at).limit(1))
+            found = s.scalar(q)
+            if isinstance(found, str):  # SQLite: min() over a CASE comes back as text
+                found = datetime.fromisoformat(found)
+            return found
 
     def run_once(self, now: datetime, limit: int = CLAIM_BATCH, lane: str | None = None) -> dict[str, int]:
         """Try every due item (of one lane, or all) once. Returns counts by outcome.
@@ -97,9 +107,11 @@ class OutboxSender:
         q = q.order_by(Outbox.next_attempt_at, Outbox.id).limit(limit) \
             .with_for_update(skip_locked=True)
         with self.uow.write() as s:
-            return list(s.scalars(update(Outbox).where(Outbox.id.in_(q.scalar_subquery()), *free)
-                                  .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
-                                  .returning(Outbox.id)))
+            claimed = list(s.scalars(update(Outbox).where(Outbox.id.in_(q.scalar_subquery()), *free)
+                                     .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+                                     .returning(Outbox.id)))
+            outbox_untouched(s)  # a claim makes nothing due: no lane is woken by it
+            return claimed
 
     def _claim(self, oid: int, now: datetime) -> bool:
         """Take the row for this sender; a second sender running at once skips it."""

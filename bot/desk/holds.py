@@ -24,6 +24,7 @@ from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.events import record
 from bot.store.models import InvoiceHold, Ticket
+from bot.store.unit_of_work import staged
 
 RECEIVABLES = "receivables"
 INVOICE_FIELDS = ("invoice", "invoice_number")  # kind fields that name a held invoice
@@ -40,7 +41,11 @@ def open_holds(s: Session, ticket: Ticket) -> list[InvoiceHold]:
 def hold(s: Session, ticket: Ticket, invoice: str, now: datetime, by: str,
          source: str) -> InvoiceHold | None:
     """Hold `invoice` for this ticket; None when it is held for it already."""
-    if any(h.invoice.upper() == invoice.upper() for h in open_holds(s, ticket)):
+    if ticket.id is None:  # staged in this session: its number first
+        s.flush()
+    with s.no_autoflush:  # the holds staged in this session are added below, unflushed
+        held = [*open_holds(s, ticket), *(h for h in staged(s, InvoiceHold) if h.ticket_id == ticket.id)]
+    if any(h.released_at is None and h.invoice.upper() == invoice.upper() for h in held):
         return None
     row = InvoiceHold(ticket_id=ticket.id, invoice=invoice, source=source, held_at=now,
                       held_by=by)

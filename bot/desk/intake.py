@@ -337,7 +337,8 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
             return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=flood)
     ticket = _new_ticket(s, desk, msg, now, linked)
     _count_new(s, msg.from_addr)
-    _add_message(s, ticket, item, now)
+    first = _add_message(s, ticket, item, now)
+    s.info.setdefault(notify.FIRST_MESSAGES, {})[id(ticket)] = (ticket, first)
     record(s, ticket, now, f"customer:{msg.from_addr}" if msg.from_addr else "system",
            "created", {"channel": msg.channel.value, "source": item.source.split(":")[0],
                        "linked_to": linked.id if linked else None},
@@ -635,6 +636,7 @@ def _add_message(s: Session, ticket: Ticket, item: Prepared, now: datetime) -> M
         auto_reason=msg.auto_reason, is_bounce=msg.is_bounce,
         warnings="\n".join(msg.warnings) or None, sent_date=msg.date, created_at=now,
     )
+    m.attachments = []  # set, even when empty: read after the flush without a lazy load
     for a in msg.attachments:
         m.attachments.append(Attachment(
             filename=a.filename, content_type=a.content_type, size=a.size,

@@ -278,8 +278,16 @@ def new_ticket(s: Session, desk: Desk, ticket: Ticket, msg: InboundMessage,
     return told
 
 
+# Session.info key: {id(ticket): (ticket, its first message)} of the tickets a batch of
+# mail opened (bot/desk/intake.py), so that customer_files need not look it up
+FIRST_MESSAGES = "first_messages"
+
+
 def customer_files(s: Session, ticket: Ticket) -> list[Attachment]:
     """The files of the customer's first message on the ticket (not inline images)."""
+    known = s.info.get(FIRST_MESSAGES, {}).get(id(ticket))
+    if known is not None and known[0] is ticket:
+        return [a for a in known[1].attachments if not a.inline]
     first = s.scalars(select(Message).where(Message.ticket_id == ticket.id,
                                             Message.direction == Direction.IN)
                       .order_by(Message.id).limit(1)).first()

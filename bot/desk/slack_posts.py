@@ -18,6 +18,7 @@ from bot.core.domain import Channel, OutboxStatus
 from bot.desk import card
 from bot.desk.context import Desk
 from bot.store.models import Attachment, Outbox, Ticket
+from bot.store.unit_of_work import staged
 
 
 def slack_row(ticket_id: int | None, to: str, purpose: str, text: str, payload: bytes,
@@ -54,9 +55,12 @@ def root_post(s: Session, desk: Desk, ticket: Ticket, now: datetime) -> Outbox |
 
 
 def has_thread(s: Session, ticket: Ticket) -> bool:
-    return bool(ticket.slack_ts) or bool(s.scalar(
-        select(func.count()).select_from(Outbox).where(Outbox.ticket_id == ticket.id,
-                                                       Outbox.purpose == "slack-root")))
+    if ticket.slack_ts or any(o.ticket_id == ticket.id and o.purpose == "slack-root"
+                              for o in staged(s, Outbox)):
+        return True
+    with s.no_autoflush:  # a root row staged in this session was looked for above
+        return bool(s.scalar(select(func.count()).select_from(Outbox).where(
+            Outbox.ticket_id == ticket.id, Outbox.purpose == "slack-root")))
 
 
 def customer_wrote(s: Session, desk: Desk, ticket: Ticket, text: str, who: str,
@@ -88,7 +92,8 @@ def files(s: Session, desk: Desk, ticket: Ticket, attachments: Sequence[Attachme
     retried like any post; the bytes are read from the attachment when it is sent). A file
     over the Slack limit (TICKETBOT_SLACK_FILE_MAX) is named with a link to the dossier
     instead. Returns the number of uploads queued."""
-    if not desk.settings.slack_enabled or not has_thread(s, ticket):
+    if not desk.settings.slack_enabled or not any(not a.inline and a.size for a in attachments) \
+            or not has_thread(s, ticket):
         return 0
     queued, too_big = 0, []
     for a in attachments:

@@ -14,13 +14,17 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from bot.store.models import fit_row
+from bot.store.models import Outbox, fit_row
+from bot.store.unit_of_work import outbox_touched
 
 
 def insert_rows(s: Session, cls: type, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     rows = [fit_row(cls, r) for r in rows]
+    if cls is Outbox:  # a COPY the session does not see: wake the lanes of these rows
+        for channel in {r.get("channel") or "*" for r in rows}:
+            outbox_touched(s, channel)
     bind = s.connection()
     dialect = bind.dialect
     if dialect.name != "postgresql":

@@ -257,3 +257,47 @@ def test_a_batch_is_claimed_in_one_transaction_and_recorded_in_one(service, cloc
         assert len(sink.handler.wait_for(10)) == 10
     assert len(writes) == 2
     assert {(r.status, r.attempts) for r in rows(service)} == {("sent", 1)}
+
+
+def test_an_idle_lane_never_claims_and_wakes_only_for_rows_of_its_own(service, clock, monkeypatch):
+    """Issue 15: a lane claims (a write transaction) only when a row of its channels is
+    due or a commit wrote one; commits of other lanes' rows, and the outbox's own claims,
+    leave it asleep (it used to claim after every commit, and each empty claim, itself a
+    commit, woke every lane again: the lanes spun)."""
+    worker = Worker(service.settings, service)
+    mail = _Recorder()
+    worker.sender.transports = {"mail": mail, "slack": _Recorder(), "webhook": _Recorder()}
+    claims: list[str | None] = []
+    real_claim = worker.sender._claim_due
+
+    def counted(now, limit, lane):
+        claims.append(lane)
+        return real_claim(now, limit, lane)
+
+    monkeypatch.setattr(worker.sender, "_claim_due", counted)
+    worker.start(smtp=False, imap=False)
+    try:
+        for i in range(5):
+            mail.sent.clear()
+            intake.ingest_raw(service, customer_mail(200 + i, variant="plain"), "t")  # an ack
+            assert mail.sent.wait(HANG), "the acknowledgement was not delivered"
+    finally:
+        worker.shutdown()
+    assert "webhook" not in claims, claims
+    # each acknowledgement: one claim that takes it (the commit recording it may wake the
+    # lane for one more, empty, claim)
+    assert 5 <= claims.count("mail") <= 10, claims
+
+
+def test_next_due_counts_a_claimed_row_from_the_end_of_its_claim(service, clock):
+    """A row another sender holds is not due again until its claim runs out: a lane
+    waits for it rather than trying to claim it again and again."""
+    intake.ingest_raw(service, customer_mail(300, variant="plain"), "t")
+    sender = OutboxSender(service.settings, service.uow, {"mail": _Recorder()})
+    assert sender.next_due_at("mail", clock.now) == clock.now
+    claimed = sender._claim_due(clock.now, 100, "mail")
+    assert len(claimed) == 1
+    until = rows(service)[0].claimed_until
+    assert until > clock.now
+    assert sender.next_due_at("mail", clock.now) == until
+    assert sender.next_due_at("mail") == clock.now  # without `now`: as before
