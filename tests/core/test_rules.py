@@ -564,3 +564,23 @@ def test_near_needs_two_word_groups(tmp_path):
     assert problems(tmp_path, BASE + "rules:\n  - name: a\n    when: {body_near: {verb: [x]}}\n"
                     "    then: {assign: sanne}\n") == [
         "10:23: rule 'a': body_near needs two or more word groups (e.g. verb: [...], object: [...])"]
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Banner", "We stopped the banner in March but the contract continues."),
+    ("Vraag", "Volgens het contract is de opzegtermijn drie maanden."),
+    ("Frist", "Die Kündigungsfrist unseres Vertrags ist uns bekannt."),
+    ("Umowa", "Umowa kończy się w marcu, prosimy o ofertę na przedłużenie."),
+    ("Banner", "We no longer need the banner on our listing."),
+    ("Angebot", "Wir möchten nicht kündigen, sondern den Vertrag erweitern."),
+    ("Pakket", "We zeggen het contract niet op, maar willen een kleiner pakket."),
+])
+def test_contract_words_near_terms_or_other_products_are_no_cancellation(subject, body):
+    """The near-condition's verbs are forms that end something, not the contract's terms
+    ("opzegtermijn", "Kündigungsfrist") nor stopping one product."""
+    assert decide(subject, body).kind != "cancellation"
+
+
+def test_disagreeing_with_an_invoice_is_a_complaint_for_receivables():
+    d = decide("Factuur 12", "Ik ben het niet eens met de factuur, dit klopt niet.")
+    assert (d.kind, d.owner) == ("complaint", "ruud")
