@@ -59,3 +59,17 @@ def test_only_pdfs_are_read_and_at_most_a_few_per_mail():
     assert fake.text is None and word.text is None and inline.text is None  # not PDFs, or inline
     assert [bool(a.text) for a in many] == [True] * attachment_text.MAX_ATTACHMENTS + \
         [False] * (5 - attachment_text.MAX_ATTACHMENTS)
+
+
+def test_a_word_letter_is_read_too_and_a_zip_bomb_is_cut_short(monkeypatch):
+    from tests.support.pdf import docx_bytes
+
+    raw = mail_with(docx_bytes("Sehr geehrte Damen und Herren,", "hiermit kündigen wir den Vertrag D-1 & Co."),
+                    name="Schreiben.docx",
+                    ctype="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    p = prepare(raw, "t")
+    [att] = [a for a in p.message.attachments if not a.inline]
+    assert att.text == "Sehr geehrte Damen und Herren,\nhiermit kündigen wir den Vertrag D-1 & Co."
+    assert attachment_text.docx_text(b"PK\x03\x04 broken") == ""
+    monkeypatch.setattr(attachment_text, "MAX_XML", 200)  # only the start of a huge document
+    assert "kündigen" not in attachment_text.docx_text(docx_bytes("x" * 300, "hiermit kündigen wir"))

@@ -1,4 +1,4 @@
-"""The text of a customer's attached letter (a PDF), for routing only.
+"""The text of a customer's attached letter (a PDF or a Word .docx), for routing only.
 
 The procedure lets a written cancellation arrive as a signed letter attached to a mail
 whose body says no more than "see the attached letter" (S 3.4). So the rules may read the
@@ -16,12 +16,14 @@ file over MAX_BYTES is not opened, and of a longer one only MAX_PAGES pages are 
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 import re
 import signal
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -38,6 +40,8 @@ MAX_ATTACHMENTS = 3  # PDFs read per mail
 TIME_LIMIT = 2.0  # seconds per attachment (checked between pages; an alarm in a main thread)
 
 PDF_TYPES = ("application/pdf", "application/x-pdf", "application/acrobat")
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MAX_XML = 4 * 1024 * 1024  # of a .docx's word/document.xml, uncompressed (a zip bomb stops here)
 
 
 class _TooSlow(Exception):
@@ -48,6 +52,35 @@ def is_pdf(att: Attachment) -> bool:
     name = (att.filename or "").lower()
     return (att.content_type.lower() in PDF_TYPES or name.endswith(".pdf")) \
         and b"%PDF" in att.content[:1024]
+
+
+def is_docx(att: Attachment) -> bool:
+    name = (att.filename or "").lower()
+    return (att.content_type.lower() == DOCX_TYPE or name.endswith(".docx")) \
+        and att.content[:2] == b"PK"
+
+
+_PARAGRAPH_END = re.compile(r"</w:p>|<w:br\b[^>]*/>|<w:tab\b[^>]*/>")
+_RUN_TEXT = re.compile(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>")
+
+
+def docx_text(data: bytes, max_chars: int = MAX_CHARS) -> str:
+    """The text of a Word (.docx) letter: its paragraphs' text runs, read from at most
+    MAX_XML bytes of word/document.xml; "" when it is no readable .docx."""
+    if len(data) > MAX_BYTES:
+        return ""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z, z.open("word/document.xml") as fh:
+            xml = fh.read(MAX_XML).decode("utf-8", "replace")
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError, EOFError) as exc:
+        log.info("attachment text: .docx not read (%s: %s)", type(exc).__name__, exc)
+        return ""
+    lines = []
+    for para in _PARAGRAPH_END.split(xml):
+        text = "".join(html.unescape(t) for t in _RUN_TEXT.findall(para))
+        if text.strip():
+            lines.append(_SPACES.sub(" ", text).strip())
+    return "\n".join(lines)[:max_chars]
 
 
 @contextmanager
@@ -106,12 +139,17 @@ def pdf_text(data: bytes, max_pages: int = MAX_PAGES, max_chars: int = MAX_CHARS
 
 
 def extract(attachments: list[Attachment]) -> None:
-    """Set `text` on the (not inline) PDF attachments, at most MAX_ATTACHMENTS of them."""
+    """Set `text` on the (not inline) PDF and Word attachments, at most MAX_ATTACHMENTS."""
     done = 0
     for att in attachments:
         if done >= MAX_ATTACHMENTS:
             break
-        if att.inline or att.text is not None or not is_pdf(att):
+        if att.inline or att.text is not None:
             continue
-        att.text = pdf_text(att.content)
+        if is_pdf(att):
+            att.text = pdf_text(att.content)
+        elif is_docx(att):
+            att.text = docx_text(att.content)
+        else:
+            continue
         done += 1
