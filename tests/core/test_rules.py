@@ -491,6 +491,10 @@ def test_new_words_keep_to_their_meaning(subject, body, kind):
     ("Vertrag", "Wir werden die Zusammenarbeit zum Jahresende beenden."),
     ("umowa", "Postanowiliśmy nie kontynuować współpracy po zakończeniu umowy."),
     ("listing", "We've decided to let the listing go when this year is up."),
+    ("next year", "We've decided not to continue with the directory next year."),
+    ("Vertrag", "Wir möchten unseren Vertrag zum 31.12. auflösen."),  # a date's dots end no sentence
+    ("contract", "We won't continue the contract after March."),
+    ("umowa", "Nie będziemy przedłużać umowy na kolejny rok."),
 ])
 def test_a_cancelling_verb_and_the_contract_in_one_sentence_cancel(subject, body):
     d = decide(subject, body)

@@ -253,10 +253,17 @@ _TEXT = {
 }
 
 
+# a day and month ("zum 31.12. kündigen", "am 1. März") ends no sentence
+_DATE_BEFORE = re.compile(r"(?<!\w)\d{1,2}\.(\d{1,2})?$")
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of a text (the bounds `*_stated` reads a keyword in)."""
+    """(start, end) of each sentence of a text (the bounds `*_stated` reads a keyword in),
+    not ended by the dots of a date ("zum 31.12. auflösen")."""
     out, start = [], 0
     for m in _SENTENCE_END.finditer(text):
+        if m.group(0) == "." and _DATE_BEFORE.search(text, max(0, m.start() - 6), m.start() + 1):
+            continue
         if m.start() > start:
             out.append((start, m.start()))
         start = m.end()
