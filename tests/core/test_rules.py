@@ -542,6 +542,31 @@ def test_an_auto_reply_known_only_by_its_text_is_never_urgent_nor_for_a_speciali
 def test_a_customer_who_says_they_are_away_and_asks_is_no_auto_reply():
     d = decide("Afspraak", "Ik ben volgende week afwezig. Kunnen we de afspraak verzetten?")
     assert d.kind == "appointment"
+    d = decide("Listing", "I am away next week, so please call my colleague about the new listing.")
+    assert d.kind != "remark"
+
+
+@pytest.mark.parametrize("body", [
+    "Vielen Dank für Ihre Nachricht. Ich bin bis zum 5. Januar im Urlaub. In dringenden Fällen: 0800.",
+    "Thank you for your message. I am currently away and will respond when I return on 5 January.",
+    "Dank u voor uw bericht. Ik ben op dit moment niet aanwezig en lees mijn mail na 5 januari.",
+    "Dziękuję za wiadomość. Jestem poza biurem do 5 stycznia.",
+])
+def test_absence_notices_in_four_languages(body):
+    d = decide("Re: Rechnung / invoice", body)
+    assert (d.kind, d.owner, d.urgent) == ("remark", "sanne", False), d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("advert", "Honestly, this is the worst service we've had from any supplier."),
+    ("gids", "Wat een puinhoop met de nieuwe gids."),
+    ("Eintrag", "Wir sind stinksauer über den Fehler im Eintrag."),
+    ("wpis", "Jesteśmy zawiedzeni współpracą."),
+    ("Umowa", "Dość tego. Płacimy co miesiąc za nic."),
+    ("Listing", "Three months of the wrong address. Enough."),
+])
+def test_anger_in_other_words_is_a_complaint(subject, body):
+    assert decide(subject, body).kind == "complaint"
 
 
 @pytest.mark.parametrize("subject, body, kind, owner", [
