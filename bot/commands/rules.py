@@ -40,6 +40,8 @@ def cmd_route(settings: Settings, args) -> int:
     print(f"subject:  {out['subject']}")
     print(f"language: {out['language'] or '?'}")
     if args.explain:
+        for a in out.get("attachments_read", []):  # the text part `attachments` of the rules
+            print(f"attached: {a['name']} ({a['chars']} characters read): {a['text'][:200]!r}")
         print(f"rules:    {out['rules']}")
         for t in out["trace"]:
             mark = "MATCH" if t["matched"] else "no"

@@ -54,6 +54,9 @@ class Attachment:
     content: bytes
     inline: bool = False
     content_id: str | None = None  # without <>
+    # the text of an attached letter (PDF), for routing (bot/core/mail/attachment_text.py);
+    # None: not read (not a PDF, or not tried)
+    text: str | None = None
 
     @property
     def size(self) -> int:

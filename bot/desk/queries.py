@@ -161,6 +161,10 @@ def explain(desk: Desk, actor: Actor, raw: bytes, source: str = "file") -> dict[
                        "known_company": ident.known_company, "prospect": ident.prospect,
                        "how": ident.how},
             "subject": msg.subject, "language": msg.language, "rules": rs.source,
+            # attached letters whose text the rules read (their `attachments` part)
+            "attachments_read": [{"name": a.filename or "attachment", "chars": len(a.text),
+                                  "text": a.text[:500]}
+                                 for a in msg.attachments if a.text and not a.inline],
             **decision.as_dict()}
         kind = rs.kinds.get(decision.kind)
         if kind is not None and kind.workflow == "cancellation":

@@ -31,6 +31,16 @@ REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|antw|odp|sv|vs|wg)\s*(?:\[\d+\])?\s*
 SUBJECT_LIMIT = 2000  # characters of a subject routing reads (staff are shown as much)
 
 
+ATTACHMENT_TEXT_LIMIT = 20_000  # characters of attached letters routing reads
+
+
+def attachment_text(msg: InboundMessage) -> str:
+    """The text of the attached letters (read by the parser), each after its name."""
+    parts = [f"[{a.filename or 'attachment'}]\n{strip_invisible(a.text)}"
+             for a in msg.attachments if a.text and not a.inline]
+    return "\n\n".join(parts)[:ATTACHMENT_TEXT_LIMIT]
+
+
 def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
     """What the rules look at: the customer's own words, the first READ_LIMIT of them
     (and of the subject, SUBJECT_LIMIT), without characters nobody sees (a zero-width
@@ -42,6 +52,7 @@ def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
         body=strip_invisible(without_signature(body)),
         attachments=tuple((a.filename or "", a.content_type) for a in msg.attachments
                           if not a.inline),
+        attachment_text=attachment_text(msg),
         channel=msg.channel.value, language=msg.language,
         customer="known" if ident.known_company else ("prospect" if ident.prospect else "unknown"),
         company=ident.company_name, advisor=ident.advisor,

@@ -54,10 +54,13 @@ def test_the_shipped_example_is_valid_and_covers_every_role():
      ["10:27: rule 'a': bad regular expression 'inv(oice': missing ), unterminated subpattern at position 4"]),
     ("rules:\n  - name: a\n    when: {subjekt: x}\n    then: {assign: sanne}\n",
      ["10:12: rule 'a': unknown condition 'subjekt'; expected one of all, any, attachment_name, "
-      "automatic, body, body_regex, body_stated, body_stated_regex, body_unnegated, channel, "
-      "customer, from, from_domain, has_advisor, has_attachment, language, not, reply, subject, "
-      "subject_regex, subject_stated, subject_stated_regex, subject_unnegated, text, text_regex, "
-      "text_stated, text_stated_regex, text_unnegated, to"]),
+      "attachments, attachments_near, attachments_regex, attachments_stated, attachments_stated_near, "
+      "attachments_stated_regex, attachments_unnegated, "
+      "automatic, body, body_near, body_regex, body_stated, body_stated_near, body_stated_regex, "
+      "body_unnegated, channel, customer, from, from_domain, has_advisor, has_attachment, language, "
+      "not, reply, subject, subject_near, subject_regex, subject_stated, subject_stated_near, "
+      "subject_stated_regex, subject_unnegated, text, text_near, text_regex, text_stated, "
+      "text_stated_near, text_stated_regex, text_unnegated, to"]),
     ("rules:\n  - name: a\n    when: {subject: x}\n    then: {assign: sanne}\n"
      "  - name: a\n    when: {subject: y}\n    then: {assign: sanne}\n",
      ["12:11: rule 'a': duplicate rule name (also on line 9)"]),
@@ -477,3 +480,136 @@ def test_a_complaint_with_no_more_specific_subject_is_the_advisors():
 ])
 def test_new_words_keep_to_their_meaning(subject, body, kind):
     assert decide(subject, body).kind == kind
+
+
+# --------------------------------------------------------------------------- issue 16: generalising
+@pytest.mark.parametrize("subject, body", [
+    ("E-1", "We are terminating agreement E-1 with effect from its expiry."),
+    ("E-1", "Please note the agreement is not to be renewed after October."),
+    ("stoppen", "ik wil graag mijn abbonement stopzetten per eind deze maand."),
+    ("K-1", "Wij hebben besloten de samenwerking na afloop niet voort te zetten."),
+    ("Vertrag", "Wir werden die Zusammenarbeit zum Jahresende beenden."),
+    ("umowa", "Postanowiliśmy nie kontynuować współpracy po zakończeniu umowy."),
+    ("listing", "We've decided to let the listing go when this year is up."),
+    ("next year", "We've decided not to continue with the directory next year."),
+    ("Vertrag", "Wir möchten unseren Vertrag zum 31.12. auflösen."),  # a date's dots end no sentence
+    ("contract", "We won't continue the contract after March."),
+    ("umowa", "Nie będziemy przedłużać umowy na kolejny rok."),
+])
+def test_a_cancelling_verb_and_the_contract_in_one_sentence_cancel(subject, body):
+    d = decide(subject, body)
+    assert d.kind == "cancellation", d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Vraag", "Kunnen we het abonnement stopzetten als de zaak dichtgaat?"),  # asked
+    ("Contract", "We will not terminate the agreement, we are happy."),  # negated
+    ("Contract", "We stopped the van at the door. Our contract is fine."),  # two sentences
+    ("Drukwerk", "Wij zetten de samenwerking met de drukker voort en breiden uit."),
+])
+def test_verb_and_object_apart_negated_or_asked_are_no_cancellation(subject, body):
+    assert decide(subject, body).kind != "cancellation"
+
+
+def test_a_cancellation_only_in_the_attached_letter_counts_and_explain_shows_it():
+    letter = "[Schreiben.pdf]\nhiermit kuendigen wir den oben genannten Vertrag fristgerecht."
+    d = decide("Schreiben", "Sehr geehrte Damen und Herren, anbei unser Schreiben.",
+               attachment_text=letter)
+    assert (d.kind, d.owner) == ("cancellation", "marta")
+    detail = _trace(d, "written-cancellation").conditions[0].detail  # what --explain shows
+    assert "kuendig" in detail, detail
+    # the letter's words are its own part: the body alone does not cancel
+    assert decide("Schreiben", "Sehr geehrte Damen und Herren, anbei unser Schreiben.").kind != "cancellation"
+    # a letter that cancels nothing
+    assert decide("Brief", "Zie bijlage.", attachment_text="[brief.pdf]\nNieuwe openingstijden.").kind \
+        != "cancellation"
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Re: Your invoice 12", "Thank you for your email.\n\nOur office is closed from 24 December until "
+     "2 January and emails are not monitored. For urgent matters call 0800 123."),
+    ("Faktura 1", "Dzień dobry,\njestem na zwolnieniu lekarskim do 20 marca i nie mam dostępu do poczty. "
+     "W pilnych sprawach proszę dzwonić do biura."),
+    ("Re: factuur", "Ik ben tot en met 3 augustus afwezig. Voor dringende zaken: bel 020 555 0101."),
+    ("Rechnung", "Ich bin bis 12.08. nicht im Büro und habe keinen Zugriff auf meine E-Mails. "
+     "In dringenden Fällen wenden Sie sich an das Sekretariat."),
+])
+def test_an_auto_reply_known_only_by_its_text_is_never_urgent_nor_for_a_specialist(subject, body):
+    d = decide(subject, body)
+    assert (d.kind, d.owner, d.urgent) == ("remark", "sanne", False), d.matched
+
+
+def test_a_customer_who_says_they_are_away_and_asks_is_no_auto_reply():
+    d = decide("Afspraak", "Ik ben volgende week afwezig. Kunnen we de afspraak verzetten?")
+    assert d.kind == "appointment"
+    d = decide("Listing", "I am away next week, so please call my colleague about the new listing.")
+    assert d.kind != "remark"
+
+
+@pytest.mark.parametrize("body", [
+    "Vielen Dank für Ihre Nachricht. Ich bin bis zum 5. Januar im Urlaub. In dringenden Fällen: 0800.",
+    "Thank you for your message. I am currently away and will respond when I return on 5 January.",
+    "Dank u voor uw bericht. Ik ben op dit moment niet aanwezig en lees mijn mail na 5 januari.",
+    "Dziękuję za wiadomość. Jestem poza biurem do 5 stycznia.",
+])
+def test_absence_notices_in_four_languages(body):
+    d = decide("Re: Rechnung / invoice", body)
+    assert (d.kind, d.owner, d.urgent) == ("remark", "sanne", False), d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("advert", "Honestly, this is the worst service we've had from any supplier."),
+    ("gids", "Wat een puinhoop met de nieuwe gids."),
+    ("Eintrag", "Wir sind stinksauer über den Fehler im Eintrag."),
+    ("wpis", "Jesteśmy zawiedzeni współpracą."),
+    ("Umowa", "Dość tego. Płacimy co miesiąc za nic."),
+    ("Listing", "Three months of the wrong address. Enough."),
+])
+def test_anger_in_other_words_is_a_complaint(subject, body):
+    assert decide(subject, body).kind == "complaint"
+
+
+@pytest.mark.parametrize("subject, body, kind, owner", [
+    # "nota bene" is no bill; a complaint about an advert stays the advisor's
+    ("foto", "Het is nota bene het pand van een collega. Ik baal hier behoorlijk van.", "complaint", "marta"),
+    # applications the customer receives are no job application
+    ("Vacaturepagina", "Nog steeds de oude vacature, we krijgen sollicitaties van monteurs die we niet "
+     "zoeken. Slordig.", "complaint", "wim"),
+    # copies received with something wrong in them: a complaint, not a request for copies
+    ("Wydanie", "Otrzymaliśmy egzemplarze przewodnika i jestem rozczarowana zdjęciem.", "complaint", "marta"),
+    # anger without a listed complaint word; the topic word does not decide the kind
+    ("listing", "Not being funny but what exactly are we paying for? We're under the wrong heading.",
+     "complaint", "marta"),
+    ("Gastroführer", "Ich bin ehrlich gesagt ziemlich sauer über den falschen Ruhetag.", "complaint", "marta"),
+    ("statement", "Your statement still has the banner on it. Please refund the £105.", "invoice", "ruud"),
+    ("znowu", "Znowu ściągnęliście nam z konta dwa razy za ten sam miesiąc.", "invoice", "ruud"),
+])
+def test_strong_signals_outrank_topic_words(subject, body, kind, owner):
+    d = decide(subject, body)
+    assert (d.kind, d.owner) == (kind, owner), d.matched
+
+
+def test_near_needs_two_word_groups(tmp_path):
+    assert problems(tmp_path, BASE + "rules:\n  - name: a\n    when: {body_near: {verb: [x]}}\n"
+                    "    then: {assign: sanne}\n") == [
+        "10:23: rule 'a': body_near needs two or more word groups (e.g. verb: [...], object: [...])"]
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Banner", "We stopped the banner in March but the contract continues."),
+    ("Vraag", "Volgens het contract is de opzegtermijn drie maanden."),
+    ("Frist", "Die Kündigungsfrist unseres Vertrags ist uns bekannt."),
+    ("Umowa", "Umowa kończy się w marcu, prosimy o ofertę na przedłużenie."),
+    ("Banner", "We no longer need the banner on our listing."),
+    ("Angebot", "Wir möchten nicht kündigen, sondern den Vertrag erweitern."),
+    ("Pakket", "We zeggen het contract niet op, maar willen een kleiner pakket."),
+])
+def test_contract_words_near_terms_or_other_products_are_no_cancellation(subject, body):
+    """The near-condition's verbs are forms that end something, not the contract's terms
+    ("opzegtermijn", "Kündigungsfrist") nor stopping one product."""
+    assert decide(subject, body).kind != "cancellation"
+
+
+def test_disagreeing_with_an_invoice_is_a_complaint_for_receivables():
+    d = decide("Factuur 12", "Ik ben het niet eens met de factuur, dit klopt niet.")
+    assert (d.kind, d.owner) == ("complaint", "ruud")

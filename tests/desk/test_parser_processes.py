@@ -32,3 +32,25 @@ def test_parser_processes_do_not_rerun_the_main_script(tmp_path):
                           timeout=HANG, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['bot.core.mail.prepare']"
+
+
+def test_an_attached_letter_is_read_in_the_parser_processes():
+    """The PDF text is read where the mail is parsed (a parser process), and comes back
+    with the parsed mail; the parent keeps the raw bytes."""
+    from types import SimpleNamespace
+
+    from bot.desk.pipeline import POOL_THRESHOLD, Pipeline
+    from tests.core.test_attachment_text import LETTER, mail_with
+    from tests.support.pdf import pdf_bytes
+
+    settings = SimpleNamespace(parse_workers=2, all_own_addresses=frozenset())
+    pipeline = Pipeline(SimpleNamespace(settings=settings), workers=2)
+    raw = mail_with(pdf_bytes(LETTER))
+    try:
+        out = pipeline.prepare_many([(f"m{i}", raw) for i in range(POOL_THRESHOLD)])
+    finally:
+        pipeline.close()
+    for p in out:
+        assert p.raw == raw and p.message is not None
+        [att] = [a for a in p.message.attachments if not a.inline]
+        assert "wypowiadamy umowe P-20107" in (att.text or "")

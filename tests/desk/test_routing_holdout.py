@@ -27,6 +27,14 @@ of their four auto-replies were wrong (one urgent, one urgent and to receivables
 was changed for them: the floors below were LOWERED to the whole set's measured figures
 (they were 100 but for en kind 97.1 on the 161 mails) and the auto-reply check became a
 ceiling of the measured two. Raise them again as the rules improve.
+
+Session routing4 then made general changes with batch 3's 27 misroutes in view (classes
+of failure, no rule names a mail): attached PDF letters read as their own text part,
+cancelling verb + contract word in one sentence (`*_near`), absence notices by their text,
+sentiment words, money disputes to receivables, narrower topic words. Batch 3 went from
+70.0 / 65.0 / 33.3 / 100 / 40.0 to 100 / 100 / 100 / 100 / 100 - but it is now SEEN, a tuning
+set like the rest: only batch 4 (unseen) can tell the real figure. The floors below are the
+measured figures (docs/measured.md, round "routing4").
 """
 
 from __future__ import annotations
@@ -35,19 +43,19 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the measured figures with the 60 batch-3 mails in (holdout3); were ~100
-    "nl": {"owner": 89.4, "kind": 89.4, "cancel_recall": 57.1, "cancel_precision": 100.0,
-           "complaint_recall": 77.8},
-    "en": {"owner": 91.8, "kind": 85.9, "cancel_recall": 66.7, "cancel_precision": 100.0,
-           "complaint_recall": 80.0},
-    "pl": {"owner": 91.1, "kind": 91.1, "cancel_recall": 83.3, "cancel_precision": 100.0,
-           "complaint_recall": 75.0},
-    "de": {"owner": 95.5, "kind": 95.5, "cancel_recall": 85.7, "cancel_precision": 100.0,
-           "complaint_recall": 75.0},
+FLOORS = {  # the measured figures after routing4's general changes (batch 3 now seen)
+    "nl": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "en": {"owner": 100.0, "kind": 97.6, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "pl": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "de": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
 }
-# Auto-replies that are urgent or not with sales support; the goal is 0. Measured 2 (both
-# text-only auto-replies of batch 3: 175-en3-..., 205-pl3-...); lower this as they are fixed.
-AUTOREPLY_WRONG_CEILING = 2
+# Auto-replies that are urgent or not with sales support: none since routing4 recognises an
+# absence notice by its text (batch 3 had two: 175-en3-..., 205-pl3-...).
+AUTOREPLY_WRONG_CEILING = 0
 
 
 @pytest.fixture(scope="module")

@@ -621,3 +621,17 @@ def test_backup_copies_the_sqlite_database_and_refuses_what_it_cannot(cli, cli_e
     monkeypatch.setenv("DATABASE_URL", "postgresql://desk:secret@db.example/tickets")
     rc, out, err = cli("backup", str(tmp_path / "pg.dump"))
     assert rc == 2 and out == "" and "pg_dump" in err and "secret" not in err
+
+
+def test_route_explain_shows_the_attached_letter_it_read(cli, cli_env, tmp_path):
+    from tests.core.test_attachment_text import mail_with
+    from tests.support.pdf import pdf_bytes
+
+    letter = pdf_bytes(["Geachte heer/mevrouw,", "Hierbij zeggen wij de overeenkomst K-10590 op."])
+    path = write(tmp_path / "brief.eml", mail_with(letter, name="brief.pdf"))
+    rc, out, err = cli("route", str(path), "--explain")
+    assert rc == 0, err
+    assert "attached: brief.pdf (" in out and "zeggen wij de overeenkomst K-10590 op" in out
+    assert "MATCH written-cancellation" in out and "kind:     cancellation" in out
+    d = cli.json("route", str(path))
+    assert d["attachments_read"][0]["name"] == "brief.pdf"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.domain import InboundMessage, UnreadableMail
+from bot.core.mail.attachment_text import extract
 from bot.core.mail.parse import parse_mail
 
 log = logging.getLogger("bot.ingest")
@@ -54,6 +55,7 @@ def prepare(raw: bytes, source: str, own_addresses: Iterable[str] = ()) -> Prepa
     except Exception as exc:  # a parser bug must not lose the mail: quarantine it
         log.exception("parser failed on %s", source)
         return Prepared(source, raw, sha, None, f"parser error: {type(exc).__name__}: {exc}")
+    extract(msg.attachments)  # an attached letter's text, for routing (never raises)
     return Prepared(source, raw, sha, msg)
 
 

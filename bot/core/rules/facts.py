@@ -18,6 +18,9 @@ class Facts:
     subject: str = ""
     body: str = ""
     attachments: tuple[tuple[str, str], ...] = ()  # (file name, content type)
+    # the text of attached letters (PDF), each after a "[file name]" line: the
+    # `attachments` text part, apart from the customer's own body
+    attachment_text: str = ""
     channel: str = "mail"
     language: str | None = None
     customer: str = "unknown"  # known | unknown | prospect
@@ -246,4 +249,60 @@ _TEXT = {
     "subject": lambda f: f.subject,
     "body": lambda f: f.body,
     "text": lambda f: f"{f.subject}\n{f.body}",
+    "attachments": lambda f: f.attachment_text,
 }
+
+
+# a day and month ("zum 31.12. kündigen", "am 1. März") ends no sentence
+_DATE_BEFORE = re.compile(r"(?<!\w)\d{1,2}\.(\d{1,2})?$")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of a text (the bounds `*_stated` reads a keyword in),
+    not ended by the dots of a date ("zum 31.12. auflösen")."""
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.group(0) == "." and _DATE_BEFORE.search(text, max(0, m.start() - 6), m.start() + 1):
+            continue
+        if m.start() > start:
+            out.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        out.append((start, len(text)))
+    return out
+
+
+def near_test(part: str, groups: list[tuple[str, list[str]]], scopes: Scopes | None = None
+              ) -> Callable[[Facts], str | bool]:
+    """`*_near`: a word of every group in one sentence ("… stopzetten … abonnement",
+    "terminating … agreement"), each group's words matching as keywords do (word starts,
+    "*endings"). With scopes (`*_stated_near`) the FIRST group's word (the verb) must be
+    stated: not negated, conditional, hypothetical, asked or in a context phrase."""
+    patterns = [(name, keyword_pattern(words)) for name, words in groups]
+
+    def test(f: Facts) -> str | bool:
+        text = f.folded(part)
+        left_out: list[str] = []
+        for s0, s1 in sentences(text):
+            found = []
+            for _, rx in patterns:
+                m = rx.search(text, s0, s1)
+                if m is None:
+                    break
+                found.append(m)
+            if len(found) < len(patterns):
+                continue
+            if scopes is not None:
+                # each word of the first group in this sentence, the first one stated counts
+                for m in patterns[0][1].finditer(text, s0, s1):
+                    reason = unstated(text, m.start(), m.end(), scopes, m.group(0))
+                    if reason is None:
+                        found[0] = m
+                        break
+                    left_out.append(f"{m.group(0)!r} left out, {reason}")
+                else:
+                    continue
+            return "found " + " … ".join(repr(m.group(0)) for m in found) + " in one sentence"
+        return Miss("; ".join(left_out[:3])) if left_out else False
+
+    return test

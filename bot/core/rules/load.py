@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.core.rules.facts import _TEXT, Facts, Miss, Scopes, _keyword_test, _regex_test, fold
+from bot.core.rules.facts import _TEXT, Facts, Miss, Scopes, _keyword_test, _regex_test, fold, near_test
 from bot.core.rules.schema import (
     ACTION_KEYS,
     ADVISOR,
@@ -32,6 +32,7 @@ from bot.core.rules.schema import (
     LANGUAGES,
     LIMIT_KEYS,
     NAME,
+    NEAR_CONDS,
     NOTIFY_MODES,
     PERSON_KEYS,
     PRIORITIES,
@@ -906,6 +907,8 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
         part = key.removesuffix("_regex").removesuffix("_stated")
         scopes = c.scopes if key.endswith("_stated_regex") else None
         return Condition(key, value, _regex_test(_TEXT[part], rx, scopes))
+    if key in NEAR_CONDS:
+        return _near_condition(c, m, key, label)
     if key in BOOL_CONDS:
         if not isinstance(value, bool):
             c.add(where, f"{label}: {key} must be true or false")
@@ -940,6 +943,27 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
         return Condition(key, words, _keyword_test(key.removesuffix("_unnegated"), words, c.scopes,
                                                    unnegated=True))
     return Condition(key, words, _keyword_test(key, words))
+
+
+def _near_condition(c: _Checker, m: Located, key: str, label: str) -> Condition | None:
+    """`body_stated_near: {verb: [...], object: [...]}`: two or more named word groups."""
+    groups = c.mapping(m[key], m.value_marks[key], f"{label}: {key}")
+    if groups is None:
+        return None
+    if len(groups) < 2:
+        c.add(m.value_marks[key], f"{label}: {key} needs two or more word groups "
+                                  "(e.g. verb: [...], object: [...])")
+        return None
+    out = []
+    for name in groups:
+        words = c.string_list(groups, name, f"{label}: {key}")
+        if words is None:
+            return None
+        out.append((str(name), words))
+    part = key.removesuffix("_near").removesuffix("_stated")
+    scopes = c.scopes if key.endswith("_stated_near") else None
+    shown = " + ".join(f"{n} [{', '.join(w[:4])}{', …' if len(w) > 4 else ''}]" for n, w in out)
+    return Condition(key, shown, near_test(part, out, scopes))
 
 
 def _actions(c: _Checker, raw, where, label: str, people, roles, kinds) -> dict:

@@ -75,7 +75,7 @@ KIND_KEYS = {"sla", "fields", "label", "workflow"}
 WORKFLOWS = {"cancellation"}
 RULE_KEYS = {"name", "when", "then", "continue", "description"}
 ACTION_KEYS = {"kind", "category", "priority", "urgent", "assign", "watchers", "ack", "ignore"}
-TEXT_PARTS = ("subject", "body", "text")
+TEXT_PARTS = ("subject", "body", "text", "attachments")  # attachments: attached letters' text
 # `body_stated` etc.: keywords that count only where the customer states them (see scopes)
 STATED_CONDS = {f"{p}_stated" for p in TEXT_PARTS}
 # `text_unnegated` etc.: keywords that count unless negated or in a context phrase (a
@@ -84,10 +84,13 @@ STATED_CONDS = {f"{p}_stated" for p in TEXT_PARTS}
 UNNEGATED_CONDS = {f"{p}_unnegated" for p in TEXT_PARTS}
 LIST_CONDS = {"from", "from_domain", "to", "attachment_name"} | set(TEXT_PARTS) | STATED_CONDS | UNNEGATED_CONDS
 REGEX_CONDS = {f"{p}_regex" for p in TEXT_PARTS} | {f"{p}_stated_regex" for p in TEXT_PARTS}
+# `body_near` etc.: a mapping of word groups (e.g. verb: [...], object: [...]), a word of
+# each in one sentence; `*_stated_near`: and the first group's word stated (scopes)
+NEAR_CONDS = {f"{p}_near" for p in TEXT_PARTS} | {f"{p}_stated_near" for p in TEXT_PARTS}
 BOOL_CONDS = {"has_attachment", "has_advisor", "automatic", "reply"}
 ENUM_CONDS = {"channel": CHANNELS, "language": LANGUAGES, "customer": ("known", "unknown", "prospect")}
 COMBINATORS = {"all", "any", "not"}
-COND_KEYS = LIST_CONDS | REGEX_CONDS | BOOL_CONDS | set(ENUM_CONDS) | COMBINATORS
+COND_KEYS = LIST_CONDS | REGEX_CONDS | NEAR_CONDS | BOOL_CONDS | set(ENUM_CONDS) | COMBINATORS
 
 
 @dataclass(frozen=True)
