@@ -1,6 +1,6 @@
 """The routing score on the held-out set (issue 16) has a floor.
 
-tests/fixtures/routing_holdout/ holds 221 desk mails (85 en, 47 nl, 45 pl, 44 de) written
+tests/fixtures/routing_holdout/ holds 281 desk mails (100 en, 62 nl, 60 pl, 59 de) written
 and labelled from the procedure alone, before their writer looked at the rules, and
 committed before the rules were run on them. The first 121 mails' first score, with the shipped rules as
 they were (owner / kind / cancellation recall / precision / complaint recall, %):
@@ -35,6 +35,17 @@ sentiment words, money disputes to receivables, narrower topic words. Batch 3 we
 70.0 / 65.0 / 33.3 / 100 / 40.0 to 100 / 100 / 100 / 100 / 100 - but it is now SEEN, a tuning
 set like the rest: only batch 4 (unseen) can tell the real figure. The floors below are the
 measured figures (docs/measured.md, round "routing4").
+
+The last 60 mails (222-281, slugs en4-/nl4-/pl4-/de4-, 15 per language) were added by
+session holdout4, written from the procedure by a helper who had not seen the rules, and
+committed before the router was run on them; session routing4 never saw them. Their
+unseen score, with main's rules before routing4 (36a3f27) and after it (owner / kind /
+cancellation recall / precision / complaint recall, %): all 86.7 / 73.3 / 50.0 / 85.7 / 64.7
+-> 90.0 / 76.7 / 66.7 / 88.9 / 64.7; after, per language: nl 86.7 / 73.3 / 66.7 / 100 / 75.0;
+en 86.7 / 73.3 / 33.3 / 100 / 50.0; pl 93.3 / 86.7 / 100 / 75.0 / 75.0; de 93.3 / 73.3 /
+66.7 / 100 / 60.0; auto-replies 0 of 2 wrong. This is the honest figure for unseen mail
+today. No rule was changed for them: the floors below are the whole 281-mail set's
+measured figures, LOWERED from routing4's on 221 mails.
 """
 
 from __future__ import annotations
@@ -43,15 +54,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the measured figures after routing4's general changes (batch 3 now seen)
-    "nl": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
-    "en": {"owner": 100.0, "kind": 97.6, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
-    "pl": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
-    "de": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
+FLOORS = {  # the whole set's measured figures with batch 4 (unseen) in it, rounded down
+    "nl": {"owner": 96.7, "kind": 93.5, "cancel_recall": 90.0, "cancel_precision": 100.0,
+           "complaint_recall": 92.3},
+    "en": {"owner": 98.0, "kind": 94.0, "cancel_recall": 83.3, "cancel_precision": 100.0,
+           "complaint_recall": 89.4},
+    "pl": {"owner": 98.3, "kind": 96.6, "cancel_recall": 100.0, "cancel_precision": 90.0,
+           "complaint_recall": 91.6},
+    "de": {"owner": 98.3, "kind": 93.2, "cancel_recall": 90.0, "cancel_precision": 100.0,
+           "complaint_recall": 84.6},
 }
 # Auto-replies that are urgent or not with sales support: none since routing4 recognises an
 # absence notice by its text (batch 3 had two: 175-en3-..., 205-pl3-...).
@@ -64,11 +75,11 @@ def cases(tmp_path_factory):
 
 
 def test_the_set_is_complete(cases):
-    assert len(cases) >= 220
+    assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    assert 0.35 <= english / len(cases) <= 0.55  # English the largest part (85 of 221)
-    for lang in FLOORS:  # and every other language at least 40 mails (44-47)
+    assert 0.35 <= english / len(cases) <= 0.55  # English the largest part (100 of 281)
+    for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang
     assert all(not c.expected_owner.startswith("?") for c in cases), \
         [(c.file, c.expected_owner) for c in cases if c.expected_owner.startswith("?")]
