@@ -17,18 +17,13 @@ from bot.adapters.slack_app import build_app, mount_http, start_socket_mode
 from bot.adapters.smtp_in import IntakeHandler, IntakeServer
 from bot.adapters.web import WebServer, create_app
 from bot.config import Settings
-from bot.config import setup_logging as setup_logging
 from bot.delivery.outbox import LANES
 from bot.desk import intake, webhooks
 from bot.desk.context import Desk
 from bot.desk.pipeline import Pipeline
 from bot.desk.slack_desk import SlackDesk
 from bot.scheduler import SWEEP_JOB, build_scheduler
-
-# open_desk, build_sender, close_sender: bot/wiring.py, setup_logging: bot/config.py (one-shot
-# commands need them without the servers imported here); named here too, as before.
 from bot.wiring import build_sender, open_desk
-from bot.wiring import close_sender as close_sender
 
 log = logging.getLogger("bot.app")
 

@@ -42,7 +42,7 @@ from bot.desk import (
 from bot.desk.context import Desk
 from bot.desk.events import record
 from bot.desk.views import like_escape
-from bot.store.models import Attachment, IMAPState, Message, RawMail, Spool, Ticket, Watcher
+from bot.store.models import Attachment, Message, RawMail, Spool, Ticket, Watcher
 
 log = logging.getLogger("bot.ingest")
 
@@ -697,24 +697,6 @@ def pending_spool(desk: Desk, limit: int) -> list[tuple[int, str, bytes, datetim
 
 
 # ------------------------------------------------------------------ IMAP bookkeeping
-def mailbox_state(desk: Desk, account: str) -> tuple[int | None, int]:
-    """(UIDVALIDITY, last UID handled) of an IMAP folder; (None, 0) the first time."""
-    with desk.uow.read() as s:
-        row = s.scalar(select(IMAPState).where(IMAPState.account == account))
-        return (row.uidvalidity, row.last_uid) if row else (None, 0)
-
-
-def save_mailbox_state(desk: Desk, account: str, uidvalidity: int, last_uid: int) -> None:
-    now = desk.clock()
-    with desk.uow.write() as s:
-        row = s.scalar(select(IMAPState).where(IMAPState.account == account))
-        if row is None:
-            s.add(IMAPState(account=account, uidvalidity=uidvalidity, last_uid=last_uid,
-                            updated_at=now))
-        else:
-            row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, now
-
-
 def stored_keys(desk: Desk, keys: set[str]) -> set[str]:
     """Which of these dedupe keys are stored already."""
     with desk.uow.read() as s:

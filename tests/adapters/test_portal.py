@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.adapters.web import create_app
-from bot.app import open_desk
 from bot.config import Settings
 from bot.core.domain import Direction
 from bot.desk import actions, customer_csv, intake, portal, queries
 from bot.desk.actor import Actor, Via
 from bot.desk.errors import NotAllowed, Refused
 from bot.store.models import Contact, Message, Outbox, PortalLink, Ticket
+from bot.wiring import open_desk
 from tests.conftest import OPERATOR, START, who
 from tests.scenarios.test_cli import cli, cli_env  # noqa: F401 - the command line's fixtures
 
