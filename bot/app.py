@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import select
 import signal
 import threading
 from dataclasses import dataclass, field
@@ -195,6 +198,29 @@ def ready_line(settings: Settings, parts: tuple[str, ...]) -> str:
     return line
 
 
+def wait_until_signalled(stop: threading.Event) -> None:
+    """Block the main thread until a signal handler has set `stop`.
+
+    A plain `stop.wait()` can sleep through SIGTERM: the kernel may hand the signal to
+    any thread, and then only a flag is set while the main thread (the one that runs
+    Python's handlers) stays blocked on its lock. The wake-up fd is written by the C
+    handler in whichever thread the signal lands, so the main thread wakes, runs the
+    handler and looks at `stop` again."""
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.set_blocking(w, False)
+    old = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    try:
+        while not stop.is_set():
+            select.select([r], [], [])
+            with contextlib.suppress(BlockingIOError):
+                os.read(r, 512)
+    finally:
+        signal.set_wakeup_fd(old)
+        os.close(r)
+        os.close(w)
+
+
 def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
     """Run the given Procfile parts in this process until SIGTERM or SIGINT."""
     desk = open_desk(settings, rules=True)
@@ -247,7 +273,7 @@ def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
                                for job in scheduler.get_jobs() if job.id != SWEEP_JOB)
                      or "no scheduled reports")
         print(ready_line(settings, parts), flush=True)
-        stop.wait()
+        wait_until_signalled(stop)
     finally:
         stop.set()
         for fn in reversed(stoppers):
