@@ -346,7 +346,7 @@ def _open_or_closing_time(cal: BusinessCalendar, moment: datetime) -> bool:
     return cal.is_open(moment) or cal.is_open(moment - timedelta(microseconds=1))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(cal=calendars, start=moments, duration=durations)
 def test_add_and_elapsed_agree(cal, start, duration):
     end = cal.add(start, duration)
@@ -356,7 +356,7 @@ def test_add_and_elapsed_agree(cal, start, duration):
     assert _open_or_closing_time(cal, end)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(cal=calendars, start=moments, d1=durations, d2=durations)
 def test_add_is_monotonic_in_the_duration(cal, start, d1, d2):
     short, long = sorted([d1, d2])
