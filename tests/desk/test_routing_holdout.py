@@ -78,7 +78,7 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    assert 0.35 <= english / len(cases) <= 0.55  # English the largest part (100 of 281)
+    assert 0.30 <= english / len(cases) <= 0.55  # English the largest part (115 of 341: batch 5 added 15 per language)
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang
     assert all(not c.expected_owner.startswith("?") for c in cases), \
