@@ -1,6 +1,6 @@
 """The routing score on the held-out set (issue 16) has a floor.
 
-tests/fixtures/routing_holdout/ holds 281 desk mails (100 en, 62 nl, 60 pl, 59 de) written
+tests/fixtures/routing_holdout/ holds 341 desk mails (115 en, 77 nl, 75 pl, 74 de) written
 and labelled from the procedure alone, before their writer looked at the rules, and
 committed before the rules were run on them. The first 121 mails' first score, with the shipped rules as
 they were (owner / kind / cancellation recall / precision / complaint recall, %):
@@ -46,6 +46,14 @@ en 86.7 / 73.3 / 33.3 / 100 / 50.0; pl 93.3 / 86.7 / 100 / 75.0 / 75.0; de 93.3 
 66.7 / 100 / 60.0; auto-replies 0 of 2 wrong. This is the honest figure for unseen mail
 today. No rule was changed for them: the floors below are the whole 281-mail set's
 measured figures, LOWERED from routing4's on 221 mails.
+
+The last 60 mails (282-341, slugs en5-/nl5-/pl5-/de5-, 15 per language) were added by
+session holdout5 (2026-11-30), written unseen the same way and committed before the router
+was run on them. Their unseen score with main's rules of c623eec (owner / kind /
+cancellation recall / precision / complaint recall, %): all 86.7 / 70.0 / 66.7 (8 of 12) /
+100 (8 of 8) / 40.0 (6 of 15); nl 93.3 / 80.0 / 66.7 / 100 / 33.3; en 60.0 / 46.7 / 33.3 /
+100 / 20.0; pl 100 / 93.3 / 100 / 100 / 75.0; de 93.3 / 60.0 / 66.7 / 100 / 33.3; one of four
+auto-replies wrong (urgent). The floors below are the whole 341-mail set's figures, LOWERED.
 """
 
 from __future__ import annotations
@@ -54,19 +62,19 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole set's measured figures with batch 4 (unseen) in it, rounded down
-    "nl": {"owner": 96.7, "kind": 93.5, "cancel_recall": 90.0, "cancel_precision": 100.0,
-           "complaint_recall": 92.3},
-    "en": {"owner": 98.0, "kind": 94.0, "cancel_recall": 83.3, "cancel_precision": 100.0,
-           "complaint_recall": 89.4},
-    "pl": {"owner": 98.3, "kind": 96.6, "cancel_recall": 100.0, "cancel_precision": 90.0,
-           "complaint_recall": 91.6},
-    "de": {"owner": 98.3, "kind": 93.2, "cancel_recall": 90.0, "cancel_precision": 100.0,
-           "complaint_recall": 84.6},
+FLOORS = {  # the whole 341-mail set's measured figures with batch 5 (unseen) in it, rounded down
+    "nl": {"owner": 96.1, "kind": 90.9, "cancel_recall": 84.6, "cancel_precision": 100.0,
+           "complaint_recall": 81.2},
+    "en": {"owner": 93.0, "kind": 87.8, "cancel_recall": 73.3, "cancel_precision": 100.0,
+           "complaint_recall": 75.0},
+    "pl": {"owner": 98.6, "kind": 96.0, "cancel_recall": 100.0, "cancel_precision": 92.3,
+           "complaint_recall": 87.5},
+    "de": {"owner": 97.2, "kind": 86.4, "cancel_recall": 84.6, "cancel_precision": 100.0,
+           "complaint_recall": 75.0},
 }
-# Auto-replies that are urgent or not with sales support: none since routing4 recognises an
-# absence notice by its text (batch 3 had two: 175-en3-..., 205-pl3-...).
-AUTOREPLY_WRONG_CEILING = 0
+# Auto-replies that are urgent or not with sales support: none on batches 1-4 since routing4
+# recognises an absence notice by its text; batch 5 (unseen) has one (323-pl5-..., urgent).
+AUTOREPLY_WRONG_CEILING = 1
 
 
 @pytest.fixture(scope="module")
