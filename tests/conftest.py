@@ -3,7 +3,10 @@ and desks with the shipped rules.yaml and one small customer directory."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 
 from bot.adapters.rules_file import load_rules
 from bot.config import Settings
+from bot.core.rules.schema import RuleSet
 from bot.desk import customer_csv, jobs
 from bot.desk.actor import Actor
 from bot.desk.context import Desk
@@ -68,22 +72,43 @@ def postgres(tmp_path_factory):
         yield pg
 
 
+# Migrating takes 0.2-0.5 s; a test's database is a copy of one migrated once per test
+# process instead (tests/store/test_migrations.py runs the migrations themselves).
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("migrated") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres) -> str:
+    name = "migrated_template"
+    upgrade(postgres.create_database(name))  # upgrade() disposes its engine: no one stays connected
+    return name
+
+
+def migrated_sqlite(template: Path, path: Path) -> str:
+    """A copy of the migrated template at `path` (SQLite's backup API: a consistent copy)."""
+    with contextlib.closing(sqlite3.connect(template)) as src, \
+            contextlib.closing(sqlite3.connect(path)) as dst:
+        src.backup(dst)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request, tmp_path) -> str:
     """A migrated, empty database; every test using it runs on SQLite and PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/ticketbot.sqlite3"
-    else:
-        url = request.getfixturevalue("postgres").create_database()
-    upgrade(url)
-    return url
+        return migrated_sqlite(request.getfixturevalue("sqlite_template"),
+                               tmp_path / "ticketbot.sqlite3")
+    template = request.getfixturevalue("postgres_template")
+    return request.getfixturevalue("postgres").create_database(template=template)
 
 
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path}/ticketbot.sqlite3"
-    upgrade(url)
-    return url
+def sqlite_url(sqlite_template, tmp_path) -> str:
+    return migrated_sqlite(sqlite_template, tmp_path / "ticketbot.sqlite3")
 
 
 @pytest.fixture
@@ -112,6 +137,13 @@ def service(settings, clock):
     engine.dispose()
 
 
+@functools.lru_cache(maxsize=64)
+def checked_rules(text: str | None = None) -> RuleSet:
+    """The shipped rules (or `text` checked in their place), checked once per test process
+    and text: a RuleSet is frozen, and checking the shipped file takes 0.05-0.1 s."""
+    return load_rules(RULES, text=text)
+
+
 @pytest.fixture
 def make_desk(settings, tmp_path):
     """Build desks on the test's database: `make_desk(start=START, rules_text=None,
@@ -133,7 +165,7 @@ def make_desk(settings, tmp_path):
         engine = make_engine(chosen.database_url)
         engines.append(engine)
         desk = Desk(chosen, make_sessionmaker(engine), clock=Clock(start),
-                    rules=load_rules(RULES, text=rules_text))
+                    rules=checked_rules(rules_text))
         for what, text in (("customers", customers), ("contracts", contracts)):
             if text is None:
                 continue

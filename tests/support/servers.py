@@ -815,15 +815,16 @@ class Postgres:
             autocommit=True, connect_timeout=10,
         )
 
-    def create_database(self, name: str | None = None) -> str:
-        """Create a fresh, empty database (unique name if ``name`` is None);
-        returns its SQLAlchemy URL."""
+    def create_database(self, name: str | None = None, template: str = "template0") -> str:
+        """Create a fresh database (unique name if ``name`` is None), empty or a copy of
+        ``template`` (which no one may be connected to); returns its SQLAlchemy URL."""
         from psycopg import sql
 
         if name is None:
             name = f"test_{uuid.uuid4().hex[:12]}"
         with self.connect() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)))
         return self.url_for(name)
 
     def drop_database(self, name: str) -> None:
