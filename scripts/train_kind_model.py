@@ -26,8 +26,8 @@ from bot.desk import directory
 from bot.desk.routing import facts_for
 
 OUT = Path(kind_model.__file__).with_name("kind_model.json")
-THRESHOLD = 0.55  # a proposal is applied where the rules fell through at this confidence
-CANCELLATION_THRESHOLD = 0.85  # a cancellation starts the notice check and its ack: surer
+THRESHOLD = 0.6  # a proposal is applied where the rules fell through at this confidence
+CANCELLATION_THRESHOLD = 0.9  # a cancellation starts the notice check and its ack: surer
 TEMPERATURES = (15, 20, 25, 30, 35, 40, 45, 50, 60)
 NOBODY = directory.Identity("", "", None, None, None, None, False, False, False, "no-address")
 
@@ -100,6 +100,21 @@ def desk_rows(url: str) -> list[tuple[str, str, str]]:
 
 
 # --------------------------------------------------------------------------- figures
+def with_kind_owners(text: str) -> str:
+    """An older rules.yaml with today's `kinds: ... assign:` (which kind the model may give
+    to whom), so that the model's proposals get their owners there too."""
+    import yaml
+
+    data = yaml.safe_load(text)
+    now = yaml.safe_load(routing.RULES.read_text(encoding="utf-8"))["kinds"]
+    kinds = data.setdefault("kinds", {}) or {}
+    for name, spec in now.items():
+        if "assign" in spec:
+            kinds.setdefault(name, {})["assign"] = spec["assign"]
+    data["kinds"] = kinds
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
 def cross_validate(rows, temperature: float) -> None:
     """Per held-out batch: the rules as they stand, and as they stood before the batch was
     written (git: the parent of the batch's commit), each alone and with the model trained
@@ -113,8 +128,8 @@ def cross_validate(rows, temperature: float) -> None:
         model = work / f"model-{b}.json"
         model.write_text(kind_model.dumps(build([r for r in rows if r[0] != b], temperature=temperature)))
         old = work / f"rules-{b}.yaml"
-        old.write_bytes(subprocess.run(["git", "show", f"{fresh[b]}^:rules.yaml"], check=True,
-                                       capture_output=True).stdout)
+        old.write_text(with_kind_owners(subprocess.run(
+            ["git", "show", f"{fresh[b]}^:rules.yaml"], check=True, capture_output=True, text=True).stdout))
         set_name = "routing_eval" if b == "eval" else "routing_holdout"
         for rules_name, rules_path in (("now", routing.RULES), ("before", old)):
             for how, m in (("rules", None), ("rules+model", model)):

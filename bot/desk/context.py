@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.config import Settings
 from bot.core import correlation
 from bot.core.render import Renderer
-from bot.core.rules import kind_model
+from bot.core.rules.kind_model import KindModel, loads
 from bot.core.rules.schema import RuleSet
 from bot.store.unit_of_work import UnitOfWork
 
@@ -47,7 +47,7 @@ class Desk:
         self._kind_model_lock = threading.Lock()
 
     @property
-    def kind_model(self) -> kind_model.KindModel | None:
+    def kind_model(self) -> KindModel | None:
         """The kind model (settings.kind_model), read on first use, not at start-up: the
         CLI's --help and commands that do not route never pay for it. None when off or
         unreadable (logged once): routing is then by the rules alone."""
@@ -57,12 +57,12 @@ class Desk:
                     self._kind_model = self._load_kind_model()
         return self._kind_model  # type: ignore[return-value]
 
-    def _load_kind_model(self) -> kind_model.KindModel | None:
+    def _load_kind_model(self) -> KindModel | None:
         path = self.settings.kind_model
         if path is None:
             return None
         try:
-            return kind_model.loads(path.read_text(encoding="utf-8"))
+            return loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, TypeError) as e:
             log.error("kind model %s unreadable (%s): routing by the rules alone", path, e)
             return None

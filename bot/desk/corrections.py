@@ -97,7 +97,7 @@ def training_rows(desk: Desk, actor: Actor, since: datetime | None = None) -> li
                                           Event.ticket_id.is_not(None))
         if since is not None:
             q = q.where(Event.at >= since)
-        numbers = sorted(set(s.scalars(q)))
+        numbers = sorted({n for n in s.scalars(q) if n is not None})
         rows = []
         for number in numbers:
             t = s.get(Ticket, number)

@@ -63,7 +63,7 @@ def test_the_shipped_model_is_what_the_script_builds_from_the_labelled_sets():
     data = json.loads(shipped)
     assert km.dumps(script.build(script.labelled_rows(), temperature=data["temperature"])) == shipped
     assert KIND_MODEL.stat().st_size < 2_000_000
-    assert (data["threshold"], data["thresholds"]) == (script.THRESHOLD, {"cancellation": 0.85})
+    assert (data["threshold"], data["thresholds"]) == (script.THRESHOLD, {"cancellation": 0.9})
 
 
 def test_above_the_threshold_the_catch_all_takes_the_proposed_kind_and_its_owner():

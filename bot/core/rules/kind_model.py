@@ -150,7 +150,7 @@ ALPHA = 0.5  # additive smoothing
 
 
 def train(rows: Sequence[tuple[str, str, str]], *, min_df: int = 2, max_features: int = 40_000,
-          temperature: float = 30.0, threshold: float = 0.55,
+          temperature: float = 25.0, threshold: float = 0.6,
           thresholds: dict[str, float] | None = None, meta: dict | None = None) -> dict:
     """The weights file's content from (subject, rest, kind) rows (folded by `document`):
     per kind, in how many of its documents each feature occurs. Deterministic: features
@@ -199,7 +199,8 @@ def from_data(data: dict) -> KindModel:
     # counts are small whole numbers (and equal weights share one float object)
     top = max((max(c) for c in counts.values()), default=0)
     tables = [[math.log(x + alpha) - math.log(t) for x in range(top + 1)] for t in totals]
-    weights = {f: tuple(map(getitem, tables, c)) for f, c in counts.items()}
+    weights: dict[str, tuple[float, ...]] = {
+        f: tuple(map(getitem, tables, c)) for f, c in counts.items()}
     return KindModel(kinds, prior, weights, float(data["temperature"]),
                      float(data["threshold"]), dict(data.get("thresholds") or {}),
                      dict(data.get("meta") or {}))
