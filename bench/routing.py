@@ -293,6 +293,10 @@ def misroutes(cases: list[Case]) -> str:
                      f"{g['sender']['how']})")
         lines.append(f"    label: {c.label['reason']}")
         lines.extend(trace_lines(g))
+        m = g.get("model")
+        if m and g["rule"] == "anything-else":  # the kind model's proposal at the catch-all
+            lines.append(f"    model: {m['kind']} {m['confidence']:.2f} "
+                         f"({'applied' if m['applied'] else m['why']})")
     return "\n".join(lines)
 
 

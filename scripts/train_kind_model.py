@@ -15,15 +15,22 @@ from __future__ import annotations
 
 import argparse
 import math
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import yaml
+
 from bench import routing
+from bot.config import Settings
 from bot.core.mail.prepare import prepare
 from bot.core.rules import kind_model
-from bot.desk import directory
+from bot.desk import corrections, directory
+from bot.desk.actor import Actor
+from bot.desk.context import Desk
 from bot.desk.routing import facts_for
+from bot.store.models import make_engine, make_sessionmaker
 
 OUT = Path(kind_model.__file__).with_name("kind_model.json")
 THRESHOLD = 0.6  # a proposal is applied where the rules fell through at this confidence
@@ -85,12 +92,6 @@ def build(rows, extra=(), temperature: float | None = None) -> dict:
 
 
 def desk_rows(url: str) -> list[tuple[str, str, str]]:
-    from bot.config import Settings
-    from bot.desk import corrections
-    from bot.desk.actor import Actor
-    from bot.desk.context import Desk
-    from bot.store.models import make_engine, make_sessionmaker
-
     engine = make_engine(url)
     try:
         desk = Desk(Settings(database_url=url), make_sessionmaker(engine))
@@ -103,8 +104,6 @@ def desk_rows(url: str) -> list[tuple[str, str, str]]:
 def with_kind_owners(text: str) -> str:
     """An older rules.yaml with today's `kinds: ... assign:` (which kind the model may give
     to whom), so that the model's proposals get their owners there too."""
-    import yaml
-
     data = yaml.safe_load(text)
     now = yaml.safe_load(routing.RULES.read_text(encoding="utf-8"))["kinds"]
     kinds = data.setdefault("kinds", {}) or {}
@@ -119,8 +118,6 @@ def cross_validate(rows, temperature: float) -> None:
     """Per held-out batch: the rules as they stand, and as they stood before the batch was
     written (git: the parent of the batch's commit), each alone and with the model trained
     on the other batches; through the real desk (bench.routing.evaluate)."""
-    import subprocess
-
     fresh = {"eval": "a918b68", "h1": "3449ac9", "h2": "7dccbc8", "h3": "5ada2ba", "h4": "98200bc"}
     work = Path(tempfile.mkdtemp(prefix="tb-kindcv-"))
     results: dict[tuple[str, str, str], list] = {}

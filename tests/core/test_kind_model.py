@@ -9,11 +9,14 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.adapters.rules_file import load_rules
 from bot.config import KIND_MODEL
 from bot.core.rules import kind_model as km
 from bot.core.rules.engine import route
 from bot.core.rules.facts import Facts
+from bot.core.rules.schema import RulesError
 from tests.conftest import RULES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,3 +136,10 @@ def test_corrections_add_to_the_counts():
     assert more["docs"] == base["docs"] + [1] and more["meta"]["desk_rows"] == 1
     assert km.loads(km.dumps(more)).score(km.featurize(*km.document("wibble", ""))).kind == "technical"
     assert km.dumps(km.add_rows(base, [])) == km.dumps(base)
+
+
+def test_a_kinds_assign_is_checked_like_a_rules():
+    text = RULES.read_text(encoding="utf-8").replace("assign: receivables, fields: [invoice]",
+                                                     "assign: nobody, fields: [invoice]")
+    with pytest.raises(RulesError, match="kind 'invoice': assign 'nobody' is neither a person nor a role"):
+        load_rules(RULES, text=text)
