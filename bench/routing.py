@@ -162,10 +162,13 @@ def expected_person(role: str, sender: str, ruleset: Any,
 
 
 # --------------------------------------------------------------------------- running
-def evaluate(rules_path: Path = RULES, work: Path | None = None, set_dir: Path = EVAL) -> list[Case]:
-    """Every mail of the set routed by the real desk (a throw-away SQLite database)."""
+def evaluate(rules_path: Path = RULES, work: Path | None = None, set_dir: Path = EVAL,
+             kind_model: Path | None | str = "shipped") -> list[Case]:
+    """Every mail of the set routed by the real desk (a throw-away SQLite database).
+    `kind_model`: the kind model's weights file, None for the rules alone; by default
+    the shipped one, as a desk runs."""
     from bot.adapters.rules_file import load_rules
-    from bot.config import Settings
+    from bot.config import KIND_MODEL, Settings
     from bot.desk import customer_csv, queries
     from bot.desk.actor import Actor
     from bot.desk.context import Desk
@@ -178,6 +181,7 @@ def evaluate(rules_path: Path = RULES, work: Path | None = None, set_dir: Path =
     settings = Settings(database_url=url, address="support@desk.example",
                         own_addresses=("noreply@desk.example",), domains=("desk.example",),
                         mail_dir=tmp / "outgoing", parse_workers=1)
+    settings = settings.with_(kind_model=KIND_MODEL if kind_model == "shipped" else kind_model)
     engine = make_engine(url)
     try:
         desk = Desk(settings, make_sessionmaker(engine), clock=lambda: NOW,
@@ -289,6 +293,10 @@ def misroutes(cases: list[Case]) -> str:
                      f"{g['sender']['how']})")
         lines.append(f"    label: {c.label['reason']}")
         lines.extend(trace_lines(g))
+        m = g.get("model")
+        if m and g["rule"] == "anything-else":  # the kind model's proposal at the catch-all
+            lines.append(f"    model: {m['kind']} {m['confidence']:.2f} "
+                         f"({'applied' if m['applied'] else m['why']})")
     return "\n".join(lines)
 
 

@@ -50,7 +50,8 @@ COMMANDS: dict[str, Command] = {
     "search": Command("bot.commands.search", "tickets by number or by words (as /ticket search in Slack)"),
     "reindex": Command("bot.commands.search", "rebuild the full-text search index from every ticket"),
     "routing": Command("bot.commands.reports", "routing report: the rules behind tickets people corrected, with "
-                                               "suggested edits (never applied)"),
+                                               "suggested edits (never applied); routing train: the kind "
+                                               "model plus those corrections, into a file"),
     "report": Command("bot.commands.reports", "reports; open-complaints: every open complaint with its age"),
     "sweep": Command("bot.commands.sweep", "run all due time-based work (reminders, escalations, weekly report) as "
                                            "of --now, then send the outbox"),

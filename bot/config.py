@@ -14,10 +14,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core.rules.schema import WEBHOOK_SETTINGS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"  # shipped beside bot/
+# the kind model's weights, shipped in the package (scripts/train_kind_model.py makes it)
+KIND_MODEL = Path(__file__).resolve().parent / "core" / "rules" / "kind_model.json"
 
 
 class ConfigError(ValueError):
     """A setting is present but cannot be used; the message names the variable."""
+
+
+def _model_path(value: str) -> Path | None:
+    """TICKETBOT_KIND_MODEL: a weights file, or off/none/0 for routing by the rules alone."""
+    return None if value.lower() in ("off", "none", "0", "false", "no") else Path(value)
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -111,6 +118,10 @@ class Settings:
     api_rate_per_minute: int = 600  # REST API requests per token per minute (TICKETBOT_API_RATE)
     smtp_max_size: int = 25 * 1024 * 1024
     rules_path: Path = Path("rules.yaml")
+    # the kind model's weights (docs/rules.md "The kind model"); None: the rules alone.
+    # From the environment: the packaged file (KIND_MODEL) unless TICKETBOT_KIND_MODEL
+    # names another (`ticketbot routing train` writes one) or is "off"
+    kind_model: Path | None = None
     templates_dir: Path = TEMPLATES_DIR  # the mail templates (TICKETBOT_TEMPLATES)
     tag_prefix: str = "TB"
     default_language: str = "en"
@@ -196,7 +207,7 @@ class Settings:
         def get(k: str) -> str | None:
             return (env.get(k) or "").strip() or None
 
-        kw: dict[str, Any] = {}
+        kw: dict[str, Any] = {"kind_model": KIND_MODEL}
         if url := get("DATABASE_URL"):
             if url.startswith("postgres://"):
                 url = "postgresql+psycopg://" + url[len("postgres://"):]
@@ -212,6 +223,7 @@ class Settings:
             "TICKETBOT_ADDRESS_NAME": ("address_name", str),
             "TICKETBOT_MAIL_DIR": ("mail_dir", Path),
             "TICKETBOT_RULES": ("rules_path", Path),
+            "TICKETBOT_KIND_MODEL": ("kind_model", _model_path),
             "TICKETBOT_TEMPLATES": ("templates_dir", Path),
             "TICKETBOT_TAG": ("tag_prefix", str),
             "TICKETBOT_LANGUAGE": ("default_language", str),

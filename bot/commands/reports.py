@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
+from pathlib import Path
 
+from bot.commands import UserError
 from bot.commands.common import dumps, local_time, now_arg, open_for, operator, print_table
-from bot.config import Settings
+from bot.config import KIND_MODEL, Settings
 from bot.core import report
+from bot.core.rules import kind_model
 from bot.desk import corrections, holds, queries, timesheet
 
 
@@ -17,6 +21,8 @@ def cmd_routing(settings: Settings, args) -> int:
     kind changed), the words they matched on, and suggested edits (never applied)."""
     desk = open_for(settings, args, rules=True)
     since = now_arg(desk, args.since) if args.since else None
+    if args.what == "train":
+        return _train(settings, desk, args, since)
     rows = corrections.report(desk, operator(args, desk), since)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -33,6 +39,29 @@ def cmd_routing(settings: Settings, args) -> int:
         for ex in r["examples"]:
             print(f"  e.g. {ex['ticket']} {ex['subject']}")
         print(f"  suggestion: {r['suggestion']}")
+    return 0
+
+
+def _train(settings: Settings, desk, args, since) -> int:
+    """`ticketbot routing train --out FILE`: the kind model in force (TICKETBOT_KIND_MODEL,
+    else the shipped one) plus the desk's own corrections, written to FILE. Never applied
+    by itself: the operator points TICKETBOT_KIND_MODEL at FILE and restarts."""
+    if not args.out:
+        raise UserError("routing train: say where to write the model (--out FILE)")
+    base = settings.kind_model or KIND_MODEL
+    try:
+        data = json.loads(base.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UserError(f"{base}: cannot read the kind model ({e})") from None
+    rows = corrections.training_rows(desk, operator(args, desk), since)
+    out = kind_model.add_rows(data, rows, {"desk_rows": len(rows) + int((data.get("meta") or {})
+                                                                      .get("desk_rows", 0))})
+    Path(args.out).write_text(kind_model.dumps(out), encoding="utf-8")
+    kinds = Counter(k for _, _, k in rows)
+    print(f"{args.out}: {base.name} plus {len(rows)} corrected ticket(s) "
+          f"({', '.join(f'{k} {n}' for k, n in sorted(kinds.items())) or 'none'})")
+    print(f"to use it: TICKETBOT_KIND_MODEL={args.out}, then restart the bot "
+          f"(check first: ticketbot route MAIL --explain)")
     return 0
 
 
@@ -81,8 +110,10 @@ def cmd_time_report(settings: Settings, args) -> int:
 
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
     if command == "routing":
-        p.add_argument("what", choices=["report"])
+        p.add_argument("what", choices=["report", "train"],
+                       help="train: the kind model plus the desk's corrections, into --out")
         p.add_argument("--since", help="corrections from this time on (ISO; the desk's time zone)")
+        p.add_argument("--out", help="train: the model file to write (never applied by itself)")
         p.add_argument("--json", action="store_true")
     elif command == "report":
         p.add_argument("name", choices=["open-complaints"])

@@ -49,7 +49,15 @@ def cmd_route(settings: Settings, args) -> int:
             for c in t["conditions"]:
                 res = "yes" if c["result"] else "no"
                 print(f"          {res:3} {c['condition'][:100]}" + (f"  [{c['detail']}]" if c["detail"] else ""))
-    print(f"kind:     {out['kind']}" + (f" / {out['category']}" if out["category"] else ""))
+    m = out.get("model")
+    if args.explain and m:
+        words = ", ".join(f"{w} (+{g:.1f})" for w, g in m["features"]) or "-"
+        print(f"model:    {m['kind']} ({m['confidence']:.0%}; threshold {m['threshold']:.0%}; "
+              f"runner-up {m['runner_up'] or '-'}): "
+              f"{'APPLIED' if m['applied'] else 'not applied'}: {m['why']}")
+        print(f"          words for {m['kind']} against {m['runner_up'] or '-'}: {words}")
+    print(f"kind:     {out['kind']}" + (f" / {out['category']}" if out["category"] else "")
+          + (" (proposed by the kind model)" if m and m["applied"] else ""))
     print(f"priority: {out['priority']}" + (" (urgent)" if out["urgent"] else ""))
     print(f"owner:    {out['owner']} ({out['owner_reason']})")
     print(f"watchers: {', '.join(out['watchers']) or '-'}")

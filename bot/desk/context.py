@@ -5,6 +5,8 @@ what the desk does is in the modules beside it (intake, actions, queries, jobs, 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -14,10 +16,13 @@ from sqlalchemy.orm import sessionmaker
 from bot.config import Settings
 from bot.core import correlation
 from bot.core.render import Renderer
+from bot.core.rules.kind_model import KindModel, loads
 from bot.core.rules.schema import RuleSet
 from bot.store.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
+_UNSET = object()
 
 
 def utcnow() -> datetime:
@@ -38,6 +43,29 @@ class Desk:
             rules = dataclasses.replace(RuleSet.fallback(settings.default_owner),
                                         timezone=settings.timezone)
         self.rules = rules
+        self._kind_model: object = _UNSET
+        self._kind_model_lock = threading.Lock()
+
+    @property
+    def kind_model(self) -> KindModel | None:
+        """The kind model (settings.kind_model), read on first use, not at start-up: the
+        CLI's --help and commands that do not route never pay for it. None when off or
+        unreadable (logged once): routing is then by the rules alone."""
+        if self._kind_model is _UNSET:
+            with self._kind_model_lock:
+                if self._kind_model is _UNSET:
+                    self._kind_model = self._load_kind_model()
+        return self._kind_model  # type: ignore[return-value]
+
+    def _load_kind_model(self) -> KindModel | None:
+        path = self.settings.kind_model
+        if path is None:
+            return None
+        try:
+            return loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            log.error("kind model %s unreadable (%s): routing by the rules alone", path, e)
+            return None
 
     @property
     def ruleset(self) -> RuleSet:

@@ -12,9 +12,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.core.domain import Direction
+from bot.core.mail.quotes import without_signature
+from bot.core.rules import kind_model
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
-from bot.store.models import Event, Ticket
+from bot.store.models import Event, Message, Ticket
 
 MACHINE_ACTORS = ("rules", "system")
 _FOUND = re.compile(r"found '([^']+)'")
@@ -80,3 +83,29 @@ def _suggest(rule: str, change: str, n: int, words: list[str]) -> str:
                 f"`*_stated` test) or add a rule for {what} before {rule!r}")
     return (f"{n} ticket(s) that rule {rule!r} routed became {what} by hand: add a rule for "
             f"{what} before it, with the words those mails share")
+
+
+def training_rows(desk: Desk, actor: Actor, since: datetime | None = None) -> list[tuple[str, str, str]]:
+    """The kind model's training rows from the desk's own corrections: every ticket whose
+    kind a person changed or that a person reassigned after the rules routed it, as
+    (subject, text, kind) folded by kind_model.document, the kind being the ticket's kind
+    now (what the person left it as). Automatic mail is left out."""
+    check(actor, Verb.VIEW)
+    with desk.uow.read() as s:
+        q = select(Event.ticket_id).where(Event.action.in_(("reassigned", "kind")),
+                                          Event.actor.not_in(MACHINE_ACTORS),
+                                          Event.ticket_id.is_not(None))
+        if since is not None:
+            q = q.where(Event.at >= since)
+        numbers = sorted({n for n in s.scalars(q) if n is not None})
+        rows = []
+        for number in numbers:
+            t = s.get(Ticket, number)
+            first = s.scalars(select(Message).where(Message.ticket_id == number,
+                                                    Message.direction == Direction.IN)
+                              .order_by(Message.id).limit(1)).first()
+            if t is None or first is None or first.auto_reason:
+                continue
+            body = without_signature(first.visible_text or first.text or "")
+            rows.append((*kind_model.document(first.subject or t.subject or "", body), t.kind))
+    return rows

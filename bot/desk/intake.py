@@ -317,7 +317,9 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
     if ours is None:
         ours = s.info["desk_domains"] = directory.desk_domains(
             (p.email for p in rs.people.values()), desk.settings.accepted_domains)
-    ident, d = routing.decide(s, rs, msg, now, ours=ours)
+    # the kind model only where nobody said the kind (a colleague's forward may name it)
+    ident, d = routing.decide(s, rs, msg, now, ours=ours,
+                              model=None if behalf is not None and behalf.kind else desk.kind_model)
     if behalf is not None and behalf.kind:
         d.kind = behalf.kind
     if d.ignore and behalf is None:  # a colleague's request is never ignored by a rule
@@ -580,7 +582,7 @@ def _cancellation_in_reply(s: Session, desk: Desk, ticket: Ticket, msg: InboundM
     kind = rs.kinds.get(ticket.kind)
     if kind is not None and kind.workflow == "cancellation":
         return False  # a reply in a cancellation's own conversation
-    _, d = routing.decide(s, rs, msg, now)
+    _, d = routing.decide(s, rs, msg, now)  # the rules alone: no model-made cancellation here
     new_kind = rs.kinds.get(d.kind)
     return not d.ignore and new_kind is not None and new_kind.workflow == "cancellation"
 

@@ -154,7 +154,8 @@ def explain(desk: Desk, actor: Actor, raw: bytes, source: str = "file") -> dict[
     now = desk.clock()
     rs = desk.ruleset
     with desk.uow.read() as s:  # identify() may stage a prospect: rolled back at the end
-        ident, decision = routing.decide(s, rs, msg, now, create=False)
+        ident, decision = routing.decide(s, rs, msg, now, create=False, model=desk.kind_model,
+                                         explain=True)
         out: dict[str, Any] = {
             "sender": {"email": ident.email, "name": ident.name, "company": ident.company_name,
                        "advisor": ident.advisor, "known_contact": ident.known_contact,

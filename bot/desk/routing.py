@@ -18,6 +18,8 @@ from bot.core.mail.invisible import strip_invisible
 from bot.core.mail.quotes import without_signature
 from bot.core.rules.engine import Decision, resolve_target, route
 from bot.core.rules.facts import Facts
+from bot.core.rules.kind_model import KindModel
+from bot.core.rules.kind_model import apply as apply_model
 from bot.core.rules.schema import ADVISOR, RuleSet
 from bot.desk import directory
 from bot.desk.errors import Refused
@@ -62,12 +64,19 @@ def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
 
 
 def decide(s: Session, rs: RuleSet, msg: InboundMessage, now: datetime,
-           create: bool = True, ours: Collection[str] = ()) -> tuple[directory.Identity, Decision]:
-    """`ours`: the desk's own domains (directory.desk_domains): never a prospect."""
+           create: bool = True, ours: Collection[str] = (),
+           model: KindModel | None = None, explain: bool = False) -> tuple[directory.Identity, Decision]:
+    """`ours`: the desk's own domains (directory.desk_domains): never a prospect.
+    `model`: the kind model (Desk.kind_model), asked where the rules fall through;
+    `explain`: with the words that drove its proposal (route --explain)."""
     ident = directory.identify(s, msg.from_addr or "", msg.from_name or "", now, create=create,
                                flush=False,  # the batch flushes once, all tables together
                                ours=ours or directory.desk_domains(p.email for p in rs.people.values()))
-    return ident, route(rs, facts_for(msg, ident))
+    facts = facts_for(msg, ident)
+    d = route(rs, facts)
+    if model is not None:
+        apply_model(rs, facts, d, model, explain)
+    return ident, d
 
 
 def apply_decision(s: Session, ticket: Ticket, ident: directory.Identity, d: Decision,
@@ -91,7 +100,13 @@ def apply_decision(s: Session, ticket: Ticket, ident: directory.Identity, d: Dec
                         "evidence": [c.detail[:200] for t in d.trace if t.matched
                                      for c in t.conditions if c.result and c.detail][:10],
                         "owner": d.owner, "role": d.owner_role, "watchers": d.watchers,
-                        "priority": d.priority, "sender": ident.how},
+                        "priority": d.priority, "sender": ident.how,
+                        # the kind model's proposal (kind, confidence, applied): `kind_from`
+                        # says whether the kind is the rules' or the model's
+                        **({"kind_from": "model" if d.model["applied"] else "rules",
+                            "model": {k: d.model[k] for k in ("kind", "confidence", "threshold",
+                                                              "applied", "review") if k in d.model}}
+                           if d.model else {})},
                 reason=d.owner_reason))
 
 

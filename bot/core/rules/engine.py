@@ -39,6 +39,8 @@ class Decision:
     rule: str | None = None  # the rule that decided (the last that matched)
     matched: list[str] = field(default_factory=list)
     trace: list[RuleTrace] = field(default_factory=list)
+    # the kind model's proposal where the rules fell through (bot/core/rules/kind_model.py)
+    model: dict | None = None
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "category": self.category, "priority": self.priority,
@@ -48,7 +50,8 @@ class Decision:
                 "trace": [{"rule": t.rule, "line": t.line, "matched": t.matched,
                            "conditions": [{"condition": x.condition, "result": x.result,
                                            "detail": x.detail} for x in t.conditions]}
-                          for t in self.trace]}
+                          for t in self.trace],
+                "model": self.model}
 
 
 def _evaluate(cond: Condition, facts: Facts) -> ConditionTrace:

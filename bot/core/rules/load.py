@@ -277,6 +277,10 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
     default_ack = defaults.get("ack", "ack")
     c.scopes = _scopes(c, top)
     rules = _rules(c, top, people, roles, kinds)
+    for k in kinds.values():  # who owns a kind the kind model proposes
+        if k.assign is not None:
+            _check_target(c, _kind_mark(top, k.name), f"kind {k.name!r}", k.assign, people, roles,
+                          "assign")
     # Templates named by the rules must exist, or every such mail would fail.
     acks = [(default_ack, defaults.value_marks.get("ack", top.mark), "defaults: ack")]
     acks += [(r.actions["ack"], (r.line, r.column), f"rule {r.name!r}: ack") for r in rules
@@ -713,6 +717,15 @@ def _roles(c: _Checker, top: Located, people: dict[str, Person]) -> dict[str, Ro
     return roles
 
 
+def _kind_mark(top: Located, name: str) -> tuple[int, int]:
+    section = top.get("kinds")
+    if isinstance(section, Located) and name in section.value_marks:
+        m = section[name]
+        if isinstance(m, Located) and "assign" in m.value_marks:
+            return m.value_marks["assign"]
+    return top.mark
+
+
 def _kinds(c: _Checker, top: Located) -> dict[str, Kind]:
     kinds = {k: Kind(k, workflow="cancellation" if k == "cancellation" else None) for k in BASE_KINDS}
     section = c.mapping(top.get("kinds"), top.value_marks.get("kinds", top.mark), "kinds") or Located()
@@ -741,8 +754,12 @@ def _kinds(c: _Checker, top: Located) -> dict[str, Kind]:
         if not isinstance(label, dict):
             c.add(m.value_marks["label"], f"kind {name!r}: label must map languages to names")
             label = {}
+        assign = m.get("assign")
+        if assign is not None and not isinstance(assign, str):
+            c.add(m.value_marks["assign"], f"kind {name!r}: assign must be a role or a person")
+            assign = None
         kinds[name] = Kind(name, sla,
-                           tuple(map(str, fields)), dict(label), workflow)
+                           tuple(map(str, fields)), dict(label), workflow, assign)
     return kinds
 
 

@@ -71,7 +71,9 @@ STAFF_LANGUAGES = ("nl", "en", "pl")
 NOTIFY_MODES = ("each", "digest")  # one message per event, or one a day at `digest_at`
 DIGEST_AT = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 ROLE_KEYS = {"default", "members", "manager"}
-KIND_KEYS = {"sla", "fields", "label", "workflow"}
+# assign: who owns a ticket of this kind when the kind model (bot/core/rules/kind_model.py)
+# proposes it for a mail no rule decided (the same targets as a rule's `assign`)
+KIND_KEYS = {"sla", "fields", "label", "workflow", "assign"}
 WORKFLOWS = {"cancellation"}
 RULE_KEYS = {"name", "when", "then", "continue", "description"}
 ACTION_KEYS = {"kind", "category", "priority", "urgent", "assign", "watchers", "ack", "ignore"}
@@ -148,6 +150,7 @@ class Kind:
     fields: tuple[str, ...] = ()
     label: dict = field(default_factory=dict)
     workflow: str | None = None
+    assign: str | None = None  # owner of a model-proposed ticket of this kind
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,301 @@
+"""The kind model (issue 16): a small statistical classifier that proposes a kind for a
+mail the rules leave to their catch-all. Pure: no database, no settings, no files but the
+one `load` is handed; plain Python (no numpy), so a worker starts and routes as fast as
+without it.
+
+Naive Bayes over binary features of the customer's own text (subject, body without quotes
+and signature, attached letters' text — the rules' `Facts`): folded words, word pairs,
+subject words, and character 3- to 5-grams inside words (compounds such as
+`factuurbedrag` or `Vertragskündigung` share `factu`, `kündi`). Its log-odds are divided
+by a temperature fitted on held-out batches so that its confidence means roughly what it
+says. The weights file is made by `train` from labelled (text, kind) rows
+(scripts/train_kind_model.py, `ticketbot routing train`); it holds per-class counts, so
+the same rows give the same file, byte for byte.
+
+The rules stay authoritative: the desk applies a proposal only where no rule decided
+the kind, at or above the file's threshold (bot/desk/routing.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from operator import getitem
+
+from bot.core.rules.engine import Decision, resolve_target
+from bot.core.rules.facts import Facts, fold
+from bot.core.rules.schema import RuleSet
+
+FORMAT = 1
+WORD = re.compile(r"[^\W\d_]{2,}")
+TEXT_LIMIT = 6000  # characters of the customer's text the model reads
+NGRAMS = (4, 5)
+
+
+# --------------------------------------------------------------------------- features
+def document(subject: str, body: str, attachment_text: str = "") -> tuple[str, str]:
+    """(subject, rest): the text the model reads, folded (lower case, no accents)."""
+    rest = f"{body}\n{attachment_text}" if attachment_text else body
+    return fold(subject or "")[:1000], fold(rest or "")[:TEXT_LIMIT]
+
+
+def featurize(subject: str, rest: str) -> set[str]:
+    """The binary features of a folded document: `w:` words, `p:` word pairs, `s:`
+    subject words, `c:` character n-grams of words (with `<`/`>` at the word's edges)."""
+    feats: set[str] = set()
+    words = WORD.findall(f"{subject}\n{rest}")
+    for w in WORD.findall(subject):
+        feats.add("s:" + w)
+    for i, w in enumerate(words):
+        feats.add("w:" + w)
+        if i:
+            feats.add(f"p:{words[i - 1]} {w}")
+        feats.update(_grams(w))
+    return feats
+
+
+def facts_features(facts: Facts) -> set[str]:
+    return featurize(*document(facts.subject, facts.body, facts.attachment_text))
+
+
+# --------------------------------------------------------------------------- model
+@dataclass(frozen=True)
+class Proposal:
+    kind: str
+    confidence: float  # 0..1, the calibrated probability of `kind`
+    runner_up: str | None
+    features: tuple[tuple[str, float], ...]  # (word, its weight for kind against the runner-up)
+    scores: dict[str, float] = field(default_factory=dict)  # every kind's probability
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "confidence": round(self.confidence, 3),
+                "runner_up": self.runner_up,
+                "features": [[f, round(w, 2)] for f, w in self.features],
+                "scores": {k: round(v, 3) for k, v in sorted(self.scores.items(), key=lambda kv: -kv[1])}}
+
+
+@dataclass
+class KindModel:
+    kinds: tuple[str, ...]
+    prior: tuple[float, ...]  # log prior per kind
+    weights: dict[str, tuple[float, ...]]  # feature -> log P(feature | kind) - log P(absent)
+    temperature: float
+    threshold: float  # a proposal at or above it is applied where the rules fell through
+    thresholds: dict[str, float]  # a higher one for some kinds (cancellation)
+    meta: dict
+
+    def threshold_for(self, kind: str) -> float:
+        return max(self.threshold, self.thresholds.get(kind, 0.0))
+
+    def score(self, feats: Iterable[str], words: Sequence[str] = (), top: int = 6) -> Proposal:
+        """The most likely kind, its confidence, and the words that weighed most for it
+        against the runner-up (each word with its own features' weight: the word, the
+        word in the subject, its character n-grams shared among the words holding them)."""
+        n = len(self.kinds)
+        weights = self.weights
+        present = {f: weights[f] for f in feats if f in weights}
+        columns = zip(*present.values(), strict=True) if present else [()] * n
+        logit = [a + sum(col) for a, col in zip(self.prior, columns, strict=True)]
+        t = self.temperature
+        m = max(logit)
+        exp = [math.exp((x - m) / t) for x in logit]
+        z = sum(exp)
+        probs = [e / z for e in exp]
+        order = sorted(range(n), key=lambda i: (-probs[i], self.kinds[i]))
+        best = order[0]
+        second = order[1] if n > 1 else None
+        drivers: tuple[tuple[str, float], ...] = ()
+        if second is not None and words:
+            drivers = self._drivers(present, words, best, second, top)
+        return Proposal(self.kinds[best], probs[best],
+                        self.kinds[second] if second is not None else None, drivers,
+                        dict(zip(self.kinds, probs, strict=True)))
+
+    def _drivers(self, present: dict[str, tuple[float, ...]], words: Sequence[str], best: int,
+                 second: int, top: int) -> tuple[tuple[str, float], ...]:
+        def gain(f: str) -> float:
+            w = present.get(f)
+            return (w[best] - w[second]) / self.temperature if w else 0.0
+
+        unique = sorted(set(words))
+        holders: Counter[str] = Counter()
+        grams: dict[str, set[str]] = {}
+        for w in unique:
+            grams[w] = {g for g in _grams(w) if g in present}
+            holders.update(grams[w])
+        per: dict[str, float] = {}
+        for w in unique:
+            per[w] = gain("w:" + w) + gain("s:" + w) + sum(gain(g) / holders[g] for g in grams[w])
+        ranked = sorted(per.items(), key=lambda kv: (-kv[1], kv[0]))
+        return tuple((w, g) for w, g in ranked[:top] if g > 0)
+
+    def propose(self, facts: Facts, explain: bool = True) -> Proposal:
+        """`explain`: with the words that drove it (what --explain shows; intake skips it)."""
+        subject, rest = document(facts.subject, facts.body, facts.attachment_text)
+        words = WORD.findall(f"{subject}\n{rest}") if explain else ()
+        return self.score(featurize(subject, rest), words)
+
+
+def _grams(word: str) -> list[str]:
+    padded = f"<{word}>"
+    return ["c:" + padded[j:j + n] for n in NGRAMS for j in range(len(padded) - n + 1)]
+
+
+# --------------------------------------------------------------------------- training
+ALPHA = 0.5  # additive smoothing
+
+
+def train(rows: Sequence[tuple[str, str, str]], *, min_df: int = 2, max_features: int = 40_000,
+          temperature: float = 25.0, threshold: float = 0.6,
+          thresholds: dict[str, float] | None = None, meta: dict | None = None) -> dict:
+    """The weights file's content from (subject, rest, kind) rows (folded by `document`):
+    per kind, in how many of its documents each feature occurs. Deterministic: features
+    sorted, ties broken by name."""
+    kinds = sorted({k for _, _, k in rows})
+    index = {k: i for i, k in enumerate(kinds)}
+    docs = [0] * len(kinds)
+    counts: dict[str, list[int]] = {}
+    for subject, rest, kind in rows:
+        i = index[kind]
+        docs[i] += 1
+        for f in featurize(subject, rest):
+            c = counts.get(f)
+            if c is None:
+                c = counts[f] = [0] * len(kinds)
+            c[i] += 1
+    kept = [(f, c) for f, c in counts.items() if sum(c) >= min_df]
+    if len(kept) > max_features:  # the features that tell kinds apart most, by document count
+        kept.sort(key=lambda fc: (-_spread(fc[1], docs), fc[0]))
+        kept = kept[:max_features]
+    kept.sort()
+    return {"format": FORMAT, "kinds": kinds, "docs": docs, "alpha": ALPHA,
+            "temperature": temperature, "threshold": threshold,
+            "thresholds": dict(sorted((thresholds or {}).items())), "meta": meta or {},
+            "counts": dict(kept)}
+
+
+def _spread(c: list[int], docs: list[int]) -> float:
+    rates = [(x + ALPHA) / (d + 2 * ALPHA) for x, d in zip(c, docs, strict=True)]
+    return max(rates) - min(rates)
+
+
+def from_data(data: dict) -> KindModel:
+    """The model from the weights file's content: multinomial naive Bayes over binary
+    features, each weight log P(feature | kind)."""
+    if data.get("format") != FORMAT:
+        raise ValueError(f"kind model format {data.get('format')!r}: this bot reads {FORMAT}")
+    kinds = tuple(data["kinds"])
+    docs = data["docs"]
+    alpha = float(data["alpha"])
+    counts = data["counts"]
+    columns = list(zip(*counts.values(), strict=True)) or [()] * len(kinds)
+    totals = [alpha * len(counts) + sum(col) or 1.0 for col in columns]
+    prior = tuple(math.log(d / sum(docs)) for d in docs)
+    # log P(feature | kind) = log(count + alpha) - log(total of the kind), looked up:
+    # counts are small whole numbers (and equal weights share one float object)
+    top = max((max(c) for c in counts.values()), default=0)
+    tables = [[math.log(x + alpha) - math.log(t) for x in range(top + 1)] for t in totals]
+    weights: dict[str, tuple[float, ...]] = {
+        f: tuple(map(getitem, tables, c)) for f, c in counts.items()}
+    return KindModel(kinds, prior, weights, float(data["temperature"]),
+                     float(data["threshold"]), dict(data.get("thresholds") or {}),
+                     dict(data.get("meta") or {}))
+
+
+def dumps(data: dict) -> str:
+    """The weights file's text: stable key order, one line per feature (diffable)."""
+    head = {k: v for k, v in data.items() if k != "counts"}
+    lines = ["{" + json.dumps(head, ensure_ascii=False, sort_keys=True)[1:-1] + ',\n"counts": {']
+    items = sorted(data["counts"].items())
+    lines.append(",\n".join(f"{json.dumps(f, ensure_ascii=False)}: {json.dumps(c)}" for f, c in items))
+    lines.append("}}\n")
+    return "\n".join(lines)
+
+
+def loads(text: str) -> KindModel:
+    return from_data(json.loads(text))
+
+
+# --------------------------------------------------------------------------- applying
+def fell_through(rs: RuleSet, d: Decision) -> bool:
+    """The rules left this mail to their catch-all: the deciding rule tests nothing, and
+    no matching rule set a kind (a `continue` rule's kind, e.g. complaint, stands)."""
+    rules = {r.name: r for r in rs.rules}
+    last = rules.get(d.rule or "")
+    if d.rule is not None and (last is None or last.conditions):
+        return False
+    return not any("kind" in rules[name].actions for name in d.matched if name in rules)
+
+
+def apply(rs: RuleSet, facts: Facts, d: Decision, model: KindModel, explain: bool = True) -> Proposal:
+    """Ask the model, record its proposal on the decision (`d.model`), and apply it where
+    the rules fell through, at or above its threshold: the kind, and the owner, watchers
+    and acknowledgement the procedure gives that kind (the kind's `assign` in rules.yaml;
+    watchers and ack of the first rule that sets the kind). Automatic mail (out-of-office,
+    bulk) is never reclassified; neither is an ignored one."""
+    p = model.propose(facts, explain)
+    threshold = model.threshold_for(p.kind)
+    info: dict = {**p.as_dict(), "threshold": threshold, "applied": False}
+    d.model = info
+    if d.ignore or facts.automatic:
+        info["why"] = "automatic mail: never reclassified" if facts.automatic else "ignored by a rule"
+    elif not fell_through(rs, d):
+        info["why"] = f"rule {d.rule!r} decided the kind: the rules stand"
+    elif p.kind == d.kind:
+        info["why"] = "agrees with the catch-all's kind"
+    elif p.confidence < threshold:
+        info["why"] = f"confidence below the threshold {threshold:.2f}: the catch-all stands"
+        if p.confidence >= model.threshold:  # e.g. a cancellation between 0.6 and 0.9
+            info["review"] = True
+            info["why"] += f" (a {p.kind} needs {threshold:.2f}: check it by hand)"
+    else:
+        info["applied"] = True
+        info["why"] = f"the rules fell through; confidence {p.confidence:.2f} >= {threshold:.2f}"
+        info["rules_kind"] = d.kind
+        d.kind = p.kind
+        kind = rs.kinds.get(p.kind)
+        target = kind.assign if kind is not None else None
+        owner, role, reason = resolve_target(rs, target, facts) if target else (None, None, "")
+        if owner:
+            d.owner, d.owner_role = owner, role
+            d.owner_reason = f"kind {p.kind} proposed by the kind model ({p.confidence:.0%}): {reason}"
+        rule = next((r for r in rs.rules if r.actions.get("kind") == p.kind), None)
+        if rule is not None:
+            if "ack" in rule.actions:
+                d.ack = rule.actions["ack"]
+            for w in rule.actions.get("watchers", []):
+                person = resolve_target(rs, w, facts)[0]
+                if person and person != d.owner and person not in d.watchers:
+                    d.watchers.append(person)
+        d.watchers = [w for w in d.watchers if w != d.owner]
+    return p
+
+
+def add_rows(data: dict, rows: Sequence[tuple[str, str, str]], meta: dict | None = None) -> dict:
+    """The weights file's content with more (subject, rest, kind) rows counted in: naive
+    Bayes keeps counts, so learning from the desk's corrections adds theirs to the shipped
+    ones (every feature of a corrected mail is kept). Deterministic; `data` is not changed."""
+    kinds = list(data["kinds"])
+    for _, _, k in rows:
+        if k not in kinds:
+            kinds.append(k)
+    kinds.sort()
+    old = [data["kinds"].index(k) if k in data["kinds"] else None for k in kinds]
+
+    def widen(c: list[int]) -> list[int]:
+        return [c[i] if i is not None else 0 for i in old]
+
+    counts = {f: widen(c) for f, c in data["counts"].items()}
+    docs = widen(data["docs"])
+    for subject, rest, kind in rows:
+        i = kinds.index(kind)
+        docs[i] += 1
+        for f in featurize(subject, rest):
+            counts.setdefault(f, [0] * len(kinds))[i] += 1
+    out = {**data, "kinds": kinds, "docs": docs, "counts": dict(sorted(counts.items()))}
+    out["meta"] = {**(data.get("meta") or {}), **(meta or {})}
+    return out
