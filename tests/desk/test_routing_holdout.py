@@ -53,7 +53,10 @@ was run on them. Their unseen score with main's rules of c623eec (owner / kind /
 cancellation recall / precision / complaint recall, %): all 86.7 / 70.0 / 66.7 (8 of 12) /
 100 (8 of 8) / 40.0 (6 of 15); nl 93.3 / 80.0 / 66.7 / 100 / 33.3; en 60.0 / 46.7 / 33.3 /
 100 / 20.0; pl 100 / 93.3 / 100 / 100 / 75.0; de 93.3 / 60.0 / 66.7 / 100 / 33.3; one of four
-auto-replies wrong (urgent). The floors below are the whole 341-mail set's figures, LOWERED.
+auto-replies wrong (urgent). With the kind model (bot/core/rules/kind_model.py, trained on
+routing_eval and batches 1-4 only) merged, still unseen: all 88.3 / 71.7 / 66.7 / 100 / 40.0
+(one more mail right: an appointment the rules left to the catch-all). The floors below
+are the whole 341-mail set's figures with the model.
 """
 
 from __future__ import annotations
@@ -62,14 +65,14 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 341-mail set's measured figures with batch 5 (unseen) in it, rounded down
-    "nl": {"owner": 96.1, "kind": 90.9, "cancel_recall": 84.6, "cancel_precision": 100.0,
+FLOORS = {  # the whole 341-mail set's measured figures, batch 5 unseen, with the kind model
+    "nl": {"owner": 96.1, "kind": 93.5, "cancel_recall": 84.6, "cancel_precision": 100.0,
            "complaint_recall": 81.2},
-    "en": {"owner": 93.0, "kind": 87.8, "cancel_recall": 73.3, "cancel_precision": 100.0,
+    "en": {"owner": 94.7, "kind": 89.5, "cancel_recall": 80.0, "cancel_precision": 100.0,
            "complaint_recall": 75.0},
     "pl": {"owner": 98.6, "kind": 96.0, "cancel_recall": 100.0, "cancel_precision": 92.3,
            "complaint_recall": 87.5},
-    "de": {"owner": 97.2, "kind": 86.4, "cancel_recall": 84.6, "cancel_precision": 100.0,
+    "de": {"owner": 98.6, "kind": 89.1, "cancel_recall": 84.6, "cancel_precision": 100.0,
            "complaint_recall": 75.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-4 since routing4
