@@ -64,8 +64,8 @@ class Pipeline:
         return self._pool
 
     def warm(self) -> None:
-        """Start the parser processes now (the worker calls this at start-up, beside the
-        IMAP login), so the first batch of mail does not wait for them."""
+        """Start the parser processes and read the kind model now (the worker calls this at
+        start-up, beside the IMAP login), so the first batch of mail does not wait for them."""
         try:
             pool = self._executor()
             if pool is not None:
@@ -73,6 +73,7 @@ class Pipeline:
                     f.result()
         except Exception as exc:  # stopped meanwhile, or no processes: the first batch tries again
             log.info("parser processes not started ahead (%s: %s)", type(exc).__name__, exc)
+        self.desk.kind_model  # noqa: B018 - read the kind model now, not when the first mail is routed
 
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:
         own = tuple(self.desk.settings.all_own_addresses)
