@@ -57,6 +57,26 @@ auto-replies wrong (urgent). With the kind model (bot/core/rules/kind_model.py, 
 routing_eval and batches 1-4 only) merged, still unseen: all 88.3 / 71.7 / 66.7 / 100 / 40.0
 (one more mail right: an appointment the rules left to the catch-all). The floors below
 are the whole 341-mail set's figures with the model.
+
+Session routing5 then made general changes with batch 5's 18 misroutes in view (classes of
+failure; no rule names a mail or copies its wording), so batch 5 is now SEEN, a tuning set
+like the rest: complaints voiced indirectly while a topic word (invoice, advert, appointment)
+also matches - repeated failure and chasing ("nobody has answered", "po raz kolejny"), a
+visit nobody came to and a wait, a charge nobody explained or payment held back ("houden het
+bedrag aan", "wstrzymujemy płatność"), "not what we agreed" / "nicht vereinbart", a person's
+conduct, going over someone's head, "wiedergutmachen" - a complaint about an invoice stays
+kind complaint with receivables; indirect leave-taking as a written cancellation ("done with
+you", "don't renew", "we stoppen ermee", "wir steigen aus", "auslaufen lassen", "let this one
+lapse" in a reply to our renewal mail); a conditional mention of notice the writer calls
+undecided ("nothing has been decided", "entschieden ist nichts") is no threat, and
+contract-terms questions come before appointments; an absence notice that names the office,
+and "for anything urgent call ..." is no urgency; a customer's web page and a listing's map
+pin go to the webmaster; a subject or a line that only thanks; a number of free copies.
+Batch 5 (owner / kind / cancellation recall / precision / complaint recall, %): 88.3 / 71.7 /
+66.7 / 100 / 40.0, one auto-reply wrong -> 100 / 100 / 100 / 100 / 100, none wrong (seen:
+not an honest figure; the next unseen batch is). Mails 1-281: 98.6 / 96.1 / 92.7 / 97.4 /
+89.5 -> 98.6 / 96.8 / 95.1 / 97.5 / 93.0 (no mail worse); routing_eval unchanged. The
+floors below are the whole 341-mail set's measured figures after routing5, RAISED.
 """
 
 from __future__ import annotations
@@ -65,19 +85,19 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 341-mail set's measured figures, batch 5 unseen, with the kind model
-    "nl": {"owner": 96.1, "kind": 93.5, "cancel_recall": 84.6, "cancel_precision": 100.0,
-           "complaint_recall": 81.2},
-    "en": {"owner": 94.7, "kind": 89.5, "cancel_recall": 80.0, "cancel_precision": 100.0,
-           "complaint_recall": 75.0},
-    "pl": {"owner": 98.6, "kind": 96.0, "cancel_recall": 100.0, "cancel_precision": 92.3,
+FLOORS = {  # the whole 341-mail set's measured figures after routing5 (batch 5 seen), with the kind model
+    "nl": {"owner": 97.4, "kind": 97.4, "cancel_recall": 92.3, "cancel_precision": 100.0,
+           "complaint_recall": 93.8},
+    "en": {"owner": 99.1, "kind": 96.5, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 95.8},
+    "pl": {"owner": 98.7, "kind": 98.7, "cancel_recall": 100.0, "cancel_precision": 92.3,
+           "complaint_recall": 100.0},
+    "de": {"owner": 100.0, "kind": 97.3, "cancel_recall": 92.3, "cancel_precision": 100.0,
            "complaint_recall": 87.5},
-    "de": {"owner": 98.6, "kind": 89.1, "cancel_recall": 84.6, "cancel_precision": 100.0,
-           "complaint_recall": 75.0},
 }
-# Auto-replies that are urgent or not with sales support: none on batches 1-4 since routing4
-# recognises an absence notice by its text; batch 5 (unseen) has one (323-pl5-..., urgent).
-AUTOREPLY_WRONG_CEILING = 1
+# Auto-replies that are urgent or not with sales support: none since routing5 (batch 5's
+# 323-pl5-..., an absence notice naming the office, was made urgent before).
+AUTOREPLY_WRONG_CEILING = 0
 
 
 @pytest.fixture(scope="module")
