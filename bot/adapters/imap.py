@@ -18,13 +18,14 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError
 
 from bot.config import MailServerURL, Settings
 from bot.core import correlation
-from bot.core.mail.prepare import IngestResult
+from bot.core.mail.prepare import IngestResult, Prepared
 from bot.desk import intake, mailbox_claims
 from bot.desk.pipeline import Pipeline
 
@@ -60,6 +61,9 @@ class IMAPPoller:
         self.worker_id = f"{HOST}/{os.getpid()}/{secrets.token_hex(4)}"
         _OURS.add(self.worker_id)
         self.parsed = 0  # mails fetched whole and parsed by this poller
+        # told ("parsing", claim) once a range is fetched and handed to the parser, and
+        # ("stored", claim) once its tickets are committed and its mail marked (tests)
+        self.on_stage: Callable[[str, mailbox_claims.Claim], None] | None = None
 
     # ------------------------------------------------------------------ connection
     def connect(self) -> None:
@@ -117,18 +121,30 @@ class IMAPPoller:
             unseen = set(client.search(["UID", f"{uids[0]}:{pos.rescan_to}", "NOT", "SEEN"]))
             uids = [u for u in uids if u > pos.rescan_to or u in unseen]
         results: list[IngestResult] = []
-        while (claim := mailbox_claims.claim(self.desk, self.account, uidvalidity, uids,
-                                             self.worker_id, self.settings.imap_batch,
-                                             dead=_dead_here)) is not None:
-            done = self._handle_claim(claim, uids)
-            mailbox_claims.finish(self.desk, self.account, uidvalidity, claim.id)
-            results.extend(done)
-            if done and self.on_batch is not None:  # the range is finished: told after
-                self.on_batch(done)
-        return results
+        # A pipeline of depth 1: the next range is claimed, fetched and handed to the
+        # parser processes before the current one is stored, so parsing (and the server)
+        # work while this thread writes the database. A range is still marked processed,
+        # and its claim done, only after its tickets are committed, in claim order; an
+        # exception leaves the fetched next range unfinished (claimed again on retry).
+        current: _Started | None = None
+        while True:
+            claim = mailbox_claims.claim(self.desk, self.account, uidvalidity, uids,
+                                         self.worker_id, self.settings.imap_batch,
+                                         dead=_dead_here,
+                                         held=(current.claim.id,) if current else ())
+            started = self._start_claim(claim, uids) if claim is not None else None
+            if current is not None:
+                done = self._store(current)
+                mailbox_claims.finish(self.desk, self.account, uidvalidity, current.claim.id)
+                results.extend(done)
+                if done and self.on_batch is not None:  # the range is finished: told after
+                    self.on_batch(done)
+            if started is None:
+                return results
+            current = started
 
-    def _handle_claim(self, claim: mailbox_claims.Claim, found: list[int]) -> list[IngestResult]:
-        """Fetch, parse and store the mail of one claimed range; mark it processed."""
+    def _start_claim(self, claim: mailbox_claims.Claim, found: list[int]) -> _Started:
+        """Fetch the mail of one claimed range and hand it to the parser processes."""
         lo, hi = claim.first_uid, claim.last_uid
         if claim.taken_over:  # what is there now (some may be handled already)
             client = self._connected()
@@ -138,7 +154,7 @@ class IMAPPoller:
                 uids = [u for u in uids if u > claim.rescan_to or u in unseen]
         else:
             uids = [u for u in found if lo <= u <= hi]
-        results: list[IngestResult] = []
+        started = _Started(claim)
         batch = max(1, self.settings.imap_batch)
         for i in range(0, len(uids), batch):
             chunk = uids[i:i + batch]
@@ -146,7 +162,18 @@ class IMAPPoller:
             # may be stored already; Message-ID tells without fetching it whole
             todo = self._skip_known(chunk) if claim.taken_over or chunk[0] <= claim.rescan_to else chunk
             if todo:
-                results.extend(self._handle(todo))
+                started.chunks.append(self._fetch(todo))
+        if self.on_stage is not None:
+            self.on_stage("parsing", claim)
+        return started
+
+    def _store(self, started: _Started) -> list[IngestResult]:
+        """Store a started range (waiting for its parse) and mark its mail processed."""
+        results: list[IngestResult] = []
+        for chunk in started.chunks:
+            results.extend(self._handle_parsed(chunk))
+        if self.on_stage is not None:
+            self.on_stage("stored", started.claim)
         return results
 
     def _skip_known(self, uids: list[int]) -> list[int]:
@@ -165,7 +192,8 @@ class IMAPPoller:
             self._mark_processed(done)
         return [u for u in uids if u not in set(done)]
 
-    def _handle(self, uids: list[int]) -> list[IngestResult]:
+    def _fetch(self, uids: list[int]) -> _Chunk:
+        """Fetch mails whole and hand them to the parser (its result is waited for later)."""
         fetched = self._connected().fetch(uids, ["BODY.PEEK[]"])
         items, order = [], []
         for uid in uids:
@@ -176,7 +204,13 @@ class IMAPPoller:
             items.append((f"imap:{self.folder}/{uid}", bytes(raw)))
             order.append(uid)
         self.parsed += len(items)
-        results = self.pipeline.ingest(items)  # raises if the database is down: nothing marked
+        return _Chunk(order, items, self.pipeline.prepare_later(items))
+
+    def _handle_parsed(self, chunk: _Chunk) -> list[IngestResult]:
+        """Store a fetched chunk (waiting for its parse), then mark its mail processed."""
+        order = chunk.uids
+        # raises if the database is down: nothing marked
+        results = self.pipeline.ingest(chunk.items, parsed=chunk.parsed)
         quarantine = [u for u, r in zip(order, results, strict=True) if r.status == "quarantined"]
         done = [u for u, r in zip(order, results, strict=True) if r.status != "quarantined"]
         if done:
@@ -278,6 +312,21 @@ class IMAPPoller:
             delay = min(60.0, delay * 2)
         self.disconnect()
         log.info("IMAP intake stopped (%s): parsed %d mails", self.worker_id, self.parsed)
+
+
+@dataclass
+class _Chunk:
+    """Mails fetched whole (their UIDs and sources) and handed to the parser."""
+    uids: list[int]
+    items: list[tuple[str, bytes]]
+    parsed: Callable[[], list[Prepared]]
+
+
+@dataclass
+class _Started:
+    """A claimed range fetched and handed to the parser, not stored yet."""
+    claim: mailbox_claims.Claim
+    chunks: list[_Chunk] = field(default_factory=list)
 
 
 def _dead_here(worker: str) -> bool:

@@ -25,7 +25,7 @@ unseen (mail read before the bot came is left alone; already stored mail is reco
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -86,12 +86,15 @@ def open_folder(desk: Desk, account: str, uidvalidity: int, uidnext: int) -> Pos
 
 
 def claim(desk: Desk, account: str, uidvalidity: int, uids: Sequence[int], worker: str,
-          batch: int, dead: Callable[[str], bool] = lambda _: False) -> Claim | None:
+          batch: int, dead: Callable[[str], bool] = lambda _: False,
+          held: Collection[int] = ()) -> Claim | None:
     """The next range of UIDs for `worker` to handle, or None when there is none.
 
     First an unfinished claim of its own (a retry after a failure), then one whose lease
     has run out or whose worker is `dead`, then a new range after the highest claimed one,
-    holding up to `batch` of `uids` (what this worker's search found; sorted)."""
+    holding up to `batch` of `uids` (what this worker's search found; sorted). `held`: the
+    ids of claims the worker is still working on (its pipeline: the next range is claimed
+    and fetched while the previous one is stored); they are not handed out again."""
     now = desk.clock()
     until = now + timedelta(seconds=desk.settings.imap_claim_seconds)
     with desk.uow.write() as s:
@@ -102,7 +105,7 @@ def claim(desk: Desk, account: str, uidvalidity: int, uids: Sequence[int], worke
         claims = list(s.scalars(select(IMAPClaim).where(
             IMAPClaim.account == account, IMAPClaim.uidvalidity == uidvalidity)
             .order_by(IMAPClaim.first_uid)))
-        pending = [c for c in claims if c.done_at is None]
+        pending = [c for c in claims if c.done_at is None and c.id not in held]
         mine = next((c for c in pending if c.claimed_by == worker), None)
         stale = mine or next((c for c in pending
                               if c.claimed_until <= now or dead(c.claimed_by)), None)

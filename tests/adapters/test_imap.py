@@ -216,3 +216,37 @@ def test_server_restart_mid_stream_reconnects_and_loses_nothing(service, dovecot
     assert sorted(r.status for r in results) == ["created"] * 40
     assert tickets(service) == 40
     assert all(SEEN in flags for _, flags in dovecot.messages())
+
+
+def test_next_range_is_parsing_while_the_previous_one_is_stored(service, dovecot):
+    """The poller pipelines: range N+1 is fetched and handed to the parser processes
+    before range N is stored, yet a mail is marked \\Seen only once its ticket is
+    committed, and the ranges are finished in UID order."""
+    dovecot.append([customer_mail(i) for i in range(25)])
+    service.settings = service.settings.with_(
+        imap_url=MailServerURL.parse("IMAP_URL", dovecot.url), imap_timeout=10.0, imap_batch=10)
+    pipeline = Pipeline(service, workers=2)  # ranges of 10 >= POOL_THRESHOLD: the pool parses
+    poller = IMAPPoller(service.settings, pipeline)
+    stages: list[tuple[str, int, int, int]] = []  # (stage, first UID, tickets, seen mails)
+
+    def on_stage(stage, claim):
+        seen = sum(SEEN in flags for _, flags in dovecot.messages())
+        stages.append((stage, claim.first_uid, tickets(service), seen))
+
+    poller.on_stage = on_stage
+    poller.connect()
+    try:
+        results = poller.poll_once()
+    finally:
+        poller.disconnect()
+        pipeline.close()
+    assert [r.status for r in results] == ["created"] * 25
+    assert stages == [
+        ("parsing", 1, 0, 0),
+        ("parsing", 11, 0, 0),    # range 2 handed to the parser before range 1 is stored
+        ("stored", 1, 10, 10),
+        ("parsing", 21, 10, 10),  # range 3 handed over before range 2 is stored
+        ("stored", 11, 20, 20),
+        ("stored", 21, 25, 25),
+    ]
+    assert all(SEEN in flags for _, flags in dovecot.messages())
