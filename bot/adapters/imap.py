@@ -64,6 +64,10 @@ class IMAPPoller:
         # told ("parsing", claim) once a range is fetched and handed to the parser, and
         # ("stored", claim) once its tickets are committed and its mail marked (tests)
         self.on_stage: Callable[[str, mailbox_claims.Claim], None] | None = None
+        # the claimed ranges fetched and not finished yet, in claim order (the pipeline: at
+        # most two). A lost connection leaves them here, their leases released; the next
+        # poll finishes them from memory first (_resume) if they are still this worker's.
+        self._inflight: list[_Started] = []
 
     # ------------------------------------------------------------------ connection
     def connect(self) -> None:
@@ -116,35 +120,78 @@ class IMAPPoller:
         status = client.folder_status(self.folder, ["UIDVALIDITY", "UIDNEXT"])
         uidvalidity, uidnext = status[b"UIDVALIDITY"], status[b"UIDNEXT"]
         pos = mailbox_claims.open_folder(self.desk, self.account, uidvalidity, uidnext)
+        results = self._resume(uidvalidity)  # what a lost connection interrupted
         uids = sorted(u for u in client.search(["UID", f"{pos.last_uid + 1}:*"]) if u > pos.last_uid)
         if uids and not self.settings.imap_processed_folder and uids[0] <= pos.rescan_to:
             unseen = set(client.search(["UID", f"{uids[0]}:{pos.rescan_to}", "NOT", "SEEN"]))
             uids = [u for u in uids if u > pos.rescan_to or u in unseen]
-        results: list[IngestResult] = []
         # A pipeline of depth 1: the next range is claimed, fetched and handed to the
         # parser processes before the current one is stored, so parsing (and the server)
         # work while this thread writes the database. A range is still marked processed,
-        # and its claim done, only after its tickets are committed, in claim order; an
-        # exception leaves the fetched next range unfinished (claimed again on retry).
-        current: _Started | None = None
+        # and its claim done, only after its tickets are committed, in claim order. An
+        # exception leaves the unfinished ranges in self._inflight (see _resume).
         while True:
             claim = mailbox_claims.claim(self.desk, self.account, uidvalidity, uids,
                                          self.worker_id, self.settings.imap_batch,
                                          dead=_dead_here,
-                                         held=(current.claim.id,) if current else ())
-            started = self._start_claim(claim, uids) if claim is not None else None
-            if current is not None:
-                done = self._store(current)
-                mailbox_claims.finish(self.desk, self.account, uidvalidity, current.claim.id)
-                results.extend(done)
-                if done and self.on_batch is not None:  # the range is finished: told after
-                    self.on_batch(done)
-            if started is None:
+                                         held=[r.claim.id for r in self._inflight])
+            if claim is not None:
+                started = _Started(claim, uidvalidity)
+                self._inflight.append(started)
+                self._start_claim(started, uids)
+            while len(self._inflight) > (1 if claim is not None else 0):
+                results.extend(self._finish(self._inflight[0]))
+            if claim is None:
                 return results
-            current = started
 
-    def _start_claim(self, claim: mailbox_claims.Claim, found: list[int]) -> _Started:
+    def _resume(self, uidvalidity: int) -> list[IngestResult]:
+        """Finish the ranges a lost connection (or database) interrupted, from memory: the
+        mail fetched and parsed is stored, or only marked processed if its tickets were
+        committed already, and every result is told as usual. A range still this worker's
+        is taken back with a new lease (its lease was released when the connection was
+        lost); one another worker took over meanwhile, or of an older UIDVALIDITY, is
+        dropped, and so is one not fetched whole (its claim, still this worker's, is
+        claimed again below and fetched anew)."""
+        results: list[IngestResult] = []
+        while self._inflight:
+            started = self._inflight[0]
+            claim = started.claim
+            if not (started.fetched and started.uidvalidity == uidvalidity
+                    and mailbox_claims.reclaim(self.desk, self.account, uidvalidity,
+                                               claim, self.worker_id)):
+                self._inflight.pop(0)
+                continue
+            log.info("finishing UIDs %d-%d, fetched before the connection was lost",
+                     claim.first_uid, claim.last_uid)
+            results.extend(self._finish(started))
+        return results
+
+    def _release(self) -> None:
+        """After a failure: end the leases of the unfinished ranges, so that another worker
+        may take them at once while this one reconnects (it takes them back if not)."""
+        if not self._inflight:
+            return
+        try:
+            for validity in {r.uidvalidity for r in self._inflight}:
+                mailbox_claims.release(self.desk, self.account, validity,
+                                       [r.claim.id for r in self._inflight
+                                        if r.uidvalidity == validity], self.worker_id)
+        except Exception as exc:  # the database is down: the leases run out by themselves
+            log.warning("could not release claims %s (%s: %s)",
+                        [r.claim.id for r in self._inflight], type(exc).__name__, exc)
+
+    def _finish(self, started: _Started) -> list[IngestResult]:
+        """Store the first unfinished range, mark it processed and its claim done; tell."""
+        done = self._store(started)
+        mailbox_claims.finish(self.desk, self.account, started.uidvalidity, started.claim.id)
+        self._inflight.remove(started)
+        if done and self.on_batch is not None:  # the range is finished: told after
+            self.on_batch(done)
+        return done
+
+    def _start_claim(self, started: _Started, found: list[int]) -> None:
         """Fetch the mail of one claimed range and hand it to the parser processes."""
+        claim = started.claim
         lo, hi = claim.first_uid, claim.last_uid
         if claim.taken_over:  # what is there now (some may be handled already)
             client = self._connected()
@@ -154,7 +201,6 @@ class IMAPPoller:
                 uids = [u for u in uids if u > claim.rescan_to or u in unseen]
         else:
             uids = [u for u in found if lo <= u <= hi]
-        started = _Started(claim)
         batch = max(1, self.settings.imap_batch)
         for i in range(0, len(uids), batch):
             chunk = uids[i:i + batch]
@@ -163,9 +209,9 @@ class IMAPPoller:
             todo = self._skip_known(chunk) if claim.taken_over or chunk[0] <= claim.rescan_to else chunk
             if todo:
                 started.chunks.append(self._fetch(todo))
+        started.fetched = True
         if self.on_stage is not None:
             self.on_stage("parsing", claim)
-        return started
 
     def _store(self, started: _Started) -> list[IngestResult]:
         """Store a started range (waiting for its parse) and mark its mail processed."""
@@ -207,18 +253,31 @@ class IMAPPoller:
         return _Chunk(order, items, self.pipeline.prepare_later(items))
 
     def _handle_parsed(self, chunk: _Chunk) -> list[IngestResult]:
-        """Store a fetched chunk (waiting for its parse), then mark its mail processed."""
+        """Store a fetched chunk (waiting for its parse), then mark its mail processed.
+        Each step is done once: after a failure, a second call goes on where it stopped."""
         order = chunk.uids
-        # raises if the database is down: nothing marked
-        results = self.pipeline.ingest(chunk.items, parsed=chunk.parsed)
-        quarantine = [u for u, r in zip(order, results, strict=True) if r.status == "quarantined"]
-        done = [u for u, r in zip(order, results, strict=True) if r.status != "quarantined"]
-        if done:
-            self._mark_processed(done)
-        if quarantine:
-            self._move(quarantine, self.settings.imap_quarantine_folder)
-            log.warning("moved %d unreadable mail(s) to %s", len(quarantine),
-                        self.settings.imap_quarantine_folder)
+        if chunk.results is None:
+            if chunk.prepared is None:
+                try:
+                    chunk.prepared = chunk.parsed()
+                except Exception:  # the parser failed: parse again next time
+                    items = chunk.items
+                    chunk.parsed = lambda: self.pipeline.prepare_many(items)
+                    raise
+            prepared = chunk.prepared
+            # raises if the database is down: nothing marked
+            chunk.results = self.pipeline.ingest(chunk.items, parsed=lambda: prepared)
+        results = chunk.results
+        if not chunk.marked:
+            quarantine = [u for u, r in zip(order, results, strict=True) if r.status == "quarantined"]
+            done = [u for u, r in zip(order, results, strict=True) if r.status != "quarantined"]
+            if done:
+                self._mark_processed(done)
+            if quarantine:
+                self._move(quarantine, self.settings.imap_quarantine_folder)
+                log.warning("moved %d unreadable mail(s) to %s", len(quarantine),
+                            self.settings.imap_quarantine_folder)
+            chunk.marked = True
         return results
 
     def _mark_processed(self, uids: list[int]) -> None:
@@ -307,6 +366,7 @@ class IMAPPoller:
                 log.error("IMAP intake failed (%s: %s); retrying in %.0f s",
                           type(exc).__name__, exc, delay)
             self.disconnect()
+            self._release()
             self.reconnects += 1
             stop.wait(delay)
             delay = min(60.0, delay * 2)
@@ -316,17 +376,24 @@ class IMAPPoller:
 
 @dataclass
 class _Chunk:
-    """Mails fetched whole (their UIDs and sources) and handed to the parser."""
+    """Mails fetched whole (their UIDs and sources) and handed to the parser; then parsed
+    (`prepared`), stored (`results`: their tickets are committed) and marked processed."""
     uids: list[int]
     items: list[tuple[str, bytes]]
     parsed: Callable[[], list[Prepared]]
+    prepared: list[Prepared] | None = None
+    results: list[IngestResult] | None = None
+    marked: bool = False
 
 
-@dataclass
+@dataclass(eq=False)  # identity: _inflight.remove() takes this one
 class _Started:
-    """A claimed range fetched and handed to the parser, not stored yet."""
+    """A claimed range being fetched (`fetched` once all of it is) and handed to the
+    parser, not finished yet."""
     claim: mailbox_claims.Claim
+    uidvalidity: int
     chunks: list[_Chunk] = field(default_factory=list)
+    fetched: bool = False
 
 
 def _dead_here(worker: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.adapters.imap import IMAPPoller
 from bot.config import MailServerURL
+from bot.desk import mailbox_claims
 from bot.desk.pipeline import Pipeline
 from bot.store.models import RawMail, Ticket
 from tests.support.mailgen import customer_mail
@@ -250,3 +252,39 @@ def test_next_range_is_parsing_while_the_previous_one_is_stored(service, dovecot
         ("stored", 21, 25, 25),
     ]
     assert all(SEEN in flags for _, flags in dovecot.messages())
+
+
+def test_connection_lost_between_prefetch_and_store_loses_nothing_and_doubles_nothing(
+        service, dovecot):
+    """The connection drops while range 1 is being stored and range 2 is already fetched
+    and handed to the parser (the pipeline): after reconnecting the poller finishes both
+    at once (the clock does not move: a poller waiting for its own lease never would),
+    every mail is reported once, one ticket each, all marked \\Seen, no claim left."""
+    dovecot.append([customer_mail(i) for i in range(30)])
+    progress = Progress()
+    poller = make_poller(service, dovecot, progress, imap_batch=10, imap_poll_seconds=3600)
+    dropped = threading.Event()
+
+    def on_stage(stage, claim):
+        if stage == "parsing" and claim.first_uid == 11 and not dropped.is_set():
+            dropped.set()  # range 1 fetched, range 2 prefetched, neither stored: drop
+            poller.client._imap.sock.shutdown(socket.SHUT_RDWR)
+
+    poller.on_stage = on_stage
+    stop = threading.Event()
+    t = threading.Thread(target=poller.run, args=(stop,), daemon=True)
+    t.start()
+    try:
+        results = progress.wait_for(30, timeout=30)
+    finally:
+        stop.set()
+        t.join(30)
+    assert dropped.is_set() and poller.reconnects == 1
+    assert poller.parsed == 30  # finished from memory: nothing fetched and parsed twice
+    assert sorted(r.status for r in results) == ["created"] * 30
+    assert len({r.source for r in results}) == len({r.ticket for r in results}) == 30
+    assert tickets(service) == 30
+    with service.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(RawMail)) == 30
+    assert all(SEEN in flags for _, flags in dovecot.messages())
+    assert mailbox_claims.pending(service, poller.account) == []

@@ -7,6 +7,7 @@ its own; the tests count what each one fetched and parsed."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -238,3 +239,39 @@ def test_a_claim_of_a_gone_process_on_this_host_is_taken_over_at_once(service, d
     assert counts(service) == (n, n, 1)
     assert mailbox_claims.pending(service, poller.account) == []
     assert Counter(poller.pipeline.parsed) == Counter(uids)
+
+
+def test_a_worker_that_lost_its_connection_releases_its_ranges_at_once(service, dovecot, workers):
+    """A worker loses its IMAP connection while storing one range with the next one
+    fetched (its pipeline) and does not come back: the other worker takes both over at
+    once, the clock not moved (no waiting for the lease); what the first had committed is
+    recognised, not stored twice. Back later, the first finds nothing left to do."""
+    n, batch = 30, 10
+    uids = dovecot.append([customer_mail(i) for i in range(n)])
+    group = workers(imap_batch=batch)
+    lost, other = group.add(), group.add()
+    stop = threading.Event()
+
+    def on_stage(stage, claim):
+        if stage == "parsing" and claim.first_uid == uids[batch]:
+            stop.set()  # it does not reconnect
+            lost._connected()._imap.sock.shutdown(socket.SHUT_RDWR)
+
+    lost.on_stage = on_stage
+    lost.run(stop)  # range 1 committed, then marking it \\Seen fails; range 2 fetched
+    assert lost.reconnects == 1 and lost.pipeline.parsed == uids[:batch]
+    assert counts(service)[0] == batch
+
+    other.connect()
+    results = other.poll_once()  # no clock moved
+    assert len(results) == n - batch
+    assert counts(service) == (n, n, 1)  # nothing lost, nothing twice
+    assert all(SEEN in flags for _, flags in dovecot.messages())
+    assert mailbox_claims.pending(service, other.account) == []
+    assert mark(service) == max(uids)
+    # what the first had committed was recognised by Message-ID, not parsed again
+    assert sorted(other.pipeline.parsed) == uids[batch:]
+
+    lost.connect()
+    assert lost.poll_once() == []  # its ranges are the other's now: dropped
+    assert counts(service) == (n, n, 1)
