@@ -36,6 +36,10 @@ NETWORK_ERRORS = (IMAPClientError, imaplib.IMAP4.abort, imaplib.IMAP4.error, OSE
 # RFC 2177 asks for a new IDLE at least every 29 minutes; renewing every 10 also finds a
 # silently dead connection (the DONE then times out) well before that.
 IDLE_RENEW_SECONDS = 10 * 60
+# Within that, IDLE is left and NOOP asked after 1 s, then 2, 4, ... 30 s (wait_for_mail:
+# Dovecot never reports a mail that arrived between the NOOP and IDLE by itself)
+IDLE_RECHECK_FIRST_SECONDS = 1.0
+IDLE_RECHECK_MAX_SECONDS = 30.0
 HEADER_ID = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 HOST = socket.gethostname()
 _OURS: set[str] = set()  # the claim holders (pollers) made in this process
@@ -306,25 +310,39 @@ class IMAPPoller:
             return
         client = self._connected()
         # Dovecot does not report at IDLE's start a mail that arrived since our last
-        # command (measured: it waits for the next change or DONE), so ask first. What
-        # arrives in the one round trip between this NOOP and IDLE waits for the server's
-        # own idle check (Dovecot: mailbox_idle_check_interval, 30 s by default).
-        _, changes = client.noop()
-        if any(c[1] in (b"EXISTS", b"RECENT") for c in changes if len(c) > 1):
-            return  # mail arrived while we were busy: poll again at once
+        # command (measured: it waits for the next change or DONE), so ask first (NOOP).
+        # What arrives in the round trip between that NOOP and IDLE is not reported
+        # either, nor found by the server's own idle check (measured: it compares against
+        # the mailbox as it was when IDLE began): only the next change would tell, maybe
+        # never. Such a mail arrives typically just after a poll (a burst of mail, a
+        # reconnect), so IDLE is left and the NOOP asked again after 1 s, then after
+        # 2, 4, ... up to IDLE_RECHECK_MAX_SECONDS: no mail waits longer than that.
+        deadline = time.monotonic() + seconds
+        period = IDLE_RECHECK_FIRST_SECONDS
+        while not stop.is_set() and time.monotonic() < deadline:
+            _, changes = client.noop()
+            if any(c[1] in (b"EXISTS", b"RECENT") for c in changes if len(c) > 1):
+                return  # mail arrived while we were busy: poll again at once
+            if self._idle(client, stop, min(deadline, time.monotonic() + period)):
+                return
+            period = min(period * 2, IDLE_RECHECK_MAX_SECONDS)
+
+    def _idle(self, client: IMAPClient, stop: threading.Event, until: float) -> bool:
+        """IDLE until `until` (monotonic) or stop; True when the server said something."""
         if self._start_idle(client):
             client.idle_done()
-            return
+            return True
+        news = False
         self.idling.set()
         try:
-            deadline = time.monotonic() + seconds
-            while not stop.is_set() and time.monotonic() < deadline:
-                wait = min(1.0, max(0.01, deadline - time.monotonic()))
+            while not stop.is_set() and time.monotonic() < until:
+                wait = min(1.0, max(0.01, until - time.monotonic()))
                 began = time.monotonic()
                 responses = client.idle_check(timeout=wait)
                 if any(r and r[0] == b"BYE" for r in responses):
                     raise ConnectionError(f"server said BYE during IDLE: {responses}")
                 if responses:
+                    news = True
                     break
                 if wait >= 0.5 and time.monotonic() - began < wait / 2:
                     # imapclient swallows EOF in idle_check: the socket was readable
@@ -332,7 +350,8 @@ class IMAPPoller:
                     raise ConnectionError("connection closed during IDLE")
         finally:
             self.idling.clear()
-            client.idle_done()
+            _, after = client.idle_done()  # what came just before DONE counts too
+        return news or any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in after)
 
     @staticmethod
     def _start_idle(client: IMAPClient) -> bool:
