@@ -18,13 +18,14 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError
 
 from bot.config import MailServerURL, Settings
 from bot.core import correlation
-from bot.core.mail.prepare import IngestResult
+from bot.core.mail.prepare import IngestResult, Prepared
 from bot.desk import intake, mailbox_claims
 from bot.desk.pipeline import Pipeline
 
@@ -35,6 +36,10 @@ NETWORK_ERRORS = (IMAPClientError, imaplib.IMAP4.abort, imaplib.IMAP4.error, OSE
 # RFC 2177 asks for a new IDLE at least every 29 minutes; renewing every 10 also finds a
 # silently dead connection (the DONE then times out) well before that.
 IDLE_RENEW_SECONDS = 10 * 60
+# Within that, IDLE is left and NOOP asked after 1 s, then 2, 4, ... 30 s (wait_for_mail:
+# Dovecot never reports a mail that arrived between the NOOP and IDLE by itself)
+IDLE_RECHECK_FIRST_SECONDS = 1.0
+IDLE_RECHECK_MAX_SECONDS = 30.0
 HEADER_ID = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 HOST = socket.gethostname()
 _OURS: set[str] = set()  # the claim holders (pollers) made in this process
@@ -60,6 +65,13 @@ class IMAPPoller:
         self.worker_id = f"{HOST}/{os.getpid()}/{secrets.token_hex(4)}"
         _OURS.add(self.worker_id)
         self.parsed = 0  # mails fetched whole and parsed by this poller
+        # told ("parsing", claim) once a range is fetched and handed to the parser, and
+        # ("stored", claim) once its tickets are committed and its mail marked (tests)
+        self.on_stage: Callable[[str, mailbox_claims.Claim], None] | None = None
+        # the claimed ranges fetched and not finished yet, in claim order (the pipeline: at
+        # most two). A lost connection leaves them here, their leases released; the next
+        # poll finishes them from memory first (_resume) if they are still this worker's.
+        self._inflight: list[_Started] = []
 
     # ------------------------------------------------------------------ connection
     def connect(self) -> None:
@@ -112,23 +124,78 @@ class IMAPPoller:
         status = client.folder_status(self.folder, ["UIDVALIDITY", "UIDNEXT"])
         uidvalidity, uidnext = status[b"UIDVALIDITY"], status[b"UIDNEXT"]
         pos = mailbox_claims.open_folder(self.desk, self.account, uidvalidity, uidnext)
+        results = self._resume(uidvalidity)  # what a lost connection interrupted
         uids = sorted(u for u in client.search(["UID", f"{pos.last_uid + 1}:*"]) if u > pos.last_uid)
         if uids and not self.settings.imap_processed_folder and uids[0] <= pos.rescan_to:
             unseen = set(client.search(["UID", f"{uids[0]}:{pos.rescan_to}", "NOT", "SEEN"]))
             uids = [u for u in uids if u > pos.rescan_to or u in unseen]
+        # A pipeline of depth 1: the next range is claimed, fetched and handed to the
+        # parser processes before the current one is stored, so parsing (and the server)
+        # work while this thread writes the database. A range is still marked processed,
+        # and its claim done, only after its tickets are committed, in claim order. An
+        # exception leaves the unfinished ranges in self._inflight (see _resume).
+        while True:
+            claim = mailbox_claims.claim(self.desk, self.account, uidvalidity, uids,
+                                         self.worker_id, self.settings.imap_batch,
+                                         dead=_dead_here,
+                                         held=[r.claim.id for r in self._inflight])
+            if claim is not None:
+                started = _Started(claim, uidvalidity)
+                self._inflight.append(started)
+                self._start_claim(started, uids)
+            while len(self._inflight) > (1 if claim is not None else 0):
+                results.extend(self._finish(self._inflight[0]))
+            if claim is None:
+                return results
+
+    def _resume(self, uidvalidity: int) -> list[IngestResult]:
+        """Finish the ranges a lost connection (or database) interrupted, from memory: the
+        mail fetched and parsed is stored, or only marked processed if its tickets were
+        committed already, and every result is told as usual. A range still this worker's
+        is taken back with a new lease (its lease was released when the connection was
+        lost); one another worker took over meanwhile, or of an older UIDVALIDITY, is
+        dropped, and so is one not fetched whole (its claim, still this worker's, is
+        claimed again below and fetched anew)."""
         results: list[IngestResult] = []
-        while (claim := mailbox_claims.claim(self.desk, self.account, uidvalidity, uids,
-                                             self.worker_id, self.settings.imap_batch,
-                                             dead=_dead_here)) is not None:
-            done = self._handle_claim(claim, uids)
-            mailbox_claims.finish(self.desk, self.account, uidvalidity, claim.id)
-            results.extend(done)
-            if done and self.on_batch is not None:  # the range is finished: told after
-                self.on_batch(done)
+        while self._inflight:
+            started = self._inflight[0]
+            claim = started.claim
+            if not (started.fetched and started.uidvalidity == uidvalidity
+                    and mailbox_claims.reclaim(self.desk, self.account, uidvalidity,
+                                               claim, self.worker_id)):
+                self._inflight.pop(0)
+                continue
+            log.info("finishing UIDs %d-%d, fetched before the connection was lost",
+                     claim.first_uid, claim.last_uid)
+            results.extend(self._finish(started))
         return results
 
-    def _handle_claim(self, claim: mailbox_claims.Claim, found: list[int]) -> list[IngestResult]:
-        """Fetch, parse and store the mail of one claimed range; mark it processed."""
+    def _release(self) -> None:
+        """After a failure: end the leases of the unfinished ranges, so that another worker
+        may take them at once while this one reconnects (it takes them back if not)."""
+        if not self._inflight:
+            return
+        try:
+            for validity in {r.uidvalidity for r in self._inflight}:
+                mailbox_claims.release(self.desk, self.account, validity,
+                                       [r.claim.id for r in self._inflight
+                                        if r.uidvalidity == validity], self.worker_id)
+        except Exception as exc:  # the database is down: the leases run out by themselves
+            log.warning("could not release claims %s (%s: %s)",
+                        [r.claim.id for r in self._inflight], type(exc).__name__, exc)
+
+    def _finish(self, started: _Started) -> list[IngestResult]:
+        """Store the first unfinished range, mark it processed and its claim done; tell."""
+        done = self._store(started)
+        mailbox_claims.finish(self.desk, self.account, started.uidvalidity, started.claim.id)
+        self._inflight.remove(started)
+        if done and self.on_batch is not None:  # the range is finished: told after
+            self.on_batch(done)
+        return done
+
+    def _start_claim(self, started: _Started, found: list[int]) -> None:
+        """Fetch the mail of one claimed range and hand it to the parser processes."""
+        claim = started.claim
         lo, hi = claim.first_uid, claim.last_uid
         if claim.taken_over:  # what is there now (some may be handled already)
             client = self._connected()
@@ -138,7 +205,6 @@ class IMAPPoller:
                 uids = [u for u in uids if u > claim.rescan_to or u in unseen]
         else:
             uids = [u for u in found if lo <= u <= hi]
-        results: list[IngestResult] = []
         batch = max(1, self.settings.imap_batch)
         for i in range(0, len(uids), batch):
             chunk = uids[i:i + batch]
@@ -146,7 +212,18 @@ class IMAPPoller:
             # may be stored already; Message-ID tells without fetching it whole
             todo = self._skip_known(chunk) if claim.taken_over or chunk[0] <= claim.rescan_to else chunk
             if todo:
-                results.extend(self._handle(todo))
+                started.chunks.append(self._fetch(todo))
+        started.fetched = True
+        if self.on_stage is not None:
+            self.on_stage("parsing", claim)
+
+    def _store(self, started: _Started) -> list[IngestResult]:
+        """Store a started range (waiting for its parse) and mark its mail processed."""
+        results: list[IngestResult] = []
+        for chunk in started.chunks:
+            results.extend(self._handle_parsed(chunk))
+        if self.on_stage is not None:
+            self.on_stage("stored", started.claim)
         return results
 
     def _skip_known(self, uids: list[int]) -> list[int]:
@@ -165,7 +242,8 @@ class IMAPPoller:
             self._mark_processed(done)
         return [u for u in uids if u not in set(done)]
 
-    def _handle(self, uids: list[int]) -> list[IngestResult]:
+    def _fetch(self, uids: list[int]) -> _Chunk:
+        """Fetch mails whole and hand them to the parser (its result is waited for later)."""
         fetched = self._connected().fetch(uids, ["BODY.PEEK[]"])
         items, order = [], []
         for uid in uids:
@@ -176,15 +254,34 @@ class IMAPPoller:
             items.append((f"imap:{self.folder}/{uid}", bytes(raw)))
             order.append(uid)
         self.parsed += len(items)
-        results = self.pipeline.ingest(items)  # raises if the database is down: nothing marked
-        quarantine = [u for u, r in zip(order, results, strict=True) if r.status == "quarantined"]
-        done = [u for u, r in zip(order, results, strict=True) if r.status != "quarantined"]
-        if done:
-            self._mark_processed(done)
-        if quarantine:
-            self._move(quarantine, self.settings.imap_quarantine_folder)
-            log.warning("moved %d unreadable mail(s) to %s", len(quarantine),
-                        self.settings.imap_quarantine_folder)
+        return _Chunk(order, items, self.pipeline.prepare_later(items))
+
+    def _handle_parsed(self, chunk: _Chunk) -> list[IngestResult]:
+        """Store a fetched chunk (waiting for its parse), then mark its mail processed.
+        Each step is done once: after a failure, a second call goes on where it stopped."""
+        order = chunk.uids
+        if chunk.results is None:
+            if chunk.prepared is None:
+                try:
+                    chunk.prepared = chunk.parsed()
+                except Exception:  # the parser failed: parse again next time
+                    items = chunk.items
+                    chunk.parsed = lambda: self.pipeline.prepare_many(items)
+                    raise
+            prepared = chunk.prepared
+            # raises if the database is down: nothing marked
+            chunk.results = self.pipeline.ingest(chunk.items, parsed=lambda: prepared)
+        results = chunk.results
+        if not chunk.marked:
+            quarantine = [u for u, r in zip(order, results, strict=True) if r.status == "quarantined"]
+            done = [u for u, r in zip(order, results, strict=True) if r.status != "quarantined"]
+            if done:
+                self._mark_processed(done)
+            if quarantine:
+                self._move(quarantine, self.settings.imap_quarantine_folder)
+                log.warning("moved %d unreadable mail(s) to %s", len(quarantine),
+                            self.settings.imap_quarantine_folder)
+            chunk.marked = True
         return results
 
     def _mark_processed(self, uids: list[int]) -> None:
@@ -213,25 +310,39 @@ class IMAPPoller:
             return
         client = self._connected()
         # Dovecot does not report at IDLE's start a mail that arrived since our last
-        # command (measured: it waits for the next change or DONE), so ask first. What
-        # arrives in the one round trip between this NOOP and IDLE waits for the server's
-        # own idle check (Dovecot: mailbox_idle_check_interval, 30 s by default).
-        _, changes = client.noop()
-        if any(c[1] in (b"EXISTS", b"RECENT") for c in changes if len(c) > 1):
-            return  # mail arrived while we were busy: poll again at once
+        # command (measured: it waits for the next change or DONE), so ask first (NOOP).
+        # What arrives in the round trip between that NOOP and IDLE is not reported
+        # either, nor found by the server's own idle check (measured: it compares against
+        # the mailbox as it was when IDLE began): only the next change would tell, maybe
+        # never. Such a mail arrives typically just after a poll (a burst of mail, a
+        # reconnect), so IDLE is left and the NOOP asked again after 1 s, then after
+        # 2, 4, ... up to IDLE_RECHECK_MAX_SECONDS: no mail waits longer than that.
+        deadline = time.monotonic() + seconds
+        period = IDLE_RECHECK_FIRST_SECONDS
+        while not stop.is_set() and time.monotonic() < deadline:
+            _, changes = client.noop()
+            if any(c[1] in (b"EXISTS", b"RECENT") for c in changes if len(c) > 1):
+                return  # mail arrived while we were busy: poll again at once
+            if self._idle(client, stop, min(deadline, time.monotonic() + period)):
+                return
+            period = min(period * 2, IDLE_RECHECK_MAX_SECONDS)
+
+    def _idle(self, client: IMAPClient, stop: threading.Event, until: float) -> bool:
+        """IDLE until `until` (monotonic) or stop; True when the server said something."""
         if self._start_idle(client):
             client.idle_done()
-            return
+            return True
+        news = False
         self.idling.set()
         try:
-            deadline = time.monotonic() + seconds
-            while not stop.is_set() and time.monotonic() < deadline:
-                wait = min(1.0, max(0.01, deadline - time.monotonic()))
+            while not stop.is_set() and time.monotonic() < until:
+                wait = min(1.0, max(0.01, until - time.monotonic()))
                 began = time.monotonic()
                 responses = client.idle_check(timeout=wait)
                 if any(r and r[0] == b"BYE" for r in responses):
                     raise ConnectionError(f"server said BYE during IDLE: {responses}")
                 if responses:
+                    news = True
                     break
                 if wait >= 0.5 and time.monotonic() - began < wait / 2:
                     # imapclient swallows EOF in idle_check: the socket was readable
@@ -239,7 +350,8 @@ class IMAPPoller:
                     raise ConnectionError("connection closed during IDLE")
         finally:
             self.idling.clear()
-            client.idle_done()
+            _, after = client.idle_done()  # what came just before DONE counts too
+        return news or any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in after)
 
     @staticmethod
     def _start_idle(client: IMAPClient) -> bool:
@@ -273,11 +385,34 @@ class IMAPPoller:
                 log.error("IMAP intake failed (%s: %s); retrying in %.0f s",
                           type(exc).__name__, exc, delay)
             self.disconnect()
+            self._release()
             self.reconnects += 1
             stop.wait(delay)
             delay = min(60.0, delay * 2)
         self.disconnect()
         log.info("IMAP intake stopped (%s): parsed %d mails", self.worker_id, self.parsed)
+
+
+@dataclass
+class _Chunk:
+    """Mails fetched whole (their UIDs and sources) and handed to the parser; then parsed
+    (`prepared`), stored (`results`: their tickets are committed) and marked processed."""
+    uids: list[int]
+    items: list[tuple[str, bytes]]
+    parsed: Callable[[], list[Prepared]]
+    prepared: list[Prepared] | None = None
+    results: list[IngestResult] | None = None
+    marked: bool = False
+
+
+@dataclass(eq=False)  # identity: _inflight.remove() takes this one
+class _Started:
+    """A claimed range being fetched (`fetched` once all of it is) and handed to the
+    parser, not finished yet."""
+    claim: mailbox_claims.Claim
+    uidvalidity: int
+    chunks: list[_Chunk] = field(default_factory=list)
+    fetched: bool = False
 
 
 def _dead_here(worker: str) -> bool:

@@ -13,6 +13,10 @@ whose lease has run out, or whose worker is known to be dead (the caller tells),
 taken over by the next worker that asks; it refetches the range, and whatever the first
 worker had committed already is recognised by its dedupe key (never a second ticket).
 
+A worker that loses its connection releases its unfinished claims (their lease ends at
+once: release()), so another worker may take them over while it reconnects; back, it
+takes them back (reclaim()) if nobody did, and finishes what it had fetched from memory.
+
 Every claim transaction first writes the folder's row: on PostgreSQL that locks it, so
 claims and mark moves of all workers on a folder happen one after another (they are a
 few milliseconds each); on SQLite it takes the database's writer lock.
@@ -25,7 +29,7 @@ unseen (mail read before the bot came is left alone; already stored mail is reco
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -86,12 +90,15 @@ def open_folder(desk: Desk, account: str, uidvalidity: int, uidnext: int) -> Pos
 
 
 def claim(desk: Desk, account: str, uidvalidity: int, uids: Sequence[int], worker: str,
-          batch: int, dead: Callable[[str], bool] = lambda _: False) -> Claim | None:
+          batch: int, dead: Callable[[str], bool] = lambda _: False,
+          held: Collection[int] = ()) -> Claim | None:
     """The next range of UIDs for `worker` to handle, or None when there is none.
 
     First an unfinished claim of its own (a retry after a failure), then one whose lease
     has run out or whose worker is `dead`, then a new range after the highest claimed one,
-    holding up to `batch` of `uids` (what this worker's search found; sorted)."""
+    holding up to `batch` of `uids` (what this worker's search found; sorted). `held`: the
+    ids of claims the worker is still working on (its pipeline: the next range is claimed
+    and fetched while the previous one is stored); they are not handed out again."""
     now = desk.clock()
     until = now + timedelta(seconds=desk.settings.imap_claim_seconds)
     with desk.uow.write() as s:
@@ -102,7 +109,7 @@ def claim(desk: Desk, account: str, uidvalidity: int, uids: Sequence[int], worke
         claims = list(s.scalars(select(IMAPClaim).where(
             IMAPClaim.account == account, IMAPClaim.uidvalidity == uidvalidity)
             .order_by(IMAPClaim.first_uid)))
-        pending = [c for c in claims if c.done_at is None]
+        pending = [c for c in claims if c.done_at is None and c.id not in held]
         mine = next((c for c in pending if c.claimed_by == worker), None)
         stale = mine or next((c for c in pending
                               if c.claimed_until <= now or dead(c.claimed_by)), None)
@@ -149,6 +156,43 @@ def finish(desk: Desk, account: str, uidvalidity: int, claim_id: int) -> int:
             s.execute(delete(IMAPClaim).where(IMAPClaim.id.in_(passed)))
             row.last_uid = mark
         return mark
+
+
+def release(desk: Desk, account: str, uidvalidity: int, claim_ids: Collection[int],
+            worker: str) -> int:
+    """End the lease of `worker`'s unfinished claims among `claim_ids` now (its connection
+    was lost): any worker that asks takes them over at once instead of when the lease runs
+    out; `worker` itself takes them back with reclaim() if nobody did. Returns how many."""
+    if not claim_ids:
+        return 0
+    now = desk.clock()
+    with desk.uow.write() as s:
+        if _locked_state(s, account, desk) is None:
+            return 0
+        result = s.execute(update(IMAPClaim).where(
+            IMAPClaim.id.in_(list(claim_ids)), IMAPClaim.account == account,
+            IMAPClaim.uidvalidity == uidvalidity, IMAPClaim.claimed_by == worker,
+            IMAPClaim.done_at.is_(None)).values(claimed_until=now)
+            .execution_options(synchronize_session=False))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def reclaim(desk: Desk, account: str, uidvalidity: int, claim: Claim, worker: str) -> bool:
+    """Take back a claim `worker` released (or still holds), with a new lease: True when it
+    is still its own and unfinished (nobody took it over, the folder was not started over)."""
+    now = desk.clock()
+    until = now + timedelta(seconds=desk.settings.imap_claim_seconds)
+    with desk.uow.write() as s:
+        row = _locked_state(s, account, desk)
+        if row is None or row.uidvalidity != uidvalidity:
+            return False
+        result = s.execute(update(IMAPClaim).where(
+            IMAPClaim.id == claim.id, IMAPClaim.account == account,
+            IMAPClaim.uidvalidity == uidvalidity, IMAPClaim.first_uid == claim.first_uid,
+            IMAPClaim.last_uid == claim.last_uid, IMAPClaim.claimed_by == worker,
+            IMAPClaim.done_at.is_(None)).values(claimed_until=until)
+            .execution_options(synchronize_session=False))
+        return bool(getattr(result, "rowcount", 0))
 
 
 def pending(desk: Desk, account: str) -> list[tuple[int, int, str, bool]]:

@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from importlib.machinery import ModuleSpec
 
@@ -76,23 +76,38 @@ class Pipeline:
         self.desk.kind_model  # noqa: B018 - read the kind model now, not when the first mail is routed
 
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:
+        return self.prepare_later(items)()
+
+    def prepare_later(self, items: Sequence[tuple[str, bytes]]) -> Callable[[], list[Prepared]]:
+        """Hand the mails to the parser processes now; the returned function waits for
+        them (so the caller can store the previous batch meanwhile). Small batches, or
+        no pool: parsed in this process when the function is called."""
         own = tuple(self.desk.settings.all_own_addresses)
+        items = list(items)
         pool = self._executor() if len(items) >= POOL_THRESHOLD else None
         if pool is None:
-            return [prepare(raw, source, own) for source, raw in items]
+            return lambda: [prepare(raw, source, own) for source, raw in items]
         chunk = max(1, len(items) // (self.workers * 4))
-        out = list(pool.map(parse_worker.prepare_light, [r for _, r in items], [s for s, _ in items],
-                            [own] * len(items), chunksize=chunk))
-        for p, (_, raw) in zip(out, items, strict=True):
-            p.raw = raw
-            if p.message is not None:
-                p.message.raw = raw
-        return out
+        # Executor.map submits every chunk at once; only the results are waited for later
+        parsed = pool.map(parse_worker.prepare_light, [r for _, r in items], [s for s, _ in items],
+                          [own] * len(items), chunksize=chunk)
 
-    def ingest(self, items: Sequence[tuple[str, bytes]], acknowledge: bool = True) -> list[IngestResult]:
+        def collect() -> list[Prepared]:
+            out = list(parsed)
+            for p, (_, raw) in zip(out, items, strict=True):
+                p.raw = raw
+                if p.message is not None:
+                    p.message.raw = raw
+            return out
+        return collect
+
+    def ingest(self, items: Sequence[tuple[str, bytes]], acknowledge: bool = True,
+               parsed: Callable[[], list[Prepared]] | None = None) -> list[IngestResult]:
         """Parse and store; raises if the database cannot be written (nothing then
-        counts as processed). `acknowledge=False`: no customer is mailed (an archive)."""
-        return intake.ingest_prepared(self.desk, self.prepare_many(items), acknowledge=acknowledge)
+        counts as processed). `acknowledge=False`: no customer is mailed (an archive).
+        `parsed`: the items' parse, started earlier with prepare_later()."""
+        prepared = parsed() if parsed is not None else self.prepare_many(items)
+        return intake.ingest_prepared(self.desk, prepared, acknowledge=acknowledge)
 
     def process_spool(self, limit: int = 200) -> list[IngestResult]:
         """Turn spooled SMTP mail into tickets, one batch; each spool row is deleted in

@@ -7,6 +7,7 @@ its own; the tests count what each one fetched and parsed."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -49,14 +50,14 @@ class Recording(Pipeline):
         self.barrier = barrier
         self.die = die  # "before commit" | "after commit"
 
-    def ingest(self, items, acknowledge=True):
+    def ingest(self, items, acknowledge=True, parsed=None):
         self.parsed += [int(source.rsplit("/", 1)[1]) for source, _ in items]
         if self.barrier is not None:  # every worker holds a claim before any goes on
             barrier, self.barrier = self.barrier, None
             barrier.wait(timeout=60)
         if self.die == "before commit":
             raise Killed
-        results = super().ingest(items, acknowledge)
+        results = super().ingest(items, acknowledge, parsed)
         if self.die == "after commit":
             raise Killed
         return results
@@ -189,24 +190,28 @@ def test_a_worker_killed_mid_claim_loses_nothing_its_lease_is_taken_over(
         dying.poll_once()  # claimed the first range, fetched and parsed it, then died
     assert dying.pipeline.parsed == uids[:batch]
 
-    assert len(other.poll_once()) == n - batch  # the other ranges; the dead one's is held
-    assert other.pipeline.parsed == uids[batch:]
-    held = [(uids[0], uids[batch - 1], dying.worker_id, False)]
-    assert mailbox_claims.pending(service, other.account)[:1] == held
-    assert mark(service) == 0  # not moved past the unfinished range
+    # the dead worker held two ranges: the one it was storing and the next, which it had
+    # fetched and handed to its parser meanwhile (the poller's pipeline); both wait
+    assert len(other.poll_once()) == n - 2 * batch
+    assert other.pipeline.parsed == uids[2 * batch:]
+    held = [(uids[0], uids[batch - 1], dying.worker_id, False),
+            (uids[batch], uids[2 * batch - 1], dying.worker_id, False)]
+    assert mailbox_claims.pending(service, other.account)[:2] == held
+    assert mark(service) == 0  # not moved past the unfinished ranges
     committed = 0 if die == "before commit" else batch
-    assert counts(service)[0] == n - batch + committed
+    assert counts(service)[0] == n - 2 * batch + committed
     assert other.poll_once() == []  # the lease still runs
 
     group.clock.advance(seconds=LEASE + 1)
     results = other.poll_once()  # the lease ran out: taken over
-    assert len(results) == batch - committed
+    assert len(results) == 2 * batch - committed
     assert counts(service) == (n, n, 1)  # nothing lost, nothing twice
     assert all(SEEN in flags for _, flags in dovecot.messages())
     assert mailbox_claims.pending(service, other.account) == []
     assert mark(service) == max(uids)
     # what the dead worker had committed was recognised by Message-ID, not parsed again
-    assert sorted(other.pipeline.parsed) == sorted(uids[batch:] + (uids[:batch] if not committed else []))
+    assert sorted(other.pipeline.parsed) == sorted(uids[2 * batch:] + uids[batch:2 * batch]
+                                                   + (uids[:batch] if not committed else []))
 
 
 @pytest.mark.parametrize("holder", ["gone process", "earlier process of our number"])
@@ -234,3 +239,39 @@ def test_a_claim_of_a_gone_process_on_this_host_is_taken_over_at_once(service, d
     assert counts(service) == (n, n, 1)
     assert mailbox_claims.pending(service, poller.account) == []
     assert Counter(poller.pipeline.parsed) == Counter(uids)
+
+
+def test_a_worker_that_lost_its_connection_releases_its_ranges_at_once(service, dovecot, workers):
+    """A worker loses its IMAP connection while storing one range with the next one
+    fetched (its pipeline) and does not come back: the other worker takes both over at
+    once, the clock not moved (no waiting for the lease); what the first had committed is
+    recognised, not stored twice. Back later, the first finds nothing left to do."""
+    n, batch = 30, 10
+    uids = dovecot.append([customer_mail(i) for i in range(n)])
+    group = workers(imap_batch=batch)
+    lost, other = group.add(), group.add()
+    stop = threading.Event()
+
+    def on_stage(stage, claim):
+        if stage == "parsing" and claim.first_uid == uids[batch]:
+            stop.set()  # it does not reconnect
+            lost._connected()._imap.sock.shutdown(socket.SHUT_RDWR)
+
+    lost.on_stage = on_stage
+    lost.run(stop)  # range 1 committed, then marking it \\Seen fails; range 2 fetched
+    assert lost.reconnects == 1 and lost.pipeline.parsed == uids[:batch]
+    assert counts(service)[0] == batch
+
+    other.connect()
+    results = other.poll_once()  # no clock moved
+    assert len(results) == n - batch
+    assert counts(service) == (n, n, 1)  # nothing lost, nothing twice
+    assert all(SEEN in flags for _, flags in dovecot.messages())
+    assert mailbox_claims.pending(service, other.account) == []
+    assert mark(service) == max(uids)
+    # what the first had committed was recognised by Message-ID, not parsed again
+    assert sorted(other.pipeline.parsed) == uids[batch:]
+
+    lost.connect()
+    assert lost.poll_once() == []  # its ranges are the other's now: dropped
+    assert counts(service) == (n, n, 1)
