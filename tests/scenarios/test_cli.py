@@ -456,7 +456,7 @@ def test_check_rules_ok_and_every_problem_on_its_own_line(cli, tmp_path):
     bad.write_text(REPO_RULES.read_text()
                    .replace("then: {kind: invoice, assign: receivables}",
                             "then: {kind: invoice, assign: treasurer}")
-                   .replace("text: [spoed,", "subjekt: [spoed,"))
+                   .replace("text_unnegated: [spoed,", "subjekt: [spoed,"))
     rc, out, err = cli("check-rules", str(bad))
     assert rc == 2 and out == ""
     lines = err.splitlines()
