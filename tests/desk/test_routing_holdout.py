@@ -1,6 +1,6 @@
 """The routing score on the held-out set (issue 16) has a floor.
 
-tests/fixtures/routing_holdout/ holds 341 desk mails (115 en, 77 nl, 75 pl, 74 de) written
+tests/fixtures/routing_holdout/ holds 381 desk mails (125 en, 87 nl, 85 pl, 84 de) written
 and labelled from the procedure alone, before their writer looked at the rules, and
 committed before the rules were run on them. The first 121 mails' first score, with the shipped rules as
 they were (owner / kind / cancellation recall / precision / complaint recall, %):
@@ -77,6 +77,17 @@ Batch 5 (owner / kind / cancellation recall / precision / complaint recall, %): 
 not an honest figure; the next unseen batch is). Mails 1-281: 98.6 / 96.1 / 92.7 / 97.4 /
 89.5 -> 98.6 / 96.8 / 95.1 / 97.5 / 93.0 (no mail worse); routing_eval unchanged. The
 floors below are the whole 341-mail set's measured figures after routing5, RAISED.
+
+The last 40 mails (342-381, slugs en6-/nl6-/pl6-/de6-, 10 per language) were added by
+session holdout6 (2026-11-30), written unseen the same way while routing5's rules were
+already merged, and committed before the router was run on them: the honest figure for
+routing5. Their unseen score with main's rules and kind model of b63ff64 (owner / kind /
+cancellation recall / precision / complaint recall, %): all 85.0 / 67.5 / 87.5 (7 of 8) /
+87.5 (7 of 8) / 66.7 (10 of 15); nl 90.0 / 50.0 / 50.0 / 50.0 / 50.0; en 90.0 / 70.0 / 100 /
+100 / 66.7; pl 80.0 / 70.0 / 100 / 100 / 50.0; de 80.0 / 80.0 / 100 / 100 / 100; one of two
+auto-replies wrong. Against batch 5's unseen 88.3 / 71.7 / 66.7 / 100 / 40.0: cancellations
+and complaints are found more often, owner and kind are no better. The floors below are the
+whole 381-mail set's figures, LOWERED.
 """
 
 from __future__ import annotations
@@ -85,19 +96,19 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 341-mail set's measured figures after routing5 (batch 5 seen), with the kind model
-    "nl": {"owner": 97.4, "kind": 97.4, "cancel_recall": 92.3, "cancel_precision": 100.0,
-           "complaint_recall": 93.8},
-    "en": {"owner": 99.1, "kind": 96.5, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 95.8},
-    "pl": {"owner": 98.7, "kind": 98.7, "cancel_recall": 100.0, "cancel_precision": 92.3,
-           "complaint_recall": 100.0},
-    "de": {"owner": 100.0, "kind": 97.3, "cancel_recall": 92.3, "cancel_precision": 100.0,
-           "complaint_recall": 87.5},
+FLOORS = {  # the whole 381-mail set's measured figures, batch 6 unseen, with the kind model
+    "nl": {"owner": 96.5, "kind": 91.9, "cancel_recall": 86.6, "cancel_precision": 92.8,
+           "complaint_recall": 85.0},
+    "en": {"owner": 98.4, "kind": 94.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 92.5},
+    "pl": {"owner": 96.4, "kind": 95.2, "cancel_recall": 100.0, "cancel_precision": 93.3,
+           "complaint_recall": 90.0},
+    "de": {"owner": 97.6, "kind": 95.2, "cancel_recall": 93.3, "cancel_precision": 100.0,
+           "complaint_recall": 90.0},
 }
-# Auto-replies that are urgent or not with sales support: none since routing5 (batch 5's
-# 323-pl5-..., an absence notice naming the office, was made urgent before).
-AUTOREPLY_WRONG_CEILING = 0
+# Auto-replies that are urgent or not with sales support: none on batches 1-5 since
+# routing5; batch 6 (unseen) has one (380-de6-..., a company holiday notice by text only).
+AUTOREPLY_WRONG_CEILING = 1
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +120,7 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    assert 0.30 <= english / len(cases) <= 0.55  # English the largest part (115 of 341: batch 5 added 15 per language)
+    assert 0.30 <= english / len(cases) <= 0.55  # English the largest part (125 of 381: batches 5 and 6 added the same number per language)
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang
     assert all(not c.expected_owner.startswith("?") for c in cases), \
