@@ -57,7 +57,9 @@ def cmd_route(settings: Settings, args) -> int:
               f"{'APPLIED' if m['applied'] else 'not applied'}: {m['why']}")
         print(f"          words for {m['kind']} against {m['runner_up'] or '-'}: {words}")
     print(f"kind:     {out['kind']}" + (f" / {out['category']}" if out["category"] else "")
-          + (" (proposed by the kind model)" if m and m["applied"] else ""))
+          + ((f" (upgraded to complaint by the kind model, confidence {m['confidence']:.2f}; "
+              f"the rule said {m['rules_kind']})" if m.get("upgraded") else " (proposed by the kind model)")
+             if m and m["applied"] else ""))
     print(f"priority: {out['priority']}" + (" (urgent)" if out["urgent"] else ""))
     print(f"owner:    {out['owner']} ({out['owner_reason']})")
     print(f"watchers: {', '.join(out['watchers']) or '-'}")

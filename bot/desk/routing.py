@@ -102,10 +102,12 @@ def apply_decision(s: Session, ticket: Ticket, ident: directory.Identity, d: Dec
                         "owner": d.owner, "role": d.owner_role, "watchers": d.watchers,
                         "priority": d.priority, "sender": ident.how,
                         # the kind model's proposal (kind, confidence, applied): `kind_from`
-                        # says whether the kind is the rules' or the model's
+                        # says whether the kind is the rules' or the model's; `upgraded`: the
+                        # model made a rule's kind (`rules_kind`) a complaint
                         **({"kind_from": "model" if d.model["applied"] else "rules",
                             "model": {k: d.model[k] for k in ("kind", "confidence", "threshold",
-                                                              "applied", "review") if k in d.model}}
+                                                              "applied", "review", "upgraded", "rules_kind")
+                                      if k in d.model}}
                            if d.model else {})},
                 reason=d.owner_reason))
 

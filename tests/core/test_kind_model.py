@@ -143,3 +143,52 @@ def test_a_kinds_assign_is_checked_like_a_rules():
                                                      "assign: nobody, fields: [invoice]")
     with pytest.raises(RulesError, match="kind 'invoice': assign 'nobody' is neither a person nor a role"):
         load_rules(RULES, text=text)
+
+
+# --------------------------------------------------------------------------- complaint upgrade
+def complaint_model(temperature: float = 1.0) -> km.KindModel:
+    """The tiny set plus complaints in a made-up word no rule knows (`grumblex`)."""
+    extra = [(*km.document(f"grumblex {i}", f"Grumblex grumblex, again {i}."), "complaint")
+             for i in range(4)]
+    return km.from_data(km.train(rows() + extra, min_df=1, temperature=temperature, threshold=0.55))
+
+
+def test_a_rules_invoice_becomes_a_complaint_above_the_upgrade_threshold_and_stays_with_receivables():
+    d = routed("Factuur grumblex", "De factuur grumblex grumblex.", complaint_model())
+    assert d.rule == "invoice"
+    assert (d.kind, d.owner, d.owner_role) == ("complaint", "ruud", "receivables")
+    assert d.model is not None and d.model["applied"] and d.model["upgraded"]
+    assert d.model["rules_kind"] == "invoice" and d.model["confidence"] >= km.UPGRADE_THRESHOLD
+    assert d.model["why"].startswith("upgraded to complaint by the kind model, confidence ")
+
+
+def test_an_upgraded_request_goes_to_the_advisor_as_the_complaint_kind_assigns():
+    d = routed("Nieuw adres grumblex", "Ons nieuw adres: Dorpsstraat 1. Grumblex grumblex.",
+               complaint_model())
+    assert d.rule == "contact-details"
+    assert (d.kind, d.owner, d.owner_role) == ("complaint", "marta", "advisor")
+    assert "upgraded to complaint by the kind model" in d.owner_reason
+    ad = routed("Advertentie grumblex", "Onze advertentie in de gids grumblex.", complaint_model())
+    assert (ad.rule, ad.kind, ad.owner) == ("advertising", "complaint", "marta")
+
+
+def test_below_the_upgrade_threshold_the_rules_kind_stands():
+    m = complaint_model()
+    feats = km.featurize(*km.document("Factuur grumblex", "De factuur grumblex grumblex."))
+    p = m.score(feats)
+    assert p.kind == "complaint"
+    # a model far less sure of itself: the same mail stays an invoice
+    soft = dataclasses.replace(m, temperature=m.temperature * 400)
+    assert soft.score(feats).confidence < km.UPGRADE_THRESHOLD
+    d = routed("Factuur grumblex", "De factuur grumblex grumblex.", soft)
+    assert (d.kind, d.owner) == ("invoice", "ruud")
+    assert d.model is not None and not d.model["applied"] and "the rules stand" in d.model["why"]
+
+
+def test_never_a_cancellation_nor_an_auto_reply_is_upgraded():
+    m = complaint_model()
+    c = routed("Opzegging grumblex", "Hierbij zeggen wij ons contract op. Grumblex grumblex.", m)
+    assert (c.rule, c.kind, c.owner) == ("written-cancellation", "cancellation", "marta")
+    assert c.model is not None and not c.model["applied"]
+    a = routed("Factuur grumblex", "De factuur grumblex grumblex.", m, automatic="auto-reply")
+    assert a.kind != "complaint" and a.model is not None and not a.model["applied"]

@@ -19,10 +19,14 @@ from tests.conftest import OPERATOR, RULES, START, make_settings, who
 from tests.desk.test_routing import mail
 
 
-def write_model(path, threshold: float = 0.55, cancellation: float = 0.85, temperature: float = 1.0):
-    """A tiny model over made-up words no rule of rules.yaml knows."""
+def write_model(path, threshold: float = 0.55, cancellation: float = 0.85, temperature: float = 1.0,
+                complaints: bool = False):
+    """A tiny model over made-up words no rule of rules.yaml knows (`complaints`: and
+    complaints that say `grumblex`)."""
     rows = []
     for i in range(4):
+        if complaints:
+            rows.append((*km.document(f"grumblex {i}", f"Grumblex grumblex, again {i}."), "complaint"))
         rows.append((*km.document(f"zorblax {i}", f"The zorblax amount blorp {i}."), "invoice"))
         rows.append((*km.document(f"quuxit {i}", f"We quuxit the whole thing {i}."), "cancellation"))
         rows.append((*km.document(f"frobnic {i}", f"Where is the frobnic {i}?"), "question"))
@@ -146,3 +150,31 @@ def test_routing_train_learns_from_corrections_into_a_file_never_in_force_by_its
     assert (tmp_path / "model.json").read_text() == before  # the model in force is untouched
     trained = km.loads(out.read_text())
     assert trained.score(km.featurize(*km.document("wibble", "wibble"))).kind == "technical"
+
+
+def test_a_rules_invoice_the_model_is_sure_is_a_complaint_is_upgraded_and_explained(
+        model_desk, db_url, tmp_path, monkeypatch, capsys):
+    """The one way the model overrules a rule: invoice (advertising, appointment, question,
+    request) to complaint at kind_model.UPGRADE_THRESHOLD; an invoice complaint stays with
+    receivables; the complaint clock runs; the event and `route --explain` say so."""
+    desk = model_desk(complaints=True)
+    raw = mail("jan@bakkerij-jansen.nl", "Factuur grumblex", "De factuur grumblex grumblex.\n")
+    t = ingest(desk, raw)
+    assert (t["kind"], t["owner"], t["owner_role"], t["rule"]) == ("complaint", "ruud", "receivables",
+                                                                    "invoice")
+    e = routed_event(desk, t["number"])
+    assert e["kind_from"] == "model" and e["kind"] == "complaint"
+    assert e["model"]["upgraded"] and e["model"]["rules_kind"] == "invoice"
+    assert e["model"]["confidence"] >= km.UPGRADE_THRESHOLD == e["model"]["threshold"]
+    assert t["sla"]["policy"] == "complaint", t["sla"]  # the complaint clock (24 h first action, 10 days)
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(raw)
+    for k, v in {"DATABASE_URL": db_url, "TICKETBOT_RULES": str(RULES),
+                 "TICKETBOT_KIND_MODEL": str(tmp_path / "model.json")}.items():
+        monkeypatch.setenv(k, v)
+    assert main(["--now", START.isoformat(), "route", str(eml), "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "kind:     complaint (upgraded to complaint by the kind model, confidence " in out
+    assert "the rule said invoice)" in out and "owner:    ruud" in out
+    line = next(x for x in out.splitlines() if x.startswith("model:"))
+    assert "APPLIED: upgraded to complaint by the kind model, confidence" in line

@@ -13,7 +13,10 @@ says. The weights file is made by `train` from labelled (text, kind) rows
 the same rows give the same file, byte for byte.
 
 The rules stay authoritative: the desk applies a proposal only where no rule decided
-the kind, at or above the file's threshold (bot/desk/routing.py).
+the kind, at or above the file's threshold (bot/desk/routing.py). One exception: a
+rule's invoice, advertising, appointment, question or request becomes a complaint when
+the model says complaint at UPGRADE_THRESHOLD or more (the owner stays the procedure's:
+an invoice complaint with receivables, others per the complaint kind's `assign`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ from bot.core.rules.facts import Facts, fold
 from bot.core.rules.schema import RuleSet
 
 FORMAT = 1
+# A rule's kind the model may upgrade to a complaint, and how sure it must be: the only
+# way the model overrules a rule (cross-validation by batch, docs/rules.md "The kind model")
+UPGRADE_TO = "complaint"
+UPGRADE_FROM = ("invoice", "advertising", "appointment", "question", "request")
+UPGRADE_THRESHOLD = 0.90
 WORD = re.compile(r"[^\W\d_]{2,}")
 TEXT_LIMIT = 6000  # characters of the customer's text the model reads
 NGRAMS = (4, 5)
@@ -245,6 +253,8 @@ def apply(rs: RuleSet, facts: Facts, d: Decision, model: KindModel, explain: boo
         info["why"] = "automatic mail: never reclassified" if facts.automatic else "ignored by a rule"
     elif not fell_through(rs, d):
         info["why"] = f"rule {d.rule!r} decided the kind: the rules stand"
+        if upgradable(d, p):
+            upgrade(rs, facts, d, p, info)
     elif p.kind == d.kind:
         info["why"] = "agrees with the catch-all's kind"
     elif p.confidence < threshold:
@@ -273,6 +283,37 @@ def apply(rs: RuleSet, facts: Facts, d: Decision, model: KindModel, explain: boo
                     d.watchers.append(person)
         d.watchers = [w for w in d.watchers if w != d.owner]
     return p
+
+
+def upgradable(d: Decision, p: Proposal) -> bool:
+    """A rule decided one of UPGRADE_FROM (never a cancellation) and the model is sure it
+    is a complaint. The caller has ruled out automatic and ignored mail."""
+    return (d.kind in UPGRADE_FROM and p.kind == UPGRADE_TO
+            and p.confidence >= UPGRADE_THRESHOLD)
+
+
+def upgrade(rs: RuleSet, facts: Facts, d: Decision, p: Proposal, info: dict) -> None:
+    """The rule's kind becomes a complaint. An invoice complaint stays with its owner
+    (receivables, as the procedure has it); any other gets the complaint kind's `assign`
+    (the customer's advisor). Acknowledgement and watchers stay the rule's, as for a
+    complaint the rules find (their complaint rule sets only the kind)."""
+    was = d.kind
+    info["applied"] = True
+    info["upgraded"] = True
+    info["rules_kind"] = was
+    info["threshold"] = UPGRADE_THRESHOLD
+    info["why"] = (f"upgraded to complaint by the kind model, confidence {p.confidence:.2f} "
+                   f">= {UPGRADE_THRESHOLD:.2f} (rule {d.rule!r} said {was})")
+    d.kind = UPGRADE_TO
+    kind = rs.kinds.get(UPGRADE_TO)
+    target = kind.assign if kind is not None else None
+    if was == "invoice" or not target:
+        return
+    owner, role, reason = resolve_target(rs, target, facts)
+    if owner and owner != d.owner:
+        d.owner, d.owner_role = owner, role
+        d.owner_reason = f"upgraded to complaint by the kind model ({p.confidence:.0%}): {reason}"
+        d.watchers = [w for w in d.watchers if w != d.owner]
 
 
 def add_rows(data: dict, rows: Sequence[tuple[str, str, str]], meta: dict | None = None) -> dict:
