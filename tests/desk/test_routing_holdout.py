@@ -87,7 +87,11 @@ cancellation recall / precision / complaint recall, %): all 85.0 / 67.5 / 87.5 (
 100 / 66.7; pl 80.0 / 70.0 / 100 / 100 / 50.0; de 80.0 / 80.0 / 100 / 100 / 100; one of two
 auto-replies wrong. Against batch 5's unseen 88.3 / 71.7 / 66.7 / 100 / 40.0: cancellations
 and complaints are found more often, owner and kind are no better. The floors below are the
-whole 381-mail set's figures, LOWERED.
+whole 381-mail set's figures, LOWERED. Then the kind model's upgrade of a rule's kind to
+complaint at >= 0.90 (session kindmodel2, which never saw batch 6; thresholds by
+cross-validation on batches 1-5) was merged: batch 6, still unseen, 85.0 / 70.0 / 87.5 /
+87.5 / 73.3 (one complaint more found, nothing wrongly made a complaint); the floors were
+raised to the whole set's figures with it.
 """
 
 from __future__ import annotations
@@ -96,15 +100,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 381-mail set's measured figures, batch 6 unseen, with the kind model
-    "nl": {"owner": 96.5, "kind": 91.9, "cancel_recall": 86.6, "cancel_precision": 92.8,
-           "complaint_recall": 85.0},
-    "en": {"owner": 98.4, "kind": 94.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 92.5},
+FLOORS = {  # the whole 381-mail set's figures, batch 6 unseen, kind model with its complaint upgrade
+    "nl": {"owner": 96.5, "kind": 94.2, "cancel_recall": 86.6, "cancel_precision": 92.8,
+           "complaint_recall": 95.0},
+    "en": {"owner": 98.4, "kind": 95.2, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 96.2},
     "pl": {"owner": 96.4, "kind": 95.2, "cancel_recall": 100.0, "cancel_precision": 93.3,
            "complaint_recall": 90.0},
-    "de": {"owner": 97.6, "kind": 95.2, "cancel_recall": 93.3, "cancel_precision": 100.0,
-           "complaint_recall": 90.0},
+    "de": {"owner": 97.6, "kind": 96.4, "cancel_recall": 93.3, "cancel_precision": 100.0,
+           "complaint_recall": 95.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
 # routing5; batch 6 (unseen) has one (380-de6-..., a company holiday notice by text only).
@@ -120,7 +124,8 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    assert 0.30 <= english / len(cases) <= 0.55  # English the largest part (125 of 381: batches 5 and 6 added the same number per language)
+    # English the largest part (125 of 381: batches 5 and 6 added as many mails per language)
+    assert 0.30 <= english / len(cases) <= 0.55
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang
     assert all(not c.expected_owner.startswith("?") for c in cases), \
