@@ -745,3 +745,19 @@ def test_a_mail_that_only_thanks_is_a_remark(subject, body):
 def test_a_number_of_free_copies_is_a_request_for_sales_support(subject, body):
     d = decide(subject, body)
     assert (d.kind, d.owner) == ("request", "sanne"), d.matched
+
+
+# --------------------------------------------------------------------------- session routing6
+@pytest.mark.parametrize("subject, body", [
+    ("Ihre Anfrage", "Danke für Ihre Mail. Unser Laden ist bis zum 5. Januar im Betriebsurlaub. "
+                     "Beschwerden und Kündigungen bearbeiten wir danach. Dringend: 0170 000."),
+    ("Uw bericht", "Bedankt voor uw bericht. Onze winkel is gesloten wegens vakantie tot 10 augustus. "
+                   "Klachten en opzeggingen behandelen we daarna. Dit is een automatisch gegenereerd bericht."),
+    ("Your message", "Thanks for writing. Our shop is closed for the holidays until 4 January; complaints "
+                     "and cancellations are handled after that. This is an automated message."),
+    ("Twoja wiadomość", "Dziękujemy. Sklep jest zamknięty z powodu urlopu firmowego do 6 stycznia. "
+                        "Reklamacje i rezygnacje po tym terminie. To jest automatycznie wygenerowana wiadomość."),
+])
+def test_a_company_holiday_or_automatic_notice_by_text_is_never_urgent_nor_a_complaint(subject, body):
+    d = decide(subject, body, reply=True)
+    assert (d.kind, d.category, d.owner, d.urgent) == ("remark", None, "sanne", False), d.matched
