@@ -92,6 +92,20 @@ complaint at >= 0.90 (session kindmodel2, which never saw batch 6; thresholds by
 cross-validation on batches 1-5) was merged: batch 6, still unseen, 85.0 / 70.0 / 87.5 /
 87.5 / 73.3 (one complaint more found, nothing wrongly made a complaint); the floors were
 raised to the whole set's figures with it.
+
+Session routing6 then made a general change with batch 6's 13 misroutes in view (a class of
+failure; no rule names a mail or copies its wording), so batch 6 is now SEEN: an absence notice
+known by its text alone now also covers a company holiday ("im Betriebsurlaub", "closed for
+the holidays", "gesloten wegens vakantie", "z powodu urlopu firmowego") and a mail that calls
+itself automatically generated - a remark for sales support, never a complaint or urgent even
+when it lists complaints and cancellations it will handle later. Batch 6 (owner / kind /
+cancellation recall / precision / complaint recall, %): 85.0 / 70.0 / 87.5 / 87.5 / 73.3, one
+auto-reply wrong -> 87.5 / 72.5 / 87.5 / 87.5 / 73.3, none wrong (seen: not an honest figure).
+Mails 1-341 and routing_eval: no mail changed. The other twelve classes (paid placement not
+delivered, a late photographer, a sold item still shown, a repeated invoice error as complaints;
+a takeover's "do not renew"; a quoted or joking cancel word; a third party's terms as website
+content; unsolicited deliveries; a price-comparison question) are still open. Floors: de
+raised to the whole set's figures, no auto-reply wrong.
 """
 
 from __future__ import annotations
@@ -100,19 +114,19 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 381-mail set's figures, batch 6 unseen, kind model with its complaint upgrade
+FLOORS = {  # the whole 381-mail set's figures after routing6 (batch 6 seen), kind model with its upgrade
     "nl": {"owner": 96.5, "kind": 94.2, "cancel_recall": 86.6, "cancel_precision": 92.8,
            "complaint_recall": 95.0},
     "en": {"owner": 98.4, "kind": 95.2, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 96.2},
     "pl": {"owner": 96.4, "kind": 95.2, "cancel_recall": 100.0, "cancel_precision": 93.3,
            "complaint_recall": 90.0},
-    "de": {"owner": 97.6, "kind": 96.4, "cancel_recall": 93.3, "cancel_precision": 100.0,
+    "de": {"owner": 98.8, "kind": 97.6, "cancel_recall": 93.3, "cancel_precision": 100.0,
            "complaint_recall": 95.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
-# routing5; batch 6 (unseen) has one (380-de6-..., a company holiday notice by text only).
-AUTOREPLY_WRONG_CEILING = 1
+# routing5; batch 6's one (a company holiday notice by text only) fixed by routing6.
+AUTOREPLY_WRONG_CEILING = 0
 
 
 @pytest.fixture(scope="module")
