@@ -50,6 +50,18 @@ def make_poller(service, dovecot, progress=None, **kw) -> IMAPPoller:
     return IMAPPoller(service.settings, Pipeline(service, workers=1), on_batch=progress)
 
 
+def poll_until(poller: IMAPPoller, progress: Progress, n: int, timeout: float) -> list:
+    """Run an already set-up poller in a thread until `n` mails are handled; stop it."""
+    stop = threading.Event()
+    t = threading.Thread(target=poller.run, args=(stop,), daemon=True)
+    t.start()
+    try:
+        return progress.wait_for(n, timeout=timeout)
+    finally:
+        stop.set()
+        t.join(30)
+
+
 def tickets(service) -> int:
     with service.sessions() as s:
         return s.scalar(select(func.count()).select_from(Ticket))
@@ -188,14 +200,7 @@ def test_mail_arriving_during_a_poll_is_not_left_waiting(service, dovecot):
         progress(results)
 
     poller = make_poller(service, dovecot, on_batch, imap_poll_seconds=3600)
-    stop = threading.Event()
-    t = threading.Thread(target=poller.run, args=(stop,), daemon=True)
-    t.start()
-    try:
-        results = progress.wait_for(2, timeout=10)
-    finally:
-        stop.set()
-        t.join(30)
+    results = poll_until(poller, progress, 2, timeout=10)
     assert [r.status for r in results] == ["created", "created"]
     assert poller.reconnects == 0
 
@@ -218,14 +223,7 @@ def test_mail_arriving_between_the_noop_and_idle_is_not_left_waiting(service, do
         return start_idle(client)
 
     poller._start_idle = mail_lands_first  # type: ignore[method-assign]
-    stop = threading.Event()
-    t = threading.Thread(target=poller.run, args=(stop,), daemon=True)
-    t.start()
-    try:
-        [r] = progress.wait_for(1, timeout=20)
-    finally:
-        stop.set()
-        t.join(30)
+    [r] = poll_until(poller, progress, 1, timeout=20)
     assert landed.is_set() and r.status == "created"
     assert poller.reconnects == 0
 
@@ -301,14 +299,7 @@ def test_connection_lost_between_prefetch_and_store_loses_nothing_and_doubles_no
             poller.client._imap.sock.shutdown(socket.SHUT_RDWR)
 
     poller.on_stage = on_stage
-    stop = threading.Event()
-    t = threading.Thread(target=poller.run, args=(stop,), daemon=True)
-    t.start()
-    try:
-        results = progress.wait_for(30, timeout=30)
-    finally:
-        stop.set()
-        t.join(30)
+    results = poll_until(poller, progress, 30, timeout=30)
     assert dropped.is_set() and poller.reconnects == 1
     assert poller.parsed == 30  # finished from memory: nothing fetched and parsed twice
     assert sorted(r.status for r in results) == ["created"] * 30
