@@ -106,6 +106,24 @@ delivered, a late photographer, a sold item still shown, a repeated invoice erro
 a takeover's "do not renew"; a quoted or joking cancel word; a third party's terms as website
 content; unsolicited deliveries; a price-comparison question) are still open. Floors: de
 raised to the whole set's figures, no auto-reply wrong.
+
+Session routing7 made general changes with the whole set's 22 remaining misroutes in view
+(classes; no rule names a mail or copies its wording; tests/core/test_rules.py has new
+short examples per class in the four languages): words inside double quotation marks are
+somebody else's (a new `quoted` scope in the engine: reported speech, a text to put on the
+customer's website); an employee who resigned ("złożył wypowiedzenie", "handed in her
+notice") is a context phrase; German zu-infinitives and Dutch "niet meer door te lopen",
+"laten stoppen", "ik verleng NIET"; "nach reiflicher Überlegung" is a decision, not a
+hypothesis (the German hypothetical words became verb forms); the listing itself
+("Eintrag", "wpis") as what is ended; withdrawing a notice "als ingetrokken"; a fault
+reported again ("nog een keer doorgegeven", "mehrfach gemeldet", "już trzecia"), "so
+geht das nicht", rude staff as complaints; pages gone ("Not Found") as technical; a new
+price list on the customer's own page ("podmiana"); the price of a map feature as
+advertising. Whole 381-mail set (owner / kind / cancellation recall / precision / complaint
+recall, %): 97.6 / 95.5 / 95.1 / 96.7 / 94.3 -> 99.0 / 97.9 / 100 / 100 / 98.9; every
+language meets issue 16's bars (owner >= 95, kind >= 90, cancellations >= 97, complaints
+>= 90); no mail of routing_eval changed. Seen, so not an honest figure: batch 7 (unseen) is.
+Floors RAISED to these figures.
 """
 
 from __future__ import annotations
@@ -114,15 +132,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 381-mail set's figures after routing6 (batch 6 seen), kind model with its upgrade
-    "nl": {"owner": 96.5, "kind": 94.2, "cancel_recall": 86.6, "cancel_precision": 92.8,
-           "complaint_recall": 95.0},
+FLOORS = {  # the whole 381-mail set's figures after routing7 (batch 6 seen), kind model with its upgrade
+    "nl": {"owner": 98.8, "kind": 98.8, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
     "en": {"owner": 98.4, "kind": 95.2, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 96.2},
-    "pl": {"owner": 96.4, "kind": 95.2, "cancel_recall": 100.0, "cancel_precision": 93.3,
-           "complaint_recall": 90.0},
-    "de": {"owner": 98.8, "kind": 97.6, "cancel_recall": 93.3, "cancel_precision": 100.0,
-           "complaint_recall": 95.0},
+    "pl": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "de": {"owner": 98.8, "kind": 98.8, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
 # routing5; batch 6's one (a company holiday notice by text only) fixed by routing6.

@@ -170,12 +170,36 @@ def unnegated_miss(text: str, start: int, end: int, scopes: Scopes, own: str = "
     return in_context(text, start, end, scopes) or negated_right_before(text, start, end, scopes)
 
 
+# Double quotation marks in every convention the desk's languages use ("…", “…”, „…“,
+# „…”, «…»): each convention has one opening and one closing mark, so counting them all
+# tells whether a place lies inside a quotation. Single quotes are left out: they are
+# apostrophes too ("don't", "Kees' zaak").
+_QUOTE_MARKS = re.compile(r'["„“”«»]')
+_PARAGRAPH_END = re.compile(r"\n\s*\n")
+
+
+def quoted(text: str, start: int, end: int) -> str | None:
+    """Why text[start:end] is somebody else's words: it stands inside double quotation
+    marks in its paragraph ('Kees roept dat hij "het abonnement gaat opzeggen"', a text
+    to put on the customer's website). Reported speech and mentions are not what the
+    writer states."""
+    p0, p1 = _bounds(text, start, end, _PARAGRAPH_END)
+    before = _QUOTE_MARKS.findall(text, p0, start)
+    if len(before) % 2 == 0:
+        return None
+    close = _QUOTE_MARKS.search(text, end, p1)
+    if close is None:
+        return None
+    opened = text.rfind(before[-1], p0, start)
+    return f"quoted (somebody's words): {text[opened:close.end()][:120]!r}"
+
+
 def unstated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> str | None:
-    """Why text[start:end] is not stated by the writer (in a context phrase, negated,
-    conditional, hypothetical), or None when it is. `own`: the keyword or pattern
+    """Why text[start:end] is not stated by the writer (in a context phrase, quoted,
+    negated, conditional, hypothetical), or None when it is. `own`: the keyword or pattern
     itself, whose own negation words ("niet verlengen", "won't be renewing") do not
     negate it."""
-    ctx = in_context(text, start, end, scopes)
+    ctx = in_context(text, start, end, scopes) or quoted(text, start, end)
     if ctx:
         return ctx
     s0, s1 = _bounds(text, start, end, _SENTENCE_END)
