@@ -1,6 +1,6 @@
 """The routing score on the held-out set (issue 16) has a floor.
 
-tests/fixtures/routing_holdout/ holds 381 desk mails (125 en, 87 nl, 85 pl, 84 de) written
+tests/fixtures/routing_holdout/ holds 441 desk mails (140 en, 102 nl, 100 pl, 99 de) written
 and labelled from the procedure alone, before their writer looked at the rules, and
 committed before the rules were run on them. The first 121 mails' first score, with the shipped rules as
 they were (owner / kind / cancellation recall / precision / complaint recall, %):
@@ -124,6 +124,19 @@ recall, %): 97.6 / 95.5 / 95.1 / 96.7 / 94.3 -> 99.0 / 97.9 / 100 / 100 / 98.9; 
 language meets issue 16's bars (owner >= 95, kind >= 90, cancellations >= 97, complaints
 >= 90); no mail of routing_eval changed. Seen, so not an honest figure: batch 7 (unseen) is.
 Floors RAISED to these figures.
+
+The last 60 mails (382-441, slugs en7-/nl7-/pl7-/de7-, 15 per language) were added by
+session holdout7 (2026-11-30), written unseen the same way (from the procedure, the label
+scheme and the directory; the writer saw, by a too-broad grep, the subjects and labels of
+entries 4-11 of the older set, and no rule) and committed before the router was run on
+them. routing7 was written before batch 7 existed. Their unseen score (owner / kind /
+cancellation recall / precision / complaint recall, %), the same with routing6's and with
+routing7's rules (routing7 changed no mail of batch 7): all 91.7 / 78.3 / 77.8 (7 of 9) /
+70.0 (7 of 10) / 63.6 (7 of 11); nl 100 / 73.3 / 100 / 66.7 / 50.0; en 86.7 / 66.7 / 33.3 /
+50.0 / 33.3; pl 86.7 / 86.7 / 100 / 66.7 / 100; de 93.3 / 86.7 / 100 / 100 / 66.7; none of
+four auto-replies wrong. Owner is the best unseen figure so far (batches 4-6: 90.0, 88.3,
+85.0); kind, cancellations and complaints on unseen mail stay well below issue 16's bars.
+Floors: the whole 441-mail set's figures, LOWERED.
 """
 
 from __future__ import annotations
@@ -132,15 +145,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 381-mail set's figures after routing7 (batch 6 seen), kind model with its upgrade
-    "nl": {"owner": 98.8, "kind": 98.8, "cancel_recall": 100.0, "cancel_precision": 100.0,
+FLOORS = {  # the whole 441-mail set's figures after routing7 (batch 7 unseen), kind model with its upgrade
+    "nl": {"owner": 99.0, "kind": 95.0, "cancel_recall": 100.0, "cancel_precision": 94.4,
+           "complaint_recall": 95.4},
+    "en": {"owner": 97.1, "kind": 92.1, "cancel_recall": 90.0, "cancel_precision": 94.7,
+           "complaint_recall": 90.0},
+    "pl": {"owner": 98.0, "kind": 98.0, "cancel_recall": 100.0, "cancel_precision": 94.1,
            "complaint_recall": 100.0},
-    "en": {"owner": 98.4, "kind": 95.2, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 96.2},
-    "pl": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
-    "de": {"owner": 98.8, "kind": 98.8, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
+    "de": {"owner": 98.0, "kind": 96.9, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 95.6},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
 # routing5; batch 6's one (a company holiday notice by text only) fixed by routing6.
@@ -156,7 +169,7 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    # English the largest part (125 of 381: batches 5 and 6 added as many mails per language)
+    # English the largest part (140 of 441: batches 5-7 added as many mails per language)
     assert 0.30 <= english / len(cases) <= 0.55
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang
