@@ -851,3 +851,68 @@ def test_pages_gone_or_a_price_list_on_the_customers_site_are_the_webmasters(sub
 def test_the_price_of_a_map_feature_is_advertising():
     d = decide("Pakiety", "Ile kosztowałby sam internet z wyróżnieniem na mapie?")
     assert (d.kind, d.owner) == ("advertising", "marta"), d.matched
+
+
+# --------------------------------------------------------------------------- session routing8
+# Classes of failure seen in held-out batch 7 (then unseen), each with new short examples.
+@pytest.mark.parametrize("subject, body, reply", [
+    ("Re: Your contract renews on 1 May", "Thanks for the reminder. We'll let K-10455 run its course and stop there.",
+     True),
+    ("Renewal", "Please take this mail as us saying no to the renewal.", False),
+    ("Contract", "Not one booking in a year. I am cancelling it.", False),
+    ("Listing", "We're cancelling E-40012, effective at the end of the term.", False),
+])
+def test_more_leave_taking_is_a_written_cancellation(subject, body, reply):
+    d = decide(subject, body, reply=reply)
+    assert (d.kind, d.owner) == ("cancellation", "marta"), d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Re: Opzegging K-10001", "Vergeet u mijn mail hieronder maar, het contract loopt dus gewoon door."),
+    ("Re: Cancellation of our listing", "Please disregard my earlier email: we're staying after all."),
+    ("AW: Kündigung D-30001", "Bitte ignorieren Sie meine letzte Mail, der Vertrag läuft einfach weiter."),
+    ("Odp: Wypowiedzenie umowy", "Proszę zignorować moją poprzednią wiadomość, umowa trwa dalej."),
+])
+def test_a_reply_that_takes_a_notice_back_is_a_request_for_the_advisor(subject, body):
+    d = decide(subject, body, reply=True)
+    assert (d.kind, d.owner) == ("request", "marta"), d.matched
+
+
+def test_a_new_notice_that_says_the_contract_otherwise_continues_still_cancels():
+    d = decide("Opzegging", "Hierbij zeg ik ons contract op, anders loopt het gewoon door.")
+    assert d.kind == "cancellation", d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Statement", "I rang last week and was told it would be looked at. The fee is still on the statement."),
+    ("Site", "Die melding had al weg gemoeten. Dat zou toch niet zo moeilijk moeten zijn."),
+    ("Öffnungszeiten", "Die falschen Zeiten haben wir viermal gemeldet. Uns reicht es."),
+    ("Godziny", "Trzy razy zgłaszaliśmy błędne godziny otwarcia, obiecano nam poprawkę."),
+    ("Results", "Twelve months and not a single job came from the listing."),
+])
+def test_promises_not_kept_and_counted_reports_are_complaints(subject, body):
+    d = decide(subject, body)
+    assert d.category == "complaint", d.matched
+
+
+def test_nothing_changing_to_the_contract_reassures_and_is_no_complaint():
+    d = decide("Contactpersoon", "Onze assistente is vertrokken. Aan ons contract verandert niets; "
+                                 "wilt u Jan als nieuwe contactpersoon noteren?")
+    assert (d.kind, d.category, d.owner) == ("request", None, "sanne"), d.matched
+
+
+def test_vat_is_a_word_not_the_start_of_vater():
+    assert decide("Danke für den Bericht", "Mein Vater hat ihn eingerahmt. Herzlichen Dank!").kind == "remark"
+    assert decide("VAT number", "Please put our VAT number on the next one.").owner == "ruud"
+
+
+def test_cancellation_clauses_in_the_customers_own_terms_are_no_notice():
+    terms = Facts(from_addr="jan@x.nl", subject="Regulamin na stronę", customer="known", company="X",
+                  advisor="marta", body="Prosimy o podmianę regulaminu na naszej stronie (w załączniku).",
+                  attachment_text="[warunki_rezerwacji.pdf]\nPóźniejsza rezygnacja: opłata za pierwszą noc.",
+                  attachments=(("warunki_rezerwacji.pdf", "application/pdf"),))
+    assert route(SHIPPED, terms).kind != "cancellation"
+    letter = Facts(from_addr="jan@x.nl", subject="Umowa", customer="known", company="X", advisor="marta",
+                   body="W załączniku pismo.", attachment_text="[pismo.pdf]\nNiniejszym wypowiadamy umowę.",
+                   attachments=(("pismo.pdf", "application/pdf"),))
+    assert route(SHIPPED, letter).kind == "cancellation"

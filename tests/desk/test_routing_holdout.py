@@ -137,6 +137,25 @@ routing7's rules (routing7 changed no mail of batch 7): all 91.7 / 78.3 / 77.8 (
 four auto-replies wrong. Owner is the best unseen figure so far (batches 4-6: 90.0, 88.3,
 85.0); kind, cancellations and complaints on unseen mail stay well below issue 16's bars.
 Floors: the whole 441-mail set's figures, LOWERED.
+
+Session routing8 then made general changes with batch 7's 14 misroutes in view (classes; no
+rule names a mail or copies its wording; new short examples per class in
+tests/core/test_rules.py and tests/core/test_loops.py), so batch 7 is now SEEN: a
+newsletter's footer without a link address ("You receive this newsletter because", "Aby
+zrezygnować z otrzymywania") marks the mail automatic (bot/core/mail/autoreply.py, so it is
+not acknowledged either); a reply under a cancellation subject that takes the notice back
+("vergeet mijn mail hieronder", "please disregard my earlier email", "der Vertrag läuft
+weiter"); "I am cancelling it", "no to the renewal", "let K-10455 run its course" in a reply
+to our renewal mail; promises not kept ("was told it would", "obiecano nam"), counted
+reports ("viermal gemeldet", "trzy razy zgłaszaliśmy"), "can't be that hard", "not a single
+job", "Uns reicht es" as complaints; "aan ons contract verandert niets" reassures (only "er
+verandert niets" complains); VAT as a word, not the start of "Vater"; the customer's own
+terms and conditions attached ("warunki rezerwacji", "AGB") start no cancellation; free
+cancellation of a guest's booking is a context phrase; "Danke für …" subjects thank. Batch 7
+(owner / kind / cancellation recall / precision / complaint recall, %): 91.7 / 78.3 / 77.8 /
+70.0 / 63.6 -> 100 / 95.0 / 100 / 100 / 100 (seen). Whole 441-mail set: 98.0 / 95.2 / 97.1 /
+95.8 / 94.9 -> 99.1 / 97.5 / 100 / 100 / 99.0; routing_eval and the real-world corpus
+unchanged. Floors RAISED to these figures; batch 8 (unseen) tells the honest figure.
 """
 
 from __future__ import annotations
@@ -145,15 +164,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 441-mail set's figures after routing7 (batch 7 unseen), kind model with its upgrade
-    "nl": {"owner": 99.0, "kind": 95.0, "cancel_recall": 100.0, "cancel_precision": 94.4,
-           "complaint_recall": 95.4},
-    "en": {"owner": 97.1, "kind": 92.1, "cancel_recall": 90.0, "cancel_precision": 94.7,
-           "complaint_recall": 90.0},
-    "pl": {"owner": 98.0, "kind": 98.0, "cancel_recall": 100.0, "cancel_precision": 94.1,
+FLOORS = {  # the whole 441-mail set's figures after routing8 (batch 7 seen), kind model with its upgrade
+    "nl": {"owner": 99.0, "kind": 98.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
-    "de": {"owner": 98.0, "kind": 96.9, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 95.6},
+    "en": {"owner": 98.5, "kind": 95.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 96.6},
+    "pl": {"owner": 100.0, "kind": 100.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "de": {"owner": 98.9, "kind": 97.9, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
 # routing5; batch 6's one (a company holiday notice by text only) fixed by routing6.

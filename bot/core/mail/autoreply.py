@@ -116,7 +116,19 @@ _NO_REPLY_TEXT = re.compile(
     r"(?:u\s+kunt\s+)?(?:deze|dit)\s+(?:e-?mail|bericht)\s+(?:niet\s+beantwoorden|kunt\s+u\s+niet\s+beantwoorden)|"
     r"(?:prosimy\s+)?nie\s+odpowiadaj?(?:ć|cie)?\s+na\s+t(?:ę|a)\s+wiadomo|"
     r"本メールは(?:配信|送信)専用|"
-    r"https?://\S*(?:unsubscribe|abmelden|afmelden|opt-?out|wypisz)",
+    r"https?://\S*(?:unsubscribe|abmelden|afmelden|opt-?out|wypisz)|"
+    # a newsletter's footer, the link's text without its address: "You receive this
+    # newsletter because you downloaded …", "Unsubscribe | Manage preferences", "Aby
+    # zrezygnować z otrzymywania wiadomości, kliknij", "Sie erhalten diesen Newsletter, weil"
+    r"\byou\s+(?:are\s+)?receiv(?:e|ing)\s+this\s+(?:newsletter|e-?mail|message|mailing)\s+because\b|"
+    r"\bunsubscribe\s*[|·•]\s*(?:manage|update|change)\s+(?:your\s+)?(?:preferences|subscription)|"
+    r"\bto\s+stop\s+receiving\s+(?:these|our|this)\s+(?:e-?mails|messages|newsletters?)\b|"
+    r"\b(?:je|u)\s+ontvangt\s+(?:deze|dit)\s+(?:nieuwsbrief|e-?mail|mail|bericht)\s+omdat\b|"
+    r"\bafmelden\s+voor\s+(?:deze|onze)\s+nieuwsbrief|"
+    r"\bsie\s+erhalten\s+(?:diesen|diese)\s+(?:newsletter|e-?mail|nachricht),?\s+weil\b|"
+    r"\bwenn\s+sie\s+(?:diesen\s+newsletter|diese\s+e-?mails?)\s+nicht\s+mehr\s+(?:erhalten|empfangen)|"
+    r"\baby\s+zrezygnowa[cć]\s+z\s+otrzymywania\b|"
+    r"\bje[sś]li\s+nie\s+chcesz\s+otrzymywa[cć]\b",
     re.IGNORECASE,
 )
 # Version control: "… revision 214", or a unified diff in the text.
