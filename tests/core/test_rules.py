@@ -916,3 +916,66 @@ def test_cancellation_clauses_in_the_customers_own_terms_are_no_notice():
                    body="W załączniku pismo.", attachment_text="[pismo.pdf]\nNiniejszym wypowiadamy umowę.",
                    attachments=(("pismo.pdf", "application/pdf"),))
     assert route(SHIPPED, letter).kind == "cancellation"
+
+
+# --------------------------------------------------------------------------- session routing9
+# Classes of failure seen in held-out batch 8 (then unseen), each with new short examples.
+@pytest.mark.parametrize("subject, body", [
+    ("Re: Your contract renews on 1 June", "Thanks for the reminder. We will not be carrying the listing on "
+                                           "past May; word of mouth does the job now."),
+    ("Re: Uw contract wordt verlengd", "Dank voor het bericht. Wat ons betreft stopt het contract eind mei, "
+                                       "verlengen is niet nodig."),
+    ("AW: Ihr Vertrag verlängert sich", "Danke für die Erinnerung. Auf eine weitere Laufzeit verzichten wir."),
+    ("Re: Renewal", "Thank you. There is no need to renew, we are retiring in June."),
+])
+def test_declining_the_next_term_in_a_reply_to_our_renewal_mail_is_a_written_cancellation(subject, body):
+    d = decide(subject, body, reply=True)
+    assert (d.kind, d.owner) == ("cancellation", "marta"), d.matched
+
+
+def test_asking_whether_guests_can_cancel_a_booking_is_no_threat():
+    d = decide("Advertising", "What would a half page cost? If we take a listing, could guests cancel a "
+                              "booking through it?")
+    assert (d.kind, d.category) == ("advertising", None), d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("RE: Payment reminder", "This is the third of these for an invoice we paid early; each time it would be "
+                             "looked into."),
+    ("Rechnung 12", "Die Position Versand war nie die Rede und wird ohne Ankündigung berechnet."),
+    ("Site", "We vroegen twee keer om de auto eraf te halen. Er is niets gebeurd."),
+    ("Strona", "Prosiliśmy o zmianę w marcu i nic nie zostało zrobione."),
+    ("Website", "We asked in March and April to take the car off. Nothing has happened."),
+])
+def test_chasing_an_unannounced_charge_or_nothing_happening_is_a_complaint(subject, body):
+    assert decide(subject, body).category == "complaint"
+
+
+def test_another_companys_contract_is_not_ours():
+    d = decide("Ogłoszenie", "Umowę z nimi wypowiedzieliśmy w grudniu. U Państwa chcemy pół strony na Wielkanoc.")
+    assert d.kind == "advertising", d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Re: Kündigung D-30001", "Nach dem Gespräch ziehe ich meine Kündigung zurück. Bitte die Kündigung nicht "
+                              "bearbeiten."),
+    ("Re: Cancellation", "After the call I withdraw my notice, we stay on the smaller package."),
+])
+def test_taking_a_notice_back_by_a_separable_verb(subject, body):
+    d = decide(subject, body, reply=True)
+    assert (d.kind, d.owner) == ("request", "marta"), d.matched
+
+
+def test_blocking_a_former_employees_panel_login_is_the_webmasters():
+    d = decide("Dostęp", "Pan Adam złożył wypowiedzenie. Proszę zablokować jego konto do panelu strony, "
+                         "miał prawo do edycji cennika.")
+    assert (d.kind, d.owner) == ("technical", "wim"), d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Logo", "Your guide is not carrying our new logo in the listing."),
+    ("Verlenging", "Ons contract loopt eind mei af, graag een offerte voor de verlenging."),
+    ("Rechnung", "Auf die Papierrechnung verzichten wir gern, bitte nur noch per PDF."),
+])
+def test_near_misses_of_declining_the_next_term_are_no_cancellation(subject, body):
+    assert decide(subject, body).kind != "cancellation"

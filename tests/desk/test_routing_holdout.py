@@ -168,6 +168,21 @@ cancellation recall / precision / complaint recall, %): all 88.3 / 70.0 / 70.0 (
 100 / 66.7; pl 86.7 / 73.3 / 100 / 66.7 / 100; de 93.3 / 60.0 / 50.0 / 50.0 / 50.0; none of
 four auto-replies wrong. Unseen owner stays at 85-92 % and kind at 70-78 % across batches
 4-8, whatever the seen set scores. Floors: the whole 501-mail set's figures, LOWERED.
+
+Session routing9 then made general changes with batch 8's 18 misroutes in view (classes;
+new short examples per class in tests/core/test_rules.py and tests/core/test_loops.py), so
+batch 8 is now SEEN: declining the next term ("auf eine weitere Laufzeit verzichten wir",
+"will not be carrying the listing on", "verlengen is niet nodig", "no need to renew"); a
+guest's booking that "could be cancelled" is no threat; chasing a paid invoice, a charge
+"ohne Ankündigung", "nie die Rede", "er is niets gebeurd", "nothing has happened" as
+complaints; another company's contract ("umowę z nimi wypowiedzieliśmy"); "ziehe ich meine
+Kündigung zurück", "withdraw my notice" in a reply; a panel login to block is technical;
+mass-mail footers ("Impressum · Abmelden", "Jeżeli nie chcesz otrzymywać", "Dit bericht is
+automatisch verzonden") make a mail automatic. The kind model was retrained on batches 1-8
+(825 mails). Batch 8: 88.3 / 70.0 / 70.0 / 77.8 / 76.9 -> 98.3 / 91.7 / 100 / 100 / 100
+(seen). Whole 501-mail set: 97.8 / 94.4 / 96.2 / 97.5 / 97.3 -> 99.0 / 97.0 / 100 / 100 /
+100; routing_eval and the real-world corpus unchanged. Floors RAISED; batch 9 (unseen)
+tells the honest figure.
 """
 
 from __future__ import annotations
@@ -176,15 +191,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 501-mail set's figures with routing8 and the retrained model (batch 8 unseen)
-    "nl": {"owner": 96.5, "kind": 95.6, "cancel_recall": 95.0, "cancel_precision": 100.0,
+FLOORS = {  # the whole 501-mail set's figures after routing9 (batch 8 seen), model retrained on batches 1-8
+    "nl": {"owner": 98.2, "kind": 97.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
-    "en": {"owner": 98.0, "kind": 92.9, "cancel_recall": 95.6, "cancel_precision": 100.0,
-           "complaint_recall": 96.9},
-    "pl": {"owner": 98.2, "kind": 96.5, "cancel_recall": 100.0, "cancel_precision": 94.7,
+    "en": {"owner": 98.7, "kind": 94.8, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
-    "de": {"owner": 98.2, "kind": 92.9, "cancel_recall": 94.7, "cancel_precision": 94.7,
-           "complaint_recall": 92.5},
+    "pl": {"owner": 100.0, "kind": 99.1, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "de": {"owner": 99.1, "kind": 97.3, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
 # routing5; batch 6's one (a company holiday notice by text only) fixed by routing6.

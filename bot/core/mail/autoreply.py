@@ -128,7 +128,15 @@ _NO_REPLY_TEXT = re.compile(
     r"\bsie\s+erhalten\s+(?:diesen|diese)\s+(?:newsletter|e-?mail|nachricht),?\s+weil\b|"
     r"\bwenn\s+sie\s+(?:diesen\s+newsletter|diese\s+e-?mails?)\s+nicht\s+mehr\s+(?:erhalten|empfangen)|"
     r"\baby\s+zrezygnowa[cć]\s+z\s+otrzymywania\b|"
-    r"\bje[sś]li\s+nie\s+chcesz\s+otrzymywa[cć]\b",
+    r"\bje(?:[sś]li|[zż]eli)\s+nie\s+chcesz\s+(?:ju[zż]\s+)?otrzymywa[cć]\b|"
+    # a footer's link texts side by side: "Impressum · Abmelden", "Privacy | Unsubscribe"
+    r"\b(?:impressum|datenschutz|privacy(?:\s+policy)?|privacybeleid|polityka\s+prywatno[sś]ci)\s*[|·•]\s*"
+    r"(?:abmelden|unsubscribe|afmelden|wypisz\s+si[eę])\b|"
+    # "Dit bericht is automatisch verzonden", "This message was sent automatically"
+    r"\b(?:dit|deze)\s+(?:bericht|e-?mail|mail)\s+is\s+automatisch\s+(?:verzonden|gegenereerd|aangemaakt)|"
+    r"\bthis\s+(?:message|e-?mail)\s+(?:was|has\s+been|is)\s+(?:sent|generated)\s+automatically|"
+    r"\bdiese\s+(?:nachricht|e-?mail|mail)\s+wurde\s+automatisch\s+(?:erstellt|versendet|versandt|generiert)|"
+    r"\bta\s+wiadomo[sś][cć]\s+zosta[lł]a\s+(?:wygenerowana|wys[lł]ana)\s+automatycznie",
     re.IGNORECASE,
 )
 # Version control: "… revision 214", or a unified diff in the text.
