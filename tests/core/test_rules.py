@@ -979,3 +979,42 @@ def test_blocking_a_former_employees_panel_login_is_the_webmasters():
 ])
 def test_near_misses_of_declining_the_next_term_are_no_cancellation(subject, body):
     assert decide(subject, body).kind != "cancellation"
+
+
+# --------------------------------------------------------------------------- session routing10
+# Classes of failure seen in held-out batch 9 (then unseen), each with new short examples.
+@pytest.mark.parametrize("subject, body", [
+    ("Re: Your listing renews on 1 May", "Thanks. Please don't roll it over; this mail is our notice in writing."),
+    ("RE: Uw overeenkomst", "Bedankt. De zaak gaat dicht, de overeenkomst hoeft dus niet meer verlengd te worden."),
+])
+def test_more_ways_of_declining_the_renewal(subject, body):
+    d = decide(subject, body, reply=True)
+    assert (d.kind, d.owner) == ("cancellation", "marta"), d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Photo", "We were promised the new photo. Promises are cheap, I suppose. What do you intend to do about it?"),
+    ("Wydanie", "Dwie rezerwacje w dwa miesiące. Za co właściwie płacimy?"),
+    ("Eintrag", "Der Besuch war zugesagt, es kam niemand. Im Mai das gleiche Spiel."),
+    ("Suche", "Die Suche zeigt nur eine weiße Seite. So etwas nennt sich dann Verzeichnis."),
+])
+def test_disappointment_and_sarcasm_are_complaints(subject, body):
+    assert decide(subject, body).category == "complaint"
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Knop", "Sinds gisteren gebeurt er niets meer als je op onze site op de knop klikt. Kunnen jullie kijken?"),
+    ("Button", "Nothing happens when you click the booking button on our site. Could you look?"),
+    ("Knopf", "Auf unserer Seite passiert nichts, wenn man auf Senden klickt. Bitte prüfen."),
+])
+def test_nothing_happening_on_a_click_is_a_fault_not_a_complaint(subject, body):
+    d = decide(subject, body)
+    assert (d.kind, d.category, d.owner) == ("technical", None, "wim"), d.matched
+
+
+@pytest.mark.parametrize("body", [
+    "Jesteśmy biurem rachunkowym i chcielibyśmy się zareklamować. Ile kosztuje wpis?",
+    "Wir möchten es nun bei Ihnen versuchen: was kostet ein Eintrag?",
+])
+def test_a_prospect_who_wants_to_advertise_is_advertising_whatever_its_trade(body):
+    assert decide("Zapytanie", body).kind == "advertising"

@@ -1,6 +1,6 @@
 """The routing score on the held-out set (issue 16) has a floor.
 
-tests/fixtures/routing_holdout/ holds 501 desk mails (155 en, 117 nl, 115 pl, 114 de) written
+tests/fixtures/routing_holdout/ holds 561 desk mails (170 en, 132 nl, 130 pl, 129 de) written
 and labelled from the procedure alone, before their writer looked at the rules, and
 committed before the rules were run on them. The first 121 mails' first score, with the shipped rules as
 they were (owner / kind / cancellation recall / precision / complaint recall, %):
@@ -183,6 +183,28 @@ automatisch verzonden") make a mail automatic. The kind model was retrained on b
 (seen). Whole 501-mail set: 97.8 / 94.4 / 96.2 / 97.5 / 97.3 -> 99.0 / 97.0 / 100 / 100 /
 100; routing_eval and the real-world corpus unchanged. Floors RAISED; batch 9 (unseen)
 tells the honest figure.
+
+The last 60 mails (502-561, slugs en9-/nl9-/pl9-/de9-, 15 per language) were added by
+session holdout9 (2026-11-30), written unseen the same way (the writer saw the older slugs,
+which hint at topics, and no rule or older mail beyond the first three) and committed before
+the router ran on them; routing9 and the model trained on batches 1-8 never saw them. Their
+unseen score (owner / kind / cancellation recall / precision / complaint recall, %): all
+93.3 / 81.7 / 83.3 (10 of 12) / 100 (10 of 10) / 71.4 (10 of 14); nl 93.3 / 80.0 / 66.7 /
+100 / 100; en 93.3 / 80.0 / 66.7 / 100 / 66.7; pl 93.3 / 80.0 / 100 / 100 / 75.0; de 93.3 /
+86.7 / 100 / 100 / 33.3; none of four auto-replies wrong. The best unseen figures so far
+(batch 8: 88.3 / 70.0 / 70.0 / 77.8 / 76.9), still short of issue 16's bars.
+
+Session routing10 then made general changes with batch 9's 12 misroutes in view, so batch
+9 is now SEEN: "please don't roll it over", "our notice in writing", "hoeft niet meer
+verlengd te worden"; "promises are cheap", "what you intend to do about it", "za co
+właściwie płacimy", "es kam niemand", "das gleiche Spiel", "so etwas nennt sich" as
+complaints; "nothing happens when you click" / "gebeurt er niets meer als" is a fault, not
+a complaint (scopes.context); a blank page ("weiße Seite") is technical; a prospect who
+wants to advertise "sich zareklamować" or "es bei Ihnen versuchen" whatever its own trade.
+The kind model was retrained on batches 1-9 (885 mails). Batch 9: 93.3 / 81.7 / 83.3 / 100
+/ 71.4 -> 100 / 95.0 / 100 / 100 / 100 (seen). Whole 561-mail set: 98.4 / 95.4 / 97.8 / 100
+/ 96.8 -> 99.1 / 96.8 / 100 / 100 / 100. Floors RAISED; batch 10 (unseen) tells the honest
+figure.
 """
 
 from __future__ import annotations
@@ -191,14 +213,14 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 501-mail set's figures after routing9 (batch 8 seen), model retrained on batches 1-8
-    "nl": {"owner": 98.2, "kind": 97.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
+FLOORS = {  # the whole 561-mail set's figures after routing10 (batch 9 seen), model retrained on batches 1-9
+    "nl": {"owner": 98.4, "kind": 96.9, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
-    "en": {"owner": 98.7, "kind": 94.8, "cancel_recall": 100.0, "cancel_precision": 100.0,
+    "en": {"owner": 98.8, "kind": 94.7, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
-    "pl": {"owner": 100.0, "kind": 99.1, "cancel_recall": 100.0, "cancel_precision": 100.0,
+    "pl": {"owner": 100.0, "kind": 98.4, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
-    "de": {"owner": 99.1, "kind": 97.3, "cancel_recall": 100.0, "cancel_precision": 100.0,
+    "de": {"owner": 99.2, "kind": 97.6, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
@@ -215,7 +237,7 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    # English the largest part (155 of 501: batches 5-8 added as many mails per language)
+    # English the largest part (170 of 561: batches 5-9 added as many mails per language)
     assert 0.30 <= english / len(cases) <= 0.55
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang
