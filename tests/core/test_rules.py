@@ -1018,3 +1018,63 @@ def test_nothing_happening_on_a_click_is_a_fault_not_a_complaint(subject, body):
 ])
 def test_a_prospect_who_wants_to_advertise_is_advertising_whatever_its_trade(body):
     assert decide("Zapytanie", body).kind == "advertising"
+
+
+# --------------------------------------------------------------------------- session routing11
+# Classes of failure seen in held-out batch 10 (then unseen), each with new short examples.
+@pytest.mark.parametrize("subject, body", [
+    ("Vermelding", "De vermelding hebben we niet meer nodig. Wilt u ervoor zorgen dat het contract eind mei "
+                   "niet wordt verlengd?"),
+    ("Listing", "We are closing in June. Could you make sure the contract is not renewed?"),
+    ("Umowa", "Zamykam gabinet. Prosze nie odnawiac umowy na nastepny rok."),
+    ("P-20001", "Umowa P-20001 nie zostanie przedłużona, proszę to potraktować jako pisemne oświadczenie."),
+    ("Re: Ihr Vertrag verlängert sich", "Den Vertrag bitte nicht weiterlaufen lassen, Ende Dezember ist Schluss."),
+    ("RE: renewal", "We'll be stepping away from the guide once this term is up, so no need to roll it over."),
+])
+def test_more_ways_of_not_renewing_and_requests_put_as_questions_cancel(subject, body):
+    d = decide(subject, body)
+    assert (d.kind, d.owner) == ("cancellation", "marta"), d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Vraag", "Kunt u mij vertellen hoe ik het contract kan opzeggen?"),
+    ("Question", "Could you tell me when we would have to cancel the contract?"),
+    ("Frage zur Kündigungsfrist", "Bis wann müsste eine Kündigung bei Ihnen sein?"),
+    ("Kündigungsfrist", "Wie lang ist die Frist bei unserem Eintrag? Entschieden ist noch nichts."),
+])
+def test_asking_to_be_told_about_notice_is_still_a_question(subject, body):
+    assert decide(subject, body).kind != "cancellation"
+
+
+def test_a_request_put_as_a_question_is_told_apart_from_a_question():
+    from bot.core.rules.facts import polite_request
+    assert polite_request("wilt u ervoor zorgen dat het contract niet wordt verlengd")
+    assert polite_request("could you stop the listing at the end of the term")
+    assert not polite_request("kunt u mij vertellen hoe ik opzeg")
+    assert not polite_request("how long is the notice period")
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Odp: wypowiedzenie umowy", "Zmieniliśmy zdanie. Umowa na stronę ma trwać dalej, proszę potraktować "
+                                 "wypowiedzenie jako niebyłe."),
+])
+def test_a_notice_declared_void_in_a_reply_is_a_request(subject, body):
+    d = decide(subject, body, reply=True)
+    assert (d.kind, d.owner) == ("request", "marta"), d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Lastschrift", "Sie ziehen seit Januar mehr ein. Angekündigt wurde das nicht; so etwas erwarte ich vorher."),
+    ("Wyszukiwarka", "Zgłaszałem to dwa razy telefonicznie i nadal nas nie ma."),
+    ("listing", "Four enquiries in a year. I'm done. End the contract, don't renew it."),
+])
+def test_unannounced_rises_reports_and_a_curt_im_done_complain(subject, body):
+    assert decide(subject, body).category == "complaint"
+
+
+def test_a_directory_proof_from_an_unknown_company_is_a_remark_not_acknowledged():
+    f = Facts(from_addr="service@verzeichnis.example", subject="Korrekturabzug Ihres Eintrags",
+              body="Bitte senden Sie das Formular unterschrieben zurück. Reklamationen nach Rechnungsstellung "
+                   "können nicht berücksichtigt werden.", customer="unknown")
+    d = route(SHIPPED, f)
+    assert (d.kind, d.owner, d.ack) == ("remark", "sanne", False), d.matched

@@ -194,6 +194,29 @@ def quoted(text: str, start: int, end: int) -> str | None:
     return f"quoted (somebody's words): {text[opened:close.end()][:120]!r}"
 
 
+# A request put as a question asks us to do something: "Wilt u ervoor zorgen dat het
+# contract niet wordt verlengd?", "Could you stop the listing at the end of the term?" - a
+# request opener first, and no question word or wish to be told in the sentence ("Kunt u
+# mij vertellen hoe ik opzeg?" still asks). Folded text, so no diacritics.
+_REQUEST_OPENER = re.compile(
+    r"^(?:\w+\s*,\s*)?(?:(?:en|and|und|i|dan|also|so|dus|wiec)\s+)?"
+    r"(?:wil(?:t|len)?\s+(?:u|je|jullie)|kunt\s+u|kun\s+je|kunnen\s+(?:jullie|u)|zou(?:den)?\s+(?:u|je|jullie)|"
+    r"could\s+you|would\s+you|can\s+you|will\s+you|(?:koennen|konnen|konnten|koennten|wurden|wuerden)\s+sie|"
+    r"czy\s+(?:moga|mogliby|moglibyscie|moze|mozecie|mozna)|"
+    r"(?:would|could)\s+(?:it\s+be\s+possible|we\s+ask\s+you))\b")
+_ASKS_TO_BE_TOLD = re.compile(
+    r"\b(?:hoe|wanneer|wat|welke?|waarom|hoeveel|how|when|what|which|why|whether|wie|wann|was|welche[nrms]?|"
+    r"warum|ob|jak|kiedy|co|ktor\w+|dlaczego|ile|vertellen|laten\s+weten|uitleggen|tell|let\s+(?:me|us)\s+know|"
+    r"explain|sagen|mitteilen|erklaren|erklaeren|powiedziec|wyjasnic|poinformowac)\b")
+
+
+def polite_request(sentence: str) -> bool:
+    """A question that is a request to act ("Wilt u het contract laten stoppen?"), not a
+    question to be answered ("Kunt u zeggen wanneer het contract afloopt?")."""
+    folded = sentence.strip()
+    return bool(_REQUEST_OPENER.match(folded)) and not _ASKS_TO_BE_TOLD.search(folded)
+
+
 def unstated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> str | None:
     """Why text[start:end] is not stated by the writer (in a context phrase, quoted,
     negated, conditional, hypothetical), or None when it is. `own`: the keyword or pattern
@@ -205,7 +228,8 @@ def unstated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> 
     s0, s1 = _bounds(text, start, end, _SENTENCE_END)
     sentence = text[s0:s1].strip()
     ending = _SENTENCE_END.match(text, s1)
-    if ending and "?" in ending.group(0):  # "Hoe lang is de opzegtermijn?" asks, not states
+    if ending and "?" in ending.group(0) and not polite_request(sentence):
+        # "Hoe lang is de opzegtermijn?" asks, not states
         return f"a question: {sentence[:120]!r}"
     first = _words(sentence)[:2]
     for n in (2, 1):  # "o ile", "jeśli"
