@@ -1,6 +1,6 @@
 """The routing score on the held-out set (issue 16) has a floor.
 
-tests/fixtures/routing_holdout/ holds 621 desk mails (185 en, 147 nl, 145 pl, 144 de) written
+tests/fixtures/routing_holdout/ holds 681 desk mails (200 en, 162 nl, 160 pl, 159 de) written
 and labelled from the procedure alone, before their writer looked at the rules, and
 committed before the rules were run on them. The first 121 mails' first score, with the shipped rules as
 they were (owner / kind / cancellation recall / precision / complaint recall, %):
@@ -229,6 +229,19 @@ from a non-customer is a remark, not acknowledged (rule directory-offer). The ki
 retrained on batches 1-10 (945 mails). Batch 10: 91.7 / 76.7 / 66.7 / 83.3 / 82.4 -> 98.3 /
 91.7 / 100 / 100 / 100 (seen). Whole 621-mail set: 98.4 / 94.8 / 95.3 / 98.1 / 97.9 -> 99.0 /
 96.3 / 100 / 100 / 100; routing_eval unchanged. Floors RAISED to these figures.
+
+The last 60 mails (622-681, slugs en11-/nl11-/pl11-/de11-, 15 per language) were added by
+session holdout11 (2026-11-30), written unseen the same way (the writer saw the first 13
+batch-1 entries by a mis-split command, and the folder README's paragraphs on batches 2-5
+and 10, and rewrote four mails that came out close to batch-10 topics) and committed before
+the router ran on them; routing11 and the model trained on batches 1-10 never saw them.
+Their unseen score, the honest figure for the shipped rules (owner / kind / cancellation
+recall / precision / complaint recall, %): all 95.0 / 81.7 / 90.9 (10 of 11) / 76.9 (10 of
+13) / 85.7 (12 of 14); nl 100 / 66.7 / 66.7 / 50.0 / 66.7; en 86.7 / 80.0 / 100 / 75.0 /
+75.0; pl 100 / 93.3 / 100 / 100 / 100; de 93.3 / 86.7 / 100 / 100 / 100; none of five
+auto-replies wrong. The best unseen batch so far; kind, cancellation precision and
+complaint recall are still short of issue 16's bars. No rule was changed for it: floors are
+the whole 681-mail set's figures, LOWERED.
 """
 
 from __future__ import annotations
@@ -237,14 +250,14 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 621-mail set's figures after routing11 (batch 10 seen), model retrained on batches 1-10
-    "nl": {"owner": 98.6, "kind": 95.9, "cancel_recall": 100.0, "cancel_precision": 100.0,
+FLOORS = {  # the whole 681-mail set's figures with routing11 and the model on batches 1-10 (batch 11 unseen)
+    "nl": {"owner": 98.7, "kind": 93.2, "cancel_recall": 96.6, "cancel_precision": 93.5,
+           "complaint_recall": 97.1},
+    "en": {"owner": 98.0, "kind": 94.0, "cancel_recall": 100.0, "cancel_precision": 97.0,
+           "complaint_recall": 97.7},
+    "pl": {"owner": 100.0, "kind": 97.5, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
-    "en": {"owner": 98.9, "kind": 95.1, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
-    "pl": {"owner": 100.0, "kind": 97.9, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
-    "de": {"owner": 98.6, "kind": 96.5, "cancel_recall": 100.0, "cancel_precision": 100.0,
+    "de": {"owner": 98.1, "kind": 95.5, "cancel_recall": 100.0, "cancel_precision": 100.0,
            "complaint_recall": 100.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
@@ -261,7 +274,7 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    # English the largest part (185 of 621: batches 5-10 added as many mails per language)
+    # English the largest part (200 of 681: batches 5-11 added as many mails per language)
     assert 0.25 <= english / len(cases) <= 0.55
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang
