@@ -40,6 +40,11 @@ IDLE_RENEW_SECONDS = 10 * 60
 # Dovecot never reports a mail that arrived between the NOOP and IDLE by itself)
 IDLE_RECHECK_FIRST_SECONDS = 1.0
 IDLE_RECHECK_MAX_SECONDS = 30.0
+# The first range a poll claims holds at most this many mails, each next one twice as
+# many, up to TICKETBOT_IMAP_BATCH: the first tickets of a full mailbox (at start-up, or
+# after a burst) are committed after a small batch, not after a hundred mails are
+# fetched, parsed and stored.
+FIRST_RANGE = 10
 HEADER_ID = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 HOST = socket.gethostname()
 _OURS: set[str] = set()  # the claim holders (pollers) made in this process
@@ -129,16 +134,19 @@ class IMAPPoller:
         if uids and not self.settings.imap_processed_folder and uids[0] <= pos.rescan_to:
             unseen = set(client.search(["UID", f"{uids[0]}:{pos.rescan_to}", "NOT", "SEEN"]))
             uids = [u for u in uids if u > pos.rescan_to or u in unseen]
-        # A pipeline of depth 1: the next range is claimed, fetched and handed to the
-        # parser processes before the current one is stored, so parsing (and the server)
-        # work while this thread writes the database. A range is still marked processed,
+        # Ranges grow from FIRST_RANGE mails to the batch size, doubling. A pipeline of
+        # depth 1: the next range is claimed, fetched and handed to the parser processes
+        # before the current one is stored, so parsing (and the server) work while this
+        # thread writes the database. A range is still marked processed,
         # and its claim done, only after its tickets are committed, in claim order. An
         # exception leaves the unfinished ranges in self._inflight (see _resume).
+        batch = max(1, self.settings.imap_batch)
+        size = min(FIRST_RANGE, batch)
         while True:
             claim = mailbox_claims.claim(self.desk, self.account, uidvalidity, uids,
-                                         self.worker_id, self.settings.imap_batch,
-                                         dead=_dead_here,
+                                         self.worker_id, size, dead=_dead_here,
                                          held=[r.claim.id for r in self._inflight])
+            size = min(2 * size, batch)
             if claim is not None:
                 started = _Started(claim, uidvalidity)
                 self._inflight.append(started)
