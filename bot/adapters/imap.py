@@ -40,10 +40,10 @@ IDLE_RENEW_SECONDS = 10 * 60
 # Dovecot never reports a mail that arrived between the NOOP and IDLE by itself)
 IDLE_RECHECK_FIRST_SECONDS = 1.0
 IDLE_RECHECK_MAX_SECONDS = 30.0
-# The first range a poll claims holds at most this many mails, each next one twice as
-# many, up to TICKETBOT_IMAP_BATCH: the first tickets of a full mailbox (at start-up, or
-# after a burst) are committed after a small batch, not after a hundred mails are
-# fetched, parsed and stored.
+# The first range a poll claims holds at most this many mails (the others up to
+# TICKETBOT_IMAP_BATCH), and is stored before the next is fetched: the first tickets of a
+# full mailbox (at start-up, or after a burst) are committed after ten mails, not after
+# two ranges of a hundred are fetched and one of them parsed and stored.
 FIRST_RANGE = 10
 HEADER_ID = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 HOST = socket.gethostname()
@@ -134,24 +134,26 @@ class IMAPPoller:
         if uids and not self.settings.imap_processed_folder and uids[0] <= pos.rescan_to:
             unseen = set(client.search(["UID", f"{uids[0]}:{pos.rescan_to}", "NOT", "SEEN"]))
             uids = [u for u in uids if u > pos.rescan_to or u in unseen]
-        # Ranges grow from FIRST_RANGE mails to the batch size, doubling. A pipeline of
-        # depth 1: the next range is claimed, fetched and handed to the parser processes
-        # before the current one is stored, so parsing (and the server) work while this
-        # thread writes the database. A range is still marked processed,
+        # A pipeline of depth 1: the next range is claimed, fetched and handed to the
+        # parser processes before the current one is stored, so parsing (and the server)
+        # work while this thread writes the database. A range is still marked processed,
         # and its claim done, only after its tickets are committed, in claim order. An
         # exception leaves the unfinished ranges in self._inflight (see _resume).
+        # The first range is small (FIRST_RANGE) and stored before the next is claimed:
+        # the first tickets do not wait for a whole batch; the pipeline starts after it.
         batch = max(1, self.settings.imap_batch)
         size = min(FIRST_RANGE, batch)
         while True:
             claim = mailbox_claims.claim(self.desk, self.account, uidvalidity, uids,
                                          self.worker_id, size, dead=_dead_here,
                                          held=[r.claim.id for r in self._inflight])
-            size = min(2 * size, batch)
+            depth = 1 if claim is not None and size == batch else 0
+            size = batch
             if claim is not None:
                 started = _Started(claim, uidvalidity)
                 self._inflight.append(started)
                 self._start_claim(started, uids)
-            while len(self._inflight) > (1 if claim is not None else 0):
+            while len(self._inflight) > depth:
                 results.extend(self._finish(self._inflight[0]))
             if claim is None:
                 return results
