@@ -282,10 +282,10 @@ def test_next_range_is_parsing_while_the_previous_one_is_stored(service, dovecot
     assert all(SEEN in flags for _, flags in dovecot.messages())
 
 
-def test_the_first_range_is_small_and_stored_before_the_pipeline_starts(service, dovecot):
-    """A full mailbox (at start-up): the first range holds FIRST_RANGE mails and is stored
-    before anything else is fetched, so the first tickets are committed after ten mails,
-    not after a whole batch; then ranges of the batch size, pipelined as usual."""
+def test_the_first_range_is_small_so_the_first_tickets_wait_for_ten_mails(service, dovecot):
+    """A full mailbox (at start-up): the first range holds FIRST_RANGE mails, so the first
+    tickets are committed after ten mails are parsed and stored, not a whole batch; the
+    next ranges hold a batch each, pipelined as usual."""
     dovecot.append([customer_mail(i) for i in range(45)])
     service.settings = service.settings.with_(
         imap_url=MailServerURL.parse("IMAP_URL", dovecot.url), imap_timeout=10.0, imap_batch=20)
@@ -308,9 +308,9 @@ def test_the_first_range_is_small_and_stored_before_the_pipeline_starts(service,
     assert [r.status for r in results] == ["created"] * 45
     assert stages == [
         ("parsing", 1, 10, 0, 0),
-        ("stored", 1, 10, 10, 10),   # the first ten committed before the next range is fetched
-        ("parsing", 11, 30, 10, 10),
-        ("parsing", 31, 45, 10, 10),  # then the pipeline: range 3 fetched before range 2 is stored
+        ("parsing", 11, 30, 0, 0),    # range 2, a whole batch, handed over before range 1 is stored
+        ("stored", 1, 10, 10, 10),    # the first ten committed
+        ("parsing", 31, 45, 10, 10),
         ("stored", 11, 30, 30, 30),
         ("stored", 31, 45, 45, 45),
     ]
