@@ -31,7 +31,7 @@ class Command(NamedTuple):
 # and a line here.
 COMMANDS: dict[str, Command] = {
     "run": Command("bot.commands.run", "run the whole bot in one process: worker, web and clock"),
-    "worker": Command("bot.commands.run", "the Procfile's worker: IMAP and SMTP intake, outbox sender"),
+    "worker": Command("bot.commands.worker", "the Procfile's worker: IMAP and SMTP intake, outbox sender"),
     "web": Command("bot.commands.run", "the Procfile's web: health endpoint (and Slack's HTTP endpoint)"),
     "clock": Command("bot.commands.run", "the Procfile's clock: the scheduler"),
     "ingest": Command("bot.commands.ingest", "turn .eml files, Maildir folders or mbox files into tickets"),
@@ -102,6 +102,16 @@ def load(command: str) -> ModuleType:
     return importlib.import_module(COMMANDS[command].module)
 
 
+def runner(command: str, settings: Settings) -> ModuleType:
+    """The module that runs the command with these settings: its own, unless that one
+    names another for them (`instead(settings)`: `worker` hands over to the whole app
+    when Slack's listeners must run in it, bot/commands/worker.py)."""
+    module = load(command)
+    instead = getattr(module, "instead", None)
+    other = instead(settings) if instead is not None else None
+    return importlib.import_module(other) if other else module
+
+
 def command_in(argv: list[str]) -> str | None:
     """The command named in argv (after the global --now TIME), or None."""
     args = iter(argv)
@@ -118,9 +128,9 @@ def command_in(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(command_in(argv)).parse_args(argv)
-    handle = load(args.command).handle
     try:
         settings = Settings.from_env()
+        handle = runner(args.command, settings).handle
         level = settings.log_level
         if args.command not in LONG_RUNNING and level.upper() == "INFO":
             # One-shot commands: stdout is the result and stderr is for errors; the

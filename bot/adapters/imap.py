@@ -40,6 +40,10 @@ IDLE_RENEW_SECONDS = 10 * 60
 # Dovecot never reports a mail that arrived between the NOOP and IDLE by itself)
 IDLE_RECHECK_FIRST_SECONDS = 1.0
 IDLE_RECHECK_MAX_SECONDS = 30.0
+# The first range a poll claims holds at most this many mails (the others up to
+# TICKETBOT_IMAP_BATCH): the first tickets of a full mailbox (at start-up, or after a
+# burst) are committed after ten mails are parsed and stored, not a hundred.
+FIRST_RANGE = 10
 HEADER_ID = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 HOST = socket.gethostname()
 _OURS: set[str] = set()  # the claim holders (pollers) made in this process
@@ -134,11 +138,14 @@ class IMAPPoller:
         # work while this thread writes the database. A range is still marked processed,
         # and its claim done, only after its tickets are committed, in claim order. An
         # exception leaves the unfinished ranges in self._inflight (see _resume).
+        # The first range is small (FIRST_RANGE): the first tickets wait for ten mails to
+        # be parsed and stored (and the next range to be fetched), not for a whole batch.
+        size = min(FIRST_RANGE, max(1, self.settings.imap_batch))
         while True:
             claim = mailbox_claims.claim(self.desk, self.account, uidvalidity, uids,
-                                         self.worker_id, self.settings.imap_batch,
-                                         dead=_dead_here,
+                                         self.worker_id, size, dead=_dead_here,
                                          held=[r.claim.id for r in self._inflight])
+            size = max(1, self.settings.imap_batch)
             if claim is not None:
                 started = _Started(claim, uidvalidity)
                 self._inflight.append(started)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import sys
 import threading
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from importlib.machinery import ModuleSpec
 
+from bot.config import Settings
 from bot.core.mail.prepare import IngestResult, Prepared, prepare
 from bot.desk import intake, parse_worker
 from bot.desk.context import Desk
@@ -37,11 +39,36 @@ def _children_skip_main() -> None:
         main.__spec__ = ModuleSpec("ticketbot.__main__", None)
 
 
+def parser_count(settings: Settings) -> int:
+    """How many parser processes the intake runs (TICKETBOT_PARSE_WORKERS; 0: one per
+    core); 1 parses in the bot's own process."""
+    return max(1, settings.parse_workers or os.cpu_count() or 1)
+
+
+def _forkserver() -> multiprocessing.context.ForkServerContext:
+    # forkserver: workers start clean, without this process's threads and sockets,
+    # forked from a server that has loaded the parser (and only the parser) once.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([parse_worker.__name__])
+    _children_skip_main()
+    return ctx
+
+
+def start_parser_server(settings: Settings) -> None:
+    """Start the server the parser processes are forked from now, at the very start of
+    the worker: it is a new interpreter that imports the parser (a quarter of a second
+    or more of CPU), and does so on another core while this process loads the rules and
+    checks the database, instead of after. Nothing when the intake parses in-process.
+    The pool (Pipeline) then forks its processes from this server."""
+    if parser_count(settings) > 1:
+        _forkserver()
+        multiprocessing.forkserver.ensure_running()
+
+
 class Pipeline:
     def __init__(self, desk: Desk, workers: int | None = None):
         self.desk = desk
-        n = workers if workers is not None else (desk.settings.parse_workers or os.cpu_count() or 1)
-        self.workers = max(1, n)
+        self.workers = max(1, workers) if workers is not None else parser_count(desk.settings)
         self._pool: Executor | None = None
         self._pool_lock = threading.Lock()  # warm() and the first batch may race to start it
 
@@ -53,12 +80,7 @@ class Pipeline:
 
     def _start_pool(self) -> Executor:
         if self._pool is None:
-            # forkserver: workers start clean, without this process's threads and sockets,
-            # forked from a server that has loaded the parser (and only the parser) once.
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload([parse_worker.__name__])
-            _children_skip_main()
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=_forkserver(),
                                              initializer=parse_worker.die_with,
                                              initargs=(os.getpid(),))
         return self._pool
@@ -66,14 +88,20 @@ class Pipeline:
     def warm(self) -> None:
         """Start the parser processes and read the kind model now (the worker calls this at
         start-up, beside the IMAP login), so the first batch of mail does not wait for them."""
+        started = []
         try:
             pool = self._executor()
             if pool is not None:
-                for f in [pool.submit(os.getpid) for _ in range(self.workers)]:
-                    f.result()
+                started = [pool.submit(os.getpid) for _ in range(self.workers)]
         except Exception as exc:  # stopped meanwhile, or no processes: the first batch tries again
             log.info("parser processes not started ahead (%s: %s)", type(exc).__name__, exc)
-        self.desk.kind_model  # noqa: B018 - read the kind model now, not when the first mail is routed
+        # while they start: read the kind model now, not when the first mail is routed
+        self.desk.kind_model  # noqa: B018
+        try:
+            for f in started:
+                f.result()
+        except Exception as exc:
+            log.info("parser processes not started ahead (%s: %s)", type(exc).__name__, exc)
 
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:
         return self.prepare_later(items)()

@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from bot.adapters.imap import IMAPPoller
+from bot.adapters.imap import FIRST_RANGE, IMAPPoller
 from bot.config import MailServerURL
 from bot.desk import mailbox_claims
 from bot.desk.pipeline import Pipeline
@@ -280,6 +280,40 @@ def test_next_range_is_parsing_while_the_previous_one_is_stored(service, dovecot
         ("stored", 21, 25, 25),
     ]
     assert all(SEEN in flags for _, flags in dovecot.messages())
+
+
+def test_the_first_range_is_small_so_the_first_tickets_wait_for_ten_mails(service, dovecot):
+    """A full mailbox (at start-up): the first range holds FIRST_RANGE mails, so the first
+    tickets are committed after ten mails are parsed and stored, not a whole batch; the
+    next ranges hold a batch each, pipelined as usual."""
+    dovecot.append([customer_mail(i) for i in range(45)])
+    service.settings = service.settings.with_(
+        imap_url=MailServerURL.parse("IMAP_URL", dovecot.url), imap_timeout=10.0, imap_batch=20)
+    pipeline = Pipeline(service, workers=2)
+    poller = IMAPPoller(service.settings, pipeline)
+    stages: list[tuple[str, int, int, int, int]] = []  # (stage, first UID, last UID, tickets, seen)
+
+    def on_stage(stage, claim):
+        seen = sum(SEEN in flags for _, flags in dovecot.messages())
+        stages.append((stage, claim.first_uid, claim.last_uid, tickets(service), seen))
+
+    poller.on_stage = on_stage
+    poller.connect()
+    try:
+        results = poller.poll_once()
+    finally:
+        poller.disconnect()
+        pipeline.close()
+    assert FIRST_RANGE == 10
+    assert [r.status for r in results] == ["created"] * 45
+    assert stages == [
+        ("parsing", 1, 10, 0, 0),
+        ("parsing", 11, 30, 0, 0),    # range 2, a whole batch, handed over before range 1 is stored
+        ("stored", 1, 10, 10, 10),    # the first ten committed
+        ("parsing", 31, 45, 10, 10),
+        ("stored", 11, 30, 30, 30),
+        ("stored", 31, 45, 45, 45),
+    ]
 
 
 def test_connection_lost_between_prefetch_and_store_loses_nothing_and_doubles_nothing(

@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import os
 import re
+import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bot.cli import COMMANDS, main
+from bot.cli import COMMANDS, main, runner
+from bot.config import Settings
 from tests.conftest import HANG, RULES, START
 from tests.support.mailgen import customer_mail
+from tests.support.servers import free_port
 
 # What only `ticketbot run` and its Procfile parts need: the web face, Slack's app, IMAP,
 # the SMTP server, and the wiring that starts them.
-SERVERS = {"flask", "slack_bolt", "imapclient", "aiosmtpd", "bot.app"}
+SERVERS = {"flask", "slack_bolt", "imapclient", "aiosmtpd", "bot.app", "bot.worker"}
+# What the worker does not run (the web face, Slack's listeners, the clock): `ticketbot
+# worker` starts sooner without them.
+NOT_IN_THE_WORKER = {"flask", "slack_bolt", "werkzeug", "apscheduler.schedulers", "bot.app",
+                     "bot.adapters.web", "bot.adapters.slack_app", "bot.scheduler"}
 IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \| *(\S+)\s*$", re.M)
 
 
@@ -83,3 +91,41 @@ def test_simple_commands_do_not_import_the_servers(desk_env, tmp_path, args, exp
     servers = top_level(modules) & SERVERS
     assert not servers, sorted(servers)
     assert "alembic" not in modules  # the schema is current: one query says so
+
+
+def test_the_worker_runs_without_the_web_face_slack_listeners_or_the_clock(desk_env, tmp_path):
+    """`ticketbot worker` (Slack on, events over HTTP: the web process takes them) starts,
+    says it is ready, stops on SIGTERM, and never imported Flask, Slack Bolt or the
+    scheduler: about a quarter of a second less before its first mail."""
+    exe = Path(sys.executable).parent / "ticketbot"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "IMAP_URL", "SMTP_URL") and not k.startswith(("TICKETBOT_", "SLACK_"))}
+    env.update(desk_env, PYTHONPROFILEIMPORTTIME="1", TICKETBOT_SMTP_LISTEN=f"127.0.0.1:{free_port()}",
+               SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="secret",
+               SLACK_API_URL="http://127.0.0.1:9/api/", TICKETBOT_PARSE_WORKERS="1")
+    proc = subprocess.Popen([str(exe), "worker"], env=env, cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:  # the ready line, or nothing if it hangs (Slack Bolt asking the fake address)
+        ready = proc.stdout.readline() if select.select([proc.stdout], [], [], 60)[0] else ""
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=HANG)
+    assert proc.returncode == 0 and ready.startswith("ticketbot is ready: mail in on smtp://"), err[-3000:]
+    modules = set(IMPORTED.findall(err))
+    assert {"bot.worker", "bot.adapters.smtp_in", "bot.desk.intake"} <= modules
+    assert not top_level(modules) & NOT_IN_THE_WORKER, sorted(top_level(modules) & NOT_IN_THE_WORKER)
+
+
+@pytest.mark.parametrize(("app_token", "module"), [
+    ("", "bot.commands.worker"), ("xapp-test", "bot.commands.run")], ids=["http", "socket"])
+def test_with_slack_in_socket_mode_the_worker_runs_the_whole_app(monkeypatch, app_token, module):
+    """Slack's Socket Mode listeners run in the worker process: then `worker` is run by
+    the whole app (bot/app.py), as before; otherwise by bot/worker.py alone."""
+    for var in list(os.environ):
+        if var.startswith(("TICKETBOT_", "SLACK_")):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    if app_token:
+        monkeypatch.setenv("SLACK_APP_TOKEN", app_token)
+    assert runner("worker", Settings.from_env()).__name__ == module
