@@ -248,20 +248,20 @@ def test_server_restart_mid_stream_reconnects_and_loses_nothing(service, dovecot
     assert all(SEEN in flags for _, flags in dovecot.messages())
 
 
-def test_next_range_is_parsing_while_the_previous_one_is_stored(service, dovecot):
-    """The poller pipelines: range N+1 is fetched and handed to the parser processes
-    before range N is stored, yet a mail is marked \\Seen only once its ticket is
-    committed, and the ranges are finished in UID order."""
-    dovecot.append([customer_mail(i) for i in range(25)])
+def poll_once_with_stages(service, dovecot, mails: int, imap_batch: int):
+    """`mails` customer mails in the mailbox, one poll by a poller with two parser
+    processes; its results and every stage a range passed, as (stage, first UID, last UID,
+    tickets committed, mails marked \\Seen) at that moment."""
+    dovecot.append([customer_mail(i) for i in range(mails)])
     service.settings = service.settings.with_(
-        imap_url=MailServerURL.parse("IMAP_URL", dovecot.url), imap_timeout=10.0, imap_batch=10)
-    pipeline = Pipeline(service, workers=2)  # ranges of 10 >= POOL_THRESHOLD: the pool parses
+        imap_url=MailServerURL.parse("IMAP_URL", dovecot.url), imap_timeout=10.0, imap_batch=imap_batch)
+    pipeline = Pipeline(service, workers=2)
     poller = IMAPPoller(service.settings, pipeline)
-    stages: list[tuple[str, int, int, int]] = []  # (stage, first UID, tickets, seen mails)
+    stages: list[tuple[str, int, int, int, int]] = []
 
     def on_stage(stage, claim):
         seen = sum(SEEN in flags for _, flags in dovecot.messages())
-        stages.append((stage, claim.first_uid, tickets(service), seen))
+        stages.append((stage, claim.first_uid, claim.last_uid, tickets(service), seen))
 
     poller.on_stage = on_stage
     poller.connect()
@@ -270,6 +270,16 @@ def test_next_range_is_parsing_while_the_previous_one_is_stored(service, dovecot
     finally:
         poller.disconnect()
         pipeline.close()
+    return results, stages
+
+
+def test_next_range_is_parsing_while_the_previous_one_is_stored(service, dovecot):
+    """The poller pipelines: range N+1 is fetched and handed to the parser processes
+    before range N is stored, yet a mail is marked \\Seen only once its ticket is
+    committed, and the ranges are finished in UID order."""
+    # ranges of 10 >= POOL_THRESHOLD: the pool parses
+    results, staged = poll_once_with_stages(service, dovecot, mails=25, imap_batch=10)
+    stages = [(stage, first, made, seen) for stage, first, _, made, seen in staged]
     assert [r.status for r in results] == ["created"] * 25
     assert stages == [
         ("parsing", 1, 0, 0),
@@ -286,24 +296,7 @@ def test_the_first_range_is_small_so_the_first_tickets_wait_for_ten_mails(servic
     """A full mailbox (at start-up): the first range holds FIRST_RANGE mails, so the first
     tickets are committed after ten mails are parsed and stored, not a whole batch; the
     next ranges hold a batch each, pipelined as usual."""
-    dovecot.append([customer_mail(i) for i in range(45)])
-    service.settings = service.settings.with_(
-        imap_url=MailServerURL.parse("IMAP_URL", dovecot.url), imap_timeout=10.0, imap_batch=20)
-    pipeline = Pipeline(service, workers=2)
-    poller = IMAPPoller(service.settings, pipeline)
-    stages: list[tuple[str, int, int, int, int]] = []  # (stage, first UID, last UID, tickets, seen)
-
-    def on_stage(stage, claim):
-        seen = sum(SEEN in flags for _, flags in dovecot.messages())
-        stages.append((stage, claim.first_uid, claim.last_uid, tickets(service), seen))
-
-    poller.on_stage = on_stage
-    poller.connect()
-    try:
-        results = poller.poll_once()
-    finally:
-        poller.disconnect()
-        pipeline.close()
+    results, stages = poll_once_with_stages(service, dovecot, mails=45, imap_batch=20)
     assert FIRST_RANGE == 10
     assert [r.status for r in results] == ["created"] * 45
     assert stages == [
