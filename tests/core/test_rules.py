@@ -10,7 +10,7 @@ import pytest
 
 from bot.adapters.rules_file import RulesHolder, load_rules
 from bot.core.rules.engine import route
-from bot.core.rules.facts import Facts
+from bot.core.rules.facts import Facts, polite_request
 from bot.core.rules.schema import RulesError
 from tests.conftest import REPO
 
@@ -1047,7 +1047,6 @@ def test_asking_to_be_told_about_notice_is_still_a_question(subject, body):
 
 
 def test_a_request_put_as_a_question_is_told_apart_from_a_question():
-    from bot.core.rules.facts import polite_request
     assert polite_request("wilt u ervoor zorgen dat het contract niet wordt verlengd")
     assert polite_request("could you stop the listing at the end of the term")
     assert not polite_request("kunt u mij vertellen hoe ik opzeg")

@@ -184,14 +184,13 @@ def quoted(text: str, start: int, end: int) -> str | None:
     to put on the customer's website). Reported speech and mentions are not what the
     writer states."""
     p0, p1 = _bounds(text, start, end, _PARAGRAPH_END)
-    before = _QUOTE_MARKS.findall(text, p0, start)
+    before = list(_QUOTE_MARKS.finditer(text, p0, start))
     if len(before) % 2 == 0:
         return None
     close = _QUOTE_MARKS.search(text, end, p1)
     if close is None:
         return None
-    opened = text.rfind(before[-1], p0, start)
-    return f"quoted (somebody's words): {text[opened:close.end()][:120]!r}"
+    return f"quoted (somebody's words): {text[before[-1].start():close.end()][:120]!r}"
 
 
 # A request put as a question asks us to do something: "Wilt u ervoor zorgen dat het
@@ -213,8 +212,8 @@ _ASKS_TO_BE_TOLD = re.compile(
 def polite_request(sentence: str) -> bool:
     """A question that is a request to act ("Wilt u het contract laten stoppen?"), not a
     question to be answered ("Kunt u zeggen wanneer het contract afloopt?")."""
-    folded = sentence.strip()
-    return bool(_REQUEST_OPENER.match(folded)) and not _ASKS_TO_BE_TOLD.search(folded)
+    sentence = sentence.strip()
+    return bool(_REQUEST_OPENER.match(sentence)) and not _ASKS_TO_BE_TOLD.search(sentence)
 
 
 def unstated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> str | None:
