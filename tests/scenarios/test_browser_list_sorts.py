@@ -8,6 +8,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.select import Select
 from sqlalchemy import select
 
@@ -44,7 +45,11 @@ def test_each_sort_pages_by_its_links_in_the_browser(browser, make_desk, setting
             expected = _expected(tickets, sort)
             browser.get(f"{base}/tickets")
             Select(browser.find_element(By.NAME, "sort")).select_by_value(sort)
+            before = browser.find_element(By.ID, "tickets")
             browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+            # the new page has replaced the old one (the URL alone cannot tell for "newest",
+            # the default, and reading the old table gave a stale element)
+            wait(browser, staleness_of(before), "the submitted form's page")
             wait(browser, lambda d, s=sort: f"sort={s}" in d.current_url or s == "newest", "the sorted list")
             assert listed(browser) == expected[:50], sort
             shot(browser, f"list-{sort}-1")
