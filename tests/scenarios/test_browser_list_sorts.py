@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.select import Select
 from sqlalchemy import select
 
@@ -17,6 +17,23 @@ from bot.store.models import Outbox
 from tests.desk.test_board_pages import _expected, _seed
 from tests.scenarios.test_browser import browser, shot, wait  # noqa: F401  (the fixture)
 from tests.support.servers import free_port
+
+
+def replaced(element):
+    """A wait condition: the page that held `element` has been replaced. Chromium says so
+    either as a stale element or, mid-navigation, as a node that no longer belongs to the
+    document; any other error is raised."""
+    def gone(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in (exc.msg or ""):
+                return True
+            raise
+        return False
+    return gone
 
 
 def listed(driver) -> list[int]:
@@ -49,7 +66,7 @@ def test_each_sort_pages_by_its_links_in_the_browser(browser, make_desk, setting
             browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
             # the new page has replaced the old one (the URL alone cannot tell for "newest",
             # the default, and reading the old table gave a stale element)
-            wait(browser, staleness_of(before), "the submitted form's page")
+            wait(browser, replaced(before), "the submitted form's page")
             wait(browser, lambda d, s=sort: f"sort={s}" in d.current_url or s == "newest", "the sorted list")
             assert listed(browser) == expected[:50], sort
             shot(browser, f"list-{sort}-1")
