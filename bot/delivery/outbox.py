@@ -223,9 +223,12 @@ class OutboxSender:
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
                 with self.uow.write() as s:
-                    # the batch's rows in one query; _record finds them in the session
-                    list(s.scalars(select(Outbox).where(Outbox.id.in_([p[0] for p in pending]))))
-                    done = {oid: self._record(s, oid, outcome, error, data, result, retry_after, now)
+                    # the batch's rows in one query, held here: the session's identity map
+                    # keeps objects only weakly, so without this each row was read again
+                    rows = {r.id: r for r in s.scalars(
+                        select(Outbox).where(Outbox.id.in_([p[0] for p in pending])))}
+                    done = {oid: self._record(s, rows.get(oid), oid, outcome, error, data, result,
+                                              retry_after, now)
                             for oid, outcome, error, data, result, retry_after in pending}
                 outcomes.update(done)
                 return
@@ -236,12 +239,12 @@ class OutboxSender:
                             len(pending), str(exc).splitlines()[0])
                 threading.Event().wait(min(5.0, 0.5 * 2 ** (attempt - 1)))
 
-    def _record(self, s: Session, oid: int, outcome: str, error: str | None, data: bytes | None,
-                result: object, retry_after: float | None, now: datetime) -> str | None:
+    def _record(self, s: Session, row: Outbox | None, oid: int, outcome: str, error: str | None,
+                data: bytes | None, result: object, retry_after: float | None,
+                now: datetime) -> str | None:
         """Write what became of one delivery: sent, a retry time, or failed. None: the row
         was cancelled while it was on its way (a webhook subscription disabled by an
         earlier row of the batch) and did not go: it stays cancelled."""
-        row = s.get(Outbox, oid)
         if row is None:  # deleted while it was being sent: nothing left to record
             log.warning("outbox %s: row vanished during delivery (%s)", oid, outcome)
             return outcome

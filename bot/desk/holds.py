@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.core import invoices
 from bot.core.domain import InboundMessage
+from bot.desk import card
 from bot.desk.actor import Actor, Verb, check
 from bot.desk.context import Desk
 from bot.desk.events import record
@@ -43,13 +44,17 @@ def hold(s: Session, ticket: Ticket, invoice: str, now: datetime, by: str,
     """Hold `invoice` for this ticket; None when it is held for it already."""
     if ticket.id is None:  # staged in this session: its number first
         s.flush()
-    with s.no_autoflush:  # the holds staged in this session are added below, unflushed
-        held = [*open_holds(s, ticket), *(h for h in staged(s, InvoiceHold) if h.ticket_id == ticket.id)]
+    held = card.holds_of(s, ticket)  # a batch of new tickets read its holds at once
+    if held is None:
+        with s.no_autoflush:  # the holds staged in this session are added below, unflushed
+            held = [*open_holds(s, ticket),
+                    *(h for h in staged(s, InvoiceHold) if h.ticket_id == ticket.id)]
     if any(h.released_at is None and h.invoice.upper() == invoice.upper() for h in held):
         return None
     row = InvoiceHold(ticket_id=ticket.id, invoice=invoice, source=source, held_at=now,
                       held_by=by)
     s.add(row)
+    card.hold_added(s, row, ticket)
     record(s, ticket, now, by, "invoice-hold", {"invoice": invoice, "source": source})
     return row
 

@@ -31,6 +31,7 @@ from bot.core.render import CUSTOMER_LANGUAGES, STAFF_LANGUAGES
 from bot.core.rules.schema import Person
 from bot.desk import cancellation_workflow as cancellations
 from bot.desk import (
+    card,
     directory,
     holds,
     notify,
@@ -226,7 +227,10 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
     s.flush()
     # Phase 2: now that tickets have numbers, write the acknowledgements.
     no_ack = s.info.pop("no_ack", {})
-    for ticket, msg, template, extra in s.info.pop("acks"):
+    acks = s.info.pop("acks")
+    # what the new tickets' cards and invoice holds read, once for the batch
+    card.prefetch(s, [ticket for ticket, *_ in acks])
+    for ticket, msg, template, extra in acks:
         if id(ticket) in no_ack:
             record(s, ticket, now, "system", "ack-skipped", None, no_ack[id(ticket)])
         elif acknowledge:
@@ -237,6 +241,7 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
                  ticket.kind, ticket.owner)
     for fn in s.info.pop("after_flush"):
         fn()
+    s.info.pop(card.PREFETCHED, None)  # read for this batch only
     for r in results:
         t = r._ticket_obj  # a Ticket of this batch, or the number of a stored one
         r.ticket = t.id if isinstance(t, Ticket) else t if isinstance(t, int) else None

@@ -6,7 +6,7 @@ import json
 import threading
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.adapters.smtp_out import SMTPTransport
 from bot.app import Worker
@@ -253,9 +253,24 @@ def test_a_batch_is_claimed_in_one_transaction_and_recorded_in_one(service, cloc
         monkeypatch.setattr(sender.uow, "write", counted)
         # (a batch that takes longer records what it has every RECORD_EVERY seconds)
         monkeypatch.setattr("bot.delivery.outbox.RECORD_EVERY", 3600.0)
-        assert sender.run_once(clock.now) == {"sent": 10, "retry": 0, "failed": 0}
+        reads: list[str] = []
+        with service.uow.read() as s:
+            engine = s.get_bind()
+
+        def seen(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().upper().startswith("SELECT") and "FROM outbox" in statement:
+                reads.append(statement)
+
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            assert sender.run_once(clock.now) == {"sent": 10, "retry": 0, "failed": 0}
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
         assert len(sink.handler.wait_for(10)) == 10
     assert len(writes) == 2
+    # the batch's rows read to send and once more to record, not once a row (the
+    # session's identity map holds objects weakly: the rows read must be held)
+    assert len(reads) <= 2, reads
     assert {(r.status, r.attempts) for r in rows(service)} == {("sent", 1)}
 
 
