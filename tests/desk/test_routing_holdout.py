@@ -242,6 +242,16 @@ recall / precision / complaint recall, %): all 95.0 / 81.7 / 90.9 (10 of 11) / 7
 auto-replies wrong. The best unseen batch so far; kind, cancellation precision and
 complaint recall are still short of issue 16's bars. No rule was changed for it: floors are
 the whole 681-mail set's figures, LOWERED.
+
+The last 80 mails (682-761, slugs en12-/nl12-/pl12-/de12-, 20 per language) were added by
+session holdout12 (2026-11-30), written unseen the same way (the writer's command printed
+the first nine entries of source.yaml instead of three, and the folder README's batch
+paragraphs) and committed before the router ran on them; routing11 and the model trained on
+batches 1-10 never saw them. Their unseen score: all 92.5 / 76.2 / 81.2 (13 of 16) / 86.7
+(13 of 15) / 60.0 (12 of 20); nl 100 / 80.0 / 75.0 / 100 / 40.0; en 90.0 / 65.0 / 75.0 /
+75.0 / 80.0; pl 95.0 / 90.0 / 100 / 100 / 60.0; de 85.0 / 70.0 / 75.0 / 75.0 / 60.0; none of
+four auto-replies wrong. Batches 11 and 12 together (140 mails nobody tuned to): 93.6 / 78.6
+/ 85.2 / 82.1 / 70.6. Floors: the whole 761-mail set's figures, LOWERED.
 """
 
 from __future__ import annotations
@@ -250,15 +260,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 681-mail set's figures with routing11 and the model on batches 1-10 (batch 11 unseen)
-    "nl": {"owner": 98.7, "kind": 93.2, "cancel_recall": 96.6, "cancel_precision": 93.5,
-           "complaint_recall": 97.1},
-    "en": {"owner": 98.0, "kind": 94.0, "cancel_recall": 100.0, "cancel_precision": 97.0,
-           "complaint_recall": 97.7},
-    "pl": {"owner": 100.0, "kind": 97.5, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
-    "de": {"owner": 98.1, "kind": 95.5, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
+FLOORS = {  # the whole 761-mail set's figures with routing11 and the model on batches 1-10 (batches 11-12 unseen)
+    "nl": {"owner": 98.9, "kind": 91.8, "cancel_recall": 94.1, "cancel_precision": 94.1,
+           "complaint_recall": 90.0},
+    "en": {"owner": 97.3, "kind": 91.4, "cancel_recall": 97.3, "cancel_precision": 94.7,
+           "complaint_recall": 96.0},
+    "pl": {"owner": 99.4, "kind": 96.7, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 95.3},
+    "de": {"owner": 96.6, "kind": 92.7, "cancel_recall": 97.0, "cancel_precision": 97.0,
+           "complaint_recall": 95.3},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
 # routing5; batch 6's one (a company holiday notice by text only) fixed by routing6.
@@ -274,7 +284,7 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    # English the largest part (200 of 681: batches 5-11 added as many mails per language)
+    # English the largest part (220 of 761: batches 5-12 added as many mails per language)
     assert 0.25 <= english / len(cases) <= 0.55
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang
