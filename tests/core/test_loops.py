@@ -297,6 +297,11 @@ def test_parse_message_ids(value, ids):
          "notice or newsletter: Aby zrezygnować z otrzymywania"),
         ({"text": "Angebot.\nSie erhalten diesen Newsletter, weil Sie Kunde sind."},
          "notice or newsletter: Sie erhalten diesen Newsletter, weil"),
+        # a member's circular (routing batch 12)
+        ({"text": "Termine.\nSie erhalten diesen Rundbrief als Mitglied. Abmelden"},
+         "notice or newsletter: Sie erhalten diesen Rundbrief als Mitglied"),
+        ({"text": "Agenda.\nU ontvangt deze nieuwsbrief als lid van de vereniging."},
+         "notice or newsletter: U ontvangt deze nieuwsbrief als lid"),
         ({"text": "Actie!\nJe ontvangt deze nieuwsbrief omdat je klant bent."},
          "notice or newsletter: Je ontvangt deze nieuwsbrief omdat"),
         ({"text": "Oferta.\nJeżeli nie chcesz otrzymywać wiadomości, kliknij tutaj."},

@@ -252,6 +252,22 @@ batches 1-10 never saw them. Their unseen score: all 92.5 / 76.2 / 81.2 (13 of 1
 75.0 / 80.0; pl 95.0 / 90.0 / 100 / 100 / 60.0; de 85.0 / 70.0 / 75.0 / 75.0 / 60.0; none of
 four auto-replies wrong. Batches 11 and 12 together (140 mails nobody tuned to): 93.6 / 78.6
 / 85.2 / 82.1 / 70.6. Floors: the whole 761-mail set's figures, LOWERED.
+
+Session routing12 (2026-11-30) taught the rules batch 12's classes of failure, tuned on
+batch 12 alone (batch 11's misroutes were not looked at): harm to the customer's trade
+("kost ons klanten", "costing us customers", "kostet uns Kunden"), broken promises
+("każdy obiecuje", "is it usual to be promised"), a fault reported "3x", a bare "Wystarczy."
+on a line of its own, "wofür wir eigentlich ... bezahlen", a price other than the quote's,
+"nikt nas ... nie informował" on an invoice, the Polish perfective "zrezygnujemy" in a
+conditional threat, "voordat we iets besluiten" holding a threat back; declining the next
+term ("I'd rather you didn't renew", "eine Verlängerung kommt nicht in Frage", "niet willen
+laten doorlopen"); another company's subscription ("cancelled my subscription with
+LocalFinder"); a proposed time confirmed ("Tuesday at 10 ... is fine", "um 17:30 Uhr
+passt"); a link of ours that expired; passing on thanks; a stand-in contact; a member's
+circular ("Sie erhalten diesen Rundbrief als Mitglied"). Batch 12: 92.5 / 76.2 / 81.2 /
+86.7 / 60.0 -> 98.8 / 96.2 / 100 / 100 / 95.0 (seen). Batch 11, which nobody tuned to:
+unchanged, 95.0 / 81.7 / 90.9 / 76.9 / 85.7: the round's phrases did not carry over to it.
+Batches 1-10 and routing_eval unchanged. Floors RAISED to the whole set's new figures.
 """
 
 from __future__ import annotations
@@ -260,15 +276,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 761-mail set's figures with routing11 and the model on batches 1-10 (batches 11-12 unseen)
-    "nl": {"owner": 98.9, "kind": 91.8, "cancel_recall": 94.1, "cancel_precision": 94.1,
-           "complaint_recall": 90.0},
-    "en": {"owner": 97.3, "kind": 91.4, "cancel_recall": 97.3, "cancel_precision": 94.7,
-           "complaint_recall": 96.0},
-    "pl": {"owner": 99.4, "kind": 96.7, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 95.3},
-    "de": {"owner": 96.6, "kind": 92.7, "cancel_recall": 97.0, "cancel_precision": 97.0,
-           "complaint_recall": 95.3},
+FLOORS = {  # the whole 761-mail set's figures with routing12 and the model on batches 1-10 (batch 11 unseen)
+    "nl": {"owner": 98.9, "kind": 94.0, "cancel_recall": 97.1, "cancel_precision": 94.3,
+           "complaint_recall": 97.5},
+    "en": {"owner": 98.2, "kind": 94.5, "cancel_recall": 100.0, "cancel_precision": 97.4,
+           "complaint_recall": 98.0},
+    "pl": {"owner": 99.4, "kind": 97.2, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 100.0},
+    "de": {"owner": 98.3, "kind": 95.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
+           "complaint_recall": 97.7},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
 # routing5; batch 6's one (a company holiday notice by text only) fixed by routing6.

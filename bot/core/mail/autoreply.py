@@ -120,12 +120,13 @@ _NO_REPLY_TEXT = re.compile(
     # a newsletter's footer, the link's text without its address: "You receive this
     # newsletter because you downloaded …", "Unsubscribe | Manage preferences", "Aby
     # zrezygnować z otrzymywania wiadomości, kliknij", "Sie erhalten diesen Newsletter, weil"
-    r"\byou\s+(?:are\s+)?receiv(?:e|ing)\s+this\s+(?:newsletter|e-?mail|message|mailing)\s+because\b|"
+    r"\byou\s+(?:are\s+)?receiv(?:e|ing)\s+this\s+(?:newsletter|e-?mail|message|mailing)\s+(?:because|as\s+a\s+(?:member|subscriber))\b|"
     r"\bunsubscribe\s*[|·•]\s*(?:manage|update|change)\s+(?:your\s+)?(?:preferences|subscription)|"
     r"\bto\s+stop\s+receiving\s+(?:these|our|this)\s+(?:e-?mails|messages|newsletters?)\b|"
-    r"\b(?:je|u)\s+ontvangt\s+(?:deze|dit)\s+(?:nieuwsbrief|e-?mail|mail|bericht)\s+omdat\b|"
+    r"\b(?:je|u)\s+ontvangt\s+(?:deze|dit)\s+(?:nieuwsbrief|e-?mail|mail|bericht)\s+(?:omdat|als\s+(?:lid|abonnee))\b|"
     r"\bafmelden\s+voor\s+(?:deze|onze)\s+nieuwsbrief|"
-    r"\bsie\s+erhalten\s+(?:diesen|diese)\s+(?:newsletter|e-?mail|nachricht),?\s+weil\b|"
+    # ... and a member's circular: "Sie erhalten diesen Rundbrief als Mitglied"
+    r"\bsie\s+erhalten\s+(?:diesen|diese)\s+(?:newsletter|rundbrief|e-?mail|nachricht),?\s+(?:weil|als\s+(?:mitglied|abonnent))\b|"
     r"\bwenn\s+sie\s+(?:diesen\s+newsletter|diese\s+e-?mails?)\s+nicht\s+mehr\s+(?:erhalten|empfangen)|"
     r"\baby\s+zrezygnowa[cć]\s+z\s+otrzymywania\b|"
     r"\bje(?:[sś]li|[zż]eli)\s+nie\s+chcesz\s+(?:ju[zż]\s+)?otrzymywa[cć]\b|"
