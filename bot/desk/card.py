@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -113,8 +113,11 @@ def _card_prefetched(s: Session, desk: Desk, t: Ticket, pf: dict[str, Any]) -> d
 
 def _card(s: Session, desk: Desk, t: Ticket) -> dict[str, Any]:
     company = t.company
+    # no company and no address (a mail without a From): no other ticket is its customer's
+    # (`contact_email == None` would be IS NULL: every sender-less ticket, anyone's)
     same_customer = ((Ticket.company_id == company.id) if company
-                     else (Ticket.contact_email == t.contact_email))
+                     else (Ticket.contact_email == t.contact_email) if t.contact_email
+                     else false())
     others = s.execute(select(Ticket.id, Ticket.subject, Ticket.status).where(
         Ticket.id != t.id, Ticket.status.not_in(CLOSED), same_customer)
         .order_by(Ticket.id.desc()).limit(SHOWN)).all()
@@ -159,4 +162,6 @@ def _same(other: Ticket | None, t: Ticket, company) -> bool:
         return False
     if other is t:
         return True
-    return other.company_id == company.id if company is not None else other.contact_email == t.contact_email
+    if company is not None:
+        return other.company_id == company.id
+    return bool(t.contact_email) and other.contact_email == t.contact_email

@@ -138,3 +138,45 @@ def test_a_batch_reads_its_cards_at_once_and_each_card_is_what_the_ticket_alone_
     card_reads = [q for q in selects if "invoice_hold" in q or "FROM contract" in q
                   or "row_number" in q.lower()]
     assert len(card_reads) <= 4, card_reads
+
+
+def test_mails_without_a_sender_are_not_one_customer_on_their_cards(make_desk, settings):
+    """A mail without a From opens a ticket with no company and no address: its card
+    lists no other tickets and only its own holds (not every sender-less ticket's, as
+    `contact_email IS NULL` did), and the batch's prefetched card is that same card."""
+    desk = make_desk(settings=dataclasses.replace(settings, slack_bot_token="xoxb-test",
+                                                  slack_channel="C0TEAM0001"))
+    now = desk.clock()
+    with desk.uow.write() as s:
+        earlier = Ticket(subject="zonder afzender", contact_email=None, owner="ruud",
+                         created_at=now, updated_at=now)
+        s.add(earlier)
+        s.flush()
+        s.add(InvoiceHold(ticket_id=earlier.id, invoice="INV-NULL-1", source="hand",
+                          held_at=now, held_by="ruud"))
+    own = tuple(desk.settings.all_own_addresses)
+    items = [prepare(company_mail(i, "Jan <jan@stam.example>").replace(
+        b"From: Jan <jan@stam.example>\r\n", b""), f"n:{i}", own) for i in range(2)]
+    shown: dict[int, dict] = {}
+    alone: dict[int, dict] = {}
+    real = card.card
+
+    def spy(s, d, t):
+        shown[t.id] = got = real(s, d, t)
+        prefetched = s.info.pop(card.PREFETCHED, None)
+        try:
+            alone[t.id] = real(s, d, t)
+        finally:
+            if prefetched is not None:
+                s.info[card.PREFETCHED] = prefetched
+        return got
+
+    with unittest.mock.patch.object(card, "card", spy):
+        results = intake.ingest_prepared(desk, items)
+    assert [r.status for r in results] == ["created", "created"]
+    assert set(shown) == {r.ticket for r in results}
+    assert shown == alone
+    for r, i in zip(results, range(2), strict=True):
+        got = shown[r.ticket]
+        assert got["open_tickets"] == [] and got["open_tickets_count"] == 0
+        assert got["open_holds"] == [{"invoice": f"INV-2026-{2000 + i}", "ticket": r.ticket}]
