@@ -239,9 +239,11 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
             record(s, ticket, now, "system", "ack-skipped", None, "ingested without acknowledgements (--no-ack)")
         log.info("ticket %s: created from %s, %s for %s", ticket.id, msg.from_addr or "?",
                  ticket.kind, ticket.owner)
-    for fn in s.info.pop("after_flush"):
-        fn()
-    s.info.pop(card.PREFETCHED, None)  # read for this batch only
+    try:
+        for fn in s.info.pop("after_flush"):
+            fn()
+    finally:
+        s.info.pop(card.PREFETCHED, None)  # read for this batch only, also when it fails
     for r in results:
         t = r._ticket_obj  # a Ticket of this batch, or the number of a stored one
         r.ticket = t.id if isinstance(t, Ticket) else t if isinstance(t, int) else None
