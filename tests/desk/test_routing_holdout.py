@@ -268,6 +268,15 @@ circular ("Sie erhalten diesen Rundbrief als Mitglied"). Batch 12: 92.5 / 76.2 /
 86.7 / 60.0 -> 98.8 / 96.2 / 100 / 100 / 95.0 (seen). Batch 11, which nobody tuned to:
 unchanged, 95.0 / 81.7 / 90.9 / 76.9 / 85.7: the round's phrases did not carry over to it.
 Batches 1-10 and routing_eval unchanged. Floors RAISED to the whole set's new figures.
+
+The last 80 mails (762-841, slugs en13-/nl13-/pl13-/de13-, 20 per language) were added by
+session holdout13 (2026-11-30), written unseen (the writer saw the end of entry 761 by a
+`tail`, single lines of earlier batch paragraphs and a few file names; no mail's text) and
+committed before the router ran on them; routing12 and the model trained on batches 1-10
+never saw them. Their unseen score: all 90.0 / 85.0 / 100 (12 of 12) / 80.0 (12 of 15) /
+88.2 (15 of 17); nl 90.0 / 85.0 / 100 / 100 / 80.0; en 95.0 / 95.0 / 100 / 75.0 / 100; pl
+85.0 / 80.0 / 100 / 75.0 / 75.0; de 90.0 / 80.0 / 100 / 75.0 / 100; none of seven
+auto-replies wrong. Floors: the whole 841-mail set's figures, LOWERED.
 """
 
 from __future__ import annotations
@@ -276,15 +285,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 761-mail set's figures with routing12 and the model on batches 1-10 (batch 11 unseen)
-    "nl": {"owner": 98.9, "kind": 94.0, "cancel_recall": 97.1, "cancel_precision": 94.3,
-           "complaint_recall": 97.5},
-    "en": {"owner": 98.2, "kind": 94.5, "cancel_recall": 100.0, "cancel_precision": 97.4,
-           "complaint_recall": 98.0},
-    "pl": {"owner": 99.4, "kind": 97.2, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 100.0},
-    "de": {"owner": 98.3, "kind": 95.0, "cancel_recall": 100.0, "cancel_precision": 100.0,
-           "complaint_recall": 97.7},
+FLOORS = {  # the whole 841-mail set's figures with routing12 and the model on batches 1-10 (batches 11, 13 unseen)
+    "nl": {"owner": 98.0, "kind": 93.1, "cancel_recall": 97.3, "cancel_precision": 94.7,
+           "complaint_recall": 95.6},
+    "en": {"owner": 97.9, "kind": 94.6, "cancel_recall": 100.0, "cancel_precision": 95.2,
+           "complaint_recall": 98.2},
+    "pl": {"owner": 98.0, "kind": 95.5, "cancel_recall": 100.0, "cancel_precision": 97.1,
+           "complaint_recall": 97.9},
+    "de": {"owner": 97.5, "kind": 93.5, "cancel_recall": 100.0, "cancel_precision": 97.3,
+           "complaint_recall": 97.8},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
 # routing5; batch 6's one (a company holiday notice by text only) fixed by routing6.
@@ -300,7 +309,7 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    # English the largest part (220 of 761: batches 5-12 added as many mails per language)
+    # English the largest part (240 of 841: batches 5-13 added as many mails per language)
     assert 0.25 <= english / len(cases) <= 0.55
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang
