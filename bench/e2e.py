@@ -4,6 +4,12 @@ subprocess with the shipped rules.yaml, an imported customer directory, staff in
 delivering to a local SMTP sink (aiosmtpd), and a real Dovecot holding N generated
 mails (tests/support/mailgen.py).
 
+With `via="smtp"` the same worker takes the corpus in over SMTP instead (its inbound
+listener, `TICKETBOT_SMTP_LISTEN`, as the Procfile's `worker` runs it): the bench sends
+every mail from SMTP_SENDERS connections at once, from the moment the listener accepts
+(the Dovecot mailbox is empty); a mail is in once the listener answered 250 (it is in the
+spool then), and the clock runs until its ticket is committed and its mail delivered.
+
 The clock starts just before the process is started (interpreter start-up, imports,
 migrations check, rules loading, parser start-up all count) and stops when
 
@@ -26,8 +32,10 @@ import csv
 import os
 import re
 import signal
+import smtplib
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +53,8 @@ REPO = Path(__file__).resolve().parent.parent
 ADDRESS = "support@desk.example"
 SIGNING_SECRET = "bench-signing-secret"
 TEAM_CHANNEL = "C0DESK0001"
+SMTP_SENDERS = 4  # connections the bench delivers the corpus over (an MTA uses several)
+_FROM = re.compile(rb"^From:[^\n]*?<?([^\s<>@]+@[^\s<>]+?)>?\s*$", re.M | re.I)
 
 
 def ticketbot_exe() -> str:
@@ -134,6 +144,8 @@ class Result:
     db: str
     mails: int
     workers: int = 1
+    via: str = "imap"
+    sent: float = 0.0  # SMTP: seconds from start until the last mail was answered 250
     first_ticket: float = 0.0
     committed: float = 0.0
     delivered: float = 0.0
@@ -189,16 +201,58 @@ def _setup(env: dict[str, str], tmp: Path) -> None:
             raise SystemExit(f"ticketbot {' '.join(args)} failed:\n{done.stderr[-3000:]}")
 
 
+class SMTPSender:
+    """Sends the corpus to the worker's SMTP listener over SMTP_SENDERS connections, each
+    opened as soon as the listener accepts."""
+
+    def __init__(self, mails: list[bytes], port: int):
+        self.mails, self.port = mails, port
+        self.error: BaseException | None = None
+        self._threads = [threading.Thread(target=self._send, args=(mails[i::SMTP_SENDERS],),
+                                          daemon=True) for i in range(SMTP_SENDERS)]
+
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+
+    def finished(self) -> bool:
+        return not any(t.is_alive() for t in self._threads)
+
+    def _connect(self) -> smtplib.SMTP:
+        deadline = time.monotonic() + 60
+        while True:  # the listener comes up with the worker: poll until it accepts
+            try:
+                return smtplib.SMTP("127.0.0.1", self.port, timeout=60)
+            except (TimeoutError, ConnectionRefusedError, smtplib.SMTPServerDisconnected):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _send(self, mails: list[bytes]) -> None:
+        try:
+            with self._connect() as c:
+                for raw in mails:
+                    m = _FROM.search(raw)
+                    sender = m.group(1).decode("ascii", "replace") if m else "customer@customer.example"
+                    c.sendmail(sender, [ADDRESS], raw)
+        except BaseException as exc:  # reported by run_once
+            self.error = exc
+
+
 def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, workers: int = 1,
-             stall: float = 120.0, profile: bool = False, code: Path | None = None) -> Result:
+             stall: float = 120.0, profile: bool = False, code: Path | None = None,
+             via: str = "imap") -> Result:
     """Start `workers` worker processes on one Dovecot and one database; time them.
     ``code``: another checkout of the bot to run instead (put first on PYTHONPATH), for
-    before/after pairs."""
+    before/after pairs. ``via="smtp"``: the mail comes in over SMTP (one worker)."""
     tmp.mkdir(parents=True, exist_ok=True)
     n = len(mails)
-    res = Result(db=db, mails=n, workers=workers)
+    res = Result(db=db, mails=n, workers=workers, via=via)
+    if via not in ("imap", "smtp") or (via == "smtp" and workers != 1):
+        raise ValueError(f"via={via!r} with {workers} workers: SMTP is benched with one worker")
     with Dovecot(tmp / "imap") as dovecot, Sink() as sink, FakeSlack() as slack:
-        dovecot.deliver_files(mails)
+        if via == "imap":
+            dovecot.deliver_files(mails)
         url = pg.create_database() if db == "postgres" else f"sqlite:///{tmp}/ticketbot.sqlite3"
         env = _env(url, dovecot.url, sink, slack, tmp)
         if code is not None:
@@ -212,6 +266,9 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
         procs: list[subprocess.Popen] = []
         logs = []
         res.load_before = loadavg()
+        sender = None
+        if via == "smtp":
+            sender = SMTPSender(mails, int(env["TICKETBOT_SMTP_LISTEN"].rpartition(":")[2]))
         start = time.perf_counter()
         try:
             for i in range(workers):
@@ -228,6 +285,8 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
                 procs.append(subprocess.Popen(cmd, env=wenv, cwd=tmp,
                                               stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                               start_new_session=True))
+            if sender is not None:
+                sender.start()
             last, since = None, time.monotonic()
             polls = 0
             while True:
@@ -245,6 +304,11 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
                     by_status = dict(conn.execute(mail_q).all())
                 if tickets and not res.first_ticket:
                     res.first_ticket = now
+                if sender is not None:
+                    if sender.error is not None:
+                        raise SystemExit(f"sending over SMTP failed: {sender.error!r}")
+                    if not res.sent and sender.finished():
+                        res.sent = now
                 if tickets >= n and not res.committed:
                     res.committed = now
                 queued = by_status.get("queued", 0)
@@ -298,7 +362,7 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
         received = len(sink.handler.received)
         if res.retried:
             res.notes.append(f"{res.retried} batches redone one by one (worker logs)")
-        if len(res.parsed) == workers and sum(res.parsed) != n:
+        if via == "imap" and len(res.parsed) == workers and sum(res.parsed) != n:
             res.notes.append(f"{sum(res.parsed)} mails parsed for {n}")
         if tickets != n:
             res.notes.append(f"{tickets} tickets for {n} mails")
@@ -315,12 +379,15 @@ def rows_for(results: list[Result]) -> list[tuple[str, str, str]]:
     for r in results:
         who = f"{r.db}" + (f", {r.workers} workers" if r.workers > 1 else "")
         t_commit, t_deliver = targets[r.db]
+        way = "" if r.via == "imap" else f" over SMTP ({SMTP_SENDERS} connections)"
         rows += [
-            (f"e2e `ticketbot worker`, {r.mails:,} mails: tickets committed ({who})",
+            (f"e2e `ticketbot worker`{way}, {r.mails:,} mails: tickets committed ({who})",
              f"{r.committed_rate:,.0f} mails/s", f">= {t_commit}"),
             (f"  all mail delivered ({r.mail_sent:,} mails to the sink)",
              f"{r.delivered_rate:,.0f} mails/s", f">= {t_deliver}"),
             ("  start -> first ticket committed", f"{r.first_ticket:.2f} s", "<= 2 s"),
+            *([("  start -> last mail accepted by the SMTP listener", f"{r.sent:.2f} s", "")]
+              if r.via == "smtp" else []),
             (f"  peak RSS, process tree ({r.processes} processes)", f"{r.peak_rss:.0f} MB",
              "<= 250"),
             ("  peak PSS, process tree (shared pages split; sampled 5/s)", f"{r.peak_pss:.0f} MB", ""),
@@ -335,23 +402,26 @@ def rows_for(results: list[Result]) -> list[tuple[str, str, str]]:
 
 def bench(mails: list[bytes], tmp: Path, dbs: tuple[str, ...] = ("sqlite", "postgres"),
           workers: tuple[int, ...] = (1,), profile: bool = False,
-          baseline: Path | None = None) -> list[Result]:
+          baseline: Path | None = None, via: tuple[str, ...] = ("imap",)) -> list[Result]:
     results = []
     with Postgres(tmp / "pg") as pg:
-        for db in dbs:
-            for w in workers if db == "postgres" else (1,):
-                print(f"e2e: `ticketbot worker` x{w} on {db}, {len(mails)} mails "
-                      f"(load {loadavg()}) ...", file=sys.stderr)
-                if baseline is not None:  # before and after, back to back
-                    results.append(run_once(mails, tmp / f"e2e-{db}-{w}-base", db, pg, w,
-                                            code=baseline))
-                results.append(run_once(mails, tmp / f"e2e-{db}-{w}", db, pg, w, profile=profile))
+        for way in via:
+            for db in dbs:
+                for w in workers if db == "postgres" and way == "imap" else (1,):
+                    print(f"e2e: `ticketbot worker` x{w} on {db}, {len(mails)} mails in by {way} "
+                          f"(load {loadavg()}) ...", file=sys.stderr)
+                    name = f"e2e-{db}-{w}" + ("" if way == "imap" else f"-{way}")
+                    if baseline is not None:  # before and after, back to back
+                        results.append(run_once(mails, tmp / f"{name}-base", db, pg, w,
+                                                code=baseline, via=way))
+                    results.append(run_once(mails, tmp / name, db, pg, w, profile=profile, via=way))
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m bench.e2e [--profile] [--baseline DIR] [--workers 1,2,4] [N]
-    [sqlite|postgres ...]: the end-to-end table alone; --workers: that many worker
+    """python -m bench.e2e [--profile] [--baseline DIR] [--workers 1,2,4] [--via imap,smtp]
+    [N] [sqlite|postgres ...]: the end-to-end table alone; --via: how the mail comes in
+    (IMAP, the default, and/or SMTP to the worker's listener); --workers: that many worker
     processes on one mailbox and one PostgreSQL database, one run each; --profile runs
     the worker under py-spy (pip install py-spy) and leaves its stacks in the run's
     directory; --baseline DIR runs that checkout of the bot (git worktree add DIR COMMIT)
@@ -371,10 +441,16 @@ def main(argv: list[str] | None = None) -> int:
         i = argv.index("--workers")
         workers = tuple(int(w) for w in argv[i + 1].split(","))
         del argv[i:i + 2]
+    via: tuple[str, ...] = ("imap",)
+    if "--via" in argv:
+        i = argv.index("--via")
+        via = tuple(argv[i + 1].split(","))
+        del argv[i:i + 2]
     n = int(argv.pop(0)) if argv and argv[0].isdigit() else 2000
     dbs = tuple(argv) or ("sqlite", "postgres")
     tmp = Path(tempfile.mkdtemp(prefix="tb-e2e-"))
-    results = bench(corpus(n), tmp, dbs, workers=workers, profile=profile, baseline=baseline)
+    results = bench(corpus(n), tmp, dbs, workers=workers, profile=profile, baseline=baseline,
+                    via=via)
     print(f"runs in {tmp}", file=sys.stderr)
     for name, value, target in rows_for(results):
         print(f"{name:<90} {value:>14}  {target}")
