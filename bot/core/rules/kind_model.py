@@ -232,9 +232,10 @@ def _model(data: dict, counts: dict[str, tuple[int, ...]],
     top = max((max(c) for c in shared), default=0)
     tables = [[math.log(x + alpha) - math.log(t) for x in range(top + 1)] for t in totals]
     weights_of = {c: tuple(map(getitem, tables, c)) for c in shared}
+    # the same dict, its values replaced (no second 34,000-entry dict while loading)
     weights: dict[str, tuple[float, ...]] = counts  # type: ignore[assignment]
     for f, c in counts.items():
-        weights[f] = weights_of[c]  # type: ignore[assignment]
+        weights[f] = weights_of[c]
     return KindModel(kinds, prior, weights, float(data["temperature"]),
                      float(data["threshold"]), dict(data.get("thresholds") or {}),
                      dict(data.get("meta") or {}))
