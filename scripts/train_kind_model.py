@@ -9,6 +9,7 @@ The same sets give the same file, byte for byte. The temperature (how sure the m
 says it is) is fitted by cross-validation by batch: train on the other batches, score
 the held-out one, minimise the log-loss. The thresholds are the ones the figures in
 docs/rules.md chose (THRESHOLD, CANCELLATION_THRESHOLD); `--cv` reprints them.
+scripts/kind_model_candidates.py weighs other models and uses of the model the same way.
 """
 
 from __future__ import annotations

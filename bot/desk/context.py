@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.config import Settings
 from bot.core import correlation
 from bot.core.render import Renderer
-from bot.core.rules.kind_model import KindModel, loads
+from bot.core.rules.kind_model import KindModel, load
 from bot.core.rules.schema import RuleSet
 from bot.store.unit_of_work import UnitOfWork
 
@@ -62,7 +62,7 @@ class Desk:
         if path is None:
             return None
         try:
-            return loads(path.read_text(encoding="utf-8"))
+            return load(path)
         except (OSError, ValueError, KeyError, TypeError) as e:
             log.error("kind model %s unreadable (%s): routing by the rules alone", path, e)
             return None

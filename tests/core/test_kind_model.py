@@ -192,3 +192,35 @@ def test_never_a_cancellation_nor_an_auto_reply_is_upgraded():
     assert c.model is not None and not c.model["applied"]
     a = routed("Factuur grumblex", "De factuur grumblex grumblex.", m, automatic="auto-reply")
     assert a.kind != "complaint" and a.model is not None and not a.model["applied"]
+
+
+def test_the_streamed_file_loads_the_same_model_as_the_parsed_json(tmp_path):
+    """`load` reads the file one feature line at a time (no big temporary in the worker);
+    any other JSON layout of the same content gives the same model."""
+    data = km.train(rows(), min_df=1, temperature=1.0, thresholds={"cancellation": 0.85})
+    path = tmp_path / "model.json"
+    path.write_text(km.dumps(data), encoding="utf-8")
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    want = km.from_data(json.loads(km.dumps(data)))
+    for m in (km.load(path), km.loads(km.dumps(data)), km.load(other)):
+        assert (m.kinds, m.prior, m.weights, m.thresholds) == (want.kinds, want.prior, want.weights,
+                                                               want.thresholds)
+
+
+def test_an_unknown_format_is_refused_with_what_to_do(tmp_path):
+    text = km.dumps({**km.train(rows(), min_df=1), "format": 99})
+    for read in (lambda: km.loads(text), lambda: km.from_data(json.loads(text))):
+        with pytest.raises(ValueError, match=r"format 99: this bot reads format 1 \(retrain it"):
+            read()
+    with pytest.raises(ValueError, match="unreadable line"):
+        km.loads(km.dumps(km.train(rows(), min_df=1)).replace("\n}}", ",\n\"w:oops\" 1\n}}"))
+
+
+def test_the_shipped_model_shares_one_weight_tuple_per_distinct_count_vector():
+    """What keeps the loaded model small (docs/rules.md "The kind model": about 6 MB of
+    the worker's memory instead of 18): equal count vectors give one tuple object."""
+    m = km.load(KIND_MODEL)
+    distinct = {id(w) for w in m.weights.values()}
+    assert len(m.weights) > 20_000 and len(distinct) < len(m.weights) / 3
+    assert m.weights == km.from_data(json.loads(KIND_MODEL.read_text(encoding="utf-8"))).weights

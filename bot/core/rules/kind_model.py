@@ -25,9 +25,10 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import getitem
+from pathlib import Path
 
 from bot.core.rules.engine import Decision, resolve_target
 from bot.core.rules.facts import Facts, fold
@@ -194,21 +195,47 @@ def _spread(c: list[int], docs: list[int]) -> float:
 def from_data(data: dict) -> KindModel:
     """The model from the weights file's content: multinomial naive Bayes over binary
     features, each weight log P(feature | kind)."""
+    _check_format(data)
+    counts = data["counts"]
+    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
+    return _model(data, {f: _share(shared, tuple(c)) for f, c in counts.items()}, shared)
+
+
+def _check_format(data: dict) -> None:
     if data.get("format") != FORMAT:
-        raise ValueError(f"kind model format {data.get('format')!r}: this bot reads {FORMAT}")
+        raise ValueError(f"kind model format {data.get('format')!r}: this bot reads format {FORMAT} "
+                         "(retrain it: scripts/train_kind_model.py or `ticketbot routing train`)")
+
+
+def _share(shared: dict[tuple[int, ...], tuple[int, ...]], c: tuple[int, ...]) -> tuple[int, ...]:
+    """One tuple object per distinct count vector (most rare features have the same)."""
+    return shared.setdefault(c, c)
+
+
+def _model(data: dict, counts: dict[str, tuple[int, ...]],
+           shared: dict[tuple[int, ...], tuple[int, ...]]) -> KindModel:
+    """Turn `counts` (feature -> its shared count tuple) into the model, in place: each
+    feature's value becomes the weight tuple of its count vector, one tuple per distinct
+    vector (about 3,000 for 34,000 features), so the loaded model holds the feature names,
+    one dict and a few thousand small tuples (memory: docs/rules.md "The kind model")."""
     kinds = tuple(data["kinds"])
+    n = len(kinds)
     docs = data["docs"]
     alpha = float(data["alpha"])
-    counts = data["counts"]
-    columns = list(zip(*counts.values(), strict=True)) or [()] * len(kinds)
-    totals = [alpha * len(counts) + sum(col) or 1.0 for col in columns]
+    if len(docs) != n or any(len(c) != n for c in shared):
+        raise ValueError(f"kind model: every count needs {n} numbers, one per kind")
+    uses: Counter[tuple[int, ...]] = Counter(counts.values())
+    totals = [alpha * len(counts) + sum(c[k] * u for c, u in uses.items()) or 1.0 for k in range(n)]
     prior = tuple(math.log(d / sum(docs)) for d in docs)
     # log P(feature | kind) = log(count + alpha) - log(total of the kind), looked up:
     # counts are small whole numbers (and equal weights share one float object)
-    top = max((max(c) for c in counts.values()), default=0)
+    top = max((max(c) for c in shared), default=0)
     tables = [[math.log(x + alpha) - math.log(t) for x in range(top + 1)] for t in totals]
-    weights: dict[str, tuple[float, ...]] = {
-        f: tuple(map(getitem, tables, c)) for f, c in counts.items()}
+    weights_of = {c: tuple(map(getitem, tables, c)) for c in shared}
+    # the same dict, its values replaced (no second 34,000-entry dict while loading)
+    weights: dict[str, tuple[float, ...]] = counts  # type: ignore[assignment]
+    for f, c in counts.items():
+        weights[f] = weights_of[c]
     return KindModel(kinds, prior, weights, float(data["temperature"]),
                      float(data["threshold"]), dict(data.get("thresholds") or {}),
                      dict(data.get("meta") or {}))
@@ -225,7 +252,48 @@ def dumps(data: dict) -> str:
 
 
 def loads(text: str) -> KindModel:
-    return from_data(json.loads(text))
+    """The model from the weights file's text (see `load`)."""
+    return _read(_lines(text), text)
+
+
+def load(path: Path) -> KindModel:
+    """The model from the weights file. A file as `dumps` writes it is read line by line,
+    one feature at a time, never as one big parsed JSON object (that temporary made
+    loading cost 18 MB of the worker's memory); any other valid JSON is parsed whole."""
+    with open(path, encoding="utf-8") as fh:
+        return _read(fh, None, path)
+
+
+def _lines(text: str) -> Iterator[str]:
+    pos = 0
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end + 1
+        yield text[pos:end]
+        pos = end
+
+
+def _read(lines: Iterable[str], text: str | None, path: Path | None = None) -> KindModel:
+    it = iter(lines)
+    head, second = next(it, ""), next(it, "")
+    if not (head.startswith("{") and head.rstrip().endswith(",") and second.strip() == '"counts": {'):
+        if text is None:
+            assert path is not None
+            text = path.read_text(encoding="utf-8")
+        return from_data(json.loads(text))
+    data = json.loads(head.rstrip()[:-1] + "}")
+    _check_format(data)
+    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
+    counts: dict[str, tuple[int, ...]] = {}
+    for line in it:
+        name, colon, values = line.rpartition(": [")
+        if not colon:
+            if line.strip() not in ("", "}}"):
+                raise ValueError(f"kind model: unreadable line {line[:80]!r}")
+            continue
+        f = json.loads(name) if "\\" in name else name[1:-1]
+        counts[f] = _share(shared, tuple(map(int, values.rstrip().rstrip(",]").split(","))))
+    return _model(data, counts, shared)
 
 
 # --------------------------------------------------------------------------- applying
