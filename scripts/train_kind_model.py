@@ -38,21 +38,26 @@ OUT = Path(kind_model.__file__).with_name("kind_model.json")
 THRESHOLD = 0.6  # a proposal is applied where the rules fell through at this confidence
 CANCELLATION_THRESHOLD = 0.9  # a cancellation starts the notice check and its ack: surer
 TEMPERATURES = (15, 20, 25, 30, 35, 40, 45, 50, 60)
-HOLDOUT_UP_TO = 621  # held-out mails 001-621 (batches 1-10) are trained on; later batches stay unseen
-HOLDOUT_SEEN_UP_TO = 621  # and scored by the CV; later ones (batch 11 on) are in no figure
+# the held-out set's batches by their last mail id (tests/fixtures/routing_holdout/README.md)
+BATCH_ENDS = ((121, "h1"), (161, "h2"), (221, "h3"), (281, "h4"), (341, "h5"), (381, "h6"),
+              (441, "h7"), (501, "h8"), (561, "h9"), (621, "h10"), (681, "h11"), (761, "h12"),
+              (841, "h13"))
+# kept out of the training and of every figure here: the batches that measure the shipped
+# rules and model on mail neither was made from (batch 11: no rule was tuned to it; batch
+# 13: written after routing12). A later batch is unseen until it is added to BATCH_ENDS.
+UNSEEN = frozenset({"h11", "h13"})
 UPGRADE_THRESHOLDS = (0.80, 0.85, 0.90, 0.95)  # kind_model.UPGRADE_THRESHOLD is chosen from these
 NOBODY = directory.Identity("", "", None, None, None, None, False, False, False, "no-address")
 
 
 def batch(set_name: str, name: str) -> str:
-    """routing_eval is one batch; the held-out set came in four (README.md there)."""
+    """routing_eval is one batch; the held-out set came in batches (README.md there); ""
+    for a batch nobody may train on or look at."""
     if set_name == "routing_eval":
         return "eval"
     n = int(name[:3])
-    if n > HOLDOUT_SEEN_UP_TO:
-        return ""  # a batch nobody may look at yet: in no figure
-    return ("h1" if n <= 121 else "h2" if n <= 161 else "h3" if n <= 221 else "h4" if n <= 281
-            else "h5" if n <= 341 else "h6" if n <= 381 else "h7" if n <= 441 else "h8" if n <= 501 else "h9" if n <= 561 else "h10")
+    found = next((b for end, b in BATCH_ENDS if n <= end), "")
+    return "" if found in UNSEEN else found
 
 
 def labelled_rows() -> list[tuple[str, str, str, str, str]]:
@@ -60,8 +65,8 @@ def labelled_rows() -> list[tuple[str, str, str, str, str]]:
     out = []
     for set_name, set_dir in routing.SETS.items():
         for label in routing.labels(set_dir):
-            if set_name == "routing_holdout" and int(label["file"][:3]) > HOLDOUT_UP_TO:
-                continue  # a newer batch: kept unseen until someone decides to train on it
+            if not batch(set_name, label["file"]):
+                continue  # an unseen batch: kept out until someone decides to train on it
             item = prepare((set_dir / "mails" / label["file"]).read_bytes(), label["file"])
             assert item.message is not None, label["file"]
             f = facts_for(item.message, NOBODY)
@@ -130,7 +135,8 @@ def cross_validate(rows, temperature: float) -> None:
     on the other batches; through the real desk (bench.routing.evaluate). Then what the
     complaint upgrade (kind_model.UPGRADE_THRESHOLD) would do at each of UPGRADE_THRESHOLDS."""
     fresh = {"eval": "a918b68", "h1": "3449ac9", "h2": "7dccbc8", "h3": "5ada2ba", "h4": "98200bc",
-             "h5": "0def845", "h6": "eaf4d66", "h7": "014f653", "h8": "c789c26", "h9": "0e465a1", "h10": "9cd4088"}
+             "h5": "0def845", "h6": "eaf4d66", "h7": "014f653", "h8": "c789c26", "h9": "0e465a1", "h10": "9cd4088",
+             "h12": "2d28700"}  # each batch's own commit: its parent has the rules it was scored on
     work = Path(tempfile.mkdtemp(prefix="tb-kindcv-"))
     results: dict[tuple[str, str, str], list] = {}
     batches = sorted({r[0] for r in rows} | {"h5"})

@@ -277,6 +277,14 @@ never saw them. Their unseen score: all 90.0 / 85.0 / 100 (12 of 12) / 80.0 (12 
 88.2 (15 of 17); nl 90.0 / 85.0 / 100 / 100 / 80.0; en 95.0 / 95.0 / 100 / 75.0 / 100; pl
 85.0 / 80.0 / 100 / 75.0 / 75.0; de 90.0 / 80.0 / 100 / 75.0 / 100; none of seven
 auto-replies wrong. Floors: the whole 841-mail set's figures, LOWERED.
+
+The kind model was then retrained on routing_eval and batches 1-10 and 12 (1,025 mails;
+batches 11 and 13 kept out: `UNSEEN` in scripts/train_kind_model.py), thresholds unchanged
+by its cross-validation. Batch 13, still unseen by rules and model: 90.0 / 87.5 / 100 / 80.0
+/ 88.2 (two more kinds right); batch 11 unchanged. Batches 11 and 13 together, 140 mails
+neither the rules nor the model was made from: 92.1 / 85.0 / 95.7 (22 of 23) / 78.6 (22 of
+28) / 87.1 (27 of 31). The whole set: 97.9 / 94.5 / 99.3 / 96.0 / 97.9; floors raised
+where it rose (de).
 """
 
 from __future__ import annotations
@@ -285,15 +293,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 841-mail set's figures with routing12 and the model on batches 1-10 (batches 11, 13 unseen)
+FLOORS = {  # the whole 841-mail set's figures with routing12 and the model on batches 1-10 and 12 (11, 13 unseen)
     "nl": {"owner": 98.0, "kind": 93.1, "cancel_recall": 97.3, "cancel_precision": 94.7,
            "complaint_recall": 95.6},
     "en": {"owner": 97.9, "kind": 94.6, "cancel_recall": 100.0, "cancel_precision": 95.2,
            "complaint_recall": 98.2},
     "pl": {"owner": 98.0, "kind": 95.5, "cancel_recall": 100.0, "cancel_precision": 97.1,
            "complaint_recall": 97.9},
-    "de": {"owner": 97.5, "kind": 93.5, "cancel_recall": 100.0, "cancel_precision": 97.3,
-           "complaint_recall": 97.8},
+    "de": {"owner": 97.5, "kind": 95.0, "cancel_recall": 100.0, "cancel_precision": 97.3,
+           "complaint_recall": 100.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
 # routing5; batch 6's one (a company holiday notice by text only) fixed by routing6.
