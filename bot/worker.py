@@ -139,7 +139,8 @@ class Worker:
             desk = self.desk
             handler = IntakeHandler(lambda raw, source: intake.spool(desk, raw, source),
                                     self.settings.accepted_domains,
-                                    on_stored=self.spool_ready.set)
+                                    on_stored=self.spool_ready.set,
+                                    store_many=lambda mails: intake.spool_many(desk, mails))
             host, port = self.settings.smtp_listen
             server = IntakeServer(handler, host, port, self.settings.smtp_max_size)
             server.start()

@@ -3,15 +3,21 @@
 The handler answers 250 only after the mail's bytes are committed to the spool table;
 when that fails it answers 451 so the sending server tries again later. A worker
 (bot.desk.pipeline.Pipeline.process_spool) turns the spool into tickets.
+
+One writer thread commits the spool, and commits together what arrived together (group
+commit): the mails of several connections that finish their DATA while a commit runs
+are written in the next single transaction, each answered once it is in. A group that
+fails is tried again mail by mail, so only a mail that cannot be stored gets its 451.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import socket
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Sequence
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -24,18 +30,26 @@ RCPT_OK = "250 2.1.5 OK"
 NOT_OURS = "550 5.1.1 <{addr}>: no such mailbox here"
 NO_RECIPIENTS = "554 5.5.1 no valid recipients"
 TRY_LATER = "451 4.3.0 mail not stored, please try again later"
+GROUP = 50  # mails committed in one transaction at most
 
 
 class IntakeHandler:
-    """aiosmtpd handler: plain hooks returning SMTP replies; callable without a socket."""
+    """aiosmtpd handler: plain hooks returning SMTP replies; callable without a socket.
+
+    ``store(raw, source) -> ref`` commits one mail; ``store_many([(raw, source), ...]) ->
+    [ref, ...]`` (optional) commits several in one transaction, for group commit."""
 
     def __init__(self, store: Callable[[bytes, str], str], domains: frozenset[str],
-                 on_stored: Callable[[], None] | None = None):
+                 on_stored: Callable[[], None] | None = None,
+                 store_many: Callable[[Sequence[tuple[bytes, str]]], list[str]] | None = None):
         self.store = store
+        self.store_many = store_many
         self.domains = frozenset(d.lower() for d in domains)
         self.on_stored = on_stored
         # One writer thread: keeps the event loop free while the database commits.
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="smtp-spool")
+        self._queue: queue.Queue = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="smtp-spool", daemon=True)
+        self._writer.start()
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
@@ -57,8 +71,10 @@ class IntakeHandler:
             return TRY_LATER
         source = f"smtp:{session.peer[0] if session.peer else '?'}"
         loop = asyncio.get_running_loop()
+        done: asyncio.Future = loop.create_future()
+        self._queue.put((data, source, loop, done))
         try:
-            ref = await loop.run_in_executor(self._writer, self.store, data, source)
+            ref = await done
         except Exception as exc:
             log.error("could not spool mail from %s (%s: %s); answered 451",
                       envelope.mail_from, type(exc).__name__, exc)
@@ -68,7 +84,61 @@ class IntakeHandler:
         return OK.format(id=ref)
 
     def close(self) -> None:
-        self._writer.shutdown(wait=True)
+        """Stop the writer once the mails handed to it are stored."""
+        self._queue.put(None)
+        self._writer.join()
+
+    # ------------------------------------------------------------------ the writer
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group, stop = [first], False
+            while len(group) < GROUP:  # what else arrived meanwhile goes in the same commit
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                group.append(item)
+            for (_, _, loop, done), outcome in zip(group, self._store_group(group), strict=True):
+                try:
+                    loop.call_soon_threadsafe(_settle, done, outcome)
+                except RuntimeError:  # the listener's loop is closed: nobody waits for the answer
+                    pass
+            if stop:
+                return
+
+    def _store_group(self, group: list) -> list[str | BaseException]:
+        """Each mail's reference, or the error that kept it out of the spool."""
+        items = [(data, source) for data, source, _, _ in group]
+        if self.store_many is not None:
+            try:
+                return list(self.store_many(items))
+            except Exception as exc:  # noqa: BLE001 - answered 451 below, or mail by mail
+                if len(items) == 1:
+                    return [exc]
+                log.warning("spooling %d mails at once failed (%s: %s); storing them one by one",
+                            len(items), type(exc).__name__, exc)
+        out: list[str | BaseException] = []
+        for data, source in items:
+            try:
+                out.append(self.store(data, source))
+            except Exception as exc:  # noqa: BLE001 - this mail gets its 451
+                out.append(exc)
+        return out
+
+
+def _settle(done: asyncio.Future, outcome: str | BaseException) -> None:
+    if done.cancelled():  # the connection went away meanwhile; the mail is stored or not
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
 
 
 class IntakeServer:

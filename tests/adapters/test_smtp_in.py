@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import threading
 
 import pytest
 from sqlalchemy import func, select, text
@@ -108,3 +109,106 @@ def test_handler_works_without_a_socket(service):
     assert asyncio.run(handler.handle_DATA(None, Sess(), env)).startswith("250 2.0.0 OK")
     handler.close()
     assert spooled(service) == 1
+
+
+def _counting_puts(handler: IntakeHandler) -> threading.Semaphore:
+    """A semaphore released each time a mail is handed to the writer."""
+    handed = threading.Semaphore(0)
+    real_put = handler._queue.put
+
+    def put(item):
+        real_put(item)
+        if item is not None:
+            handed.release()
+
+    handler._queue.put = put  # type: ignore[method-assign]
+    return handed
+
+
+def test_mails_arriving_while_a_commit_runs_are_committed_together_each_answered(service):
+    """Group commit: the mails of several connections that arrive while the spool's
+    writer commits are written in its next single transaction; each sender still gets
+    250 with its own mail's reference, and every mail is in the spool."""
+    first_started, release = threading.Event(), threading.Event()
+    groups: list[int] = []
+
+    def store_many(mails):
+        groups.append(len(mails))
+        if len(groups) == 1:  # hold the first commit until the others are waiting
+            first_started.set()
+            assert release.wait(30)
+        return intake.spool_many(service, mails)
+
+    handler = IntakeHandler(lambda raw, source: intake.spool(service, raw, source),
+                            frozenset({"desk.example"}), store_many=store_many)
+    handed = _counting_puts(handler)
+    server = IntakeServer(handler, "127.0.0.1", free_port(), max_size=100_000)
+    server.start()
+    mails = [customer_mail(40 + i, variant="plain") for i in range(5)]
+    answers: dict[int, tuple] = {}
+
+    def deliver(i):
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as c:
+            c.ehlo()
+            c.mail("contact@customer.example")
+            c.rcpt("support@desk.example")
+            answers[i] = c.data(mails[i])
+
+    try:
+        threads = [threading.Thread(target=deliver, args=(0,))]
+        threads[0].start()
+        assert first_started.wait(30) and handed.acquire(timeout=30)
+        threads += [threading.Thread(target=deliver, args=(i,)) for i in range(1, 5)]
+        for t in threads[1:]:
+            t.start()
+        for _ in range(4):  # the four others are handed to the writer, waiting
+            assert handed.acquire(timeout=30)
+        release.set()
+        for t in threads:
+            t.join(30)
+    finally:
+        release.set()
+        server.stop()
+    assert groups == [1, 4]
+    assert spooled(service) == 5
+    for i, (code, reply) in answers.items():
+        assert code == 250 and reply.decode().endswith(intake.mail_ref(mails[i])), (i, reply)
+
+
+def test_a_group_that_cannot_be_stored_is_stored_mail_by_mail_and_only_the_bad_one_is_refused(service):
+    bad = customer_mail(60, variant="plain")
+    good = [customer_mail(61 + i, variant="plain") for i in range(2)]
+
+    def store(raw, source):
+        if raw == bad:
+            raise RuntimeError("this one cannot be stored")
+        return intake.spool(service, raw, source)
+
+    def store_many(mails):
+        if any(raw == bad for raw, _ in mails):
+            raise RuntimeError("the group cannot be stored")
+        return intake.spool_many(service, mails)
+
+    handler = IntakeHandler(store, frozenset({"desk.example"}), store_many=store_many)
+
+    class Sess:
+        peer = ("127.0.0.1", 1)
+
+    def envelope(raw):
+        class Env:
+            rcpt_tos = ["support@desk.example"]
+            original_content = raw
+            content = raw
+            mail_from = "a@b"
+        return Env()
+
+    async def all_at_once():
+        return await asyncio.gather(*(handler.handle_DATA(None, Sess(), envelope(raw))
+                                      for raw in (good[0], bad, good[1])))
+
+    try:
+        answers = asyncio.run(all_at_once())
+    finally:
+        handler.close()
+    assert [a[:3] for a in answers] == ["250", "451", "250"]
+    assert spooled(service) == 2
