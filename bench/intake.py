@@ -287,6 +287,8 @@ def main(argv=None) -> int:
     ap.add_argument("--e2e-mails", type=int, default=2_000)
     ap.add_argument("--e2e-workers", type=int, nargs="+", default=[1],
                     help="e2e: worker processes on PostgreSQL (e.g. 1 2 4)")
+    ap.add_argument("--e2e-via", nargs="+", choices=("imap", "smtp"), default=["imap", "smtp"],
+                    help="e2e: how the mail comes in: IMAP (Dovecot) and/or SMTP to the worker's listener")
     ap.add_argument("--peer-mails", type=int, default=500,
                     help="peer: mails for ours and django-helpdesk's get_email")
     ap.add_argument("--only", choices=SECTIONS, action="append")
@@ -307,7 +309,8 @@ def main(argv=None) -> int:
         from bench import e2e
 
         rows.extend(e2e.rows_for(e2e.bench(corpus(args.e2e_mails), tmp,
-                                           workers=tuple(args.e2e_workers))))
+                                           workers=tuple(args.e2e_workers),
+                                           via=tuple(args.e2e_via))))
     if "peer" in only:
         from bench import peer
 
