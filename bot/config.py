@@ -129,7 +129,7 @@ class Settings:
     timezone: str = "Europe/Amsterdam"  # the desk's business time zone (IANA)
     auto_reply_limit: int = 5  # automatic mails per sender per 24 h
     reopen_days: int = 14
-    parse_workers: int = 0  # 0: one per core
+    parse_workers: int = 0  # 0: one per core but one (bot/desk/pipeline.py parser_count); 1: none
     outbox_max_attempts: int = 12
     outbox_retry_base: float = 30.0  # seconds, doubled each attempt
     outbox_retry_max: float = 3600.0

@@ -85,7 +85,8 @@ def cmd_ingest(settings: Settings, args) -> int:
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("paths", nargs="+")
     p.add_argument("--json", action="store_true", help="one JSON object per message")
-    p.add_argument("--workers", type=int, default=None, help="parser processes (default: cores)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parser processes (default: one per core but one; 1: none, parse in this process)")
     p.add_argument("--no-ack", action="store_true",
                    help="mail no customer (an old archive): tickets only, each saying so")
 

@@ -40,9 +40,18 @@ def _children_skip_main() -> None:
 
 
 def parser_count(settings: Settings) -> int:
-    """How many parser processes the intake runs (TICKETBOT_PARSE_WORKERS; 0: one per
-    core); 1 parses in the bot's own process."""
-    return max(1, settings.parse_workers or os.cpu_count() or 1)
+    """How many parser processes the intake runs; 0: it parses in the bot's own process.
+    TICKETBOT_PARSE_WORKERS: 1 parses in the bot's own process, N > 1 runs N processes;
+    0 (the default): one per core but one, the core the bot's own process needs (it
+    stores, routes and delivers: the busiest process of the worker; parsing is a fifth of
+    the work), so one parser process on 2 cores, seven on 8, none on 1 core."""
+    return processes(settings.parse_workers) if settings.parse_workers \
+        else max(0, (os.cpu_count() or 1) - 1)
+
+
+def processes(workers: int) -> int:
+    """Parser processes for an explicit count: 1 (or less) means none, in this process."""
+    return workers if workers > 1 else 0
 
 
 def _forkserver() -> multiprocessing.context.ForkServerContext:
@@ -60,7 +69,7 @@ def start_parser_server(settings: Settings) -> None:
     or more of CPU), and does so on another core while this process loads the rules and
     checks the database, instead of after. Nothing when the intake parses in-process.
     The pool (Pipeline) then forks its processes from this server."""
-    if parser_count(settings) > 1:
+    if parser_count(settings):
         _forkserver()
         multiprocessing.forkserver.ensure_running()
 
@@ -68,12 +77,13 @@ def start_parser_server(settings: Settings) -> None:
 class Pipeline:
     def __init__(self, desk: Desk, workers: int | None = None):
         self.desk = desk
-        self.workers = max(1, workers) if workers is not None else parser_count(desk.settings)
+        # parser processes; 0: parse in this process
+        self.workers = processes(workers) if workers is not None else parser_count(desk.settings)
         self._pool: Executor | None = None
         self._pool_lock = threading.Lock()  # warm() and the first batch may race to start it
 
     def _executor(self) -> Executor | None:
-        if self.workers <= 1:
+        if self.workers <= 0:
             return None
         with self._pool_lock:
             return self._start_pool()

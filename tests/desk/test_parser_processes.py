@@ -78,3 +78,21 @@ def test_warming_up_reads_the_kind_model_before_the_first_mail():
     finally:
         pipeline.close()
     assert desk.reads == 1
+
+
+def test_by_default_one_parser_process_per_core_but_the_one_the_worker_needs(monkeypatch):
+    """The worker's own process (storing, routing, delivering) is its busiest: it keeps a
+    core, the parser processes take the others; an explicit 1 parses in-process."""
+    from types import SimpleNamespace
+
+    from bot.desk import pipeline
+
+    def count(setting, cores):
+        monkeypatch.setattr(pipeline.os, "cpu_count", lambda: cores)
+        return pipeline.parser_count(SimpleNamespace(parse_workers=setting))
+
+    assert [count(0, cores) for cores in (1, 2, 4, 8)] == [0, 1, 3, 7]
+    assert [count(n, 8) for n in (1, 2, 5)] == [0, 2, 5]
+    desk = SimpleNamespace(settings=SimpleNamespace(parse_workers=1, all_own_addresses=frozenset()))
+    one = pipeline.Pipeline(desk, workers=1)  # type: ignore[arg-type]
+    assert one.workers == 0 and one._executor() is None  # parsed in this process
