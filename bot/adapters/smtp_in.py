@@ -48,6 +48,8 @@ class IntakeHandler:
         self.on_stored = on_stored
         # One writer thread: keeps the event loop free while the database commits.
         self._queue: queue.Queue = queue.Queue()
+        self._closed = False
+        self._lock = threading.Lock()  # no mail is handed over behind close()'s sentinel
         self._writer = threading.Thread(target=self._write_loop, name="smtp-spool", daemon=True)
         self._writer.start()
 
@@ -72,7 +74,12 @@ class IntakeHandler:
         source = f"smtp:{session.peer[0] if session.peer else '?'}"
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
-        self._queue.put((data, source, loop, done))
+        with self._lock:
+            if self._closed or not self._writer.is_alive():
+                log.error("mail from %s while the spool writer is stopped; answered 451",
+                          envelope.mail_from)
+                return TRY_LATER
+            self._queue.put((data, source, loop, done))
         try:
             ref = await done
         except Exception as exc:
@@ -85,7 +92,11 @@ class IntakeHandler:
 
     def close(self) -> None:
         """Stop the writer once the mails handed to it are stored."""
-        self._queue.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
         self._writer.join()
 
     # ------------------------------------------------------------------ the writer
@@ -104,7 +115,14 @@ class IntakeHandler:
                     stop = True
                     break
                 group.append(item)
-            for (_, _, loop, done), outcome in zip(group, self._store_group(group), strict=True):
+            try:
+                outcomes = self._store_group(group)
+                if len(outcomes) != len(group):
+                    raise RuntimeError(f"{len(outcomes)} references for {len(group)} mails")
+            except BaseException as exc:  # noqa: BLE001 - the writer must live on: 451 for all
+                log.exception("spooling %d mails failed", len(group))
+                outcomes = [RuntimeError(f"spool writer: {exc!r}")] * len(group)
+            for (_, _, loop, done), outcome in zip(group, outcomes, strict=True):
                 try:
                     loop.call_soon_threadsafe(_settle, done, outcome)
                 except RuntimeError:  # the listener's loop is closed: nobody waits for the answer

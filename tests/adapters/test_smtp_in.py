@@ -212,3 +212,48 @@ def test_a_group_that_cannot_be_stored_is_stored_mail_by_mail_and_only_the_bad_o
         handler.close()
     assert [a[:3] for a in answers] == ["250", "451", "250"]
     assert spooled(service) == 2
+
+
+def _data_answer(handler) -> str:
+    """One DATA straight to the handler; a writer that never answers fails in 5 s, not hangs."""
+    class Sess:
+        peer = ("127.0.0.1", 1)
+
+    class Env:
+        rcpt_tos = ["support@desk.example"]
+        original_content = content = customer_mail(70, variant="plain")
+        mail_from = "a@b"
+
+    async def one():
+        return await asyncio.wait_for(handler.handle_DATA(None, Sess(), Env()), 5)
+    return asyncio.run(one())
+
+
+def test_a_mail_after_close_is_answered_451_and_not_left_waiting():
+    handler = IntakeHandler(lambda raw, source: "ref", frozenset({"desk.example"}))
+    handler.close()
+    assert _data_answer(handler)[:3] == "451"
+
+
+def test_the_writer_lives_on_after_a_store_that_raises_a_base_exception_or_miscounts():
+    calls: list[int] = []
+
+    def store(raw, source):
+        calls.append(1)
+        if len(calls) == 1:
+            raise SystemExit("not an Exception")
+        return "ref"
+
+    handler = IntakeHandler(store, frozenset({"desk.example"}))
+    try:
+        assert _data_answer(handler)[:3] == "451"
+        assert _data_answer(handler)[:3] == "250"
+    finally:
+        handler.close()
+    handler = IntakeHandler(lambda raw, source: "ref", frozenset({"desk.example"}),
+                            store_many=lambda mails: [])  # a reference short
+    try:
+        assert _data_answer(handler)[:3] == "451"
+        assert _data_answer(handler)[:3] == "451"
+    finally:
+        handler.close()
