@@ -31,6 +31,8 @@ NOT_OURS = "550 5.1.1 <{addr}>: no such mailbox here"
 NO_RECIPIENTS = "554 5.5.1 no valid recipients"
 TRY_LATER = "451 4.3.0 mail not stored, please try again later"
 GROUP = 50  # mails committed in one transaction at most
+GROUP_BYTES = 64 * 1024 * 1024  # ... and their bytes (a group of large mails stays well
+# under PostgreSQL's 1 GB message; a single larger mail goes alone)
 
 
 class IntakeHandler:
@@ -101,11 +103,12 @@ class IntakeHandler:
 
     # ------------------------------------------------------------------ the writer
     def _write_loop(self) -> None:
+        carry = None  # taken from the queue for a group it did not fit in: starts the next
         while True:
-            first = self._queue.get()
+            first, carry = (carry, None) if carry is not None else (self._queue.get(), None)
             if first is None:
                 return
-            group, stop = [first], False
+            group, stop, size = [first], False, len(first[0])
             while len(group) < GROUP:  # what else arrived meanwhile goes in the same commit
                 try:
                     item = self._queue.get_nowait()
@@ -114,7 +117,11 @@ class IntakeHandler:
                 if item is None:
                     stop = True
                     break
+                if size + len(item[0]) > GROUP_BYTES:
+                    carry = item
+                    break
                 group.append(item)
+                size += len(item[0])
             try:
                 outcomes = self._store_group(group)
                 if len(outcomes) != len(group):

@@ -257,3 +257,54 @@ def test_the_writer_lives_on_after_a_store_that_raises_a_base_exception_or_misco
         assert _data_answer(handler)[:3] == "451"
     finally:
         handler.close()
+
+
+def test_a_group_holds_at_most_group_bytes_of_mail(service, monkeypatch):
+    """Large mails are not gathered into one huge transaction: a group ends before the
+    mail that would take it over GROUP_BYTES, and that mail starts the next."""
+    import bot.adapters.smtp_in as smtp_in
+
+    mails = [customer_mail(70 + i, variant="plain") for i in range(5)]
+    monkeypatch.setattr(smtp_in, "GROUP_BYTES", 2 * max(len(m) for m in mails))
+    first_started, release = threading.Event(), threading.Event()
+    groups: list[int] = []
+
+    def store_many(items):
+        groups.append(len(items))
+        if len(groups) == 1:
+            first_started.set()
+            assert release.wait(30)
+        return intake.spool_many(service, items)
+
+    handler = IntakeHandler(lambda raw, source: intake.spool(service, raw, source),
+                            frozenset({"desk.example"}), store_many=store_many)
+    handed = _counting_puts(handler)
+
+    class Sess:
+        peer = ("127.0.0.1", 1)
+
+    def envelope(raw):
+        class Env:
+            rcpt_tos = ["support@desk.example"]
+            original_content = raw
+            content = raw
+            mail_from = "a@b"
+        return Env()
+
+    async def deliver():
+        first = asyncio.ensure_future(handler.handle_DATA(None, Sess(), envelope(mails[0])))
+        await asyncio.get_running_loop().run_in_executor(None, first_started.wait, 30)
+        rest = [asyncio.ensure_future(handler.handle_DATA(None, Sess(), envelope(m))) for m in mails[1:]]
+        for _ in range(5):  # all five handed to the writer, four of them waiting
+            assert await asyncio.get_running_loop().run_in_executor(None, handed.acquire, True, 30)
+        release.set()
+        return await asyncio.gather(first, *rest)
+
+    try:
+        answers = asyncio.run(deliver())
+    finally:
+        release.set()
+        handler.close()
+    assert [a[:3] for a in answers] == ["250"] * 5
+    assert groups == [1, 2, 2]
+    assert spooled(service) == 5
