@@ -1149,3 +1149,20 @@ def test_a_link_of_ours_that_fails_is_technical(body):
 def test_passing_on_thanks_is_a_remark_and_a_stand_in_is_a_contact_change():
     assert decide("Photos", "The photos came out well, please pass on our thanks to the photographer.").kind == "remark"
     assert decide("Change of contact", "From May please send anything for the firm to Ann Lee.").kind == "request"
+
+
+@pytest.mark.parametrize("body", [
+    "Thank you for contacting Seaview Lodge. We are busy this week and will reply within 72 hours.",
+    "Bedankt voor uw bericht. Wij reageren normaal gesproken binnen 2 werkdagen.",
+    "Vielen Dank für Ihre Nachricht. Wir melden uns innerhalb von 24 Stunden bei Ihnen.",
+    "Dziękujemy za wiadomość. Odpowiemy najpóźniej w ciągu 48 godzin. Odwołanie rezerwacji tylko telefonicznie.",
+])
+def test_a_mailboxs_own_acknowledgement_is_an_auto_reply_whatever_desk_words_it_has(body):
+    d = decide("Re: Your statement", body + " For cancellations of a booking please call us.", reply=True)
+    assert (d.kind, d.owner, d.ack) == ("remark", "sanne", False), d.matched
+
+
+def test_a_person_promising_an_answer_is_not_an_auto_reply():
+    d = decide("Contract", "Thank you for your email. We cancel our contract as of May; I will reply "
+                           "within 2 days to your other points. Is that OK?")
+    assert d.kind == "cancellation", d.matched
