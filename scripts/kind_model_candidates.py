@@ -1,6 +1,6 @@
 """Is there a better kind model, or a better use of it? (issue 16; not part of the bot)
 
-Cross-validation by batch, as `scripts/train_kind_model.py --cv`: batches eval, h1-h10, h12
+Cross-validation by batch, as `scripts/train_kind_model.py --cv`: batches eval, h1-h10, h12, h14, h15
 (`batch()` there; held-out mails of the UNSEEN batches are in no figure and no
 training), a model trained on the other batches scores the held-out one. Each mail is
 routed once per rules view through the real desk (bench.routing.evaluate: `now`, the
@@ -41,7 +41,7 @@ from bot.core.rules.engine import resolve_target  # noqa: E402
 
 FRESH = {"eval": "a918b68", "h1": "3449ac9", "h2": "7dccbc8", "h3": "5ada2ba", "h4": "98200bc",
          "h5": "0def845", "h6": "eaf4d66", "h7": "014f653", "h8": "c789c26", "h9": "0e465a1", "h10": "9cd4088",
-         "h12": "2d28700"}
+         "h12": "2d28700", "h14": "572f21d", "h15": "c9aaa4f"}
 OVERRULE_FROM = ("advertising", "appointment", "invoice", "question", "remark", "request", "technical")
 
 

@@ -285,6 +285,14 @@ by its cross-validation. Batch 13, still unseen by rules and model: 90.0 / 87.5 
 neither the rules nor the model was made from: 92.1 / 85.0 / 95.7 (22 of 23) / 78.6 (22 of
 28) / 87.1 (27 of 31). The whole set: 97.9 / 94.5 / 99.3 / 96.0 / 97.9; floors raised
 where it rose (de).
+
+Batches 14 (842-921) and 15 (922-999, 78 mails) were written unseen by two helpers at the
+same time and scored before any change: 14: 91.2 / 90.0 / 100 / 80.0 / 94.4 with one
+auto-reply routed as a cancellation (a mailbox's own acknowledgement naming "cancellations
+of a booking"); 15: 93.6 / 76.9 / 83.3 / 76.9 / 61.5. The auto-acknowledgement class was
+then taught (the only change made from them), and the model retrained on all batches but
+11 and 13 (1,183 mails): batches 11 + 13 unchanged at 92.1 / 85.0 / 95.7 / 78.6 / 87.1 (158
+more training mails moved none of them). Floors: the whole 999-mail set, LOWERED.
 """
 
 from __future__ import annotations
@@ -293,14 +301,14 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 841-mail set's figures with routing12 and the model on batches 1-10 and 12 (11, 13 unseen)
-    "nl": {"owner": 98.0, "kind": 93.1, "cancel_recall": 97.3, "cancel_precision": 94.7,
-           "complaint_recall": 95.6},
-    "en": {"owner": 97.9, "kind": 94.6, "cancel_recall": 100.0, "cancel_precision": 95.2,
-           "complaint_recall": 98.2},
-    "pl": {"owner": 98.0, "kind": 95.5, "cancel_recall": 100.0, "cancel_precision": 97.1,
-           "complaint_recall": 97.9},
-    "de": {"owner": 97.5, "kind": 95.0, "cancel_recall": 100.0, "cancel_precision": 97.3,
+FLOORS = {  # the whole 999-mail set's figures, routing12 + the auto-acknowledgement rule, model on all but 11, 13
+    "nl": {"owner": 97.5, "kind": 92.1, "cancel_recall": 95.5, "cancel_precision": 91.3,
+           "complaint_recall": 92.6},
+    "en": {"owner": 97.5, "kind": 93.2, "cancel_recall": 100.0, "cancel_precision": 93.8,
+           "complaint_recall": 96.8},
+    "pl": {"owner": 97.9, "kind": 95.8, "cancel_recall": 100.0, "cancel_precision": 97.5,
+           "complaint_recall": 98.1},
+    "de": {"owner": 95.8, "kind": 93.3, "cancel_recall": 100.0, "cancel_precision": 93.3,
            "complaint_recall": 100.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
@@ -317,7 +325,7 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    # English the largest part (240 of 841: batches 5-13 added as many mails per language)
+    # English the largest part (280 of 999: batches 5-15 added as many mails per language)
     assert 0.25 <= english / len(cases) <= 0.55
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang
