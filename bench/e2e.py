@@ -94,17 +94,18 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def tree_rss_mb(pid: int) -> tuple[float, int]:
-    """Sum of VmRSS over pid and all its descendants, and how many processes that is."""
+def _tree_sum(pid: int, path: str, field: bytes) -> tuple[float, int]:
+    """Sum of one kB field of /proc/PID/<path> over pid and all its descendants (MB), and
+    how many processes had it."""
     kids = _children()
     todo, total, count = [pid], 0, 0
     while todo:
         p = todo.pop()
         todo.extend(kids.get(p, ()))
         try:
-            with open(f"/proc/{p}/status", "rb") as f:
+            with open(f"/proc/{p}/{path}", "rb") as f:
                 for line in f:
-                    if line.startswith(b"VmRSS:"):
+                    if line.startswith(field):
                         total += int(line.split()[1])
                         count += 1
                         break
@@ -113,25 +114,17 @@ def tree_rss_mb(pid: int) -> tuple[float, int]:
     return total / 1024, count
 
 
+def tree_rss_mb(pid: int) -> tuple[float, int]:
+    """Sum of VmRSS over pid and all its descendants, and how many processes that is."""
+    return _tree_sum(pid, "status", b"VmRSS:")
+
+
 def tree_pss_mb(pid: int) -> float:
     """Sum of the proportional set size (Pss: each shared page split among the processes
     sharing it) over pid and its descendants: what the tree takes from the machine. The
     forked parser processes share most of their pages with the forkserver, which the
     VmRSS sum counts once per process."""
-    kids = _children()
-    todo, total = [pid], 0
-    while todo:
-        p = todo.pop()
-        todo.extend(kids.get(p, ()))
-        try:
-            with open(f"/proc/{p}/smaps_rollup", "rb") as f:
-                for line in f:
-                    if line.startswith(b"Pss:"):
-                        total += int(line.split()[1])
-                        break
-        except OSError:
-            pass
-    return total / 1024
+    return _tree_sum(pid, "smaps_rollup", b"Pss:")[0]
 
 
 def loadavg() -> str:

@@ -712,9 +712,7 @@ def spool(desk: Desk, raw: bytes, source: str) -> str:
     of its SHA-256, which the kept raw mail carries too, so `ticketbot mail REF` tells what
     became of it (a spool row's id would not do: SQLite gives an emptied table's next row
     id 1 again)."""
-    with desk.uow.write() as s:
-        s.add(Spool(source=source[:200], content=raw, received_at=desk.clock()))
-    return mail_ref(raw)
+    return spool_many(desk, [(raw, source)])[0]
 
 
 def spool_many(desk: Desk, mails: Sequence[tuple[bytes, str]]) -> list[str]:

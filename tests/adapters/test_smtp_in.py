@@ -111,6 +111,20 @@ def test_handler_works_without_a_socket(service):
     assert spooled(service) == 1
 
 
+class _Sess:
+    peer = ("127.0.0.1", 1)
+
+
+def _envelope(raw: bytes):
+    """An envelope handle_DATA accepts: one of our recipients, these bytes."""
+    class Env:
+        rcpt_tos = ["support@desk.example"]
+        original_content = raw
+        content = raw
+        mail_from = "a@b"
+    return Env()
+
+
 def _counting_puts(handler: IntakeHandler) -> threading.Semaphore:
     """A semaphore released each time a mail is handed to the writer."""
     handed = threading.Semaphore(0)
@@ -191,19 +205,8 @@ def test_a_group_that_cannot_be_stored_is_stored_mail_by_mail_and_only_the_bad_o
 
     handler = IntakeHandler(store, frozenset({"desk.example"}), store_many=store_many)
 
-    class Sess:
-        peer = ("127.0.0.1", 1)
-
-    def envelope(raw):
-        class Env:
-            rcpt_tos = ["support@desk.example"]
-            original_content = raw
-            content = raw
-            mail_from = "a@b"
-        return Env()
-
     async def all_at_once():
-        return await asyncio.gather(*(handler.handle_DATA(None, Sess(), envelope(raw))
+        return await asyncio.gather(*(handler.handle_DATA(None, _Sess(), _envelope(raw))
                                       for raw in (good[0], bad, good[1])))
 
     try:
@@ -280,21 +283,10 @@ def test_a_group_holds_at_most_group_bytes_of_mail(service, monkeypatch):
                             frozenset({"desk.example"}), store_many=store_many)
     handed = _counting_puts(handler)
 
-    class Sess:
-        peer = ("127.0.0.1", 1)
-
-    def envelope(raw):
-        class Env:
-            rcpt_tos = ["support@desk.example"]
-            original_content = raw
-            content = raw
-            mail_from = "a@b"
-        return Env()
-
     async def deliver():
-        first = asyncio.ensure_future(handler.handle_DATA(None, Sess(), envelope(mails[0])))
+        first = asyncio.ensure_future(handler.handle_DATA(None, _Sess(), _envelope(mails[0])))
         await asyncio.get_running_loop().run_in_executor(None, first_started.wait, 30)
-        rest = [asyncio.ensure_future(handler.handle_DATA(None, Sess(), envelope(m))) for m in mails[1:]]
+        rest = [asyncio.ensure_future(handler.handle_DATA(None, _Sess(), _envelope(m))) for m in mails[1:]]
         for _ in range(5):  # all five handed to the writer, four of them waiting
             assert await asyncio.get_running_loop().run_in_executor(None, handed.acquire, True, 30)
         release.set()
