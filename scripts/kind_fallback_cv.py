@@ -37,7 +37,7 @@ def text(set_dir: Path, name: str) -> str:
 def batch(set_name: str, name: str) -> str:
     if set_name == "routing_eval":
         return "eval"
-    n = int(name[:3])
+    n = int(name.split("-", 1)[0])
     return "h1" if n <= 121 else "h2" if n <= 161 else "h3"
 
 

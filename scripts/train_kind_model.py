@@ -55,7 +55,7 @@ def batch(set_name: str, name: str) -> str:
     for a batch nobody may train on or look at."""
     if set_name == "routing_eval":
         return "eval"
-    n = int(name[:3])
+    n = int(name.split("-", 1)[0])
     found = next((b for end, b in BATCH_ENDS if n <= end), "")
     return "" if found in UNSEEN else found
 
