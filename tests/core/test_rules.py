@@ -10,7 +10,7 @@ import pytest
 
 from bot.adapters.rules_file import RulesHolder, load_rules
 from bot.core.rules.engine import route
-from bot.core.rules.facts import Facts, polite_request
+from bot.core.rules.facts import Facts, polite_request, unwrap
 from bot.core.rules.schema import RulesError
 from tests.conftest import REPO
 
@@ -1166,3 +1166,45 @@ def test_a_person_promising_an_answer_is_not_an_auto_reply():
     d = decide("Contract", "Thank you for your email. We cancel our contract as of May; I will reply "
                            "within 2 days to your other points. Is that OK?")
     assert d.kind == "cancellation", d.matched
+
+
+# --------------------------------------------------------------------------- session routing16: wrapped lines
+@pytest.mark.parametrize("subject, body", [
+    ("Double debit", "Two direct debits of £212.40 left our account on the 1st, same reference. If the second\n"
+                     "one is not back in our account by Friday we will be terminating the agreement with you,\n"
+                     "simple as that."),
+    ("Abbuchung", "Sie haben im Oktober beide Verträge doppelt abgebucht, 1.148 € zu viel. Sollte\n"
+                  "das Geld nicht bis Monatsende auf unserem Konto sein, kündigen wir beide Verträge."),
+    ("Website", "Auf Ihrer Seite stehen die Öffnungszeiten vom letzten Jahr. Wenn das bis Mittwoch nicht "
+                "korrigiert ist,\nkündigen wir."),
+    ("Factuur", "Op de factuur staat nog steeds het Premium-pakket terwijl we Basis hebben. Als het voor\n"
+                "vrijdag niet gecorrigeerd is, zeggen we het contract op."),
+])
+def test_a_condition_wrapped_over_two_lines_is_still_a_condition(subject, body):
+    """A mail program wraps plain text at ~72 characters (and an HTML <br> breaks a
+    paragraph): the condition opening the sentence still governs its second line."""
+    d = decide(subject, body)
+    assert d.kind != "cancellation", d.matched
+    assert "conditional" in _trace(d, "written-cancellation").conditions[0].detail
+
+
+@pytest.mark.parametrize("body", [
+    "Hallo,\nals de factuur niet gecorrigeerd wordt, zeggen we het contract op.",
+    "Dear team,\nif the debit is not back by Friday we will terminate the agreement.",
+])
+def test_a_greeting_keeps_its_line_break(body):
+    """A short line (a greeting) is not wrapped text: the condition opening the next line
+    still opens its sentence."""
+    d = decide("Contract", body)
+    assert d.kind != "cancellation", d.matched
+
+
+def test_unwrap_joins_only_soft_breaks_and_keeps_the_length():
+    text = ("We are a small firm and the second debit should be back by Friday, otherwise\n"
+            "we end it.\nThanks,\nJan\nLong line without a full stop at its end, name follows\nJan Smit")
+    out = unwrap(text)
+    assert len(out) == len(text)
+    assert out.split("\n") == [
+        "We are a small firm and the second debit should be back by Friday, otherwise we end it.",
+        "Thanks,", "Jan", "Long line without a full stop at its end, name follows", "Jan Smit"]
+    assert unwrap("Geen breuk hier.") == "Geen breuk hier."

@@ -33,11 +33,21 @@ class Facts:
     def from_domain(self) -> str:
         return self.from_addr.rpartition("@")[2].lower()
 
+    def as_written(self, part: str) -> str:
+        """Subject, body, text or attachments as the writer typed them: unwrap()ped, so a
+        line break the mail program put in mid-sentence ends no sentence. Once per message."""
+        cache = self.__dict__.setdefault("_as_written", {})
+        if part not in cache:
+            # the subject is a line of its own, never the start of the body's sentence
+            cache[part] = f"{self.subject}\n{self.as_written('body')}" if part == "text" \
+                else unwrap(_TEXT[part](self))
+        return cache[part]
+
     def folded(self, part: str) -> str:
-        """fold() of subject, body or text, computed once per message."""
+        """fold() of as_written(part), computed once per message."""
         cache = self.__dict__.setdefault("_folded", {})
         if part not in cache:
-            cache[part] = fold(_TEXT[part](self))
+            cache[part] = fold(self.as_written(part))
         return cache[part]
 
 
@@ -45,6 +55,28 @@ def fold(text: str) -> str:
     """Lower case without accents: 'Beëindigen' and 'beeindigen' compare equal."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ł", "l")
+
+
+# A line break inside a sentence: the previous line is long (a mail program wraps plain
+# text at 70-78 characters; an HTML <br> in a paragraph) and ends without a sentence mark,
+# and the next line goes on in lower case ("If the second\none is not back by Friday we
+# will be terminating", "Wenn das bis Mittwoch nicht korrigiert ist,\nkündigen wir").
+# A greeting ("Hallo,\nals de factuur ..."), a signature, a list or a quoted line keeps its
+# break: short, or the next line starts otherwise.
+_SOFT_BREAK = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n(?=[ \t]*(\w))")
+_WRAPPED_LINE = 40
+
+
+def unwrap(text: str) -> str:
+    """text with each soft line break (above) turned into a space, same length."""
+    if "\n" not in text:
+        return text
+    out = list(text)
+    for m in _SOFT_BREAK.finditer(text):
+        line = text[text.rfind("\n", 0, m.start()) + 1:m.start()].strip()
+        if len(line) >= _WRAPPED_LINE and not line.startswith(">") and m.group(1).islower():
+            out[m.end() - 1] = " "  # the break itself
+    return "".join(out)
 
 
 class Miss(str):
@@ -281,12 +313,12 @@ def _first_stated(rx: re.Pattern, text: str, scopes: Scopes, verb: str,
     return Miss("; ".join(left_out[:3])) if left_out else False
 
 
-def _regex_test(getter: Callable[[Facts], str], rx: re.Pattern, scopes: Scopes | None = None
+def _regex_test(part: str, rx: re.Pattern, scopes: Scopes | None = None
                 ) -> Callable[[Facts], str | bool]:
     def test(f: Facts) -> str | bool:
         if scopes is not None:
-            return _first_stated(rx, getter(f), scopes, "matched", keyword=False)
-        m = rx.search(getter(f))
+            return _first_stated(rx, f.as_written(part), scopes, "matched", keyword=False)
+        m = rx.search(f.as_written(part))
         return f"matched {m.group(0)!r}" if m else False
 
     return test

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.core.rules.facts import _TEXT, Facts, Miss, Scopes, _keyword_test, _regex_test, fold, near_test
+from bot.core.rules.facts import Facts, Miss, Scopes, _keyword_test, _regex_test, fold, near_test
 from bot.core.rules.schema import (
     ACTION_KEYS,
     ADVISOR,
@@ -940,7 +940,7 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
             return None
         part = key.removesuffix("_regex").removesuffix("_stated")
         scopes = c.scopes if key.endswith("_stated_regex") else None
-        return Condition(key, value, _regex_test(_TEXT[part], rx, scopes))
+        return Condition(key, value, _regex_test(part, rx, scopes))
     if key in NEAR_CONDS:
         return _near_condition(c, m, key, label)
     if key in BOOL_CONDS:
