@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.core.domain import READ_LIMIT, InboundMessage
+from bot.core.mail.forwarded import FORWARD_SUBJECT, find_in_text
 from bot.core.mail.invisible import strip_invisible
 from bot.core.mail.quotes import without_signature
 from bot.core.rules.engine import Decision, resolve_target, route
@@ -60,7 +61,28 @@ def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
         company=ident.company_name, advisor=ident.advisor,
         automatic=msg.auto_reason or "",
         reply=bool(msg.in_reply_to) or bool(REPLY_PREFIX.match(msg.subject or "")),
+        forwards_other=forwards_other(msg),
     )
+
+
+def _same_domain(a: str, b: str) -> bool:
+    """One organisation's domain: equal, or one a subdomain of the other."""
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+def forwards_other(msg: InboundMessage) -> str:
+    """The sender of the message a forward (FW:/Fwd:/PD:/WG: subject) carries, when that is
+    somebody at another domain than the sender's: its subject is that writer's, not the
+    customer's (a supplier's notice forwarded by mistake). "" for any other mail, and for
+    the customer forwarding their own earlier letter."""
+    if not FORWARD_SUBJECT.match(msg.subject or ""):
+        return ""
+    found = find_in_text((msg.text or "")[:READ_LIMIT], msg.subject or "")
+    if found is None:
+        return ""
+    sender = (msg.from_addr or "").rpartition("@")[2].lower()
+    theirs = found.from_addr.rpartition("@")[2].lower()
+    return "" if not theirs or _same_domain(sender, theirs) else found.from_addr.lower()
 
 
 def decide(s: Session, rs: RuleSet, msg: InboundMessage, now: datetime,

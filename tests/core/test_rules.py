@@ -57,7 +57,7 @@ def test_the_shipped_example_is_valid_and_covers_every_role():
       "attachments, attachments_near, attachments_regex, attachments_stated, attachments_stated_near, "
       "attachments_stated_regex, attachments_unnegated, "
       "automatic, body, body_near, body_regex, body_stated, body_stated_near, body_stated_regex, "
-      "body_unnegated, channel, customer, from, from_domain, has_advisor, has_attachment, language, "
+      "body_unnegated, channel, customer, forwards_other, from, from_domain, has_advisor, has_attachment, language, "
       "not, reply, subject, subject_near, subject_regex, subject_stated, subject_stated_near, "
       "subject_stated_regex, subject_unnegated, text, text_near, text_regex, text_stated, "
       "text_stated_near, text_stated_regex, text_unnegated, to"]),

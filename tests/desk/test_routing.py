@@ -425,3 +425,24 @@ def test_invisible_characters_neither_hide_a_keyword_nor_reach_staff(desk):
     assert t["subject"] == "Opzegging contract" and t["kind"] == "cancellation"
     [name] = [a["name"] for m in t["messages"] for a in m["attachments"]]
     assert name == "factuurfdp.exe"
+
+
+FORWARD = ("Przepraszam, to poszło do Państwa przez pomyłkę. Proszę zignorować.\n\nT. Kowalczyk\n\n"
+           "Od: Tartak Borowy <handel@{domain}>\nWysłano: 19.07.2026 o 15:20\n"
+           "Do: tomasz@stolarnia.pl\nTemat: Wypowiedzenie umowy dostawy\n\n"
+           "Szanowni Państwo,\n\nwypowiadamy umowę na dostawy tarcicy nr 14/2024.\n")
+
+
+@pytest.mark.parametrize("domain, cancellation", [
+    ("tartakborowy.pl", False),  # a supplier's notice forwarded by mistake: its subject is theirs
+    ("stolarnia.pl", True),      # the customer forwarding their own letter: the subject counts
+    ("biuro.stolarnia.pl", True),
+])
+def test_a_forwards_subject_counts_only_when_the_forwarded_letter_is_the_senders_own(desk, domain, cancellation):
+    raw = mail("tomasz@stolarnia.pl", "PD: Wypowiedzenie umowy dostawy", FORWARD.format(domain=domain))
+    out = queries.explain(desk, OPERATOR, raw)
+    assert (out["kind"] == "cancellation") is cancellation, out["trace"][-1]
+    if not cancellation:
+        trace = next(t for t in out["trace"] if t["rule"] == "written-cancellation")
+        assert any("forwards a mail from handel@tartakborowy.pl" in c["detail"]
+                   for c in trace["conditions"]), trace

@@ -28,6 +28,9 @@ class Facts:
     advisor: str | None = None  # person key of the company's advisor
     automatic: str = ""  # why the mail is automatic (auto-reply, bulk, list...), "" if a person wrote it
     reply: bool = False  # an answer to an earlier mail (In-Reply-To, or a Re:/AW:/Odp: subject)
+    # a forward (FW:/Fwd:/PD:/WG: subject) of a message from another domain than the
+    # sender's: that message's address, else "" (the sender forwarding their own letter)
+    forwards_other: str = ""
 
     @property
     def from_domain(self) -> str:

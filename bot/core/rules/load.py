@@ -882,6 +882,16 @@ def _reply_test(want: bool) -> CondTest:
     return test
 
 
+def _forwards_other_test(want: bool) -> CondTest:
+    def test(f: Facts) -> str | bool:
+        if bool(f.forwards_other) == want:
+            return f"forwards a mail from {f.forwards_other}" if want else True
+        # shown by --explain: why the subject of such a forward was not read
+        return Miss(f"forwards a mail from {f.forwards_other}") if f.forwards_other else False
+
+    return test
+
+
 def _one_of_test(attr: str, values: tuple[str, ...]) -> CondTest:
     return lambda f: getattr(f, attr) in values
 
@@ -948,7 +958,8 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
             c.add(where, f"{label}: {key} must be true or false")
             return None
         bool_test = {"has_attachment": _has_attachment_test, "has_advisor": _has_advisor_test,
-                     "automatic": _automatic_test, "reply": _reply_test}[key]
+                     "automatic": _automatic_test, "reply": _reply_test,
+                     "forwards_other": _forwards_other_test}[key]
         return Condition(key, value, bool_test(value))
     if key in ENUM_CONDS:
         allowed = ENUM_CONDS[key]

@@ -89,7 +89,7 @@ REGEX_CONDS = {f"{p}_regex" for p in TEXT_PARTS} | {f"{p}_stated_regex" for p in
 # `body_near` etc.: a mapping of word groups (e.g. verb: [...], object: [...]), a word of
 # each in one sentence; `*_stated_near`: and the first group's word stated (scopes)
 NEAR_CONDS = {f"{p}_near" for p in TEXT_PARTS} | {f"{p}_stated_near" for p in TEXT_PARTS}
-BOOL_CONDS = {"has_attachment", "has_advisor", "automatic", "reply"}
+BOOL_CONDS = {"has_attachment", "has_advisor", "automatic", "reply", "forwards_other"}
 ENUM_CONDS = {"channel": CHANNELS, "language": LANGUAGES, "customer": ("known", "unknown", "prospect")}
 COMBINATORS = {"all", "any", "not"}
 COND_KEYS = LIST_CONDS | REGEX_CONDS | NEAR_CONDS | BOOL_CONDS | set(ENUM_CONDS) | COMBINATORS
