@@ -1208,3 +1208,15 @@ def test_unwrap_joins_only_soft_breaks_and_keeps_the_length():
         "We are a small firm and the second debit should be back by Friday, otherwise we end it.",
         "Thanks,", "Jan", "Long line without a full stop at its end, name follows", "Jan Smit"]
     assert unwrap("Geen breuk hier.") == "Geen breuk hier."
+
+
+@pytest.mark.parametrize("body", [
+    "Verlengen?? Ik heb het hele jaar niks gemerkt. Stop er maar mee, per einddatum.",
+    "We stoppen er dan mee, het levert niets op.",
+])
+def test_a_dutch_stop_split_by_particles_is_a_cancellation(body):
+    assert decide("Re: Verlenging contract", body, reply=True).kind == "cancellation"
+
+
+def test_a_dutch_stop_split_by_particles_negated_is_none():
+    assert decide("Re: Verlenging", "We stoppen er niet mee, verlengen is prima.", reply=True).kind != "cancellation"
