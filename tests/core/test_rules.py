@@ -1220,3 +1220,36 @@ def test_a_dutch_stop_split_by_particles_is_a_cancellation(body):
 
 def test_a_dutch_stop_split_by_particles_negated_is_none():
     assert decide("Re: Verlenging", "We stoppen er niet mee, verlengen is prima.", reply=True).kind != "cancellation"
+
+
+def test_a_contract_with_another_directory_cancelled_is_no_cancellation():
+    for other in ("the other directory", "another publisher", "our old printer", "them"):
+        d = decide("Budget", f"FYI we've cancelled our contract with {other} as of January, so that "
+                             "budget is free. Can you call me?")
+        assert d.kind != "cancellation", (other, d.matched)
+
+
+@pytest.mark.parametrize("body", [
+    "Namens de eigenaar: wij willen stoppen met beide abonnementen bij jullie zodra dat kan.",
+    "Hoi! Ik wil graag stoppen met de advertentie bij jullie. Kan dat zo of moet ik iets invullen?",
+])
+def test_stopping_with_the_subscription_or_advert_is_a_cancellation(body):
+    assert decide("Stoppen", body).kind == "cancellation"
+
+
+@pytest.mark.parametrize("body", [
+    "Voor de duidelijkheid wij willen NIET opzeggen, maar kunnen we over naar alleen de vermelding met logo?",
+    "Wir kündigen nicht. Wir möchten aber ab dem nächsten Jahr ein kleineres Paket, nur den Eintrag.",
+])
+def test_a_smaller_package_is_a_contract_change(body):
+    assert decide("Pakket", body).kind == "request"
+
+
+@pytest.mark.parametrize("body", [
+    "Reden: nauwelijks respons op de advertentie, dat is het geld niet waard.",
+    "Das war so nicht abgesprochen, und wir haben die Platzierung extra bezahlt.",
+    "I asked for this page to be updated four weeks ago and I have not even had a reply.",
+    "Ik heb twee keer gebeld en beide keren zou er iemand terugbellen. Niets gehoord.",
+])
+def test_not_worth_the_money_not_as_agreed_and_nothing_heard_are_complaints(body):
+    assert decide("Advertentie", body).category == "complaint"
