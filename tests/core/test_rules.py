@@ -1253,3 +1253,28 @@ def test_a_smaller_package_is_a_contract_change(body):
 ])
 def test_not_worth_the_money_not_as_agreed_and_nothing_heard_are_complaints(body):
     assert decide("Advertentie", body).category == "complaint"
+
+
+@pytest.mark.parametrize("body", [
+    "Opzeggen doe ik nog niet, eerst wil ik twee dingen weten.",
+    "Kündigen werden wir vorerst nicht, aber wir möchten reden.",
+])
+def test_a_cancel_word_put_first_is_negated_at_the_end_of_its_clause(body):
+    d = decide("Contract", body)
+    assert d.kind != "cancellation", d.matched
+    assert "negated" in _trace(d, "written-cancellation").conditions[0].detail
+
+
+def test_a_cancel_word_put_first_without_a_negation_still_cancels():
+    assert decide("Contract", "Opzeggen wil ik het contract per 1 januari, graag bevestiging.").kind == "cancellation"
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("contract", "Mijn collega belde over opzeggen, maar dat was een misverstand. Het contract mag gewoon doorlopen."),
+    ("FW: opzegging K-1", "Mijn mail van vorige week (hieronder) mag in de prullenbak. Wij zeggen ons contract "
+                          "niet op en willen een kleiner pakket."),
+    ("Kündigung", "Das war ein Missverständnis, der Vertrag kann einfach weiterlaufen."),
+])
+def test_the_contract_going_on_or_the_earlier_notice_binned_withdraws_it(subject, body):
+    d = decide(subject, body)
+    assert (d.kind, d.rule) == ("request", "cancellation-withdrawn"), d.matched

@@ -1,6 +1,6 @@
 """The routing score on the held-out set (issue 16) has a floor.
 
-tests/fixtures/routing_holdout/ holds 681 desk mails (200 en, 162 nl, 160 pl, 159 de) written
+tests/fixtures/routing_holdout/ holds 1,159 desk mails (320 en, 282 nl, 279 pl, 278 de) written
 and labelled from the procedure alone, before their writer looked at the rules, and
 committed before the rules were run on them. The first 121 mails' first score, with the shipped rules as
 they were (owner / kind / cancellation recall / precision / complaint recall, %):
@@ -293,6 +293,18 @@ of a booking"); 15: 93.6 / 76.9 / 83.3 / 76.9 / 61.5. The auto-acknowledgement c
 then taught (the only change made from them), and the model retrained on all batches but
 11 and 13 (1,183 mails): batches 11 + 13 unchanged at 92.1 / 85.0 / 95.7 / 78.6 / 87.1 (158
 more training mails moved none of them). Floors: the whole 999-mail set, LOWERED.
+
+Session routing16 (2026-12-01) first fixed three classes seen in batches 11-15 (a sentence
+the mail program wrapped over two lines is one sentence, so a condition opening it governs
+its second line; the subject of a forward of somebody else's letter is theirs; Dutch "stop
+er maar mee"). Batches 16 (1000-1079) and 17 (1080-1159), 80 mails each, were then written
+unseen by two helpers and scored before any further change: together 95.0 / 86.2 / 90.5 /
+90.5 / 85.7 (16: 91.2 / 83.8 / 100 / 90.9 / 89.5; 17: 98.8 / 88.8 / 81.8 / 90.0 / 81.2).
+Round routing16 taught their classes and a few left in batches 11 and 15 (withdrawn
+notices, a cancel word put first and negated at its clause's end); the model was retrained
+on all batches but 11 and 13 (1,343 mails) and its complaint upgrade lowered from 0.90 to
+0.85 by the cross-validation by batch. The whole set then meets issue 16's bars in every
+language: the floors below, RAISED.
 """
 
 from __future__ import annotations
@@ -301,14 +313,14 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 999-mail set's figures, routing12 + the auto-acknowledgement rule, model on all but 11, 13
-    "nl": {"owner": 97.5, "kind": 92.1, "cancel_recall": 95.5, "cancel_precision": 91.3,
-           "complaint_recall": 92.6},
-    "en": {"owner": 97.5, "kind": 93.2, "cancel_recall": 100.0, "cancel_precision": 93.8,
-           "complaint_recall": 96.8},
-    "pl": {"owner": 97.9, "kind": 95.8, "cancel_recall": 100.0, "cancel_precision": 97.5,
-           "complaint_recall": 98.1},
-    "de": {"owner": 95.8, "kind": 93.3, "cancel_recall": 100.0, "cancel_precision": 93.3,
+FLOORS = {  # the whole 1,159-mail set's figures after round routing16, model on all but 11, 13 (upgrade 0.85)
+    "nl": {"owner": 97.5, "kind": 94.0, "cancel_recall": 98.0, "cancel_precision": 100.0,
+           "complaint_recall": 93.7},
+    "en": {"owner": 97.5, "kind": 93.8, "cancel_recall": 100.0, "cancel_precision": 98.0,
+           "complaint_recall": 98.6},
+    "pl": {"owner": 97.8, "kind": 95.7, "cancel_recall": 100.0, "cancel_precision": 97.7,
+           "complaint_recall": 98.4},
+    "de": {"owner": 96.0, "kind": 93.5, "cancel_recall": 100.0, "cancel_precision": 97.9,
            "complaint_recall": 100.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
@@ -325,7 +337,7 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    # English the largest part (280 of 999: batches 5-15 added as many mails per language)
+    # English the largest part (320 of 1,159: batches 5-17 added as many mails per language)
     assert 0.25 <= english / len(cases) <= 0.55
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang

@@ -160,6 +160,9 @@ def in_context(text: str, start: int, end: int, scopes: Scopes) -> str | None:
     return None
 
 
+TOPIC_AFTER = 5
+
+
 def negated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> str | None:
     """Why text[start:end] is negated in its clause, or None."""
     # a keyword is a word start ("kundige" in "kündigen wir nicht"): the words after it
@@ -168,9 +171,13 @@ def negated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> s
         end += 1
     c0, c1 = _bounds(text, start, end, _CLAUSE_END)
     own_words = set(_words(own))
-    near = (_words(text[c0:start])[-scopes.before:] if scopes.before else []) \
+    before = _words(text[c0:start])
+    # a keyword put first in its clause is negated at the clause's end (Dutch and German
+    # word order: "Opzeggen doe ik nog niet", "Kündigen werden wir vorerst nicht")
+    after = TOPIC_AFTER if not before else scopes.after
+    near = (before[-scopes.before:] if scopes.before else []) \
         + [w for w in _words(text[start:end]) if w not in own_words] \
-        + _words(text[end:c1])[:scopes.after]
+        + _words(text[end:c1])[:after]
     neg = next((w for w in near if _is(w, scopes.negation)), None)
     if neg:
         return f"negated ({neg!r}): {text[c0:c1].strip()[:120]!r}"
