@@ -250,6 +250,7 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
         env = _env(url, dovecot.url, sink, slack, tmp)
         if code is not None:
             env["PYTHONPATH"] = str(code)
+            env["TICKETBOT_RULES"] = str(code / "rules.yaml")  # the rules that code understands
             res.notes.append(f"code from {code}")
         _setup(env, tmp)
         engine = create_engine(url, poolclass=NullPool)
