@@ -82,7 +82,15 @@ def forwards_other(msg: InboundMessage) -> str:
         return ""
     sender = (msg.from_addr or "").rpartition("@")[2].lower()
     theirs = found.from_addr.rpartition("@")[2].lower()
-    return "" if not theirs or _same_domain(sender, theirs) else found.from_addr.lower()
+    if not theirs:
+        return ""
+    if directory.is_free_mail(theirs):
+        # a free-mail domain is no organisation: only the same mailbox is the sender's own
+        # (a neighbour's gmail letter forwarded from the customer's gmail is somebody else's)
+        same = found.from_addr.lower() == (msg.from_addr or "").lower()
+    else:
+        same = _same_domain(sender, theirs)
+    return "" if same else found.from_addr.lower()
 
 
 def decide(s: Session, rs: RuleSet, msg: InboundMessage, now: datetime,

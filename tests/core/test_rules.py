@@ -1309,3 +1309,50 @@ def test_no_shipped_regex_scans_the_whole_text_from_every_position():
     unanchored = [(rule, rx[:60]) for rule, rx in regexes
                   if ("(?=[\\s\\S]*" in rx or "(?=.*" in rx) and not rx.startswith("^")]
     assert unanchored == []
+
+
+# --------------------------------------------------------------------------- review of routing16
+@pytest.mark.parametrize("body", [
+    "Wypowiadamy umowę bo nie ma efektów.",
+    "Rezygnujemy z umowy bo nie przynosi klientów.",
+    "Opzegging omdat we het niet meer nodig hebben.",
+    "Cancel the contract as we no longer need it.",
+    "Kündigung des Vertrags zum Jahresende und nicht früher.",
+])
+def test_a_negation_in_the_reason_after_a_cancel_word_put_first_does_not_negate_it(body):
+    """The topic window (a keyword first in its clause) ends at a conjunction opening
+    another clause: the "nie"/"niet"/"no" there is about the reason, not the notice."""
+    assert decide("Umowa", body).kind == "cancellation"
+
+
+@pytest.mark.parametrize("body", [
+    "Two direct debits left our account on the 1st, same reference. If the second\r\n"
+    "one is not back in our account by Friday we will be terminating the agreement with you.",
+    "Two direct debits left our account on the 1st, same reference. If the second\xa0\n"
+    "one is not back in our account by Friday we will be terminating the agreement with you.",
+    "Two direct debits left our account, same reference. If the money is not back by Friday\n"
+    "I will cancel the contract.",
+])
+def test_a_condition_wrapped_with_crlf_nbsp_or_before_english_i_is_still_a_condition(body):
+    """A web form's textarea sends CRLF, HTML leaves a no-break space at a line's end, and
+    English "I" goes on a wrapped sentence as a lower-case word does."""
+    d = decide("Double debit", body)
+    assert d.kind != "cancellation", d.matched
+    assert "conditional" in _trace(d, "written-cancellation").conditions[0].detail
+
+
+def test_unwrap_replaces_a_crlf_break_by_two_spaces():
+    text = "A line long enough to be wrapped by a mail program, and\r\nit goes on.\r\nNext."
+    out = unwrap(text)
+    assert len(out) == len(text)
+    assert out == "A line long enough to be wrapped by a mail program, and  it goes on.\r\nNext."
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Factuur 2024-11", "Mijn vorige mail over de factuur mag in de prullenbak, het bedrag is inmiddels betaald."),
+    ("Storing", "De e-mail van gisteren over de storing mag in de prullenbak, het werkt weer."),
+    ("Logo", "Het abonnement kan gewoon doorlopen, maar graag een nieuw logo op de pagina."),
+])
+def test_an_earlier_mail_binned_or_a_contract_going_on_withdraws_nothing_without_a_notice(subject, body):
+    d = decide(subject, body)
+    assert d.rule != "cancellation-withdrawn", d.matched

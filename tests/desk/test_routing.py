@@ -446,3 +446,14 @@ def test_a_forwards_subject_counts_only_when_the_forwarded_letter_is_the_senders
         trace = next(t for t in out["trace"] if t["rule"] == "written-cancellation")
         assert any("forwards a mail from handel@tartakborowy.pl" in c["detail"]
                    for c in trace["conditions"]), trace
+
+
+@pytest.mark.parametrize("sender, forwarded, cancellation", [
+    ("ania@gmail.com", "sasiad@gmail.com", False),  # a neighbour's letter from the same free-mail service
+    ("ania@gmail.com", "ania@gmail.com", True),     # her own earlier letter
+])
+def test_a_free_mail_forward_is_the_senders_own_only_from_the_same_mailbox(desk, sender, forwarded, cancellation):
+    body = FORWARD.replace("Tartak Borowy <handel@{domain}>", f"Sąsiad <{forwarded}>")
+    raw = mail(sender, "PD: Wypowiedzenie umowy dostawy", body)
+    out = queries.explain(desk, OPERATOR, raw)
+    assert (out["kind"] == "cancellation") is cancellation, out["trace"][-1]

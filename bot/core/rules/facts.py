@@ -66,8 +66,12 @@ def fold(text: str) -> str:
 # will be terminating", "Wenn das bis Mittwoch nicht korrigiert ist,\nkündigen wir").
 # A greeting ("Hallo,\nals de factuur ..."), a signature, a list or a quoted line keeps its
 # break: short, or the next line starts otherwise.
-_SOFT_BREAK = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n(?=[ \t]*(\w))")
+# CRLF (a web form's textarea, a pasted letter) and a no-break space (HTML) as well.
+_SOFT_BREAK = re.compile(r"(?<=[^\s.!?:;])[ \t\xa0]*\r?\n(?=[ \t\xa0]*(\w))")
 _WRAPPED_LINE = 40
+# English "I" goes on a wrapped sentence as a lower-case word does ("If the money is not
+# back by Friday\nI will cancel the contract")
+_ENGLISH_I = re.compile(r"I(?:['’]\w+)?(?!\w)")
 
 
 def unwrap(text: str) -> str:
@@ -77,8 +81,11 @@ def unwrap(text: str) -> str:
     out = list(text)
     for m in _SOFT_BREAK.finditer(text):
         line = text[text.rfind("\n", 0, m.start()) + 1:m.start()].strip()
-        if len(line) >= _WRAPPED_LINE and not line.startswith(">") and m.group(1).islower():
+        if len(line) >= _WRAPPED_LINE and not line.startswith(">") \
+                and (m.group(1).islower() or _ENGLISH_I.match(text, m.start(1))):
             out[m.end() - 1] = " "  # the break itself
+            if text[m.end() - 2] == "\r":
+                out[m.end() - 2] = " "
     return "".join(out)
 
 
@@ -161,6 +168,12 @@ def in_context(text: str, start: int, end: int, scopes: Scopes) -> str | None:
 
 
 TOPIC_AFTER = 5
+# A conjunction that opens another clause ends the reach of a keyword put first: the
+# negation after it is about the reason or the second thing said, not the keyword
+# ("Wypowiadamy umowę bo nie ma efektów", "Opzegging omdat we het niet meer nodig hebben",
+# "Cancel the contract as we no longer need it", "Opzeggen en niet verlengen"). Folded.
+_TOPIC_STOP = frozenset("""omdat want aangezien doordat en because since as and
+    weil denn da und bo poniewaz gdyz i oraz""".split())
 
 
 def negated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> str | None:
@@ -177,11 +190,21 @@ def negated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> s
     after = TOPIC_AFTER if not before else scopes.after
     near = (before[-scopes.before:] if scopes.before else []) \
         + [w for w in _words(text[start:end]) if w not in own_words] \
-        + _words(text[end:c1])[:after]
+        + _topic_words(_words(text[end:c1]), after, topic=not before)
     neg = next((w for w in near if _is(w, scopes.negation)), None)
     if neg:
         return f"negated ({neg!r}): {text[c0:c1].strip()[:120]!r}"
     return None
+
+
+def _topic_words(words: list[str], n: int, topic: bool) -> list[str]:
+    """The first n words after a keyword; for a keyword put first in its clause, only those
+    before a conjunction that opens another clause (_TOPIC_STOP)."""
+    words = words[:n]
+    if topic:
+        stop = next((i for i, w in enumerate(words) if w in _TOPIC_STOP), len(words))
+        words = words[:stop]
+    return words
 
 
 # Words that may stand between a negation and the word it negates: "geen echte klacht",
