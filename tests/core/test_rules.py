@@ -1356,3 +1356,40 @@ def test_unwrap_replaces_a_crlf_break_by_two_spaces():
 def test_an_earlier_mail_binned_or_a_contract_going_on_withdraws_nothing_without_a_notice(subject, body):
     d = decide(subject, body)
     assert d.rule != "cancellation-withdrawn", d.matched
+
+
+# --------------------------------------------------------------------------- session routing18-19
+@pytest.mark.parametrize("body", [
+    "Our bookkeeper sent you a cancellation letter yesterday by mistake. We are NOT cancelling, "
+    "please withdraw that letter.",
+    "Er gaan verhalen dat we bij jullie opzeggen. Dat is niet zo, we zeggen NIET op.",
+    "Księgowa wysłała pismo z wypowiedzeniem bez mojej zgody. NIE wypowiadamy umowy P-1.",
+    "Kurze Frage zur Kündigungsfrist: wir wollen nichts kündigen, nur die Fristen eintragen.",
+])
+def test_the_writers_own_denial_outweighs_a_letter_or_rumour_mentioned(body):
+    assert decide("Umowa", body).kind != "cancellation"
+
+
+def test_a_denial_with_a_but_is_still_a_partial_cancellation():
+    d = decide("Vertrag", "Wir kündigen nicht den ganzen Vertrag, sondern nur den Online-Eintrag. "
+                          "Hiermit kündige ich den Online-Eintrag.")
+    assert d.kind == "cancellation", d.matched
+
+
+@pytest.mark.parametrize("body", [
+    "Informuję, że złożyłam wypowiedzenie umowy o pracę. Moje sprawy przejmuje Paulina.",
+    "Przesyłam dla informacji: wypowiedzieliśmy umowę z innym katalogiem. Chcemy większy wpis u Państwa.",
+    "Graag een banner in juni. (Los van de opzegging die Ruud stuurde, dit loopt nog.)",
+])
+def test_an_employees_notice_another_directorys_contract_or_an_earlier_notice_mentioned(body):
+    assert decide("Sprawa", body).kind != "cancellation"
+
+
+@pytest.mark.parametrize("body", [
+    "Den Eintrag brauche ich nicht mehr. Bitte nicht mehr verlängern und keine Rechnung mehr schicken.",
+    "Ik ben er klaar mee. Contract eruit, per einde looptijd.",
+    "We don't want the advertising to carry on once the current term finishes in March.",
+    "Please make sure the listing doesn't roll over after March.",
+])
+def test_more_ways_to_end_it(body):
+    assert decide("Contract", body).kind == "cancellation"

@@ -1,6 +1,6 @@
 """The routing score on the held-out set (issue 16) has a floor.
 
-tests/fixtures/routing_holdout/ holds 1,159 desk mails (320 en, 282 nl, 279 pl, 278 de) written
+tests/fixtures/routing_holdout/ holds 1,319 desk mails (360 en, 322 nl, 319 pl, 318 de) written
 and labelled from the procedure alone, before their writer looked at the rules, and
 committed before the rules were run on them. The first 121 mails' first score, with the shipped rules as
 they were (owner / kind / cancellation recall / precision / complaint recall, %):
@@ -304,7 +304,19 @@ Round routing16 taught their classes and a few left in batches 11 and 15 (withdr
 notices, a cancel word put first and negated at its clause's end); the model was retrained
 on all batches but 11 and 13 (1,343 mails) and its complaint upgrade lowered from 0.90 to
 0.85 by the cross-validation by batch. The whole set then meets issue 16's bars in every
-language: the floors below, RAISED.
+language (1,159 mails then).
+
+Batches 18 (1160-1239, an ordinary December inbox) and 19 (1240-1319, a week of
+complaints, cancellations and their look-alikes) were then written unseen by two more
+helpers and scored with the round-16 rules and model before any change: together 94.4 /
+81.9 / 88.0 / 75.9 / 80.0 (18: 95.0 / 86.2 / 80.0 / 88.9 / 85.7; 19: 93.8 / 77.5 / 93.3 /
+70.0 / 76.2). Round routing18-19 taught their classes (the writer's own "we are NOT
+cancelling" outweighs a letter or rumour mentioned; an employee's notice, another
+directory's contract and an earlier notice mentioned in passing are context; a negation
+after a keyword reaches no further than a conjunction; "nicht mehr verlängern", "contract
+eruit", "don't want it to carry on", "doesn't roll over"), and the model was retrained on
+all batches but 11 and 13 (1,503 mails). The floors below: the whole 1,319-mail set,
+meeting issue 16's bars in every language.
 """
 
 from __future__ import annotations
@@ -313,15 +325,15 @@ import pytest
 
 from bench import routing
 
-FLOORS = {  # the whole 1,159-mail set's figures after round routing16, model on all but 11, 13 (upgrade 0.85)
-    "nl": {"owner": 97.5, "kind": 94.0, "cancel_recall": 98.0, "cancel_precision": 100.0,
-           "complaint_recall": 93.7},
-    "en": {"owner": 97.5, "kind": 93.8, "cancel_recall": 100.0, "cancel_precision": 98.0,
+FLOORS = {  # the whole 1,319-mail set's figures after round routing18-19, model on all but 11, 13
+    "nl": {"owner": 97.5, "kind": 92.2, "cancel_recall": 98.2, "cancel_precision": 100.0,
+           "complaint_recall": 94.4},
+    "en": {"owner": 97.8, "kind": 94.4, "cancel_recall": 100.0, "cancel_precision": 98.3,
+           "complaint_recall": 97.5},
+    "pl": {"owner": 97.2, "kind": 95.6, "cancel_recall": 100.0, "cancel_precision": 98.0,
+           "complaint_recall": 95.9},
+    "de": {"owner": 95.9, "kind": 92.8, "cancel_recall": 100.0, "cancel_precision": 98.1,
            "complaint_recall": 98.6},
-    "pl": {"owner": 97.8, "kind": 95.7, "cancel_recall": 100.0, "cancel_precision": 97.7,
-           "complaint_recall": 98.4},
-    "de": {"owner": 96.0, "kind": 93.5, "cancel_recall": 100.0, "cancel_precision": 97.9,
-           "complaint_recall": 100.0},
 }
 # Auto-replies that are urgent or not with sales support: none on batches 1-5 since
 # routing5; batch 6's one (a company holiday notice by text only) fixed by routing6.
@@ -337,7 +349,7 @@ def test_the_set_is_complete(cases):
     assert len(cases) >= 280
     assert {c.lang for c in cases} == set(FLOORS)
     english = sum(c.lang == "en" for c in cases)
-    # English the largest part (320 of 1,159: batches 5-17 added as many mails per language)
+    # English the largest part (360 of 1,319: batches 5-19 added as many mails per language)
     assert 0.25 <= english / len(cases) <= 0.55
     for lang in FLOORS:  # and every other language at least 40 mails (59-62)
         assert sum(c.lang == lang for c in cases) >= 40, lang

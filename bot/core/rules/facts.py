@@ -168,11 +168,11 @@ def in_context(text: str, start: int, end: int, scopes: Scopes) -> str | None:
 
 
 TOPIC_AFTER = 5
-# A conjunction that opens another clause ends the reach of a keyword put first: the
-# negation after it is about the reason or the second thing said, not the keyword
-# ("Wypowiadamy umowę bo nie ma efektów", "Opzegging omdat we het niet meer nodig hebben",
-# "Cancel the contract as we no longer need it", "Opzeggen en niet verlengen"). Folded.
-_TOPIC_STOP = frozenset("""omdat want aangezien doordat en because since as and
+# A conjunction that opens another clause ends a keyword's reach: the negation after it
+# is about the reason or the second thing said, not the keyword ("Wypowiadamy umowę bo nie
+# ma efektów", "Opzegging omdat we het niet meer nodig hebben", "Cancel the contract as we
+# no longer need it", "Bitte nicht mehr verlängern und keine Rechnung mehr"). Folded.
+_CLAUSE_STOP = frozenset("""omdat want aangezien doordat en because since as and
     weil denn da und bo poniewaz gdyz i oraz""".split())
 
 
@@ -190,21 +190,19 @@ def negated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> s
     after = TOPIC_AFTER if not before else scopes.after
     near = (before[-scopes.before:] if scopes.before else []) \
         + [w for w in _words(text[start:end]) if w not in own_words] \
-        + _topic_words(_words(text[end:c1]), after, topic=not before)
+        + _words_after(_words(text[end:c1]), after)
     neg = next((w for w in near if _is(w, scopes.negation)), None)
     if neg:
         return f"negated ({neg!r}): {text[c0:c1].strip()[:120]!r}"
     return None
 
 
-def _topic_words(words: list[str], n: int, topic: bool) -> list[str]:
-    """The first n words after a keyword; for a keyword put first in its clause, only those
-    before a conjunction that opens another clause (_TOPIC_STOP)."""
+def _words_after(words: list[str], n: int) -> list[str]:
+    """The first n words after a keyword, up to a conjunction that opens another clause
+    (_CLAUSE_STOP)."""
     words = words[:n]
-    if topic:
-        stop = next((i for i, w in enumerate(words) if w in _TOPIC_STOP), len(words))
-        words = words[:stop]
-    return words
+    stop = next((i for i, w in enumerate(words) if w in _CLAUSE_STOP), len(words))
+    return words[:stop]
 
 
 # Words that may stand between a negation and the word it negates: "geen echte klacht",
