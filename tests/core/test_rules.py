@@ -1325,3 +1325,22 @@ def test_unwrap_replaces_a_crlf_break_by_two_spaces():
 def test_an_earlier_mail_binned_or_a_contract_going_on_withdraws_nothing_without_a_notice(subject, body):
     d = decide(subject, body)
     assert d.rule != "cancellation-withdrawn", d.matched
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Listing", "We have heard nothing but praise about the new listing, thank you!"),
+    ("Oferta", "Czy to nie jest warte rozważenia? Może dodamy zdjęcia do ogłoszenia."),
+])
+def test_praise_or_a_question_about_worth_is_no_complaint(subject, body):
+    d = decide(subject, body)
+    assert d.category != "complaint", d.matched
+
+
+@pytest.mark.parametrize("body", [
+    "Kan de advertentie in de gids volgend jaar in een kleiner formaat? Dan past het logo beter.",
+    "Could the banner be a smaller format on mobile? The text is cut off.",
+    "Können wir die Anzeige im Heft in einem kleineren Format bringen?",
+])
+def test_an_advert_in_a_smaller_format_is_an_advert_change_not_a_contract_change(body):
+    d = decide("Advertentie", body)
+    assert (d.kind, d.rule) == ("advertising", "advertising"), d.matched
