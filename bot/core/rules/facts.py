@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -168,6 +169,7 @@ def in_context(text: str, start: int, end: int, scopes: Scopes) -> str | None:
 
 
 TOPIC_AFTER = 5
+_BEFORE_CHARS = 300
 # A conjunction that opens another clause ends the reach of a keyword put first: the
 # negation after it is about the reason or the second thing said, not the keyword
 # ("Wypowiadamy umowę bo nie ma efektów", "Opzegging omdat we het niet meer nodig hebben",
@@ -184,13 +186,18 @@ def negated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> s
         end += 1
     c0, c1 = _bounds(text, start, end, _CLAUSE_END)
     own_words = set(_words(own))
-    before = _words(text[c0:start])
+    # the words of the clause before the keyword, read back a bounded stretch (a clause of
+    # an unwrapped paragraph may be long): only whether there are any and the last few count
+    lo = max(c0, start - _BEFORE_CHARS)
+    before = _words(text[lo:start])
+    if lo > c0:
+        before = before[1:]  # a word the stretch may have cut in two
     # a keyword put first in its clause is negated at the clause's end (Dutch and German
     # word order: "Opzeggen doe ik nog niet", "Kündigen werden wir vorerst nicht")
     after = TOPIC_AFTER if not before else scopes.after
     near = (before[-scopes.before:] if scopes.before else []) \
         + [w for w in _words(text[start:end]) if w not in own_words] \
-        + _topic_words(_words(text[end:c1]), after, topic=not before)
+        + _topic_words(_words(text[end:min(c1, end + _BEFORE_CHARS)]), after, topic=not before)
     neg = next((w for w in near if _is(w, scopes.negation)), None)
     if neg:
         return f"negated ({neg!r}): {text[c0:c1].strip()[:120]!r}"
@@ -295,14 +302,26 @@ def unstated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> 
     if ending and "?" in ending.group(0) and not polite_request(sentence):
         # "Hoe lang is de opzegtermijn?" asks, not states
         return f"a question: {sentence[:120]!r}"
-    first = _words(sentence)[:2]
-    for n in (2, 1):  # "o ile", "jeśli"
-        if len(first) >= n and (hit := _is(" ".join(first[:n]), scopes.condition)):
-            return f"conditional ({hit!r}): {sentence[:120]!r}"
-    hypo = next((w for w in _words(sentence) if _is(w, scopes.hypothetical)), None)
+    cond, hypo = _sentence_scope(sentence, scopes.condition, scopes.hypothetical)
+    if cond:
+        return f"conditional ({cond!r}): {sentence[:120]!r}"
     if hypo:
         return f"hypothetical ({hypo!r}): {sentence[:120]!r}"
     return negated(text, start, end, scopes, own)
+
+
+@functools.lru_cache(maxsize=64)
+def _sentence_scope(sentence: str, condition: tuple[str, ...], hypothetical: tuple[str, ...]
+                    ) -> tuple[str | None, str | None]:
+    """(the condition opening a sentence, a hypothetical word in it): once per sentence,
+    not once per keyword in it (an unwrapped paragraph without a full stop is one long
+    sentence with many keywords)."""
+    first = _words(sentence[:200])[:2]
+    cond = None
+    for n in (2, 1):  # "o ile", "jeśli"
+        if len(first) >= n and (cond := _is(" ".join(first[:n]), condition)):
+            break
+    return cond, next((w for w in _words(sentence) if _is(w, hypothetical)), None)
 
 
 def keyword_pattern(words: list[str]) -> re.Pattern:
