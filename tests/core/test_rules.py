@@ -1344,3 +1344,13 @@ def test_praise_or_a_question_about_worth_is_no_complaint(subject, body):
 def test_an_advert_in_a_smaller_format_is_an_advert_change_not_a_contract_change(body):
     d = decide("Advertentie", body)
     assert (d.kind, d.rule) == ("advertising", "advertising"), d.matched
+
+
+def test_unwrap_joins_no_sentence_past_two_thousand_characters():
+    """A text without a sentence mark is not made one sentence: each keyword's sentence
+    is read per keyword, so an endless one made routing quadratic (64 KB: 66 s)."""
+    line = "a wrapped line without any sentence mark at the end of it here\n"
+    out = unwrap(line * 200)
+    assert len(out) == len(line) * 200
+    assert max(len(s) for s in out.split("\n")) <= 2000 + len(line)
+    assert out.count("\n") < 20  # still joined in long runs

@@ -70,6 +70,9 @@ def fold(text: str) -> str:
 # CRLF (a web form's textarea, a pasted letter) and a no-break space (HTML) as well.
 _SOFT_BREAK = re.compile(r"(?<=[^\s.!?:;])[ \t\xa0]*\r?\n(?=[ \t\xa0]*(\w))")
 _WRAPPED_LINE = 40
+# no sentence is joined past this many characters: a text without any sentence mark is not
+# made one sentence (every keyword in it would be checked against all of it, per keyword)
+_JOINED_MAX = 2000
 # English "I" goes on a wrapped sentence as a lower-case word does ("If the money is not
 # back by Friday\nI will cancel the contract")
 _ENGLISH_I = re.compile(r"I(?:['’]\w+)?(?!\w)")
@@ -80,10 +83,15 @@ def unwrap(text: str) -> str:
     if "\n" not in text:
         return text
     out = list(text)
+    joined_from = 0  # where the lines joined so far begin
     for m in _SOFT_BREAK.finditer(text):
-        line = text[text.rfind("\n", 0, m.start()) + 1:m.start()].strip()
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if line_start > joined_from and out[line_start - 1] == "\n":
+            joined_from = line_start  # the break before this line was kept
+        line = text[line_start:m.start()].strip()
         if len(line) >= _WRAPPED_LINE and not line.startswith(">") \
-                and (m.group(1).islower() or _ENGLISH_I.match(text, m.start(1))):
+                and (m.group(1).islower() or _ENGLISH_I.match(text, m.start(1))) \
+                and m.start() - joined_from < _JOINED_MAX:
             out[m.end() - 1] = " "  # the break itself
             if text[m.end() - 2] == "\r":
                 out[m.end() - 2] = " "
