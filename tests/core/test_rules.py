@@ -1393,3 +1393,32 @@ def test_an_employees_notice_another_directorys_contract_or_an_earlier_notice_me
 ])
 def test_more_ways_to_end_it(body):
     assert decide("Contract", body).kind == "cancellation"
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Listing", "We have heard nothing but praise about the new listing, thank you!"),
+    ("Oferta", "Czy to nie jest warte rozważenia? Może dodamy zdjęcia do ogłoszenia."),
+])
+def test_praise_or_a_question_about_worth_is_no_complaint(subject, body):
+    d = decide(subject, body)
+    assert d.category != "complaint", d.matched
+
+
+@pytest.mark.parametrize("body", [
+    "Kan de advertentie in de gids volgend jaar in een kleiner formaat? Dan past het logo beter.",
+    "Could the banner be a smaller format on mobile? The text is cut off.",
+    "Können wir die Anzeige im Heft in einem kleineren Format bringen?",
+])
+def test_an_advert_in_a_smaller_format_is_an_advert_change_not_a_contract_change(body):
+    d = decide("Advertentie", body)
+    assert (d.kind, d.rule) == ("advertising", "advertising"), d.matched
+
+
+def test_unwrap_joins_no_sentence_past_two_thousand_characters():
+    """A text without a sentence mark is not made one sentence: each keyword's sentence
+    is read per keyword, so an endless one made routing quadratic (64 KB: 66 s)."""
+    line = "a wrapped line without any sentence mark at the end of it here\n"
+    out = unwrap(line * 200)
+    assert len(out) == len(line) * 200
+    assert max(len(s) for s in out.split("\n")) <= 2000 + len(line)
+    assert out.count("\n") < 20  # still joined in long runs

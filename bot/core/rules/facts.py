@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -69,6 +70,9 @@ def fold(text: str) -> str:
 # CRLF (a web form's textarea, a pasted letter) and a no-break space (HTML) as well.
 _SOFT_BREAK = re.compile(r"(?<=[^\s.!?:;])[ \t\xa0]*\r?\n(?=[ \t\xa0]*(\w))")
 _WRAPPED_LINE = 40
+# no sentence is joined past this many characters: a text without any sentence mark is not
+# made one sentence (every keyword in it would be checked against all of it, per keyword)
+_JOINED_MAX = 2000
 # English "I" goes on a wrapped sentence as a lower-case word does ("If the money is not
 # back by Friday\nI will cancel the contract")
 _ENGLISH_I = re.compile(r"I(?:['’]\w+)?(?!\w)")
@@ -79,10 +83,15 @@ def unwrap(text: str) -> str:
     if "\n" not in text:
         return text
     out = list(text)
+    joined_from = 0  # where the lines joined so far begin
     for m in _SOFT_BREAK.finditer(text):
-        line = text[text.rfind("\n", 0, m.start()) + 1:m.start()].strip()
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if line_start > joined_from and out[line_start - 1] == "\n":
+            joined_from = line_start  # the break before this line was kept
+        line = text[line_start:m.start()].strip()
         if len(line) >= _WRAPPED_LINE and not line.startswith(">") \
-                and (m.group(1).islower() or _ENGLISH_I.match(text, m.start(1))):
+                and (m.group(1).islower() or _ENGLISH_I.match(text, m.start(1))) \
+                and m.start() - joined_from < _JOINED_MAX:
             out[m.end() - 1] = " "  # the break itself
             if text[m.end() - 2] == "\r":
                 out[m.end() - 2] = " "
@@ -168,6 +177,7 @@ def in_context(text: str, start: int, end: int, scopes: Scopes) -> str | None:
 
 
 TOPIC_AFTER = 5
+_BEFORE_CHARS = 300
 # A conjunction that opens another clause ends a keyword's reach: the negation after it
 # is about the reason or the second thing said, not the keyword ("Wypowiadamy umowę bo nie
 # ma efektów", "Opzegging omdat we het niet meer nodig hebben", "Cancel the contract as we
@@ -184,13 +194,18 @@ def negated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> s
         end += 1
     c0, c1 = _bounds(text, start, end, _CLAUSE_END)
     own_words = set(_words(own))
-    before = _words(text[c0:start])
+    # the words of the clause before the keyword, read back a bounded stretch (a clause of
+    # an unwrapped paragraph may be long): only whether there are any and the last few count
+    lo = max(c0, start - _BEFORE_CHARS)
+    before = _words(text[lo:start])
+    if lo > c0:
+        before = before[1:]  # a word the stretch may have cut in two
     # a keyword put first in its clause is negated at the clause's end (Dutch and German
     # word order: "Opzeggen doe ik nog niet", "Kündigen werden wir vorerst nicht")
     after = TOPIC_AFTER if not before else scopes.after
     near = (before[-scopes.before:] if scopes.before else []) \
         + [w for w in _words(text[start:end]) if w not in own_words] \
-        + _words_after(_words(text[end:c1]), after)
+        + _words_after(_words(text[end:min(c1, end + _BEFORE_CHARS)]), after)
     neg = next((w for w in near if _is(w, scopes.negation)), None)
     if neg:
         return f"negated ({neg!r}): {text[c0:c1].strip()[:120]!r}"
@@ -293,14 +308,26 @@ def unstated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> 
     if ending and "?" in ending.group(0) and not polite_request(sentence):
         # "Hoe lang is de opzegtermijn?" asks, not states
         return f"a question: {sentence[:120]!r}"
-    first = _words(sentence)[:2]
-    for n in (2, 1):  # "o ile", "jeśli"
-        if len(first) >= n and (hit := _is(" ".join(first[:n]), scopes.condition)):
-            return f"conditional ({hit!r}): {sentence[:120]!r}"
-    hypo = next((w for w in _words(sentence) if _is(w, scopes.hypothetical)), None)
+    cond, hypo = _sentence_scope(sentence, scopes.condition, scopes.hypothetical)
+    if cond:
+        return f"conditional ({cond!r}): {sentence[:120]!r}"
     if hypo:
         return f"hypothetical ({hypo!r}): {sentence[:120]!r}"
     return negated(text, start, end, scopes, own)
+
+
+@functools.lru_cache(maxsize=64)
+def _sentence_scope(sentence: str, condition: tuple[str, ...], hypothetical: tuple[str, ...]
+                    ) -> tuple[str | None, str | None]:
+    """(the condition opening a sentence, a hypothetical word in it): once per sentence,
+    not once per keyword in it (an unwrapped paragraph without a full stop is one long
+    sentence with many keywords)."""
+    first = _words(sentence[:200])[:2]
+    cond = None
+    for n in (2, 1):  # "o ile", "jeśli"
+        if len(first) >= n and (cond := _is(" ".join(first[:n]), condition)):
+            break
+    return cond, next((w for w in _words(sentence) if _is(w, hypothetical)), None)
 
 
 def keyword_pattern(words: list[str]) -> re.Pattern:
