@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -139,15 +140,60 @@ class Scopes:
 
 _SENTENCE_END = re.compile(r"[.!?:]+(?=\s|$)|[;\n]+|\s[-–]\s")
 _CLAUSE_END = re.compile(r"[.!?:]+(?=\s|$)|[;,\n()\"„“”]+|\s[-–]\s")
+_PARAGRAPH_END = re.compile(r"\n\s*\n")
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 
+# Runs of the characters a match of a bounds pattern may contain or an attempt to match
+# may read on (marks, quotes, brackets, dashes, white space): an attempt never reads past
+# a character outside them (a letter, a digit, most symbols). See _bounds.
+_MARK_RUN = {
+    _SENTENCE_END: re.compile(r"[.!?:;\n\s\-–]+"),
+    _CLAUSE_END: re.compile(r"[.!?:;,\n()\"„“”\s\-–]+"),
+    _PARAGRAPH_END: re.compile(r"\s+"),
+}
+
+
+@functools.lru_cache(maxsize=32)
+def _matches(rx: re.Pattern, text: str) -> tuple[list[int], list[int]]:
+    """Once per (pattern, text): the starts and the ends of rx's matches in the whole text."""
+    starts, ends = [], []
+    for m in rx.finditer(text):
+        starts.append(m.start())
+        ends.append(m.end())
+    return starts, ends
+
+
 def _bounds(text: str, start: int, end: int, rx: re.Pattern) -> tuple[int, int]:
-    left = 0
-    for m in rx.finditer(text, 0, start):
+    """The stretch around text[start:end] between two matches of rx (a sentence, a
+    clause, a paragraph): (the end of the last match in text[:start], the start of the
+    first match from `end` on in the whole text, else len(text)). A binary search in the
+    matches of the whole text (_matches), not a scan from the text's start per keyword.
+
+    Exactly what `rx.finditer(text, 0, start)` and `rx.search(text, end)` give. The left
+    side reads text[:start] alone, where "$" holds at `start` and a run of marks stops
+    there, so a match may differ from the whole text's near `start`: the whole text's
+    matches are taken up to the last character q before `start` outside the mark runs
+    (_MARK_RUN: every attempt to match that starts up to q ends there, so both scans
+    agree up to q), the rest (white space and marks, short) rescanned as text[:start].
+    The right side: the whole text's first match from `end`, unless `end` lies inside
+    one of its matches, where a match may start too (tried place by place)."""
+    starts, ends = _matches(rx, text)
+    q = start - 1  # the last character before start outside every mark run
+    run_starts, run_ends = _matches(_MARK_RUN[rx], text)
+    i = bisect.bisect_right(run_starts, q) - 1
+    if i >= 0 and run_ends[i] > q:
+        q = run_starts[i] - 1
+    j = bisect.bisect_right(starts, q) - 1
+    left = ends[j] if j >= 0 else 0
+    for m in rx.finditer(text, q + 1, start):
         left = m.end()
-    after = rx.search(text, end)
-    return left, (after.start() if after else len(text))
+    k = bisect.bisect_left(starts, end)
+    if k > 0 and ends[k - 1] > end:  # end inside a match of the whole text
+        for p in range(end, ends[k - 1]):
+            if rx.match(text, p):
+                return left, p
+    return left, (starts[k] if k < len(starts) else len(text))
 
 
 def _words(text: str) -> list[str]:
@@ -253,7 +299,6 @@ def unnegated_miss(text: str, start: int, end: int, scopes: Scopes, own: str = "
 # tells whether a place lies inside a quotation. Single quotes are left out: they are
 # apostrophes too ("don't", "Kees' zaak").
 _QUOTE_MARKS = re.compile(r'["„“”«»]')
-_PARAGRAPH_END = re.compile(r"\n\s*\n")
 
 
 def quoted(text: str, start: int, end: int) -> str | None:
@@ -262,13 +307,16 @@ def quoted(text: str, start: int, end: int) -> str | None:
     to put on the customer's website). Reported speech and mentions are not what the
     writer states."""
     p0, p1 = _bounds(text, start, end, _PARAGRAPH_END)
-    before = list(_QUOTE_MARKS.finditer(text, p0, start))
-    if len(before) % 2 == 0:
+    # the marks of the whole text (one character each, so the same as in any stretch)
+    marks, _ = _matches(_QUOTE_MARKS, text)
+    last = bisect.bisect_left(marks, start)
+    if (last - bisect.bisect_left(marks, p0)) % 2 == 0:  # marks in text[p0:start]
         return None
-    close = _QUOTE_MARKS.search(text, end, p1)
-    if close is None:
+    nxt = bisect.bisect_left(marks, end)
+    if nxt == len(marks) or marks[nxt] >= p1:  # no mark in text[end:p1]
         return None
-    return f"quoted (somebody's words): {text[before[-1].start():close.end()][:120]!r}"
+    opening = marks[last - 1]
+    return f"quoted (somebody's words): {text[opening:min(marks[nxt] + 1, opening + 120)]!r}"
 
 
 # A request put as a question asks us to do something: "Wilt u ervoor zorgen dat het

@@ -1,0 +1,112 @@
+"""facts._bounds and facts.quoted give exactly what the plain scans from the start of the
+text gave (kept here as the reference), found by a binary search in matches computed once
+per (pattern, text): a long text with many keywords costs no scan from its start per
+keyword (the quadratic routing time a hostile sender could cause)."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.core.mail.parse import parse_mail
+from bot.core.rules import facts
+from bot.core.rules.facts import Facts
+from tests.conftest import REPO
+
+PATTERNS = [facts._SENTENCE_END, facts._CLAUSE_END, facts._PARAGRAPH_END]
+MAILS = sorted((REPO / "tests" / "fixtures" / "routing_holdout" / "mails").glob("*.eml"))
+
+
+def old_bounds(text: str, start: int, end: int, rx: re.Pattern) -> tuple[int, int]:
+    """The implementation before: a scan from the text's start for every keyword."""
+    left = 0
+    for m in rx.finditer(text, 0, start):
+        left = m.end()
+    after = rx.search(text, end)
+    return left, (after.start() if after else len(text))
+
+
+def old_quoted(text: str, start: int, end: int) -> str | None:
+    p0, p1 = old_bounds(text, start, end, facts._PARAGRAPH_END)
+    before = list(facts._QUOTE_MARKS.finditer(text, p0, start))
+    if len(before) % 2 == 0:
+        return None
+    close = facts._QUOTE_MARKS.search(text, end, p1)
+    if close is None:
+        return None
+    return f"quoted (somebody's words): {text[before[-1].start():close.end()][:120]!r}"
+
+
+def check(text: str, spans) -> int:
+    n = 0
+    for start, end in spans:
+        for rx in PATTERNS:
+            assert facts._bounds(text, start, end, rx) == old_bounds(text, start, end, rx), \
+                (rx.pattern, text, start, end)
+        assert facts.quoted(text, start, end) == old_quoted(text, start, end), (text, start, end)
+        n += 1
+    return n
+
+
+def every_span(text: str):
+    return [(s, e) for s in range(len(text) + 1) for e in range(s, len(text) + 1)]
+
+
+# where the left side's text[:start] differs from the whole text: a mark right before
+# start, runs of marks across it, a text that starts or ends with marks, empty text
+EDGES = ["", ".", "a", "a.", ".a", "a. b", "a.b", "a.\n", "a;\n;b", ";;\n\n;;", "a - b", "a -",
+         " - ", "x...y", "x... y", "x...", "...x", "a\n\nb", "a\n \n b", "a\n\n\n\nb", "\n\n",
+         " \n\n ", 'er "zegt dat" hij', 'a „b“ c «d» e', '"a', 'a"', '(a) "b, c" d',
+         "Wenn das bis 31.12. nicht da ist: wir kündigen!", "Hoe lang? Tot 1-2 maanden – of meer.",
+         "a:b: c:\td", "ja;\n;\n;nee", "a\r\n\r\nb", "a\xa0–\xa0b", "x!?!? y", "één. twee"]
+
+
+def test_edge_texts_every_span():
+    for text in EDGES:
+        check(text, every_span(text))
+
+
+def test_random_mark_texts_every_span():
+    rng = random.Random(16)
+    alphabet = "ab .!?:;,\n-–()\"„“”«» \t\r"
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        check(text, every_span(text))
+
+
+def spans_of(text: str) -> list[tuple[int, int]]:
+    """Every word start and every place next to a mark or space (where the scans differ,
+    if anywhere), with keyword-like ends, up to 120 places a text."""
+    places = [i for i in range(len(text) + 1)
+              if i == 0 or i == len(text) or not (text[i - 1].isalnum() and text[i].isalnum())]
+    places = places[::max(1, len(places) // 120)]
+    return [(s, min(len(text), s + s % 13)) for s in places]
+
+
+@pytest.mark.parametrize("chunk", range(4))
+def test_holdout_mails_same_bounds(chunk):
+    """The folded and the as-written text (subject and body) of real mails."""
+    n = 0
+    for path in MAILS[chunk::4]:
+        msg = parse_mail(Path(path).read_bytes())
+        f = Facts(subject=msg.subject or "", body=msg.visible_text or msg.text or "")
+        for text in {f.folded("text"), f.as_written("text"), f.folded("body")}:
+            n += check(text, spans_of(text))
+    assert n > 10_000
+
+
+def test_one_pass_per_pattern_and_text():
+    """Structural: the matches of a text are found once per pattern, however many
+    keywords ask for their sentence."""
+    text = "If the invoice is not corrected we will cancel. " * 400
+    facts._matches.cache_clear()
+    for i in range(0, len(text), 7):
+        for rx in PATTERNS:
+            facts._bounds(text, i, i + 3, rx)
+        facts.quoted(text, i, i + 3)
+    info = facts._matches.cache_info()
+    assert info.misses == 2 * len(PATTERNS) + 1  # each pattern's matches, its mark runs, the quotes
+    assert info.hits > 1000
