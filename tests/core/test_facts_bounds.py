@@ -110,3 +110,19 @@ def test_one_pass_per_pattern_and_text():
     info = facts._matches.cache_info()
     assert info.misses == 2 * len(PATTERNS) + 1  # each pattern's matches, its mark runs, the quotes
     assert info.hits > 1000
+
+
+def test_last_words_as_all_words():
+    """negated_right_before reads the last words of a clause back from the keyword, not
+    the clause from its start: the same words as _words() of the whole clause."""
+    rng = random.Random(15)
+    alphabet = ["we", "don't", "niet", "’s", "x’y’z", "kündigen", " ", " ", "'", "’", ",", "\n", "-", "a1_b"]
+    texts = EDGES + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(300)]
+    texts.append("this is not urgent and no spam " * 50 + "don't" + "x" * 300 + " it'’s")
+    for text in texts:
+        step = 1 if len(text) <= 40 else len(text) // 15
+        for lo in range(0, len(text) + 1, step):
+            for hi in list(range(lo, len(text) + 1, step)) + [len(text)]:
+                for n in (1, 3, 5):
+                    assert facts._last_words(text, lo, hi, n) == facts._words(text[lo:hi])[-n:], \
+                        (text, lo, hi, n)

@@ -200,6 +200,19 @@ def _words(text: str) -> list[str]:
     return [fold(w).replace("’", "'") for w in _WORD.findall(text)]
 
 
+def _last_words(text: str, lo: int, hi: int, n: int) -> list[str]:
+    """_words(text[lo:hi])[-n:] (n >= 1), read back from hi only as far as needed, not
+    from lo (a clause without a mark may be a whole long line, with a keyword in it every
+    few words). A stretch that starts inside a word splits off only its first word."""
+    width = 64
+    while True:
+        a = max(lo, hi - width)
+        words = _WORD.findall(text, a, hi)
+        if a == lo or len(words) > n:
+            return [fold(w).replace("’", "'") for w in words[-n:]]
+        width *= 4
+
+
 def _is(word: str, entries: tuple[str, ...]) -> str | None:
     """The entry a word is: whole words, or an entry starting with "'" as an ending
     ("n't" finds "don't"), or ending in "*" as a stem ("jeśli*")."""
@@ -278,7 +291,7 @@ def negated_right_before(text: str, start: int, end: int, scopes: Scopes) -> str
     "Geen klachten", "no complaints", "keine Beschwerden", "żadnych skarg". Narrower than
     `negated`: "That is not how I expect to be treated" still complains."""
     c0, _ = _bounds(text, start, end, _CLAUSE_END)
-    before = _words(text[c0:start])[-max(scopes.before, 1) - 2:]
+    before = _last_words(text, c0, start, max(scopes.before, 1) + 2)
     for w in reversed(before):
         if w in _FILLERS:
             continue
