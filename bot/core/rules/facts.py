@@ -125,7 +125,9 @@ class Scopes:
     @property
     def context_pattern(self) -> re.Pattern | None:
         """One regex for the context phrases: words apart by spaces or hyphens, a final
-        "*" a word start ("noise cancel*" finds "noise-cancelling")."""
+        "*" a word start ("noise cancel*" finds "noise-cancelling"). Each phrase starts a
+        word: one check for that before the alternatives (the same matches as a check per
+        alternative, many times faster in the window in_context reads per keyword)."""
         cache = self.__dict__.setdefault("_context_rx", {})
         if "rx" not in cache:
             alts = []
@@ -133,8 +135,8 @@ class Scopes:
                 stem = phrase.endswith("*")
                 words = [re.escape(w) for w in phrase.rstrip("*").split()]
                 if words:
-                    alts.append(r"(?<!\w)" + r"[\s-]+".join(words) + (r"\w*" if stem else r"(?!\w)"))
-            cache["rx"] = re.compile("|".join(alts)) if alts else None
+                    alts.append(r"[\s-]+".join(words) + (r"\w*" if stem else r"(?!\w)"))
+            cache["rx"] = re.compile(r"(?<!\w)(?:" + "|".join(alts) + ")") if alts else None
         return cache["rx"]
 
 
