@@ -1,7 +1,9 @@
 """facts._bounds and facts.quoted give exactly what the plain scans from the start of the
 text gave (kept here as the reference), found by a binary search in matches computed once
 per (pattern, text): a long text with many keywords costs no scan from its start per
-keyword (the quadratic routing time a hostile sender could cause)."""
+keyword (the quadratic routing time a hostile sender could cause). Likewise the last words
+of a clause (negated_right_before) and the context regex (in_context), each compared with
+the code it replaced."""
 
 from __future__ import annotations
 
