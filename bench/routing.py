@@ -336,8 +336,7 @@ def route_cost(set_dir: Path = HOLDOUT, rules_path: Path = RULES) -> tuple[int, 
     from bot.desk.routing import facts_for
 
     rs = load_rules(rules_path)
-    nobody = directory.Identity("", "", None, None, None, None, False, False, False, "no-address")
-    facts = [facts_for(parse_mail((set_dir / "mails" / label["file"]).read_bytes()), nobody)
+    facts = [facts_for(parse_mail((set_dir / "mails" / label["file"]).read_bytes()), directory.NOBODY)
              for label in labels(set_dir)]
     times = []
     for f in facts:

@@ -48,7 +48,6 @@ BATCH_ENDS = ((121, "h1"), (161, "h2"), (221, "h3"), (281, "h4"), (341, "h5"), (
 # 13: written after routing12). A later batch is unseen until it is added to BATCH_ENDS.
 UNSEEN = frozenset({"h11", "h13"})
 UPGRADE_THRESHOLDS = (0.80, 0.85, 0.90, 0.95)  # kind_model.UPGRADE_THRESHOLD is chosen from these
-NOBODY = directory.Identity("", "", None, None, None, None, False, False, False, "no-address")
 
 
 def batch(set_name: str, name: str) -> str:
@@ -70,7 +69,7 @@ def labelled_rows() -> list[tuple[str, str, str, str, str]]:
                 continue  # an unseen batch: kept out until someone decides to train on it
             item = prepare((set_dir / "mails" / label["file"]).read_bytes(), label["file"])
             assert item.message is not None, label["file"]
-            f = facts_for(item.message, NOBODY)
+            f = facts_for(item.message, directory.NOBODY)
             subject, rest = kind_model.document(f.subject, f.body, f.attachment_text)
             out.append((batch(set_name, label["file"]), label["file"], subject, rest, label["kind"]))
     return out

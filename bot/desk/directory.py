@@ -110,6 +110,12 @@ def _parents(domain: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels) - 1)]
 
 
+def same_organisation(a: str, b: str) -> bool:
+    """Two mail domains of one organisation: the same, or one a parent of the other
+    (nl.acme.com and acme.com; never joined by a bare top-level domain)."""
+    return a in _parents(b) or b in _parents(a)
+
+
 def is_free_mail(domain: str) -> bool:
     return any(d in FREE_MAIL_DOMAINS for d in _parents(domain.lower()))
 
@@ -140,6 +146,11 @@ class Identity:
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k not in ("contact", "company")}
+
+
+# The identity of a mail without a usable sender (what identify() answers for one, with
+# the address and name given): for routing a text with no directory behind it.
+NOBODY = Identity("", "", None, None, None, None, False, False, False, "no-address")
 
 
 def desk_domains(people_emails: Iterable[str], own: Iterable[str] = ()) -> frozenset[str]:

@@ -65,11 +65,6 @@ def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
     )
 
 
-def _same_domain(a: str, b: str) -> bool:
-    """One organisation's domain: equal, or one a subdomain of the other."""
-    return a == b or a.endswith("." + b) or b.endswith("." + a)
-
-
 def forwards_other(msg: InboundMessage) -> str:
     """The sender of the message a forward (FW:/Fwd:/PD:/WG: subject) carries, when that is
     somebody at another domain than the sender's: its subject is that writer's, not the
@@ -89,7 +84,7 @@ def forwards_other(msg: InboundMessage) -> str:
         # (a neighbour's gmail letter forwarded from the customer's gmail is somebody else's)
         same = found.from_addr.lower() == (msg.from_addr or "").lower()
     else:
-        same = _same_domain(sender, theirs)
+        same = directory.same_organisation(sender, theirs)
     return "" if same else found.from_addr.lower()
 
 

@@ -238,7 +238,7 @@ def in_context(text: str, start: int, end: int, scopes: Scopes) -> str | None:
 
 
 TOPIC_AFTER = 5
-_BEFORE_CHARS = 300
+_AFTER_CHARS = 300  # how far after a keyword its negation is looked for
 # A conjunction that opens another clause ends a keyword's reach: the negation after it
 # is about the reason or the second thing said, not the keyword ("Wypowiadamy umowę bo nie
 # ma efektów", "Opzegging omdat we het niet meer nodig hebben", "Cancel the contract as we
@@ -255,18 +255,15 @@ def negated(text: str, start: int, end: int, scopes: Scopes, own: str = "") -> s
         end += 1
     c0, c1 = _bounds(text, start, end, _CLAUSE_END)
     own_words = set(_words(own))
-    # the words of the clause before the keyword, read back a bounded stretch (a clause of
-    # an unwrapped paragraph may be long): only whether there are any and the last few count
-    lo = max(c0, start - _BEFORE_CHARS)
-    before = _words(text[lo:start])
-    if lo > c0:
-        before = before[1:]  # a word the stretch may have cut in two
+    # the last words of the clause before the keyword, read back only as far as needed (a
+    # clause of an unwrapped paragraph may be long): whether there are any, and the last few
+    before = _last_words(text, c0, start, max(scopes.before, 1))
     # a keyword put first in its clause is negated at the clause's end (Dutch and German
     # word order: "Opzeggen doe ik nog niet", "Kündigen werden wir vorerst nicht")
     after = TOPIC_AFTER if not before else scopes.after
     near = (before[-scopes.before:] if scopes.before else []) \
         + [w for w in _words(text[start:end]) if w not in own_words] \
-        + _words_after(_words(text[end:min(c1, end + _BEFORE_CHARS)]), after)
+        + _words_after(_words(text[end:min(c1, end + _AFTER_CHARS)]), after)
     neg = next((w for w in near if _is(w, scopes.negation)), None)
     if neg:
         return f"negated ({neg!r}): {text[c0:c1].strip()[:120]!r}"
