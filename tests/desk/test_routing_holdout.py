@@ -368,3 +368,14 @@ def test_auto_replies_are_never_urgent_nor_for_a_specialist(cases):
     wrong = [c for c in cases if c.autoreply_wrong]
     assert sum(c.label["autoreply"] for c in cases) >= 12
     assert len(wrong) <= AUTOREPLY_WRONG_CEILING, routing.misroutes(wrong)
+
+
+def test_every_misroute_is_listed_with_its_label_and_trace(cases):
+    """`make bench` writes this list (bench/routing.py MISROUTES): one entry per misrouted
+    mail, with the label's reason and the explain trace of the rules that matched."""
+    wrong = [c for c in cases if routing.misrouted(c)]
+    listed = routing.misroutes(cases)
+    heads = [line for line in listed.splitlines() if not line.startswith(" ")]
+    assert 0 < len(wrong) == len(heads) == listed.count("\n    label: ")
+    assert [h.split(" ", 1)[0] for h in heads] == [c.file for c in wrong]
+    assert "    + " in listed  # the rules that matched, with what they found
