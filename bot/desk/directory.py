@@ -20,31 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.core.domain import ContractStatus
+from bot.core.mail_domains import is_free_mail, parents
 from bot.store.models import Company, CompanyDomain, Contact, Contract
-
-# Public mail services: an address there says nothing about the sender's company.
-# A subdomain of one of these (e.g. poczta.onet.pl) counts as free mail as well.
-FREE_MAIL_DOMAINS: frozenset[str] = frozenset({
-    # international
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
-    "yahoo.com", "ymail.com", "rocketmail.com", "icloud.com", "me.com", "mac.com",
-    "aol.com", "proton.me", "protonmail.com", "protonmail.ch", "pm.me", "mail.com",
-    "gmx.com", "zoho.com", "yandex.com", "yandex.ru", "mail.ru", "tutanota.com",
-    "fastmail.com", "hey.com", "hotmail.co.uk", "live.co.uk", "yahoo.co.uk",
-    # Netherlands and Belgium
-    "hotmail.nl", "live.nl", "outlook.nl", "yahoo.nl", "ziggo.nl", "kpnmail.nl",
-    "kpnplanet.nl", "planet.nl", "home.nl", "hetnet.nl", "xs4all.nl", "casema.nl",
-    "upcmail.nl", "chello.nl", "telfort.nl", "tele2.nl", "online.nl", "quicknet.nl",
-    "zeelandnet.nl", "hccnet.nl", "solcon.nl", "caiway.nl", "hotmail.be", "live.be",
-    "outlook.be", "telenet.be", "skynet.be",
-    # Germany
-    "gmx.de", "gmx.net", "gmx.at", "web.de", "t-online.de", "freenet.de", "hotmail.de",
-    "outlook.de", "live.de", "yahoo.de",
-    # Poland
-    "wp.pl", "o2.pl", "onet.pl", "onet.eu", "op.pl", "interia.pl", "interia.eu",
-    "gazeta.pl", "tlen.pl", "poczta.fm", "vp.pl", "go2.pl", "buziaczek.pl", "int.pl",
-    "autograf.pl",
-})
 
 CUSTOMER_COLUMNS = ("company", "domains", "advisor", "website_access",
                     "contact_name", "contact_email", "contact_phone")
@@ -102,22 +79,6 @@ def normalize_email(value: str) -> str | None:
         return None
     addr = f"{local.lower()}@{d}"
     return addr if len(addr) <= 320 else None
-
-
-def _parents(domain: str) -> list[str]:
-    """The domain and its parents, most specific first, never a bare top-level domain."""
-    labels = domain.split(".")
-    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
-
-
-def same_organisation(a: str, b: str) -> bool:
-    """Two mail domains of one organisation: the same, or one a parent of the other
-    (nl.acme.com and acme.com; never joined by a bare top-level domain)."""
-    return a in _parents(b) or b in _parents(a)
-
-
-def is_free_mail(domain: str) -> bool:
-    return any(d in FREE_MAIL_DOMAINS for d in _parents(domain.lower()))
 
 
 # -- identification ---------------------------------------------------------------------
@@ -204,7 +165,7 @@ def identify(s: Session, email: str, name: str, now: datetime, *,
                          how=how)
 
     company, how = None, "free-mail"
-    if any(d in ours for d in _parents(domain)):
+    if any(d in ours for d in parents(domain)):
         how = "desk"
     elif not free:
         company = _company_by_domain(s, domain)
@@ -260,7 +221,7 @@ def prefetch(s: Session, emails: Iterable[str]) -> None:
     names): three queries per batch instead of three per mail. identify() then answers
     these addresses from the session's cache, which it keeps current as it stages rows."""
     addrs = {a for a in (normalize_email(e) for e in emails) if a}
-    domains = {d for a in addrs for d in _parents(a.rsplit("@", 1)[1])}
+    domains = {d for a in addrs for d in parents(a.rsplit("@", 1)[1])}
     own = {a.rsplit("@", 1)[1] for a in addrs}
     contacts: dict[str, Contact | None] = dict.fromkeys(addrs)
     for c in s.scalars(select(Contact).where(Contact.email.in_(addrs))) if addrs else ():
@@ -296,7 +257,7 @@ def _contact_by_email(s: Session, addr: str) -> Contact | None:
 
 
 def _company_by_domain(s: Session, domain: str) -> Company | None:
-    candidates = _parents(domain)
+    candidates = parents(domain)
     pf = s.info.get(PREFETCH)
     if pf is not None and all(d in pf["domains"] for d in candidates):
         return next((pf["domains"][d] for d in candidates if pf["domains"][d] is not None), None)

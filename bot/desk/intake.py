@@ -26,6 +26,7 @@ from bot.core.mail.language import detect_language
 from bot.core.mail.parse import parse_mail
 from bot.core.mail.prepare import IngestResult, Prepared, mail_ref, prepare
 from bot.core.mail.quotes import visible_text
+from bot.core.mail_domains import is_free_mail
 from bot.core.pleasantries import only_thanks
 from bot.core.render import CUSTOMER_LANGUAGES, STAFF_LANGUAGES
 from bot.core.rules.schema import Person
@@ -252,7 +253,7 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
 
 
 def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResult:
-    msg = item.message
+    msg = parsed = item.message
     if msg is None:
         s.add(_raw(item, now, "quarantined", item.error))
         log.warning("quarantined %s: %s", item.source, item.error)
@@ -345,7 +346,9 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
             (p.email for p in rs.people.values()), desk.settings.accepted_domains)
     # the kind model only where nobody said the kind (a colleague's forward may name it)
     ident, d = routing.decide(s, rs, msg, now, ours=ours,
-                              model=None if behalf is not None and behalf.kind else desk.kind_model)
+                              model=None if behalf is not None and behalf.kind else desk.kind_model,
+                              # read ahead for the mail as parsed (not for a forward's customer)
+                              ahead=item.ahead if msg is parsed else None)
     if behalf is not None and behalf.kind:
         d.kind = behalf.kind
     if d.ignore and behalf is None:  # a colleague's request is never ignored by a rule
@@ -470,7 +473,7 @@ FLOOD_WINDOW = timedelta(hours=1)
 def _domain_of(addr: str) -> str | None:
     """The domain a domain cap counts, or None (no address, or free mail)."""
     domain = addr.rpartition("@")[2]
-    return domain if domain and not directory.is_free_mail(domain) else None
+    return domain if domain and not is_free_mail(domain) else None
 
 
 def _recent_counts(s: Session, now: datetime) -> tuple[dict[str, int], dict[str, int]]:

@@ -19,6 +19,7 @@ from importlib.machinery import ModuleSpec
 
 from bot.config import Settings
 from bot.core.mail.prepare import IngestResult, Prepared, prepare
+from bot.core.rules.ahead import Sources
 from bot.desk import intake, parse_worker
 from bot.desk.context import Desk
 
@@ -96,9 +97,11 @@ class Pipeline:
         return self._pool
 
     def warm(self) -> None:
-        """Start the parser processes and read the kind model now (the worker calls this at
-        start-up, beside the IMAP login), so the first batch of mail does not wait for them."""
+        """Start the parser processes, read the kind model, and have the parser processes
+        read the rules and model too, now (the worker calls this at start-up, beside the
+        IMAP login), so the first batch of mail does not wait for them."""
         started = []
+        pool = None
         try:
             pool = self._executor()
             if pool is not None:
@@ -108,6 +111,9 @@ class Pipeline:
         # while they start: read the kind model now, not when the first mail is routed
         self.desk.kind_model  # noqa: B018
         try:
+            if pool is not None:  # and they read the rules and model they route ahead with
+                sources = self.sources()
+                started += [pool.submit(parse_worker.warm, sources) for _ in range(self.workers)]
             for f in started:
                 f.result()
         except Exception as exc:
@@ -128,7 +134,7 @@ class Pipeline:
         chunk = max(1, len(items) // (self.workers * 4))
         # Executor.map submits every chunk at once; only the results are waited for later
         parsed = pool.map(parse_worker.prepare_light, [r for _, r in items], [s for s, _ in items],
-                          [own] * len(items), chunksize=chunk)
+                          [own] * len(items), [self.sources()] * len(items), chunksize=chunk)
 
         def collect() -> list[Prepared]:
             out = list(parsed)
@@ -138,6 +144,19 @@ class Pipeline:
                     p.message.raw = raw
             return out
         return collect
+
+    def sources(self) -> Sources | None:
+        """The rules and model the desk routes with, for the parser processes to read the
+        mail's routing ahead (bot/core/rules/ahead.py); None when the rules are not a
+        file's (the built-in fallback, or rules given in code)."""
+        path = getattr(self.desk.rules, "path", None)
+        if path is None or not self.desk.ruleset.digest:
+            return None
+        rs = self.desk.ruleset
+        model = self.desk.kind_model
+        return Sources(str(path), rs.digest,
+                       str(self.desk.settings.kind_model) if model is not None and model.digest else None,
+                       model.digest if model is not None else "")
 
     def ingest(self, items: Sequence[tuple[str, bytes]], acknowledge: bool = True,
                parsed: Callable[[], list[Prepared]] | None = None) -> list[IngestResult]:

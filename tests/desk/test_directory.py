@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from bot.core.mail_domains import FREE_MAIL_DOMAINS
 from bot.desk.directory import (
-    FREE_MAIL_DOMAINS,
     export_contracts,
     export_customers,
     find_contract,

@@ -44,7 +44,7 @@ def test_an_attached_letter_is_read_in_the_parser_processes():
     from tests.support.pdf import pdf_bytes
 
     settings = SimpleNamespace(parse_workers=2, all_own_addresses=frozenset())
-    pipeline = Pipeline(SimpleNamespace(settings=settings), workers=2)
+    pipeline = Pipeline(SimpleNamespace(settings=settings, rules=None), workers=2)
     raw = mail_with(pdf_bytes(LETTER))
     try:
         out = pipeline.prepare_many([(f"m{i}", raw) for i in range(POOL_THRESHOLD)])
@@ -96,3 +96,34 @@ def test_by_default_one_parser_process_per_core_but_the_one_the_worker_needs(mon
     desk = SimpleNamespace(settings=SimpleNamespace(parse_workers=1, all_own_addresses=frozenset()))
     one = pipeline.Pipeline(desk, workers=1)  # type: ignore[arg-type]
     assert one.workers == 0 and one._executor() is None  # parsed in this process
+
+
+def test_the_routing_is_read_ahead_in_the_parser_processes(tmp_path):
+    """With the rules from a file, each mail comes back from a parser process with its
+    routing read ahead under the desk's very rules and model (bot/core/rules/ahead.py);
+    with rules given in code, nothing is read ahead."""
+    from types import SimpleNamespace
+
+    from bot.adapters.rules_file import RulesHolder
+    from bot.config import KIND_MODEL
+    from bot.core.rules.kind_model import load
+    from bot.desk.pipeline import POOL_THRESHOLD, Pipeline
+    from tests.support.mailgen import corpus
+
+    holder = RulesHolder("rules.yaml")
+    model = load(KIND_MODEL)
+    settings = SimpleNamespace(parse_workers=2, all_own_addresses=frozenset(), kind_model=KIND_MODEL)
+    desk = SimpleNamespace(settings=settings, rules=holder, ruleset=holder.current, kind_model=model)
+    pipeline = Pipeline(desk, workers=2)  # type: ignore[arg-type]
+    mails = [(f"m{i}", raw) for i, raw in enumerate(corpus(POOL_THRESHOLD))]
+    try:
+        out = pipeline.prepare_many(mails)
+        desk.rules = holder.current  # rules given in code: no file to read them from
+        plain = pipeline.prepare_many(mails)
+    finally:
+        pipeline.close()
+    for p in out:
+        assert p.ahead is not None, p.source
+        assert p.ahead.rules_digest == holder.current.digest and p.ahead.memo
+        assert p.ahead.model_digest == model.digest and p.ahead.proposal is not None
+    assert all(p.ahead is None for p in plain)

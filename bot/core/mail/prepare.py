@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.core.domain import InboundMessage, UnreadableMail
 from bot.core.mail.attachment_text import extract
@@ -44,6 +45,8 @@ class Prepared:
     # another mail arrived before with the same Message-ID but another sender or text:
     # this one is kept too, keyed by its bytes (never dropped as a "duplicate")
     clash: bool = False
+    # its routing read ahead in the parser process (bot.core.rules.ahead.Ahead), if it was
+    ahead: Any = None
 
 
 def prepare(raw: bytes, source: str, own_addresses: Iterable[str] = ()) -> Prepared:

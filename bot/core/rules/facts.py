@@ -38,6 +38,18 @@ class Facts:
     def from_domain(self) -> str:
         return self.from_addr.rpartition("@")[2].lower()
 
+    @property
+    def memo(self) -> dict[int, bool | str] | None:
+        """The answers of the rules' message conditions, by their place in
+        RuleSet.message_leaves (filled as they are asked), once remember() gave one: a
+        parser process's answers, read ahead (rules/ahead.py). None: every condition asks
+        the text each time. Not a field: dataclasses.replace() of other facts drops it."""
+        return self.__dict__.get("_memo")
+
+    def remember(self, memo: dict[int, bool | str]) -> Facts:
+        self.__dict__["_memo"] = memo
+        return self
+
     def as_written(self, part: str) -> str:
         """Subject, body, text or attachments as the writer typed them: unwrap()ped, so a
         line break the mail program put in mid-sentence ends no sentence. Once per message."""

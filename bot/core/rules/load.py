@@ -4,6 +4,7 @@ with file, line, column and reason. Pure: the caller reads the file."""
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
 from collections.abc import Callable, Collection
 from datetime import timedelta
@@ -11,7 +12,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
 
 from bot.core.rules.facts import Facts, Miss, Scopes, _keyword_test, _regex_test, fold, near_test
 from bot.core.rules.schema import (
@@ -19,12 +19,14 @@ from bot.core.rules.schema import (
     ADVISOR,
     BASE_KINDS,
     BOOL_CONDS,
+    COMBINATORS,
     COND_KEYS,
     DEFAULT_KEYS,
     DEFAULT_LIMITS,
     DEFAULT_SCHEDULE,
     DEFAULT_SLACK,
     DIGEST_AT,
+    DIRECTORY_CONDS,
     EMAIL,
     ENUM_CONDS,
     JOB_KEYS,
@@ -62,7 +64,6 @@ from bot.core.rules.schema import (
     RuleSet,
     Webhook,
 )
-from bot.core.time import sla_policy
 from bot.core.webhooks import EVENTS as WEBHOOK_EVENTS
 
 CondTest = Callable[[Facts], bool | str]
@@ -146,6 +147,7 @@ class _Checker:
         self.file = file
         self.problems: list[Problem] = []
         self.scopes = Scopes()  # read before the rules: the *_stated conditions use them
+        self.leaves: list[Condition] = []  # RuleSet.message_leaves, as they are read
 
     def add(self, where: tuple[int, int], reason: str) -> None:
         self.problems.append(Problem(self.file, where[0], where[1], reason))
@@ -219,11 +221,14 @@ def _shape(value) -> str:
 
 
 def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
-                default_timezone: str = "Europe/Amsterdam", default_language: str = "en") -> RuleSet:
+                default_timezone: str = "Europe/Amsterdam", default_language: str = "en",
+                routing_only: bool = False) -> RuleSet:
     """Check the text of a rules file; raises RulesError listing every problem.
     `file` names it in the problems; `templates`: the mail template names that exist
     (None: not checked); `default_timezone`, `default_language` (TICKETBOT_LANGUAGE): when
-    the file sets none."""
+    the file sets none. `routing_only`: people, roles, kinds, scopes and rules, what
+    routing a mail needs (a parser process reading routing ahead: rules/ahead.py); the
+    calendars, SLA, schedule, Slack, limits and webhooks are neither read nor checked."""
     try:
         doc, problems = _read_yaml(text, _FastLoader)
     except yaml.MarkedYAMLError:
@@ -237,7 +242,8 @@ def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
     for line, col, reason in problems:
         c.add((line, col), reason)
     try:
-        return _check(c, doc, file, templates, default_timezone, default_language)
+        return _check(c, doc, file, templates, default_timezone, default_language, text,
+                      routing_only)
     except RulesError:
         raise
     except Exception as exc:  # a shape the checks did not foresee: still a clear answer
@@ -247,7 +253,8 @@ def parse_rules(text: str, file: str, templates: Collection[str] | None = None,
 
 
 def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
-           default_timezone: str, default_language: str = "en") -> RuleSet:
+           default_timezone: str, default_language: str = "en", text: str = "",
+           routing_only: bool = False) -> RuleSet:
     top = c.mapping(doc, (1, 1), "the file")
     if top is None:
         raise RulesError(c.problems)
@@ -298,6 +305,12 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
                      "has no person")
     if c.problems:
         raise RulesError(c.problems)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if routing_only:
+        return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
+                       default_owner=default_owner, default_language=language,
+                       default_ack=default_ack if isinstance(default_ack, str) else "ack",
+                       source=file, scopes=c.scopes, digest=digest, message_leaves=tuple(c.leaves))
     tz, calendars, policies, schedule = _timing(c, top, defaults, kinds, people, roles, templates,
                                                  default_timezone)
     slack = _slack(c, top, kinds, roles)
@@ -310,7 +323,8 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
                    default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
                    timezone=tz, calendars=calendars, policies=policies, schedule=schedule,
                    default_calendar=str(defaults.get("calendar", "office")),
-                   slack=slack, limits=limits, scopes=c.scopes, webhooks=webhooks)
+                   slack=slack, limits=limits, scopes=c.scopes, webhooks=webhooks,
+                   digest=digest, message_leaves=tuple(c.leaves))
 
 
 def _scopes(c: _Checker, top: Located) -> Scopes:
@@ -507,6 +521,11 @@ def _slack(c: _Checker, top: Located, kinds, roles) -> dict:
 def _timing(c: _Checker, top: Located, defaults: Located, kinds, people, roles,
             templates: Collection[str] | None, default_timezone: str):
     """Business calendars, SLA policies and the schedule (bot/core/time/sla_policy.py has the semantics)."""
+    # imported here: a parser process reads only the routing part of the file (its
+    # `routing_only` parse), and is spared the scheduler and the holiday calendars
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.core.time import sla_policy
     tz = defaults.get("timezone") or default_timezone
     try:
         ZoneInfo(str(tz))
@@ -913,6 +932,29 @@ def _attachment_name_test(pats: list[str]) -> CondTest:
 
 
 def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | None:
+    cond = _read_condition(c, m, key, label)
+    if cond is None or key in COMBINATORS or key in DIRECTORY_CONDS:
+        return cond
+    # a condition the message alone answers: its answer may come from a Facts' memo (read
+    # ahead in a parser process, rules/ahead.py), and goes into it
+    leaf = Condition(cond.key, cond.value, _remembered(len(c.leaves), cond.test))
+    c.leaves.append(leaf)
+    return leaf
+
+
+def _remembered(slot: int, test: CondTest) -> CondTest:
+    def remembered(f: Facts) -> bool | str:
+        memo = f.memo
+        if memo is None:
+            return test(f)
+        if slot not in memo:
+            memo[slot] = test(f)
+        return memo[slot]
+
+    return remembered
+
+
+def _read_condition(c: _Checker, m: Located, key: str, label: str) -> Condition | None:
     where = m.value_marks[key]
     value = m[key]
     if key not in COND_KEYS:

@@ -92,6 +92,9 @@ NEAR_CONDS = {f"{p}_near" for p in TEXT_PARTS} | {f"{p}_stated_near" for p in TE
 BOOL_CONDS = {"has_attachment", "has_advisor", "automatic", "reply", "forwards_other"}
 ENUM_CONDS = {"channel": CHANNELS, "language": LANGUAGES, "customer": ("known", "unknown", "prospect")}
 COMBINATORS = {"all", "any", "not"}
+# the conditions on the sender's standing in the directory: the only ones a message alone
+# cannot answer (every other one can be read ahead, in a parser process: rules/ahead.py)
+DIRECTORY_CONDS = {"customer", "has_advisor"}
 COND_KEYS = LIST_CONDS | REGEX_CONDS | NEAR_CONDS | BOOL_CONDS | set(ENUM_CONDS) | COMBINATORS
 
 
@@ -213,6 +216,12 @@ class RuleSet:
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     scopes: Scopes = field(default_factory=Scopes)  # negation, condition, hypothetical words
     webhooks: tuple[Webhook, ...] = ()  # `webhooks:` subscriptions
+    # the SHA-256 of the rules file's text ("" when built otherwise): what a parser process
+    # checks before it reads a mail ahead with its own copy of the rules (rules/ahead.py)
+    digest: str = ""
+    # every condition a message alone answers (not DIRECTORY_CONDS, not a combinator), in
+    # the file's order: condition i remembers its answer under i in a Facts' memo
+    message_leaves: tuple[Condition, ...] = field(default=(), repr=False, compare=False)
 
     def language_of(self, person: Person | None) -> str:
         """The language a person reads the desk in: their own, else the desk's."""

@@ -1,0 +1,146 @@
+"""Routing read ahead, in a parser process: the rules' message conditions answered and
+the kind model asked there, beside the parsing, so that the desk's own process (which
+holds the database and the directory, and is the worker's busiest) only adds what the
+sender's standing decides.
+
+Every condition a message alone answers (RuleSet.message_leaves: all but `customer` and
+`has_advisor`) remembers its answer in a memo, by its place in the rules file. The parser
+process routes the mail twice, as from a customer with an advisor and as from an unknown
+sender, and sends the memo back with the parsed mail; the desk routes it once more with
+the sender's real standing, taking each answer from the memo and asking only what is not
+in it (nothing, on every labelled mail: docs/performance.md). The decision is the one the
+desk would have made alone: a test routes every labelled mail both ways.
+
+Both sides must hold the same rules and model: the parser process reads the rules file
+and the weights file itself, and answers only when their SHA-256 is the one the desk
+loaded (a file changed since, or rules refused on reload, and the desk reads the mail
+itself, as before).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bot.core.domain import InboundMessage
+from bot.core.rules.engine import route
+from bot.core.rules.kind_model import KindModel, Proposal
+from bot.core.rules.kind_model import load as load_model
+from bot.core.rules.load import parse_rules
+from bot.core.rules.reading import message_facts
+from bot.core.rules.schema import RuleSet
+
+log = logging.getLogger("bot.ingest")
+
+# The sender's standings a mail is routed under ahead of the desk; between them they ask
+# every message condition a rule reached by any standing asks, on the labelled mails.
+STANDINGS: tuple[dict[str, str | None], ...] = (
+    {"customer": "known", "company": "(read ahead)", "advisor": "(read ahead)"},
+    {"customer": "unknown", "company": None, "advisor": None},
+)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the desk routes with: the files and the SHA-256 of what it loaded."""
+
+    rules_path: str
+    rules_digest: str
+    model_path: str | None = None
+    model_digest: str = ""
+
+
+@dataclass
+class Ahead:
+    """A mail read ahead: the message conditions' answers (Facts.memo) under the rules
+    with `rules_digest`; the model's proposal (asked without --explain's words) under the
+    model with `model_digest`, None when the desk has no model."""
+
+    rules_digest: str
+    memo: dict[int, bool | str]
+    model_digest: str = ""
+    proposal: Proposal | None = None
+
+
+# this process's copies, keyed by digest (one of each: the desk's files change rarely)
+_rules: tuple[str, RuleSet] | None = None
+_model: tuple[str, KindModel] | None = None
+# the last look at each file: (path, size, mtime) -> its digest, so a file the desk has not
+# (yet) loaded is not read again for every mail
+_stamps: dict[str, tuple[tuple[int, int], str]] = {}
+
+
+def _digest_of(path: str) -> str:
+    st = os.stat(path)
+    stamp = (st.st_size, st.st_mtime_ns)
+    seen = _stamps.get(path)
+    if seen is not None and seen[0] == stamp:
+        return seen[1]
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    _stamps[path] = (stamp, digest)
+    return digest
+
+
+def _ruleset(path: str, digest: str) -> RuleSet | None:
+    global _rules
+    if _rules is not None and _rules[0] == digest:
+        return _rules[1]
+    if _digest_of(path) != digest:
+        return None  # changed since the desk read it: the desk reads the mail itself
+    text = Path(path).read_text(encoding="utf-8")
+    rs = parse_rules(text, path, routing_only=True)  # the desk checked the rest
+    if rs.digest != digest:  # changed between the two reads
+        return None
+    _rules = (digest, rs)
+    return rs
+
+
+def _kind_model(path: str, digest: str) -> KindModel | None:
+    global _model
+    if _model is not None and _model[0] == digest:
+        return _model[1]
+    if _digest_of(path) != digest:
+        return None
+    model = load_model(Path(path))
+    if model.digest != digest:
+        return None
+    _model = (digest, model)
+    return model
+
+
+def hold(sources: Sources) -> None:
+    """Load the desk's rules and model into this process now (parse_worker.warm)."""
+    try:
+        _ruleset(sources.rules_path, sources.rules_digest)
+        if sources.model_path is not None:
+            _kind_model(sources.model_path, sources.model_digest)
+    except Exception:
+        log.exception("rules or model not loaded ahead (the first mail loads them)")
+
+
+def read_ahead(msg: InboundMessage, sources: Sources) -> Ahead | None:
+    """The mail's routing read ahead under the desk's rules and model; None when this
+    process cannot hold the same files (the desk then routes it alone). Never raises: a
+    failure here must not cost the mail its parse."""
+    try:
+        rs = _ruleset(sources.rules_path, sources.rules_digest)
+        if rs is None or not rs.message_leaves:
+            return None
+        facts = message_facts(msg)
+        memo: dict[int, bool | str] = {}
+        for standing in STANDINGS:
+            route(rs, replace(facts, **standing).remember(memo))  # type: ignore[arg-type]
+        ahead = Ahead(rs.digest, memo)
+        if sources.model_path is not None:
+            model = _kind_model(sources.model_path, sources.model_digest)
+            if model is not None:
+                ahead.model_digest = model.digest
+                ahead.proposal = model.propose(facts, explain=False)
+        return ahead
+    except Exception:
+        log.exception("routing not read ahead (the desk reads the mail itself)")
+        return None

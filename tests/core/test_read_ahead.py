@@ -1,0 +1,134 @@
+"""Routing read ahead (bot/core/rules/ahead.py): a parser process answers the rules'
+message conditions and asks the kind model; the desk then routes with the sender's real
+standing. The decision must be the one the desk makes alone, for every labelled mail and
+every standing a sender can have."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.rules_file import load_rules
+from bot.config import KIND_MODEL
+from bot.core.mail.prepare import prepare
+from bot.core.rules import ahead
+from bot.core.rules.engine import route
+from bot.core.rules.facts import Facts, Miss
+from bot.core.rules.kind_model import apply, load
+from bot.core.rules.reading import message_facts
+
+ROOT = Path(__file__).resolve().parents[2]
+MAILS = sorted((ROOT / "tests/fixtures/routing_eval/mails").iterdir()) + \
+    sorted((ROOT / "tests/fixtures/routing_holdout/mails").iterdir())
+
+
+@pytest.fixture(scope="module")
+def desk_files():
+    rs = load_rules(ROOT / "rules.yaml")
+    model = load(KIND_MODEL)
+    return rs, model, ahead.Sources(str(ROOT / "rules.yaml"), rs.digest, str(KIND_MODEL), model.digest)
+
+
+def _decide(rs, model, facts: Facts, proposal=None):
+    d = route(rs, facts)
+    apply(rs, facts, d, model, explain=False, proposal=proposal)
+    return d
+
+
+def test_read_ahead_gives_the_desks_own_decision_for_every_labelled_mail(desk_files):
+    """Two standings a mail is not read ahead under (a customer without an advisor, a
+    prospect) on all 1,643 labelled mails: same decision, same trace (every condition's
+    answer and why), same model proposal, and no message condition left to ask."""
+    rs, model, sources = desk_files
+    advisor = next(iter(rs.people))
+    standings = [{"customer": "known", "company": "Acme", "advisor": None},
+                 {"customer": "prospect", "company": "New BV", "advisor": None}]
+    assert len(MAILS) >= 1_600
+    asked_again = differ = 0
+    for path in MAILS:
+        msg = prepare(path.read_bytes(), path.name).message
+        assert msg is not None
+        got = ahead.read_ahead(msg, sources)
+        assert got is not None and got.rules_digest == rs.digest and got.model_digest == model.digest
+        got = pickle.loads(pickle.dumps(got))  # as it crosses from the parser process
+        for standing in standings:
+            alone = _decide(rs, model, message_facts(msg, **standing))
+            facts = message_facts(msg, **standing).remember(dict(got.memo))
+            read = _decide(rs, model, facts, got.proposal)
+            differ += (alone.as_dict(), alone.trace) != (read.as_dict(), read.trace)
+            asked_again += len(facts.memo or {}) - len(got.memo)
+    assert differ == 0
+    assert asked_again == 0
+    # the standings read ahead are the ones the memo was made under
+    msg = prepare(MAILS[0].read_bytes(), "m").message
+    assert msg is not None
+    got = ahead.read_ahead(msg, sources)
+    assert got is not None
+    for standing in ({"customer": "known", "company": "Acme", "advisor": advisor}, {}):
+        alone = _decide(rs, model, message_facts(msg, **standing))
+        read = _decide(rs, model, message_facts(msg, **standing).remember(dict(got.memo)), got.proposal)
+        assert (alone.as_dict(), alone.trace) == (read.as_dict(), read.trace)
+
+
+def test_a_memo_answer_is_used_not_asked_again(desk_files):
+    """The memo is what the desk believes: a condition's remembered answer decides (the
+    test that the desk really does not read the text again)."""
+    rs, _, _ = desk_files
+    i, leaf = next((i, c) for i, c in enumerate(rs.message_leaves) if c.key == "subject")
+    facts = Facts(subject="nothing of interest")
+    assert not leaf.test(facts)
+    assert leaf.test(Facts(subject="nothing of interest").remember({i: "found 'x'"})) == "found 'x'"
+    memo: dict = {}
+    leaf.test(Facts(subject="nothing").remember(memo))
+    assert i in memo and not memo[i]
+
+
+def test_miss_answers_keep_their_reason_across_processes():
+    m = pickle.loads(pickle.dumps(Miss("negated: 'niet'")))
+    assert isinstance(m, Miss) and not m and str(m) == "negated: 'niet'"
+
+
+def test_nothing_is_read_ahead_under_other_rules_or_another_model(desk_files, tmp_path):
+    """The parser process answers only with the files the desk loaded: an edited rules
+    file (not yet, or never, reloaded by the desk) or another model means the desk reads
+    the mail itself."""
+    rs, model, sources = desk_files
+    msg = prepare(MAILS[0].read_bytes(), "m").message
+    assert msg is not None
+    rules = tmp_path / "rules.yaml"
+    shutil.copy(ROOT / "rules.yaml", rules)
+    mine = ahead.Sources(str(rules), rs.digest, sources.model_path, sources.model_digest)
+    assert ahead.read_ahead(msg, mine) is not None
+    rules.write_text(rules.read_text() + "\n# edited\n")
+    assert ahead.read_ahead(msg, mine) is not None  # the copy held is the desk's
+    other = ahead.Sources(str(rules), "0" * 64, sources.model_path, sources.model_digest)
+    assert ahead.read_ahead(msg, other) is None
+    stale_model = ahead.Sources(sources.rules_path, rs.digest, sources.model_path, "1" * 64)
+    got = ahead.read_ahead(msg, stale_model)
+    assert got is not None and got.proposal is None and got.model_digest == ""
+
+
+def test_the_desk_ignores_what_was_read_under_other_rules(desk_files):
+    """routing.decide takes the memo only when its digest is that of the rules in force."""
+    rs, model, sources = desk_files
+    msg = prepare(MAILS[0].read_bytes(), "m").message
+    assert msg is not None
+    got = ahead.read_ahead(msg, sources)
+    assert got is not None
+    wrong = dict.fromkeys(got.memo, "found 'forged'")  # every condition would hold
+    from bot.desk import directory, routing
+
+    class NoDatabase:
+        pass
+
+    def decide(a):
+        import unittest.mock as mock
+        with mock.patch.object(directory, "identify", return_value=directory.NOBODY):
+            return routing.decide(NoDatabase(), rs, msg, None, ours={"x"}, model=model, ahead=a)[1]
+
+    alone = decide(None)
+    assert decide(ahead.Ahead("f" * 64, wrong, model.digest, got.proposal)).as_dict() == alone.as_dict()
+    assert decide(ahead.Ahead(rs.digest, wrong)).as_dict() != alone.as_dict()
