@@ -253,6 +253,8 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
 
 
 def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResult:
+    if item.as_parsed is not None:  # a retry of its batch: start from the mail as parsed
+        item.message, item.as_parsed = item.as_parsed, None
     msg = parsed = item.message
     if msg is None:
         s.add(_raw(item, now, "quarantined", item.error))
@@ -336,6 +338,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         found = _staff_forward(desk, msg)
         if found is not None:  # a colleague forwarded the customer's mail: it is theirs
             person, fwd = found
+            item.as_parsed = msg
             msg = item.message = _as_customer(msg, fwd)
             behalf = OnBehalf(by=person.key, source=f"forward:{fwd.style}", note=fwd.note,
                               ack=not fwd.no_ack)

@@ -112,8 +112,10 @@ class Pipeline:
         self.desk.kind_model  # noqa: B018
         try:
             if pool is not None:  # and they read the rules and model they route ahead with
-                sources = self.sources()
-                started += [pool.submit(parse_worker.warm, sources) for _ in range(self.workers)]
+                started += [pool.submit(parse_worker.warm, self.sources()) for _ in range(self.workers)]
+        except Exception as exc:
+            log.info("parser processes not warmed (%s: %s)", type(exc).__name__, exc)
+        try:
             for f in started:
                 f.result()
         except Exception as exc:

@@ -5,6 +5,7 @@ every standing a sender can have."""
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import shutil
 from pathlib import Path
@@ -91,7 +92,17 @@ def test_miss_answers_keep_their_reason_across_processes():
     assert isinstance(m, Miss) and not m and str(m) == "negated: 'niet'"
 
 
-def test_nothing_is_read_ahead_under_other_rules_or_another_model(desk_files, tmp_path):
+@pytest.fixture
+def fresh_process(monkeypatch):
+    """A parser process that holds no rules, model or file stamps yet."""
+    monkeypatch.setattr(ahead, "_rules", None)
+    monkeypatch.setattr(ahead, "_model", None)
+    monkeypatch.setattr(ahead, "_stamps", {})
+    monkeypatch.setattr(ahead, "_told", set())
+
+
+def test_nothing_is_read_ahead_under_other_rules_or_another_model(desk_files, tmp_path,
+                                                                  fresh_process):
     """The parser process answers only with the files the desk loaded: an edited rules
     file (not yet, or never, reloaded by the desk) or another model means the desk reads
     the mail itself."""
@@ -104,11 +115,55 @@ def test_nothing_is_read_ahead_under_other_rules_or_another_model(desk_files, tm
     assert ahead.read_ahead(msg, mine) is not None
     rules.write_text(rules.read_text() + "\n# edited\n")
     assert ahead.read_ahead(msg, mine) is not None  # the copy held is the desk's
-    other = ahead.Sources(str(rules), "0" * 64, sources.model_path, sources.model_digest)
+    other = ahead.Sources(str(rules), "0" * 64)
     assert ahead.read_ahead(msg, other) is None
     stale_model = ahead.Sources(sources.rules_path, rs.digest, sources.model_path, "1" * 64)
     got = ahead.read_ahead(msg, stale_model)
     assert got is not None and got.proposal is None and got.model_digest == ""
+    # other rules, the same model: the proposal is still made
+    got = ahead.read_ahead(msg, dataclasses.replace(other, model_path=sources.model_path,
+                                                     model_digest=sources.model_digest))
+    assert got is not None and got.rules_digest == "" and not got.memo
+    assert got.model_digest == model.digest and got.proposal is not None
+
+
+def test_a_rules_file_with_crlf_line_ends_is_read_ahead(tmp_path, fresh_process):
+    """The desk's digest is of the text as read (newlines made \n): a file saved with
+    Windows line ends is the same rules on both sides."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_bytes((ROOT / "rules.yaml").read_bytes().replace(b"\n", b"\r\n"))
+    rs = load_rules(rules)
+    msg = prepare(MAILS[0].read_bytes(), "m").message
+    assert msg is not None
+    got = ahead.read_ahead(msg, ahead.Sources(str(rules), rs.digest))
+    assert got is not None and got.rules_digest == rs.digest and got.memo
+
+
+def test_a_file_the_desk_has_not_loaded_is_not_read_again_for_every_mail(
+        desk_files, tmp_path, fresh_process, monkeypatch, caplog):
+    """Edited but not (or never) reloaded by the desk: each mail looks at the file's size
+    and time only; a missing file is told once, not once per mail."""
+    rs, _, _ = desk_files
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text() + "\n# edited\n")
+    reads = []
+    real = ahead.Path.read_text
+
+    def counted(self, *args, **kwargs):
+        reads.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ahead.Path, "read_text", counted)
+    msg = prepare(MAILS[0].read_bytes(), "m").message
+    assert msg is not None
+    for _ in range(3):
+        assert ahead.read_ahead(msg, ahead.Sources(str(rules), rs.digest)) is None
+    assert len(reads) == 1
+    gone = ahead.Sources(str(tmp_path / "gone.yaml"), rs.digest)
+    with caplog.at_level("WARNING", logger="bot.ingest"):
+        for _ in range(3):
+            assert ahead.read_ahead(msg, gone) is None
+    assert len([r for r in caplog.records if "gone.yaml" in r.getMessage()]) == 1
 
 
 def test_the_desk_ignores_what_was_read_under_other_rules(desk_files):
@@ -132,3 +187,8 @@ def test_the_desk_ignores_what_was_read_under_other_rules(desk_files):
     alone = decide(None)
     assert decide(ahead.Ahead("f" * 64, wrong, model.digest, got.proposal)).as_dict() == alone.as_dict()
     assert decide(ahead.Ahead(rs.digest, wrong)).as_dict() != alone.as_dict()
+    # a proposal made by another model is not taken either
+    assert got.proposal is not None
+    forged = dataclasses.replace(got.proposal, kind="cancellation", confidence=1.0)
+    assert decide(ahead.Ahead(rs.digest, got.memo, "e" * 64, forged)).as_dict() == alone.as_dict()
+    assert decide(ahead.Ahead(rs.digest, got.memo, model.digest, forged)).as_dict() != alone.as_dict()

@@ -45,8 +45,12 @@ class Prepared:
     # another mail arrived before with the same Message-ID but another sender or text:
     # this one is kept too, keyed by its bytes (never dropped as a "duplicate")
     clash: bool = False
-    # its routing read ahead in the parser process (bot.core.rules.ahead.Ahead), if it was
+    # its routing read ahead in the parser process (bot.core.rules.ahead.Ahead), if it was:
+    # for `message` as parsed, never for what the desk makes of it (a colleague's forward)
     ahead: Any = None
+    # the mail as parsed, when the desk stored it as another's (a colleague's forward as the
+    # customer's mail, bot/desk/intake.py): a retry of its batch starts from this again
+    as_parsed: InboundMessage | None = None
 
 
 def prepare(raw: bytes, source: str, own_addresses: Iterable[str] = ()) -> Prepared:

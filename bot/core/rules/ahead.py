@@ -56,8 +56,8 @@ class Sources:
 @dataclass
 class Ahead:
     """A mail read ahead: the message conditions' answers (Facts.memo) under the rules
-    with `rules_digest`; the model's proposal (asked without --explain's words) under the
-    model with `model_digest`, None when the desk has no model."""
+    with `rules_digest` ("": not read under any); the model's proposal (asked without
+    --explain's words) under the model with `model_digest`, None when not asked."""
 
     rules_digest: str
     memo: dict[int, bool | str]
@@ -68,31 +68,43 @@ class Ahead:
 # this process's copies, keyed by digest (one of each: the desk's files change rarely)
 _rules: tuple[str, RuleSet] | None = None
 _model: tuple[str, KindModel] | None = None
-# the last look at each file: (path, size, mtime) -> its digest, so a file the desk has not
+# the last look at each file: path -> ((size, mtime), digest), so a file the desk has not
 # (yet) loaded is not read again for every mail
 _stamps: dict[str, tuple[tuple[int, int], str]] = {}
+_told: set[str] = set()  # problems logged once each, not once per mail
 
 
-def _digest_of(path: str) -> str:
-    st = os.stat(path)
-    stamp = (st.st_size, st.st_mtime_ns)
-    seen = _stamps.get(path)
-    if seen is not None and seen[0] == stamp:
-        return seen[1]
-    with open(path, "rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+def _digest_of(path: str, as_text: bool) -> str | None:
+    """The file's SHA-256 as the desk computes it: of its text as read (newlines made
+    "\n": RuleSet.digest) or of its bytes (KindModel.digest); None if it cannot be read."""
+    try:
+        st = os.stat(path)
+        stamp = (st.st_size, st.st_mtime_ns)
+        seen = _stamps.get(path)
+        if seen is not None and seen[0] == stamp:
+            return seen[1]
+        data = Path(path).read_text(encoding="utf-8").encode() if as_text else Path(path).read_bytes()
+    except (OSError, UnicodeDecodeError) as exc:
+        _tell(f"{path}: {exc}")
+        return None
+    digest = hashlib.sha256(data).hexdigest()
     _stamps[path] = (stamp, digest)
     return digest
+
+
+def _tell(problem: str) -> None:
+    if problem not in _told:
+        _told.add(problem)
+        log.warning("routing not read ahead (the desk reads the mail itself): %s", problem)
 
 
 def _ruleset(path: str, digest: str) -> RuleSet | None:
     global _rules
     if _rules is not None and _rules[0] == digest:
         return _rules[1]
-    if _digest_of(path) != digest:
+    if _digest_of(path, as_text=True) != digest:
         return None  # changed since the desk read it: the desk reads the mail itself
-    text = Path(path).read_text(encoding="utf-8")
-    rs = parse_rules(text, path, routing_only=True)  # the desk checked the rest
+    rs = parse_rules(Path(path).read_text(encoding="utf-8"), path, routing_only=True)
     if rs.digest != digest:  # changed between the two reads
         return None
     _rules = (digest, rs)
@@ -103,7 +115,7 @@ def _kind_model(path: str, digest: str) -> KindModel | None:
     global _model
     if _model is not None and _model[0] == digest:
         return _model[1]
-    if _digest_of(path) != digest:
+    if _digest_of(path, as_text=False) != digest:
         return None
     model = load_model(Path(path))
     if model.digest != digest:
@@ -118,29 +130,32 @@ def hold(sources: Sources) -> None:
         _ruleset(sources.rules_path, sources.rules_digest)
         if sources.model_path is not None:
             _kind_model(sources.model_path, sources.model_digest)
-    except Exception:
-        log.exception("rules or model not loaded ahead (the first mail loads them)")
+    except Exception as exc:
+        _tell(f"{type(exc).__name__}: {exc}")
 
 
 def read_ahead(msg: InboundMessage, sources: Sources) -> Ahead | None:
     """The mail's routing read ahead under the desk's rules and model; None when this
-    process cannot hold the same files (the desk then routes it alone). Never raises: a
+    process cannot hold the same rules (the desk then routes it alone). Never raises: a
     failure here must not cost the mail its parse."""
     try:
-        rs = _ruleset(sources.rules_path, sources.rules_digest)
-        if rs is None or not rs.message_leaves:
-            return None
         facts = message_facts(msg)
-        memo: dict[int, bool | str] = {}
-        for standing in STANDINGS:
-            route(rs, replace(facts, **standing).remember(memo))  # type: ignore[arg-type]
-        ahead = Ahead(rs.digest, memo)
+        ahead = Ahead("", {})
+        rs = _ruleset(sources.rules_path, sources.rules_digest)
+        if rs is not None and rs.message_leaves:
+            ahead.rules_digest = rs.digest
+            for standing in STANDINGS:
+                other = replace(facts, **standing)  # type: ignore[arg-type]
+                # the same words: the unwrapped and folded texts are shared, not redone
+                other.__dict__.update((k, v) for k, v in facts.__dict__.items() if k.startswith("_"))
+                route(rs, other.remember(ahead.memo))
         if sources.model_path is not None:
             model = _kind_model(sources.model_path, sources.model_digest)
             if model is not None:
                 ahead.model_digest = model.digest
                 ahead.proposal = model.propose(facts, explain=False)
-        return ahead
-    except Exception:
-        log.exception("routing not read ahead (the desk reads the mail itself)")
+        return ahead if ahead.rules_digest or ahead.proposal is not None else None
+    except Exception as exc:
+        _tell(f"{type(exc).__name__}: {exc}")
+        log.debug("read ahead failed", exc_info=True)
         return None

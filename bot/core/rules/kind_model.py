@@ -263,12 +263,12 @@ def loads(text: str) -> KindModel:
 def load(path: Path) -> KindModel:
     """The model from the weights file. A file as `dumps` writes it is read line by line,
     one feature at a time, never as one big parsed JSON object (that temporary made
-    loading cost 18 MB of the worker's memory); any other valid JSON is parsed whole."""
-    with open(path, "rb") as raw:
-        digest = hashlib.file_digest(raw, "sha256").hexdigest()
-    with open(path, encoding="utf-8") as fh:
-        model = _read(fh, None, path)
-    model.digest = digest
+    loading cost 18 MB of the worker's memory); any other valid JSON is parsed whole.
+    `digest`: the SHA-256 of the bytes it was made of."""
+    data = path.read_bytes()  # once: the digest is of the very bytes the model is made of
+    text = data.decode("utf-8")
+    model = _read(_lines(text), text)
+    model.digest = hashlib.sha256(data).hexdigest()
     return model
 
 
@@ -281,13 +281,10 @@ def _lines(text: str) -> Iterator[str]:
         pos = end
 
 
-def _read(lines: Iterable[str], text: str | None, path: Path | None = None) -> KindModel:
+def _read(lines: Iterable[str], text: str) -> KindModel:
     it = iter(lines)
     head, second = next(it, ""), next(it, "")
     if not (head.startswith("{") and head.rstrip().endswith(",") and second.strip() == '"counts": {'):
-        if text is None:
-            assert path is not None
-            text = path.read_text(encoding="utf-8")
         return from_data(json.loads(text))
     data = json.loads(head.rstrip()[:-1] + "}")
     _check_format(data)
