@@ -29,8 +29,10 @@ _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$", re.IGNORECASE)
 _DATE = re.compile(r"^(?:\d{1,2}[-./]\d{1,2}[-./](?:\d{2}|\d{4})|\d{4}[-./]\d{1,2}[-./]\d{1,2})$")
 _AMOUNT = re.compile(r"^\d{1,3}(?:[.,]\d{3})*[.,]\d{2}$|^\d+[.,]\d{1,2}$")
 _PHONE = re.compile(r"^(?:0\d{9,10}|0\d{1,3}-\d{6,8}|\+?\d{11,})$")
-_MONEY_AFTER = re.compile(r"^(?:[.,]\d{1,2}(?!\d)|[.,]-)|^\s*(?:€|eur\b|euro|zł|zl\b|pln\b|usd\b|\$|,-)", re.IGNORECASE)
-_MONEY_BEFORE = re.compile(r"(?:€|eur|euro|\$|zł|pln)\s*$", re.IGNORECASE)
+# (both read at a place in the text, never a copy of the rest of it: find() stays linear in
+# the text's length, a 5 MB complaint naming "de factuur" on every line included)
+_MONEY_AFTER = re.compile(r"(?:[.,]\d{1,2}(?!\d)|[.,]-)|\s*(?:€|eur\b|euro|zł|zl\b|pln\b|usd\b|\$|,-)", re.IGNORECASE)
+_MONEY_BEFORE = ("€", "eur", "euro", "$", "zł", "pln")  # right before it, spaces between
 _YEAR = re.compile(r"^(?:19|20)\d{2}$")
 
 MAX_LENGTH = 40
@@ -51,6 +53,14 @@ def _plausible(token: str, marked: bool) -> bool:
     return True
 
 
+def _money_before(text: str, at: int) -> bool:
+    """A currency right before `at`, only spaces between ("€ 250", "EUR 250")."""
+    end = at
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    return text[max(0, end - 4):end].lower().endswith(_MONEY_BEFORE)
+
+
 def _clean(token: str) -> str:
     return token.rstrip("._-/")
 
@@ -64,9 +74,8 @@ def find(text: str) -> list[str]:
             m.group(0).lower().startswith(("factuurnummer", "factuurnr", "rechnungsnummer",
                                            "rechnungsnr", "invoice number", "invoice-number"))
         token = _clean(m.group("first"))
-        if _MONEY_BEFORE.search(text[:m.start("first")]) or _MONEY_AFTER.match(text[m.end("first"):]):
-            continue
-        if not _plausible(token, marked):
+        if not _plausible(token, marked) or _money_before(text, m.start("first")) \
+                or _MONEY_AFTER.match(text, m.end("first")):
             continue
         found.append((m.start("first"), token))
         pos = m.end("first")
@@ -75,7 +84,7 @@ def find(text: str) -> list[str]:
             if more is None:
                 break
             nxt = _clean(more.group("next"))
-            if _MONEY_AFTER.match(text[more.end("next"):]) or not _plausible(nxt, True) \
+            if _MONEY_AFTER.match(text, more.end("next")) or not _plausible(nxt, True) \
                     or nxt.isdigit() and len(nxt) < 3:
                 break
             found.append((more.start("next"), nxt))
