@@ -162,6 +162,18 @@ class Result:
         return self.mails / self.delivered if self.delivered else 0.0
 
 
+def _staff_in_slack(slack: FakeSlack, rules: Path) -> None:
+    """The rules' people who work in Slack are members of the (fake) workspace, as in a
+    real desk: a notice to one of them is delivered, not refused as user_not_found."""
+    import yaml
+
+    people = (yaml.safe_load(rules.read_text(encoding="utf-8")) or {}).get("people") or {}
+    for key, p in people.items():
+        if isinstance(p, dict) and str(p.get("slack") or "").startswith("U") \
+                and p["slack"] not in slack.users:
+            slack.add_user(p["slack"], key, str(p.get("name") or key), p.get("email"))
+
+
 def _env(db_url: str, imap_url: str, sink: Sink, slack: FakeSlack, tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "IMAP_URL", "SMTP_URL")
@@ -252,6 +264,7 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
             env["PYTHONPATH"] = str(code)
             env["TICKETBOT_RULES"] = str(code / "rules.yaml")  # the rules that code understands
             res.notes.append(f"code from {code}")
+        _staff_in_slack(slack, Path(env["TICKETBOT_RULES"]))
         _setup(env, tmp)
         engine = create_engine(url, poolclass=NullPool)
         tickets_q = select(func.count()).select_from(Ticket)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the rules are imported by the parser processes, not their f
 
 def prepare_light(raw: bytes, source: str, own: tuple[str, ...],
                   sources: Sources | None = None) -> Prepared:
-    """Parse, read its routing ahead (`sources`: the desk's rules and model), then drop
+    """Parse, read its routing ahead (`sources`: the desk's rules), then drop
     the bytes (the parent has them) to halve IPC."""
     p = prepare(raw, source, own)
     if p.message is not None:
@@ -34,7 +34,7 @@ def prepare_light(raw: bytes, source: str, own: tuple[str, ...],
 
 
 def warm(sources: Sources | None) -> int:
-    """Read the desk's rules and model now (the worker's start-up, beside its IMAP login),
+    """Read the desk's rules now (the worker's start-up, beside its IMAP login),
     not when the first mail is read ahead. The process id: which process this reached."""
     if sources is not None:
         from bot.core.rules.ahead import hold

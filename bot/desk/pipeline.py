@@ -98,7 +98,7 @@ class Pipeline:
 
     def warm(self) -> None:
         """Start the parser processes, read the kind model, and have the parser processes
-        read the rules and model too, now (the worker calls this at start-up, beside the
+        read the rules, now (the worker calls this at start-up, beside the
         IMAP login), so the first batch of mail does not wait for them."""
         started = []
         pool = None
@@ -111,7 +111,7 @@ class Pipeline:
         # while they start: read the kind model now, not when the first mail is routed
         self.desk.kind_model  # noqa: B018
         try:
-            if pool is not None:  # and they read the rules and model they route ahead with
+            if pool is not None:  # and they read the rules they route ahead with
                 started += [pool.submit(parse_worker.warm, self.sources()) for _ in range(self.workers)]
         except Exception as exc:
             log.info("parser processes not warmed (%s: %s)", type(exc).__name__, exc)
@@ -148,17 +148,14 @@ class Pipeline:
         return collect
 
     def sources(self) -> Sources | None:
-        """The rules and model the desk routes with, for the parser processes to read the
-        mail's routing ahead (bot/core/rules/ahead.py); None when the rules are not a
+        """The rules the desk routes with, for the parser processes to read the mail's
+        routing ahead (bot/core/rules/ahead.py); None when the rules are not a
         file's (the built-in fallback, or rules given in code)."""
         path = getattr(self.desk.rules, "path", None)
         if path is None or not self.desk.ruleset.digest:
             return None
         rs = self.desk.ruleset
-        model = self.desk.kind_model
-        return Sources(str(path), rs.digest,
-                       str(self.desk.settings.kind_model) if model is not None and model.digest else None,
-                       model.digest if model is not None else "")
+        return Sources(str(path), rs.digest)
 
     def ingest(self, items: Sequence[tuple[str, bytes]], acknowledge: bool = True,
                parsed: Callable[[], list[Prepared]] | None = None) -> list[IngestResult]:

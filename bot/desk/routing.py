@@ -42,20 +42,16 @@ def decide(s: Session, rs: RuleSet, msg: InboundMessage, now: datetime,
     `model`: the kind model (Desk.kind_model), asked where the rules fall through;
     `explain`: with the words that drove its proposal (route --explain); `ahead`: the
     mail's routing read ahead by a parser process (bot/core/rules/ahead.py), used where
-    it was read under these very rules and model."""
+    it was read under these very rules."""
     ident = directory.identify(s, msg.from_addr or "", msg.from_name or "", now, create=create,
                                flush=False,  # the batch flushes once, all tables together
                                ours=ours or directory.desk_domains(p.email for p in rs.people.values()))
     facts = facts_for(msg, ident)
-    proposal = None
-    if ahead is not None:
-        if rs.digest and ahead.rules_digest == rs.digest:
-            facts.remember(dict(ahead.memo))
-        if model is not None and not explain and model.digest and ahead.model_digest == model.digest:
-            proposal = ahead.proposal
+    if ahead is not None and rs.digest and ahead.rules_digest == rs.digest:
+        facts.remember(dict(ahead.memo))
     d = route(rs, facts)
     if model is not None:
-        apply_model(rs, facts, d, model, explain, proposal)
+        apply_model(rs, facts, d, model, explain)
     return ident, d
 
 

@@ -1,11 +1,10 @@
 """Routing read ahead (bot/core/rules/ahead.py): a parser process answers the rules'
-message conditions and asks the kind model; the desk then routes with the sender's real
-standing. The decision must be the one the desk makes alone, for every labelled mail and
+message conditions; the desk then routes with the sender's real standing (and asks the
+kind model itself). The decision must be the one the desk makes alone, for every labelled mail and
 every standing a sender can have."""
 
 from __future__ import annotations
 
-import dataclasses
 import pickle
 import shutil
 from pathlib import Path
@@ -30,19 +29,20 @@ MAILS = sorted((ROOT / "tests/fixtures/routing_eval/mails").iterdir()) + \
 def desk_files():
     rs = load_rules(ROOT / "rules.yaml")
     model = load(KIND_MODEL)
-    return rs, model, ahead.Sources(str(ROOT / "rules.yaml"), rs.digest, str(KIND_MODEL), model.digest)
+    return rs, model, ahead.Sources(str(ROOT / "rules.yaml"), rs.digest)
 
 
-def _decide(rs, model, facts: Facts, proposal=None):
+def _decide(rs, model, facts: Facts):
     d = route(rs, facts)
-    apply(rs, facts, d, model, explain=False, proposal=proposal)
+    apply(rs, facts, d, model, explain=False)
     return d
 
 
 def test_read_ahead_gives_the_desks_own_decision_for_every_labelled_mail(desk_files):
     """Two standings a mail is not read ahead under (a customer without an advisor, a
     prospect) on all 1,643 labelled mails: same decision, same trace (every condition's
-    answer and why), same model proposal, and no message condition left to ask."""
+    answer and why), the same kind model's proposal on top, and no message condition left
+    to ask."""
     rs, model, sources = desk_files
     advisor = next(iter(rs.people))
     standings = [{"customer": "known", "company": "Acme", "advisor": None},
@@ -53,12 +53,12 @@ def test_read_ahead_gives_the_desks_own_decision_for_every_labelled_mail(desk_fi
         msg = prepare(path.read_bytes(), path.name).message
         assert msg is not None
         got = ahead.read_ahead(msg, sources)
-        assert got is not None and got.rules_digest == rs.digest and got.model_digest == model.digest
+        assert got is not None and got.rules_digest == rs.digest
         got = pickle.loads(pickle.dumps(got))  # as it crosses from the parser process
         for standing in standings:
             alone = _decide(rs, model, message_facts(msg, **standing))
             facts = message_facts(msg, **standing).remember(dict(got.memo))
-            read = _decide(rs, model, facts, got.proposal)
+            read = _decide(rs, model, facts)
             differ += (alone.as_dict(), alone.trace) != (read.as_dict(), read.trace)
             asked_again += len(facts.memo or {}) - len(got.memo)
     assert differ == 0
@@ -70,7 +70,7 @@ def test_read_ahead_gives_the_desks_own_decision_for_every_labelled_mail(desk_fi
     assert got is not None
     for standing in ({"customer": "known", "company": "Acme", "advisor": advisor}, {}):
         alone = _decide(rs, model, message_facts(msg, **standing))
-        read = _decide(rs, model, message_facts(msg, **standing).remember(dict(got.memo)), got.proposal)
+        read = _decide(rs, model, message_facts(msg, **standing).remember(dict(got.memo)))
         assert (alone.as_dict(), alone.trace) == (read.as_dict(), read.trace)
 
 
@@ -94,37 +94,26 @@ def test_miss_answers_keep_their_reason_across_processes():
 
 @pytest.fixture
 def fresh_process(monkeypatch):
-    """A parser process that holds no rules, model or file stamps yet."""
+    """A parser process that holds no rules or file stamps yet."""
     monkeypatch.setattr(ahead, "_rules", None)
-    monkeypatch.setattr(ahead, "_model", None)
     monkeypatch.setattr(ahead, "_stamps", {})
     monkeypatch.setattr(ahead, "_told", set())
 
 
-def test_nothing_is_read_ahead_under_other_rules_or_another_model(desk_files, tmp_path,
-                                                                  fresh_process):
-    """The parser process answers only with the files the desk loaded: an edited rules
-    file (not yet, or never, reloaded by the desk) or another model means the desk reads
-    the mail itself."""
-    rs, model, sources = desk_files
+def test_nothing_is_read_ahead_under_other_rules(desk_files, tmp_path, fresh_process):
+    """The parser process answers only with the rules the desk loaded: an edited rules
+    file (not yet, or never, reloaded by the desk) means the desk reads the mail itself."""
+    rs, _, _ = desk_files
     msg = prepare(MAILS[0].read_bytes(), "m").message
     assert msg is not None
     rules = tmp_path / "rules.yaml"
     shutil.copy(ROOT / "rules.yaml", rules)
-    mine = ahead.Sources(str(rules), rs.digest, sources.model_path, sources.model_digest)
+    mine = ahead.Sources(str(rules), rs.digest)
     assert ahead.read_ahead(msg, mine) is not None
     rules.write_text(rules.read_text() + "\n# edited\n")
     assert ahead.read_ahead(msg, mine) is not None  # the copy held is the desk's
     other = ahead.Sources(str(rules), "0" * 64)
     assert ahead.read_ahead(msg, other) is None
-    stale_model = ahead.Sources(sources.rules_path, rs.digest, sources.model_path, "1" * 64)
-    got = ahead.read_ahead(msg, stale_model)
-    assert got is not None and got.proposal is None and got.model_digest == ""
-    # other rules, the same model: the proposal is still made
-    got = ahead.read_ahead(msg, dataclasses.replace(other, model_path=sources.model_path,
-                                                     model_digest=sources.model_digest))
-    assert got is not None and got.rules_digest == "" and not got.memo
-    assert got.model_digest == model.digest and got.proposal is not None
 
 
 def test_a_rules_file_with_crlf_line_ends_is_read_ahead(tmp_path, fresh_process):
@@ -185,10 +174,5 @@ def test_the_desk_ignores_what_was_read_under_other_rules(desk_files):
             return routing.decide(NoDatabase(), rs, msg, None, ours={"x"}, model=model, ahead=a)[1]
 
     alone = decide(None)
-    assert decide(ahead.Ahead("f" * 64, wrong, model.digest, got.proposal)).as_dict() == alone.as_dict()
+    assert decide(ahead.Ahead("f" * 64, wrong)).as_dict() == alone.as_dict()
     assert decide(ahead.Ahead(rs.digest, wrong)).as_dict() != alone.as_dict()
-    # a proposal made by another model is not taken either
-    assert got.proposal is not None
-    forged = dataclasses.replace(got.proposal, kind="cancellation", confidence=1.0)
-    assert decide(ahead.Ahead(rs.digest, got.memo, "e" * 64, forged)).as_dict() == alone.as_dict()
-    assert decide(ahead.Ahead(rs.digest, got.memo, model.digest, forged)).as_dict() != alone.as_dict()

@@ -1,7 +1,6 @@
-"""Routing read ahead, in a parser process: the rules' message conditions answered and
-the kind model asked there, beside the parsing, so that the desk's own process (which
-holds the database and the directory, and is the worker's busiest) only adds what the
-sender's standing decides.
+"""Routing read ahead, in a parser process: the rules' message conditions answered there,
+beside the parsing, so that the desk's own process (which holds the database and the
+directory, and is the worker's busiest) only adds what the sender's standing decides.
 
 Every condition a message alone answers (RuleSet.message_leaves: all but `customer` and
 `has_advisor`) remembers its answer in a memo, by its place in the rules file. The parser
@@ -11,10 +10,13 @@ the sender's real standing, taking each answer from the memo and asking only wha
 in it (nothing, on every labelled mail: docs/performance.md). The decision is the one the
 desk would have made alone: a test routes every labelled mail both ways.
 
-Both sides must hold the same rules and model: the parser process reads the rules file
-and the weights file itself, and answers only when their SHA-256 is the one the desk
-loaded (a file changed since, or rules refused on reload, and the desk reads the mail
-itself, as before).
+Both sides must hold the same rules: the parser process reads the rules file itself, and
+answers only when its SHA-256 is the one the desk loaded (a file changed since, or rules
+refused on reload, and the desk reads the mail itself, as before).
+
+The kind model stays in the desk's process (0.3 ms a mail): asked ahead as well, it cost
+each parser process 10 MB (the tree of processes went over its 250 MB) for no rate that
+could be told from the run-to-run spread (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ from pathlib import Path
 
 from bot.core.domain import InboundMessage
 from bot.core.rules.engine import route
-from bot.core.rules.kind_model import KindModel, Proposal
-from bot.core.rules.kind_model import load as load_model
 from bot.core.rules.load import parse_rules
 from bot.core.rules.reading import message_facts
 from bot.core.rules.schema import RuleSet
@@ -45,45 +45,39 @@ STANDINGS: tuple[dict[str, str | None], ...] = (
 
 @dataclass(frozen=True)
 class Sources:
-    """What the desk routes with: the files and the SHA-256 of what it loaded."""
+    """The rules the desk routes with: the file and the SHA-256 of what it loaded."""
 
     rules_path: str
     rules_digest: str
-    model_path: str | None = None
-    model_digest: str = ""
 
 
 @dataclass
 class Ahead:
     """A mail read ahead: the message conditions' answers (Facts.memo) under the rules
-    with `rules_digest` ("": not read under any); the model's proposal (asked without
-    --explain's words) under the model with `model_digest`, None when not asked."""
+    with `rules_digest`."""
 
     rules_digest: str
     memo: dict[int, bool | str]
-    model_digest: str = ""
-    proposal: Proposal | None = None
 
 
-# this process's copies, keyed by digest (one of each: the desk's files change rarely)
+# this process's copy, keyed by digest (the desk's rules change rarely)
 _rules: tuple[str, RuleSet] | None = None
-_model: tuple[str, KindModel] | None = None
 # the last look at each file: path -> ((size, mtime), digest), so a file the desk has not
 # (yet) loaded is not read again for every mail
 _stamps: dict[str, tuple[tuple[int, int], str]] = {}
 _told: set[str] = set()  # problems logged once each, not once per mail
 
 
-def _digest_of(path: str, as_text: bool) -> str | None:
-    """The file's SHA-256 as the desk computes it: of its text as read (newlines made
-    "\n": RuleSet.digest) or of its bytes (KindModel.digest); None if it cannot be read."""
+def _digest_of(path: str) -> str | None:
+    """The file's SHA-256 as the desk computes it (RuleSet.digest): of its text as read,
+    newlines made "\n"; None if it cannot be read."""
     try:
         st = os.stat(path)
         stamp = (st.st_size, st.st_mtime_ns)
         seen = _stamps.get(path)
         if seen is not None and seen[0] == stamp:
             return seen[1]
-        data = Path(path).read_text(encoding="utf-8").encode() if as_text else Path(path).read_bytes()
+        data = Path(path).read_text(encoding="utf-8").encode()
     except (OSError, UnicodeDecodeError) as exc:
         _tell(f"{path}: {exc}")
         return None
@@ -102,7 +96,7 @@ def _ruleset(path: str, digest: str) -> RuleSet | None:
     global _rules
     if _rules is not None and _rules[0] == digest:
         return _rules[1]
-    if _digest_of(path, as_text=True) != digest:
+    if _digest_of(path) != digest:
         return None  # changed since the desk read it: the desk reads the mail itself
     rs = parse_rules(Path(path).read_text(encoding="utf-8"), path, routing_only=True)
     if rs.digest != digest:  # changed between the two reads
@@ -111,50 +105,30 @@ def _ruleset(path: str, digest: str) -> RuleSet | None:
     return rs
 
 
-def _kind_model(path: str, digest: str) -> KindModel | None:
-    global _model
-    if _model is not None and _model[0] == digest:
-        return _model[1]
-    if _digest_of(path, as_text=False) != digest:
-        return None
-    model = load_model(Path(path))
-    if model.digest != digest:
-        return None
-    _model = (digest, model)
-    return model
-
-
 def hold(sources: Sources) -> None:
-    """Load the desk's rules and model into this process now (parse_worker.warm)."""
+    """Load the desk's rules into this process now (parse_worker.warm)."""
     try:
         _ruleset(sources.rules_path, sources.rules_digest)
-        if sources.model_path is not None:
-            _kind_model(sources.model_path, sources.model_digest)
     except Exception as exc:
         _tell(f"{type(exc).__name__}: {exc}")
 
 
 def read_ahead(msg: InboundMessage, sources: Sources) -> Ahead | None:
-    """The mail's routing read ahead under the desk's rules and model; None when this
-    process cannot hold the same rules (the desk then routes it alone). Never raises: a
-    failure here must not cost the mail its parse."""
+    """The mail's routing read ahead under the desk's rules; None when this process cannot
+    hold the same rules (the desk then routes it alone). Never raises: a failure here must
+    not cost the mail its parse."""
     try:
-        facts = message_facts(msg)
-        ahead = Ahead("", {})
         rs = _ruleset(sources.rules_path, sources.rules_digest)
-        if rs is not None and rs.message_leaves:
-            ahead.rules_digest = rs.digest
-            for standing in STANDINGS:
-                other = replace(facts, **standing)  # type: ignore[arg-type]
-                # the same words: the unwrapped and folded texts are shared, not redone
-                other.__dict__.update((k, v) for k, v in facts.__dict__.items() if k.startswith("_"))
-                route(rs, other.remember(ahead.memo))
-        if sources.model_path is not None:
-            model = _kind_model(sources.model_path, sources.model_digest)
-            if model is not None:
-                ahead.model_digest = model.digest
-                ahead.proposal = model.propose(facts, explain=False)
-        return ahead if ahead.rules_digest or ahead.proposal is not None else None
+        if rs is None or not rs.message_leaves:
+            return None
+        facts = message_facts(msg)
+        ahead = Ahead(rs.digest, {})
+        for standing in STANDINGS:
+            other = replace(facts, **standing)  # type: ignore[arg-type]
+            # the same words: the unwrapped and folded texts are shared, not redone
+            other.__dict__.update((k, v) for k, v in facts.__dict__.items() if k.startswith("_"))
+            route(rs, other.remember(ahead.memo))
+        return ahead
     except Exception as exc:
         _tell(f"{type(exc).__name__}: {exc}")
         log.debug("read ahead failed", exc_info=True)

@@ -21,7 +21,6 @@ an invoice complaint with receivables, others per the complaint kind's `assign`)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -97,9 +96,6 @@ class KindModel:
     threshold: float  # a proposal at or above it is applied where the rules fell through
     thresholds: dict[str, float]  # a higher one for some kinds (cancellation)
     meta: dict
-    # the SHA-256 of the weights file it was loaded from ("" otherwise): a parser process
-    # proposes a kind ahead only with the same model as the desk's (rules/ahead.py)
-    digest: str = ""
 
     def threshold_for(self, kind: str) -> float:
         return max(self.threshold, self.thresholds.get(kind, 0.0))
@@ -263,13 +259,9 @@ def loads(text: str) -> KindModel:
 def load(path: Path) -> KindModel:
     """The model from the weights file. A file as `dumps` writes it is read line by line,
     one feature at a time, never as one big parsed JSON object (that temporary made
-    loading cost 18 MB of the worker's memory); any other valid JSON is parsed whole.
-    `digest`: the SHA-256 of the bytes it was made of."""
-    data = path.read_bytes()  # once: the digest is of the very bytes the model is made of
-    text = data.decode("utf-8")
-    model = _read(_lines(text), text)
-    model.digest = hashlib.sha256(data).hexdigest()
-    return model
+    loading cost 18 MB of the worker's memory); any other valid JSON is parsed whole."""
+    text = path.read_text(encoding="utf-8")
+    return _read(_lines(text), text)
 
 
 def _lines(text: str) -> Iterator[str]:
@@ -312,15 +304,13 @@ def fell_through(rs: RuleSet, d: Decision) -> bool:
     return not any("kind" in rules[name].actions for name in d.matched if name in rules)
 
 
-def apply(rs: RuleSet, facts: Facts, d: Decision, model: KindModel, explain: bool = True,
-          proposal: Proposal | None = None) -> Proposal:
+def apply(rs: RuleSet, facts: Facts, d: Decision, model: KindModel, explain: bool = True) -> Proposal:
     """Ask the model, record its proposal on the decision (`d.model`), and apply it where
     the rules fell through, at or above its threshold: the kind, and the owner, watchers
     and acknowledgement the procedure gives that kind (the kind's `assign` in rules.yaml;
     watchers and ack of the first rule that sets the kind). Automatic mail (out-of-office,
-    bulk) is never reclassified; neither is an ignored one. `proposal`: the model's
-    proposal for these facts, made ahead (rules/ahead.py); else it is asked now."""
-    p = proposal if proposal is not None else model.propose(facts, explain)
+    bulk) is never reclassified; neither is an ignored one."""
+    p = model.propose(facts, explain)
     threshold = model.threshold_for(p.kind)
     info: dict = {**p.as_dict(), "threshold": threshold, "applied": False}
     d.model = info
