@@ -43,6 +43,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.pool import NullPool
 
+from bot.adapters.rules_file import load_rules
 from bot.store.models import Outbox, Ticket
 from tests.support.fakeslack import BOT_TOKEN, FakeSlack
 from tests.support.mailgen import corpus
@@ -165,13 +166,9 @@ class Result:
 def _staff_in_slack(slack: FakeSlack, rules: Path) -> None:
     """The rules' people who work in Slack are members of the (fake) workspace, as in a
     real desk: a notice to one of them is delivered, not refused as user_not_found."""
-    import yaml
-
-    people = (yaml.safe_load(rules.read_text(encoding="utf-8")) or {}).get("people") or {}
-    for key, p in people.items():
-        if isinstance(p, dict) and str(p.get("slack") or "").startswith("U") \
-                and p["slack"] not in slack.users:
-            slack.add_user(p["slack"], key, str(p.get("name") or key), p.get("email"))
+    for p in load_rules(rules).people.values():
+        if p.slack and p.slack not in slack.users:
+            slack.add_user(p.slack, p.key, p.name, p.email)
 
 
 def _env(db_url: str, imap_url: str, sink: Sink, slack: FakeSlack, tmp: Path) -> dict[str, str]:

@@ -152,10 +152,8 @@ class Pipeline:
         routing ahead (bot/core/rules/ahead.py); None when the rules are not a
         file's (the built-in fallback, or rules given in code)."""
         path = getattr(self.desk.rules, "path", None)
-        if path is None or not self.desk.ruleset.digest:
-            return None
-        rs = self.desk.ruleset
-        return Sources(str(path), rs.digest)
+        digest = self.desk.ruleset.digest if path is not None else ""
+        return Sources(str(path), digest) if digest else None
 
     def ingest(self, items: Sequence[tuple[str, bytes]], acknowledge: bool = True,
                parsed: Callable[[], list[Prepared]] | None = None) -> list[IngestResult]:

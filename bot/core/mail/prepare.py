@@ -8,11 +8,14 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.core.domain import InboundMessage, UnreadableMail
 from bot.core.mail.attachment_text import extract
 from bot.core.mail.parse import parse_mail
+
+if TYPE_CHECKING:  # the parser's forkserver does not load the rules
+    from bot.core.rules.ahead import Ahead
 
 log = logging.getLogger("bot.ingest")
 
@@ -45,9 +48,9 @@ class Prepared:
     # another mail arrived before with the same Message-ID but another sender or text:
     # this one is kept too, keyed by its bytes (never dropped as a "duplicate")
     clash: bool = False
-    # its routing read ahead in the parser process (bot.core.rules.ahead.Ahead), if it was:
-    # for `message` as parsed, never for what the desk makes of it (a colleague's forward)
-    ahead: Any = None
+    # its routing read ahead in the parser process, if it was: for `message` as parsed,
+    # never for what the desk makes of it (a colleague's forward)
+    ahead: Ahead | None = None
     # the mail as parsed, when the desk stored it as another's (a colleague's forward as the
     # customer's mail, bot/desk/intake.py): a retry of its batch starts from this again
     as_parsed: InboundMessage | None = None

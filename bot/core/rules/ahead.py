@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.domain import InboundMessage
@@ -37,9 +37,10 @@ log = logging.getLogger("bot.ingest")
 
 # The sender's standings a mail is routed under ahead of the desk; between them they ask
 # every message condition a rule reached by any standing asks, on the labelled mails.
-STANDINGS: tuple[dict[str, str | None], ...] = (
-    {"customer": "known", "company": "(read ahead)", "advisor": "(read ahead)"},
-    {"customer": "unknown", "company": None, "advisor": None},
+# (customer, company, advisor)
+STANDINGS: tuple[tuple[str, str | None, str | None], ...] = (
+    ("known", "(read ahead)", "(read ahead)"),
+    ("unknown", None, None),
 )
 
 
@@ -62,28 +63,29 @@ class Ahead:
 
 # this process's copy, keyed by digest (the desk's rules change rarely)
 _rules: tuple[str, RuleSet] | None = None
-# the last look at each file: path -> ((size, mtime), digest), so a file the desk has not
-# (yet) loaded is not read again for every mail
+# the last look at each file: path -> ((size, mtime), digest of its text), so a file the
+# desk has not (yet) loaded is not read again for every mail
 _stamps: dict[str, tuple[tuple[int, int], str]] = {}
 _told: set[str] = set()  # problems logged once each, not once per mail
 
 
-def _digest_of(path: str) -> str | None:
-    """The file's SHA-256 as the desk computes it (RuleSet.digest): of its text as read,
-    newlines made "\n"; None if it cannot be read."""
+def _text_of(path: str, digest: str) -> str | None:
+    """The file's text, when its SHA-256 is `digest` as the desk computes it (RuleSet.digest:
+    of the text as read, newlines made "\n"); None otherwise, or if it cannot be read. A
+    file of the same size and time as when it last differed is not read again."""
     try:
         st = os.stat(path)
         stamp = (st.st_size, st.st_mtime_ns)
         seen = _stamps.get(path)
-        if seen is not None and seen[0] == stamp:
-            return seen[1]
-        data = Path(path).read_text(encoding="utf-8").encode()
+        if seen is not None and seen[0] == stamp and seen[1] != digest:
+            return None
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         _tell(f"{path}: {exc}")
         return None
-    digest = hashlib.sha256(data).hexdigest()
-    _stamps[path] = (stamp, digest)
-    return digest
+    found = hashlib.sha256(text.encode()).hexdigest()
+    _stamps[path] = (stamp, found)
+    return text if found == digest else None
 
 
 def _tell(problem: str) -> None:
@@ -96,11 +98,10 @@ def _ruleset(path: str, digest: str) -> RuleSet | None:
     global _rules
     if _rules is not None and _rules[0] == digest:
         return _rules[1]
-    if _digest_of(path) != digest:
+    text = _text_of(path, digest)
+    if text is None:
         return None  # changed since the desk read it: the desk reads the mail itself
-    rs = parse_rules(Path(path).read_text(encoding="utf-8"), path, routing_only=True)
-    if rs.digest != digest:  # changed between the two reads
-        return None
+    rs = parse_rules(text, path, routing_only=True)  # the same text: rs.digest == digest
     _rules = (digest, rs)
     return rs
 
@@ -124,10 +125,7 @@ def read_ahead(msg: InboundMessage, sources: Sources) -> Ahead | None:
         facts = message_facts(msg)
         ahead = Ahead(rs.digest, {})
         for standing in STANDINGS:
-            other = replace(facts, **standing)  # type: ignore[arg-type]
-            # the same words: the unwrapped and folded texts are shared, not redone
-            other.__dict__.update((k, v) for k, v in facts.__dict__.items() if k.startswith("_"))
-            route(rs, other.remember(ahead.memo))
+            route(rs, facts.standing(*standing).remember(ahead.memo))
         return ahead
     except Exception as exc:
         _tell(f"{type(exc).__name__}: {exc}")

@@ -7,7 +7,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 # --------------------------------------------------------------------------- facts
@@ -49,6 +49,14 @@ class Facts:
     def remember(self, memo: dict[int, bool | str]) -> Facts:
         self.__dict__["_memo"] = memo
         return self
+
+    def standing(self, customer: str, company: str | None, advisor: str | None) -> Facts:
+        """The same message from a sender of another standing in the directory: its
+        unwrapped and folded texts shared, not made again (no memo)."""
+        other = replace(self, customer=customer, company=company, advisor=advisor)
+        other.__dict__.update((k, v) for k, v in self.__dict__.items()
+                              if k.startswith("_") and k != "_memo")
+        return other
 
     def as_written(self, part: str) -> str:
         """Subject, body, text or attachments as the writer typed them: unwrap()ped, so a

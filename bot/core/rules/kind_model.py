@@ -260,8 +260,8 @@ def load(path: Path) -> KindModel:
     """The model from the weights file. A file as `dumps` writes it is read line by line,
     one feature at a time, never as one big parsed JSON object (that temporary made
     loading cost 18 MB of the worker's memory); any other valid JSON is parsed whole."""
-    text = path.read_text(encoding="utf-8")
-    return _read(_lines(text), text)
+    with open(path, encoding="utf-8") as fh:
+        return _read(fh, None, path)
 
 
 def _lines(text: str) -> Iterator[str]:
@@ -273,10 +273,13 @@ def _lines(text: str) -> Iterator[str]:
         pos = end
 
 
-def _read(lines: Iterable[str], text: str) -> KindModel:
+def _read(lines: Iterable[str], text: str | None, path: Path | None = None) -> KindModel:
     it = iter(lines)
     head, second = next(it, ""), next(it, "")
     if not (head.startswith("{") and head.rstrip().endswith(",") and second.strip() == '"counts": {'):
+        if text is None:
+            assert path is not None
+            text = path.read_text(encoding="utf-8")
         return from_data(json.loads(text))
     data = json.loads(head.rstrip()[:-1] + "}")
     _check_format(data)

@@ -3,6 +3,7 @@ with file, line, column and reason. Pure: the caller reads the file."""
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import re
@@ -305,12 +306,14 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
                      "has no person")
     if c.problems:
         raise RulesError(c.problems)
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    # what routing a mail needs; the full rules add the timing, Slack, limits and webhooks
+    routing = RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
+                      default_owner=default_owner, default_language=language,
+                      default_ack=default_ack if isinstance(default_ack, str) else "ack",
+                      source=file, scopes=c.scopes, digest=hashlib.sha256(text.encode()).hexdigest(),
+                      message_leaves=tuple(c.leaves))
     if routing_only:
-        return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
-                       default_owner=default_owner, default_language=language,
-                       default_ack=default_ack if isinstance(default_ack, str) else "ack",
-                       source=file, scopes=c.scopes, digest=digest, message_leaves=tuple(c.leaves))
+        return routing
     tz, calendars, policies, schedule = _timing(c, top, defaults, kinds, people, roles, templates,
                                                  default_timezone)
     slack = _slack(c, top, kinds, roles)
@@ -318,13 +321,10 @@ def _check(c: _Checker, doc, file: str, templates: Collection[str] | None,
     webhooks = _webhooks(c, top)
     if c.problems:
         raise RulesError(c.problems)
-    return RuleSet(people=people, roles=roles, kinds=kinds, rules=tuple(rules),
-                   default_owner=default_owner, default_language=language,
-                   default_ack=default_ack if isinstance(default_ack, str) else "ack", source=file,
-                   timezone=tz, calendars=calendars, policies=policies, schedule=schedule,
-                   default_calendar=str(defaults.get("calendar", "office")),
-                   slack=slack, limits=limits, scopes=c.scopes, webhooks=webhooks,
-                   digest=digest, message_leaves=tuple(c.leaves))
+    return dataclasses.replace(routing, timezone=tz, calendars=calendars, policies=policies,
+                               schedule=schedule,
+                               default_calendar=str(defaults.get("calendar", "office")),
+                               slack=slack, limits=limits, webhooks=webhooks)
 
 
 def _scopes(c: _Checker, top: Located) -> Scopes:
