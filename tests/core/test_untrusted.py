@@ -125,3 +125,31 @@ def test_a_script_made_multipart_through_the_parser():
            b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
            b"Prices attached.\r\n--b--\r\n")
     assert parse_mail(raw).auto_reason == "script-made mail: a multipart with quoted-printable encoding"
+
+
+@pytest.mark.parametrize("raw, reason", [
+    # a windows-1252 subject pasted raw beside an encoded From (a campaign script)
+    (b"From: =?Windows-1252?B?Rm9ybWHn428=?= <info@campanha.example>\r\nTo: a@desk.example\r\n"
+     b"Subject: Forma\xe7\xe3o: Mega Campanha\r\n\r\nTEST\r\n",
+     "script-made mail: from RFC 2047-encoded, subject in raw non-UTF-8 bytes"),
+    # a GB2312 name in To, the subject encoded
+    (b"From: =?gb2312?B?0MXPog==?= <x@shop.example>\r\nTo: \"\xd5\xc5\xc8\xfd\" <z@desk.example>\r\n"
+     b"Subject: =?gb2312?B?t6LGsQ==?=\r\nMIME-Version: 1.0\r\n\r\nhi\r\n",
+     "script-made mail: from RFC 2047-encoded, to in raw non-UTF-8 bytes"),
+])
+def test_headers_half_encoded_by_a_script(raw, reason):
+    assert parse_mail(raw).auto_reason == reason
+
+
+@pytest.mark.parametrize("raw", [
+    # RFC 6532: UTF-8 in the headers is allowed; beside an encoded word it is still a person
+    "From: Jøran Øygårdvær <jøran@example.com>\r\nTo: =?utf-8?q?S=C3=B8ren?= <s@desk.example>\r\n"
+    "Subject: Hei\r\n\r\nHei!\r\n".encode(),
+    # an old Outlook writing its subject raw in windows-1252, and nothing encoded
+    b"From: \"Doug\" <doug@example.com>\r\nTo: a@desk.example\r\nSubject: Die Fr\xf6sche\r\n\r\nHallo\r\n",
+    # raw bytes in a header a program does not fill from text (a Received trace)
+    b"Received: from h\xe9 by mx\r\nFrom: =?utf-8?q?J=C3=A9r=C3=B4me?= <j@klant.example>\r\n"
+    b"To: a@desk.example\r\nSubject: Facture\r\n\r\nBonjour\r\n",
+])
+def test_a_person_mail_with_8bit_headers_is_answered(raw):
+    assert parse_mail(raw).auto_reason is None

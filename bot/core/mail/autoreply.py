@@ -130,6 +130,19 @@ _NO_REPLY_TEXT = re.compile(
     r"\bwenn\s+sie\s+(?:diesen\s+newsletter|diese\s+e-?mails?)\s+nicht\s+mehr\s+(?:erhalten|empfangen)|"
     r"\baby\s+zrezygnowa[cć]\s+z\s+otrzymywania\b|"
     r"\bje(?:[sś]li|[zż]eli)\s+nie\s+chcesz\s+(?:ju[zż]\s+)?otrzymywa[cć]\b|"
+    # the same footer in the languages bulk mail reaches a desk in besides the desk's own:
+    # "If you no longer wish to receive these emails", "Если вы не хотите больше получать
+    # от нас письма", "Si vous ne souhaitez plus recevoir", "Se non desideri più ricevere",
+    # "Si no desea recibir más", "Se não deseja mais receber" (a person asking us to stop
+    # writes "please stop sending", not "if you no longer wish")
+    r"\bif\s+you\s+(?:no\s+longer|do\s+not|don'?t)\s+(?:wish|want)\s+to\s+receive\s+"
+    r"(?:these|our|this|such|further|future)\s+(?:e-?mails?|messages?|newsletters?|mailings?|communications?)\b|"
+    r"\bесли\s+вы\s+(?:больше\s+)?не\s+(?:хотите|желаете)\s+(?:больше\s+)?получать\b|"
+    r"\bотписаться\s+от\s+(?:рассылки|новостей)\b|"
+    r"\bsi\s+vous\s+ne\s+(?:souhaitez|voulez|d[ée]sirez)\s+plus\s+recevoir\b|"
+    r"\bse\s+non\s+(?:desideri|vuoi|desidera|volete)\s+pi[uù]\s+ricevere\b|"
+    r"\bsi\s+(?:ya\s+)?no\s+(?:desea|deseas|quiere|quieres)\s+(?:seguir\s+)?recibir\b|"
+    r"\bse\s+(?:voc[eê]\s+)?n[aã]o\s+(?:deseja|quiser|desejar)\s+(?:mais\s+)?receber\b|"
     # a footer's link texts side by side: "Impressum · Abmelden", "Privacy | Unsubscribe"
     r"\b(?:impressum|datenschutz|privacy(?:\s+policy)?|privacybeleid|polityka\s+prywatno[sś]ci)\s*[|·•]\s*"
     r"(?:abmelden|unsubscribe|afmelden|wypisz\s+si[eę])\b|"

@@ -134,19 +134,23 @@ def _mostly_other_script(sample: str, letters: int) -> bool:
     return other >= _OTHER_SCRIPT_SHARE * letters
 
 
+# Each stopword with the languages it counts for: one dictionary look-up a word (the
+# language detector's cost is mostly this loop over a mail's first 4,000 characters).
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
+for _code, _words in _STOPWORDS.items():
+    for _w in _words:
+        _LANGUAGES_OF[_w] = (*_LANGUAGES_OF.get(_w, ()), _code)
+
+
 def _counts(text: str) -> tuple[dict[str, int], int]:
     scores = {"nl": 0, "en": 0, "pl": 0, "de": 0}
-    nl, en, pl, de = _STOPWORDS["nl"], _STOPWORDS["en"], _STOPWORDS["pl"], _STOPWORDS["de"]
+    languages_of = _LANGUAGES_OF
     words = _WORD.findall(text[:_MAX_CHARS].lower())
     for word in words:
-        if word in nl:
-            scores["nl"] += 1
-        if word in en:
-            scores["en"] += 1
-        if word in pl:
-            scores["pl"] += 1
-        if word in de:
-            scores["de"] += 1
+        codes = languages_of.get(word)
+        if codes is not None:
+            for code in codes:
+                scores[code] += 1
         if not word.isascii() and len(word) > 1:   # a lone "ä" is no word
             if not _PL_DIACRITICS.isdisjoint(word):
                 scores["pl"] += 1

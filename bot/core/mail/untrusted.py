@@ -60,6 +60,18 @@ _GATEWAY_REMOVED = re.compile(
 _GATEWAY_WORDS = re.compile(r"virus|malware|not be safe|unsafe|dangerous|threat|firebox|security|policy",
                             re.IGNORECASE)
 _NOTE_MAX = 16_000
+# The headers a program writes from what it was given (names, subject). A mail client
+# encodes non-ASCII text in all of them (RFC 2047) or, under RFC 6532, writes all of them
+# as UTF-8. One header RFC 2047-encoded beside another in raw bytes that are not UTF-8
+# (windows-1252, GB2312: neither standard allows them) is a script that encoded one
+# header and pasted the other (SpamAssassin's SUBJ_ILLEGAL_CHARS family). Measured on 222
+# real-world mails and about 400 more from other projects' fixtures: two hits, both spam.
+_TEXT_HEADERS = frozenset({b"from", b"to", b"cc", b"reply-to", b"subject"})
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_HEADER_LINE = re.compile(rb"\r?\n(?![ \t])")
+_ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bq]\?", re.IGNORECASE)
+_EIGHT_BIT = re.compile(rb"[\x80-\xff]")
+_HEAD_MAX = 64 * 1024
 
 
 def _local_part(addr: str) -> str:
@@ -70,10 +82,38 @@ def _domain(addr: str) -> str:
     return addr.rsplit("@", 1)[1] if "@" in addr else ""
 
 
+def _mixed_encoding(raw: bytes | None) -> tuple[str, str] | None:
+    """(a header in raw non-UTF-8 bytes, a header RFC 2047-encoded) among the text
+    headers of the top header block, or None."""
+    if not raw:
+        return None
+    head = _HEAD_END.split(raw[:_HEAD_MAX], 1)[0]
+    if not _EIGHT_BIT.search(head):
+        return None  # the common case, read no further
+    raw8: list[str] = []
+    encoded: list[str] = []
+    for line in _HEADER_LINE.split(head):
+        name, colon, value = line.partition(b":")
+        name = name.strip().lower()
+        if not colon or name not in _TEXT_HEADERS:
+            continue
+        if _EIGHT_BIT.search(value):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                raw8.append(name.decode("ascii", "replace"))
+                continue
+        if _ENCODED_WORD.search(value):
+            encoded.append(name.decode("ascii", "replace"))
+    if raw8 and encoded:
+        return raw8[0], encoded[0]
+    return None
+
+
 def untrusted_reason(msg: InboundMessage) -> str | None:
     """Why ``msg`` gets no automatic answer though nothing in it says "automatic":
     a failed SPF check, a Message-ID no mail program writes, a mass mailing, a forged
-    mailer line, MIME only a script writes, a security gateway's note that it removed a
+    mailer line, headers or MIME only a script writes, a security gateway's note that it removed a
     runnable attachment, or a program's mail from a department address. None: none."""
     h = msg.headers
     spf = h.get("received-spf", "").strip().split(None, 1)
@@ -89,6 +129,9 @@ def untrusted_reason(msg: InboundMessage) -> str | None:
     domains = {_domain(a) for a in recipients}
     if len(domains) >= MASS_MAIL_DOMAINS:
         return f"mass mailing: {len(recipients)} recipients in {len(domains)} domains"
+    mixed = _mixed_encoding(msg.raw)
+    if mixed:
+        return f"script-made mail: {mixed[1]} RFC 2047-encoded, {mixed[0]} in raw non-UTF-8 bytes"
     mailer = h.get("x-mailer", "")
     if _OUTLOOK_EXPRESS.search(mailer):
         missing = [name for name in ("mime-version", "message-id") if name not in h]
