@@ -43,6 +43,9 @@ UPGRADE_THRESHOLD = 0.85
 WORD = re.compile(r"[^\W\d_]{2,}")
 TEXT_LIMIT = 6000  # characters of the customer's text the model reads
 NGRAMS = (4, 5)
+# Words whose features a loaded model keeps at hand, per generation (two generations:
+# at most twice this many; about 1 KB a word).
+WORD_CACHE = 4096
 
 
 # --------------------------------------------------------------------------- features
@@ -97,6 +100,14 @@ class KindModel:
     thresholds: dict[str, float]  # a higher one for some kinds (cancellation)
     meta: dict
 
+    # word -> its `w:` and `c:` features the model knows, with their weights: the two
+    # generations of a small cache (a word's n-grams are made and looked up once, not at
+    # every occurrence in every mail); not part of the model's value
+    _words_now: dict[str, tuple[tuple[str, tuple[float, ...]], ...]] = field(
+        default_factory=dict, repr=False, compare=False)
+    _words_before: dict[str, tuple[tuple[str, tuple[float, ...]], ...]] = field(
+        default_factory=dict, repr=False, compare=False)
+
     def threshold_for(self, kind: str) -> float:
         return max(self.threshold, self.thresholds.get(kind, 0.0))
 
@@ -104,9 +115,46 @@ class KindModel:
         """The most likely kind, its confidence, and the words that weighed most for it
         against the runner-up (each word with its own features' weight: the word, the
         word in the subject, its character n-grams shared among the words holding them)."""
-        n = len(self.kinds)
         weights = self.weights
-        present = {f: weights[f] for f in feats if f in weights}
+        return self._score({f: weights[f] for f in feats if f in weights}, words, top)
+
+    def present(self, subject: str, rest: str) -> dict[str, tuple[float, ...]]:
+        """``featurize(subject, rest)``'s features that the model knows, with their
+        weights, made without building every feature: each distinct word's own and
+        n-gram features come from a cache (tests/core/test_kind_model.py: the same as
+        through ``featurize`` on every labelled mail)."""
+        weights = self.weights
+        found: dict[str, tuple[float, ...]] = {}
+        for w in WORD.findall(subject):
+            key = "s:" + w
+            v = weights.get(key)
+            if v is not None:
+                found[key] = v
+        words = WORD.findall(f"{subject}\n{rest}")
+        prev = None
+        for w in words:
+            if prev is not None:
+                key = f"p:{prev} {w}"
+                v = weights.get(key)
+                if v is not None:
+                    found[key] = v
+            prev = w
+        now, before = self._words_now, self._words_before
+        for w in set(words):
+            known = now.get(w)
+            if known is None:
+                known = before.get(w)
+                if known is None:
+                    known = tuple((f, weights[f]) for f in ("w:" + w, *_grams(w)) if f in weights)
+                if len(now) >= WORD_CACHE:  # a new generation; the old one is dropped
+                    self._words_before, now = now, {}
+                    self._words_now = now
+                now[w] = known
+            found.update(known)
+        return found
+
+    def _score(self, present: dict[str, tuple[float, ...]], words: Sequence[str], top: int) -> Proposal:
+        n = len(self.kinds)
         columns = zip(*present.values(), strict=True) if present else [()] * n
         logit = [a + sum(col) for a, col in zip(self.prior, columns, strict=True)]
         t = self.temperature
@@ -146,7 +194,7 @@ class KindModel:
         """`explain`: with the words that drove it (what --explain shows; intake skips it)."""
         subject, rest = document(facts.subject, facts.body, facts.attachment_text)
         words = WORD.findall(f"{subject}\n{rest}") if explain else ()
-        return self.score(featurize(subject, rest), words)
+        return self._score(self.present(subject, rest), words, 6)
 
 
 def _grams(word: str) -> list[str]:
