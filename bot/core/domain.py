@@ -100,7 +100,10 @@ class InboundMessage:
     is_delivery_report: bool = False
     # For a delivery report: the Message-IDs of the mail(s) it reports on.
     bounced_message_ids: list[str] = field(default_factory=list)
-    language: str | None = None  # "nl", "en", "pl" or None when unsure
+    language: str | None = None  # "nl", "en", "pl", "de" or None when unsure
+    # a language the desk does not write that the mail is sure to be in ("it", "ja", or
+    # "other script"): the acknowledgement goes in English then, not the desk's default
+    other_language: str | None = None
     warnings: list[str] = field(default_factory=list)
     # Slack-specific (set by the Slack adapter, unused for mail)
     slack_channel: str | None = None

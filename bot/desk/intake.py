@@ -7,6 +7,7 @@ bad mail is quarantined with its raw bytes and the others still land."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -22,7 +23,7 @@ from bot.core import correlation
 from bot.core.domain import CLOSED, READ_LIMIT, Channel, Direction, InboundMessage, Status
 from bot.core.mail import forwarded, threadindex
 from bot.core.mail.addresses import reply_address
-from bot.core.mail.language import detect_language
+from bot.core.mail.language import FOREIGN_ANSWER, detect_language
 from bot.core.mail.parse import parse_mail
 from bot.core.mail.prepare import IngestResult, Prepared, mail_ref, prepare
 from bot.core.mail.quotes import visible_text
@@ -191,7 +192,9 @@ def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
     # Automatic mails already sent to each sender in the last 24 h, read once per
     # batch (not once per mail); queue_mail keeps the counts current.
     senders = {i.message.from_addr for i in items if i.message and i.message.from_addr}
-    s.info["auto_sent"] = outgoing.auto_sent(s, senders, now)
+    # (and the Reply-To a web form's acknowledgement would go to: the limit counts that)
+    answered_at = {i.message.reply_to[0].lower() for i in items if i.message and len(i.message.reply_to) == 1}
+    s.info["auto_sent"] = outgoing.auto_sent(s, senders | answered_at, now)
     directory.prefetch(s, senders)
     # Phase 1: decide and stage every mail without writing to the database (so the
     # routing of a long mail runs before the write lock is taken, and the ORM writes
@@ -273,8 +276,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         msg, settings.tag_prefix,
         lambda ids: _ticket_by_message_ids(s, ids),
         lambda n: s.get(Ticket, n),
-        lambda key: s.scalars(select(Ticket).where(Ticket.conversation == key)
-                              .order_by(Ticket.id.desc()).limit(1)).first(),
+        functools.partial(_in_conversation_of, s, msg, now),
     )
     if msg.is_bounce:
         if match.ticket is None:
@@ -555,7 +557,10 @@ def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
     stored = _add_message(s, ticket, item, now)
     ticket.updated_at = now
     customer = f"customer:{msg.from_addr}"
-    if decision == "reopen" and only_thanks(msg.visible_text or msg.text, msg.from_name):
+    # thanks with a file attached is more than thanks (an inline picture, a signature's
+    # logo, is not a file sent)
+    sent_files = any(not a.inline for a in msg.attachments)
+    if decision == "reopen" and not sent_files and only_thanks(msg.visible_text or msg.text, msg.from_name):
         decision = "thanks"
         record(s, ticket, now, customer, "thanks", None,
                "the customer said thanks on a resolved ticket: it stays resolved")
@@ -604,6 +609,19 @@ def _belongs(s: Session, ticket: Ticket, msg: InboundMessage, now: datetime) -> 
                for m in ticket.messages if m.direction == Direction.IN)
 
 
+# Tickets of one Outlook conversation (Thread-Index) looked at for the sender's own.
+CONVERSATION_LOOK = 20
+
+
+def _in_conversation_of(s: Session, msg: InboundMessage, now: datetime, key: str) -> Ticket | None:
+    """The newest ticket of the conversation that the sender belongs to (``_belongs``),
+    else the newest: a stranger's mail in the conversation (its own ticket, linked) must
+    not take the customer's next Thread-Index-only reply away from the customer's ticket."""
+    tickets = list(s.scalars(select(Ticket).where(Ticket.conversation == key)
+                             .order_by(Ticket.id.desc()).limit(CONVERSATION_LOOK)))
+    return next((t for t in tickets if _belongs(s, t, msg, now)), tickets[0] if tickets else None)
+
+
 def _addresses(header: str | None) -> set[str]:
     return {a.strip().lower() for a in (header or "").split(",") if a.strip()}
 
@@ -645,7 +663,8 @@ def _new_ticket(s: Session, desk: Desk, msg: InboundMessage, now: datetime,
         contact_email=msg.from_addr or None, contact_name=msg.from_name or None,
         reply_to=reply_address(msg.reply_to, msg.from_addr, msg.headers, settings.all_own_addresses),
         owner=settings.default_owner, priority="normal", channel=msg.channel.value,
-        language=msg.language or settings.default_language,
+        language=msg.language or (FOREIGN_ANSWER if msg.other_language and FOREIGN_ANSWER in CUSTOMER_LANGUAGES
+                                  else settings.default_language),
         linked_ticket_id=linked.id if linked else None, thread_index=thread_index,
         conversation=threadindex.conversation_key(thread_index),
         created_at=now, updated_at=now,

@@ -126,7 +126,8 @@ def auto_sent(s: Session, addrs: set[str], now: datetime) -> dict[str, int]:
 
 def no_auto_mail_reason(s: Session, desk: Desk, sender: str, auto_reason: str | None,
                         now: datetime) -> str | None:
-    """Why no automatic mail may go to this sender now (None: it may)."""
+    """Why no automatic mail may go to ``sender`` (the address it would go to) now
+    (None: it may)."""
     if auto_reason:
         return f"automatic mail ({auto_reason})"
     if not sender:
@@ -146,9 +147,12 @@ def acknowledge(s: Session, desk: Desk, ticket: Ticket, msg, now: datetime,
                 template: str | bool = "ack", extra: dict[str, Any] | None = None) -> None:
     """The customer's acknowledgement of a new ticket, unless the rule, the channel, a
     loop or the rate limit says no (then the ticket says why)."""
-    # the most basic reason first: a machine's mail is never answered, whatever the rule
+    # the most basic reason first: a machine's mail is never answered, whatever the rule;
+    # the rate limit counts the address the mail goes to (a Reply-To, else From): a web
+    # form's noreply@ sender must not let anyone send more acknowledgements to one person
+    to_addr = ticket.answer_to or msg.from_addr
     why_not = ("opened in Slack: answered in its thread" if msg.channel == Channel.SLACK
-               else no_auto_mail_reason(s, desk, msg.from_addr, msg.auto_reason, now)
+               else no_auto_mail_reason(s, desk, to_addr, msg.auto_reason, now)
                or ("the rule that routed it sends none" if template is False else None))
     if why_not:
         record(s, ticket, now, "system", "ack-skipped", None, why_not)
@@ -157,7 +161,7 @@ def acknowledge(s: Session, desk: Desk, ticket: Ticket, msg, now: datetime,
     queue_mail(
         s, desk, ticket, now, purpose="ack",
         template=template if isinstance(template, str) else "ack",
-        to_addr=ticket.answer_to or msg.from_addr, automatic=True, reply_to=msg,
+        to_addr=to_addr, automatic=True, reply_to=msg,
         context={"tag": desk.tag(ticket.id), "subject": ticket.subject, "name": msg.from_name,
                  "desk": desk.settings.address_name, "ticket": ticket.id,
                  "portal_link": portal_link(s, desk, ticket, now), **(extra or {})},

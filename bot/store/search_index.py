@@ -34,6 +34,8 @@ BATCH = 500
 
 _HEAD = text("INSERT INTO ticket_search (ticket_id, head, body) VALUES (:t, :h, '') "
              "ON CONFLICT (ticket_id) DO UPDATE SET head = excluded.head")
+_NEW = text("INSERT INTO ticket_search (ticket_id, head, body) VALUES (:t, :h, :b) "
+            "ON CONFLICT (ticket_id) DO UPDATE SET head = excluded.head, body = excluded.body")
 _APPEND = text(
     "INSERT INTO ticket_search (ticket_id, head, body) VALUES (:t, '', :b) "
     "ON CONFLICT (ticket_id) DO UPDATE SET body = CASE "
@@ -70,10 +72,12 @@ def after_flush(session: Session, _context: Any) -> None:
     heads: set[int] = set()
     appended: dict[int, list[Any]] = {}
     rebuild: set[int] = set()
+    created: set[int] = set()
     for obj in session.new:
         table = getattr(obj, "__tablename__", None)
         if table == "ticket":
             heads.add(obj.id)
+            created.add(obj.id)
         elif table == "message" and obj.ticket_id is not None:
             appended.setdefault(obj.ticket_id, []).append((obj.visible_text, obj.text))
         elif table == "event" and obj.ticket_id is not None and obj.action in NOTE_EVENTS and obj.reason:
@@ -100,19 +104,32 @@ def after_flush(session: Session, _context: Any) -> None:
     conn = session.connection()
     wanted = sorted(heads | set(appended))
     tickets = {row.id: row for row in conn.execute(_TICKETS, {"ids": wanted})} if wanted else {}
+
+    def stems_of(row: Any, messages: list[Any]) -> str:
+        return " ".join(x for x in (message_text(row.language, visible, full)
+                                    for visible, full in messages) if x)
+
+    # A ticket this flush created has no row yet: head and body in one statement (one
+    # FTS5 insert, not an insert and then an update's delete and insert); each kind of
+    # statement is sent once for the whole flush (an intake batch: one per table).
+    new_rows, head_rows, body_rows = [], [], []
     for t in sorted(heads):
-        row = tickets.get(t)
-        if row is not None:
-            conn.execute(_HEAD, {"t": t, "h": head_text(row.language, row.subject, row.customer,
-                                                       row.contact_name, row.contact_email)})
-    for t, messages in sorted(appended.items()):
         row = tickets.get(t)
         if row is None:
             continue
-        stems = " ".join(x for x in (message_text(row.language, visible, full)
-                                     for visible, full in messages) if x)
+        head = head_text(row.language, row.subject, row.customer, row.contact_name, row.contact_email)
+        if t in created:
+            new_rows.append({"t": t, "h": head, "b": stems_of(row, appended.pop(t, []))})
+        else:
+            head_rows.append({"t": t, "h": head})
+    for t, messages in sorted(appended.items()):
+        row = tickets.get(t)
+        stems = stems_of(row, messages) if row is not None else ""
         if stems:
-            conn.execute(_APPEND, {"t": t, "b": stems})
+            body_rows.append({"t": t, "b": stems})
+    for statement, rows in ((_NEW, new_rows), (_HEAD, head_rows), (_APPEND, body_rows)):
+        if rows:
+            conn.execute(statement, rows)
     if rebuild:
         reindex_tickets(conn, sorted(rebuild))
 

@@ -192,6 +192,20 @@ def test_the_dashboard_list_search_and_dossier(web, desk):
     assert client.get("/tickets/99999999999999999999999").status_code == 404
 
 
+def test_the_dossier_shows_both_the_sender_and_the_reply_to(web, desk):
+    """Issue 13: a web form's mail (noreply@ sender, the customer in Reply-To): the
+    ticket page names the sender and, apart, the address answers go to."""
+    raw = (b"From: Webshop <noreply@webshop.example>\r\nReply-To: Klaas <klaas@gmail.com>\r\n"
+           b"To: support@desk.example\r\nSubject: Contactformulier\r\nMessage-ID: <wf1@webshop.example>\r\n\r\n"
+           b"Naam: Klaas\r\nVraag: wanneer komt mijn advertentie?\r\n")
+    t = intake.ingest_raw(desk, raw, "t").ticket
+    client = web.test_client()
+    sign_in(client, desk)
+    page = client.get(f"/tickets/{t}").get_data(as_text=True)
+    assert "noreply@webshop.example" in page
+    assert '<b id="reply-to">klaas@gmail.com</b>' in page
+
+
 def test_attachments_are_downloaded_never_rendered(web, desk):
     script = b"<html><script>alert(document.cookie)</script></html>"
     n = intake.ingest_raw(desk, customer_mail(5, "jan@bakkerij-jansen.nl", "Bestand", "Zie bijlage",

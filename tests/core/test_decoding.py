@@ -45,6 +45,28 @@ def test_raw_8bit_filename_in_the_charset_its_part_declares():
     assert any("read as gb18030 (the part declares GB2312)" in w for w in msg.warnings)
 
 
+@pytest.mark.parametrize("param, name, warning", [
+    # RFC 2231 without a charset, on a part that declares GB2312 (was "ת��.pdf", silently)
+    ("filename*=''%D7%AA%B7%A2.pdf", "转发.pdf", "RFC 2231 without a charset, read as the part's GB2312"),
+    # labelled UTF-8, the bytes are not (was "caf\ufffd.pdf", silently)
+    ("filename*=utf-8''caf%E9.pdf", "café.pdf", "invalid UTF-8"),
+    ("filename*=iso-8859-1''%80uro.pdf", "€uro.pdf", "contains cp1252 characters"),
+    ("filename*0*=utf-8''caf%C3%A9; filename*1*=.pdf", "café.pdf", None),
+    ("filename*=utf-8'en'%E2%82%AC.pdf", "€.pdf", None),
+])
+def test_rfc2231_filenames_read_with_the_charset_rules(param, name, warning):
+    """Issue 13: an RFC 2231 name is read with the same rules as every other text: its
+    label, else the part's declared charset, else the detector, and a repair says so."""
+    raw = mail(b"From: li@example.cn\nSubject: x\nContent-Type: multipart/mixed; boundary=b\n",
+               b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"
+               b"--b\r\nContent-Type: application/pdf; charset=GB2312\r\n"
+               b"Content-Disposition: attachment; " + param.encode() + b"\r\n\r\n%PDF\r\n--b--\r\n")
+    msg = parse_mail(raw)
+    assert [a.filename for a in msg.attachments] == [name]
+    named = [w for w in msg.warnings if w.startswith("attachment name")]
+    assert (warning is None and not named) or any(warning in w for w in named), msg.warnings
+
+
 def test_undeclared_bytes_that_are_not_cp1252_plausible_go_to_the_detector():
     text = "Уведомление участникам тендеров о переносе сроков подачи заявок".encode("cp1251")
     assert not cp1252_plausible(text)

@@ -280,10 +280,19 @@ def test_parse_message_ids(value, ids):
         ({"subject": "מענה 'אני לא נמצא': Invoice 02722027"}, "auto-reply subject"),
         ({"text": '<?xml version="1.0"?>\n<adf><prospect/></adf>'}, "machine data: xml"),
         ({"subject": "/home/svn/public/minebox revision 214"}, "version control notice"),
+        ({"subject": "/trunk revision 9"}, "version control notice"),
         ({"text": "Modified: trunk/README\n--- trunk/README\t(rev 213)\n+++ trunk/README\t(rev 214)\n@@ -1 +1 @@"},
          "version control notice"),
         ({"text": "News of March.\nTo unsubscribe visit http://news.example/unsubscribe?id=3"},
+         "notice or newsletter: To unsubscribe visit"),
+        # a link alone, in the footer of a long text
+        ({"text": "\n".join(f"Item {i} of our March news." for i in range(12)) + "\nMore: http://news.example/unsubscribe?id=3"},
          "notice or newsletter: http://news.example/unsubscribe"),
+        # a newsletter whose text is its own HTML: the link as markup, however short
+        ({"text": '<p>Deals.</p><p><a href="https://deals.example/unsub">Unsubscribe</a></p>'},
+         'notice or newsletter: href="https://deals.example/unsub'),
+        ({"text": "News.\nNot interested? To stop receiving further communication from us, visit the link."},
+         "notice or newsletter: To stop receiving further communication"),
         ({"text": "Ihre Buchung.\nBitte antworten Sie nicht auf diese E-Mail."},
          "notice or newsletter: Bitte antworten Sie nicht auf diese"),
         ({"text": "ご利用ありがとうございます。\n本メールは配信専用です。"},
@@ -363,6 +372,9 @@ def test_machine_senders_without_auto_submitted(kw, reason):
         {"headers": {"x-spam-status": "No, score=0.3"}},
         {"headers": {"x-ms-exchange-organization-scl": "1"}},
         {"subject": "Revision of our advert for 2027"},
+        # a customer's own numbering, and a customer quoting the link that does not work
+        {"subject": "Offerte revision 2"},
+        {"text": "Hallo,\nik heb op https://shop.example/afmelden geklikt maar krijg nog steeds mail.\nGroet, Jan"},
         {"text": "<p>Hello</p>"},
     ],
 )

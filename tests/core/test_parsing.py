@@ -658,6 +658,7 @@ def test_a_from_with_an_empty_first_mailbox_or_a_junk_first_header_reads_the_usa
            b"Subject: x\r\n\r\nTekst\r\n")
     msg = parse_mail(raw)
     assert (msg.from_addr, msg.from_name) == ("ly@example.com", "LTD")
+    assert "header From: 2 mailboxes; read the first with an address, ly@example.com" in msg.warnings
     raw = (b"From: nobody\r\nFrom: Jan <jan@klant.nl>\r\nTo: support@desk.example\r\n"
            b"Subject: x\r\n\r\nTekst\r\n")
     msg = parse_mail(raw)
@@ -690,7 +691,9 @@ def test_quoted_windows_path_keeps_its_last_part():
         b'Content-Type: image/png\nContent-Disposition: inline; filename="C:\\TEMP\\nsmailEG.png"\n'
         b"Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--B--\n"
     )
-    assert [a.filename for a in parse_mail(raw).attachments] == ["nsmailEG.png"]
+    msg = parse_mail(raw)
+    assert [a.filename for a in msg.attachments] == ["nsmailEG.png"]
+    assert "attachment name: a path, its last part 'nsmailEG.png' kept" in msg.warnings
 
 
 def test_alternative_part_without_headers_does_not_replace_a_declared_one():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from email import message_from_bytes, policy
 
 import pytest
@@ -400,6 +401,42 @@ def test_a_persons_reply_to_elsewhere_does_not_steer_our_mail(service):
     assert queries.ticket_detail(service, OPERATOR, r2.ticket)["reply_to"] == "els@drukkerij.example"
 
 
+def _acks_to(service, addr: str) -> int:
+    return sum(1 for o in outbox_rows(service) if o.purpose == "ack" and o.to_addr == addr)
+
+
+def test_the_acknowledgement_limit_counts_the_address_answered(service):
+    """The per-address limit (5 automatic mails in 24 h) holds for a sender writing
+    again and again, and for web forms: eight forms from eight noreply@ senders naming
+    one person in Reply-To send that person five acknowledgements, not eight (anyone can
+    fill in a form with somebody else's address); the rest of the tickets say why."""
+    limit = service.settings.auto_reply_limit
+    for i in range(limit + 3):
+        intake.ingest_raw(service, mail(31, message_id=f"again{i}@c.example", subject=f"Vraag {i}"), "t")
+    assert _acks_to(service, "contact31@customer31.example") == limit
+    tickets = []
+    for i in range(limit + 3):
+        raw = _form_mail(40 + i, "victim@klant.example").replace(b"<form", f"<f{i}-".encode(), 1)
+        tickets.append(intake.ingest_raw(service, raw, "t").ticket)
+    assert len(set(tickets)) == limit + 3
+    assert _acks_to(service, "victim@klant.example") == limit
+    last = queries.ticket_detail(service, OPERATOR, tickets[-1])["events"]
+    assert [e["reason"] for e in last if e["action"] == "ack-skipped"] == [
+        f"rate limit: {limit} automatic mails to victim@klant.example in 24 h"]
+
+
+def test_no_usable_from_the_reply_to_is_the_sender(service):
+    """Issue 13: "From: <>" (or no From) and one mailbox in Reply-To: that is who wrote,
+    the ticket's contact, and where the acknowledgement goes; the mail says what was read."""
+    raw = (b"From: <>\r\nReply-To: Jan Bakker <jan@bakkerij-jansen.nl>\r\nTo: support@desk.example\r\n"
+           b"Subject: Vraag\r\nMessage-ID: <nf1@bakkerij-jansen.nl>\r\n\r\nIk heb een vraag over mijn factuur.\r\n")
+    r = intake.ingest_raw(service, raw, "t")
+    d = queries.ticket_detail(service, OPERATOR, r.ticket)
+    assert d["contact"] == "jan@bakkerij-jansen.nl"
+    assert [o.to_addr for o in outbox_rows(service) if o.purpose == "ack"] == ["jan@bakkerij-jansen.nl"]
+    assert any("read from Reply-To" in w for w in r.warnings)
+
+
 def test_a_lists_or_a_robots_reply_to_is_not_the_customer(service):
     listed = intake.ingest_raw(service, _form_mail(2, "list@lists.example", "List-Id: <x.lists.example>\r\n"), "t")
     assert queries.ticket_detail(service, OPERATOR, listed.ticket)["reply_to"] is None
@@ -428,6 +465,27 @@ def test_thanks_alone_does_not_reopen_a_resolved_ticket(service, clock):
     assert queries.ticket_detail(service, OPERATOR, 1)["status"] == "open"
 
 
+
+def test_thanks_with_a_file_attached_reopens(service, clock):
+    """"Thanks, here is the signed form" with only "Danke!" as text but a PDF attached is
+    more than thanks: the resolved ticket reopens (German thanks, too)."""
+    intake.ingest_raw(service, mail(18, message_id="u1@c.example"), "t")
+    actions.resolve(service, OPERATOR, 1, None)
+    clock.advance(days=1)
+    sender = message_from_bytes(mail(18), policy=policy.default)["From"]
+    head = (f"From: {sender}\r\nTo: support@desk.example\r\nSubject: Re: vraag\r\n"
+            "In-Reply-To: <u1@c.example>\r\n")
+    plain = (head + "Message-ID: <u2@c.example>\r\n\r\nVielen Dank!\r\n").encode()
+    intake.ingest_raw(service, plain, "t")
+    assert queries.ticket_detail(service, OPERATOR, 1)["status"] == "resolved"
+    with_file = (head + "Message-ID: <u3@c.example>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+                 "--b\r\nContent-Type: text/plain\r\n\r\nVielen Dank!\r\n"
+                 "--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=form.pdf\r\n\r\n"
+                 "%PDF-1.4\r\n--b--\r\n").encode()
+    intake.ingest_raw(service, with_file, "t")
+    assert queries.ticket_detail(service, OPERATOR, 1)["status"] == "open"
+
+
 def test_an_outlook_reply_with_only_its_thread_index_joins_the_ticket(service, clock):
     """Issue 13: Outlook's Thread-Index is read as well as written: a reply that lost its
     In-Reply-To, References and tag (subject changed) still joins its conversation's
@@ -445,3 +503,32 @@ def test_an_outlook_reply_with_only_its_thread_index_joins_the_ticket(service, c
     stranger = reply.replace("jan@klant.example", "eve@evil.example").replace("o2@", "o3@")
     c = intake.ingest_raw(service, stranger.encode(), "t")
     assert c.status == "created" and queries.ticket_detail(service, OPERATOR, c.ticket)["linked_ticket"] == a.ticket
+    # the stranger's linked ticket is in the conversation too: the customer's next reply
+    # with only its Thread-Index still joins the customer's own ticket, not the newest
+    again = threadindex.child_thread_index(child, clock.now)
+    later = (f"From: Jan <jan@klant.example>\r\nTo: support@desk.example\r\nSubject: levertijd\r\n"
+             f"Message-ID: <o4@klant.example>\r\nThread-Index: {again}\r\n\r\nEn de levertijd?\r\n")
+    d = intake.ingest_raw(service, later.encode(), "t")
+    assert (d.status, d.ticket) == ("appended", a.ticket)
+    # and the stranger writing again in it joins the stranger's own ticket, not the customer's
+    e = intake.ingest_raw(service, later.replace("jan@klant.example", "eve@evil.example")
+                          .replace("o4@", "o5@").encode(), "t")
+    assert (e.status, e.ticket) == ("appended", c.ticket)
+
+
+def test_a_mail_surely_in_another_language_is_acknowledged_in_english(make_desk, settings):
+    """Issue 13: an Italian or a Japanese customer gets the acknowledgement in English,
+    not in the desk's default (that is for mail whose language is unclear: numbers)."""
+    italian = (b"From: Marco <marco@ditta.example>\r\nTo: support@desk.example\r\nSubject: Fattura\r\n"
+               b"Message-ID: <it1@ditta.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+               + "Buongiorno, vorrei sapere quando arriverà la fattura del mese scorso. Cordiali saluti".encode()
+               + b"\r\n")
+    japanese = (b"From: Sato <sato@kaisha.example>\r\nTo: support@desk.example\r\nSubject: Hi\r\n"
+                b"Message-ID: <ja1@kaisha.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                + "お世話になっております。先月の請求書について質問があります。".encode() + b"\r\n")
+    unclear = (b"From: X <x@firma.example>\r\nTo: support@desk.example\r\nSubject: 2026-114\r\n"
+               b"Message-ID: <un1@firma.example>\r\n\r\n2026-114 / 3\r\n")
+    desk = make_desk(settings=dataclasses.replace(settings, default_language="nl"))
+    for raw, lang in ((italian, "en"), (japanese, "en"), (unclear, "nl")):
+        r = intake.ingest_raw(desk, raw, "t")
+        assert queries.ticket_detail(desk, OPERATOR, r.ticket)["language"] == lang, raw[:40]

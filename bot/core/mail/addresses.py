@@ -58,6 +58,11 @@ def first_mailbox(value: str) -> tuple[str, str]:
     return "", ""
 
 
+def mailbox_count(value: str) -> int:
+    """How many mailboxes (with an address or not) a header lists at its top level."""
+    return len(_elements(value[:MAX_HEADER]))
+
+
 def _unquote(name: str) -> str:
     if len(name) >= 2 and name[0] == name[-1] == '"':
         name = name[1:-1]

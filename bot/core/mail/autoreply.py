@@ -116,13 +116,18 @@ _NO_REPLY_TEXT = re.compile(
     r"(?:u\s+kunt\s+)?(?:deze|dit)\s+(?:e-?mail|bericht)\s+(?:niet\s+beantwoorden|kunt\s+u\s+niet\s+beantwoorden)|"
     r"(?:prosimy\s+)?nie\s+odpowiadaj?(?:ć|cie)?\s+na\s+t(?:ę|a)\s+wiadomo|"
     r"本メールは(?:配信|送信)専用|"
-    r"https?://\S*(?:unsubscribe|abmelden|afmelden|opt-?out|wypisz)|"
+    r"\bto\s+unsubscribe,?\s+(?:please\s+)?(?:visit|click|go\s+to|follow)\b|"
+    # a newsletter's own HTML in the text: its unsubscribe link as markup (a person's
+    # mail program turns HTML into text; nobody types an anchor)
+    r"\bhref\s*=\s*[\"']?https?://[^\s\"'>]*(?:unsubscribe|unsub\b|abmelden|afmelden|opt-?out|wypisz)|"
+    r">\s*(?:unsubscribe|abmelden|afmelden|uitschrijven|wypisz\s+si[eę])\s*</a>|"
     # a newsletter's footer, the link's text without its address: "You receive this
     # newsletter because you downloaded …", "Unsubscribe | Manage preferences", "Aby
     # zrezygnować z otrzymywania wiadomości, kliknij", "Sie erhalten diesen Newsletter, weil"
     r"\byou\s+(?:are\s+)?receiv(?:e|ing)\s+this\s+(?:newsletter|e-?mail|message|mailing)\s+(?:because|as\s+a\s+(?:member|subscriber))\b|"
     r"\bunsubscribe\s*[|·•]\s*(?:manage|update|change)\s+(?:your\s+)?(?:preferences|subscription)|"
-    r"\bto\s+stop\s+receiving\s+(?:these|our|this)\s+(?:e-?mails|messages|newsletters?)\b|"
+    r"\bto\s+stop\s+receiving\s+(?:these|our|this|further|future)\s+"
+    r"(?:e-?mails?|messages?|newsletters?|communications?|mailings?)\b|"
     r"\b(?:je|u)\s+ontvangt\s+(?:deze|dit)\s+(?:nieuwsbrief|e-?mail|mail|bericht)\s+(?:omdat|als\s+(?:lid|abonnee))\b|"
     r"\bafmelden\s+voor\s+(?:deze|onze)\s+nieuwsbrief|"
     # ... and a member's circular: "Sie erhalten diesen Rundbrief als Mitglied"
@@ -153,8 +158,14 @@ _NO_REPLY_TEXT = re.compile(
     r"\bta\s+wiadomo[sś][cć]\s+zosta[lł]a\s+(?:wygenerowana|wys[lł]ana)\s+automatycznie",
     re.IGNORECASE,
 )
-# Version control: "… revision 214", or a unified diff in the text.
-_VCS_SUBJECT = re.compile(r"\brevision\s+\d+\s*$|^\[?(?:svn|git|hg|cvs)\b[^\]]*\]?\s*(?:commit|r\d+)", re.I)
+# An unsubscribe link in a newsletter's footer: among the last lines of a long text. A
+# customer who writes that "https://shop.example/afmelden" does not work is a person.
+_UNSUBSCRIBE_LINK = re.compile(r"https?://\S*(?:unsubscribe|abmelden|afmelden|opt-?out|wypisz)", re.IGNORECASE)
+_FOOTER_LINES = 3
+_NEWSLETTER_MIN_LINES = 10
+# Version control: "/path revision 214" (svn's subject), or a unified diff in the text.
+_VCS_SUBJECT = re.compile(r"(?:^|\s)/\S+\s+revision\s+\d+\s*$|"
+                          r"^\[?(?:svn|git|hg|cvs)\b[^\]]*\]?\s*(?:commit|r\d+)", re.I)
 _DIFF = re.compile(r"^--- \S.*\n\+\+\+ \S", re.MULTILINE)
 # RFC 7489 7.2.1.1: the subject of a DMARC aggregate report.
 _DMARC_SUBJECT = re.compile(r"^Report domain: \S+ Submitter: ", re.IGNORECASE)
@@ -215,6 +226,9 @@ def machine_reason(msg: InboundMessage) -> str | None:
     m_text = _NO_REPLY_TEXT.search(own_text[:20000])
     if m_text:
         return f"notice or newsletter: {' '.join(m_text.group(0).split())[:60]}"
+    link = _footer_link(own_text)
+    if link:
+        return f"notice or newsletter: {link[:60]}"
     if _DMARC_SUBJECT.match(subject):
         return "report: dmarc"
     if _READ_RECEIPT_SUBJECT.match(subject) and h.get("content-type", "").lower().lstrip().startswith(
@@ -223,6 +237,18 @@ def machine_reason(msg: InboundMessage) -> str | None:
     # forged, mass-mailed or script-made: no sign says "automatic", but no person wrote
     # to us either (bot/core/mail/untrusted.py)
     return untrusted_reason(msg)
+
+
+def _footer_link(text: str) -> str | None:
+    """An unsubscribe link in the last lines of a text of many lines (a footer), or None."""
+    lines = [line for line in text[-20000:].splitlines() if line.strip()]
+    if len(lines) < _NEWSLETTER_MIN_LINES:
+        return None
+    for line in lines[-_FOOTER_LINES:]:
+        m = _UNSUBSCRIBE_LINK.search(line)
+        if m:
+            return m.group(0)
+    return None
 
 
 def _bare(value: str) -> str:

@@ -159,6 +159,22 @@ def _counts(text: str) -> tuple[dict[str, int], int]:
     return scores, len(words)
 
 
+# The language a desk answers a mail in that it is sure is in none of its own languages
+# (an Italian, a Japanese customer): English, the lingua franca, not the desk's default
+# (that is for mail whose language is unclear).
+FOREIGN_ANSWER = "en"
+
+
+def other_language(how: str) -> str | None:
+    """From ``detect_language_explained``'s reason: the other language the text is
+    surely in ("it", "ja", "other script"), or None (one of the desk's, or unsure)."""
+    if how == "other script":
+        return how
+    if how.startswith("model: other language ("):
+        return how[len("model: other language ("):-1]
+    return None
+
+
 def detect_language(text: str, default: str | None = None) -> str | None:
     """Return "nl", "en", "pl" or "de" for ``text``, or ``default`` when unsure or when
     the mail is in a language the desk does not write."""

@@ -35,7 +35,7 @@ import lxml.html
 from inscriptis import Inscriptis
 
 from bot.core.domain import READ_LIMIT, Attachment, Channel, InboundMessage, UnreadableMail
-from bot.core.mail.addresses import first_mailbox, parse_address_list
+from bot.core.mail.addresses import first_mailbox, mailbox_count, parse_address_list
 from bot.core.mail.autoreply import (
     automatic_reason,
     bounce_info,
@@ -50,7 +50,7 @@ from bot.core.mail.charsets import C1 as _C1
 from bot.core.mail.charsets import decode_bytes, decode_declared, guess, resolve_charset
 from bot.core.mail.hidden_html import without_hidden_text
 from bot.core.mail.invisible import strip_invisible
-from bot.core.mail.language import detect_language
+from bot.core.mail.language import detect_language_explained, other_language
 from bot.core.mail.quotes import visible_text as _visible_text
 
 __all__ = ["parse_mail", "decode_bytes", "decode_header_value", "INTERNAL_ERROR_PREFIX"]
@@ -334,6 +334,8 @@ class _Walker:
             raw_name = header_param(cd, "filename") or header_param(ct, "name")
             if raw_name is not None and re.search(r'\\[^"\\]', raw_name):
                 name = re.sub(r'\\(["\\])', r"\1", raw_name)
+        if name is None and "*" in cd + ct:
+            name = self._extended_name(part, ct)
         if name is None:
             try:
                 name = part.get_filename()
@@ -350,9 +352,40 @@ class _Walker:
                 pass
         name = decode_header_value(name, self.warnings)
         # Path parts from old clients ("C:\\Users\\x\\a.pdf").
-        name = re.split(r"[\\/]", name)[-1]
+        base = re.split(r"[\\/]", name)[-1]
+        if base != name:
+            self.warnings.append(f"attachment name: a path, its last part {base[:80]!r} kept")
+        name = base
         name = _safe_filename(name)
         return name or None
+
+    def _extended_name(self, part: Message, ct: str) -> str | None:
+        """An RFC 2231 name (``filename*=charset''%xx``) read with our charset rules: the
+        stdlib replaces every byte its label does not fit (``caf%E9`` labelled utf-8) and
+        reads one without a label as ASCII; here the label, else the charset the part
+        declares, else the detector decide, and a repair leaves a warning."""
+        for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+            raw_value = _raw_header(part, header)
+            if not raw_value or "*" not in raw_value:
+                continue
+            try:  # the compat32 reading keeps RFC 2231's (charset, language, bytes)
+                holder = Message()
+                holder[header] = raw_value
+                value = holder.get_param(param, header=header)
+            except Exception:
+                return None
+            if not isinstance(value, tuple):
+                continue
+            label, _, text = value
+            try:
+                raw = str(text).encode("latin-1")  # the stdlib's percent-decoded bytes
+            except UnicodeEncodeError:
+                return None
+            declared = header_param(ct, "charset") or None
+            if not label and declared and not raw.isascii():
+                self.warnings.append(f"attachment name: RFC 2231 without a charset, read as the part's {declared}")
+            return decode_bytes(raw, label or declared, self.warnings, "attachment name")
+        return None
 
     def _text_payload(self, part: Message, where: str) -> str:
         try:
@@ -781,6 +814,9 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
             warnings.append(f"header From: no address in {from_values[0][:80]!r}")
         elif len(from_values) > 1:
             warnings.append(f"{len(from_values)} From headers; read the first with an address")
+        elif mailbox_count(from_values[0]) > 1:
+            warnings.append(f"header From: {mailbox_count(from_values[0])} mailboxes; "
+                            f"read the first with an address, {addr}")
         out.from_addr = addr
         out.from_name = _fold_ws(decode_header_value(name, warnings)) if name else ""
 
@@ -788,6 +824,14 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
         addresses = found.get(header)
         if addresses:
             setattr(out, field_name, _addresses(addresses))
+    if not out.from_addr and len(out.reply_to) == 1 and found.get("reply-to"):
+        # no usable From ("From: <>", none at all): the one mailbox the mail asks to be
+        # answered at is its sender (there is no From for a Reply-To to steer away from)
+        name, addr = first_mailbox(found["reply-to"])
+        if addr:
+            out.from_addr = addr
+            out.from_name = _fold_ws(decode_header_value(name, warnings)) if name else ""
+            warnings.append(f"no usable From: the sender {addr} read from Reply-To")
 
     subject = found.get("subject")
     if subject:
@@ -843,5 +887,7 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
     out.is_bounce, out.bounced_message_ids = bounce_info(msg)
     out.is_delivery_report = out.is_bounce or is_delivery_report(msg)
     out.auto_reason = automatic_reason(out, own_addresses)
-    out.language = detect_language(out.subject + "\n" + out.visible_text[:READ_LIMIT])
+    out.language, how = detect_language_explained(out.subject + "\n" + out.visible_text[:READ_LIMIT])
+    if out.language is None:
+        out.other_language = other_language(how)
     return out
