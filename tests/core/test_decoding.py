@@ -34,6 +34,18 @@ def test_raw_8bit_subject_of_a_multipart_uses_its_first_text_part_charset():
     assert parse_mail(raw).subject == "Рассылка: тендер"
 
 
+def test_raw_8bit_subject_in_the_charset_of_the_mails_encoded_words():
+    """No part declares a charset: the one the mail's encoded words are labelled with
+    reads its raw header bytes (the detector alone took this GB2312 subject for Korean)."""
+    subject = "转发：会议".encode("gb2312")
+    raw = (b"From: =?gb2312?B?0MXPog==?= <li@example.cn>\r\nTo: a@desk.example\r\nSubject: " + subject
+           + b"\r\n\r\nhi\r\n")
+    msg = parse_mail(raw)
+    assert msg.subject == "转发：会议"
+    assert "header Subject: raw 8-bit text, not UTF-8; read as gb18030 (the mail's encoded words are in gb2312)" \
+        in msg.warnings
+
+
 def test_raw_8bit_filename_in_the_charset_its_part_declares():
     name = "报价单.pdf".encode("gb2312")
     raw = mail(b"From: li@example.cn\nSubject: x\nContent-Type: multipart/mixed; boundary=b\n",

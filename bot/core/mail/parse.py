@@ -153,8 +153,31 @@ def _raw_8bit_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
         pass
     found = decode_declared(data, declared)
     if found is not None:
-        return found[0], f"not UTF-8; read as {found[1]} (the part declares {declared})"
+        source = getattr(declared, "source", "the part declares")
+        return found[0], f"not UTF-8; read as {found[1]} ({source} {declared})"
     return guess(data)
+
+
+class _Named(str):
+    """A charset the mail names elsewhere than in a part's Content-Type."""
+
+    source = "the mail's encoded words are in"
+
+
+_ENCODED_WORD_CHARSET = re.compile(r"=\?([^?*\s]+)(?:\*[^?]*)?\?[bq]\?", re.IGNORECASE)
+
+
+def _encoded_words_charset(msg: Message) -> str | None:
+    """The first charset other than ASCII or UTF-8 that an encoded word in the mail's
+    headers is labelled with: the one its mail program writes in, so the best reading of
+    its raw 8-bit header bytes when no part declares one (a short Chinese subject alone is
+    too little for the detector: it took GB2312 for Korean)."""
+    for _, value in msg.raw_items():
+        for m in _ENCODED_WORD_CHARSET.finditer(str(value)):
+            label = m.group(1).strip().lower()
+            if label not in ("us-ascii", "ascii", "utf-8", "utf8"):
+                return _Named(label)
+    return None
 
 
 def _header_text(value: str, warnings: list[str], name: str, declared: str | None = None) -> str:
@@ -774,6 +797,8 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
     headers: dict[str, str] = {}
     eight_bit = any(not str(v).isascii() for _, v in msg.raw_items())
     declared = declared_charset(msg) if eight_bit else None
+    if eight_bit and declared is None:  # no part declares one: the mail's encoded words may
+        declared = _encoded_words_charset(msg)
     for key, value in msg.raw_items():
         name = key.strip().lower()
         if name in found or not (name in _READ_HEADERS or name.startswith("x-ticketbot")):
