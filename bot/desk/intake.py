@@ -23,7 +23,7 @@ from bot.core import correlation
 from bot.core.domain import CLOSED, READ_LIMIT, Channel, Direction, InboundMessage, Status
 from bot.core.mail import forwarded, threadindex
 from bot.core.mail.addresses import reply_address
-from bot.core.mail.language import FOREIGN_ANSWER, detect_language
+from bot.core.mail.language import FOREIGN_ANSWER, detect_language_explained, other_language
 from bot.core.mail.parse import parse_mail
 from bot.core.mail.prepare import IngestResult, Prepared, mail_ref, prepare
 from bot.core.mail.quotes import visible_text
@@ -445,6 +445,8 @@ def _as_customer(msg: InboundMessage, fwd: forwarded.Forwarded) -> InboundMessag
                                            not in ("message/rfc822", "message/global"))]
     text = fwd.text
     own_words = visible_text(text)  # the customer's language is in their words, not their quotes
+    language, how = detect_language_explained(fwd.subject + "\n" + own_words[:READ_LIMIT])
+    other = other_language(how) if language is None else None  # an Italian customer: English
     return dataclasses.replace(
         msg, from_addr=fwd.from_addr, from_name=fwd.from_name, subject=fwd.subject or msg.subject,
         text=text, visible_text=own_words, html=fwd.html, to=list(fwd.to),
@@ -452,7 +454,7 @@ def _as_customer(msg: InboundMessage, fwd: forwarded.Forwarded) -> InboundMessag
         headers={k: v for k, v in msg.headers.items()
                  if k not in ("thread-index", "thread-topic", "reply-to", "in-reply-to")},
         attachments=attachments, warnings=list(msg.warnings),
-        language=detect_language(fwd.subject + "\n" + own_words[:READ_LIMIT]) or msg.language)
+        language=language or (None if other else msg.language), other_language=other)
 
 
 def _on_behalf(s: Session, desk: Desk, ticket: Ticket, behalf: OnBehalf, now: datetime) -> None:

@@ -170,3 +170,13 @@ def test_a_forwarded_customer_mail_is_read_by_the_customers_words_not_their_quot
     msg = intake._as_customer(InboundMessage(from_addr="sanne@desk.example", language="nl"), fwd)
     assert msg.visible_text.startswith("Thanks") and "Beste klant" not in msg.visible_text
     assert msg.language == "en"
+
+
+def test_a_forwarded_mail_surely_in_another_language_is_answered_in_english():
+    """A Dutch colleague forwards an Italian customer's mail: the customer's language is
+    none of the desk's, so not the colleague's Dutch either (English, issue 13)."""
+    fwd = Forwarded(from_addr="marco@ditta.example", from_name="Marco", subject="Fattura",
+                    text="Buongiorno, vorrei sapere quando arriverà la fattura del mese scorso. Cordiali saluti",
+                    note="", style="gmail")
+    msg = intake._as_customer(InboundMessage(from_addr="sanne@desk.example", language="nl"), fwd)
+    assert (msg.language, msg.other_language) == (None, "it")
