@@ -46,6 +46,24 @@ def test_raw_8bit_subject_in_the_charset_of_the_mails_encoded_words():
         in msg.warnings
 
 
+@pytest.mark.parametrize("subject, charset, sender, how", [
+    ("转发：会议", "gb2312", "li@mail.example.cn", "read as gb18030 (the sender's country domain suggests gb18030)"),
+    ("見積書のご送付", "cp932", "sato@kaisha.co.jp", "read as cp932 (the sender's country domain suggests cp932)"),
+    ("轉寄：會議", "big5", "wang@example.com.tw", "read as big5 (the sender's country domain suggests big5)"),
+    # a Western name from a Chinese domain stays windows-1252 (its bytes fit GB18030 too)
+    ("Die Hasen und die Frösche", "cp1252", "li@example.cn", "read as windows-1252"),
+])
+def test_raw_8bit_subject_nothing_declares_read_as_the_senders_country_writes(subject, charset, sender, how):
+    """Nothing in the mail names a charset: the detector alone took short GB2312 and
+    Shift_JIS subjects for Korean; the sender's CJK country domain is the better hint."""
+    raw = (f"From: {sender}\r\nTo: a@desk.example\r\nSubject: ".encode() + subject.encode(charset)
+           + b"\r\n\r\nhi\r\n")
+    msg = parse_mail(raw)
+    assert msg.subject == subject
+    assert any(w.startswith("header Subject: raw 8-bit text, not UTF-8") and w.endswith(how) for w in msg.warnings), \
+        msg.warnings
+
+
 def test_raw_8bit_filename_in_the_charset_its_part_declares():
     name = "报价单.pdf".encode("gb2312")
     raw = mail(b"From: li@example.cn\nSubject: x\nContent-Type: multipart/mixed; boundary=b\n",

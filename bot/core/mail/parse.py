@@ -47,7 +47,7 @@ from bot.core.mail.autoreply import (
     raw_header,
 )
 from bot.core.mail.charsets import C1 as _C1
-from bot.core.mail.charsets import decode_bytes, decode_declared, guess, resolve_charset
+from bot.core.mail.charsets import cp1252_plausible, decode_bytes, decode_declared, guess, resolve_charset
 from bot.core.mail.hidden_html import without_hidden_text
 from bot.core.mail.invisible import strip_invisible
 from bot.core.mail.language import detect_language_explained, other_language
@@ -151,6 +151,8 @@ def _raw_8bit_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
         pass
+    if getattr(declared, "weak", False) and cp1252_plausible(data):
+        return guess(data)  # a hint only: a Western name stays windows-1252 (its bytes fit GB18030 too)
     found = decode_declared(data, declared)
     if found is not None:
         source = getattr(declared, "source", "the part declares")
@@ -162,6 +164,29 @@ class _Named(str):
     """A charset the mail names elsewhere than in a part's Content-Type."""
 
     source = "the mail's encoded words are in"
+
+
+class _CountryHint(str):
+    """The charset the sender's country writes in, from the domain of its From address: a
+    hint after UTF-8 and windows-1252 (which a Western name fits), before the detector."""
+
+    source = "the sender's country domain suggests"
+    weak = True
+
+
+# Where the detector is weakest (a short subject of double-byte text fits several tables):
+# the CJK countries' own mail charsets.
+_COUNTRY_CHARSETS = {"cn": "gb18030", "tw": "big5", "hk": "big5", "jp": "cp932", "kr": "cp949"}
+_FROM_DOMAIN = re.compile(r"@[A-Za-z0-9.-]*\.([A-Za-z]{2})\b")
+
+
+def _country_charset(msg: Message) -> str | None:
+    for key, value in msg.raw_items():
+        if key.strip().lower() == "from":
+            m = _FROM_DOMAIN.search(str(value))
+            charset = _COUNTRY_CHARSETS.get(m.group(1).lower()) if m else None
+            return _CountryHint(charset) if charset else None
+    return None
 
 
 _ENCODED_WORD_CHARSET = re.compile(r"=\?([^?*\s]+)(?:\*[^?]*)?\?[bq]\?", re.IGNORECASE)
@@ -797,8 +822,8 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
     headers: dict[str, str] = {}
     eight_bit = any(not str(v).isascii() for _, v in msg.raw_items())
     declared = declared_charset(msg) if eight_bit else None
-    if eight_bit and declared is None:  # no part declares one: the mail's encoded words may
-        declared = _encoded_words_charset(msg)
+    if eight_bit and declared is None:  # no part declares one: the mail's encoded words may,
+        declared = _encoded_words_charset(msg) or _country_charset(msg)  # or its sender's country
     for key, value in msg.raw_items():
         name = key.strip().lower()
         if name in found or not (name in _READ_HEADERS or name.startswith("x-ticketbot")):
