@@ -241,6 +241,8 @@ def machine_reason(msg: InboundMessage) -> str | None:
 
 def _footer_link(text: str) -> str | None:
     """An unsubscribe link in the last lines of a text of many lines (a footer), or None."""
+    if not _UNSUBSCRIBE_LINK.search(text, max(0, len(text) - 20000)):
+        return None  # most mail: no such link at all, no need to count lines
     lines = [line for line in text[-20000:].splitlines() if line.strip()]
     if len(lines) < _NEWSLETTER_MIN_LINES:
         return None

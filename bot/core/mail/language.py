@@ -163,6 +163,9 @@ def _counts(text: str) -> tuple[dict[str, int], int]:
 # (an Italian, a Japanese customer): English, the lingua franca, not the desk's default
 # (that is for mail whose language is unclear).
 FOREIGN_ANSWER = "en"
+# The reason detect_language_explained gives for a text surely in another language,
+# followed by its code in brackets: other_language() reads the code back from it.
+_OTHER_LANGUAGE = "model: other language"
 
 
 def other_language(how: str) -> str | None:
@@ -170,8 +173,8 @@ def other_language(how: str) -> str | None:
     surely in ("it", "ja", "other script"), or None (one of the desk's, or unsure)."""
     if how == "other script":
         return how
-    if how.startswith("model: other language ("):
-        return how[len("model: other language ("):-1]
+    if how.startswith(f"{_OTHER_LANGUAGE} (") and how.endswith(")"):
+        return how[len(_OTHER_LANGUAGE) + 2:-1]
     return None
 
 
@@ -205,7 +208,7 @@ def detect_language_explained(text: str, default: str | None = None) -> tuple[st
             code = found.iso_code_639_1.name.lower()
             if code in DESK_LANGUAGES:
                 return code, "model"
-            return default, f"model: other language ({code})"
+            return default, f"{_OTHER_LANGUAGE} ({code})"
     if best_score == 1 and second_score == 0 and nwords <= _LONE_WORD_MAX_WORDS:
         return best, "one word"
     if _SHORT_MIN_LETTERS <= letters < _MODEL_MIN_LETTERS:
@@ -215,7 +218,7 @@ def detect_language_explained(text: str, default: str | None = None) -> tuple[st
         values = [(v.language.iso_code_639_1.name.lower(), v.value)
                   for v in _model().compute_language_confidence_values(sample)]
         if values and values[0][0] not in DESK_LANGUAGES and values[0][1] >= _SHORT_SURE:
-            return default, f"model: other language ({values[0][0]})"
+            return default, f"{_OTHER_LANGUAGE} ({values[0][0]})"
         desk = [(c, v) for c, v in values if c in DESK_LANGUAGES]
         total = sum(v for _, v in desk)
         if total > 0 and desk[0][1] / total >= _SHORT_SURE:

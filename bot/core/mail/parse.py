@@ -189,16 +189,13 @@ def _country_charset(msg: Message) -> str | None:
     return None
 
 
-_ENCODED_WORD_CHARSET = re.compile(r"=\?([^?*\s]+)(?:\*[^?]*)?\?[bq]\?", re.IGNORECASE)
-
-
 def _encoded_words_charset(msg: Message) -> str | None:
     """The first charset other than ASCII or UTF-8 that an encoded word in the mail's
     headers is labelled with: the one its mail program writes in, so the best reading of
     its raw 8-bit header bytes when no part declares one (a short Chinese subject alone is
     too little for the detector: it took GB2312 for Korean)."""
     for _, value in msg.raw_items():
-        for m in _ENCODED_WORD_CHARSET.finditer(str(value)):
+        for m in _ENCODED_WORD.finditer(str(value)):
             label = m.group(1).strip().lower()
             if label not in ("us-ascii", "ascii", "utf-8", "utf8"):
                 return _Named(label)
@@ -864,9 +861,8 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
             warnings.append(f"header From: no address in {from_values[0][:80]!r}")
         elif len(from_values) > 1:
             warnings.append(f"{len(from_values)} From headers; read the first with an address")
-        elif mailbox_count(from_values[0]) > 1:
-            warnings.append(f"header From: {mailbox_count(from_values[0])} mailboxes; "
-                            f"read the first with an address, {addr}")
+        elif (listed := mailbox_count(from_values[0])) > 1:
+            warnings.append(f"header From: {listed} mailboxes; read the first with an address, {addr}")
         out.from_addr = addr
         out.from_name = _fold_ws(decode_header_value(name, warnings)) if name else ""
 

@@ -63,10 +63,9 @@ def featurize(subject: str, rest: str) -> set[str]:
     for w in WORD.findall(subject):
         feats.add("s:" + w)
     for i, w in enumerate(words):
-        feats.add("w:" + w)
         if i:
             feats.add(f"p:{words[i - 1]} {w}")
-        feats.update(_grams(w))
+        feats.update(_own_features(w))
     return feats
 
 
@@ -145,7 +144,7 @@ class KindModel:
             if known is None:
                 known = before.get(w)
                 if known is None:
-                    known = tuple((f, weights[f]) for f in ("w:" + w, *_grams(w)) if f in weights)
+                    known = tuple((f, weights[f]) for f in _own_features(w) if f in weights)
                 if len(now) >= WORD_CACHE:  # a new generation; the old one is dropped
                     self._words_before, now = now, {}
                     self._words_now = now
@@ -195,6 +194,11 @@ class KindModel:
         subject, rest = document(facts.subject, facts.body, facts.attachment_text)
         words = WORD.findall(f"{subject}\n{rest}") if explain else ()
         return self._score(self.present(subject, rest), words, 6)
+
+
+def _own_features(word: str) -> list[str]:
+    """A word's features wherever it stands: itself (`w:`) and its character n-grams."""
+    return ["w:" + word, *_grams(word)]
 
 
 def _grams(word: str) -> list[str]:
