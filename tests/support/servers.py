@@ -571,6 +571,7 @@ class Dovecot:
             f"mail_location = maildir:{self.maildir}",
             "mail_fsync = never",
             "mailbox_idle_check_interval = 1 secs",
+            *self._clock_environment(),
             "passdb {",
             "  driver = passwd-file",
             f"  args = scheme=PLAIN {passwd}",
@@ -615,6 +616,25 @@ class Dovecot:
                 *lines,
             ]
         self.conf.write_text("\n".join(lines) + "\n")
+
+    # Dovecot's master empties its environment after start-up, keeping only
+    # import_environment, and its children inherit that. Under libfaketime (the shifted
+    # run of `make test`) the master then re-read FAKETIME after libfaketime's 10 s cache,
+    # found none and saw its clock fall back 400 days: "Time moved backwards ... waiting
+    # for 180 seconds until new services are launched again", and every login in that
+    # time hung (the test's own login timed out twice, 2026-11-30 and 2026-12-01). Its
+    # children (imap-login, imap, log) ran on the real clock all along. Importing the
+    # preload and its settings keeps the whole server on the one shifted clock.
+    _DEFAULT_IMPORT = "TZ CORE_OUTOFMEM CORE_ERROR LISTEN_PID LISTEN_FDS NOTIFY_SOCKET"
+    _CLOCK_VARIABLES = ("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC")
+
+    def _clock_environment(self) -> list[str]:
+        """The import_environment line that keeps a shifted clock in every Dovecot
+        process, or nothing when the clock is real."""
+        if "FAKETIME" not in os.environ:
+            return []
+        kept = " ".join(v for v in self._CLOCK_VARIABLES if v in os.environ)
+        return [f"import_environment = {self._DEFAULT_IMPORT} {kept}"]
 
     def _start_once(self) -> None:
         self._prepare_dirs()

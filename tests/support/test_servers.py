@@ -220,6 +220,34 @@ def test_wrong_user_fails(dovecot, name):
         client.shutdown()
 
 
+def _libfaketime() -> str | None:
+    found = subprocess.run(["dpkg", "-L", "libfaketime"], capture_output=True, text=True)
+    libs = [p for p in found.stdout.split() if p.endswith("/libfaketime.so.1")]
+    return libs[0] if libs else None
+
+
+def test_every_dovecot_process_keeps_a_shifted_clock(tmp_path, monkeypatch):
+    """Dovecot's master empties its environment: without import_environment its
+    children (imap, imap-login) ran on the real clock under libfaketime and the master
+    itself fell back to it after libfaketime's cache, stopping logins for 180 s. A mail
+    appended without a date gets the imap process's own time as INTERNALDATE."""
+    lib = _libfaketime()
+    assert lib, "libfaketime is installed with the test dependencies"
+    monkeypatch.setenv("LD_PRELOAD", lib)
+    monkeypatch.setenv("FAKETIME", "@2031-01-15 12:00:00")
+    monkeypatch.setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+    with Dovecot(tmp_path / "shifted") as d:
+        client = d.connect()
+        try:
+            client.append("INBOX", mail(1, "clock"))
+            client.select_folder("INBOX", readonly=True)
+            dates = client.fetch(client.search("ALL"), ["INTERNALDATE"])
+        finally:
+            client.logout()
+    (internal,) = [v[b"INTERNALDATE"] for v in dates.values()]
+    assert internal.date().isoformat() in ("2031-01-15", "2031-01-16")
+
+
 def test_restart_keeps_port_and_mails(scratch_dovecot):
     d = scratch_dovecot
     folder = unique_folder("Restart")
