@@ -389,16 +389,30 @@ def test_a_web_forms_reply_to_is_where_the_customer_is_answered(service):
     assert intake.ingest_raw(service, answer, "t").ticket == r.ticket
 
 
-def test_a_persons_reply_to_elsewhere_does_not_steer_our_mail(service):
-    raw = (b"From: Eve <eve@evil.example>\r\nReply-To: jan@bakkerij-jansen.nl\r\nTo: support@desk.example\r\n"
-           b"Subject: Vraag\r\nMessage-ID: <e1@evil.example>\r\n\r\nHallo\r\n")
+def test_a_persons_reply_to_is_where_we_answer(service):
+    """Issue 13: a single person's Reply-To (not a list, not ours, not a robot) is where
+    the acknowledgement goes, at another domain too; From stays the contact and both show
+    in the dossier. A list's Reply-To, ours, or two of them leave the answer at From."""
+    raw = (b"From: Jan Bakker <jan@bakkerij-jansen.nl>\r\nReply-To: jan.bakker@gmail.example\r\n"
+           b"To: support@desk.example\r\nSubject: Vraag\r\nMessage-ID: <e1@bakkerij-jansen.nl>\r\n\r\n"
+           b"Hallo, ik heb een vraag over mijn factuur.\r\n")
     r = intake.ingest_raw(service, raw, "t")
-    assert queries.ticket_detail(service, OPERATOR, r.ticket)["reply_to"] is None
-    assert [o.to_addr for o in outbox_rows(service) if o.purpose == "ack"] == ["eve@evil.example"]
+    detail = queries.ticket_detail(service, OPERATOR, r.ticket)
+    assert (detail["contact"], detail["reply_to"]) == ("jan@bakkerij-jansen.nl", "jan.bakker@gmail.example")
+    assert [o.to_addr for o in outbox_rows(service) if o.purpose == "ack"] == ["jan.bakker@gmail.example"]
     same = (b"From: Invoices <invoices@drukkerij.example>\r\nReply-To: els@drukkerij.example\r\n"
             b"To: support@desk.example\r\nSubject: Vraag\r\nMessage-ID: <d1@drukkerij.example>\r\n\r\nHallo\r\n")
     r2 = intake.ingest_raw(service, same, "t")
     assert queries.ticket_detail(service, OPERATOR, r2.ticket)["reply_to"] == "els@drukkerij.example"
+    for n, reply_to, extra in ((3, b"list@lists.example", b"List-Id: <l.lists.example>\r\n"),
+                               (4, b"support@desk.example", b""),
+                               (5, b"a@x.example, b@y.example", b""),
+                               (6, b"noreply@x.example", b"")):
+        other = (b"From: Piet <piet@klant%d.example>\r\nReply-To: %s\r\n%sTo: support@desk.example\r\n"
+                 b"Subject: Vraag %d\r\nMessage-ID: <n%d@klant.example>\r\n\r\nHallo\r\n"
+                 % (n, reply_to, extra, n, n))
+        r3 = intake.ingest_raw(service, other, "t")
+        assert queries.ticket_detail(service, OPERATOR, r3.ticket)["reply_to"] is None, reply_to
 
 
 def _acks_to(service, addr: str) -> int:

@@ -158,23 +158,34 @@ _ROBOT = re.compile(r"^(?:no-?reply|do-?not-?reply|mailer-daemon|postmaster|boun
 
 def reply_address(reply_to: list[str], from_addr: str, headers: dict[str, str],
                   own: frozenset[str] | set[str]) -> str | None:
-    """Where a customer asked to be answered, when it is one person's address: a single
-    Reply-To that is not the sender's own, not ours, not a mailing list's (a list sets
-    Reply-To to itself) and not a robot's; and only when the sender is a robot sending for
-    someone (web forms, shops and ERPs send as noreply@ with the customer in Reply-To) or
-    the Reply-To is at the sender's own domain. A person's mail with a Reply-To elsewhere
-    is answered at its From: a Reply-To must not steer our mail to someone else (a
-    stranger naming a customer's address)."""
+    """Where the author asked to be answered (RFC 5322 3.6.2), when it is one person's
+    address: a single Reply-To that is not the sender's own, not ours, not a mailing
+    list's (a list sets Reply-To to itself) and not a robot's. Acknowledgements and staff
+    replies go there; the dossier shows it beside From. Web forms, shops and ERPs send as
+    noreply@ with the customer in Reply-To; people write from work and ask for answers at
+    another address. Steering our mail to someone else this way is no more than forging
+    From allows, and the acknowledgement limit counts the address a mail goes to."""
     if len(reply_to) != 1 or any(h in headers for h in ("list-id", "list-post")):
         return None
     addr = reply_to[0].lower()
     sender = (from_addr or "").lower()
     if addr == sender or addr in own or _ROBOT.match(addr.partition("@")[0]):
         return None
-    robot_sender = bool(_ROBOT.match(sender.partition("@")[0]))
-    same_domain = sender.partition("@")[2] == addr.partition("@")[2] != ""
-    if not (robot_sender or same_domain):
-        return None
     if not addr.isprintable() or any(c.isspace() for c in addr):
         return None
     return addr
+
+
+def person_behind(reply_to: list[str], from_addr: str, headers: dict[str, str],
+                  own: frozenset[str] | set[str]) -> str | None:
+    """The person a robot-looking sender writes for: reply_address() when the sender is
+    a robot (noreply@ for a web form's customer) or the Reply-To is at the sender's own
+    domain. A role sender whose Reply-To points elsewhere is not vouched for this way (a
+    program's "billing@" mail answered at another domain is how phishing reads)."""
+    addr = reply_address(reply_to, from_addr, headers, own)
+    if addr is None:
+        return None
+    sender = (from_addr or "").lower()
+    robot_sender = bool(_ROBOT.match(sender.partition("@")[0]))
+    same_domain = sender.partition("@")[2] == addr.partition("@")[2] != ""
+    return addr if robot_sender or same_domain else None

@@ -15,7 +15,7 @@ from email.message import Message
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
-from bot.core.mail.addresses import reply_address
+from bot.core.mail.addresses import person_behind
 from bot.core.mail.untrusted import untrusted_reason
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -203,11 +203,11 @@ def machine_reason(msg: InboundMessage) -> str | None:
     mailer = h.get("x-mailer", "")
     if mailer and _BULK_MAILER.search(mailer):
         return f"bulk mailer: {mailer[:60]}"
-    person_behind = reply_address(msg.reply_to, msg.from_addr, h, frozenset())
+    for_person = person_behind(msg.reply_to, msg.from_addr, h, frozenset())
     for header, addr in (("from", msg.from_addr), ("sender", _bare(h.get("sender", "")))):
         m = _ROBOT_NAMED.match(_local_part(addr.strip().lower())) if addr else None
         # a noreply sender for the person in its Reply-To (a web form, a shop) is that person
-        if m and not (person_behind and re.sub(r"[-_.]", "", m.group("kind") or "") == "noreply"):
+        if m and not (for_person and re.sub(r"[-_.]", "", m.group("kind") or "") == "noreply"):
             what = m.group("list") or m.group("kind") or "owner"
             return f"robot-sender ({header}): {what}"
     if msg.return_path and _BULK_RETURN_PATH.match(_local_part(msg.return_path)):
@@ -304,7 +304,7 @@ def automatic_reason(msg: InboundMessage, own_addresses: Iterable[str] = ()) -> 
         own = {a.strip().lower() for a in own_addresses if a}
         m = _ROBOT_LOCAL.match(local)
         # a web form or shop sends as noreply@ for the person in its Reply-To: a person
-        if m and not reply_address(msg.reply_to, sender, msg.headers, frozenset(own)):
+        if m and not person_behind(msg.reply_to, sender, msg.headers, frozenset(own)):
             return f"robot-sender: {m.group(1)}"
         if sender in own:
             return "own-address"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.core.mail.addresses import reply_address
+from bot.core.mail.addresses import person_behind
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.core.domain import InboundMessage
@@ -149,6 +149,6 @@ def untrusted_reason(msg: InboundMessage) -> str | None:
                 return f"security gateway removed an attachment: {removed.group(1)[:60]}"
     program = _PROGRAM_MAILER.search(mailer)
     local = _local_part((msg.from_addr or "").strip().lower())
-    if program and local in _ROLE_LOCAL and not reply_address(msg.reply_to, msg.from_addr, h, frozenset()):
+    if program and local in _ROLE_LOCAL and not person_behind(msg.reply_to, msg.from_addr, h, frozenset()):
         return f"application mail: {program.group(0).lower()} from {local}@"
     return None
