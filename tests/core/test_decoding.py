@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.mail.addresses import first_mailbox, parse_address_list
+from bot.core.mail.addresses import first_mailbox, parse_address_list, unseparated
 from bot.core.mail.charsets import cp1252_plausible, decode_bytes, iso2022jp_as_cp932
 from bot.core.mail.invisible import strip_invisible
 from bot.core.mail.parse import decode_header_value, parse_mail
@@ -216,6 +216,38 @@ def test_text_that_is_no_mail_still_reads_as_body():
 ])
 def test_two_mailboxes_without_a_comma_and_a_name_without_an_address(value, expected):
     assert first_mailbox(value) == expected
+
+
+@pytest.mark.parametrize("header, value, stray", [
+    ("From", '"A" <a@x.example> "B" <b@y.example>', '"B" <b@y.example>'),
+    ("From", "tim@powerupdev.com concierge@powerupdev.com", "concierge@powerupdev.com"),
+    ("Cc", "<c@x.example> d@y.example, e@z.example", "d@y.example"),
+    ("From", "Jan <jan@klant.nl> (werk)", ""),
+    ("Cc", "a@x.example, b@y.example", ""),
+])
+def test_a_mailbox_dropped_for_a_missing_comma_is_a_warning(header, value, stray):
+    """Issue 13, every repair says what was done: a second mailbox without a comma
+    before it is not read, and the warning names it; a comment is no mailbox."""
+    assert unseparated(value) == stray
+    others = "From: jan@klant.nl\r\n" if header != "From" else ""
+    msg = parse_mail(f"{header}: {value}\r\n{others}To: s@desk.example\r\nSubject: x\r\n\r\nTekst\r\n".encode())
+    said = [w for w in msg.warnings if "without a comma" in w]
+    assert said == ([f"header {header}: text after an address without a comma, not read: {stray!r}"]
+                    if stray else [])
+
+
+@pytest.mark.parametrize("value, expected, glued", [
+    ("abc=?utf-8?q?=C3=A9?=def", "abcédef", True),
+    ("Re:=?utf-8?q?Vraag?=", "Re:Vraag", True),
+    ("=?utf-8?q?a?==?utf-8?q?b?=", "ab", True),
+    ("Re: =?utf-8?q?=C3=A9?= x", "Re: é x", False),
+    ('"=?utf-8?q?=C3=A9?=" (=?utf-8?q?x?=)', '"é" (x)', False),
+])
+def test_an_encoded_word_glued_to_text_is_decoded_with_a_warning(value, expected, glued):
+    warnings: list[str] = []
+    assert decode_header_value(value, warnings) == expected
+    assert [w.split(":")[1].strip() for w in warnings] == (
+        ["encoded word without a space beside it, decoded anyway"] if glued else [])
 
 
 def test_a_second_mailbox_glued_to_the_first_is_no_name():

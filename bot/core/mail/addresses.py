@@ -63,6 +63,31 @@ def mailbox_count(value: str) -> int:
     return len(_elements(value[:MAX_HEADER]))
 
 
+def unseparated(value: str) -> str:
+    """Text after a mailbox's angle brackets and before the next comma (a second mailbox
+    written without a comma: ``"A" <a@x> "B" <b@y>``), or a second bare address, which
+    the reading drops; "" when there is none. Said in a warning: no silent repair."""
+    strays: list[str] = []
+    for display, angle, _ in _elements(value[:MAX_HEADER], strays):
+        if angle is None:   # bare addresses side by side: tim@x.example concierge@x.example
+            strays += _ADDR_SPEC.findall(_QUOTED.sub(" ", _ENCODED_WORD.sub(" ", display)))[1:]
+    return " ".join(strays)
+
+
+def _comment_end(value: str, i: int) -> int:
+    """The index after the comment (nested, with escapes) that opens at ``value[i]``."""
+    depth, j, n = 1, i + 1, len(value)
+    while j < n and depth:
+        if value[j] == "\\":
+            j += 1
+        elif value[j] == "(":
+            depth += 1
+        elif value[j] == ")":
+            depth -= 1
+        j += 1
+    return j
+
+
 def _unquote(name: str) -> str:
     if len(name) >= 2 and name[0] == name[-1] == '"':
         name = name[1:-1]
@@ -70,11 +95,11 @@ def _unquote(name: str) -> str:
     return name.strip()
 
 
-def _elements(value: str) -> list[tuple[str, str | None, str]]:
+def _elements(value: str, strays: list[str] | None = None) -> list[tuple[str, str | None, str]]:
     """Split at top-level commas (and group markers); each element is its display text
     (comments dropped), the content of its first angle brackets (or None) and its last
     comment. Text after the first angle brackets (a second mailbox without a comma)
-    belongs to nothing."""
+    belongs to nothing; it goes to ``strays`` when given."""
     elements: list[tuple[str, str | None, str]] = []
     display: list[str] = []
     angle: str | None = None
@@ -82,24 +107,36 @@ def _elements(value: str) -> list[tuple[str, str | None, str]]:
     i, n = 0, len(value)
     after_angle = False
 
+    stray_from = stray_to = -1
+
     def close() -> None:
-        nonlocal angle, comment, after_angle
+        nonlocal angle, comment, after_angle, stray_from
         text = "".join(display).strip()
         if text or angle is not None:
             elements.append((text, angle, comment))
+        if strays is not None and stray_from >= 0:
+            strays.append(value[stray_from:stray_to].strip())
         display.clear()
-        angle, comment, after_angle = None, "", False
+        angle, comment, after_angle, stray_from = None, "", False, -1
 
     while i < n:
         c = value[i]
         if after_angle and c not in ",;":
             # text after the address (a second mailbox without a comma) belongs to no name
+            start = i
+            if c == "(":    # a comment after the address (<a@x> (work)) is no mailbox
+                i = _comment_end(value, i)
+                continue
             if c == '"':
                 j = i + 1
                 while j < n and value[j] != '"':
                     j += 2 if value[j] == "\\" else 1
                 i = j
             i += 1
+            if strays is not None and value[start:i].strip():
+                if stray_from == -1:
+                    stray_from = start
+                stray_to = i
             continue
         if c == "=" and value.startswith("=?", i):
             m = _ENCODED_WORD.match(value, i)
@@ -115,15 +152,7 @@ def _elements(value: str) -> list[tuple[str, str | None, str]]:
             i = j + 1
             continue
         if c == "(":
-            depth, j = 1, i + 1
-            while j < n and depth:
-                if value[j] == "\\":
-                    j += 1
-                elif value[j] == "(":
-                    depth += 1
-                elif value[j] == ")":
-                    depth -= 1
-                j += 1
+            j = _comment_end(value, i)
             comment = value[i + 1:j - 1].strip()
             display.append(" ")
             i = j

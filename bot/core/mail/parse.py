@@ -35,7 +35,7 @@ import lxml.html
 from inscriptis import Inscriptis
 
 from bot.core.domain import READ_LIMIT, Attachment, Channel, InboundMessage, UnreadableMail
-from bot.core.mail.addresses import first_mailbox, mailbox_count, parse_address_list
+from bot.core.mail.addresses import first_mailbox, mailbox_count, parse_address_list, unseparated
 from bot.core.mail.autoreply import (
     automatic_reason,
     bounce_info,
@@ -91,6 +91,14 @@ def _b_decode(payload: str) -> bytes:
         return binascii.a2b_base64(stripped) if stripped else b""
 
 
+def _glued(value: str, start: int, end: int) -> bool:
+    """RFC 2047 5: an encoded word is set off by white space (or a comment's parenthesis,
+    or a quoted name's quote, which mailers also write); text glued to it is a repair."""
+    before = value[start - 1] if start else " "
+    after = value[end] if end < len(value) else " "
+    return not (before.isspace() or before in '("') or not (after.isspace() or after in ')"')
+
+
 def decode_header_value(value: str, warnings: list[str] | None = None) -> str:
     """Decode RFC 2047 encoded words in an (already unfolded) header value."""
     if "=?" not in value:
@@ -110,8 +118,13 @@ def decode_header_value(value: str, warnings: list[str] | None = None) -> str:
         pending_charset = None
         pending = bytearray()
 
+    glued = False
     for m in _ENCODED_WORD.finditer(value):
         between = value[pos : m.start()]
+        if not glued and _glued(value, m.start(), m.end()):
+            glued = True
+            shown = value[max(0, m.start() - 12): m.end() + 12]
+            warnings.append(f"header: encoded word without a space beside it, decoded anyway: {shown[:90]!r}")
         if not (after_word and not between.strip()):
             flush()
             out.append(between)
@@ -286,6 +299,13 @@ _KEPT_HEADERS = frozenset(
 )
 # Headers parse_mail itself reads.
 _READ_HEADERS = _KEPT_HEADERS | {"from", "to", "cc", "reply-to", "subject", "date"}
+
+
+def _warn_unseparated(header: str, value: str, warnings: list[str]) -> None:
+    """A second mailbox written after the first without a comma is not read: say so."""
+    stray = unseparated(value)
+    if stray:
+        warnings.append(f"header {header}: text after an address without a comma, not read: {stray[:80]!r}")
 
 
 def _addresses(value: str) -> list[str]:
@@ -863,6 +883,8 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
             warnings.append(f"{len(from_values)} From headers; read the first with an address")
         elif (listed := mailbox_count(from_values[0])) > 1:
             warnings.append(f"header From: {listed} mailboxes; read the first with an address, {addr}")
+        _warn_unseparated("From", next((v for v in from_values if first_mailbox(v)[1] == addr),
+                                       from_values[0]), warnings)
         out.from_addr = addr
         out.from_name = _fold_ws(decode_header_value(name, warnings)) if name else ""
 
@@ -870,6 +892,7 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
         addresses = found.get(header)
         if addresses:
             setattr(out, field_name, _addresses(addresses))
+            _warn_unseparated(header.title(), addresses, warnings)
     if not out.from_addr and len(out.reply_to) == 1 and found.get("reply-to"):
         # no usable From ("From: <>", none at all): the one mailbox the mail asks to be
         # answered at is its sender (there is no From for a Reply-To to steer away from)
