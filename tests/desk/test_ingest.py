@@ -400,6 +400,8 @@ def test_a_persons_reply_to_is_where_we_answer(service):
     detail = queries.ticket_detail(service, OPERATOR, r.ticket)
     assert (detail["contact"], detail["reply_to"]) == ("jan@bakkerij-jansen.nl", "jan.bakker@gmail.example")
     assert [o.to_addr for o in outbox_rows(service) if o.purpose == "ack"] == ["jan.bakker@gmail.example"]
+    actions.reply(service, OPERATOR, r.ticket, "Wij kijken ernaar.")
+    assert outbox_rows(service)[-1].to_addr == "jan.bakker@gmail.example"
     same = (b"From: Invoices <invoices@drukkerij.example>\r\nReply-To: els@drukkerij.example\r\n"
             b"To: support@desk.example\r\nSubject: Vraag\r\nMessage-ID: <d1@drukkerij.example>\r\n\r\nHallo\r\n")
     r2 = intake.ingest_raw(service, same, "t")
