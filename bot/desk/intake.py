@@ -663,7 +663,7 @@ def _new_ticket(s: Session, desk: Desk, msg: InboundMessage, now: datetime,
     ticket = Ticket(
         kind="question", status=Status.NEW, subject=subject[:2000] or "(no subject)",
         contact_email=msg.from_addr or None, contact_name=msg.from_name or None,
-        reply_to=reply_address(msg.reply_to, msg.from_addr, msg.headers, settings.all_own_addresses),
+        reply_to=_answer_address(desk, msg),
         owner=settings.default_owner, priority="normal", channel=msg.channel.value,
         language=msg.language or (FOREIGN_ANSWER if msg.other_language and FOREIGN_ANSWER in CUSTOMER_LANGUAGES
                                   else settings.default_language),
@@ -674,6 +674,16 @@ def _new_ticket(s: Session, desk: Desk, msg: InboundMessage, now: datetime,
     )
     s.add(ticket)
     return ticket
+
+
+def _answer_address(desk: Desk, msg: InboundMessage) -> str | None:
+    """The customer's Reply-To when our mail should go there (addresses.reply_address),
+    but never one of ours: not the desk's, not at a domain the desk takes mail for, not a
+    colleague's in rules.yaml (the customer's answers would reach staff instead)."""
+    addr = reply_address(msg.reply_to, msg.from_addr, msg.headers, desk.settings.all_own_addresses)
+    if addr is None or addr.rpartition("@")[2] in desk.settings.accepted_domains:
+        return None
+    return None if desk.ruleset.person_for_email(addr) is not None else addr
 
 
 def _add_message(s: Session, ticket: Ticket, item: Prepared, now: datetime) -> Message:

@@ -392,7 +392,8 @@ def test_a_web_forms_reply_to_is_where_the_customer_is_answered(service):
 def test_a_persons_reply_to_is_where_we_answer(service):
     """Issue 13: a single person's Reply-To (not a list, not ours, not a robot) is where
     the acknowledgement goes, at another domain too; From stays the contact and both show
-    in the dossier. A list's Reply-To, ours, or two of them leave the answer at From."""
+    in the dossier. A list's Reply-To, ours (the desk's, at its domain, a colleague's), a
+    robot's, or two of them leave the answer at From."""
     raw = (b"From: Jan Bakker <jan@bakkerij-jansen.nl>\r\nReply-To: jan.bakker@gmail.example\r\n"
            b"To: support@desk.example\r\nSubject: Vraag\r\nMessage-ID: <e1@bakkerij-jansen.nl>\r\n\r\n"
            b"Hallo, ik heb een vraag over mijn factuur.\r\n")
@@ -406,8 +407,15 @@ def test_a_persons_reply_to_is_where_we_answer(service):
             b"To: support@desk.example\r\nSubject: Vraag\r\nMessage-ID: <d1@drukkerij.example>\r\n\r\nHallo\r\n")
     r2 = intake.ingest_raw(service, same, "t")
     assert queries.ticket_detail(service, OPERATOR, r2.ticket)["reply_to"] == "els@drukkerij.example"
+    from bot.core.rules.schema import RuleSet
+
+    rs = RuleSet.fallback("sanne")
+    service.rules = dataclasses.replace(rs, people={
+        k: dataclasses.replace(p, email="sanne@partner.example") for k, p in rs.people.items()})
     for n, reply_to, extra in ((3, b"list@lists.example", b"List-Id: <l.lists.example>\r\n"),
                                (4, b"support@desk.example", b""),
+                               (7, b"els@desk.example", b""),
+                               (8, b"sanne@partner.example", b""),
                                (5, b"a@x.example, b@y.example", b""),
                                (6, b"noreply@x.example", b"")):
         other = (b"From: Piet <piet@klant%d.example>\r\nReply-To: %s\r\n%sTo: support@desk.example\r\n"
