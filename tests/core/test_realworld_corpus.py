@@ -1,4 +1,4 @@
-"""The parser scored against 222 real-world mails and their human readings.
+"""The parser scored against 237 real-world mails and their human readings.
 
 ``tests/fixtures/realworld/`` holds mails from other projects' test suites (see its
 README and SOURCES.md) with an expected reading of each in a file of its own

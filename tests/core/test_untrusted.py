@@ -50,8 +50,12 @@ FIREBOX = ("The WatchGuard Firebox that protects your network has detected a mes
      "forged mailer: outlook express without mime-version"),
     ({"headers": {"x-mailer": "Microsoft Outlook Express 6.00.2900.5512", "message-id": None}},
      "forged mailer: outlook express without message-id"),
-    ({"headers": {"content-type": "multipart/mixed; boundary=x", "content-transfer-encoding": "quoted-printable"}},
+    ({"headers": {"content-type": "multipart/mixed; boundary=x", "content-transfer-encoding": "quoted-printable",
+                  "message-id": None}},
      "script-made mail: a multipart with quoted-printable encoding"),
+    ({"from_addr": "support@part-kom.example",
+      "headers": {"content-type": "multipart/mixed; boundary=x", "content-transfer-encoding": "base64"}},
+     "script-made mail: a multipart with base64 encoding"),
     ({"attachments": [note(FIREBOX)]}, "security gateway removed an attachment: export_pdf_65acf801.js"),
     ({"from_addr": "bookings@hotel.example", "headers": {"x-mailer": "Microsoft CDO for Windows 2000"}},
      "application mail: microsoft cdo from bookings@"),
@@ -78,6 +82,9 @@ def test_signs_of_mail_no_person_wrote_to_us(kw, reason):
     {"headers": {"x-mailer": "Microsoft Outlook Express 6.00.2800.1106"}},
     {"headers": {"x-mailer": "Microsoft Outlook 16.0", "mime-version": None}},
     {"headers": {"content-type": "multipart/mixed; boundary=x", "content-transfer-encoding": "7bit"}},
+    # a town office's document system writes it on a clerk's answer (real-world corpus):
+    # a person's address and a Message-ID, no second sign
+    {"headers": {"content-type": "multipart/mixed; boundary=x", "content-transfer-encoding": "quoted-printable"}},
     {"headers": {"content-type": "text/plain", "content-transfer-encoding": "quoted-printable"}},
     {"attachments": [note("I removed the old file setup.exe from the share, as asked.")]},
     {"attachments": [note("Security notice: your message was blocked by mx.example.com, sorry.")]},
