@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.core import correlation
 from bot.core.domain import CLOSED, READ_LIMIT, Channel, Direction, InboundMessage, Status
 from bot.core.mail import forwarded, threadindex
-from bot.core.mail.addresses import reply_address
+from bot.core.mail.addresses import person_behind, reply_address
 from bot.core.mail.language import FOREIGN_ANSWER, detect_language_explained, other_language
 from bot.core.mail.parse import parse_mail
 from bot.core.mail.prepare import IngestResult, Prepared, mail_ref, prepare
@@ -371,7 +371,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
             s.add(_raw(item, now, "appended", ticket=flood))
             log.warning("ticket %s: flood from %s, one more message", flood.id, msg.from_addr)
             return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=flood)
-    ticket = _new_ticket(s, desk, msg, now, linked)
+    ticket = _new_ticket(s, desk, msg, now, linked, ident)
     _count_new(s, msg.from_addr)
     first = _add_message(s, ticket, item, now)
     s.info.setdefault(notify.FIRST_MESSAGES, {})[id(ticket)] = (ticket, first)
@@ -654,7 +654,7 @@ def _ticket_by_message_ids(s: Session, ids: list[str]) -> Ticket | None:
 
 
 def _new_ticket(s: Session, desk: Desk, msg: InboundMessage, now: datetime,
-                linked: Ticket | None) -> Ticket:
+                linked: Ticket | None, ident: directory.Identity) -> Ticket:
     settings = desk.settings
     subject = correlation.clean_subject(msg.subject, settings.tag_prefix)
     thread_index = msg.headers.get("thread-index", "").strip()
@@ -663,7 +663,7 @@ def _new_ticket(s: Session, desk: Desk, msg: InboundMessage, now: datetime,
     ticket = Ticket(
         kind="question", status=Status.NEW, subject=subject[:2000] or "(no subject)",
         contact_email=msg.from_addr or None, contact_name=msg.from_name or None,
-        reply_to=_answer_address(desk, msg),
+        reply_to=_answer_address(s, desk, msg, ident, now),
         owner=settings.default_owner, priority="normal", channel=msg.channel.value,
         language=msg.language or (FOREIGN_ANSWER if msg.other_language and FOREIGN_ANSWER in CUSTOMER_LANGUAGES
                                   else settings.default_language),
@@ -676,14 +676,34 @@ def _new_ticket(s: Session, desk: Desk, msg: InboundMessage, now: datetime,
     return ticket
 
 
-def _answer_address(desk: Desk, msg: InboundMessage) -> str | None:
-    """The customer's Reply-To when our mail should go there (addresses.reply_address),
-    but never one of ours: not the desk's, not at a domain the desk takes mail for, not a
-    colleague's in rules.yaml (the customer's answers would reach staff instead)."""
+def _answer_address(s: Session, desk: Desk, msg: InboundMessage, ident: directory.Identity,
+                    now: datetime) -> str | None:
+    """Where acknowledgements and replies go instead of From: the single person's Reply-To
+    of addresses.reply_address, never one of ours (the desk's domains and their subdomains,
+    a colleague's address). A robot sending for someone (noreply@ of a web form, a shop)
+    or a Reply-To at the sender's own domain is followed. A Reply-To at another domain
+    brings the answers to whoever wrote it, so it is followed only between strangers:
+    not when From is a customer the directory knows (a forged From would send their
+    answers to the forger) and not when the Reply-To is one (the known customer's answer
+    would join the stranger's ticket); then the mail is answered at From, with a warning."""
     addr = reply_address(msg.reply_to, msg.from_addr, msg.headers, desk.settings.all_own_addresses)
-    if addr is None or addr.rpartition("@")[2] in desk.settings.accepted_domains:
+    if addr is None:
         return None
-    return None if desk.ruleset.person_for_email(addr) is not None else addr
+    domain = addr.rpartition("@")[2]
+    ours = s.info.get("desk_domains") or desk.settings.accepted_domains
+    if any(domain == d or domain.endswith("." + d) for d in ours) or desk.ruleset.person_for_email(addr):
+        return None
+    if person_behind(msg.reply_to, msg.from_addr, msg.headers, desk.settings.all_own_addresses):
+        return addr
+    known = "the sender" if ident.known_contact or ident.known_company else ""
+    if not known:
+        other = directory.identify(s, addr, "", now, create=False, flush=False)
+        known = "the Reply-To" if other.known_contact or other.known_company else ""
+    if known:
+        msg.warnings.append(f"Reply-To {addr} not followed: {known} is a customer the directory "
+                            f"knows, and a Reply-To at another domain is not vouched for")
+        return None
+    return addr
 
 
 def _add_message(s: Session, ticket: Ticket, item: Prepared, now: datetime) -> Message:

@@ -61,6 +61,10 @@ FIREBOX = ("The WatchGuard Firebox that protects your network has detected a mes
      "application mail: microsoft cdo from bookings@"),
     ({"from_addr": "info@shop.example", "headers": {"x-mailer": "PHPMailer 6.9.1 (https://github.com/PHPMailer)"}},
      "application mail: phpmailer from info@"),
+    # a Reply-To at another domain vouches for no department sender (addresses.person_behind)
+    ({"from_addr": "info@shop.example", "reply_to": ["klaas@gmail.example"],
+      "headers": {"x-mailer": "PHPMailer 6.9.1 (https://github.com/PHPMailer)"}},
+     "application mail: phpmailer from info@"),
 ])
 def test_signs_of_mail_no_person_wrote_to_us(kw, reason):
     msg = build(kw)

@@ -425,6 +425,43 @@ def test_a_persons_reply_to_is_where_we_answer(service):
         assert queries.ticket_detail(service, OPERATOR, r3.ticket)["reply_to"] is None, reply_to
 
 
+@pytest.mark.parametrize("sender, reply_to, known", [
+    # a forged From of a known customer would send their answers to the forger
+    ("Jan Jansen <jan@bakkerij-jansen.nl>", "jan.jansen@mallory.example", "the sender"),
+    # someone new at a known customer's company: answered at the company address
+    ("Piet <piet@bakkerij-jansen.nl>", "piet@gmail.example", "the sender"),
+    # a stranger naming a known customer: the customer's answer would join the stranger's ticket
+    ("Mallory <mallory@hijack.example>", "olga@drukkerij-oost.nl", "the Reply-To"),
+])
+def test_a_reply_to_elsewhere_does_not_override_a_known_customer(make_desk, sender, reply_to, known):
+    """A Reply-To at another domain brings our answers to whoever wrote it: between
+    strangers it is followed (test above); with a customer the directory knows on either
+    side the mail is answered at From, and its warning says why."""
+    desk = make_desk()
+    raw = (f"From: {sender}\r\nReply-To: {reply_to}\r\nTo: support@desk.example\r\n"
+           f"Subject: Factuur\r\nMessage-ID: <k1@x.example>\r\n\r\nDe factuur klopt niet.\r\n").encode()
+    r = intake.ingest_raw(desk, raw, "t")
+    detail = queries.ticket_detail(desk, OPERATOR, r.ticket)
+    assert detail["reply_to"] is None
+    sender_addr = sender.split("<")[1].rstrip(">")
+    assert [o.to_addr for o in outbox_rows(desk) if o.purpose == "ack"] == [sender_addr]
+    assert (f"Reply-To {reply_to} not followed: {known} is a customer the directory knows, "
+            "and a Reply-To at another domain is not vouched for") in r.warnings
+
+
+@pytest.mark.parametrize("reply_to", [
+    "<els@desk.example,x@evil.example>",   # one "address" that smtplib would send to els@ only
+    "els@desk.example.",                   # the desk's domain with its trailing dot
+    "els@mail.desk.example",               # a subdomain of it
+])
+def test_a_reply_to_that_hides_our_own_address_is_not_followed(service, reply_to):
+    raw = (f"From: Piet <piet@klant9.example>\r\nReply-To: {reply_to}\r\nTo: support@desk.example\r\n"
+           f"Subject: Vraag\r\nMessage-ID: <h1@klant9.example>\r\n\r\nHallo\r\n").encode()
+    r = intake.ingest_raw(service, raw, "t")
+    assert queries.ticket_detail(service, OPERATOR, r.ticket)["reply_to"] is None
+    assert [o.to_addr for o in outbox_rows(service) if o.purpose == "ack"] == ["piet@klant9.example"]
+
+
 def _acks_to(service, addr: str) -> int:
     return sum(1 for o in outbox_rows(service) if o.purpose == "ack" and o.to_addr == addr)
 

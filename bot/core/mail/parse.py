@@ -124,7 +124,9 @@ def decode_header_value(value: str, warnings: list[str] | None = None) -> str:
         if not glued and _glued(value, m.start(), m.end()):
             glued = True
             shown = value[max(0, m.start() - 12): m.end() + 12]
-            warnings.append(f"header: encoded word without a space beside it, decoded anyway: {shown[:90]!r}")
+            said = f"header: encoded word without a space beside it, decoded anyway: {shown[:90]!r}"
+            if said not in warnings:  # Subject and Thread-Topic often say the same
+                warnings.append(said)
         if not (after_word and not between.strip()):
             flush()
             out.append(between)
