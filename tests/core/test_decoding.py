@@ -277,3 +277,17 @@ def test_an_attached_message_keeps_the_name_the_mail_gives_it():
 def test_a_joiner_inside_an_emoji_is_kept_and_between_letters_removed():
     assert strip_invisible("sallo 😵\u200d💫") == "sallo 😵\u200d💫"
     assert strip_invisible("Op\u200dzeg\u200bging") == "Opzegging"
+
+
+@pytest.mark.parametrize("value, name, warned", [
+    ('"=?utf-8?q?J=C3=A1n?=" <jan@klant.nl>', "Ján", True),
+    ('"Jansen, =?utf-8?q?J=C3=A1n?=" <jan@klant.nl>', "Jansen, Ján", True),
+    ("=?utf-8?q?J=C3=A1n?= <jan@klant.nl>", "Ján", False),
+    ('"Jan =?" <jan@klant.nl>', "Jan =?", False),
+])
+def test_an_encoded_word_inside_a_quoted_name_is_decoded_with_a_warning(value, name, warned):
+    """Issue 13, every repair says what was done: RFC 2047 5 keeps encoded words out of
+    quoted strings; mail programs decode them there all the same, and so do we."""
+    msg = parse_mail(f"From: {value}\r\nTo: s@desk.example\r\nSubject: x\r\n\r\nTekst\r\n".encode())
+    assert msg.from_name == name
+    assert any("encoded word inside a quoted name" in w for w in msg.warnings) == warned

@@ -303,6 +303,9 @@ _KEPT_HEADERS = frozenset(
 _READ_HEADERS = _KEPT_HEADERS | {"from", "to", "cc", "reply-to", "subject", "date"}
 
 
+_QUOTED_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
 def _warn_unseparated(header: str, value: str, warnings: list[str]) -> None:
     """A second mailbox written after the first without a comma is not read: say so."""
     stray = unseparated(value)
@@ -874,10 +877,11 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
             warnings.append("no From header")
     else:
         name, addr = first_mailbox(from_values[0])
+        chosen = from_values[0]
         for value in from_values:       # two From headers: the first one that has a mailbox
             found_name, found_addr = first_mailbox(value)
             if found_addr:
-                name, addr = found_name, found_addr
+                name, addr, chosen = found_name, found_addr, value
                 break
         if not addr:
             warnings.append(f"header From: no address in {from_values[0][:80]!r}")
@@ -885,8 +889,10 @@ def _parse(raw: bytes, own_addresses: tuple[str, ...]) -> InboundMessage:
             warnings.append(f"{len(from_values)} From headers; read the first with an address")
         elif (listed := mailbox_count(from_values[0])) > 1:
             warnings.append(f"header From: {listed} mailboxes; read the first with an address, {addr}")
-        _warn_unseparated("From", next((v for v in from_values if first_mailbox(v)[1] == addr),
-                                       from_values[0]), warnings)
+        _warn_unseparated("From", chosen, warnings)
+        if name and any(_ENCODED_WORD.search(q.group()) for q in _QUOTED_STRING.finditer(chosen)):
+            warnings.append("header From: an encoded word inside a quoted name (RFC 2047 5 forbids "
+                            "it), decoded as mail programs do")
         out.from_addr = addr
         out.from_name = _fold_ws(decode_header_value(name, warnings)) if name else ""
 
