@@ -37,6 +37,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.core.domain import Direction, OutboxStatus, Status
+from bot.core.mail.addresses import is_robot
 from bot.core.mail.compose import new_message_id
 from bot.desk.actor import Actor, Verb, check, check_customer, customer_may_see
 from bot.desk.context import Desk
@@ -170,6 +171,11 @@ def request_link(desk: Desk, email: str, language: str | None) -> bool:
         contact = s.scalar(select(Contact).where(Contact.email == email))
         if contact is None:
             log.info("portal: a link was asked for an address that is no contact's")
+            return False
+        if is_robot(contact.email):
+            # nobody reads noreply@: a web form's tickets (the customer in its Reply-To)
+            # are the customers', and whoever holds that domain must not read them
+            log.info("portal: a link was asked for a robot's address (contact %s)", contact.id)
             return False
         link = link_for(s, desk, contact, now, base=settings.public_url)
         # the language of their mails; a contact without tickets: the page's

@@ -372,6 +372,23 @@ def test_asking_for_a_link_tells_nobody_whether_the_address_is_known(pdesk, app)
     assert codes == [200, 200, 200, 429]
 
 
+def test_a_robots_address_gets_no_portal_link(pdesk, app):
+    """A web form's mail comes from noreply@ with the customer in Reply-To: the ticket's
+    contact is the robot. Whoever holds that domain must not read, through the portal, the
+    tickets of the customers it named, nor their answers."""
+    raw = (b"From: Formulier <noreply@forms.example>\r\nReply-To: jan@bakkerij-jansen.nl\r\n"
+           b"To: support@desk.example\r\nSubject: Contactformulier\r\nMessage-ID: <f1@forms.example>\r\n\r\n"
+           b"Naam: Jan Jansen\r\nVraag: wanneer verschijnt mijn advertentie?\r\n")
+    assert intake.ingest_raw(pdesk, raw, "t").status == "created"
+    client = app.test_client()
+    for email in ("noreply@forms.example", "jan@bakkerij-jansen.nl"):
+        token = csrf_of(page(client, "/portal/?lang=en")[1])
+        assert client.post("/portal/link?lang=en", data={"csrf": token, "email": email}).status_code == 200
+    with pdesk.sessions() as s:
+        sent = s.scalars(select(Outbox).where(Outbox.purpose == "portal-link")).all()
+    assert [m.to_addr for m in sent] == ["jan@bakkerij-jansen.nl"]
+
+
 def test_the_portal_speaks_the_customers_language(pdesk, app):
     intake.ingest_raw(pdesk, mail(1, "zeger@hotelzee.nl", "Wypowiedzenie umowy?",
                                   "Dzień dobry, nie działa nam strona internetowa, proszę o pomoc."), "t")

@@ -191,6 +191,11 @@ def _elements(value: str, strays: list[str] | None = None) -> list[tuple[str, st
 _ROBOT = re.compile(r"^(?:no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?)\b", re.IGNORECASE)
 
 
+def is_robot(addr: str) -> bool:
+    """Whether an address is a robot's by its local part (noreply@, mailer-daemon@ ...)."""
+    return bool(_ROBOT.match((addr or "").strip().lower().partition("@")[0]))
+
+
 def reply_address(reply_to: list[str], from_addr: str, headers: dict[str, str],
                   own: frozenset[str] | set[str]) -> str | None:
     """Where the author asked to be answered (RFC 5322 3.6.2), when it is one person's
