@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.core import correlation
 from bot.core.domain import CLOSED, READ_LIMIT, Channel, Direction, InboundMessage, Status
 from bot.core.mail import forwarded, threadindex
-from bot.core.mail.addresses import person_behind, reply_address
+from bot.core.mail.addresses import reply_address, vouched
 from bot.core.mail.language import FOREIGN_ANSWER, detect_language_explained, other_language
 from bot.core.mail.parse import parse_mail
 from bot.core.mail.prepare import IngestResult, Prepared, mail_ref, prepare
@@ -693,7 +693,7 @@ def _answer_address(s: Session, desk: Desk, msg: InboundMessage, ident: director
     ours = s.info.get("desk_domains") or desk.settings.accepted_domains
     if any(domain == d or domain.endswith("." + d) for d in ours) or desk.ruleset.person_for_email(addr):
         return None
-    if person_behind(msg.reply_to, msg.from_addr, msg.headers, desk.settings.all_own_addresses):
+    if vouched(msg.from_addr, addr):
         return addr
     known = "the sender" if ident.known_contact or ident.known_company else ""
     if not known:

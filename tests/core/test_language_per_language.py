@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,11 +27,17 @@ LANGUAGES = ("nl", "en", "pl", "de")
 BAR = 0.95
 MIN_MAILS = 10
 OWN = ("support@ticketbot.example",)
-# set -> (readings file, its language key); the real-world corpus has a file per mail
+
+
+def _labels(name: str) -> Callable[[], list[dict]]:
+    return lambda: yaml.safe_load((FIXTURES / name / "labels.yaml").read_text(encoding="utf-8"))
+
+
+# set -> (its readings, their language key); the real-world corpus has a file per mail
 SETS = {
-    "realworld": ("readings/", "language"),
-    "routing_eval": ("labels.yaml", "lang"),
-    "routing_holdout": ("labels.yaml", "lang"),
+    "realworld": (load_readings, "language"),
+    "routing_eval": (_labels("routing_eval"), "lang"),
+    "routing_holdout": (_labels("routing_holdout"), "lang"),
 }
 
 
@@ -42,9 +49,7 @@ def scores() -> dict[str, dict[str, tuple[int, int, tuple[str, ...]]]]:
         right: collections.Counter[str] = collections.Counter()
         total: collections.Counter[str] = collections.Counter()
         misses: dict[str, list[str]] = collections.defaultdict(list)
-        entries = (load_readings() if readings == "readings/" else
-                   yaml.safe_load((FIXTURES / name / readings).read_text(encoding="utf-8")))
-        for entry in entries:
+        for entry in readings():
             lang = entry[key]
             if lang not in LANGUAGES:
                 continue

@@ -208,7 +208,7 @@ def reply_address(reply_to: list[str], from_addr: str, headers: dict[str, str],
         return None
     addr = reply_to[0].lower()
     sender = (from_addr or "").lower()
-    if addr == sender or addr in own or _ROBOT.match(addr.partition("@")[0]):
+    if addr == sender or addr in own or is_robot(addr):
         return None
     if not addr.isprintable() or any(c.isspace() for c in addr):
         return None
@@ -217,14 +217,15 @@ def reply_address(reply_to: list[str], from_addr: str, headers: dict[str, str],
 
 def person_behind(reply_to: list[str], from_addr: str, headers: dict[str, str],
                   own: frozenset[str] | set[str]) -> str | None:
-    """The person a robot-looking sender writes for: reply_address() when the sender is
-    a robot (noreply@ for a web form's customer) or the Reply-To is at the sender's own
-    domain. A role sender whose Reply-To points elsewhere is not vouched for this way (a
+    """The person a robot-looking sender writes for: reply_address() when ``vouched``.
+    A role sender whose Reply-To points elsewhere is not vouched for this way (a
     program's "billing@" mail answered at another domain is how phishing reads)."""
     addr = reply_address(reply_to, from_addr, headers, own)
-    if addr is None:
-        return None
+    return addr if addr is not None and vouched(from_addr, addr) else None
+
+
+def vouched(from_addr: str, reply_to: str) -> bool:
+    """Whether the sender vouches for its Reply-To: a robot sending for someone (noreply@
+    for a web form's customer) or a Reply-To at the sender's own domain."""
     sender = (from_addr or "").lower()
-    robot_sender = bool(_ROBOT.match(sender.partition("@")[0]))
-    same_domain = sender.partition("@")[2] == addr.partition("@")[2] != ""
-    return addr if robot_sender or same_domain else None
+    return is_robot(sender) or sender.partition("@")[2] == reply_to.partition("@")[2] != ""

@@ -192,14 +192,13 @@ class _CountryHint(str):
 # Where the detector is weakest (a short subject of double-byte text fits several tables):
 # the CJK countries' own mail charsets.
 _COUNTRY_CHARSETS = {"cn": "gb18030", "tw": "big5", "hk": "big5", "jp": "cp932", "kr": "cp949"}
-_FROM_DOMAIN = re.compile(r"@[A-Za-z0-9.-]*\.([A-Za-z]{2})\b")
 
 
 def _country_charset(msg: Message) -> str | None:
     for key, value in msg.raw_items():
         if key.strip().lower() == "from":
-            m = _FROM_DOMAIN.search(str(value))
-            charset = _COUNTRY_CHARSETS.get(m.group(1).lower()) if m else None
+            addr = first_mailbox(str(value))[1]
+            charset = _COUNTRY_CHARSETS.get(addr.rpartition(".")[2]) if "@" in addr else None
             return _CountryHint(charset) if charset else None
     return None
 
