@@ -89,11 +89,12 @@ def spans_of(text: str) -> list[tuple[int, int]]:
     return [(s, min(len(text), s + s % 13)) for s in places]
 
 
-@pytest.mark.parametrize("chunk", range(4))
-def test_holdout_mails_same_bounds(chunk):
-    """The folded and the as-written text (subject and body) of real mails."""
+def test_holdout_mails_same_bounds():
+    """The folded and the as-written text (subject and body) of real mails: every fourth
+    of the 1,319 holdout mails, over 10,000 spans of real text (all of them took 40 s of
+    the suite; the edge texts and the random ones above take every span)."""
     n = 0
-    for path in MAILS[chunk::4]:
+    for path in MAILS[::4]:
         msg = parse_mail(Path(path).read_bytes())
         f = Facts(subject=msg.subject or "", body=msg.visible_text or msg.text or "")
         for text in {f.folded("text"), f.as_written("text"), f.folded("body")}:
