@@ -22,7 +22,7 @@ from bot.core.time.humanize import format_date
 from bot.desk import directory
 from bot.desk.errors import Refused
 from bot.desk.events import record
-from bot.store.models import Cancellation, Contract, Event, Task, Ticket
+from bot.store.models import Cancellation, Contract, Task, Ticket
 
 ADVISOR_CONTACT = timedelta(hours=24)
 OUTCOMES = ("retained", "lost")
@@ -53,13 +53,13 @@ def open_cancellation(s: Session, ticket: Ticket, msg: InboundMessage, now: date
     s.add(c)
     if ticket.action_due_at is None:  # the SLA policy's first-action due, if it has one
         ticket.action_due_at = now + ADVISOR_CONTACT
-    s.add(Event(ticket=ticket, at=now, actor="system", action="cancellation",
-                detail={"contract": contract.reference if contract else None,
-                        "received": received.isoformat(), "in_time": c.in_time,
-                        "deadline": c.deadline.isoformat() if c.deadline else None,
-                        "effective_end": c.effective_end.isoformat() if c.effective_end else None,
-                        "advisor_due": ticket.action_due_at.isoformat()},
-                reason=explanation))
+    record(s, ticket, now, "system", "cancellation",
+           {"contract": contract.reference if contract else None,
+            "received": received.isoformat(), "in_time": c.in_time,
+            "deadline": c.deadline.isoformat() if c.deadline else None,
+            "effective_end": c.effective_end.isoformat() if c.effective_end else None,
+            "advisor_due": ticket.action_due_at.isoformat()},
+           explanation)
     return c
 
 

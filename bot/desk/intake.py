@@ -35,6 +35,7 @@ from bot.desk import cancellation_workflow as cancellations
 from bot.desk import (
     card,
     directory,
+    events,
     holds,
     notify,
     outgoing,
@@ -185,7 +186,14 @@ def _raw(item: Prepared, now: datetime, status: str, error: str | None = None,
 def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
                  now: datetime, acknowledge: bool = True) -> list[IngestResult]:
     """`acknowledge=False` (`ticketbot ingest --no-ack`, an archive): no customer is
-    mailed; each ticket says so."""
+    mailed; each ticket says so. The batch's events are written at its end, all in one
+    INSERT (events.deferred)."""
+    with events.deferred(s):
+        return _ingest_batch(s, desk, items, now, acknowledge)
+
+
+def _ingest_batch(s: Session, desk: Desk, items: Sequence[Prepared],
+                  now: datetime, acknowledge: bool) -> list[IngestResult]:
     keys = [_key(i) for i in items]
     known: dict[str, object] = dict(s.execute(select(RawMail.dedupe_key, RawMail.ticket_id)
                                               .where(RawMail.dedupe_key.in_(set(keys)))).all())

@@ -23,10 +23,10 @@ from bot.core.mail.compose import build_mail, new_message_id
 from bot.core.render import MailTemplates, RenderedMail
 from bot.core.rules.schema import Person, RuleSet
 from bot.core.time.humanize import when
-from bot.desk import slack_posts
+from bot.desk import events, slack_posts
 from bot.desk.context import Desk
 from bot.desk.directory import Identity
-from bot.store.models import Attachment, DigestItem, Event, Message, Outbox, Ticket
+from bot.store.models import Attachment, DigestItem, Message, Outbox, Ticket
 
 
 def channel_for(person: Person, settings: Settings, by_mail: bool = False) -> Channel:
@@ -88,9 +88,9 @@ class Rows:
     def add_to(self, s: Session) -> list[Outbox]:
         """The rows as objects of the session, in order; returns the outbox rows."""
         out = [Outbox(**r) for r in self.outbox]
-        for obj in (*out, *(DigestItem(**r) for r in self.digest),
-                    *(Event(**r) for r in self.events)):
+        for obj in (*out, *(DigestItem(**r) for r in self.digest)):
             s.add(obj)
+        events.add_rows(s, self.events)
         return out
 
 
@@ -333,10 +333,9 @@ def _within_cap(s: Session, desk: Desk, person: Person, ticket: Ticket, now: dat
     if counted[0] < cap:
         counted[0] += 1
         return True
-    s.add(Event(ticket_id=ticket.id, at=now, actor="system", action="notice-held",
-                detail={"to": person.key, "cap": cap},
-                reason=f"{person.key} was told of {cap} new tickets within the hour (rules.yaml "
-                       "limits: notices_per_person_per_hour)"))
+    events.record(s, ticket, now, "system", "notice-held", {"to": person.key, "cap": cap},
+                  f"{person.key} was told of {cap} new tickets within the hour (rules.yaml "
+                  "limits: notices_per_person_per_hour)")
     if not counted[1]:
         counted[1] += 1
         notice(s, desk, person, now, purpose="notices-held", template="notices-held",

@@ -23,7 +23,7 @@ from bot.core.rules.schema import ADVISOR, RuleSet
 from bot.desk import directory
 from bot.desk.errors import Refused
 from bot.desk.events import record
-from bot.store.models import Event, Ticket, Watcher
+from bot.store.models import Ticket, Watcher
 
 
 def facts_for(msg: InboundMessage, ident: directory.Identity) -> Facts:
@@ -69,23 +69,22 @@ def apply_decision(s: Session, ticket: Ticket, ident: directory.Identity, d: Dec
     ticket.customer = ident.company_name
     for person in d.watchers:
         ticket.watchers.append(Watcher(person=person))
-    s.add(Event(ticket=ticket, at=now, actor="rules", action="routed",
-                detail={"rule": d.rule, "matched": d.matched, "kind": d.kind,
-                        # what made the matching rules match (e.g. "found 'factuur'"), for
-                        # `ticketbot routing report`
-                        "evidence": [c.detail[:200] for t in d.trace if t.matched
-                                     for c in t.conditions if c.result and c.detail][:10],
-                        "owner": d.owner, "role": d.owner_role, "watchers": d.watchers,
-                        "priority": d.priority, "sender": ident.how,
-                        # the kind model's proposal (kind, confidence, applied): `kind_from`
-                        # says whether the kind is the rules' or the model's; `upgraded`: the
-                        # model made a rule's kind (`rules_kind`) a complaint
-                        **({"kind_from": "model" if d.model["applied"] else "rules",
-                            "model": {k: d.model[k] for k in ("kind", "confidence", "threshold",
-                                                              "applied", "review", "upgraded", "rules_kind")
-                                      if k in d.model}}
-                           if d.model else {})},
-                reason=d.owner_reason))
+    detail = {"rule": d.rule, "matched": d.matched, "kind": d.kind,
+              # what made the matching rules match (e.g. "found 'factuur'"), for
+              # `ticketbot routing report`
+              "evidence": [c.detail[:200] for t in d.trace if t.matched
+                           for c in t.conditions if c.result and c.detail][:10],
+              "owner": d.owner, "role": d.owner_role, "watchers": d.watchers,
+              "priority": d.priority, "sender": ident.how,
+              # the kind model's proposal (kind, confidence, applied): `kind_from`
+              # says whether the kind is the rules' or the model's; `upgraded`: the
+              # model made a rule's kind (`rules_kind`) a complaint
+              **({"kind_from": "model" if d.model["applied"] else "rules",
+                  "model": {k: d.model[k] for k in ("kind", "confidence", "threshold",
+                                                    "applied", "review", "upgraded", "rules_kind")
+                            if k in d.model}}
+                 if d.model else {})}
+    record(s, ticket, now, "rules", "routed", detail, d.owner_reason)
 
 
 def reassign(s: Session, rs: RuleSet, ticket: Ticket, target: str, by: str, reason: str,

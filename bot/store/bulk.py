@@ -28,7 +28,11 @@ def insert_rows(s: Session, cls: type, rows: list[dict[str, Any]]) -> None:
     bind = s.connection()
     dialect = bind.dialect
     if dialect.name != "postgresql":
-        s.execute(insert(cls), rows)
+        # render_nulls: a None goes in as NULL rather than leaving its column out, so every
+        # row has the same columns and all go in one executemany (the ORM's bulk INSERT
+        # starts a new statement wherever the set of None-valued keys changes: one per row
+        # for a batch's mixed events). The rows name every column that has a default.
+        s.execute(insert(cls).execution_options(render_nulls=True), rows)
         return
     table = cls.__table__  # type: ignore[attr-defined]
     names = list(rows[0])

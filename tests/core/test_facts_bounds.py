@@ -11,8 +11,6 @@ import random
 import re
 from pathlib import Path
 
-import pytest
-
 from bot.adapters.rules_file import load_rules
 from bot.core.mail.parse import parse_mail
 from bot.core.rules import facts

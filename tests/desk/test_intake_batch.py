@@ -4,15 +4,18 @@ invoice holds, the first message's files) still sees the rows the batch staged."
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import unittest.mock
+from datetime import timedelta
 
 from sqlalchemy import event, select
 
 from bot.core.mail.prepare import prepare
 from bot.desk import card, intake
-from bot.store.models import Company, CompanyDomain, Contract, InvoiceHold, Outbox, Ticket
+from bot.store.models import Company, CompanyDomain, Contract, Event, InvoiceHold, Outbox, Ticket
+from tests.conftest import START
 
 
 def invoice_mail(i: int) -> bytes:
@@ -180,3 +183,67 @@ def test_mails_without_a_sender_are_not_one_customer_on_their_cards(make_desk, s
         got = shown[r.ticket]
         assert got["open_tickets"] == [] and got["open_tickets_count"] == 0
         assert got["open_holds"] == [{"invoice": f"INV-2026-{2000 + i}", "ticket": r.ticket}]
+
+
+def test_a_batchs_events_are_one_insert_in_the_order_they_happened(make_desk, settings):
+    """The events a batch records (created, routed, notified, held, ...: four to five a
+    mail) are written at its end with one INSERT (SQLite) or one COPY (PostgreSQL),
+    not an ORM object each; their numbers keep the order they were recorded in, mail
+    by mail, as the ticket's history shows them."""
+    desk = make_desk(settings=dataclasses.replace(settings, slack_bot_token="xoxb-test",
+                                                  slack_channel="C0TEAM0001"))
+    own = tuple(desk.settings.all_own_addresses)
+    items = [prepare(invoice_mail(i), f"t:{i}", own) for i in range(12)]
+    inserts = []
+    engine = desk.sessions.kw["bind"]
+
+    def count(_conn, _cursor, statement, *_):
+        if statement.lstrip().upper().startswith("INSERT INTO EVENT"):
+            inserts.append(statement)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        results = intake.ingest_prepared(desk, items)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [r.status for r in results] == ["created"] * len(items)
+    assert len(inserts) <= 1, inserts  # PostgreSQL: a COPY, which is no INSERT
+    # the same history, action by action in the same order, as the same mails get
+    # with an ORM object per event (deferral off), a day later on the same database
+    later = make_desk(start=START + timedelta(days=1), customers=None, contracts=None,
+                      settings=desk.settings)
+    again = [prepare(invoice_mail(i + 100), f"t:{i}", own) for i in range(12)]
+    with unittest.mock.patch.object(intake.events, "deferred", lambda s: contextlib.nullcontext()):
+        results_orm = intake.ingest_prepared(later, again)
+    assert [r.status for r in results_orm] == ["created"] * len(again)
+
+    def history(numbers: list[int]) -> list[tuple[int, str]]:
+        first = min(numbers)
+        with desk.sessions() as s:
+            return [(n - first, action) for n, action in s.execute(
+                select(Event.ticket_id, Event.action).where(Event.ticket_id.in_(numbers))
+                .order_by(Event.id))]
+    deferred = history([r.ticket for r in results])
+    assert [a for _, a in deferred[:2]] == ["created", "routed"]
+    assert len(deferred) >= 3 * len(items)
+    assert deferred == history([r.ticket for r in results_orm])
+
+
+def test_events_of_a_failed_batch_are_not_written_and_the_retry_writes_them_once(make_desk):
+    """A batch that fails part way (here: a mail whose routing raises) is rolled back
+    with every event it had recorded, and retried mail by mail: each stored mail's
+    events are there once, the failed one is quarantined."""
+    desk = make_desk()
+    own = tuple(desk.settings.all_own_addresses)
+    items = [prepare(invoice_mail(i), f"t:{i}", own) for i in range(3)]
+    real = intake.routing.decide
+
+    def decide(s, rs, msg, now, **kw):
+        if msg.message_id == "batch-1@firma1.example":
+            raise RuntimeError("routing failed")
+        return real(s, rs, msg, now, **kw)
+    with unittest.mock.patch.object(intake.routing, "decide", decide):
+        results = intake.ingest_prepared(desk, items)
+    assert [r.status for r in results] == ["created", "quarantined", "created"]
+    with desk.sessions() as s:
+        created = s.scalars(select(Event.ticket_id).where(Event.action == "created")).all()
+    assert sorted(created) == sorted(r.ticket for r in results if r.ticket is not None)
