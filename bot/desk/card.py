@@ -79,15 +79,31 @@ def prefetch(s: Session, tickets: list[Ticket]) -> None:
             .order_by(InvoiceHold.id)))
         owners = {t.id: t for t in s.scalars(select(Ticket).where(
             Ticket.id.in_({h.ticket_id for h in holds})))} if holds else {}
-    s.info[PREFETCHED] = {"tickets": {t.id for t in tickets}, "others": others,
-                          "holds": [(h, owners.get(h.ticket_id)) for h in holds]}
+    pf: dict[str, Any] = {"tickets": {t.id for t in tickets}, "others": others, "holds": [],
+                          "holds_by": {}}
+    for h in holds:
+        _add_hold(pf, h, owners.get(h.ticket_id))
+    s.info[PREFETCHED] = pf
 
 
 def hold_added(s: Session, hold: InvoiceHold, ticket: Ticket) -> None:
     """A hold staged while a batch's cards are prefetched: they show it too."""
     pf = s.info.get(PREFETCHED)
     if pf is not None:
-        pf["holds"].append((hold, ticket))
+        _add_hold(pf, hold, ticket)
+
+
+def _add_hold(pf: dict[str, Any], hold: InvoiceHold, owner: Ticket | None) -> None:
+    """Keep the hold, and its place under each key a card looks it up by (its ticket, the
+    ticket's company, the ticket's address): a batch's cards would otherwise each read
+    every hold of the batch's customers."""
+    place = len(pf["holds"])
+    pf["holds"].append((hold, owner))
+    if owner is None:
+        return
+    for key in (("ticket", id(owner)), ("company", owner.company_id), ("email", owner.contact_email)):
+        if key[1] is not None and key[1] != "":
+            pf["holds_by"].setdefault(key, []).append(place)
 
 
 def holds_of(s: Session, t: Ticket) -> list[InvoiceHold] | None:
@@ -106,8 +122,13 @@ def _card_prefetched(s: Session, desk: Desk, t: Ticket, pf: dict[str, Any]) -> d
     others = [(r.id, r.subject, r.status) for r in rows if r.id != t.id][:SHOWN]
     # the total counts this ticket too when it is open (it is of the same customer)
     count = max(0, rows[0].total - (t.status not in CLOSED)) if rows else 0
-    held = [(h.invoice, h.ticket_id) for h, owner in pf["holds"]
-            if h.released_at is None and _same(owner, t, company)]
+    # the holds of this ticket and of its customer (`_same`: its company, or without
+    # one its address), in the order they were read or added
+    by = pf["holds_by"]
+    customer = ("company", company.id) if company is not None else ("email", t.contact_email or None)
+    places = sorted({*by.get(("ticket", id(t)), ()), *(by.get(customer, ()) if customer[1] else ())})
+    held = [(h.invoice, h.ticket_id) for h, _ in (pf["holds"][i] for i in places)
+            if h.released_at is None]
     return _shape(desk, t, others, count, held)
 
 
