@@ -94,11 +94,14 @@ def hold_added(s: Session, hold: InvoiceHold, ticket: Ticket) -> None:
 
 
 def _add_hold(pf: dict[str, Any], hold: InvoiceHold, owner: Ticket | None) -> None:
-    """Keep the hold, and its place under each key a card looks it up by (its ticket, the
-    ticket's company, the ticket's address): a batch's cards would otherwise each read
-    every hold of the batch's customers."""
+    """Keep the hold, and its place under each key it is looked up by (its ticket's
+    number for holds_of; for a card its ticket, the ticket's company, the ticket's
+    address): a batch's cards and holds would otherwise each read every hold of the
+    batch's customers."""
     place = len(pf["holds"])
     pf["holds"].append((hold, owner))
+    if hold.ticket_id is not None:  # holds_of
+        pf["holds_by"].setdefault(("ticket_id", hold.ticket_id), []).append(place)
     if owner is None:
         return
     for key in (("ticket", id(owner)), ("company", owner.company_id), ("email", owner.contact_email)):
@@ -112,7 +115,9 @@ def holds_of(s: Session, t: Ticket) -> list[InvoiceHold] | None:
     pf = s.info.get(PREFETCHED)
     if pf is None or t.id not in pf["tickets"]:
         return None
-    return [h for h, _ in pf["holds"] if h.ticket_id == t.id and h.released_at is None]
+    holds = pf["holds"]
+    return [h for h in (holds[i][0] for i in pf["holds_by"].get(("ticket_id", t.id), ()))
+            if h.released_at is None]
 
 
 def _card_prefetched(s: Session, desk: Desk, t: Ticket, pf: dict[str, Any]) -> dict[str, Any]:
