@@ -43,7 +43,11 @@ def test_only_the_unit_of_work_begins_and_commits(path):
 # forkserver loads only the parser, each parser process the rules on first use; and it
 # reads only the routing part of rules.yaml, without the scheduler (apscheduler's cron) and
 # the holiday calendars that the SLA part needs (bot/core/rules/load.py, ~10 MB a process).
+# pypdf (~0.2 s): only a PDF attachment needs it; the command line (which imports the
+# parser to look mail up) and the worker's own process seldom do, and the parser
+# processes' forkserver loads it ahead (bot/desk/pipeline.py).
 LATE_IMPORTS = {("bot/core/charts.py", "matplotlib"), ("bot/store/migrate.py", "alembic"),
+                ("bot/core/mail/attachment_text.py", "pypdf"),
                 ("bot/desk/parse_worker.py", "bot.core.rules.ahead"),
                 ("bot/core/rules/load.py", "apscheduler.triggers.cron"),
                 ("bot/core/rules/load.py", "bot.core.time")}

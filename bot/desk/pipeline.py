@@ -59,7 +59,9 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
     # forkserver: workers start clean, without this process's threads and sockets,
     # forked from a server that has loaded the parser (and only the parser) once.
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([parse_worker.__name__])
+    # and pypdf, which the parser reads attached letters with (imported late, on the
+    # first PDF, in the bot's own process: bot/core/mail/attachment_text.py)
+    ctx.set_forkserver_preload([parse_worker.__name__, "pypdf"])
     _children_skip_main()
     return ctx
 

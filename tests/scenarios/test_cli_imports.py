@@ -28,7 +28,8 @@ SERVERS = {"flask", "slack_bolt", "imapclient", "aiosmtpd", "bot.app", "bot.work
 # What the worker does not run (the web face, Slack's listeners, the clock): `ticketbot
 # worker` starts sooner without them.
 NOT_IN_THE_WORKER = {"flask", "slack_bolt", "werkzeug", "apscheduler.schedulers", "bot.app",
-                     "bot.adapters.web", "bot.adapters.slack_app", "bot.scheduler"}
+                     "bot.adapters.web", "bot.adapters.slack_app", "bot.scheduler",
+                     "pypdf"}  # until a PDF arrives
 IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \| *(\S+)\s*$", re.M)
 
 
@@ -91,6 +92,7 @@ def test_simple_commands_do_not_import_the_servers(desk_env, tmp_path, args, exp
     servers = top_level(modules) & SERVERS
     assert not servers, sorted(servers)
     assert "alembic" not in modules  # the schema is current: one query says so
+    assert "pypdf" not in modules  # no PDF was read
 
 
 def test_the_worker_runs_without_the_web_face_slack_listeners_or_the_clock(desk_env, tmp_path):

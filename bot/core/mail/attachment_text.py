@@ -10,7 +10,8 @@ thousands of pages, an endless content stream), and this runs in the intake's pa
 processes (bot/desk/parse_worker.py): every PDF is bounded by size, pages, characters
 and time, and any failure gives no text (the mail is routed by its own words) rather
 than an error. Measured (docs/measured.md): a one-page letter about 2 ms and under 1 MB
-of memory with pypdf 6 (its import: about 0.2 s and 11 MB once per parser process); a
+of memory with pypdf 6 (its import: about 0.2 s and 11 MB, done on the first PDF; the
+parser processes' forkserver loads it ahead, bot/desk/pipeline.py); a
 file over MAX_BYTES is not opened, and of a longer one only MAX_PAGES pages are read.
 """
 
@@ -26,8 +27,6 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from pypdf import PdfReader
 
 from bot.core.domain import Attachment
 
@@ -115,6 +114,9 @@ def pdf_text(data: bytes, max_pages: int = MAX_PAGES, max_chars: int = MAX_CHARS
     """The text of the first pages of a PDF, "" when it cannot be read within the caps."""
     if len(data) > MAX_BYTES:
         return ""
+    # imported on the first PDF, before its clock starts: the bot's own process and the
+    # command line need it seldom (the parser processes' server loads it ahead)
+    from pypdf import PdfReader
     started = time.monotonic()
     parts: list[str] = []
     size = 0
