@@ -47,6 +47,7 @@ from bot.desk import (
 from bot.desk.context import Desk
 from bot.desk.events import record
 from bot.desk.views import like_escape
+from bot.store.bulk import insert_rows
 from bot.store.models import Attachment, Message, RawMail, Spool, Ticket, Watcher
 
 log = logging.getLogger("bot.ingest")
@@ -183,6 +184,27 @@ def _raw(item: Prepared, now: datetime, status: str, error: str | None = None,
                    ticket=ticket, received_at=now)
 
 
+# Session.info key: the batch's raw mails as (ticket, row), written at its end with one
+# INSERT (nothing in the batch reads them back: duplicates within it are known from
+# `known`, and a clash with a stored mail is read before the batch writes anything)
+RAW_ROWS = "raw_rows"
+
+
+def _keep_raw(s: Session, item: Prepared, now: datetime, status: str, error: str | None = None,
+              ticket: Ticket | None = None) -> None:
+    s.info[RAW_ROWS].append((ticket, {
+        "dedupe_key": _key(item), "sha256": item.sha256, "size": len(item.raw),
+        "content": item.raw, "source": item.source[:200], "status": status, "error": error,
+        "ticket_id": None, "received_at": now}))
+
+
+def _write_raw(s: Session) -> None:
+    rows = s.info.pop(RAW_ROWS)
+    if any(t is not None and t.id is None for t, _ in rows):
+        s.flush()
+    insert_rows(s, RawMail, [r if t is None else {**r, "ticket_id": t.id} for t, r in rows])
+
+
 def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
                  now: datetime, acknowledge: bool = True) -> list[IngestResult]:
     """`acknowledge=False` (`ticketbot ingest --no-ack`, an archive): no customer is
@@ -208,6 +230,8 @@ def _ingest_batch(s: Session, desk: Desk, items: Sequence[Prepared],
     # routing of a long mail runs before the write lock is taken, and the ORM writes
     # each table's rows in one batched INSERT at the flush below).
     s.info["pending_ids"] = {}  # Message-ID -> Ticket, for replies within the batch
+    outer = RAW_ROWS in s.info  # within another batch's unit (a desk action): it writes them
+    s.info.setdefault(RAW_ROWS, [])
     s.info["acks"] = []
     s.info["after_flush"] = []
     results = []
@@ -256,6 +280,8 @@ def _ingest_batch(s: Session, desk: Desk, items: Sequence[Prepared],
             fn()
     finally:
         s.info.pop(card.PREFETCHED, None)  # read for this batch only, also when it fails
+    if not outer:
+        _write_raw(s)
     for r in results:
         t = r._ticket_obj  # a Ticket of this batch, or the number of a stored one
         r.ticket = t.id if isinstance(t, Ticket) else t if isinstance(t, int) else None
@@ -268,7 +294,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         item.message, item.as_parsed = item.as_parsed, None
     msg = parsed = item.message
     if msg is None:
-        s.add(_raw(item, now, "quarantined", item.error))
+        _keep_raw(s, item, now, "quarantined", item.error)
         log.warning("quarantined %s: %s", item.source, item.error)
         return IngestResult(item.source, "quarantined", None, [item.error or "unreadable"],
                             reason=item.error)
@@ -276,7 +302,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
     own = settings.all_own_addresses
     loop = msg.headers.get("x-loop", "").strip().lower()
     if msg.from_addr in own or (loop and loop in own):
-        s.add(_raw(item, now, "ignored", "sent by ourselves"))
+        _keep_raw(s, item, now, "ignored", "sent by ourselves")
         log.info("ignored %s: sent by ourselves (%s)", item.source, msg.from_addr)
         return IngestResult(item.source, "ignored", None, msg.warnings, reason="own address")
 
@@ -288,7 +314,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
     )
     if msg.is_bounce:
         if match.ticket is None:
-            s.add(_raw(item, now, "ignored", "delivery report for no known mail"))
+            _keep_raw(s, item, now, "ignored", "delivery report for no known mail")
             return IngestResult(item.source, "ignored", None, msg.warnings,
                                 reason="bounce for unknown mail")
         ticket = match.ticket
@@ -297,7 +323,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         ticket.updated_at = now
         record(s, ticket, now, "system", "bounce", {"reported": msg.bounced_message_ids},
                "a mail we sent was not delivered")
-        s.add(_raw(item, now, "appended", ticket=ticket))
+        _keep_raw(s, item, now, "appended", ticket=ticket)
         log.warning("ticket %s: delivery failure reported for %s", ticket.id,
                     msg.bounced_message_ids)
         return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=ticket)
@@ -305,7 +331,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
         if match.ticket is not None:
             record(s, match.ticket, now, "system", "delivery-report", {"source": item.source},
                    "a mail server reported on a mail we sent (not a failure)")
-        s.add(_raw(item, now, "ignored", "delivery-status report, not a failure"))
+        _keep_raw(s, item, now, "ignored", "delivery-status report, not a failure")
         log.info("ignored %s: a delivery-status report", item.source)
         return IngestResult(item.source, "ignored", None, msg.warnings,
                             reason="delivery-status report")
@@ -319,7 +345,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
             summary = staff_mail.handle(s, desk, ticket, msg, actor, now)
             record(s, ticket, now, actor.key, "staff-mail", {"verified": actor.verified},
                    summary)
-            s.add(_raw(item, now, "appended", ticket=ticket))
+            _keep_raw(s, item, now, "appended", ticket=ticket)
             log.info("ticket %s: staff mail, %s", ticket.id, summary)
             return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=ticket)
         decision = correlation.reopen_decision(ticket.status, ticket.resolved_at, now,
@@ -365,7 +391,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
     if behalf is not None and behalf.kind:
         d.kind = behalf.kind
     if d.ignore and behalf is None:  # a colleague's request is never ignored by a rule
-        s.add(_raw(item, now, "ignored", f"rule {d.rule}: ignore"))
+        _keep_raw(s, item, now, "ignored", f"rule {d.rule}: ignore")
         log.info("ignored %s: rule %s", item.source, d.rule)
         return IngestResult(item.source, "ignored", None, msg.warnings, reason=f"rule {d.rule}")
     flooding = _over_cap(s, desk, msg, now)
@@ -376,7 +402,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
             flood.updated_at = now
             record(s, flood, now, f"customer:{msg.from_addr}", "message",
                    {"how": "flood", "message_id": msg.message_id})
-            s.add(_raw(item, now, "appended", ticket=flood))
+            _keep_raw(s, item, now, "appended", ticket=flood)
             log.warning("ticket %s: flood from %s, one more message", flood.id, msg.from_addr)
             return IngestResult(item.source, "appended", None, msg.warnings, _ticket_obj=flood)
     ticket = _new_ticket(s, desk, msg, now, linked, ident)
@@ -398,7 +424,7 @@ def _ingest(s: Session, desk: Desk, item: Prepared, now: datetime) -> IngestResu
                f"more new tickets from {key} within an hour than the cap "
                f"(rules.yaml limits: {limit}): further mails from {key} join this ticket")
     sla_state.start(s, rs, ticket)
-    s.add(_raw(item, now, "created", ticket=ticket))
+    _keep_raw(s, item, now, "created", ticket=ticket)
     extra: dict = {}
     if rs.kinds.get(d.kind) and rs.kinds[d.kind].workflow == "cancellation":
         c = cancellations.open_cancellation(s, ticket, msg, now, rs.timezone,
@@ -595,7 +621,7 @@ def _customer_wrote(s: Session, desk: Desk, ticket: Ticket, item: Prepared,
     if any(not a.inline for a in msg.attachments):  # their files, after the words
         s.info["after_flush"].append(lambda: slack_posts.files(s, desk, ticket, stored.attachments, now))
     record(s, ticket, now, customer, "message", {"how": how, "message_id": msg.message_id})
-    s.add(_raw(item, now, "appended", ticket=ticket))
+    _keep_raw(s, item, now, "appended", ticket=ticket)
     log.info("ticket %s: message appended (%s)", ticket.id, how)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 
 from bot.core.mail.prepare import prepare
 from bot.desk import card, intake
-from bot.store.models import Company, CompanyDomain, Contract, Event, InvoiceHold, Outbox, Ticket
+from bot.store.models import Company, CompanyDomain, Contract, Event, InvoiceHold, Outbox, RawMail, Ticket
 from tests.conftest import START
 
 
@@ -189,7 +189,8 @@ def test_a_batchs_events_are_one_insert_in_the_order_they_happened(make_desk, se
     """The events a batch records (created, routed, notified, held, ...: four to five a
     mail) are written at its end with one INSERT (SQLite) or one COPY (PostgreSQL),
     not an ORM object each; their numbers keep the order they were recorded in, mail
-    by mail, as the ticket's history shows them."""
+    by mail, as the ticket's history shows them. The raw mails likewise, each with its
+    ticket's number."""
     desk = make_desk(settings=dataclasses.replace(settings, slack_bot_token="xoxb-test",
                                                   slack_channel="C0TEAM0001"))
     own = tuple(desk.settings.all_own_addresses)
@@ -197,9 +198,13 @@ def test_a_batchs_events_are_one_insert_in_the_order_they_happened(make_desk, se
     inserts = []
     engine = desk.sessions.kw["bind"]
 
+    raw_inserts = []
+
     def count(_conn, _cursor, statement, *_):
         if statement.lstrip().upper().startswith("INSERT INTO EVENT"):
             inserts.append(statement)
+        if statement.lstrip().upper().startswith("INSERT INTO RAW_MAIL"):
+            raw_inserts.append(statement)
     event.listen(engine, "before_cursor_execute", count)
     try:
         results = intake.ingest_prepared(desk, items)
@@ -207,6 +212,10 @@ def test_a_batchs_events_are_one_insert_in_the_order_they_happened(make_desk, se
         event.remove(engine, "before_cursor_execute", count)
     assert [r.status for r in results] == ["created"] * len(items)
     assert len(inserts) <= 1, inserts  # PostgreSQL: a COPY, which is no INSERT
+    assert len(raw_inserts) <= 1, raw_inserts
+    with desk.sessions() as s:
+        kept = dict(s.execute(select(RawMail.source, RawMail.ticket_id)).all())
+    assert kept == {r.source: r.ticket for r in results}
     # the same history, action by action in the same order, as the same mails get
     # with an ORM object per event (deferral off), a day later on the same database
     later = make_desk(start=START + timedelta(days=1), customers=None, contracts=None,
