@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.webhooks import events_of
 from bot.desk import webhooks
+from bot.store import search_index
 from bot.store.bulk import insert_rows
 from bot.store.models import Event, Ticket, fit_row
 
@@ -89,6 +90,9 @@ def insert_many(s: Session, rows: list[dict[str, Any]]) -> None:
         return
     hooked = [i for i, r in enumerate(rows) if events_of(r["action"], r["detail"])]
     subs = webhooks.subscriptions(s) if hooked else []
+    # notes (an action's or a resolution's words) searchable as the flush hook makes
+    # an Event object's (bot/store/search_index.py)
+    search_index.notes_written(s, ((r["ticket_id"], r["action"], r["reason"]) for r in rows))
     if not subs:
         insert_rows(s, Event, rows)
         return

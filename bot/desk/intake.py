@@ -208,10 +208,20 @@ def _write_raw(s: Session) -> None:
 def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
                  now: datetime, acknowledge: bool = True) -> list[IngestResult]:
     """`acknowledge=False` (`ticketbot ingest --no-ack`, an archive): no customer is
-    mailed; each ticket says so. The batch's events are written at its end, all in one
-    INSERT (events.deferred)."""
-    with events.deferred(s):
-        return _ingest_batch(s, desk, items, now, acknowledge)
+    mailed; each ticket says so. The batch's events and raw mails are written at its
+    end, one INSERT each (events.deferred, _write_raw)."""
+    outer = RAW_ROWS in s.info  # within another batch's unit (a desk action): it writes them
+    if not outer:
+        s.info[RAW_ROWS] = []
+    try:
+        with events.deferred(s):
+            results = _ingest_batch(s, desk, items, now, acknowledge)
+            if not outer:
+                _write_raw(s)
+            return results
+    finally:
+        if not outer:  # written by now, or the batch failed: nothing left in the session
+            s.info.pop(RAW_ROWS, None)
 
 
 def _ingest_batch(s: Session, desk: Desk, items: Sequence[Prepared],
@@ -230,8 +240,6 @@ def _ingest_batch(s: Session, desk: Desk, items: Sequence[Prepared],
     # routing of a long mail runs before the write lock is taken, and the ORM writes
     # each table's rows in one batched INSERT at the flush below).
     s.info["pending_ids"] = {}  # Message-ID -> Ticket, for replies within the batch
-    outer = RAW_ROWS in s.info  # within another batch's unit (a desk action): it writes them
-    s.info.setdefault(RAW_ROWS, [])
     s.info["acks"] = []
     s.info["after_flush"] = []
     results = []
@@ -280,8 +288,6 @@ def _ingest_batch(s: Session, desk: Desk, items: Sequence[Prepared],
             fn()
     finally:
         s.info.pop(card.PREFETCHED, None)  # read for this batch only, also when it fails
-    if not outer:
-        _write_raw(s)
     for r in results:
         t = r._ticket_obj  # a Ticket of this batch, or the number of a stored one
         r.ticket = t.id if isinstance(t, Ticket) else t if isinstance(t, int) else None

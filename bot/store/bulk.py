@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.store.models import Outbox, fit_row
@@ -40,11 +41,18 @@ def insert_rows(s: Session, cls: type, rows: list[dict[str, Any]]) -> None:
     processors = [c.type._cached_bind_processor(dialect) for c in columns]
     quote = dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
-    cursor = bind.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi_connection = bind.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row([p(row[n]) if p is not None else row[n]
                                 for n, p in zip(names, processors, strict=True)])
+    except dialect.loaded_dbapi.Error as exc:
+        # as SQLAlchemy raises a statement's error (a unique key: IntegrityError; a lost
+        # connection: OperationalError), so callers tell a duplicate or an outage from a bug
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect,
+                                  connection_invalidated=dialect.is_disconnect(
+                                      exc, dbapi_connection, cursor)) from exc
     finally:
         cursor.close()

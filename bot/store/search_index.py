@@ -134,6 +134,27 @@ def after_flush(session: Session, _context: Any) -> None:
         reindex_tickets(conn, sorted(rebuild))
 
 
+def notes_written(session: Session, notes: Iterable[tuple[int | None, str, str | None]]) -> None:
+    """Events written without the ORM (a bulk INSERT: bot/desk/events.py), as
+    (ticket id, action, reason): the notes among them get into their tickets' rows as
+    the flush hook above puts those of Event objects."""
+    wanted = [(t, reason) for t, action, reason in notes
+              if t is not None and action in NOTE_EVENTS and reason]
+    if not wanted:
+        return
+    conn = session.connection()
+    tickets = {row.id: row for row in conn.execute(_TICKETS, {"ids": sorted({t for t, _ in wanted})})}
+    appended: dict[int, list[str]] = {}
+    for t, reason in wanted:
+        row = tickets.get(t)
+        stems = message_text(row.language, reason, None) if row is not None else ""
+        if stems:
+            appended.setdefault(t, []).append(stems)
+    rows = [{"t": t, "b": " ".join(parts)} for t, parts in sorted(appended.items())]
+    if rows:
+        conn.execute(_APPEND, rows)
+
+
 def reindex_tickets(conn: Connection, ids: list[int]) -> int:
     """Rebuild the rows of these tickets from their tickets and messages."""
     done = 0

@@ -153,3 +153,30 @@ def test_the_dashboard_counts_open_tickets_and_weeks(desk, tickets):
     this_week = d["weeks"][-1]
     assert this_week == {"week": "2026-11-23", "opened": 4, "resolved": 1}
     assert all(w["opened"] == 0 and w["resolved"] == 0 for w in d["weeks"][:-1])
+
+
+def test_a_reopen_by_mail_is_searchable_as_a_rebuilt_index_has_it(desk, tickets):
+    """The intake writes a batch's events in one INSERT, not as ORM objects: their notes
+    (here the reason a customer's reply reopened a ticket: "the customer replied") still
+    reach the index as the flush hook puts an Event object's, and the live index has the
+    words a rebuild gives."""
+    actions.resolve(desk, who(desk, "sanne"), tickets["en"], "refund sent")
+    reply = EmailMessage()
+    reply["From"] = "zeger@hotelzee.nl"
+    reply["To"] = "support@desk.example"
+    reply["Subject"] = f"Re: [TB-{tickets['en']}] Question about billing"
+    reply["Message-ID"] = "<fts-reply@hotelzee.nl>"
+    reply["In-Reply-To"] = "<fts1@klant.example>"
+    reply["Date"] = "Mon, 23 Nov 2026 10:00:00 +0000"
+    reply.set_content("It is still wrong, we see two charges on the statement.")
+    result = intake.ingest_raw(desk, reply.as_bytes(), "t")
+    assert (result.status, result.ticket) == ("appended", tickets["en"])
+    with desk.uow.read() as s:
+        live = s.execute(text("SELECT ticket_id, head, body FROM ticket_search ORDER BY ticket_id")).all()
+    fulltext.reindex(desk, OPERATOR)
+    with desk.uow.read() as s:
+        rebuilt = s.execute(text("SELECT ticket_id, head, body FROM ticket_search ORDER BY ticket_id")).all()
+    # the same words (a rebuild puts a ticket's notes after all its messages; the writes
+    # append each in its turn)
+    assert [(t, h, sorted(b.split())) for t, h, b in live] == \
+        [(t, h, sorted(b.split())) for t, h, b in rebuilt]

@@ -10,10 +10,13 @@ import json
 import unittest.mock
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.core.mail.prepare import prepare
 from bot.desk import card, intake
+from bot.store import bulk
 from bot.store.models import Company, CompanyDomain, Contract, Event, InvoiceHold, Outbox, RawMail, Ticket
 from tests.conftest import START
 
@@ -256,3 +259,17 @@ def test_events_of_a_failed_batch_are_not_written_and_the_retry_writes_them_once
     with desk.sessions() as s:
         created = s.scalars(select(Event.ticket_id).where(Event.action == "created")).all()
     assert sorted(created) == sorted(r.ticket for r in results if r.ticket is not None)
+
+
+def test_a_duplicate_key_in_a_bulk_insert_is_an_integrity_error(make_desk):
+    """Rows written in bulk (SQLite: one INSERT; PostgreSQL: COPY on the driver's cursor)
+    fail as a statement does, with SQLAlchemy's IntegrityError: the intake tells a mail
+    stored meanwhile by another intake (a duplicate) from a bug by it."""
+    desk = make_desk(customers=None, contracts=None)
+    row = {"dedupe_key": "mid:dup@example.org", "sha256": "0" * 64, "size": 1, "content": b"x",
+           "source": "t", "status": "created", "error": None, "ticket_id": None,
+           "received_at": desk.clock()}
+    with desk.uow.write() as s:
+        bulk.insert_rows(s, RawMail, [dict(row)])
+    with pytest.raises(IntegrityError), desk.uow.write() as s:
+        bulk.insert_rows(s, RawMail, [dict(row)])
