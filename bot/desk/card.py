@@ -95,16 +95,14 @@ def hold_added(s: Session, hold: InvoiceHold, ticket: Ticket) -> None:
 
 def _add_hold(pf: dict[str, Any], hold: InvoiceHold, owner: Ticket | None) -> None:
     """Keep the hold, and its place under each key it is looked up by (its ticket's
-    number for holds_of; for a card its ticket, the ticket's company, the ticket's
-    address): a batch's cards and holds would otherwise each read every hold of the
-    batch's customers."""
+    number; for a card also the ticket's company and address): a batch's cards and
+    holds would otherwise each read every hold of the batch's customers."""
     place = len(pf["holds"])
     pf["holds"].append((hold, owner))
-    if hold.ticket_id is not None:  # holds_of
-        pf["holds_by"].setdefault(("ticket_id", hold.ticket_id), []).append(place)
-    if owner is None:
-        return
-    for key in (("ticket", id(owner)), ("company", owner.company_id), ("email", owner.contact_email)):
+    keys: list[tuple[str, object]] = [("ticket", hold.ticket_id)]
+    if owner is not None:
+        keys += [("company", owner.company_id), ("email", owner.contact_email)]
+    for key in keys:
         if key[1] is not None and key[1] != "":
             pf["holds_by"].setdefault(key, []).append(place)
 
@@ -116,7 +114,7 @@ def holds_of(s: Session, t: Ticket) -> list[InvoiceHold] | None:
     if pf is None or t.id not in pf["tickets"]:
         return None
     holds = pf["holds"]
-    return [h for h in (holds[i][0] for i in pf["holds_by"].get(("ticket_id", t.id), ()))
+    return [h for h in (holds[i][0] for i in pf["holds_by"].get(("ticket", t.id), ()))
             if h.released_at is None]
 
 
@@ -131,7 +129,7 @@ def _card_prefetched(s: Session, desk: Desk, t: Ticket, pf: dict[str, Any]) -> d
     # one its address), in the order they were read or added
     by = pf["holds_by"]
     customer = ("company", company.id) if company is not None else ("email", t.contact_email or None)
-    places = sorted({*by.get(("ticket", id(t)), ()), *(by.get(customer, ()) if customer[1] else ())})
+    places = sorted({*by.get(("ticket", t.id), ()), *(by.get(customer, ()) if customer[1] else ())})
     held = [(h.invoice, h.ticket_id) for h, _ in (pf["holds"][i] for i in places)
             if h.released_at is None]
     return _shape(desk, t, others, count, held)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.core.webhooks import events_of
 from bot.desk import webhooks
 from bot.store import search_index
-from bot.store.bulk import insert_rows
+from bot.store.bulk import insert_rows, numbered
 from bot.store.models import Event, Ticket, fit_row
 
 # Session.info key: while `deferred` runs (a batch of mail being stored), the events
@@ -65,10 +65,7 @@ def deferred(s: Session) -> Iterator[None]:
     except BaseException:
         s.info.pop(DEFERRED, None)
         raise
-    pending: list[tuple[Ticket | None, dict[str, Any]]] = s.info.pop(DEFERRED)
-    if any(t is not None and t.id is None for t, _ in pending):
-        s.flush()  # a ticket of the block not written yet: its number
-    insert_many(s, [r if t is None else {**r, "ticket_id": t.id} for t, r in pending])
+    insert_many(s, numbered(s, s.info.pop(DEFERRED), "ticket_id"))
 
 
 def row(ticket: Ticket | None, now: datetime, actor: str, action: str,

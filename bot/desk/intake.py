@@ -47,7 +47,7 @@ from bot.desk import (
 from bot.desk.context import Desk
 from bot.desk.events import record
 from bot.desk.views import like_escape
-from bot.store.bulk import insert_rows
+from bot.store.bulk import insert_rows, numbered
 from bot.store.models import Attachment, Message, RawMail, Spool, Ticket, Watcher
 
 log = logging.getLogger("bot.ingest")
@@ -199,10 +199,7 @@ def _keep_raw(s: Session, item: Prepared, now: datetime, status: str, error: str
 
 
 def _write_raw(s: Session) -> None:
-    rows = s.info.pop(RAW_ROWS)
-    if any(t is not None and t.id is None for t, _ in rows):
-        s.flush()
-    insert_rows(s, RawMail, [r if t is None else {**r, "ticket_id": t.id} for t, r in rows])
+    insert_rows(s, RawMail, numbered(s, s.info.pop(RAW_ROWS), "ticket_id"))
 
 
 def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],

@@ -56,3 +56,12 @@ def insert_rows(s: Session, cls: type, rows: list[dict[str, Any]]) -> None:
                                       exc, dbapi_connection, cursor)) from exc
     finally:
         cursor.close()
+
+
+def numbered(s: Session, staged: list[tuple[Any, dict[str, Any]]], key: str) -> list[dict[str, Any]]:
+    """Rows staged beside the object they belong to (None: none), e.g. a batch's new
+    ticket: each row with that object's id under `key`, the session flushed first when
+    one of them has no id yet."""
+    if any(obj is not None and obj.id is None for obj, _ in staged):
+        s.flush()
+    return [row if obj is None else {**row, key: obj.id} for obj, row in staged]

@@ -80,7 +80,7 @@ def after_flush(session: Session, _context: Any) -> None:
             created.add(obj.id)
         elif table == "message" and obj.ticket_id is not None:
             appended.setdefault(obj.ticket_id, []).append((obj.visible_text, obj.text))
-        elif table == "event" and obj.ticket_id is not None and obj.action in NOTE_EVENTS and obj.reason:
+        elif table == "event" and obj.ticket_id is not None and _is_note(obj.action, obj.reason):
             appended.setdefault(obj.ticket_id, []).append((obj.reason, None))
     for obj in session.dirty:
         table = getattr(obj, "__tablename__", None)
@@ -105,28 +105,20 @@ def after_flush(session: Session, _context: Any) -> None:
     wanted = sorted(heads | set(appended))
     tickets = {row.id: row for row in conn.execute(_TICKETS, {"ids": wanted})} if wanted else {}
 
-    def stems_of(row: Any, messages: list[Any]) -> str:
-        return " ".join(x for x in (message_text(row.language, visible, full)
-                                    for visible, full in messages) if x)
-
     # A ticket this flush created has no row yet: head and body in one statement (one
     # FTS5 insert, not an insert and then an update's delete and insert); each kind of
     # statement is sent once for the whole flush (an intake batch: one per table).
-    new_rows, head_rows, body_rows = [], [], []
+    new_rows, head_rows = [], []
     for t in sorted(heads):
         row = tickets.get(t)
         if row is None:
             continue
         head = head_text(row.language, row.subject, row.customer, row.contact_name, row.contact_email)
         if t in created:
-            new_rows.append({"t": t, "h": head, "b": stems_of(row, appended.pop(t, []))})
+            new_rows.append({"t": t, "h": head, "b": _stems_of(row, appended.pop(t, []))})
         else:
             head_rows.append({"t": t, "h": head})
-    for t, messages in sorted(appended.items()):
-        row = tickets.get(t)
-        stems = stems_of(row, messages) if row is not None else ""
-        if stems:
-            body_rows.append({"t": t, "b": stems})
+    body_rows = _body_rows(tickets, appended)
     for statement, rows in ((_NEW, new_rows), (_HEAD, head_rows), (_APPEND, body_rows)):
         if rows:
             conn.execute(statement, rows)
@@ -138,21 +130,39 @@ def notes_written(session: Session, notes: Iterable[tuple[int | None, str, str |
     """Events written without the ORM (a bulk INSERT: bot/desk/events.py), as
     (ticket id, action, reason): the notes among them get into their tickets' rows as
     the flush hook above puts those of Event objects."""
-    wanted = [(t, reason) for t, action, reason in notes
-              if t is not None and action in NOTE_EVENTS and reason]
-    if not wanted:
+    appended: dict[int, list[Any]] = {}
+    for t, action, reason in notes:
+        if t is not None and _is_note(action, reason):
+            appended.setdefault(t, []).append((reason, None))
+    if not appended:
         return
     conn = session.connection()
-    tickets = {row.id: row for row in conn.execute(_TICKETS, {"ids": sorted({t for t, _ in wanted})})}
-    appended: dict[int, list[str]] = {}
-    for t, reason in wanted:
-        row = tickets.get(t)
-        stems = message_text(row.language, reason, None) if row is not None else ""
-        if stems:
-            appended.setdefault(t, []).append(stems)
-    rows = [{"t": t, "b": " ".join(parts)} for t, parts in sorted(appended.items())]
+    tickets = {row.id: row for row in conn.execute(_TICKETS, {"ids": sorted(appended)})}
+    rows = _body_rows(tickets, appended)
     if rows:
         conn.execute(_APPEND, rows)
+
+
+def _is_note(action: str, reason: str | None) -> bool:
+    """An event whose text a person wrote (NOTE_EVENTS, with its words)."""
+    return action in NOTE_EVENTS and bool(reason)
+
+
+def _stems_of(row: Any, messages: list[Any]) -> str:
+    """The stems of a ticket's new texts ((visible, full) each), in its language."""
+    return " ".join(x for x in (message_text(row.language, visible, full)
+                                for visible, full in messages) if x)
+
+
+def _body_rows(tickets: dict[int, Any], appended: dict[int, list[Any]]) -> list[dict[str, Any]]:
+    """The `_APPEND` rows for texts added to tickets (their rows from `_TICKETS`)."""
+    rows = []
+    for t, messages in sorted(appended.items()):
+        row = tickets.get(t)
+        stems = _stems_of(row, messages) if row is not None else ""
+        if stems:
+            rows.append({"t": t, "b": stems})
+    return rows
 
 
 def reindex_tickets(conn: Connection, ids: list[int]) -> int:

@@ -46,6 +46,12 @@ def tickets(desk):
     return made
 
 
+def index_rows(desk) -> list:
+    """The search index's rows: (ticket, head, body), by ticket."""
+    with desk.uow.read() as s:
+        return s.execute(text("SELECT ticket_id, head, body FROM ticket_search ORDER BY ticket_id")).all()
+
+
 def found(desk, words: str, actor=OPERATOR) -> list[int]:
     return [t["number"] for t in board.find_tickets(desk, actor, board.Filters(q=words))["tickets"]]
 
@@ -117,13 +123,12 @@ def test_the_query_is_only_text(desk, tickets, typed):
 
 
 def test_reindex_rebuilds_what_the_writes_kept(desk, tickets):
+    before = index_rows(desk)
     with desk.uow.write() as s:
-        before = s.execute(text("SELECT ticket_id, head, body FROM ticket_search ORDER BY ticket_id")).all()
         s.execute(text("DELETE FROM ticket_search"))
     assert found(desk, "facturen") == []
     assert fulltext.reindex(desk, OPERATOR) == len(tickets)
-    with desk.uow.read() as s:
-        after = s.execute(text("SELECT ticket_id, head, body FROM ticket_search ORDER BY ticket_id")).all()
+    after = index_rows(desk)
     assert after == before
     assert found(desk, "facturen") == [tickets["nl"]]
     with pytest.raises(Refused):
@@ -161,21 +166,13 @@ def test_a_reopen_by_mail_is_searchable_as_a_rebuilt_index_has_it(desk, tickets)
     reach the index as the flush hook puts an Event object's, and the live index has the
     words a rebuild gives."""
     actions.resolve(desk, who(desk, "sanne"), tickets["en"], "refund sent")
-    reply = EmailMessage()
-    reply["From"] = "zeger@hotelzee.nl"
-    reply["To"] = "support@desk.example"
-    reply["Subject"] = f"Re: [TB-{tickets['en']}] Question about billing"
-    reply["Message-ID"] = "<fts-reply@hotelzee.nl>"
-    reply["In-Reply-To"] = "<fts1@klant.example>"
-    reply["Date"] = "Mon, 23 Nov 2026 10:00:00 +0000"
-    reply.set_content("It is still wrong, we see two charges on the statement.")
-    result = intake.ingest_raw(desk, reply.as_bytes(), "t")
+    reply = mail(20, "zeger@hotelzee.nl", f"Re: [TB-{tickets['en']}] Question about billing",
+                 "It is still wrong, we see two charges on the statement.")
+    result = intake.ingest_raw(desk, reply, "t")
     assert (result.status, result.ticket) == ("appended", tickets["en"])
-    with desk.uow.read() as s:
-        live = s.execute(text("SELECT ticket_id, head, body FROM ticket_search ORDER BY ticket_id")).all()
+    live = index_rows(desk)
     fulltext.reindex(desk, OPERATOR)
-    with desk.uow.read() as s:
-        rebuilt = s.execute(text("SELECT ticket_id, head, body FROM ticket_search ORDER BY ticket_id")).all()
+    rebuilt = index_rows(desk)
     # the same words (a rebuild puts a ticket's notes after all its messages; the writes
     # append each in its turn)
     assert [(t, h, sorted(b.split())) for t, h, b in live] == \
