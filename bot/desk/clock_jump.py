@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.domain import OutboxStatus
@@ -63,17 +63,23 @@ def undo_future(s: Session, now: datetime) -> dict[str, int]:
     doc). Returns what was undone, by kind."""
     future = now + AHEAD
     counts: dict[str, int] = {}
+    queued_later = (Outbox.status == OutboxStatus.QUEUED, Outbox.created_at > future,
+                    Outbox.next_attempt_at > now)
+    claimed_later = (Outbox.status == OutboxStatus.QUEUED,
+                     Outbox.claimed_until > future + timedelta(seconds=CLAIM_SECONDS))
+    # one look first: the clock sweeps every minute and almost never finds anything
+    if not s.scalar(select(or_(exists().where(SlaNotice.fired_at > future),
+                               exists().where(RunOnce.at > future),
+                               exists().where(*queued_later), exists().where(*claimed_later)))):
+        return counts
     tickets = set(s.scalars(select(SlaNotice.ticket_id).where(SlaNotice.fired_at > future)))
     if tickets:
         counts["notices"] = _rows(s.execute(delete(SlaNotice).where(SlaNotice.fired_at > future)))
         s.execute(update(Ticket).where(Ticket.id.in_(tickets)).values(sla_next_at=now))
     counts["jobs"] = _rows(s.execute(delete(RunOnce).where(RunOnce.at > future)))
-    counts["outbox"] = _rows(s.execute(update(Outbox).where(
-        Outbox.status == OutboxStatus.QUEUED, Outbox.created_at > future,
-        Outbox.next_attempt_at > now).values(next_attempt_at=now, claimed_until=None)))
-    counts["claims"] = _rows(s.execute(update(Outbox).where(
-        Outbox.status == OutboxStatus.QUEUED,
-        Outbox.claimed_until > future + timedelta(seconds=CLAIM_SECONDS)).values(claimed_until=None)))
+    counts["outbox"] = _rows(s.execute(update(Outbox).where(*queued_later)
+                                       .values(next_attempt_at=now, claimed_until=None)))
+    counts["claims"] = _rows(s.execute(update(Outbox).where(*claimed_later).values(claimed_until=None)))
     counts = {k: n for k, n in counts.items() if n}
     if counts:
         log.warning("the clock was ahead before (a jump?): undone what was recorded for a time "

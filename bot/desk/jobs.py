@@ -41,9 +41,24 @@ JOBS = ("open_complaints_report", "contracts_ending", "monthly_report", "invoice
 QUIET = frozenset({"invoice_holds_export"})
 
 
+# (cron, tz) -> (a fire time, the next one after it): the clock asks every minute, and
+# the answer changes only when the next fire time has come
+_FIRES: dict[tuple[str, str], tuple[datetime, datetime | None]] = {}
+
+
 def last_fire(cron: str, tz: str, now: datetime) -> datetime | None:
     """The latest time at or before `now` the crontab line fires (aware, in tz)."""
+    known = _FIRES.get((cron, tz))
+    if known is not None and known[0] <= now and (known[1] is None or now < known[1]):
+        return known[0]
     trigger = CronTrigger.from_crontab(cron, timezone=ZoneInfo(tz))
+    last = _last_fire(trigger, now)
+    if last is not None:
+        _FIRES[(cron, tz)] = (last, trigger.get_next_fire_time(last, last + timedelta(seconds=1)))
+    return last
+
+
+def _last_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
     for window in (timedelta(hours=2), timedelta(days=2), timedelta(days=9), timedelta(days=32),
                    timedelta(days=367)):
         t = trigger.get_next_fire_time(None, now - window)

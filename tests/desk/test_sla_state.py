@@ -406,3 +406,24 @@ def test_the_monthly_report_goes_on_the_first_working_day_with_its_charts(desk):
     sweep_at(desk, datetime(2027, 1, 4, 8, 0, 30, tzinfo=ams).astimezone(UTC))
     assert [r.subject[:19] for r in reports_sent()] == ["Maandrapport 2026-1", "Maandrapport 2026-1"]
     assert reports_sent()[1].subject.startswith("Maandrapport 2026-12")
+
+
+@pytest.mark.parametrize("cron", ["0 8 * * mon", "0 8 1-7 * mon-fri", "30 2 * * *", "*/20 * * * *"])
+def test_the_last_fire_time_kept_between_sweeps_is_the_one_worked_out_afresh(cron):
+    """The clock asks for each job's last fire time every minute; the answer is kept until
+    the next fire time comes (jobs._FIRES). Forwards in steps across a daylight-saving
+    change, and back again (a wall clock that jumped): the same as worked out from scratch."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    jobs._FIRES.clear()
+    trigger = CronTrigger.from_crontab(cron, timezone=AMS)
+    t = datetime(2027, 3, 20, 0, 7, tzinfo=UTC)  # the clocks go forward on 28 March
+    seen = []
+    for step in range(1200):
+        t += timedelta(minutes=97)
+        if step % 300 == 299:
+            t -= timedelta(days=9)
+        got = jobs.last_fire(cron, "Europe/Amsterdam", t)
+        assert got == jobs._last_fire(trigger, t), (cron, t)
+        seen.append(got)
+    assert len(set(seen)) > 3  # it did move on
