@@ -37,8 +37,12 @@ def replaced(element):
 
 
 def listed(driver) -> list[int]:
-    return [int(re.sub(r"\D", "", td.text)) for td in
-            driver.find_elements(By.CSS_SELECTOR, "#tickets tbody tr td:first-child")]
+    """The ticket numbers the list shows, in order, read in one call (a WebDriver call an
+    element took a second a page)."""
+    texts = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#tickets tbody tr td:first-child'),"
+        " td => td.innerText)")
+    return [int(re.sub(r"\D", "", text)) for text in texts]
 
 
 def test_each_sort_pages_by_its_links_in_the_browser(browser, make_desk, settings):  # noqa: F811
