@@ -6,9 +6,7 @@ only `ticketbot run` and its Procfile parts start."""
 from __future__ import annotations
 
 from bot.adapters.rules_file import RulesHolder
-from bot.adapters.slack_out import SlackTransport
 from bot.adapters.smtp_out import make_transport
-from bot.adapters.webhook_out import WebhookTransport
 from bot.config import Settings
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.transport import Transport
@@ -36,6 +34,9 @@ def open_desk(settings: Settings, migrate: bool = True, rules: bool = False,
 
 def build_sender(settings: Settings, desk: Desk) -> OutboxSender:
     """The outbox sender with a transport per channel (mail: SMTP relay or files)."""
+    # the transports' clients (slack_sdk) only where something is sent, not in every command
+    from bot.adapters.slack_out import SlackTransport
+    from bot.adapters.webhook_out import WebhookTransport
     transports: dict[str, Transport] = {"mail": make_transport(settings.smtp_url, settings.mail_dir)}
     fetch_file = None
     if settings.slack_enabled:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound
+if TYPE_CHECKING:  # Jinja is imported on the first render: most commands render nothing
+    from jinja2 import Environment, Template
 
 # Which mail templates go to customers: those exist in every language a customer may
 # write in; every other template goes to staff and exists in exactly the staff
@@ -33,11 +35,13 @@ class Renderer:
 
     @cached_property
     def _text(self) -> Environment:
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined
         return Environment(loader=FileSystemLoader(self.directory), undefined=StrictUndefined,
                            autoescape=False, keep_trailing_newline=True)
 
     @cached_property
     def _html(self) -> Environment:
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined
         return Environment(loader=FileSystemLoader(self.directory), undefined=StrictUndefined,
                            autoescape=True)
 
@@ -67,6 +71,7 @@ class Renderer:
         this and renders each context with it: the files are looked up once, not per
         mail (Jinja checks each file's age on every lookup, and a missing HTML part is
         searched for every time)."""
+        from jinja2 import TemplateNotFound
         for lang in self.languages(name, language):
             try:
                 text_t = self._text.get_template(f"mail/{name}.{lang}.txt")

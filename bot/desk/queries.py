@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.core import contracts, report
 from bot.core.domain import CLOSED, OutboxStatus
-from bot.core.mail.prepare import MAIL_REF_LENGTH, prepare
+from bot.core.mail.ref import MAIL_REF_LENGTH
 from bot.core.time import sla_policy as sla
 from bot.desk import cancellation_workflow as cancellations
 from bot.desk import card, clock_jump, directory, fulltext, holds, routing, sla_state, timesheet
@@ -147,6 +147,7 @@ def open_complaints(desk: Desk, actor: Actor, now: datetime | None = None) -> li
 def explain(desk: Desk, actor: Actor, raw: bytes, source: str = "file") -> dict[str, Any]:
     """How a mail would be routed, without storing anything."""
     check(actor, Verb.VIEW)
+    from bot.core.mail.prepare import prepare  # the parser (lxml, inscriptis): only here
     item = prepare(raw, source, desk.settings.all_own_addresses)
     if item.message is None:
         raise Refused(f"{source}: {item.error}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from bot.core.domain import InboundMessage, UnreadableMail
 from bot.core.mail.attachment_text import extract
 from bot.core.mail.parse import parse_mail
+from bot.core.mail.ref import MAIL_REF_LENGTH
 
 if TYPE_CHECKING:  # the parser's forkserver does not load the rules
     from bot.core.rules.ahead import Ahead
@@ -67,9 +68,6 @@ def prepare(raw: bytes, source: str, own_addresses: Iterable[str] = ()) -> Prepa
         return Prepared(source, raw, sha, None, f"parser error: {type(exc).__name__}: {exc}")
     extract(msg.attachments)  # an attached letter's text, for routing (never raises)
     return Prepared(source, raw, sha, msg)
-
-
-MAIL_REF_LENGTH = 12
 
 
 def mail_ref(raw: bytes) -> str:
