@@ -46,7 +46,13 @@ def test_only_the_unit_of_work_begins_and_commits(path):
 # pypdf (~0.2 s): only a PDF attachment needs it; the command line (which imports the
 # parser to look mail up) and the worker's own process seldom do, and the parser
 # processes' forkserver loads it ahead (bot/desk/pipeline.py).
+# The commands that read tickets (`show`, `tickets`) need neither the mail parser (lxml,
+# inscriptis: `route --explain` alone, bot/desk/queries.py), nor Jinja (the first render,
+# bot/core/render.py), nor Slack's client (the outbox sender, bot/wiring.py): a third of
+# a second of each such command (tests/scenarios/test_cli_imports.py).
 LATE_IMPORTS = {("bot/core/charts.py", "matplotlib"), ("bot/store/migrate.py", "alembic"),
+                ("bot/desk/queries.py", "bot.core.mail.prepare"), ("bot/core/render.py", "jinja2"),
+                ("bot/wiring.py", "bot.adapters.slack_out"), ("bot/wiring.py", "bot.adapters.webhook_out"),
                 ("bot/core/mail/attachment_text.py", "pypdf"),
                 ("bot/desk/parse_worker.py", "bot.core.rules.ahead"),
                 ("bot/core/rules/load.py", "apscheduler.triggers.cron"),
