@@ -279,6 +279,23 @@ def test_a_joiner_inside_an_emoji_is_kept_and_between_letters_removed():
     assert strip_invisible("Op\u200dzeg\u200bging") == "Opzegging"
 
 
+def test_invisible_characters_go_wherever_they_stand_in_any_script():
+    """strip_invisible looks at each distinct character once before it walks the text:
+    the same as removing every format character (category Cf) one by one."""
+    import unicodedata
+
+    texts = ["Dzień dobry, zamówienie nie dotarło", "Goedendag, één krant", "Привет", "請求書",
+             "plain ascii", ""]
+    hidden = ["\u200b", "\u202e", "\ufeff", "\u00ad", "\u2066", "\U000e0041"]
+    for text in texts:
+        assert strip_invisible(text) is text or strip_invisible(text) == text
+        for ch in hidden:
+            for at in (0, len(text) // 2, len(text)):
+                mixed = text[:at] + ch + text[at:]
+                want = "".join(c for c in mixed if unicodedata.category(c) != "Cf")
+                assert strip_invisible(mixed) == want, (text, ch, at)
+
+
 @pytest.mark.parametrize("value, name, warned", [
     ('"=?utf-8?q?J=C3=A1n?=" <jan@klant.nl>', "Ján", True),
     ('"Jansen, =?utf-8?q?J=C3=A1n?=" <jan@klant.nl>', "Jansen, Ján", True),

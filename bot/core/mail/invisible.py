@@ -14,7 +14,9 @@ def is_invisible(ch: str) -> bool:
 
 
 def has_invisible(text: str) -> bool:
-    return any(is_invisible(ch) for ch in text if not ch.isascii())
+    # each distinct character once (a set is made at C speed): a long mail in Polish or
+    # Dutch has a few dozen non-ASCII characters, but thousands of occurrences
+    return not text.isascii() and any(is_invisible(ch) for ch in set(text) if not ch.isascii())
 
 
 _ZWJ = "\u200d"
@@ -27,7 +29,7 @@ def _emoji_side(ch: str) -> bool:
 def strip_invisible(text: str) -> str:
     """``text`` without format characters, except a zero-width joiner inside an emoji
     sequence (``😵\u200d💫``), which joins pictures and can hide no word."""
-    if text.isascii():
+    if not has_invisible(text):
         return text
     out = []
     for i, ch in enumerate(text):
