@@ -861,9 +861,16 @@ class Postgres:
 
     def _run(self, prog: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [str(self.bindir / prog), *args]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         if self._as_postgres:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+            # Under the shifted clock (scripts/shifted-clock.sh) the server, run as another
+            # user, could neither read the preload built in root's temporary directory nor
+            # open libfaketime's per-process files that root's processes left in /dev/shm
+            # (initdb failed so, 2026-12-01): it runs on the real clock. The bot's clock is
+            # its own (Python's), and the suites on PostgreSQL are not in the shifted run.
+            env = {k: v for k, v in env.items()
+                   if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
         env.setdefault("LC_ALL", "C")
         res = subprocess.run(
             cmd, cwd=self.pgdir, env=env, capture_output=True, text=True,
