@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.core.webhooks import events_of
 from bot.desk import webhooks
 from bot.store import search_index
-from bot.store.bulk import insert_rows, numbered
+from bot.store.bulk import insert_rows, staging
 from bot.store.models import Event, Ticket, fit_row
 
 # Session.info key: while `deferred` runs (a batch of mail being stored), the events
@@ -56,16 +56,8 @@ def deferred(s: Session) -> Iterator[None]:
     five events a mail; their objects were a third of its flush). Nothing in the block
     may read back the events it records: they are not in the database, nor the
     session, until it ends. Within an outer `deferred`, the outer one writes."""
-    if DEFERRED in s.info:
+    with staging(s, DEFERRED, "ticket_id", lambda rows: insert_many(s, rows)):
         yield
-        return
-    s.info[DEFERRED] = []
-    try:
-        yield
-    except BaseException:
-        s.info.pop(DEFERRED, None)
-        raise
-    insert_many(s, numbered(s, s.info.pop(DEFERRED), "ticket_id"))
 
 
 def row(ticket: Ticket | None, now: datetime, actor: str, action: str,

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
@@ -47,7 +48,7 @@ from bot.desk import (
 from bot.desk.context import Desk
 from bot.desk.events import record
 from bot.desk.views import like_escape
-from bot.store.bulk import insert_rows, numbered
+from bot.store.bulk import insert_rows, staging
 from bot.store.models import Attachment, Message, RawMail, Spool, Ticket, Watcher
 
 log = logging.getLogger("bot.ingest")
@@ -171,17 +172,17 @@ def _quarantine(desk: Desk, item: Prepared, now: datetime, exc: Exception) -> In
     with desk.uow.write() as s:
         if item.spool_id is not None:
             s.execute(delete(Spool).where(Spool.id == item.spool_id))
-        s.add(_raw(item, now, "quarantined", f"{type(exc).__name__}: {exc}"[:2000]))
+        s.add(RawMail(**_raw(item, now, "quarantined", f"{type(exc).__name__}: {exc}"[:2000])))
     return IngestResult(item.source, "quarantined", None,
                         ["processing failed: " + f"{type(exc).__name__}: {exc}"[:500]],
                         reason="processing failed")
 
 
-def _raw(item: Prepared, now: datetime, status: str, error: str | None = None,
-         ticket: Ticket | None = None) -> RawMail:
-    return RawMail(dedupe_key=_key(item), sha256=item.sha256, size=len(item.raw),
-                   content=item.raw, source=item.source[:200], status=status, error=error,
-                   ticket=ticket, received_at=now)
+def _raw(item: Prepared, now: datetime, status: str, error: str | None = None) -> dict[str, Any]:
+    """The raw mail's row (its ticket's number is filled in when it is written)."""
+    return {"dedupe_key": _key(item), "sha256": item.sha256, "size": len(item.raw),
+            "content": item.raw, "source": item.source[:200], "status": status, "error": error,
+            "ticket_id": None, "received_at": now}
 
 
 # Session.info key: the batch's raw mails as (ticket, row), written at its end with one
@@ -192,33 +193,18 @@ RAW_ROWS = "raw_rows"
 
 def _keep_raw(s: Session, item: Prepared, now: datetime, status: str, error: str | None = None,
               ticket: Ticket | None = None) -> None:
-    s.info[RAW_ROWS].append((ticket, {
-        "dedupe_key": _key(item), "sha256": item.sha256, "size": len(item.raw),
-        "content": item.raw, "source": item.source[:200], "status": status, "error": error,
-        "ticket_id": None, "received_at": now}))
-
-
-def _write_raw(s: Session) -> None:
-    insert_rows(s, RawMail, numbered(s, s.info.pop(RAW_ROWS), "ticket_id"))
+    s.info[RAW_ROWS].append((ticket, _raw(item, now, status, error)))
 
 
 def _ingest_many(s: Session, desk: Desk, items: Sequence[Prepared],
                  now: datetime, acknowledge: bool = True) -> list[IngestResult]:
     """`acknowledge=False` (`ticketbot ingest --no-ack`, an archive): no customer is
     mailed; each ticket says so. The batch's events and raw mails are written at its
-    end, one INSERT each (events.deferred, _write_raw)."""
-    outer = RAW_ROWS in s.info  # within another batch's unit (a desk action): it writes them
-    if not outer:
-        s.info[RAW_ROWS] = []
-    try:
-        with events.deferred(s):
-            results = _ingest_batch(s, desk, items, now, acknowledge)
-            if not outer:
-                _write_raw(s)
-            return results
-    finally:
-        if not outer:  # written by now, or the batch failed: nothing left in the session
-            s.info.pop(RAW_ROWS, None)
+    end, one INSERT each (events.deferred, bulk.staging); within another batch's unit
+    (a desk action), that one writes them."""
+    with events.deferred(s), \
+            staging(s, RAW_ROWS, "ticket_id", lambda rows: insert_rows(s, RawMail, rows)):
+        return _ingest_batch(s, desk, items, now, acknowledge)
 
 
 def _ingest_batch(s: Session, desk: Desk, items: Sequence[Prepared],

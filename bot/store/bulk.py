@@ -9,6 +9,8 @@ quicker than a pipelined INSERT a row; each value goes through its column's type
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import insert
@@ -56,6 +58,26 @@ def insert_rows(s: Session, cls: type, rows: list[dict[str, Any]]) -> None:
                                       exc, dbapi_connection, cursor)) from exc
     finally:
         cursor.close()
+
+
+@contextmanager
+def staging(s: Session, name: str, key: str,
+            write: Callable[[list[dict[str, Any]]], None]) -> Iterator[None]:
+    """While the block runs, rows are staged in ``s.info[name]`` as (object, row) pairs
+    (the object whose id the row takes under `key`, or None); when it ends without an
+    exception they are numbered (`numbered`) and handed to `write` in the order they
+    were staged, and on an exception dropped. Within an outer block of the same name,
+    the outer one writes. Nothing in the block may read them back."""
+    if name in s.info:
+        yield
+        return
+    s.info[name] = []
+    try:
+        yield
+    except BaseException:
+        s.info.pop(name, None)
+        raise
+    write(numbered(s, s.info.pop(name), key))
 
 
 def numbered(s: Session, staged: list[tuple[Any, dict[str, Any]]], key: str) -> list[dict[str, Any]]:
