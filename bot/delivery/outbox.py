@@ -226,7 +226,7 @@ class OutboxSender:
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
                 with self.uow.write() as s:
-                    sent = [p for p in pending if p[1] == "sent" and p[0] in read]
+                    sent = [p for p in pending if p[1] == "sent"]  # every pending row was read
                     done = self._record_sent(s, [(read[p[0]], p[3], p[4]) for p in sent], now)
                     rest = [p for p in pending if p[0] not in done]
                     # the other rows in one query, held here: the session's identity map
