@@ -22,6 +22,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from bot.core.marks import without_marks
+
 # a ticket's language -> its Snowball stemmer; other languages: words unstemmed
 STEMMERS = {"nl": "dutch", "en": "english", "pl": "polish"}
 MAX_TERMS = 8  # words, phrases and prefixes of one query; the rest is ignored
@@ -42,7 +44,7 @@ def fold(text: str) -> str:
     text = text.lower().replace("ł", "l").replace("ø", "o").replace("ß", "ss")
     if text.isascii():
         return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return without_marks(unicodedata.normalize("NFKD", text))
 
 
 def words(text: str) -> list[str]:

@@ -149,6 +149,7 @@ class _Checker:
         self.problems: list[Problem] = []
         self.scopes = Scopes()  # read before the rules: the *_stated conditions use them
         self.leaves: list[Condition] = []  # RuleSet.message_leaves, as they are read
+        self.leaf_of: dict[tuple[str, str], Condition] = {}  # (key, repr(value)) -> its leaf
 
     def add(self, where: tuple[int, int], reason: str) -> None:
         self.problems.append(Problem(self.file, where[0], where[1], reason))
@@ -936,9 +937,15 @@ def _condition(c: _Checker, m: Located, key: str, label: str) -> Condition | Non
     if cond is None or key in COMBINATORS or key in DIRECTORY_CONDS:
         return cond
     # a condition the message alone answers: its answer may come from a Facts' memo (read
-    # ahead in a parser process, rules/ahead.py), and goes into it
+    # ahead in a parser process, rules/ahead.py), and goes into it. The same condition
+    # written again (a YAML alias: `*anger` in three rules) is the same leaf, asked once
+    # per message.
+    same = (cond.key, repr(cond.value))
+    if same in c.leaf_of:
+        return c.leaf_of[same]
     leaf = Condition(cond.key, cond.value, _remembered(len(c.leaves), cond.test))
     c.leaves.append(leaf)
+    c.leaf_of[same] = leaf
     return leaf
 
 
