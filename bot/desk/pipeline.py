@@ -27,6 +27,10 @@ log = logging.getLogger("bot.ingest")
 
 # Below this many mails a batch is parsed in-process: the pool's overhead isn't worth it.
 POOL_THRESHOLD = 8
+# While the parser processes start (warm()), a batch of up to this many is parsed
+# in-process rather than wait for them: the first range of a full mailbox (10 mails,
+# bot/adapters/imap.py FIRST_RANGE), so the first tickets of a start-up come sooner.
+WARMING_IN_PROCESS = 16
 
 
 def _children_skip_main() -> None:
@@ -84,6 +88,7 @@ class Pipeline:
         self.workers = processes(workers) if workers is not None else parser_count(desk.settings)
         self._pool: Executor | None = None
         self._pool_lock = threading.Lock()  # warm() and the first batch may race to start it
+        self._warming = False  # warm() is starting the parser processes
 
     def _executor(self) -> Executor | None:
         if self.workers <= 0:
@@ -99,29 +104,28 @@ class Pipeline:
         return self._pool
 
     def warm(self) -> None:
-        """Start the parser processes, read the kind model, and have the parser processes
-        read the rules, now (the worker calls this at start-up, beside the
-        IMAP login), so the first batch of mail does not wait for them."""
+        """Start the parser processes and have them read the rules, and read the kind
+        model, now (the worker calls this at start-up, beside the IMAP login), so the
+        first batch of mail does not wait for them. The processes are asked to read the
+        rules first: the kind model (a quarter of a second of this process's CPU) is
+        read while they start and read them. Meanwhile a small batch is parsed here
+        (prepare_later): the first tickets do not wait for the processes to be ready."""
         started = []
-        pool = None
+        self._warming = True
         try:
             pool = self._executor()
-            if pool is not None:
-                started = [pool.submit(os.getpid) for _ in range(self.workers)]
+            if pool is not None:  # parse_worker.warm starts each process and reads the rules
+                started = [pool.submit(parse_worker.warm, self.sources()) for _ in range(self.workers)]
         except Exception as exc:  # stopped meanwhile, or no processes: the first batch tries again
             log.info("parser processes not started ahead (%s: %s)", type(exc).__name__, exc)
-        # while they start: read the kind model now, not when the first mail is routed
-        self.desk.kind_model  # noqa: B018
         try:
-            if pool is not None:  # and they read the rules they route ahead with
-                started += [pool.submit(parse_worker.warm, self.sources()) for _ in range(self.workers)]
-        except Exception as exc:
-            log.info("parser processes not warmed (%s: %s)", type(exc).__name__, exc)
-        try:
+            self.desk.kind_model  # noqa: B018 - read now, not when the first mail is routed
             for f in started:
                 f.result()
         except Exception as exc:
             log.info("parser processes not started ahead (%s: %s)", type(exc).__name__, exc)
+        finally:
+            self._warming = False
 
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:
         return self.prepare_later(items)()
@@ -132,7 +136,8 @@ class Pipeline:
         no pool: parsed in this process when the function is called."""
         own = tuple(self.desk.settings.all_own_addresses)
         items = list(items)
-        pool = self._executor() if len(items) >= POOL_THRESHOLD else None
+        small = len(items) < POOL_THRESHOLD or (self._warming and len(items) <= WARMING_IN_PROCESS)
+        pool = None if small else self._executor()
         if pool is None:
             return lambda: [prepare(raw, source, own) for source, raw in items]
         chunk = max(1, len(items) // (self.workers * 4))

@@ -81,6 +81,55 @@ def test_warming_up_reads_the_kind_model_before_the_first_mail():
     assert desk.reads == 1
 
 
+def test_while_the_parser_processes_start_a_small_batch_is_parsed_here():
+    """At start-up the first range of a full mailbox (10 mails) does not wait for the
+    parser processes to start and read the rules: while warm() runs, a batch of up to
+    WARMING_IN_PROCESS mails is parsed in this process (nothing read ahead); a larger one,
+    and every batch once they are ready, goes to them (its routing read ahead)."""
+    import threading
+    from types import SimpleNamespace
+
+    from bot.adapters.rules_file import RulesHolder
+    from bot.desk.pipeline import POOL_THRESHOLD, WARMING_IN_PROCESS, Pipeline
+    from tests.support.mailgen import corpus
+
+    holder = RulesHolder(Path(__file__).resolve().parents[2] / "rules.yaml")
+    reading, read = threading.Event(), threading.Event()
+
+    class Desk:
+        settings = SimpleNamespace(parse_workers=2, all_own_addresses=frozenset())
+        rules = holder
+        ruleset = holder.current
+
+        @property
+        def kind_model(self):  # warm() reads it while the processes start: held here
+            reading.set()
+            read.wait(60)
+
+    pipeline = Pipeline(Desk(), workers=2)  # type: ignore[arg-type]
+    mails = [(f"m{i}", raw) for i, raw in enumerate(corpus(WARMING_IN_PROCESS + 1))]
+    warming = threading.Thread(target=pipeline.warm)
+    warming.start()
+    try:
+        assert reading.wait(60)
+        pool, handed = pipeline._pool, []
+        assert pool is not None
+        to_pool = pool.map
+        pool.map = lambda fn, raws, *more, **kw: handed.append(len(raws)) or to_pool(fn, raws, *more, **kw)
+        first = pipeline.prepare_many(mails[:WARMING_IN_PROCESS])
+        larger = pipeline.prepare_later(mails)
+        assert handed == [WARMING_IN_PROCESS + 1]
+        read.set()
+        warming.join(60)
+        later = pipeline.prepare_many(mails[:POOL_THRESHOLD])
+        assert handed == [WARMING_IN_PROCESS + 1, POOL_THRESHOLD]
+        assert all(p.message is not None and p.ahead is None for p in first)
+        assert all(p.ahead is not None for p in larger() + later)
+    finally:
+        read.set()
+        pipeline.close()
+
+
 def test_by_default_one_parser_process_per_core_but_the_one_the_worker_needs(monkeypatch):
     """The worker's own process (storing, routing, delivering) is its busiest: it keeps a
     core, the parser processes take the others; an explicit 1 parses in-process."""
