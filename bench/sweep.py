@@ -90,6 +90,7 @@ def _child(url: str, out) -> None:
     settings = Settings(database_url=url, address="support@desk.example")
     service = Desk(settings, make_sessionmaker(make_engine(url)),
                       rules=load_rules(REPO / "rules.yaml"), clock=lambda: NOW)
+    jobs.warm(service)  # as the clock process does at its start (bot/app.py)
     base = _hwm_mb()
     quiet = []
     for _ in range(7):  # nothing due: 20 minutes before the first due ticket

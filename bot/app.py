@@ -14,6 +14,7 @@ import threading
 from bot.adapters.slack_app import build_app, mount_http, start_socket_mode
 from bot.adapters.web import WebServer, create_app
 from bot.config import Settings
+from bot.desk import jobs
 from bot.desk.context import Desk
 from bot.desk.slack_desk import SlackDesk
 from bot.scheduler import SWEEP_JOB, build_scheduler
@@ -75,6 +76,8 @@ def run_forever(settings: Settings, parts: tuple[str, ...] = PARTS) -> int:
             stoppers.append(lambda: [h.close() for h in holder])
         if "clock" in parts:
             scheduler = build_scheduler(settings, desk, desk.sessions.kw["bind"])
+            # the first busy sweep's one-off work, beside the scheduler's start
+            threading.Thread(target=jobs.warm, args=(desk,), name="clock-warm", daemon=True).start()
             scheduler.start()
             stoppers.append(lambda: scheduler.shutdown(wait=True))
             log.info("clock started: sweep every %s s; %s", settings.sweep_seconds,

@@ -84,12 +84,7 @@ def warm(desk: Desk) -> None:
     holidays library imports its ~200 countries on first use, about 0.1 s) and the
     templates of the acknowledgement and the owner's notice, compiled (about 5 ms each).
     Writes nothing; the results are what the first mail would have computed."""
-    now = desk.clock()
-    rs = desk.ruleset
-    calendars = {*rs.calendars.values(), *(p.calendar for p in rs.policies.values()),
-                 *(p.notify for p in rs.policies.values())}
-    for calendar in calendars:
-        calendar.add(now, timedelta(hours=1))
+    sla_state.warm_calendars(desk)
     for name, languages in (("ack", CUSTOMER_LANGUAGES), ("new-ticket", STAFF_LANGUAGES)):
         for language in languages:
             desk.renderer.mail_templates(name, language)

@@ -24,6 +24,7 @@ from bot.core import analysis, report
 from bot.core.contracts import add_months
 from bot.core.domain import Channel, ContractStatus, OutboxStatus
 from bot.core.mail.compose import new_message_id
+from bot.core.render import STAFF_LANGUAGES
 from bot.core.time.humanize import format_date, short_when
 from bot.desk import clock_jump, digest, holds, notify, queries, reports, sla_state, slack_posts
 from bot.desk.actor import Actor
@@ -75,6 +76,20 @@ def _last_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
 
 # how far past the clock a sweep may be asked to run: the same bound as a clock jump
 AHEAD = clock_jump.AHEAD
+
+
+def warm(desk: Desk) -> None:
+    """The clock's start-up: do now the one-off work the first sweep with something due
+    would otherwise do (a quarter of a second of the 1,000-escalation sweep:
+    docs/performance.md): this year's holidays of the business calendars and the SLA
+    notices' templates, compiled. Writes nothing; never fatal."""
+    try:
+        sla_state.warm_calendars(desk)
+        for name in ("sla-remind", "sla-breach"):
+            for language in STAFF_LANGUAGES:
+                desk.renderer.mail_templates(name, language)
+    except Exception as exc:  # e.g. a template missing: the sweep that needs it says so
+        log.info("clock not warmed up ahead (%s: %s)", type(exc).__name__, exc)
 
 
 def sweep(desk: Desk, now: datetime, rehearse: bool = False) -> dict[str, int]:

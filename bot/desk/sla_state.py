@@ -10,14 +10,15 @@ a second clock process, a restart or a re-run finds the row and sends nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -50,15 +51,55 @@ def policy_of(rs: RuleSet, t: Ticket) -> sla.Policy | None:
     return rs.policies.get(t.sla_policy) if t.sla_policy else None
 
 
+def warm_calendars(desk: Desk) -> None:
+    """This year's public holidays of every business calendar, worked out now (the
+    holidays library imports its ~200 countries on first use, 0.1-0.2 s): the start-up
+    of the worker and of the clock, ahead of the first ticket or sweep that needs them."""
+    now = desk.clock()
+    rs = desk.ruleset
+    for calendar in {*rs.calendars.values(), *(p.calendar for p in rs.policies.values()),
+                     *(p.notify for p in rs.policies.values())}:
+        calendar.add(now, timedelta(hours=1))
+
+
 def fired_keys(s: Session, ticket_ids) -> dict[int, set[tuple[str, int, str]]]:
     out: dict[int, set] = defaultdict(set)
     ids = [i for i in ticket_ids if i is not None]
-    for i in range(0, len(ids), 900):
-        for tid, target, cycle, stage in s.execute(
-                select(SlaNotice.ticket_id, SlaNotice.target, SlaNotice.cycle, SlaNotice.stage)
-                .where(SlaNotice.ticket_id.in_(ids[i:i + 900]))):
-            out[tid].add((target, cycle, stage))
+    found: Iterable[Any]
+    if ids and _postgres(s):  # the ids as one array: a short statement, not 900 parameters
+        found = s.execute(_PG_FIRED, {"ids": ids})
+    else:
+        found = (row for i in range(0, len(ids), 900) for row in s.execute(
+            select(SlaNotice.ticket_id, SlaNotice.target, SlaNotice.cycle, SlaNotice.stage)
+            .where(SlaNotice.ticket_id.in_(ids[i:i + 900]))))
+    for tid, target, cycle, stage in found:
+        out[tid].add((target, cycle, stage))
     return out
+
+
+# PostgreSQL: a batch's rows as arrays, one per column, in one short statement (unnest)
+# rather than a statement of thousands of parameters, which the driver parses again for
+# every batch (its cache keeps only short statements): the sweep's ledger claim, its
+# tickets' next look and their ledger reads (docs/performance.md).
+_PG_FIRED = text("SELECT ticket_id, target, cycle, stage FROM sla_notice "
+                 "WHERE ticket_id = ANY(CAST(:ids AS BIGINT[]))")
+_PG_CLAIM = text(
+    "INSERT INTO sla_notice (ticket_id, target, cycle, stage, due_at, fired_at, outcome, recipients) "
+    "SELECT * FROM unnest(CAST(:ticket_id AS BIGINT[]), CAST(:target AS VARCHAR[]), "
+    "CAST(:cycle AS INTEGER[]), CAST(:stage AS VARCHAR[]), CAST(:due_at AS TIMESTAMP[]), "
+    "CAST(:fired_at AS TIMESTAMP[]), CAST(:outcome AS VARCHAR[]), CAST(:recipients AS JSON[])) "
+    "ON CONFLICT DO NOTHING RETURNING ticket_id, target, cycle, stage")
+_PG_NEXT = text("UPDATE ticket SET sla_next_at = v.at FROM unnest(CAST(:ids AS BIGINT[]), "
+                "CAST(:ats AS TIMESTAMP[])) AS v(id, at) WHERE ticket.id = v.id")
+
+
+def _postgres(s: Session) -> bool:
+    return s.get_bind().dialect.name == "postgresql"
+
+
+def _naive_utc(at: datetime | None) -> datetime | None:
+    """As the columns keep it (models.UTCDateTime): UTC, without its zone."""
+    return None if at is None else at.astimezone(UTC).replace(tzinfo=None)
 
 
 def refresh(s: Session, rs: RuleSet, t: Ticket, fired: set | None = None) -> None:
@@ -243,12 +284,13 @@ def _set_next(s: Session, tickets: Sequence[Ticket], next_at: dict[int, datetime
     """The batch's new `sla_next_at`s with one UPDATE statement (sent for many rows),
     rather than a thousand changed objects for the ORM to flush; the objects are told
     the new values as the database's."""
-    changed = [{"id": t.id, "sla_next_at": next_at[t.id]} for t in tickets
-               if next_at[t.id] != t.sla_next_at]
+    moved = [t.id for t in tickets if next_at[t.id] != t.sla_next_at]
     for t in tickets:
         set_committed_value(t, "sla_next_at", next_at[t.id])
-    if changed:
-        s.execute(update(Ticket), changed)
+    if moved and _postgres(s):
+        s.execute(_PG_NEXT, {"ids": moved, "ats": [_naive_utc(next_at[i]) for i in moved]})
+    elif moved:
+        s.execute(update(Ticket), [{"id": i, "sla_next_at": next_at[i]} for i in moved])
 
 
 def _write(s: Session, rows: notify.Rows) -> None:
@@ -265,6 +307,13 @@ def claim(s: Session, rows: list[dict], chunk: int = 300) -> set[tuple[int, str,
     table = SlaNotice.__table__
     key = (table.c.ticket_id, table.c.target, table.c.cycle, table.c.stage)
     out: set = set()
+    if rows and _postgres(s):
+        columns: dict[str, list] = {c: [r[c] for r in rows] for c in (
+            "ticket_id", "target", "cycle", "stage", "outcome")}
+        for c in ("due_at", "fired_at"):
+            columns[c] = [_naive_utc(r[c]) for r in rows]
+        columns["recipients"] = [json.dumps(r["recipients"]) for r in rows]
+        return {tuple(r) for r in s.execute(_PG_CLAIM, columns)}
     for i in range(0, len(rows), chunk):
         out.update(insert_new(s, table, rows[i:i + chunk], key))
     return out

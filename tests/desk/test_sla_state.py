@@ -186,7 +186,14 @@ def test_two_clocks_sweeping_at_once_send_each_notice_once(desk, make_desk):
     with svc.sessions() as s:
         breaches = s.scalars(select(Outbox.to_addr).where(Outbox.purpose == "sla-breach")).all()
         assert len(breaches) == 60  # owner and manager, once each, for 30 tickets
-        assert len(s.scalars(select(SlaNotice)).all()) == 60  # 30 breaches + 30 skipped reminders
+        ledger = s.scalars(select(SlaNotice)).all()
+        assert len(ledger) == 60  # 30 breaches + 30 skipped reminders
+        # as written (on PostgreSQL: arrays, one per column): times in UTC, the people told
+        assert {(n.stage, n.outcome, n.fired_at) for n in ledger} == {("breach", "sent", at),
+                                                                      ("remind", "skipped", at)}
+        assert all(n.due_at < at and n.due_at.tzinfo is not None for n in ledger)
+        assert {tuple(n.recipients) for n in ledger if n.outcome == "sent"} == {("marta", "rob")}
+        assert all(n.recipients == [] for n in ledger if n.outcome == "skipped")
         assert sorted(t.id for t in s.scalars(select(Ticket).where(Ticket.sla_next_at <= at))) == []
     assert len(numbers) == 30
 
@@ -427,3 +434,29 @@ def test_the_last_fire_time_kept_between_sweeps_is_the_one_worked_out_afresh(cro
         assert got == jobs._last_fire(trigger, t), (cron, t)
         seen.append(got)
     assert len(set(seen)) > 3  # it did move on
+
+
+def test_the_clock_warms_up_what_its_first_busy_sweep_would_wait_for(desk, monkeypatch, caplog):
+    """jobs.warm (the clock's start-up, bot/app.py): the calendars' holidays of this year
+    and the SLA notices' templates in every staff language, compiled ahead; a failure is
+    logged, never raised."""
+    from bot.core.render import STAFF_LANGUAGES
+    from bot.core.time import businesstime
+
+    compiled = []
+    real = desk.renderer.mail_templates
+    monkeypatch.setattr(desk.renderer, "mail_templates",
+                        lambda name, language: compiled.append((name, language)) or real(name, language))
+    businesstime._public_holidays.cache_clear()
+    jobs.warm(desk)
+    assert sorted(compiled) == sorted((name, lang) for name in ("sla-remind", "sla-breach")
+                                      for lang in STAFF_LANGUAGES)
+    assert businesstime._public_holidays.cache_info().currsize >= 1
+
+    def broken(name, language):
+        raise LookupError(f"no template {name}")
+
+    monkeypatch.setattr(desk.renderer, "mail_templates", broken)
+    with caplog.at_level("INFO"):
+        jobs.warm(desk)
+    assert "clock not warmed up ahead (LookupError: no template sla-remind)" in caplog.text
