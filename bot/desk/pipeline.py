@@ -127,6 +127,17 @@ class Pipeline:
         finally:
             self._warming = False
 
+    def parses_here(self, n: int) -> bool:
+        """Whether a batch of `n` mails is parsed in this process, when its parse is
+        waited for (no parser processes, a small batch, or one of up to
+        WARMING_IN_PROCESS while warm() starts them), not by the parser processes."""
+        return self.workers <= 0 or n < POOL_THRESHOLD or self.parses_here_while_warming(n)
+
+    def parses_here_while_warming(self, n: int) -> bool:
+        """Whether a batch of `n` mails is parsed in this process only because warm() is
+        still starting the parser processes (the first range of a full mailbox)."""
+        return self._warming and self.workers > 0 and POOL_THRESHOLD <= n <= WARMING_IN_PROCESS
+
     def prepare_many(self, items: Sequence[tuple[str, bytes]]) -> list[Prepared]:
         return self.prepare_later(items)()
 
@@ -136,8 +147,7 @@ class Pipeline:
         no pool: parsed in this process when the function is called."""
         own = tuple(self.desk.settings.all_own_addresses)
         items = list(items)
-        small = len(items) < POOL_THRESHOLD or (self._warming and len(items) <= WARMING_IN_PROCESS)
-        pool = None if small else self._executor()
+        pool = None if self.parses_here(len(items)) else self._executor()
         if pool is None:
             return lambda: [prepare(raw, source, own) for source, raw in items]
         chunk = max(1, len(items) // (self.workers * 4))

@@ -248,7 +248,7 @@ def test_server_restart_mid_stream_reconnects_and_loses_nothing(service, dovecot
     assert all(SEEN in flags for _, flags in dovecot.messages())
 
 
-def poll_once_with_stages(service, dovecot, mails: int, imap_batch: int):
+def poll_once_with_stages(service, dovecot, mails: int, imap_batch: int, warming: bool = False):
     """`mails` customer mails in the mailbox, one poll by a poller with two parser
     processes; its results and every stage a range passed, as (stage, first UID, last UID,
     tickets committed, mails marked \\Seen) at that moment."""
@@ -256,6 +256,7 @@ def poll_once_with_stages(service, dovecot, mails: int, imap_batch: int):
     service.settings = service.settings.with_(
         imap_url=MailServerURL.parse("IMAP_URL", dovecot.url), imap_timeout=10.0, imap_batch=imap_batch)
     pipeline = Pipeline(service, workers=2)
+    pipeline._warming = warming  # as while warm() starts the parser processes
     poller = IMAPPoller(service.settings, pipeline)
     stages: list[tuple[str, int, int, int, int]] = []
 
@@ -290,6 +291,21 @@ def test_next_range_is_parsing_while_the_previous_one_is_stored(service, dovecot
         ("stored", 21, 25, 25),
     ]
     assert all(SEEN in flags for _, flags in dovecot.messages())
+
+
+def test_a_range_parsed_in_this_thread_is_stored_before_the_next_is_fetched(service, dovecot):
+    """While the parser processes start (Pipeline.warm), the first range of ten is parsed
+    by the poller's own thread: nothing would run beside its store, so it is stored
+    before the next range is claimed and fetched (its tickets come sooner); the next
+    ranges, parsed by the processes, are pipelined as usual."""
+    results, stages = poll_once_with_stages(service, dovecot, mails=45, imap_batch=20, warming=True)
+    assert [r.status for r in results] == ["created"] * 45
+    assert stages[:2] == [
+        ("parsing", 1, 10, 0, 0),
+        ("stored", 1, 10, 10, 10),    # the first ten committed before range 2 is fetched
+    ]
+    assert [stage[:3] for stage in stages[2:]] == [
+        ("parsing", 11, 30), ("parsing", 31, 45), ("stored", 11, 30), ("stored", 31, 45)]
 
 
 def test_the_first_range_is_small_so_the_first_tickets_wait_for_ten_mails(service, dovecot):
