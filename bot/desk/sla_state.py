@@ -14,7 +14,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,7 @@ from bot.desk import events, notify
 from bot.desk.context import Desk
 from bot.desk.events import insert_many, record
 from bot.store.bulk import insert_rows
-from bot.store.models import DigestItem, Message, Outbox, SlaNotice, Ticket
+from bot.store.models import DigestItem, Message, Outbox, SlaNotice, Ticket, UTCDateTime
 
 log = logging.getLogger("bot.clocks")
 
@@ -81,6 +81,7 @@ def fired_keys(s: Session, ticket_ids) -> dict[int, set[tuple[str, int, str]]]:
 # rather than a statement of thousands of parameters, which the driver parses again for
 # every batch (its cache keeps only short statements): the sweep's ledger claim, its
 # tickets' next look and their ledger reads (docs/performance.md).
+_UTC_COLUMN = UTCDateTime()
 _PG_FIRED = text("SELECT ticket_id, target, cycle, stage FROM sla_notice "
                  "WHERE ticket_id = ANY(CAST(:ids AS BIGINT[]))")
 _PG_CLAIM = text(
@@ -98,8 +99,9 @@ def _postgres(s: Session) -> bool:
 
 
 def _naive_utc(at: datetime | None) -> datetime | None:
-    """As the columns keep it (models.UTCDateTime): UTC, without its zone."""
-    return None if at is None else at.astimezone(UTC).replace(tzinfo=None)
+    """As the ORM writes it (models.UTCDateTime): UTC without its zone; a naive time is
+    refused there as here."""
+    return _UTC_COLUMN.process_bind_param(at, None)
 
 
 def refresh(s: Session, rs: RuleSet, t: Ticket, fired: set | None = None) -> None:
