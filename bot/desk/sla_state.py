@@ -10,7 +10,6 @@ a second clock process, a restart or a re-run finds the row and sends nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -30,8 +29,8 @@ from bot.core.time.humanize import when
 from bot.desk import events, notify
 from bot.desk.context import Desk
 from bot.desk.events import insert_many, record
-from bot.store.bulk import insert_rows
-from bot.store.models import DigestItem, Message, Outbox, SlaNotice, Ticket, UTCDateTime
+from bot.store.bulk import column_arrays, insert_rows
+from bot.store.models import DigestItem, Message, Outbox, SlaNotice, Ticket
 
 log = logging.getLogger("bot.clocks")
 
@@ -81,7 +80,6 @@ def fired_keys(s: Session, ticket_ids) -> dict[int, set[tuple[str, int, str]]]:
 # rather than a statement of thousands of parameters, which the driver parses again for
 # every batch (its cache keeps only short statements): the sweep's ledger claim, its
 # tickets' next look and their ledger reads (docs/performance.md).
-_UTC_COLUMN = UTCDateTime()
 _PG_FIRED = text("SELECT ticket_id, target, cycle, stage FROM sla_notice "
                  "WHERE ticket_id = ANY(CAST(:ids AS BIGINT[]))")
 _PG_CLAIM = text(
@@ -96,12 +94,6 @@ _PG_NEXT = text("UPDATE ticket SET sla_next_at = v.at FROM unnest(CAST(:ids AS B
 
 def _postgres(s: Session) -> bool:
     return s.get_bind().dialect.name == "postgresql"
-
-
-def _naive_utc(at: datetime | None) -> datetime | None:
-    """As the ORM writes it (models.UTCDateTime): UTC without its zone; a naive time is
-    refused there as here."""
-    return _UTC_COLUMN.process_bind_param(at, None)
 
 
 def refresh(s: Session, rs: RuleSet, t: Ticket, fired: set | None = None) -> None:
@@ -290,7 +282,9 @@ def _set_next(s: Session, tickets: Sequence[Ticket], next_at: dict[int, datetime
     for t in tickets:
         set_committed_value(t, "sla_next_at", next_at[t.id])
     if moved and _postgres(s):
-        s.execute(_PG_NEXT, {"ids": moved, "ats": [_naive_utc(next_at[i]) for i in moved]})
+        arrays = column_arrays(s, Ticket, [{"id": i, "sla_next_at": next_at[i]} for i in moved],
+                               ("id", "sla_next_at"))
+        s.execute(_PG_NEXT, {"ids": arrays["id"], "ats": arrays["sla_next_at"]})
     elif moved:
         s.execute(update(Ticket), [{"id": i, "sla_next_at": next_at[i]} for i in moved])
 
@@ -310,12 +304,8 @@ def claim(s: Session, rows: list[dict], chunk: int = 300) -> set[tuple[int, str,
     key = (table.c.ticket_id, table.c.target, table.c.cycle, table.c.stage)
     out: set = set()
     if rows and _postgres(s):
-        columns: dict[str, list] = {c: [r[c] for r in rows] for c in (
-            "ticket_id", "target", "cycle", "stage", "outcome")}
-        for c in ("due_at", "fired_at"):
-            columns[c] = [_naive_utc(r[c]) for r in rows]
-        columns["recipients"] = [json.dumps(r["recipients"]) for r in rows]
-        return {tuple(r) for r in s.execute(_PG_CLAIM, columns)}
+        return {tuple(r) for r in s.execute(_PG_CLAIM, column_arrays(s, SlaNotice, rows, (
+            "ticket_id", "target", "cycle", "stage", "due_at", "fired_at", "outcome", "recipients")))}
     for i in range(0, len(rows), chunk):
         out.update(insert_new(s, table, rows[i:i + chunk], key))
     return out

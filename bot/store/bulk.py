@@ -60,6 +60,20 @@ def insert_rows(s: Session, cls: type, rows: list[dict[str, Any]]) -> None:
         cursor.close()
 
 
+def column_arrays(s: Session, cls: type, rows: list[dict[str, Any]], names: tuple[str, ...]
+                  ) -> dict[str, list[Any]]:
+    """The rows as one list a column (the arrays a PostgreSQL `unnest` reads), each value
+    through its column's type as the ORM and `insert_rows` bind it (UTC times without
+    their zone, JSON by the engine's serializer)."""
+    dialect = s.get_bind().dialect
+    table = cls.__table__  # type: ignore[attr-defined]
+    out: dict[str, list[Any]] = {}
+    for name in names:
+        process = table.c[name].type._cached_bind_processor(dialect)
+        out[name] = [process(r[name]) if process is not None else r[name] for r in rows]
+    return out
+
+
 @contextmanager
 def staging(s: Session, name: str, key: str,
             write: Callable[[list[dict[str, Any]]], None]) -> Iterator[None]:
