@@ -331,18 +331,20 @@ def _send(rows: notify.Rows, desk: Desk, t: Ticket, policy: sla.Policy, timer: s
         "contact_email": t.contact_email or "", "phone": (t.contact.phone or "") if t.contact is not None else "",
         "owner_name": owner.name if owner else t.owner, "owner": t.owner,
         "target": TARGET_LABELS[timer.target], "target_text": target.text,
-        "business": target.business, "due": when(timer.due, tz, rs.default_language),
-        "overdue": timer.stage == "breach", "created": when(t.created_at, tz, rs.default_language),
+        "business": target.business, "overdue": timer.stage == "breach",
         "age_days": age.days, "age_hours": int(age.total_seconds() // 3600) % 24,
         "history": history, "policy": policy.name,
     }
     template = "sla-remind" if timer.stage == "remind" else "sla-breach"
+    dates: dict[str, dict[str, str]] = {}  # the dates in each recipient's language, once
     for person in people:
         role = "owner" if person.key == t.owner else "escalation"
-        lang = rs.language_of(person)  # dates in the recipient's language
+        lang = rs.language_of(person)
+        said = dates.get(lang)
+        if said is None:
+            said = dates[lang] = {"due": when(timer.due, tz, lang), "created": when(t.created_at, tz, lang)}
         notify.notice_rows(rows, desk, person, now, purpose=f"sla-{timer.stage}", template=template,
-                           context={**base, "role": role, "due": when(timer.due, tz, lang),
-                                    "created": when(t.created_at, tz, lang)}, ticket=t)
+                           context={**base, "role": role, **said}, ticket=t)
     rows.events.append(events.row(t, now, "system", f"sla-{timer.stage}",
                                   {"target": timer.target, "cycle": timer.cycle,
                                    "due": timer.due.isoformat(), "to": [p.key for p in people]}))
