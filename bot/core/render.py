@@ -117,7 +117,7 @@ def _render(template: Template, context: dict) -> str:
         known = _GLOBALS[template] = dict(template.globals)
     ctx = template.new_context({**known, **context}, shared=True)
     try:
-        return template.environment.concat(template.root_render_func(ctx))  # type: ignore[attr-defined]
+        return template.environment.concat(template.root_render_func(ctx))
     except Exception:
         template.environment.handle_exception()
         raise  # handle_exception always raises (the template's line in the traceback)
