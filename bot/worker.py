@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.adapters.imap import IMAPPoller
+from bot.adapters.imap import EarlyLogin, IMAPPoller
 from bot.adapters.rules_file import RulesHolder
 from bot.adapters.smtp_in import IntakeHandler, IntakeServer
 from bot.config import Settings
@@ -68,6 +68,7 @@ class Worker:
     threads: list[threading.Thread] = field(default_factory=list)
     smtp_server: IntakeServer | None = None
     imap: IMAPPoller | None = None
+    imap_login: EarlyLogin | None = None  # begun by serve(), taken by the poller
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.desk)
@@ -150,9 +151,12 @@ class Worker:
         self._thread("spool", self.spool_loop)
         for lane in LANES:
             self._thread(f"outbox-{lane}", lambda lane=lane: self.outbox_loop(lane))
+        early, self.imap_login = self.imap_login, None
         if imap and self.settings.imap_url is not None:
-            self.imap = IMAPPoller(self.settings, self.pipeline)
+            self.imap = IMAPPoller(self.settings, self.pipeline, early=early)
             self._thread("imap", lambda: self.imap.run(self.stop))
+        elif early is not None:
+            early.drop()
         log.info("worker started: SMTP %s, IMAP %s, outgoing mail to %s",
                  "{}:{}".format(*self.settings.smtp_listen) if smtp else "off",
                  self.settings.imap_url.redacted() if self.settings.imap_url else "off",
@@ -219,9 +223,17 @@ More = Callable[[Desk, threading.Event, list], None]
 def serve(settings: Settings, parts: tuple[str, ...], more: More | None = None) -> int:
     """Run the given Procfile parts in this process until SIGTERM or SIGINT: the worker
     when "worker" is among them, and whatever `more` starts."""
+    early = None
     if "worker" in parts:
         start_parser_server(settings)  # beside the rules and the database check, not after
-    desk = open_desk(settings, rules=True)
+        if settings.imap_url is not None:  # so is the IMAP login
+            early = EarlyLogin(settings)
+    try:
+        desk = open_desk(settings, rules=True)
+    except BaseException:
+        if early is not None:
+            early.drop()
+        raise
     stop = threading.Event()
     hup = threading.Event()
     stoppers: list = []
@@ -241,7 +253,7 @@ def serve(settings: Settings, parts: tuple[str, ...], more: More | None = None) 
              len(desk.ruleset.rules), len(desk.ruleset.people))
     try:
         if "worker" in parts:
-            worker = Worker(settings, desk, stop=stop)
+            worker = Worker(settings, desk, stop=stop, imap_login=early)
             stoppers.append(worker.shutdown)
             worker.start()
         if more is not None:

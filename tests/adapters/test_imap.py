@@ -6,9 +6,10 @@ import socket
 import threading
 
 import pytest
+from imapclient.exceptions import LoginError
 from sqlalchemy import func, select
 
-from bot.adapters.imap import FIRST_RANGE, IMAPPoller
+from bot.adapters.imap import FIRST_RANGE, EarlyLogin, IMAPPoller
 from bot.config import MailServerURL
 from bot.desk import mailbox_claims
 from bot.desk.pipeline import Pipeline
@@ -352,3 +353,55 @@ def test_connection_lost_between_prefetch_and_store_loses_nothing_and_doubles_no
         assert s.scalar(select(func.count()).select_from(RawMail)) == 30
     assert all(SEEN in flags for _, flags in dovecot.messages())
     assert mailbox_claims.pending(service, poller.account) == []
+
+
+def test_a_login_begun_at_start_up_is_the_first_connection(service, dovecot):
+    """The worker begins its IMAP login beside reading the rules and opening the
+    database (bot/worker.py serve: EarlyLogin); the poller's first connect takes that
+    client, logged in and on the folder, and makes tickets with it: no second login."""
+    dovecot.append([customer_mail(i) for i in range(3)])
+    poller = make_poller(service, dovecot)
+    poller.early = early = EarlyLogin(service.settings)
+    found = early.take()
+    assert isinstance(found, tuple), found
+    poller.connect()
+    try:
+        assert poller.client is found[0] and poller.early is None
+        assert poller.idle_supported == found[1]
+        assert [r.status for r in poller.poll_once()] == ["created"] * 3
+    finally:
+        poller.disconnect()
+    assert all(SEEN in flags for _, flags in dovecot.messages())
+
+
+def test_a_failed_early_login_fails_the_first_connect_and_the_next_logs_in_itself(service, dovecot):
+    """A login begun at start-up that failed (a wrong password, the server not up yet)
+    is the first connect's error, which run() logs and retries after its backoff as any
+    failed connect; the next connect logs in itself."""
+    poller = make_poller(service, dovecot)
+    wrong = dovecot.url.replace(f":{dovecot.password}@", ":not-the-password@")
+    assert wrong != dovecot.url
+    poller.early = EarlyLogin(service.settings.with_(imap_url=MailServerURL.parse("IMAP_URL", wrong)))
+    with pytest.raises(LoginError):
+        poller.connect()
+    assert poller.client is None and poller.early is None
+    poller.connect()
+    try:
+        assert poller.poll_once() == []
+    finally:
+        poller.disconnect()
+
+
+def test_an_early_login_not_used_is_logged_out(service, dovecot):
+    """The worker stopping (or its database refused) before the poller connects: the
+    early client logs out, whether its login was done or not when it was dropped."""
+    make_poller(service, dovecot)  # the settings with Dovecot's URL
+    for wait_first in (True, False):
+        early = EarlyLogin(service.settings)
+        if wait_first:
+            assert isinstance(early.take(), tuple)
+        early.drop()
+        assert early._done.wait(30)  # set once the login is done (and, dropped, logged out)
+        found = early._found
+        assert isinstance(found, tuple), found
+        assert found[0]._imap.state == "LOGOUT"
