@@ -56,7 +56,8 @@ LATE_IMPORTS = {("bot/core/charts.py", "matplotlib"), ("bot/store/migrate.py", "
                 ("bot/core/mail/attachment_text.py", "pypdf"),
                 ("bot/desk/parse_worker.py", "bot.core.rules.ahead"),
                 ("bot/core/rules/load.py", "apscheduler.triggers.cron"),
-                ("bot/core/rules/load.py", "bot.core.time")}
+                ("bot/core/rules/load.py", "bot.core.time"),
+                ("bot/store/bulk.py", "sqlalchemy.dialects")}
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=rel)

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.desk.context import Desk
+from bot.store.bulk import insert_on_conflict
 from bot.store.models import IMAPClaim, IMAPState
 
 log = logging.getLogger("bot.imap")
@@ -75,8 +75,7 @@ def open_folder(desk: Desk, account: str, uidvalidity: int, uidnext: int) -> Pos
     with desk.uow.write() as s:
         row = _locked_state(s, account, desk)
         if row is None:
-            mod = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-            s.execute(mod.insert(IMAPState).values(
+            s.execute(insert_on_conflict(s, IMAPState).values(
                 account=account, uidvalidity=uidvalidity, last_uid=0, rescan_to=uidnext - 1,
                 updated_at=desk.clock()).on_conflict_do_nothing())
             row = _locked_state(s, account, desk)  # ours, or another worker's that came first

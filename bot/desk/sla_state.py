@@ -18,7 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -29,7 +28,7 @@ from bot.core.time.humanize import when
 from bot.desk import events, notify
 from bot.desk.context import Desk
 from bot.desk.events import insert_many, record
-from bot.store.bulk import column_arrays, insert_rows
+from bot.store.bulk import column_arrays, insert_on_conflict, insert_rows
 from bot.store.models import DigestItem, Message, Outbox, SlaNotice, Ticket
 
 log = logging.getLogger("bot.clocks")
@@ -195,8 +194,7 @@ def reopened(s: Session, rs: RuleSet, t: Ticket, now: datetime, resolved_at: dat
 def insert_new(s: Session, table, rows: list[dict], returning) -> list[tuple]:
     """INSERT that skips rows hitting a unique key; returns `returning` of the rows this
     call inserted (rowcount is not reliable here on every driver)."""
-    mod = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = mod.insert(table).on_conflict_do_nothing().returning(*returning)
+    stmt = insert_on_conflict(s, table).on_conflict_do_nothing().returning(*returning)
     if len(rows) == 1:
         return [tuple(r) for r in s.execute(stmt.values(rows))]
     # many rows: one cached statement that SQLAlchemy sends in multi-row batches
