@@ -9,7 +9,7 @@ quicker than a pipelined INSERT a row; each value goes through its column's type
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -39,8 +39,7 @@ def insert_rows(s: Session, cls: type, rows: list[dict[str, Any]]) -> None:
         return
     table = cls.__table__  # type: ignore[attr-defined]
     names = list(rows[0])
-    columns = [table.c[n] for n in names]
-    processors = [c.type._cached_bind_processor(dialect) for c in columns]
+    processors = _binders(table, names, dialect)
     quote = dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
     dbapi_connection = bind.connection.dbapi_connection
@@ -76,13 +75,15 @@ def column_arrays(s: Session, cls: type, rows: list[dict[str, Any]], names: tupl
     """The rows as one list a column (the arrays a PostgreSQL `unnest` reads), each value
     through its column's type as the ORM and `insert_rows` bind it (UTC times without
     their zone, JSON by the engine's serializer)."""
-    dialect = s.get_bind().dialect
-    table = cls.__table__  # type: ignore[attr-defined]
-    out: dict[str, list[Any]] = {}
-    for name in names:
-        process = table.c[name].type._cached_bind_processor(dialect)
-        out[name] = [process(r[name]) if process is not None else r[name] for r in rows]
-    return out
+    binders = _binders(cls.__table__, names, s.get_bind().dialect)  # type: ignore[attr-defined]
+    return {name: [process(r[name]) if process is not None else r[name] for r in rows]
+            for name, process in zip(names, binders, strict=True)}
+
+
+def _binders(table: Any, names: Sequence[str], dialect: Any) -> list[Callable[[Any], Any] | None]:
+    """Each named column's bind step on this database (None: the value goes as it is),
+    as SQLAlchemy applies it to a statement's parameters."""
+    return [table.c[name].type._cached_bind_processor(dialect) for name in names]
 
 
 @contextmanager
