@@ -7,6 +7,7 @@ the code it replaced."""
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from bot.adapters.rules_file import load_rules
 from bot.core.mail.parse import parse_mail
 from bot.core.rules import facts
+from bot.core.rules.engine import route
 from bot.core.rules.facts import Facts
 from tests.conftest import REPO
 
@@ -177,17 +179,40 @@ def old_keyword_pattern(words: list[str]) -> re.Pattern:
     return re.compile("|".join(parts) or r"(?!x)x")
 
 
+def test_keyword_regexes_are_compiled_where_first_searched_once_per_list(monkeypatch):
+    """Reading rules.yaml compiles no keyword list (a command that routes nothing does
+    not pay for them); routing a mail compiles each list it searches, once, however
+    many rules name it, and the same list in a rules file read again is not compiled
+    again."""
+    compiled: list[tuple[str, ...]] = []
+    made = facts.keyword_pattern.__wrapped__
+    cached = functools.lru_cache(maxsize=256)(lambda words: compiled.append(words) or made(words))
+    monkeypatch.setattr(facts, "keyword_pattern", cached)
+    rs = load_rules(REPO / "rules.yaml")
+    assert compiled == []
+    msg = parse_mail(b"From: a@example.nl\r\nSubject: Factuur klopt niet\r\n\r\n"
+                     b"Ik wil mijn abonnement opzeggen. Bel me maar.\r\n")
+    mail = Facts(subject=msg.subject or "", body=msg.text or "", from_addr=msg.from_addr or "")
+    assert route(rs, mail).kind == "cancellation"
+    n = len(compiled)
+    assert n > 5 and len(set(compiled)) == n
+    route(load_rules(REPO / "rules.yaml"), mail)
+    assert len(compiled) == n
+    route(rs, Facts(subject="x", body="y"))  # every rule tried: the rest, each once
+    assert len(compiled) > n + 10 and len(set(compiled)) == len(compiled)
+
+
 def test_keyword_trie_same_matches(monkeypatch):
     """keyword_pattern writes a word list as a trie: it finds what the alternatives
     longest first found (the same places, the same longest word), for every word list
     of the shipped rules, over a tenth of the holdout mails and over texts made of the
     words themselves (alone, as prefixes, inside words, run together)."""
     lists: list[list[str]] = []
-    made = facts.keyword_pattern
-    monkeypatch.setattr(facts, "keyword_pattern", lambda words: lists.append(list(words)) or made(words))
+    lazy = facts.lazy_keyword_pattern
+    monkeypatch.setattr(facts, "lazy_keyword_pattern", lambda words: lists.append(list(words)) or lazy(words))
     load_rules(REPO / "rules.yaml")
     assert len(lists) > 20 and sum(map(len, lists)) > 1000
-    pairs = [(made(words), old_keyword_pattern(words)) for words in lists]
+    pairs = [(facts.keyword_pattern(tuple(words)), old_keyword_pattern(words)) for words in lists]
     assert sum(new.pattern != old.pattern for new, old in pairs) > 20  # one word: the same regex
     texts = []
     for path in MAILS[::10]:

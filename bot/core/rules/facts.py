@@ -411,7 +411,8 @@ def _sentence_scope(sentence: str, condition: tuple[str, ...], hypothetical: tup
     return cond, next((w for w in _words(sentence) if _is(w, hypothetical)), None)
 
 
-def keyword_pattern(words: list[str]) -> re.Pattern:
+@functools.lru_cache(maxsize=256)
+def keyword_pattern(words: tuple[str, ...]) -> re.Pattern:
     """One regex for a word list: the plain words behind a single word-start check (so the
     alternatives are tried only where a word starts, not at every character), the
     "*compound" endings anywhere. The longest word found at a place is the one reported.
@@ -419,7 +420,8 @@ def keyword_pattern(words: list[str]) -> re.Pattern:
     The words are written as a trie ("fa(?:ctuur|ktur(?:a|y)?)"), not as a list of
     alternatives longest first: the engine then follows one branch per character instead
     of trying each of hundreds of words at every word start (the same matches, half the
-    time for the rules' 42 lists on the generated mails: docs/performance.md)."""
+    time for the rules' 42 lists on the generated mails: docs/performance.md). One regex
+    per list: the rules name some lists more than once (36 lists in 42 places)."""
     starts = {fold(w) for w in words if not (w.startswith("*") and len(w) > 1)} - {""}
     ends = {fold(w[1:]) for w in words if w.startswith("*") and len(w) > 1} - {""}
     parts = ([rf"(?<!\w){_trie_pattern(starts)}"] if starts else []) \
@@ -427,22 +429,54 @@ def keyword_pattern(words: list[str]) -> re.Pattern:
     return re.compile("|".join(parts) or r"(?!x)x")
 
 
+def lazy_keyword_pattern(words: list[str]) -> Callable[[], re.Pattern]:
+    """keyword_pattern, written and compiled where the list is first searched, not where
+    rules.yaml is read: a command that routes no mail (`ticketbot show`, `hold`, the web
+    face) does not pay for the rules' 42 lists (0.17 s). Two threads searching first
+    both compile it, harmlessly."""
+    key = tuple(words)
+    made: list[re.Pattern] = []
+
+    def pattern() -> re.Pattern:
+        if not made:
+            made.append(keyword_pattern(key))
+        return made[0]
+
+    return pattern
+
+
+_ESCAPED: dict[str, str] = {}  # a character as a regex matches it, worked out once
+
+
+def _escaped(ch: str) -> str:
+    e = _ESCAPED.get(ch)
+    if e is None:
+        e = _ESCAPED[ch] = re.escape(ch)
+    return e
+
+
 def _trie_pattern(words: set[str]) -> str:
     """A group matching the longest of the words that starts here: a trie of them, each
-    word ending in an optional (greedy: tried first) group of the longer words it begins."""
+    word ending in an optional (greedy: tried first) group of the longer words it begins.
+    A run of single branches is written as one piece of text (most of a trie's length)."""
     trie: dict = {}
     for word in words:
         node = trie
         for ch in word:
             node = node.setdefault(ch, {})
-        node[""] = {}  # a word ends here
+        node[""] = None  # a word ends here
 
     def branches(node: dict) -> str:
-        alts = [re.escape(ch) + branches(node[ch]) for ch in sorted(node) if ch]
+        run = []
+        while len(node) == 1 and "" not in node:  # one way on, no word ending here
+            (ch, node), = node.items()
+            run.append(_escaped(ch))
+        end = "" in node
+        alts = [_escaped(ch) + branches(node[ch]) for ch in sorted(node) if ch]
         if not alts:
-            return ""
-        group = alts[0] if len(alts) == 1 and "" not in node else f"(?:{'|'.join(alts)})"
-        return group + "?" if "" in node else group
+            return "".join(run)
+        group = alts[0] if len(alts) == 1 and not end else f"(?:{'|'.join(alts)})"
+        return "".join(run) + (group + "?" if end else group)
 
     return f"(?:{branches(trie)})"
 
@@ -452,13 +486,13 @@ def _keyword_test(part: str, words: list[str], scopes: Scopes | None = None,
     # A keyword matches at the start of a word: "cancel" finds "cancellation",
     # "factuur" finds "factuurnummer", but "rekening" does not find "verrekening".
     # "*opzegging": also at the end of a compound (contractopzegging, Vertragskündigung)
-    pattern = keyword_pattern(words)
+    pattern = lazy_keyword_pattern(words)
 
     def test(f: Facts) -> str | bool:
         if scopes is None:
-            m = pattern.search(f.folded(part))
+            m = pattern().search(f.folded(part))
             return f"found {m.group(0)!r}" if m else False
-        return _first_stated(pattern, f.folded(part), scopes, "found", keyword=True,
+        return _first_stated(pattern(), f.folded(part), scopes, "found", keyword=True,
                              why=unnegated_miss if unnegated else unstated)
 
     return test
@@ -520,14 +554,15 @@ def near_test(part: str, groups: list[tuple[str, list[str]]], scopes: Scopes | N
     "terminating … agreement"), each group's words matching as keywords do (word starts,
     "*endings"). With scopes (`*_stated_near`) the FIRST group's word (the verb) must be
     stated: not negated, conditional, hypothetical, asked or in a context phrase."""
-    patterns = [(name, keyword_pattern(words)) for name, words in groups]
+    lazy = [lazy_keyword_pattern(words) for _, words in groups]
 
     def test(f: Facts) -> str | bool:
+        patterns = [p() for p in lazy]
         text = f.folded(part)
         left_out: list[str] = []
         for s0, s1 in sentences(text):
             found = []
-            for _, rx in patterns:
+            for rx in patterns:
                 m = rx.search(text, s0, s1)
                 if m is None:
                     break
@@ -536,7 +571,7 @@ def near_test(part: str, groups: list[tuple[str, list[str]]], scopes: Scopes | N
                 continue
             if scopes is not None:
                 # each word of the first group in this sentence, the first one stated counts
-                for m in patterns[0][1].finditer(text, s0, s1):
+                for m in patterns[0].finditer(text, s0, s1):
                     reason = unstated(text, m.start(), m.end(), scopes, m.group(0))
                     if reason is None:
                         found[0] = m
