@@ -27,6 +27,17 @@ def _model_path(value: str) -> Path | None:
     return None if value.lower() in ("off", "none", "0", "false", "no") else Path(value)
 
 
+def _cache_dir(env: dict[str, str]) -> Path | None:
+    """TICKETBOT_CACHE_DIR, off/none/0 for none; else the user's cache folder (XDG)."""
+    value = (env.get("TICKETBOT_CACHE_DIR") or "").strip()
+    if value:
+        return _model_path(value)
+    if xdg := (env.get("XDG_CACHE_HOME") or "").strip():
+        return Path(xdg) / "ticketbot"
+    home = (env.get("HOME") or "").strip()
+    return Path(home) / ".cache" / "ticketbot" if home else None
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -122,6 +133,10 @@ class Settings:
     # From the environment: the packaged file (KIND_MODEL) unless TICKETBOT_KIND_MODEL
     # names another (`ticketbot routing train` writes one) or is "off"
     kind_model: Path | None = None
+    # where the kind model is kept as loaded (bot/desk/context.py load_cached); None: not.
+    # From the environment: TICKETBOT_CACHE_DIR ("off": none), else $XDG_CACHE_HOME/ticketbot
+    # or ~/.cache/ticketbot
+    cache_dir: Path | None = None
     templates_dir: Path = TEMPLATES_DIR  # the mail templates (TICKETBOT_TEMPLATES)
     tag_prefix: str = "TB"
     default_language: str = "en"
@@ -207,7 +222,7 @@ class Settings:
         def get(k: str) -> str | None:
             return (env.get(k) or "").strip() or None
 
-        kw: dict[str, Any] = {"kind_model": KIND_MODEL}
+        kw: dict[str, Any] = {"kind_model": KIND_MODEL, "cache_dir": _cache_dir(env)}
         if url := get("DATABASE_URL"):
             if url.startswith("postgres://"):
                 url = "postgresql+psycopg://" + url[len("postgres://"):]

@@ -7,12 +7,17 @@ cancellation its workflow), the routing event says the kind came from the model,
 from __future__ import annotations
 
 import json
+import logging
+import marshal
+import os
+import time
 
 import pytest
 from sqlalchemy import select
 
 from bot.cli import main
 from bot.core.rules import kind_model as km
+from bot.core.rules.facts import Facts
 from bot.desk import actions, corrections, intake, queries
 from bot.store.models import Cancellation, Event, Outbox
 from tests.conftest import OPERATOR, RULES, START, make_settings, who
@@ -178,3 +183,71 @@ def test_a_rules_invoice_the_model_is_sure_is_a_complaint_is_upgraded_and_explai
     assert "the rule said invoice)" in out and "owner:    ruud" in out
     line = next(x for x in out.splitlines() if x.startswith("model:"))
     assert "APPLIED: upgraded to complaint by the kind model, confidence" in line
+
+
+# ------------------------------------------------------------------ the model, cached as loaded
+def test_the_kind_model_is_cached_as_loaded_and_read_back_alike(tmp_path, monkeypatch):
+    """The first load reads the weights file and keeps the model as loaded in the cache
+    folder; the next reads only that (the weights file's reader is not called) and gives
+    the same model, its shared weight tuples still shared, and the same proposals."""
+    from bot.config import KIND_MODEL
+    from bot.desk import context
+    cache = tmp_path / "cache"
+    first = context.load_cached(KIND_MODEL, cache)
+    assert [p.name.endswith(".marshal") for p in cache.iterdir()] == [True]
+    monkeypatch.setattr(context, "load", lambda path: pytest.fail("read the weights file again"))
+    again = context.load_cached(KIND_MODEL, cache)
+    assert again == first and again is not first
+    assert len({id(w) for w in again.weights.values()}) == len({id(w) for w in first.weights.values()}) \
+        < len(again.weights) // 3
+    for subject, body in (("Factuur klopt niet", "Het bedrag op de factuur is te hoog."),
+                          ("Opzegging", "Hierbij zeg ik ons contract op."), ("hallo", "")):
+        facts = Facts(subject=subject, body=body)
+        assert again.propose(facts) == first.propose(facts)
+
+
+def test_a_changed_model_or_a_broken_cache_is_read_from_the_weights_file(tmp_path, caplog):
+    """Another weights file is another cache entry (never the old model); a cache file cut
+    short or of another shape is read past and written anew; a cache folder that cannot
+    be made costs only the cache. Without a folder nothing is written."""
+    from bot.desk import context
+    cache = tmp_path / "cache"
+    a = context.load_cached(write_model(tmp_path / "a.json"), cache)
+    b = context.load_cached(write_model(tmp_path / "b.json", threshold=0.7), cache)
+    assert (a.threshold, b.threshold) == (0.55, 0.7) and len(list(cache.iterdir())) == 2
+    assert context.load_cached(tmp_path / "b.json", cache) == b
+    entry = cache / f"kind-model-{km.cache_key((tmp_path / 'b.json').read_bytes())}.marshal"
+    for broken in (entry.read_bytes()[:50], b"\x00junk", marshal.dumps((1, 2)), marshal.dumps(None)):
+        entry.write_bytes(broken)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="bot.desk.context"):
+            assert context.load_cached(tmp_path / "b.json", cache) == b
+        assert "unreadable" in caplog.text
+        assert km.from_loaded_bytes(entry.read_bytes()) == b  # written anew
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert context.load_cached(tmp_path / "a.json", blocked / "cache") == a
+    assert context.load_cached(tmp_path / "a.json", None) == a
+    # entries not written for a week go when another is written; a fresher one stays
+    stale = [cache / "kind-model-0.marshal", cache / "kind-model-1.marshal"]
+    for age, p in zip((8, 6), stale, strict=True):
+        p.write_bytes(b"x")
+        os.utime(p, (time.time() - age * 86400,) * 2)
+    a_entry = cache / f"kind-model-{km.cache_key((tmp_path / 'a.json').read_bytes())}.marshal"
+    a_entry.unlink()  # written again below, and the stale entry goes
+    assert context.load_cached(tmp_path / "a.json", cache) == a
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [a_entry.name, entry.name, stale[1].name])
+    assert not (tmp_path / "a.json.marshal").exists() and blocked.read_text() == "not a folder"
+
+
+def test_the_cache_folder_from_the_environment():
+    from pathlib import Path
+
+    from bot.config import Settings
+    assert Settings().cache_dir is None
+    assert Settings.from_env({"HOME": "/home/desk"}).cache_dir == Path("/home/desk/.cache/ticketbot")
+    assert Settings.from_env({"HOME": "/h", "XDG_CACHE_HOME": "/c"}).cache_dir == Path("/c/ticketbot")
+    assert Settings.from_env({"HOME": "/h", "TICKETBOT_CACHE_DIR": "/srv/tb"}).cache_dir == Path("/srv/tb")
+    assert Settings.from_env({"HOME": "/h", "TICKETBOT_CACHE_DIR": "off"}).cache_dir is None
+    assert Settings.from_env({}).cache_dir is None
