@@ -47,7 +47,9 @@ class WebhookTransport:
         self._local = threading.local()
         self._all: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
-        self._tls = ssl.create_default_context()
+        # made with the first https connection: loading the system's CA certificates takes
+        # 50 ms, on the worker's start-up path, and most desks have no https webhook
+        self._tls: ssl.SSLContext | None = None
 
     def describe(self) -> str:
         return "webhooks (signed HTTP POST)"
@@ -146,6 +148,9 @@ class WebhookTransport:
         timeout = self.settings.webhook_timeout
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
+            with self._lock:
+                if self._tls is None:
+                    self._tls = ssl.create_default_context()
             conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout,
                                                context=self._tls)
         else:

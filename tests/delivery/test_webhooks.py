@@ -208,6 +208,27 @@ def test_connection_refused_is_retried(hooked):
     assert row.status == "queued" and "refused" in row.last_error.lower()
 
 
+def test_https_is_tls_with_the_systems_certificates_made_at_the_first_https_post(hooked):
+    """An https address is spoken to over TLS, verified against the system's certificates:
+    a receiver that speaks plain HTTP there fails the handshake, is retried, and hears no
+    request. The TLS context (50 ms of start-up) is made for the first https POST only."""
+    with Receiver() as rx:
+        desk = hooked(("crm", rx.url, ["ticket.created"]),
+                      ("erp", rx.url.replace("http://", "https://"), ["ticket.created"]))
+        new_ticket(desk, 1)
+        transport = WebhookTransport(desk)
+        assert transport._tls is None
+        snd = OutboxSender(desk.settings, desk.uow, {"webhook": transport})
+        counts = snd.run_once(desk.clock(), lane="webhook")
+        assert transport._tls is not None and transport._tls.verify_mode.name == "CERT_REQUIRED"
+        assert (counts["sent"], counts["retry"]) == (1, 1)
+        assert len(rx.requests) == 1  # the plain one
+        errors = [r.last_error for r in webhook_rows(desk) if r.status == "queued"]
+        assert len(errors) == 1 and "ssl" in errors[0].lower()
+    plain = WebhookTransport(hooked(("crm", "http://127.0.0.1:9/x", ["ticket.created"])))
+    assert plain._tls is None
+
+
 def test_event_ids_are_unique_and_every_event_arrives_once(hooked):
     with Receiver() as a, Receiver() as b:
         desk = hooked(("crm", a.url, list(ALL)), ("bi", b.url, ["ticket.created", "ticket.resolved"]))
