@@ -8,7 +8,6 @@ import dataclasses
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,8 +120,13 @@ def load_cached(path: Path, cache_dir: Path | None) -> KindModel:
 
 def _prune(cache_dir: Path, keep: Path, days: int = 7) -> None:
     """Drop the cached models not written for `days` (older versions, other models): an
-    entry still in use is then read from its weights file once more and written again."""
-    old = time.time() - days * 86400
+    entry still in use is then read from its weights file once more and written again.
+    Ages are counted from the entry just written, on the file system's clock, not ours
+    (which may differ: a shifted clock made every entry look a year old)."""
+    try:
+        old = keep.stat().st_mtime - days * 86400
+    except OSError:
+        return
     for entry in cache_dir.glob("kind-model-*.marshal"):
         try:
             if entry != keep and entry.stat().st_mtime < old:

@@ -10,7 +10,6 @@ import json
 import logging
 import marshal
 import os
-import time
 
 import pytest
 from sqlalchemy import select
@@ -229,10 +228,15 @@ def test_a_changed_model_or_a_broken_cache_is_read_from_the_weights_file(tmp_pat
     assert context.load_cached(tmp_path / "a.json", blocked / "cache") == a
     assert context.load_cached(tmp_path / "a.json", None) == a
     # entries not written for a week go when another is written; a fresher one stays
+    # (ages on the file system's clock, which the shifted test run does not shift)
+    probe = cache / "probe"
+    probe.write_bytes(b"")
+    now = probe.stat().st_mtime
+    probe.unlink()
     stale = [cache / "kind-model-0.marshal", cache / "kind-model-1.marshal"]
     for age, p in zip((8, 6), stale, strict=True):
         p.write_bytes(b"x")
-        os.utime(p, (time.time() - age * 86400,) * 2)
+        os.utime(p, (now - age * 86400,) * 2)
     a_entry = cache / f"kind-model-{km.cache_key((tmp_path / 'a.json').read_bytes())}.marshal"
     a_entry.unlink()  # written again below, and the stale entry goes
     assert context.load_cached(tmp_path / "a.json", cache) == a
