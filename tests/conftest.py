@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import sqlite3
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -196,6 +198,25 @@ def sweep_at(desk: Desk, when: datetime) -> dict[str, int]:
     if when > desk.clock.now:  # type: ignore[attr-defined]
         desk.clock.now = when  # type: ignore[attr-defined]
     return jobs.sweep(desk, when)
+
+
+_OWN_CACHE: list[str] = []
+
+
+def pytest_configure(config):
+    """The tests, and every process they start, keep their caches (the kind model's as
+    loaded, bot/desk/context.py; matplotlib's font list) in a folder of this run's, not in
+    the user's ~/.cache; pytest-xdist's workers inherit the controller's."""
+    if os.environ.get("TICKETBOT_TESTS_CACHE_OF") == os.environ.get("XDG_CACHE_HOME", "-"):
+        return
+    folder = tempfile.mkdtemp(prefix="ticketbot-tests-cache-")
+    os.environ["XDG_CACHE_HOME"] = os.environ["TICKETBOT_TESTS_CACHE_OF"] = folder
+    _OWN_CACHE.append(folder)
+
+
+def pytest_unconfigure(config):
+    for folder in _OWN_CACHE:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected theirs

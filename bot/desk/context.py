@@ -4,9 +4,11 @@ what the desk does is in the modules beside it (intake, actions, queries, jobs, 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.config import Settings
 from bot.core import correlation
 from bot.core.render import Renderer
-from bot.core.rules.kind_model import KindModel, cache_key, from_loaded_bytes, load, loaded_bytes
+from bot.core.rules.kind_model import KindModel, cache_key, from_loaded_bytes, load, loaded_bytes, loads
 from bot.core.rules.schema import RuleSet
 from bot.store.unit_of_work import UnitOfWork
 
@@ -95,39 +97,56 @@ def load_cached(path: Path, cache_dir: Path | None) -> KindModel:
     a new version of the bot, is read from its weights file once and cached anew. A cache
     that cannot be read is read past, one that cannot be written is done without: the
     weights file is what counts. Start-up to the first ticket: 0.15-0.2 s less."""
-    raw = path.read_bytes()
     if cache_dir is None:
         return load(path)
-    cached = cache_dir / f"kind-model-{cache_key(raw)}.marshal"
+    raw = path.read_bytes()  # read once: the model parsed is the one the key names
+    key = cache_key(raw)
+    if key is None:
+        return loads(raw.decode("utf-8"))
+    cached = cache_dir / f"kind-model-{key}.marshal"
     try:
         return from_loaded_bytes(cached.read_bytes())
     except FileNotFoundError:
         pass
-    except (OSError, ValueError, EOFError, TypeError) as e:
+    except Exception as e:  # damaged, cut short, of another shape: read past it
         log.info("kind model cache %s unreadable (%s): reading %s", cached, e, path)
-    model = load(path)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(loaded_bytes(model))
-        os.replace(tmp, cached)  # whole or not at all, also with two processes at it
-    except OSError as e:
-        log.info("kind model not cached in %s (%s)", cache_dir, e)
-        return model
-    _prune(cache_dir, keep=cached)
+    model = loads(raw.decode("utf-8"))
+    _store(cache_dir, cached, model)
     return model
 
 
+def _store(cache_dir: Path, cached: Path, model: KindModel) -> None:
+    """Write the cache entry whole or not at all (a file of its own, renamed into place:
+    two processes at it each rename a whole one); never fatal, nothing left behind."""
+    tmp: Path | None = None
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=cache_dir, prefix="kind-model-", suffix=".tmp")
+        tmp = Path(name)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(loaded_bytes(model))
+        os.replace(tmp, cached)
+        tmp = None
+    except Exception as e:
+        log.info("kind model not cached in %s (%s)", cache_dir, e)
+        return
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    _prune(cache_dir, keep=cached)
+
+
 def _prune(cache_dir: Path, keep: Path, days: int = 7) -> None:
-    """Drop the cached models not written for `days` (older versions, other models): an
-    entry still in use is then read from its weights file once more and written again.
-    Ages are counted from the entry just written, on the file system's clock, not ours
-    (which may differ: a shifted clock made every entry look a year old)."""
+    """Drop the cached models not written for `days` (older versions, other models, a
+    write cut short): an entry still in use is then read from its weights file once more
+    and written again. Ages are counted from the entry just written, on the file system's
+    clock, not ours (which may differ: a shifted clock made every entry look a year old)."""
     try:
         old = keep.stat().st_mtime - days * 86400
     except OSError:
         return
-    for entry in cache_dir.glob("kind-model-*.marshal"):
+    for entry in cache_dir.glob("kind-model-*"):
         try:
             if entry != keep and entry.stat().st_mtime < old:
                 entry.unlink()

@@ -202,6 +202,43 @@ def test_keyword_regexes_are_compiled_where_first_searched_once_per_list(monkeyp
     assert len(compiled) > n + 10 and len(set(compiled)) == len(compiled)
 
 
+def old_trie_pattern(words: set[str]) -> str:
+    """The trie's text as it was first written: one level of the recursion a character."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def branches(node: dict) -> str:
+        alts = [re.escape(ch) + branches(node[ch]) for ch in sorted(node) if ch]
+        if not alts:
+            return ""
+        group = alts[0] if len(alts) == 1 and "" not in node else f"(?:{'|'.join(alts)})"
+        return group + "?" if "" in node else group
+
+    return f"(?:{branches(trie)})"
+
+
+def test_the_trie_is_written_as_it_was(monkeypatch):
+    """_trie_pattern writes runs of single branches at once: the very same regex text as
+    one character a level, for the shipped rules' lists and for random ones (prefixes of
+    each other, regex metacharacters, ß, İ, an empty word)."""
+    lists: list[list[str]] = []
+    lazy = facts.lazy_keyword_pattern
+    monkeypatch.setattr(facts, "lazy_keyword_pattern", lambda words: lists.append(list(words)) or lazy(words))
+    load_rules(REPO / "rules.yaml")
+    sets = [{facts.fold(w.lstrip("*")) for w in words} - {""} for words in lists]
+    rng = random.Random(7)
+    alphabet = "abcab.*+?()[]|\\ßİé- "
+    for _ in range(2000):
+        sets.append({"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9)))
+                     for _ in range(rng.randint(1, 12))})
+    for words in sets:
+        assert facts._trie_pattern(words) == old_trie_pattern(words), sorted(words)[:5]
+
+
 def test_keyword_trie_same_matches(monkeypatch):
     """keyword_pattern writes a word list as a trie: it finds what the alternatives
     longest first found (the same places, the same longest word), for every word list

@@ -194,7 +194,8 @@ def test_the_kind_model_is_cached_as_loaded_and_read_back_alike(tmp_path, monkey
     cache = tmp_path / "cache"
     first = context.load_cached(KIND_MODEL, cache)
     assert [p.name.endswith(".marshal") for p in cache.iterdir()] == [True]
-    monkeypatch.setattr(context, "load", lambda path: pytest.fail("read the weights file again"))
+    for reader in ("load", "loads"):
+        monkeypatch.setattr(context, reader, lambda *_: pytest.fail("read the weights file again"))
     again = context.load_cached(KIND_MODEL, cache)
     assert again == first and again is not first
     assert len({id(w) for w in again.weights.values()}) == len({id(w) for w in first.weights.values()}) \
@@ -216,7 +217,11 @@ def test_a_changed_model_or_a_broken_cache_is_read_from_the_weights_file(tmp_pat
     assert (a.threshold, b.threshold) == (0.55, 0.7) and len(list(cache.iterdir())) == 2
     assert context.load_cached(tmp_path / "b.json", cache) == b
     entry = cache / f"kind-model-{km.cache_key((tmp_path / 'b.json').read_bytes())}.marshal"
-    for broken in (entry.read_bytes()[:50], b"\x00junk", marshal.dumps((1, 2)), marshal.dumps(None)):
+    whole = entry.read_bytes()
+    flipped = bytearray(whole)
+    flipped[len(whole) // 2] ^= 0x10  # inside the payload: marshal alone would not notice
+    for broken in (whole[:50], whole[:-1], bytes(flipped), b"\x00junk", marshal.dumps((1, 2)),
+                   whole.replace(b"ticketbot", b"TICKETBOT", 1)):
         entry.write_bytes(broken)
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="bot.desk.context"):
@@ -243,6 +248,31 @@ def test_a_changed_model_or_a_broken_cache_is_read_from_the_weights_file(tmp_pat
     assert sorted(p.name for p in cache.iterdir()) == sorted(
         [a_entry.name, entry.name, stale[1].name])
     assert not (tmp_path / "a.json.marshal").exists() and blocked.read_text() == "not a folder"
+
+
+def test_a_cache_write_that_fails_leaves_nothing_and_an_unreadable_source_caches_nothing(
+        tmp_path, monkeypatch, caplog):
+    """Writing the entry fails (here: making its bytes): the model loaded is used and no
+    temporary file is left; one left by a write cut short goes after a week, as entries
+    do. Where the loading module's own source cannot be read (an archive), nothing is
+    cached at all."""
+    from bot.desk import context
+    cache = tmp_path / "cache"
+    model = write_model(tmp_path / "m.json")
+    with monkeypatch.context() as m:
+        m.setattr(context, "loaded_bytes", lambda _: (_ for _ in ()).throw(ValueError("unmarshallable")))
+        with caplog.at_level(logging.INFO, logger="bot.desk.context"):
+            assert context.load_cached(model, cache).threshold == 0.55
+    assert "not cached" in caplog.text and list(cache.iterdir()) == []
+    leftover = cache / "kind-model-abc.tmp"
+    leftover.write_bytes(b"half")
+    os.utime(leftover, (leftover.stat().st_mtime - 8 * 86400,) * 2)
+    assert context.load_cached(model, cache).threshold == 0.55
+    assert [p.suffix for p in cache.iterdir()] == [".marshal"]
+    monkeypatch.setattr(km, "_SOURCE", None)
+    assert km.cache_key(b"x") is None
+    other = tmp_path / "none"
+    assert context.load_cached(model, other).threshold == 0.55 and not other.exists()
 
 
 def test_the_cache_folder_from_the_environment():

@@ -318,29 +318,54 @@ def load(path: Path) -> KindModel:
         return _read(fh, None, path)
 
 
+_CACHED = b"ticketbot kind model, as loaded\n"  # a cache file begins so, then its SHA-256
+
+
+def _own_source() -> bytes | None:
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).digest()
+    except OSError:  # run from an archive: no cache (cache_key)
+        return None
+
+
+# this module's code as imported: a worker still running after an upgrade in place keys
+# its cache by the code it runs, not by the new code on disk
+_SOURCE = _own_source()
+
+
 def loaded_bytes(model: KindModel) -> bytes:
     """The model as loaded, for a cache of it (`from_loaded_bytes`; bot/desk/context.py):
     marshal keeps the shared weight tuples shared and reads back in about 20 ms, against
     0.15-0.2 s for the weights file, all of it holding the worker's interpreter while the
-    first mails wait to be routed."""
-    return marshal.dumps((model.kinds, model.prior, model.weights, model.temperature,
-                          model.threshold, model.thresholds, model.meta))
+    first mails wait to be routed. Marshal checks nothing (a damaged length can ask for
+    gigabytes), so the payload's SHA-256 comes first and is checked before it is read."""
+    payload = marshal.dumps((model.kinds, model.prior, model.weights, model.temperature,
+                             model.threshold, model.thresholds, model.meta))
+    return _CACHED + hashlib.sha256(payload).digest() + payload
 
 
 def from_loaded_bytes(data: bytes) -> KindModel:
-    """The model `loaded_bytes` wrote; ValueError (or EOFError, TypeError) when unreadable."""
-    kinds, prior, weights, temperature, threshold, thresholds, meta = marshal.loads(data)
+    """The model `loaded_bytes` wrote; ValueError when the bytes are not one, cut short or
+    damaged."""
+    head = len(_CACHED)
+    digest, payload = data[head:head + 32], data[head + 32:]
+    if not data.startswith(_CACHED) or hashlib.sha256(payload).digest() != digest:
+        raise ValueError("not a cached kind model, or damaged")
+    kinds, prior, weights, temperature, threshold, thresholds, meta = marshal.loads(payload)
     if not (isinstance(weights, dict) and len(prior) == len(kinds)):
         raise ValueError("not a loaded kind model")
     return KindModel(tuple(kinds), tuple(prior), weights, float(temperature), float(threshold),
                      dict(thresholds), dict(meta))
 
 
-def cache_key(weights_file: bytes) -> str:
+def cache_key(weights_file: bytes) -> str | None:
     """What a loaded model depends on: the weights file and this module (how it turns
-    counts into weights, and the loaded form), so that a cache of it goes stale with either."""
+    counts into weights, and the loaded form), so that a cache of it goes stale with either.
+    None when this module's source could not be read: then nothing is cached."""
+    if _SOURCE is None:
+        return None
     h = hashlib.sha256(weights_file)
-    h.update(Path(__file__).read_bytes())
+    h.update(_SOURCE)
     h.update(marshal.dumps(marshal.version))
     return h.hexdigest()[:32]
 
