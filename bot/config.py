@@ -22,8 +22,9 @@ class ConfigError(ValueError):
     """A setting is present but cannot be used; the message names the variable."""
 
 
-def _model_path(value: str) -> Path | None:
-    """TICKETBOT_KIND_MODEL: a weights file, or off/none/0 for routing by the rules alone."""
+def _path_or_off(value: str) -> Path | None:
+    """A path setting that can be switched off: TICKETBOT_KIND_MODEL (off: routing by the
+    rules alone), TICKETBOT_CACHE_DIR (off: no cache); off/none/0/false/no give None."""
     return None if value.lower() in ("off", "none", "0", "false", "no") else Path(value)
 
 
@@ -31,7 +32,7 @@ def _cache_dir(env: dict[str, str]) -> Path | None:
     """TICKETBOT_CACHE_DIR, off/none/0 for none; else the user's cache folder (XDG)."""
     value = (env.get("TICKETBOT_CACHE_DIR") or "").strip()
     if value:
-        return _model_path(value)
+        return _path_or_off(value)
     if xdg := (env.get("XDG_CACHE_HOME") or "").strip():
         return Path(xdg) / "ticketbot"
     home = (env.get("HOME") or "").strip()
@@ -238,7 +239,7 @@ class Settings:
             "TICKETBOT_ADDRESS_NAME": ("address_name", str),
             "TICKETBOT_MAIL_DIR": ("mail_dir", Path),
             "TICKETBOT_RULES": ("rules_path", Path),
-            "TICKETBOT_KIND_MODEL": ("kind_model", _model_path),
+            "TICKETBOT_KIND_MODEL": ("kind_model", _path_or_off),
             "TICKETBOT_TEMPLATES": ("templates_dir", Path),
             "TICKETBOT_TAG": ("tag_prefix", str),
             "TICKETBOT_LANGUAGE": ("default_language", str),
