@@ -1,7 +1,7 @@
 """End to end: what a user runs. The real `ticketbot worker` process, started as a
 subprocess with the shipped rules.yaml, an imported customer directory, staff in Slack
 (the fake Slack Web API of tests/support/fakeslack.py) and by mail, the outbox
-delivering to a local SMTP sink (aiosmtpd), and a real Dovecot holding N generated
+delivering to a local SMTP sink (bench/sink.py), and a real Dovecot holding N generated
 mails (tests/support/mailgen.py).
 
 With `via="smtp"` the same worker takes the corpus in over SMTP instead (its inbound
@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import resource
 import signal
 import smtplib
 import subprocess
@@ -43,12 +44,12 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.pool import NullPool
 
+from bench.sink import LeanSink
 from bot.adapters.rules_file import load_rules
 from bot.store.models import Outbox, Ticket
 from tests.support.fakeslack import BOT_TOKEN, FakeSlack
 from tests.support.mailgen import corpus
 from tests.support.servers import Dovecot, Postgres, free_port
-from tests.support.sink import Sink
 
 REPO = Path(__file__).resolve().parent.parent
 ADDRESS = "support@desk.example"
@@ -108,6 +109,11 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
+def _forget_tree() -> None:
+    global _tree
+    _tree = (float("-inf"), {})
+
+
 def _tree_sum(pid: int, path: str, field: bytes) -> tuple[float, int]:
     """Sum of one kB field of /proc/PID/<path> over pid and all its descendants (MB), and
     how many processes had it."""
@@ -141,6 +147,30 @@ def tree_pss_mb(pid: int) -> float:
     return _tree_sum(pid, "smaps_rollup", b"Pss:")[0]
 
 
+def cpu_s(pid: int, tree: bool = True) -> float:
+    """CPU seconds (user + system) used so far by pid; with ``tree``, with all its
+    descendants and the children they have already waited for."""
+    kids = _children() if tree else {}
+    todo, total = [pid], 0
+    while todo:
+        p = todo.pop()
+        todo.extend(kids.get(p, ()))
+        try:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()
+        # utime stime, and cutime cstime (the children waited for) for a tree
+        total += sum(int(x) for x in fields[11:15 if tree else 13])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -159,6 +189,9 @@ class Result:
     peak_rss: float = 0.0
     peak_pss: float = 0.0
     processes: int = 0
+    worker_cpu: float = 0.0  # CPU seconds of the worker process trees, start to delivered
+    main_cpu: float = 0.0  # of which the worker processes themselves (not their children)
+    bench_cpu: float = 0.0  # CPU seconds of this process meanwhile (sink, fake Slack, polls)
     mail_sent: int = 0
     slack_posts: int = 0
     load_before: str = ""
@@ -184,7 +217,7 @@ def _staff_in_slack(slack: FakeSlack, rules: Path) -> None:
             slack.add_user(p.slack, p.key, p.name, p.email)
 
 
-def _env(db_url: str, imap_url: str, sink: Sink, slack: FakeSlack, tmp: Path) -> dict[str, str]:
+def _env(db_url: str, imap_url: str, sink: LeanSink, slack: FakeSlack, tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "IMAP_URL", "SMTP_URL")
            and not k.startswith(("TICKETBOT_", "SLACK_"))}
@@ -265,7 +298,7 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
     res = Result(db=db, mails=n, workers=workers, via=via)
     if via not in ("imap", "smtp") or (via == "smtp" and workers != 1):
         raise ValueError(f"via={via!r} with {workers} workers: SMTP is benched with one worker")
-    with Dovecot(tmp / "imap") as dovecot, Sink() as sink, FakeSlack() as slack:
+    with Dovecot(tmp / "imap") as dovecot, LeanSink() as sink, FakeSlack() as slack:
         if via == "imap":
             dovecot.deliver_files(mails)
         url = pg.create_database() if db == "postgres" else f"sqlite:///{tmp}/ticketbot.sqlite3"
@@ -287,6 +320,7 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
         if via == "smtp":
             sender = SMTPSender(mails, int(env["TICKETBOT_SMTP_LISTEN"].rpartition(":")[2]))
         start = time.perf_counter()
+        own_cpu = _own_cpu_s()
         try:
             for i in range(workers):
                 err = open(tmp / f"worker{i}.stderr", "wb")  # noqa: SIM115 - closed below
@@ -334,9 +368,13 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
                 if tickets >= n and not res.committed:
                     res.committed = now
                 queued = by_status.get("queued", 0)
-                if res.committed and not queued and len(sink.handler.received) >= \
-                        by_status.get("sent", 0):
+                if res.committed and not queued and sink.count >= by_status.get("sent", 0):
                     res.delivered = now
+                    if not profile:  # (py-spy is the process then, and costs its own)
+                        _forget_tree()  # every child that runs now
+                        res.worker_cpu = sum(cpu_s(p.pid) for p in procs)
+                        res.main_cpu = sum(cpu_s(p.pid, tree=False) for p in procs)
+                    res.bench_cpu = _own_cpu_s() - own_cpu
                     break
                 state = (tickets, queued)
                 if state != last:
@@ -381,7 +419,7 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
             tickets = conn.scalar(tickets_q)
         engine.dispose()
         res.slack_posts = len(slack.calls_to("chat.postMessage"))
-        received = len(sink.handler.received)
+        received = sink.count
         if res.retried:
             res.notes.append(f"{res.retried} batches redone one by one (worker logs)")
         if via == "imap" and len(res.parsed) == workers and sum(res.parsed) != n:
@@ -413,6 +451,12 @@ def rows_for(results: list[Result]) -> list[tuple[str, str, str]]:
             (f"  peak RSS, process tree ({r.processes} processes)", f"{r.peak_rss:.0f} MB",
              "<= 250"),
             ("  peak PSS, process tree (shared pages split; sampled 5/s)", f"{r.peak_pss:.0f} MB", ""),
+            ("  CPU a mail, start to delivered: the worker's process tree",
+             f"{r.worker_cpu / r.mails * 1000:.1f} ms" if r.worker_cpu else "?", ""),
+            (f"    of which the worker process{'es' if r.workers > 1 else ''} (one interpreter "
+             "lock each)", f"{r.main_cpu / r.mails * 1000:.1f} ms" if r.main_cpu else "?", ""),
+            ("  CPU a mail meanwhile, this bench (SMTP sink, fake Slack, its polls)",
+             f"{r.bench_cpu / r.mails * 1000:.1f} ms" if r.bench_cpu else "?", ""),
             (f"  Slack posts delivered meanwhile (1/s/channel); load {r.load_before} -> "
              f"{r.load_after}", f"{r.slack_posts:,}", ""),
         ]

@@ -266,13 +266,13 @@ def run_peer(python: Path, mails: list[bytes], tmp: Path, db: str, pg=None,
              stall: float = 120.0) -> PeerResult:
     """One timed `manage.py get_email` over ``mails`` in a fresh Dovecot and database."""
     from bench.e2e import loadavg, tree_rss_mb
+    from bench.sink import LeanSink
     from tests.support.servers import Dovecot
-    from tests.support.sink import Sink
 
     tmp.mkdir(parents=True, exist_ok=True)
     n = len(mails)
     res = PeerResult(db=db, mails=n)
-    with Dovecot(tmp / "imap") as dovecot, Sink() as sink:
+    with Dovecot(tmp / "imap") as dovecot, LeanSink() as sink:
         dovecot.deliver_files(mails)
         url = pg.create_database() if db == "postgres" else f"sqlite:///{tmp}/helpdesk.sqlite3"
         project = tmp / "project"
@@ -317,7 +317,7 @@ def run_peer(python: Path, mails: list[bytes], tmp: Path, db: str, pg=None,
             log.close()
         res.tickets = count_tickets(engine)
         engine.dispose()
-        res.mail_sent = len(sink.handler.received)
+        res.mail_sent = sink.count
         if proc.returncode:
             res.notes.append(f"get_email exited with {proc.returncode}; see {tmp}/get_email.log")
         if res.tickets != n:

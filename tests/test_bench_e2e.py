@@ -1,12 +1,16 @@
-"""The e2e bench's memory figures (bench/e2e.py): the VmRSS sum over a process tree, and
-beside it the Pss sum, which splits the pages the processes share."""
+"""The e2e bench's own parts: its memory figures (bench/e2e.py: the VmRSS sum over a
+process tree, and beside it the Pss sum, which splits the pages the processes share), its
+CPU figures, and its SMTP sink (bench/sink.py)."""
 
 from __future__ import annotations
 
+import smtplib
+import socket
 import subprocess
 import sys
 
-from bench.e2e import tree_pss_mb, tree_rss_mb
+from bench.e2e import _forget_tree, cpu_s, tree_pss_mb, tree_rss_mb
+from bench.sink import LeanSink
 
 
 def test_the_pss_of_a_tree_counts_shared_pages_once_and_the_rss_sum_does_not():
@@ -24,3 +28,47 @@ def test_the_pss_of_a_tree_counts_shared_pages_once_and_the_rss_sum_does_not():
     finally:
         for k in kids:
             k.communicate(b"")
+
+
+def test_the_cpu_of_a_tree_counts_its_children_and_of_the_process_alone_does_not():
+    """The e2e bench's CPU rows (bench/e2e.py cpu_s): the worker's process tree, and the
+    worker process alone (the one interpreter lock that bounds its rate)."""
+    spin = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys\n"
+         f"subprocess.run([sys.executable, '-c', {spin!r}])\n"  # a child that spins 0.3 s
+         "print('up', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert parent.stdout is not None and parent.stdout.readline() == b"up\n"
+        _forget_tree()
+        alone, tree = cpu_s(parent.pid, tree=False), cpu_s(parent.pid)
+        assert tree - alone >= 0.25  # the child waited for: its 0.3 s are the tree's
+    finally:
+        parent.communicate(b"")
+
+
+def test_the_lean_sink_counts_each_mail_once_however_its_bytes_arrive():
+    """bench/sink.py: the relay the e2e bench delivers to. Mails from smtplib (an empty one,
+    one with dot-stuffed lines, two recipients), then a pipelined dialogue sent a byte at
+    a time, so the end of DATA is split across reads."""
+    with LeanSink() as sink:
+        client = smtplib.SMTP("127.0.0.1", sink.port)
+        assert client.ehlo()[0] == 250 and client.has_extn("pipelining")
+        client.sendmail("a@example.com", ["b@example.com"], b"")
+        client.sendmail("a@example.com", ["b@example.com", "c@example.com"],
+                        b"Subject: dots\r\n\r\n.\r\n..\r\n.x\r\nend.\r\n")
+        client.quit()
+        assert (sink.count, sink.recipients) == (2, 3)
+
+        dialogue = (b"EHLO me\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
+                    b"DATA\r\nSubject: x\r\n\r\nline\r\n..\r\n.\r\nQUIT\r\n")
+        with socket.create_connection(("127.0.0.1", sink.port)) as conn:
+            for i in range(len(dialogue)):
+                conn.sendall(dialogue[i:i + 1])
+            answers = b""
+            while chunk := conn.recv(4096):
+                answers += chunk
+        assert answers.startswith(b"220 ") and answers.endswith(b"221 2.0.0 Bye\r\n")
+        assert answers.count(b"250 2.0.0 OK\r\n") == 1  # the one mail, accepted once
+        assert (sink.count, sink.recipients) == (3, 4)
