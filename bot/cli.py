@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -127,7 +128,13 @@ def command_in(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(command_in(argv)).parse_args(argv)
+    command = command_in(argv)
+    if command in LONG_RUNNING:
+        # What a long-running process builds while it starts (modules, rules, templates)
+        # lives as long as it does: the cyclic collector's passes over it are wasted.
+        # bot/worker.py serve() turns it back on once started (settle_heap).
+        gc.disable()
+    args = build_parser(command).parse_args(argv)
     try:
         settings = Settings.from_env()
         handle = runner(args.command, settings).handle

@@ -10,6 +10,7 @@ Procfile parts add those in bot/app.py.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import select
@@ -30,6 +31,11 @@ from bot.wiring import build_sender, open_desk
 
 log = logging.getLogger("bot.app")
 
+# The cyclic garbage collector once the process has started (settle_heap): a young
+# collection after this many new container objects (Python's default: 700). Storing a
+# mail makes some thousand short-lived ORM objects; at 700 the collector ran about 400
+# times a thousand mails.
+GC_YOUNG_THRESHOLD = 5000
 OUTBOX_POLL = 5.0  # seconds: an idle lane looks at the table this often (other processes' rows)
 OUTBOX_MIN_WAIT = 0.05  # seconds: the shortest sleep of a lane between two claims
 
@@ -215,6 +221,25 @@ def wait_until_signalled(stop: threading.Event) -> None:
         os.close(w)
 
 
+def settle_heap() -> None:
+    """Once a long-running process has started: move what it built to start (modules,
+    the rules, templates, the kind model: objects that live as long as the process) out
+    of the cyclic collector's sight (gc.freeze: reference counting still frees them),
+    make young collections rarer (GC_YOUNG_THRESHOLD), and turn the collector back on.
+
+    Only when the entry point held the collector off for start-up (bot/cli.py main does
+    for `run`, `worker`, `web` and `clock`): a test that serves in its own process keeps
+    its collector as it is. Measured in-process, 1,000 mails stored on SQLite: the
+    collector's time 0.47-0.53 s -> 0.08-0.09 s, peak RSS +4 MB."""
+    if gc.isenabled():
+        return
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    gc.enable()
+    log.info("started: %d objects kept out of the garbage collector's passes; a young "
+             "collection every %d new objects", gc.get_freeze_count(), GC_YOUNG_THRESHOLD)
+
+
 # What a process runs besides the worker (bot/app.py: the web face, Slack, the clock):
 # called with the desk, the stop event and the list of stoppers to append to.
 More = Callable[[Desk, threading.Event, list], None]
@@ -258,6 +283,7 @@ def serve(settings: Settings, parts: tuple[str, ...], more: More | None = None) 
             worker.start()
         if more is not None:
             more(desk, stop, stoppers)
+        settle_heap()
         print(ready_line(settings, parts), flush=True)
         wait_until_signalled(stop)
     finally:

@@ -124,6 +124,8 @@ def test_the_worker_runs_without_the_web_face_slack_listeners_or_the_clock(desk_
         errfile.seek(0)
         err = errfile.read()
     assert proc.returncode == 0 and ready.startswith("ticketbot is ready: mail in on smtp://"), err[-3000:]
+    # started with the garbage collector off, on again before the ready line (bot/worker.py)
+    assert "objects kept out of the garbage collector's passes" in err, err[-3000:]
     modules = set(IMPORTED.findall(err))
     assert {"bot.worker", "bot.adapters.smtp_in", "bot.desk.intake"} <= modules
     assert not top_level(modules) & NOT_IN_THE_WORKER, sorted(top_level(modules) & NOT_IN_THE_WORKER)
