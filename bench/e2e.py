@@ -192,6 +192,7 @@ class Result:
     worker_cpu: float = 0.0  # CPU seconds of the worker process trees, start to delivered
     main_cpu: float = 0.0  # of which the worker processes themselves (not their children)
     bench_cpu: float = 0.0  # CPU seconds of this process meanwhile (sink, fake Slack, polls)
+    db_cpu: float = 0.0  # CPU seconds of the PostgreSQL server meanwhile (all its processes)
     mail_sent: int = 0
     slack_posts: int = 0
     load_before: str = ""
@@ -319,6 +320,11 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
         sender = None
         if via == "smtp":
             sender = SMTPSender(mails, int(env["TICKETBOT_SMTP_LISTEN"].rpartition(":")[2]))
+        # the PostgreSQL server: its postmaster, the backends, and the backends gone
+        server = int((pg.datadir / "postmaster.pid").read_text().split()[0]) \
+            if db == "postgres" and pg is not None else None
+        _forget_tree()
+        server_cpu = cpu_s(server) if server is not None else 0.0
         start = time.perf_counter()
         own_cpu = _own_cpu_s()
         try:
@@ -374,6 +380,8 @@ def run_once(mails: list[bytes], tmp: Path, db: str, pg: Postgres | None, worker
                         _forget_tree()  # every child that runs now
                         res.worker_cpu = sum(cpu_s(p.pid) for p in procs)
                         res.main_cpu = sum(cpu_s(p.pid, tree=False) for p in procs)
+                        if server is not None:
+                            res.db_cpu = cpu_s(server) - server_cpu
                     res.bench_cpu = _own_cpu_s() - own_cpu
                     break
                 state = (tickets, queued)
@@ -455,6 +463,9 @@ def rows_for(results: list[Result]) -> list[tuple[str, str, str]]:
              f"{r.worker_cpu / r.mails * 1000:.1f} ms" if r.worker_cpu else "?", ""),
             (f"    of which the worker process{'es' if r.workers > 1 else ''} (one interpreter "
              "lock each)", f"{r.main_cpu / r.mails * 1000:.1f} ms" if r.main_cpu else "?", ""),
+            *([("  CPU a mail meanwhile, the PostgreSQL server",
+                f"{r.db_cpu / r.mails * 1000:.1f} ms" if r.db_cpu else "?", "")]
+              if r.db == "postgres" else []),
             ("  CPU a mail meanwhile, this bench (SMTP sink, fake Slack, its polls)",
              f"{r.bench_cpu / r.mails * 1000:.1f} ms" if r.bench_cpu else "?", ""),
             (f"  Slack posts delivered meanwhile (1/s/channel); load {r.load_before} -> "
