@@ -32,7 +32,6 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 REPO = Path(__file__).resolve().parent.parent
 PEER = "django-helpdesk"
@@ -282,7 +281,7 @@ def run_peer(python: Path, mails: list[bytes], tmp: Path, db: str, pg=None,
         _run([str(python), str(manage), "shell", "-c",
               queue_script(dovecot.host, dovecot.port, dovecot.user, dovecot.password)],
              project, env, "creating the queue")
-        engine = create_engine(url, poolclass=NullPool)
+        engine = create_engine(url, pool_size=1, max_overflow=0)  # one kept connection, as e2e
         log = open(tmp / "get_email.log", "wb")  # noqa: SIM115 - closed below
         res.load_before = loadavg()
         start = time.perf_counter()

@@ -10,7 +10,7 @@ and answers it, so the mail's text is never parsed.
 
 It answers what a relay answers to a well-formed client: 220, EHLO/HELO, MAIL, RCPT
 (250), DATA (354, then 250 after the lone dot), RSET, NOOP, QUIT; anything else 502.
-A mail is counted once the final 250 has been written to the socket's buffer.
+A mail is counted when the end of its DATA is read; its 250 goes out in the same write.
 """
 
 from __future__ import annotations

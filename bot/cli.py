@@ -129,11 +129,20 @@ def command_in(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = command_in(argv)
-    if command in LONG_RUNNING:
-        # What a long-running process builds while it starts (modules, rules, templates)
-        # lives as long as it does: the cyclic collector's passes over it are wasted.
-        # bot/worker.py serve() turns it back on once started (settle_heap).
-        gc.disable()
+    if command not in LONG_RUNNING:
+        return _main(argv, command)
+    # What a long-running process builds while it starts (modules, rules, templates)
+    # lives as long as it does: the cyclic collector's passes over it are wasted.
+    # bot/worker.py serve() turns it back on once started (settle_heap); a start that
+    # fails first (a bad setting, the rules refused) turns it back on here.
+    gc.disable()
+    try:
+        return _main(argv, command)
+    finally:
+        gc.enable()
+
+
+def _main(argv: list[str], command: str | None) -> int:
     args = build_parser(command).parse_args(argv)
     try:
         settings = Settings.from_env()

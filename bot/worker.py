@@ -193,20 +193,37 @@ def ready_line(settings: Settings, parts: tuple[str, ...]) -> str:
     return line
 
 
-def wait_until_signalled(stop: threading.Event) -> None:
-    """Block the main thread until a signal handler has set `stop`.
+def note_signals(signalled: list[int]) -> None:
+    """This process's handlers for SIGTERM, SIGINT and SIGHUP: each only appends the
+    signal's number to `signalled`, for the main thread to act on (wait_until_signalled).
+    Python runs a handler in the main thread between two bytecodes, possibly inside
+    stop.set() or hup.set() itself, whose lock a set() from the handler would then wait
+    on forever: a second SIGTERM once hung the worker so. Appending takes no lock."""
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda number, _frame: signalled.append(number))
+
+
+def wait_until_signalled(stop: threading.Event, signalled: list[int] | None = None,
+                         act: Callable[[int], None] | None = None) -> None:
+    """Block the main thread until `stop` is set: by `act`, which this calls (here, in
+    the main thread, outside any handler) for each signal number the handlers appended to
+    `signalled`, or by a handler itself.
 
     A plain `stop.wait()` can sleep through SIGTERM: the kernel may hand the signal to
     any thread, and then only a flag is set while the main thread (the one that runs
     Python's handlers) stays blocked on its lock. The wake-up fd is written by the C
     handler in whichever thread the signal lands, so the main thread wakes, runs the
-    handler and looks at `stop` again."""
+    handler and looks again."""
     r, w = os.pipe()
     os.set_blocking(r, False)
     os.set_blocking(w, False)
     old = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
     try:
-        while not stop.is_set():
+        while True:
+            while signalled and act is not None:  # noted before the wait, or while waiting
+                act(signalled.pop(0))
+            if stop.is_set():
+                break
             select.select([r], [], [])
             with contextlib.suppress(BlockingIOError):
                 os.read(r, 512)
@@ -259,14 +276,17 @@ def serve(settings: Settings, parts: tuple[str, ...], more: More | None = None) 
     hup = threading.Event()
     stoppers: list = []
 
-    def _on_signal(signum, _frame):
+    signalled: list[int] = []  # noted by the handlers, acted on in wait_until_signalled
+
+    def _act(signum: int) -> None:
+        if signum == signal.SIGHUP:
+            hup.set()
+            return
         log.info("signal %s: stopping", signal.Signals(signum).name)
         stop.set()
         hup.set()
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGHUP, lambda *_: hup.set())
+    note_signals(signalled)
     watcher = threading.Thread(target=watch_rules, args=(desk, stop, hup), name="rules",
                                daemon=True)
     watcher.start()
@@ -281,7 +301,7 @@ def serve(settings: Settings, parts: tuple[str, ...], more: More | None = None) 
             more(desk, stop, stoppers)
         settle_heap()
         print(ready_line(settings, parts), flush=True)
-        wait_until_signalled(stop)
+        wait_until_signalled(stop, signalled, _act)
     finally:
         stop.set()
         for fn in reversed(stoppers):

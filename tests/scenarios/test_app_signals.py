@@ -4,6 +4,7 @@ hands it to (a signal landing on a worker thread once left the bot deaf to SIGTE
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 import threading
 
@@ -50,3 +51,29 @@ def test_a_stop_already_set_returns_at_once():
     stop.set()
     wait_until_signalled(stop)
     assert signal.set_wakeup_fd(-1) == -1  # the wake-up fd was handed back
+
+
+# Run in a process of its own: with a handler that set the event, the raise below would
+# wait forever on the lock the test holds (as a second SIGTERM inside stop.set() did).
+_DURING_SET = """
+import signal, threading
+from bot.worker import note_signals, wait_until_signalled
+stop, signalled = threading.Event(), []
+note_signals(signalled)
+with stop._cond:  # what stop.set() holds while it runs
+    signal.raise_signal(signal.SIGTERM)  # the handler runs here, in this thread
+    signal.raise_signal(signal.SIGHUP)
+assert signalled == [signal.SIGTERM, signal.SIGHUP] and not stop.is_set(), signalled
+acted = []
+wait_until_signalled(stop, signalled, lambda n: acted.append(n) or stop.set())
+assert stop.is_set() and signalled == [] and acted == [signal.SIGTERM, signal.SIGHUP], acted
+print("ok")
+"""
+
+
+def test_a_signal_while_the_main_thread_sets_stop_is_noted_and_acted_on_after():
+    """bot/worker.py note_signals: the handlers only append; the main thread then acts on
+    each signal in turn (wait_until_signalled), outside any handler."""
+    res = subprocess.run([sys.executable, "-c", _DURING_SET], capture_output=True, text=True,
+                         timeout=HANG)
+    assert res.returncode == 0 and res.stdout == "ok\n", res.stderr[-2000:]

@@ -47,9 +47,25 @@ def test_a_collector_that_was_left_on_is_left_as_it_was(collector):
 ], ids=["worker", "run", "web", "clock", "tickets", "show"])
 def test_only_long_running_commands_start_with_the_collector_off(collector, monkeypatch,
                                                                  argv, collecting):
-    seen = []
+    """Off from before the command's module is imported until it has started (here, the
+    handler's call); on again when the command returns."""
+    loaded, seen = [], []
+    load = bot.cli.load
+    monkeypatch.setattr(bot.cli, "load", lambda command: loaded.append(gc.isenabled())
+                        or load(command))
     monkeypatch.setattr(bot.cli, "runner", lambda command, settings: SimpleNamespace(
         handle=lambda settings, args: seen.append(gc.isenabled()) or 0))
     gc.enable()
     assert bot.cli.main(argv) == 0
-    assert seen == [collecting]
+    assert loaded == [collecting] and seen == [collecting]
+    assert gc.isenabled()
+
+
+def test_a_start_that_fails_turns_the_collector_back_on(collector, monkeypatch):
+    def refuse(settings, args):
+        raise bot.cli.UserError("rules refused")
+
+    monkeypatch.setattr(bot.cli, "runner", lambda command, settings: SimpleNamespace(handle=refuse))
+    gc.enable()
+    assert bot.cli.main(["worker"]) == 2
+    assert gc.isenabled()
