@@ -38,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +90,17 @@ TREE_EVERY = 0.25
 _tree: tuple[float, dict[int, list[int]]] = (float("-inf"), {})
 
 
+def _stat(pid: int | str) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command's name (state, ppid, ...), or None
+    when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(b")") + 2:].split()
+
+
 def _children() -> dict[int, list[int]]:
     global _tree
     at, kids = _tree
@@ -96,17 +108,21 @@ def _children() -> dict[int, list[int]]:
         return kids
     kids = {}
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or (fields := _stat(entry.name)) is None:
             continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        kids.setdefault(ppid, []).append(int(entry.name))
+        kids.setdefault(int(fields[1]), []).append(int(entry.name))
     _tree = (time.monotonic(), kids)
     return kids
+
+
+def _tree_of(pid: int) -> Iterator[int]:
+    """pid and all its descendants (as the last look at /proc saw them)."""
+    kids = _children()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(kids.get(p, ()))
+        yield p
 
 
 def _forget_tree() -> None:
@@ -117,11 +133,8 @@ def _forget_tree() -> None:
 def _tree_sum(pid: int, path: str, field: bytes) -> tuple[float, int]:
     """Sum of one kB field of /proc/PID/<path> over pid and all its descendants (MB), and
     how many processes had it."""
-    kids = _children()
-    todo, total, count = [pid], 0, 0
-    while todo:
-        p = todo.pop()
-        todo.extend(kids.get(p, ()))
+    total, count = 0, 0
+    for p in _tree_of(pid):
         try:
             with open(f"/proc/{p}/{path}", "rb") as f:
                 for line in f:
@@ -150,19 +163,11 @@ def tree_pss_mb(pid: int) -> float:
 def cpu_s(pid: int, tree: bool = True) -> float:
     """CPU seconds (user + system) used so far by pid; with ``tree``, with all its
     descendants and the children they have already waited for."""
-    kids = _children() if tree else {}
-    todo, total = [pid], 0
-    while todo:
-        p = todo.pop()
-        todo.extend(kids.get(p, ()))
-        try:
-            with open(f"/proc/{p}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(b")") + 2:].split()
-        # utime stime, and cutime cstime (the children waited for) for a tree
-        total += sum(int(x) for x in fields[11:15 if tree else 13])
+    total = 0
+    for p in _tree_of(pid) if tree else (pid,):
+        if (fields := _stat(p)) is not None:
+            # utime stime, and cutime cstime (the children waited for) for a tree
+            total += sum(int(x) for x in fields[11:15 if tree else 13])
     return total / os.sysconf("SC_CLK_TCK")
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 from tests.support.servers import free_port
 
@@ -93,13 +92,12 @@ class _Session(asyncio.Protocol):
 
 class LeanSink:
     """Start with `with LeanSink() as sink:`; `sink.url` for SMTP_URL, `sink.count` the
-    mails accepted so far, `sink.last` when the last one was (time.perf_counter())."""
+    mails accepted so far, `sink.recipients` their recipients."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.count = 0
         self.recipients = 0
-        self.last: float | None = None
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -114,7 +112,6 @@ class LeanSink:
         with self._lock:
             self.count += 1
             self.recipients += rcpts
-            self.last = time.perf_counter()
 
     def _run(self) -> None:
         loop = self._loop = asyncio.new_event_loop()
