@@ -93,8 +93,9 @@ class Worker:
                 self.stop.wait(5)
 
     def spool_loop(self) -> None:
+        drain = self.pipeline.spool_drain()  # the next batch parsed while this one is stored
         while not self.stop.is_set():
-            if not self.pipeline.process_spool():
+            if not drain.step():
                 self.spool_ready.wait(5.0)
                 self.spool_ready.clear()
 

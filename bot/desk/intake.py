@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -799,11 +799,15 @@ def spool_many(desk: Desk, mails: Sequence[tuple[bytes, str]]) -> list[str]:
     return [mail_ref(raw) for raw, _ in mails]
 
 
-def pending_spool(desk: Desk, limit: int) -> list[tuple[int, str, bytes, datetime]]:
+def pending_spool(desk: Desk, limit: int, skip: Collection[int] = ()
+                  ) -> list[tuple[int, str, bytes, datetime]]:
+    """The oldest spooled mails, up to `limit`, but for those with the ids in `skip` (a
+    batch being parsed: its rows stay until the transaction that stores them)."""
+    q = select(Spool.id, Spool.source, Spool.content, Spool.received_at)
+    if skip:
+        q = q.where(Spool.id.not_in(list(skip)))
     with desk.uow.read() as s:
-        return [(r[0], r[1], r[2], r[3]) for r in s.execute(
-            select(Spool.id, Spool.source, Spool.content, Spool.received_at)
-            .order_by(Spool.id).limit(limit))]
+        return [(r[0], r[1], r[2], r[3]) for r in s.execute(q.order_by(Spool.id).limit(limit))]
 
 
 # ------------------------------------------------------------------ IMAP bookkeeping

@@ -13,8 +13,9 @@ import multiprocessing.forkserver
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import datetime
 from importlib.machinery import ModuleSpec
 
 from bot.config import Settings
@@ -183,16 +184,46 @@ class Pipeline:
     def process_spool(self, limit: int = 200) -> list[IngestResult]:
         """Turn spooled SMTP mail into tickets, one batch; each spool row is deleted in
         the transaction that stores its ticket."""
-        rows = intake.pending_spool(self.desk, limit)
-        if not rows:
-            return []
-        prepared = self.prepare_many([(source, raw) for _, source, raw, _ in rows])
-        for p, (sid, _, _, received_at) in zip(prepared, rows, strict=True):
-            p.spool_id = sid
-            p.received_at = received_at
-        return intake.ingest_prepared(self.desk, prepared)
+        return SpoolDrain(self, limit).step()
+
+    def spool_drain(self, limit: int = 200) -> SpoolDrain:
+        return SpoolDrain(self, limit)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+class SpoolDrain:
+    """Spooled SMTP mail into tickets, a batch a step, the next batch parsed while this
+    one is stored (as the IMAP poller overlaps its ranges): the worker's spool thread
+    keeps one, so this process stores while the parser processes parse instead of
+    waiting for them. A batch being parsed keeps its rows in the spool until the
+    transaction that stores its tickets deletes them; the next read skips them."""
+
+    def __init__(self, pipeline: Pipeline, limit: int = 200):
+        self.pipeline, self.limit = pipeline, limit
+        self._next: tuple[list[tuple[int, str, bytes, datetime]], Callable[[], list[Prepared]]] | None = None
+
+    def _start(self, skip: Collection[int] = ()) -> None:
+        rows = intake.pending_spool(self.pipeline.desk, self.limit, skip)
+        self._next = (rows, self.pipeline.prepare_later(
+            [(source, raw) for _, source, raw, _ in rows])) if rows else None
+
+    def step(self) -> list[IngestResult]:
+        """Store one batch (the one started last step, else the oldest spooled mails),
+        having handed the batch after it to the parser processes; [] when the spool is
+        empty. Raises if the database cannot be written: the rows stay spooled, and a
+        new drain reads them again."""
+        if self._next is None:
+            self._start()
+            if self._next is None:
+                return []
+        (rows, parsed), self._next = self._next, None
+        self._start(skip=[sid for sid, _, _, _ in rows])
+        prepared = parsed()
+        for p, (sid, _, _, received_at) in zip(prepared, rows, strict=True):
+            p.spool_id = sid
+            p.received_at = received_at
+        return intake.ingest_prepared(self.pipeline.desk, prepared)

@@ -300,3 +300,84 @@ def test_a_group_holds_at_most_group_bytes_of_mail(service, monkeypatch):
     assert [a[:3] for a in answers] == ["250"] * 5
     assert groups == [1, 2, 2]
     assert spooled(service) == 5
+
+
+class _Recording(Pipeline):
+    """A real pipeline that notes when a batch is handed to the parsers and when one is
+    stored, by the spool rows' sources."""
+
+    def __init__(self, desk, log: list):
+        super().__init__(desk, workers=1)
+        self.log = log
+
+    def prepare_later(self, items):
+        self.log.append(("parse", [source for source, _ in items]))
+        return super().prepare_later(items)
+
+
+def _spool(service, numbers) -> None:
+    for i in numbers:
+        intake.spool(service, customer_mail(100 + i, variant="plain"), f"smtp:{i}")
+
+
+def test_the_spool_drain_parses_the_next_batch_while_it_stores_this_one(service, monkeypatch):
+    log: list = []
+    stored = intake.ingest_prepared
+
+    def ingest(desk, prepared, **kw):
+        log.append(("store", [p.source for p in prepared]))
+        return stored(desk, prepared, **kw)
+
+    monkeypatch.setattr(intake, "ingest_prepared", ingest)
+    _spool(service, range(1, 21))
+    pipeline = _Recording(service, log)
+    try:
+        drain = pipeline.spool_drain(limit=8)
+        first = drain.step()
+        _spool(service, [21])  # spooled while the second batch is being parsed
+        results = first + drain.step() + drain.step()
+        assert drain.step() == []
+    finally:
+        pipeline.close()
+    names = [f"smtp:{i}" for i in range(1, 22)]
+    # each batch is handed to the parser processes before the one before it is stored
+    assert log == [("parse", names[0:8]), ("parse", names[8:16]), ("store", names[0:8]),
+                   ("parse", names[16:21]), ("store", names[8:16]), ("store", names[16:21])]
+    assert [r.status for r in results] == ["created"] * 21
+    assert len({r.ticket for r in results}) == 21
+    assert spooled(service) == 0
+
+
+def test_a_batch_that_cannot_be_stored_stays_spooled_and_a_new_drain_takes_it_once(service, monkeypatch):
+    stored = intake.ingest_prepared
+    failures = [RuntimeError("database unwritable")]
+
+    def ingest(desk, prepared, **kw):
+        if failures:
+            raise failures.pop()
+        return stored(desk, prepared, **kw)
+
+    monkeypatch.setattr(intake, "ingest_prepared", ingest)
+    _spool(service, range(1, 13))
+    pipeline = Pipeline(service, workers=1)
+    try:
+        with pytest.raises(RuntimeError):
+            pipeline.spool_drain(limit=8).step()  # the spool thread's guard starts it again
+        assert spooled(service) == 12
+        drain = pipeline.spool_drain(limit=8)
+        results = drain.step() + drain.step()
+        assert drain.step() == []
+    finally:
+        pipeline.close()
+    assert [r.status for r in results] == ["created"] * 12
+    assert len({r.ticket for r in results}) == 12
+    assert spooled(service) == 0
+
+
+def test_pending_spool_leaves_out_the_rows_being_parsed(service):
+    _spool(service, range(1, 6))
+    ids = [sid for sid, *_ in intake.pending_spool(service, 10)]
+    assert len(ids) == 5
+    assert [sid for sid, *_ in intake.pending_spool(service, 10, skip=ids[1:3])] == \
+        [ids[0], ids[3], ids[4]]
+    assert [sid for sid, *_ in intake.pending_spool(service, 2, skip=ids[:1])] == ids[1:3]
