@@ -1422,3 +1422,20 @@ def test_unwrap_joins_no_sentence_past_two_thousand_characters():
     assert len(out) == len(line) * 200
     assert max(len(s) for s in out.split("\n")) <= 2000 + len(line)
     assert out.count("\n") < 20  # still joined in long runs
+
+
+def test_a_word_too_long_to_search_for_is_refused_where_it_is_written(tmp_path):
+    """A list's pattern nests a group per letter of its longest word: a list of ever longer
+    words would be refused by the regex compiler only when the first mail is routed."""
+    chain = ", ".join("a" * n for n in range(1, 602, 50))
+    assert problems(tmp_path, BASE + "rules:\n  - name: long\n    when: {body: ["
+                    + chain + "]}\n    then: {assign: rob}\n") == [
+        "10:18: rule 'long': body has a word of 201 characters ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'...); "
+        "a word or phrase has at most 200"]
+
+
+def test_the_longest_words_allowed_compile_even_nested_in_each_other():
+    from bot.core.rules.facts import keyword_pattern
+    from bot.core.rules.load import MAX_WORD
+    words = tuple("ß" * n for n in range(1, MAX_WORD + 1))  # folded: twice as long ("ss")
+    assert keyword_pattern(words).search("x " + "ss" * MAX_WORD).group(0) == "ss" * MAX_WORD

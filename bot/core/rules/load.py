@@ -70,6 +70,7 @@ from bot.core.webhooks import EVENTS as WEBHOOK_EVENTS
 CondTest = Callable[[Facts], bool | str]
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,40}$")
+MAX_WORD = 200  # characters of one word or phrase in a word list
 
 
 # --------------------------------------------------------------------------- loading
@@ -201,6 +202,13 @@ class _Checker:
                                              for x in v):
             if any(not str(x).strip() for x in v):
                 self.add(m.value_marks[key], f"{what}: {key} has an empty word (it would match everything)")
+                return None
+            long = next((str(x) for x in v if len(str(x)) > MAX_WORD), None)
+            if long is not None:  # a list's pattern nests a group per letter of its longest
+                # word (facts.keyword_pattern): past ~500 it cannot be compiled, and that
+                # would show at the first mail routed, not here
+                self.add(m.value_marks[key], f"{what}: {key} has a word of {len(long)} characters "
+                         f"({long[:30]!r}...); a word or phrase has at most {MAX_WORD}")
                 return None
             return [str(x) for x in v]
         self.add(m.value_marks[key], f"{what}: {key} must be a word or a list of words")
