@@ -184,8 +184,9 @@ class Pipeline:
 
     def process_spool(self, limit: int = 200) -> list[IngestResult]:
         """Turn spooled SMTP mail into tickets, one batch; each spool row is deleted in
-        the transaction that stores its ticket."""
-        return SpoolDrain(self, limit).step()
+        the transaction that stores its ticket. Nothing is read ahead (a drain kept from
+        step to step does that: spool_drain)."""
+        return SpoolDrain(self, limit, ahead=False).step()
 
     def spool_drain(self, limit: int = 200) -> SpoolDrain:
         return SpoolDrain(self, limit)
@@ -203,8 +204,8 @@ class SpoolDrain:
     waiting for them. A batch being parsed keeps its rows in the spool until the
     transaction that stores its tickets deletes them; the next read skips them."""
 
-    def __init__(self, pipeline: Pipeline, limit: int = 200):
-        self.pipeline, self.limit = pipeline, limit
+    def __init__(self, pipeline: Pipeline, limit: int = 200, ahead: bool = True):
+        self.pipeline, self.limit, self.ahead = pipeline, limit, ahead
         self._next: tuple[list[tuple[int, str, bytes, datetime]], Callable[[], list[Prepared]]] | None = None
 
     def _start(self, skip: Collection[int] = ()) -> None:
@@ -214,7 +215,7 @@ class SpoolDrain:
 
     def step(self) -> list[IngestResult]:
         """Store one batch (the one started last step, else the oldest spooled mails),
-        having handed the batch after it to the parser processes; [] when the spool is
+        having handed the batch after it to the parser processes (`ahead`); [] when the spool is
         empty. Raises if the database cannot be written: the rows stay spooled, and a
         new drain reads them again."""
         if self._next is None:
@@ -222,7 +223,8 @@ class SpoolDrain:
             if self._next is None:
                 return []
         (rows, parsed), self._next = self._next, None
-        self._start(skip=[sid for sid, _, _, _ in rows])
+        if self.ahead:
+            self._start(skip=[sid for sid, _, _, _ in rows])
         prepared = parsed()
         for p, (sid, _, _, received_at) in zip(prepared, rows, strict=True):
             p.spool_id = sid

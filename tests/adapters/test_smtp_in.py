@@ -381,3 +381,18 @@ def test_pending_spool_leaves_out_the_rows_being_parsed(service):
     assert [sid for sid, *_ in intake.pending_spool(service, 10, skip=ids[1:3])] == \
         [ids[0], ids[3], ids[4]]
     assert [sid for sid, *_ in intake.pending_spool(service, 2, skip=ids[:1])] == ids[1:3]
+
+
+def test_process_spool_takes_one_batch_and_reads_nothing_ahead(service):
+    """One batch a call (the tests', the inner-loop bench's): a batch read ahead would be
+    parsed, dropped, and parsed again by the next call."""
+    log: list = []
+    _spool(service, range(1, 13))
+    pipeline = _Recording(service, log)
+    try:
+        results = pipeline.process_spool(limit=8)
+    finally:
+        pipeline.close()
+    assert log == [("parse", [f"smtp:{i}" for i in range(1, 9)])]
+    assert [r.status for r in results] == ["created"] * 8
+    assert spooled(service) == 4

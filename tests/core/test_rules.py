@@ -1430,12 +1430,19 @@ def test_a_word_too_long_to_search_for_is_refused_where_it_is_written(tmp_path):
     chain = ", ".join("a" * n for n in range(1, 602, 50))
     assert problems(tmp_path, BASE + "rules:\n  - name: long\n    when: {body: ["
                     + chain + "]}\n    then: {assign: rob}\n") == [
-        "10:18: rule 'long': body has a word of 201 characters ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'...); "
-        "a word or phrase has at most 200"]
+        "10:18: rule 'long': body has a word of 201 characters as searched "
+        "('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'...); a word or phrase has at most 200"]
+    # counted as searched: "ﬃ" folds to "ffi", 67 of them to 201 letters
+    assert problems(tmp_path, BASE + "rules:\n  - name: long\n    when: {body: [x, "
+                    + "ﬃ" * 67 + "]}\n    then: {assign: rob}\n") == [
+        "10:18: rule 'long': body has a word of 201 characters as searched "
+        f"({'ﬃ' * 30!r}...); a word or phrase has at most 200"]
 
 
 def test_the_longest_words_allowed_compile_even_nested_in_each_other():
     from bot.core.rules.facts import keyword_pattern
     from bot.core.rules.load import MAX_WORD
-    words = tuple("ß" * n for n in range(1, MAX_WORD + 1))  # folded: twice as long ("ss")
-    assert keyword_pattern(words).search("x " + "ss" * MAX_WORD).group(0) == "ss" * MAX_WORD
+    words = tuple("ß" * n for n in range(1, MAX_WORD // 2 + 1))  # folded: "ss", up to MAX_WORD
+    words += tuple("a" * n for n in range(1, MAX_WORD + 1))
+    assert keyword_pattern(words).search("x " + "ss" * (MAX_WORD // 2)).group(0) == "ss" * (MAX_WORD // 2)
+    assert keyword_pattern(words).search("x " + "a" * MAX_WORD).group(0) == "a" * MAX_WORD

@@ -203,12 +203,13 @@ class _Checker:
             if any(not str(x).strip() for x in v):
                 self.add(m.value_marks[key], f"{what}: {key} has an empty word (it would match everything)")
                 return None
-            long = next((str(x) for x in v if len(str(x)) > MAX_WORD), None)
+            long = next((str(x) for x in v if len(fold(str(x))) > MAX_WORD), None)
             if long is not None:  # a list's pattern nests a group per letter of its longest
-                # word (facts.keyword_pattern): past ~500 it cannot be compiled, and that
-                # would show at the first mail routed, not here
-                self.add(m.value_marks[key], f"{what}: {key} has a word of {len(long)} characters "
-                         f"({long[:30]!r}...); a word or phrase has at most {MAX_WORD}")
+                # word as searched, folded (facts.keyword_pattern: "ﬃ" is "ffi"): past ~500
+                # it cannot be compiled, and that would show at the first mail routed
+                self.add(m.value_marks[key], f"{what}: {key} has a word of {len(fold(long))} "
+                         f"characters as searched ({long[:30]!r}...); a word or phrase has at "
+                         f"most {MAX_WORD}")
                 return None
             return [str(x) for x in v]
         self.add(m.value_marks[key], f"{what}: {key} must be a word or a list of words")
