@@ -95,3 +95,12 @@ def test_a_cached_header_is_the_parsed_header(value):
     assert again is first
     assert (str(first), first.content_type, dict(first.params)) == \
         (str(fresh), fresh.content_type, dict(fresh.params))
+
+
+def test_a_header_already_parsed_is_handed_back_as_it_is():
+    """A header object (a str too) set on a message is returned itself, as policy.default
+    returns it, not a kept header parsed from the same text."""
+    parse_module._READ_CACHE.clear()
+    kept = parse_module.READ_POLICY.header_fetch_parse("Subject", "hello")
+    own = policy.default.header_factory("Subject", "hello")
+    assert parse_module.READ_POLICY.header_fetch_parse("Subject", own) is own is not kept

@@ -644,8 +644,9 @@ class _ReadPolicy(policy.EmailPolicy):
     each keep theirs."""
 
     def header_fetch_parse(self, name, value):
-        if not isinstance(value, str) or len(value) > _READ_CACHE_VALUE:
-            # parsed already, set by code, or too big to keep
+        if hasattr(value, "name") or not isinstance(value, str) or len(value) > _READ_CACHE_VALUE:
+            # parsed already (a header object is a str too: handed back as it is), set by
+            # code, or too big to keep
             return super().header_fetch_parse(name, value)
         key = (name, value)
         header = _READ_CACHE.get(key)
