@@ -200,18 +200,19 @@ class _Checker:
             v = [y for x in v for y in (x if isinstance(x, list) else [x])]
         if isinstance(v, list) and v and all(isinstance(x, (str, int)) and not isinstance(x, bool)
                                              for x in v):
-            if any(not str(x).strip() for x in v):
+            words = [str(x) for x in v]
+            if any(not w.strip() for w in words):
                 self.add(m.value_marks[key], f"{what}: {key} has an empty word (it would match everything)")
                 return None
-            long = next((str(x) for x in v if len(fold(str(x))) > MAX_WORD), None)
-            if long is not None:  # a list's pattern nests a group per letter of its longest
-                # word as searched, folded (facts.keyword_pattern: "ﬃ" is "ffi"): past ~500
-                # it cannot be compiled, and that would show at the first mail routed
-                self.add(m.value_marks[key], f"{what}: {key} has a word of {len(fold(long))} "
-                         f"characters as searched ({long[:30]!r}...); a word or phrase has at "
-                         f"most {MAX_WORD}")
+            # a list's pattern nests a group per letter of its longest word as searched,
+            # folded (facts.keyword_pattern: "ﬃ" is "ffi"): past ~500 it cannot be
+            # compiled, and that would show at the first mail routed, not here
+            long = next(((w, n) for w in words if (n := len(fold(w))) > MAX_WORD), None)
+            if long is not None:
+                self.add(m.value_marks[key], f"{what}: {key} has a word of {long[1]} characters "
+                         f"as searched ({long[0][:30]!r}...); a word or phrase has at most {MAX_WORD}")
                 return None
-            return [str(x) for x in v]
+            return words
         self.add(m.value_marks[key], f"{what}: {key} must be a word or a list of words")
         return None
 
